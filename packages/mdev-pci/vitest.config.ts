@@ -1,3 +1,3 @@
 import { emuProject } from "@emu/vitest-config";
 
-export default emuProject("@emu/mdev-pci");
+export default emuProject("@emu/mdev-pci", { globalSetup: ["test/setup/tools.ts"] });
