@@ -21,3 +21,10 @@ export {
   scanSysfs,
 } from "./sysfs-scan.js";
 export { isCanonicalUuid, parseUuid, randomUuid } from "./uuid.js";
+export {
+  type AttributeWriter,
+  type CreateMdevRequest,
+  createMdev,
+  type MdevWriteOptions,
+  removeMdev,
+} from "./mdev-lifecycle.js";
