@@ -1,0 +1,75 @@
+import { Command } from "../command.js";
+import { type Body, decodePayload, encodePayload, type MessageCodec } from "../internal/codec.js";
+import { IRQ_INFO_SIZE, type IrqInfo, readIrqInfo, writeIrqInfo } from "../vfio/irq-info.js";
+
+/**
+ * VFIO_USER_DEVICE_GET_IRQ_INFO (7) request: a 16-byte `vfio_irq_info` with only `argsz` (≥ 16) and `index`
+ * meaningful; `flags` and `count` must be zero and are written as zero.
+ */
+export interface DeviceGetIrqInfoRequest {
+  readonly kind: "DeviceGetIrqInfoRequest";
+  readonly argsz: number;
+  readonly index: number;
+  /** Bytes after the 16-byte struct; kept only for byte-exact re-encoding. */
+  readonly trailing?: Uint8Array;
+}
+
+/** DEVICE_GET_IRQ_INFO reply: `vfio_irq_info` ({@link IrqInfo}). */
+export interface DeviceGetIrqInfoReply extends IrqInfo {
+  readonly kind: "DeviceGetIrqInfoReply";
+}
+
+/** @internal */
+export const deviceGetIrqInfoRequestCodec: MessageCodec<DeviceGetIrqInfoRequest> = {
+  kind: "DeviceGetIrqInfoRequest",
+  command: Command.DEVICE_GET_IRQ_INFO,
+  reply: false,
+  context: "DEVICE_GET_IRQ_INFO request",
+  read(r) {
+    const argsz = r.u32("argsz");
+    if (argsz < IRQ_INFO_SIZE) r.fail("BadArgsz", `argsz ${argsz} < ${IRQ_INFO_SIZE}`);
+    r.u32("flags");
+    const index = r.u32("index");
+    r.u32("count");
+    const trailing = r.rest();
+    return trailing.length > 0
+      ? { kind: "DeviceGetIrqInfoRequest", argsz, index, trailing }
+      : { kind: "DeviceGetIrqInfoRequest", argsz, index };
+  },
+  write(w, m) {
+    w.u32(m.argsz, "argsz");
+    w.u32(0, "flags");
+    w.u32(m.index, "index");
+    w.u32(0, "count");
+    if (m.trailing !== undefined) w.bytes(m.trailing);
+  },
+};
+
+/** @internal */
+export const deviceGetIrqInfoReplyCodec: MessageCodec<DeviceGetIrqInfoReply> = {
+  kind: "DeviceGetIrqInfoReply",
+  command: Command.DEVICE_GET_IRQ_INFO,
+  reply: true,
+  context: "DEVICE_GET_IRQ_INFO reply",
+  read(r) {
+    const info = readIrqInfo(r);
+    r.end();
+    return { kind: "DeviceGetIrqInfoReply", ...info };
+  },
+  write: writeIrqInfo,
+};
+
+export function encodeDeviceGetIrqInfoRequest(m: Body<DeviceGetIrqInfoRequest>): Uint8Array {
+  return encodePayload(deviceGetIrqInfoRequestCodec, m);
+}
+/** Throws `ProtoError` (`Truncated`, `BadArgsz`). */
+export function decodeDeviceGetIrqInfoRequest(payload: Uint8Array): DeviceGetIrqInfoRequest {
+  return decodePayload(deviceGetIrqInfoRequestCodec, payload);
+}
+export function encodeDeviceGetIrqInfoReply(m: Body<DeviceGetIrqInfoReply>): Uint8Array {
+  return encodePayload(deviceGetIrqInfoReplyCodec, m);
+}
+/** Throws `ProtoError` (`Truncated`, `BadSize`). */
+export function decodeDeviceGetIrqInfoReply(payload: Uint8Array): DeviceGetIrqInfoReply {
+  return decodePayload(deviceGetIrqInfoReplyCodec, payload);
+}

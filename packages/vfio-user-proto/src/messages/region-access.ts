@@ -1,0 +1,170 @@
+import { Command } from "../command.js";
+import { type Body, decodePayload, EMPTY, encodePayload, type MessageCodec } from "../internal/codec.js";
+import type { Reader } from "../internal/reader.js";
+import type { Writer } from "../internal/writer.js";
+
+/**
+ * The access head shared by REGION_READ and REGION_WRITE (`struct vfio_user_region_access`):
+ *
+ * | Offset | Size | Field |
+ * |---|---|---|
+ * | 0 | 8 | offset (into the region) |
+ * | 8 | 4 | region (index) |
+ * | 12 | 4 | count (bytes; ≤ the peer's max_data_xfer_size) |
+ * | 16 | var | data (READ reply, WRITE request) |
+ */
+export const REGION_ACCESS_SIZE = 16;
+
+/** VFIO_USER_REGION_READ (9) request: the access head. */
+export interface RegionReadRequest {
+  readonly kind: "RegionReadRequest";
+  readonly offset: bigint;
+  readonly region: number;
+  readonly count: number;
+}
+
+/** REGION_READ reply: the access head, then `count` (= `data.length`) bytes. */
+export interface RegionReadReply {
+  readonly kind: "RegionReadReply";
+  readonly offset: bigint;
+  readonly region: number;
+  /** The bytes read; `count` on the wire is its length. A view of the frame. */
+  readonly data: Uint8Array;
+  /**
+   * libvfio-user answers a `count` 0 read with a bare header (no access head). Decoding such a reply gives
+   * `bare: true` with offset 0, region 0 and no data; encoding with `bare: true` writes no payload.
+   */
+  readonly bare?: boolean;
+}
+
+/** VFIO_USER_REGION_WRITE (10) request: the access head, then `count` (= `data.length`) bytes. */
+export interface RegionWriteRequest {
+  readonly kind: "RegionWriteRequest";
+  readonly offset: bigint;
+  readonly region: number;
+  /** The bytes to write; `count` on the wire is its length. A view of the frame. */
+  readonly data: Uint8Array;
+}
+
+/** REGION_WRITE reply: the access head (`count` = bytes written). */
+export interface RegionWriteReply {
+  readonly kind: "RegionWriteReply";
+  readonly offset: bigint;
+  readonly region: number;
+  readonly count: number;
+  /** As for {@link RegionReadReply.bare}: a bare header (libvfio-user, `count` 0). */
+  readonly bare?: boolean;
+}
+
+function readHead(r: Reader): { offset: bigint; region: number; count: number } {
+  return { offset: r.u64("offset"), region: r.u32("region"), count: r.u32("count") };
+}
+
+function writeHead(w: Writer, offset: bigint, region: number, count: number): void {
+  w.u64(offset, "offset");
+  w.u32(region, "region");
+  w.u32(count, "count");
+}
+
+function readData(r: Reader, count: number): Uint8Array {
+  const data = r.rest();
+  if (data.length !== count) r.fail("CountMismatch", `count ${count} but ${data.length} data byte(s)`);
+  return data;
+}
+
+/** @internal */
+export const regionReadRequestCodec: MessageCodec<RegionReadRequest> = {
+  kind: "RegionReadRequest",
+  command: Command.REGION_READ,
+  reply: false,
+  context: "REGION_READ request",
+  read(r) {
+    const head = readHead(r);
+    r.end();
+    return { kind: "RegionReadRequest", ...head };
+  },
+  write: (w, m) => writeHead(w, m.offset, m.region, m.count),
+};
+
+/** @internal */
+export const regionReadReplyCodec: MessageCodec<RegionReadReply> = {
+  kind: "RegionReadReply",
+  command: Command.REGION_READ,
+  reply: true,
+  context: "REGION_READ reply",
+  read(r) {
+    if (r.remaining === 0) return { kind: "RegionReadReply", offset: 0n, region: 0, data: EMPTY, bare: true };
+    const { offset, region, count } = readHead(r);
+    return { kind: "RegionReadReply", offset, region, data: readData(r, count) };
+  },
+  write(w, m) {
+    if (m.bare === true) return;
+    writeHead(w, m.offset, m.region, m.data.length);
+    w.bytes(m.data);
+  },
+  sizeHint: (m) => REGION_ACCESS_SIZE + m.data.length,
+};
+
+/** @internal */
+export const regionWriteRequestCodec: MessageCodec<RegionWriteRequest> = {
+  kind: "RegionWriteRequest",
+  command: Command.REGION_WRITE,
+  reply: false,
+  context: "REGION_WRITE request",
+  read(r) {
+    const { offset, region, count } = readHead(r);
+    return { kind: "RegionWriteRequest", offset, region, data: readData(r, count) };
+  },
+  write(w, m) {
+    writeHead(w, m.offset, m.region, m.data.length);
+    w.bytes(m.data);
+  },
+  sizeHint: (m) => REGION_ACCESS_SIZE + m.data.length,
+};
+
+/** @internal */
+export const regionWriteReplyCodec: MessageCodec<RegionWriteReply> = {
+  kind: "RegionWriteReply",
+  command: Command.REGION_WRITE,
+  reply: true,
+  context: "REGION_WRITE reply",
+  read(r) {
+    if (r.remaining === 0) return { kind: "RegionWriteReply", offset: 0n, region: 0, count: 0, bare: true };
+    const head = readHead(r);
+    r.end();
+    return { kind: "RegionWriteReply", ...head };
+  },
+  write(w, m) {
+    if (m.bare === true) return;
+    writeHead(w, m.offset, m.region, m.count);
+  },
+};
+
+export function encodeRegionReadRequest(m: Body<RegionReadRequest>): Uint8Array {
+  return encodePayload(regionReadRequestCodec, m);
+}
+/** Throws `ProtoError` (`Truncated`, `BadSize`). */
+export function decodeRegionReadRequest(payload: Uint8Array): RegionReadRequest {
+  return decodePayload(regionReadRequestCodec, payload);
+}
+export function encodeRegionReadReply(m: Body<RegionReadReply>): Uint8Array {
+  return encodePayload(regionReadReplyCodec, m);
+}
+/** Throws `ProtoError` (`Truncated`, `CountMismatch`). */
+export function decodeRegionReadReply(payload: Uint8Array): RegionReadReply {
+  return decodePayload(regionReadReplyCodec, payload);
+}
+export function encodeRegionWriteRequest(m: Body<RegionWriteRequest>): Uint8Array {
+  return encodePayload(regionWriteRequestCodec, m);
+}
+/** Throws `ProtoError` (`Truncated`, `CountMismatch`). */
+export function decodeRegionWriteRequest(payload: Uint8Array): RegionWriteRequest {
+  return decodePayload(regionWriteRequestCodec, payload);
+}
+export function encodeRegionWriteReply(m: Body<RegionWriteReply>): Uint8Array {
+  return encodePayload(regionWriteReplyCodec, m);
+}
+/** Throws `ProtoError` (`Truncated`, `BadSize`). */
+export function decodeRegionWriteReply(payload: Uint8Array): RegionWriteReply {
+  return decodePayload(regionWriteReplyCodec, payload);
+}
