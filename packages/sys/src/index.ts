@@ -1,1 +1,35 @@
-export {};
+export {
+  type EmuSysError,
+  isEmuSysError,
+  isSysArgumentError,
+  isSysError,
+  isSysStateError,
+  isTooManyFdsError,
+  type SocketCloseError,
+  SysArgumentError,
+  SysError,
+  SysStateError,
+  TooManyFdsError,
+} from "./errors.js";
+export { EventFd, type EventFdOptions, type EventFdWatchOptions } from "./eventfd.js";
+export { closeFd, dupFd, ioctl } from "./fd.js";
+export {
+  fileSize,
+  ftruncate,
+  MAX_MAPPING_LENGTH,
+  type MapAccess,
+  type Mapping,
+  memfdCreate,
+  mmap,
+  mmapWindows,
+  pageSize,
+} from "./memory.js";
+export {
+  MAX_FDS_PER_MESSAGE,
+  type UnixConnectOptions,
+  UnixServer,
+  type UnixListenOptions,
+  UnixSocket,
+  type UnixSocketHandlers,
+  type UnixSocketStartOptions,
+} from "./socket.js";

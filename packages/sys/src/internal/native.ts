@@ -1,0 +1,73 @@
+// Loads the addon and declares its surface. Not part of the public API.
+import { createRequire } from "node:module";
+import { SysArgumentError, SysError } from "../errors.js";
+
+export interface SocketHandle {
+  setCallbacks(
+    onData: (chunk: Uint8Array, fds: number[] | undefined) => void,
+    onDrain: () => void,
+    onClose: (kind: number, errno: number, syscall: string) => void,
+  ): void;
+  start(maxRecvFds: number): void;
+  setPaused(paused: boolean): void;
+  /** bufferedAmount after the call, or -1 when the socket is (now) closed. */
+  send(data: Uint8Array | readonly Uint8Array[], fds?: readonly number[]): number;
+  bufferedAmount(): number;
+  fd(): number;
+  isClosed(): boolean;
+  closeError(): [kind: number, errno: number, syscall: string] | undefined;
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+export interface ServerHandle {
+  /** With callbacks: begin accepting; without: resume after an accept error. */
+  start(onConnection?: (h: SocketHandle) => void, onError?: (errno: number) => void): void;
+  close(unlink: boolean): void;
+  ref(): void;
+  unref(): void;
+}
+
+export interface WatchHandle {
+  stop(): void;
+  ref(): void;
+  unref(): void;
+}
+
+/** What closed a socket (SocketHandle onClose kind). */
+export const CloseKind = { Eof: 0, Errno: 1, TooManyFds: 2 } as const;
+
+declare const mappingBrand: unique symbol;
+export type MappingHandle = { readonly [mappingBrand]: true };
+
+export interface Native {
+  init(sysError: (errno: number, syscall: string, path?: string) => Error, argError: (m: string) => Error): void;
+  SocketHandle: new (fd: number, verify: boolean) => SocketHandle;
+  ServerHandle: new (path: string, mode: number, backlog: number) => ServerHandle;
+  WatchHandle: new (fd: number, onCount: (n: bigint) => void, onError: (errno: number) => void) => WatchHandle;
+  connect(path: string): SocketHandle;
+  socketPair(): [SocketHandle, SocketHandle];
+  closeFd(fd: number): void;
+  dupFd(fd: number): number;
+  ioctl(fd: number, request: number, arg?: Uint8Array | number | bigint): number;
+  memfdCreate(name: string, size: bigint): number;
+  ftruncate(fd: number, size: bigint): void;
+  fileSize(fd: number): bigint;
+  mmap(fd: number, offset: bigint, length: number, writable: boolean): [ArrayBuffer, MappingHandle, bigint];
+  unmap(handle: MappingHandle, buffer: ArrayBuffer): void;
+  eventfdCreate(initval: number, semaphore: boolean): number;
+  eventfdAdopt(fd: number): void;
+  eventfdWrite(fd: number, count: bigint | number): void;
+  eventfdRead(fd: number): bigint | null;
+  readonly pageSize: number;
+}
+
+// dist/internal/native.js -> build/Release/emu_sys.node (the package root is two levels up).
+const native = createRequire(import.meta.url)("../../build/Release/emu_sys.node") as Native;
+native.init(
+  (errno, syscall, path) => new SysError(errno, syscall, path),
+  (message) => new SysArgumentError(message),
+);
+
+export { native };

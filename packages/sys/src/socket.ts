@@ -1,0 +1,265 @@
+import { type SocketCloseError, SysError, SysStateError, TooManyFdsError, isSysError } from "./errors.js";
+import { CloseKind, type ServerHandle, type SocketHandle, native } from "./internal/native.js";
+
+/** Linux's SCM_MAX_FD: the most fds one sendmsg can carry, and the default `maxRecvFds`. */
+export const MAX_FDS_PER_MESSAGE = 253;
+
+export interface UnixSocketHandlers {
+  /**
+   * One recvmsg worth of the byte stream, with exactly the fds that arrived with it. The chunk is a fresh
+   * Uint8Array that the receiver owns. The fds belong to the LAST message that starts in this chunk (see README);
+   * they are the receiver's: close them (`closeFd`) or adopt them, or they leak.
+   */
+  onData(chunk: Uint8Array, fds: number[]): void;
+  /**
+   * Called exactly once after `start()`, whatever closed the socket: `err` is undefined for end of stream and for a
+   * local `close()`; a `SysError` (EPIPE, ECONNRESET...) or a `TooManyFdsError` otherwise. Never thrown.
+   */
+  onClose(err?: SocketCloseError): void;
+  /** The send queue became empty (after `send()` returned false). */
+  onDrain?(): void;
+}
+
+export interface UnixSocketStartOptions extends UnixSocketHandlers {
+  /** Most fds accepted with one message; more closes the socket with a TooManyFdsError. Default 253 (0 to 253). */
+  maxRecvFds?: number;
+}
+
+export interface UnixConnectOptions {
+  /** How long to retry while the listener's backlog is full (EAGAIN). Default 10 000 ms. */
+  timeoutMs?: number;
+}
+
+const noFds = (): number[] => [];
+let wrapHandle: (handle: SocketHandle) => UnixSocket;
+
+/**
+ * A connected AF_UNIX stream socket owned by the addon: close-on-exec, non-blocking, watched by a poller on the
+ * event loop. Messages leave in one sendmsg with their fds; what the kernel does not take at once is queued natively
+ * and finished before anything sent later. The socket stays open until `close()`, end of stream or an error.
+ */
+export class UnixSocket {
+  readonly #h: SocketHandle;
+  #handlers: UnixSocketHandlers | undefined;
+  #maxRecvFds = MAX_FDS_PER_MESSAGE;
+  #closed: { err: SocketCloseError | undefined } | undefined;
+  #reported = false;
+
+  static {
+    wrapHandle = (handle) => new UnixSocket(handle);
+  }
+
+  /** Use `UnixSocket.connect`, `UnixSocket.pair`, `UnixSocket.adopt` or a `UnixServer`. */
+  private constructor(handle: SocketHandle) {
+    this.#h = handle;
+    handle.setCallbacks(
+      (chunk, fds) => this.#handlers!.onData(chunk, fds ?? noFds()),
+      () => this.#handlers?.onDrain?.(),
+      (kind, errno, syscall) => this.#closedBy(this.#errorOf(kind, errno, syscall), false),
+    );
+  }
+
+  /** Connects to a listening socket at `path` (retrying while its backlog is full). */
+  static async connect(path: string, options: UnixConnectOptions = {}): Promise<UnixSocket> {
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    let delay = 1;
+    for (;;) {
+      try {
+        return new UnixSocket(native.connect(path));
+      } catch (e) {
+        if (!(isSysError(e) && e.code === "EAGAIN" && Date.now() < deadline)) throw e;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+
+  /** Two connected sockets (socketpair). */
+  static pair(): [UnixSocket, UnixSocket] {
+    const [a, b] = native.socketPair();
+    return [new UnixSocket(a), new UnixSocket(b)];
+  }
+
+  /**
+   * Takes ownership of an AF_UNIX stream socket fd (e.g. one received with SCM_RIGHTS, or inherited): it is made
+   * close-on-exec and non-blocking, and closed with this object. On a thrown error the caller still owns `fd`.
+   */
+  static adopt(fd: number): UnixSocket {
+    return new UnixSocket(new native.SocketHandle(fd, true));
+  }
+
+  /** The socket's fd, or -1 once closed. Do not close it yourself. */
+  get fd(): number {
+    return this.#h.fd();
+  }
+
+  get closed(): boolean {
+    return this.#h.isClosed();
+  }
+
+  /** Bytes accepted by `send()` but not yet taken by the kernel. */
+  get bufferedAmount(): number {
+    return this.#h.bufferedAmount();
+  }
+
+  /** Starts reading; the handlers get every chunk, the drain and the close. Once per socket. */
+  start(handlers: UnixSocketStartOptions): void {
+    if (this.#handlers) throw new SysStateError("start() was already called");
+    if (typeof handlers?.onData !== "function" || typeof handlers.onClose !== "function")
+      throw new SysStateError("start() needs onData and onClose functions");
+    const max = handlers.maxRecvFds ?? MAX_FDS_PER_MESSAGE;
+    this.#h.start(max); // validates max (SysArgumentError) before anything changes
+    this.#maxRecvFds = max;
+    this.#handlers = handlers;
+    if (this.#h.isClosed()) {
+      if (!this.#closed) this.#closedBy(this.#nativeCloseError(), true);
+      else this.#deliver(true);
+    }
+  }
+
+  /** Stops reading (the kernel buffers, then the peer's sends block: backpressure). */
+  pause(): void {
+    this.#h.setPaused(true);
+  }
+
+  resume(): void {
+    this.#h.setPaused(false);
+  }
+
+  /**
+   * Sends one message: the parts are gathered into ONE sendmsg with the fds (SCM_RIGHTS). If the kernel takes only
+   * part, the rest is queued natively (fds dup'd, sent with the first remaining byte) and finished before anything
+   * sent later. The caller keeps its fds and may close them as soon as this returns.
+   * Returns true when the kernel took everything, false when bytes are queued (wait for onDrain) or the socket is
+   * closed (a no-op then: the close handler tells why). Bad arguments and bad fds throw; nothing is sent then.
+   */
+  send(data: Uint8Array | readonly Uint8Array[], fds?: readonly number[]): boolean {
+    const r = fds === undefined ? this.#h.send(data) : this.#h.send(data, fds);
+    if (r === 0) return true;
+    if (r < 0 && !this.#closed) this.#closedBy(this.#nativeCloseError(), true);
+    return false;
+  }
+
+  /** Closes now (idempotent): stops the poller, closes the fd, drops queued data and closes its dup'd fds. */
+  close(): void {
+    if (this.#closed) return;
+    const err = this.#h.isClosed() ? this.#nativeCloseError() : undefined;
+    this.#h.close();
+    this.#closedBy(err, true);
+  }
+
+  /** Lets the process exit while this socket is open (like net.Socket#unref). */
+  unref(): this {
+    this.#h.unref();
+    return this;
+  }
+
+  ref(): this {
+    this.#h.ref();
+    return this;
+  }
+
+  #nativeCloseError(): SocketCloseError | undefined {
+    const info = this.#h.closeError();
+    return info ? this.#errorOf(info[0], info[1], info[2]) : undefined;
+  }
+
+  #errorOf(kind: number, errno: number, syscall: string): SocketCloseError | undefined {
+    if (kind === CloseKind.Errno) return new SysError(errno, syscall);
+    if (kind === CloseKind.TooManyFds) return new TooManyFdsError(this.#maxRecvFds);
+    return undefined;
+  }
+
+  #closedBy(err: SocketCloseError | undefined, async: boolean): void {
+    if (this.#closed) return;
+    this.#closed = { err };
+    this.#deliver(async);
+  }
+
+  #deliver(async: boolean): void {
+    const handlers = this.#handlers;
+    if (!handlers || !this.#closed || this.#reported) return;
+    this.#reported = true;
+    const err = this.#closed.err;
+    if (async) process.nextTick(() => handlers.onClose(err));
+    else handlers.onClose(err);
+  }
+}
+
+export interface UnixListenOptions {
+  /** Mode of the socket file; it is never more open than this, not even briefly. Default 0o600. */
+  mode?: number;
+  /** listen() backlog. Default 128. */
+  backlog?: number;
+  /**
+   * accept() failed for a reason other than a vanished client (EMFILE, ENFILE, ENOBUFS...): accepting pauses for
+   * 100 ms, then resumes. Without a handler the error becomes a process warning.
+   */
+  onError?: (err: SysError) => void;
+}
+
+/** A listening AF_UNIX stream socket at a path. */
+export class UnixServer {
+  readonly #h: ServerHandle;
+  readonly path: string;
+  #closed = false;
+  #retry: NodeJS.Timeout | undefined;
+  #unref = false;
+
+  private constructor(path: string, h: ServerHandle) {
+    this.path = path;
+    this.#h = h;
+  }
+
+  /**
+   * Creates the socket file at `path` with `mode` and starts accepting; each connection is handed to `onConnection`
+   * (call `start()` on it). A socket file nobody listens on (connect gives ECONNREFUSED) is replaced; a live one
+   * throws SysError EADDRINUSE; any other file at the path throws SysError EEXIST.
+   */
+  static listen(path: string, onConnection: (socket: UnixSocket) => void, options: UnixListenOptions = {}): UnixServer {
+    if (typeof onConnection !== "function") throw new SysStateError("listen() needs an onConnection function");
+    const h = new native.ServerHandle(path, options.mode ?? 0o600, options.backlog ?? 128);
+    const server = new UnixServer(path, h);
+    const onError = options.onError;
+    h.start(
+      (sh) => onConnection(wrapHandle(sh)),
+      (errno) => {
+        const err = new SysError(errno, "accept4", path);
+        if (onError) onError(err);
+        else process.emitWarning(err.message, "UnixServerWarning");
+        server.#retry = setTimeout(() => {
+          server.#retry = undefined;
+          if (!server.#closed) h.start();
+        }, 100);
+        if (server.#unref) server.#retry.unref();
+      },
+    );
+    return server;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops accepting and closes the socket; removes the socket file (if it is still ours) unless `unlink: false`. */
+  close(options: { unlink?: boolean } = {}): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#h.close(options.unlink ?? true);
+  }
+
+  unref(): this {
+    this.#unref = true;
+    this.#h.unref();
+    this.#retry?.unref();
+    return this;
+  }
+
+  ref(): this {
+    this.#unref = false;
+    this.#h.ref();
+    this.#retry?.ref();
+    return this;
+  }
+}

@@ -1,0 +1,80 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterEach } from "vitest";
+
+const PEER = join(import.meta.dirname, "fixtures", "peer.mjs");
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const c of children) c.kill("SIGKILL");
+  children.clear();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed after the test. */
+export function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "emu-sys-"));
+  dirs.push(d);
+  return d;
+}
+
+export const fdCount = (): number => readdirSync("/proc/self/fd").length;
+
+export interface Peer {
+  readonly proc: ChildProcess;
+  /** The next JSON line the child reports. */
+  next(): Promise<Record<string, unknown>>;
+  command(line: string): void;
+  exited: Promise<number | null>;
+}
+
+/** Spawns test/fixtures/peer.mjs; `fds` become the child's fds 3, 4, ... (killed after the test). */
+export function spawnPeer(mode: string, args: string[] = [], fds: number[] = []): Peer {
+  const proc = spawn(process.execPath, [PEER, mode, ...args], {
+    stdio: ["pipe", "pipe", "inherit", ...fds],
+    cwd: import.meta.dirname,
+  });
+  children.add(proc);
+  const lines: string[] = [];
+  const waiters: ((l: string) => void)[] = [];
+  createInterface({ input: proc.stdout! }).on("line", (l) => {
+    const w = waiters.shift();
+    if (w) w(l);
+    else lines.push(l);
+  });
+  const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  return {
+    proc,
+    next: () =>
+      new Promise((resolve, reject) => {
+        const l = lines.shift();
+        if (l !== undefined) return resolve(JSON.parse(l));
+        waiters.push((x) => resolve(JSON.parse(x)));
+        exited.then((code) => reject(new Error(`peer exited (${code}) before reporting`)));
+      }),
+    command: (line) => proc.stdin!.write(`${line}\n`),
+    exited,
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out waiting for a condition");
+    await sleep(5);
+  }
+}
+
+/** Flags of an fd from /proc/self/fdinfo (octal, as the kernel prints them). */
+export function fdFlags(fd: number): number {
+  const info = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
+  return Number.parseInt(/flags:\s*([0-7]+)/.exec(info)![1]!, 8);
+}
+export const O_CLOEXEC = 0o2000000;
+export const O_NONBLOCK = 0o4000;
