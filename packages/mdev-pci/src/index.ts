@@ -28,3 +28,32 @@ export {
   type MdevWriteOptions,
   removeMdev,
 } from "./mdev-lifecycle.js";
+export { type DeviceArg, type DeviceSelection, formatDeviceArg, parseDeviceArg, parseSelectionArgs } from "./devargs.js";
+export { matchesId, PCI_ANY_ID, type PciDriver, type PciIdMatch, type ProbeContext } from "./pci-driver.js";
+export {
+  type AttachedDevice,
+  type BusDevice,
+  type BusScan,
+  isIdentified,
+  PciBus,
+  type ProbeReport,
+  SYSFS_SOURCE,
+  UNKNOWN_VENDOR_ID,
+  type UsabilityAdvisor,
+} from "./pci-bus.js";
+export { pciClassName } from "./pci-class.js";
+export { describe as describeDevice, SysfsBusSource, type SysfsSourceOptions } from "./sysfs-source.js";
+export type { KernelDmaMemory, KernelEventFd, KernelMapping, VfioKernel } from "./vfio-kernel.js";
+export { nativeVfioKernel } from "./native-kernel.js";
+export { VfioHost, type VfioHostOptions, whyNotVfioUsable } from "./vfio-host.js";
+export { KernelVfioDevice } from "./kernel-device.js";
+export {
+  type StandInBehaviour,
+  type StandInDevice,
+  type StandInDmaMapping,
+  type StandInIrq,
+  type StandInOptions,
+  type StandInRegion,
+  StandInVfioKernel,
+} from "./stand-in-kernel.js";
+export { vfioIoctls } from "./internal/vfio-uapi.js";

@@ -1,0 +1,612 @@
+import {
+  decodeEventfdData,
+  decodeIrqSet,
+  encodeDeviceInfo,
+  encodeIrqInfo,
+  encodeRegionInfo,
+  IrqSetFlags,
+  type RegionCapability,
+  RegionInfoFlags,
+  regionInfoSize,
+} from "@emu/vfio-user-proto";
+import {
+  decodeKernelStruct as k,
+  VFIO_GROUP_FLAGS_CONTAINER_SET,
+  VFIO_GROUP_FLAGS_VIABLE,
+  VFIO_TYPE1_IOMMU,
+  VFIO_TYPE1v2_IOMMU,
+  vfioIoctls,
+} from "./internal/vfio-uapi.js";
+import type { KernelDmaMemory, KernelEventFd, KernelMapping, VfioKernel } from "./vfio-kernel.js";
+
+/** One region of a stand-in device, with the offset its driver reports (never derived from the index). */
+export interface StandInRegion {
+  readonly index: number;
+  readonly offset: bigint;
+  readonly size: bigint;
+  /** VFIO_REGION_INFO_FLAG_* (READ 1, WRITE 2, MMAP 4; CAPS is added when capabilities are given). */
+  readonly flags: number;
+  readonly sparseAreas?: ReadonlyArray<{ readonly offset: bigint; readonly size: bigint }>;
+  readonly type?: { readonly type: number; readonly subtype: number };
+  readonly msixMappable?: boolean;
+  /** Initial contents (e.g. a config header); the rest reads as zero. */
+  readonly initial?: Uint8Array;
+}
+
+export interface StandInIrq {
+  readonly index: number;
+  readonly flags: number;
+  readonly count: number;
+}
+
+/** Register behaviour: return bytes (read) or true (write) to answer; undefined/false falls back to plain memory. */
+export interface StandInBehaviour {
+  read?(region: number, offset: bigint, length: number): Uint8Array | undefined;
+  write?(region: number, offset: bigint, data: Uint8Array): boolean;
+}
+
+export interface StandInDevice {
+  /** The device name: a BDF for a physical function, the lower-case UUID for an mdev. */
+  readonly name: string;
+  readonly group: number;
+  /** The cdev name (`vfioN`), when the device has one. */
+  readonly cdev?: string;
+  /** VFIO_DEVICE_FLAGS_* */
+  readonly flags: number;
+  readonly numRegions: number;
+  readonly numIrqs: number;
+  readonly regions: readonly StandInRegion[];
+  readonly irqs: readonly StandInIrq[];
+  readonly behaviour?: StandInBehaviour;
+}
+
+export interface StandInOptions {
+  readonly devices: readonly StandInDevice[];
+  readonly devRoot?: string;
+  /** Offer /dev/iommu and /dev/vfio/devices/vfioN (the cdev flow). Default true. */
+  readonly cdev?: boolean;
+  /** Groups whose GET_STATUS is not VIABLE (a member not bound to vfio-pci). */
+  readonly nonViableGroups?: readonly number[];
+  /** The architecture whose ioctl numbers the stand-in answers (default: this process's). */
+  readonly arch?: string;
+}
+
+class StandInError extends Error {
+  readonly _tag = "SysError";
+  override readonly name = "SysError";
+  constructor(
+    readonly code: string,
+    what: string,
+  ) {
+    super(`${code}: ${what}`);
+  }
+}
+
+const fail = (code: string, what: string): never => {
+  throw new StandInError(code, what);
+};
+
+interface LiveRegion {
+  readonly spec: StandInRegion;
+  readonly memory: Uint8Array;
+}
+
+interface LiveDevice {
+  readonly spec: StandInDevice;
+  readonly regions: Map<number, LiveRegion>;
+  /** vector → eventfd, per IRQ index. */
+  readonly triggers: Map<number, Map<number, StandInEventFd>>;
+  readonly masked: Map<number, Set<number>>;
+  resets: number;
+  opens: number;
+}
+
+type OpenFile =
+  | { kind: "container"; groups: Set<number>; iommu: number | undefined }
+  | { kind: "group"; group: number; container: number | undefined }
+  | { kind: "device"; device: LiveDevice; bound: boolean; attached: boolean; cdev: boolean }
+  | { kind: "iommufd"; ioas: Set<number> }
+  | { kind: "eventfd"; event: StandInEventFd };
+
+class StandInEventFd implements KernelEventFd {
+  private counter = 0n;
+  private listeners: Array<(n: bigint) => void> = [];
+  private scheduled = false;
+  closed = false;
+  constructor(
+    readonly fd: number,
+    private readonly onClose: () => void,
+  ) {}
+  watch(listener: (count: bigint) => void): void {
+    this.listeners.push(listener);
+  }
+  signal(n = 1n): void {
+    if (this.closed) return;
+    this.counter += n;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const c = this.counter;
+      if (c === 0n || this.closed || this.listeners.length === 0) return;
+      this.counter = 0n;
+      for (const l of this.listeners) l(c);
+    });
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+  }
+}
+
+/** A DMA mapping the stand-in IOMMU holds: device-visible `iova` backed by our `bytes`. */
+export interface StandInDmaMapping {
+  readonly iova: bigint;
+  readonly size: bigint;
+  readonly bytes: Uint8Array;
+  readonly readable: boolean;
+  readonly writable: boolean;
+}
+
+/**
+ * A kernel VFIO backend in TypeScript, behind the same `VfioKernel` seam as the native calls. It answers the group,
+ * container, cdev and iommufd ioctls, encodes region info with its capability chain into the caller's buffer (asking
+ * for a larger argsz when the chain does not fit, as the kernel does), serves pread/pwrite at each region's reported
+ * offset, and mmaps only inside MMAP regions (inside a sparse area when the region has them).
+ *
+ * Region memory is a plain ArrayBuffer per region: an mmap returns a view of the same bytes pread/pwrite reach, so
+ * the mapped-vs-slow-path coherence is the kernel's; nothing native is needed, and sparse regions of hundreds of
+ * MiB cost only the pages touched.
+ */
+export class StandInVfioKernel implements VfioKernel {
+  readonly description = "stand-in";
+  readonly arch: string;
+  readonly devRoot: string;
+  private readonly ioctls: ReturnType<typeof vfioIoctls>;
+  private readonly devices = new Map<string, LiveDevice>();
+  private readonly fds = new Map<number, OpenFile>();
+  private readonly openGroups = new Set<number>();
+  private readonly dmaMemory = new Map<bigint, Uint8Array>();
+  private readonly dmaTable: StandInDmaMapping[] = [];
+  private nextFd = 100;
+  private nextVaddr = 0x7f0000000000n;
+  private nextIoas = 1;
+  private liveMappings = 0;
+  private readonly cdev: boolean;
+  private readonly nonViable: Set<number>;
+
+  constructor(options: StandInOptions) {
+    this.arch = options.arch ?? process.arch;
+    this.devRoot = options.devRoot ?? "/dev";
+    this.ioctls = vfioIoctls(this.arch);
+    this.cdev = options.cdev ?? true;
+    this.nonViable = new Set(options.nonViableGroups ?? []);
+    for (const spec of options.devices) {
+      const regions = new Map<number, LiveRegion>();
+      for (const r of spec.regions) {
+        const memory = new Uint8Array(Number(r.size));
+        if (r.initial) memory.set(r.initial.subarray(0, memory.length));
+        regions.set(r.index, { spec: r, memory });
+      }
+      this.devices.set(spec.name, { spec, regions, triggers: new Map(), masked: new Map(), resets: 0, opens: 0 });
+    }
+  }
+
+  // ---- what tests look at ----
+
+  /** File descriptors still open (devices, groups, container, eventfds): 0 after everything is closed. */
+  get openFdCount(): number {
+    return this.fds.size;
+  }
+  get mappingCount(): number {
+    return this.liveMappings;
+  }
+  resetCount(name: string): number {
+    return this.device(name).resets;
+  }
+  get dmaMappings(): readonly StandInDmaMapping[] {
+    return this.dmaTable;
+  }
+  /** The bytes of a region as the device sees them. */
+  regionMemory(name: string, index: number): Uint8Array {
+    const r = this.device(name).regions.get(index);
+    if (!r) throw new Error(`stand-in: ${name} has no region ${index}`);
+    return r.memory;
+  }
+  /** The device signals vector `vector` of IRQ `index`; false when no eventfd is assigned or it is masked. */
+  trigger(name: string, index: number, vector: number): boolean {
+    const d = this.device(name);
+    const e = d.triggers.get(index)?.get(vector);
+    if (!e || d.masked.get(index)?.has(vector)) return false;
+    e.signal();
+    return true;
+  }
+
+  private device(name: string): LiveDevice {
+    const d = this.devices.get(name);
+    if (!d) throw new Error(`stand-in: no device ${name}`);
+    return d;
+  }
+
+  // ---- the seam ----
+
+  exists(path: string): boolean {
+    return this.resolve(path) !== undefined;
+  }
+
+  private resolve(path: string): { kind: "container" | "iommufd" } | { kind: "group"; group: number } | { kind: "cdev"; device: LiveDevice } | undefined {
+    const rel = path.startsWith(`${this.devRoot}/`) ? path.slice(this.devRoot.length + 1) : undefined;
+    if (rel === undefined) return undefined;
+    if (rel === "vfio") return { kind: "container" }; // the directory
+    if (rel === "vfio/vfio") return { kind: "container" };
+    if (rel === "iommu") return this.cdev ? { kind: "iommufd" } : undefined;
+    const g = /^vfio\/(\d+)$/.exec(rel);
+    if (g) {
+      const group = Number(g[1]);
+      return [...this.devices.values()].some((d) => d.spec.group === group) ? { kind: "group", group } : undefined;
+    }
+    const c = /^vfio\/devices\/(vfio\d+)$/.exec(rel);
+    if (c && this.cdev) {
+      const device = [...this.devices.values()].find((d) => d.spec.cdev === c[1]);
+      return device ? { kind: "cdev", device } : undefined;
+    }
+    return undefined;
+  }
+
+  private add(file: OpenFile): number {
+    const fd = this.nextFd++;
+    this.fds.set(fd, file);
+    return fd;
+  }
+
+  open(path: string): number {
+    const r = this.resolve(path);
+    if (!r || path === `${this.devRoot}/vfio`) return fail("ENOENT", path);
+    switch (r.kind) {
+      case "container":
+        return this.add({ kind: "container", groups: new Set(), iommu: undefined });
+      case "iommufd":
+        return this.add({ kind: "iommufd", ioas: new Set() });
+      case "group":
+        if (this.openGroups.has(r.group)) return fail("EBUSY", path);
+        this.openGroups.add(r.group);
+        return this.add({ kind: "group", group: r.group, container: undefined });
+      case "cdev":
+        r.device.opens++;
+        return this.add({ kind: "device", device: r.device, bound: false, attached: false, cdev: true });
+    }
+  }
+
+  close(fd: number): void {
+    const f = this.fds.get(fd) ?? fail("EBADF", `close(${fd})`);
+    this.fds.delete(fd);
+    if (f.kind === "group") {
+      this.openGroups.delete(f.group);
+      if (f.container !== undefined) {
+        const c = this.fds.get(f.container);
+        if (c?.kind === "container") c.groups.delete(f.group);
+      }
+    } else if (f.kind === "device") {
+      f.device.opens--;
+      if (f.device.opens === 0) {
+        f.device.triggers.clear();
+        f.device.masked.clear();
+      }
+    } else if (f.kind === "eventfd") {
+      f.event.closed = true;
+    }
+  }
+
+  private file(fd: number): OpenFile {
+    return this.fds.get(fd) ?? fail("EBADF", `fd ${fd}`);
+  }
+
+  ioctl(fd: number, request: number, arg?: Uint8Array | number | bigint): number {
+    const f = this.file(fd);
+    const io = this.ioctls;
+    const buf = (min: number): Uint8Array => {
+      if (!(arg instanceof Uint8Array) || arg.length < min) return fail("EFAULT", `ioctl 0x${request.toString(16)} needs a ${min}-byte buffer`);
+      return arg;
+    };
+    const num = (): number => (typeof arg === "number" ? arg : typeof arg === "bigint" ? Number(arg) : fail("EINVAL", "needs a value"));
+    switch (f.kind) {
+      case "container":
+        switch (request) {
+          case io.GET_API_VERSION:
+            return 0;
+          case io.CHECK_EXTENSION:
+            return num() === VFIO_TYPE1_IOMMU || num() === VFIO_TYPE1v2_IOMMU ? 1 : 0;
+          case io.SET_IOMMU: {
+            const t = num();
+            if (f.groups.size === 0) return fail("EINVAL", "SET_IOMMU before any group joined the container");
+            if (t !== VFIO_TYPE1_IOMMU && t !== VFIO_TYPE1v2_IOMMU) return fail("EINVAL", `IOMMU type ${t}`);
+            f.iommu = t;
+            return 0;
+          }
+          case io.IOMMU_MAP_DMA: {
+            const b = buf(32);
+            if (f.iommu === undefined) return fail("EINVAL", "MAP_DMA before SET_IOMMU");
+            return this.mapDma(k.u64(b, 16), k.u64(b, 24), k.u64(b, 8), k.u32(b, 4) & 1, k.u32(b, 4) & 2);
+          }
+          case io.IOMMU_UNMAP_DMA: {
+            const b = buf(24);
+            return this.unmapDma(k.u64(b, 8), k.u64(b, 16));
+          }
+        }
+        return fail("ENOTTY", `container ioctl 0x${request.toString(16)}`);
+      case "group":
+        switch (request) {
+          case io.GROUP_GET_STATUS: {
+            const b = buf(8);
+            const flags = (this.nonViable.has(f.group) ? 0 : VFIO_GROUP_FLAGS_VIABLE) | (f.container !== undefined ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
+            k.setU32(b, 4, flags);
+            return 0;
+          }
+          case io.GROUP_SET_CONTAINER: {
+            const cfd = k.s32(buf(4), 0);
+            const c = this.file(cfd);
+            if (c.kind !== "container") return fail("EBADF", `fd ${cfd} is not a container`);
+            if (f.container !== undefined) return fail("EBUSY", "group already has a container");
+            if (this.nonViable.has(f.group)) return fail("EPERM", "group is not viable");
+            f.container = cfd;
+            c.groups.add(f.group);
+            return 0;
+          }
+          case io.GROUP_UNSET_CONTAINER: {
+            if (f.container === undefined) return fail("EINVAL", "no container");
+            const c = this.fds.get(f.container);
+            if (c?.kind === "container") c.groups.delete(f.group);
+            f.container = undefined;
+            return 0;
+          }
+          case io.GROUP_GET_DEVICE_FD: {
+            const b = buf(1);
+            const end = b.indexOf(0);
+            const name = new TextDecoder().decode(b.subarray(0, end < 0 ? b.length : end));
+            const c = f.container === undefined ? undefined : this.fds.get(f.container);
+            if (c?.kind !== "container" || c.iommu === undefined) return fail("EINVAL", "GET_DEVICE_FD before the container has an IOMMU");
+            const d = this.devices.get(name);
+            if (!d || d.spec.group !== f.group) return fail("ENODEV", `no device "${name}" in group ${f.group}`);
+            d.opens++;
+            return this.add({ kind: "device", device: d, bound: true, attached: true, cdev: false });
+          }
+        }
+        return fail("ENOTTY", `group ioctl 0x${request.toString(16)}`);
+      case "iommufd":
+        switch (request) {
+          case io.IOMMU_IOAS_ALLOC: {
+            const b = buf(12);
+            const id = this.nextIoas++;
+            f.ioas.add(id);
+            k.setU32(b, 8, id);
+            return 0;
+          }
+          case io.IOMMU_IOAS_MAP: {
+            const b = buf(40);
+            if (!f.ioas.has(k.u32(b, 8))) return fail("ENOENT", `IOAS ${k.u32(b, 8)}`);
+            const flags = k.u32(b, 4);
+            return this.mapDma(k.u64(b, 32), k.u64(b, 24), k.u64(b, 16), flags & 4, flags & 2);
+          }
+          case io.IOMMU_IOAS_UNMAP: {
+            const b = buf(24);
+            return this.unmapDma(k.u64(b, 8), k.u64(b, 16));
+          }
+        }
+        return fail("ENOTTY", `iommufd ioctl 0x${request.toString(16)}`);
+      case "device":
+        return this.deviceIoctl(f, request, arg);
+      case "eventfd":
+        return fail("ENOTTY", "eventfd");
+    }
+  }
+
+  private deviceIoctl(f: Extract<OpenFile, { kind: "device" }>, request: number, arg: Uint8Array | number | bigint | undefined): number {
+    const io = this.ioctls;
+    const d = f.device;
+    const b = arg instanceof Uint8Array ? arg : undefined;
+    if (f.cdev) {
+      if (request === io.DEVICE_BIND_IOMMUFD) {
+        if (!b || b.length < 16) return fail("EFAULT", "bind");
+        const ifd = this.fds.get(k.s32(b, 8));
+        if (ifd?.kind !== "iommufd") return fail("EBADF", "not an iommufd");
+        if (f.bound) return fail("EINVAL", "already bound");
+        f.bound = true;
+        k.setU32(b, 12, 1);
+        return 0;
+      }
+      if (request === io.DEVICE_ATTACH_IOMMUFD_PT) {
+        if (!f.bound) return fail("EINVAL", "attach before bind");
+        f.attached = true;
+        return 0;
+      }
+      if (!f.bound) return fail("EINVAL", "a cdev must be bound to an iommufd first");
+    }
+    switch (request) {
+      case io.DEVICE_GET_INFO: {
+        if (!b || b.length < 16 || k.u32(b, 0) < 16) return fail("EINVAL", "argsz < 16");
+        b.set(encodeDeviceInfo({ argsz: k.u32(b, 0), flags: d.spec.flags, numRegions: d.spec.numRegions, numIrqs: d.spec.numIrqs }));
+        if (b.length >= 20) k.setU32(b, 16, 0);
+        return 0;
+      }
+      case io.DEVICE_GET_REGION_INFO: {
+        if (!b || b.length < 32 || k.u32(b, 0) < 32) return fail("EINVAL", "argsz < 32");
+        const argsz = Math.min(k.u32(b, 0), b.length);
+        const index = k.u32(b, 8);
+        const r = d.regions.get(index)?.spec;
+        if (!r && index >= d.spec.numRegions) return fail("EINVAL", `region ${index}`);
+        const caps: RegionCapability[] = [];
+        if (r?.sparseAreas) caps.push({ kind: "SparseMmap", areas: r.sparseAreas });
+        if (r?.type) caps.push({ kind: "Type", type: r.type.type, subtype: r.type.subtype });
+        if (r?.msixMappable) caps.push({ kind: "MsixMappable" });
+        const flags = (r?.flags ?? 0) | (caps.length > 0 ? RegionInfoFlags.CAPS : 0);
+        const size = r?.size ?? 0n;
+        const offset = r?.offset ?? 0n;
+        const needed = regionInfoSize(caps);
+        if (argsz < needed) {
+          // Too small for the chain: say how much is needed, with no cap_offset. Not an error.
+          b.set(encodeRegionInfo({ argsz: needed, flags, index, size, offset, capabilities: [] }));
+          return 0;
+        }
+        b.set(encodeRegionInfo({ argsz, flags, index, size, offset, capabilities: caps }));
+        return 0;
+      }
+      case io.DEVICE_GET_IRQ_INFO: {
+        if (!b || b.length < 16 || k.u32(b, 0) < 16) return fail("EINVAL", "argsz < 16");
+        const index = k.u32(b, 8);
+        if (index >= d.spec.numIrqs) return fail("EINVAL", `IRQ index ${index}`);
+        const irq = d.spec.irqs.find((i) => i.index === index);
+        b.set(encodeIrqInfo({ argsz: k.u32(b, 0), flags: irq?.flags ?? 0, index, count: irq?.count ?? 0 }));
+        return 0;
+      }
+      case io.DEVICE_SET_IRQS:
+        return this.setIrqs(d, b ?? fail("EFAULT", "SET_IRQS needs a buffer"));
+      case io.DEVICE_RESET:
+        d.resets++;
+        // Registers with an initial image (config space) come back; memory such as VRAM or an aperture keeps its bytes.
+        for (const r of d.regions.values()) {
+          if (!r.spec.initial) continue;
+          r.memory.fill(0);
+          r.memory.set(r.spec.initial.subarray(0, r.memory.length));
+        }
+        return 0;
+    }
+    return fail("ENOTTY", `device ioctl 0x${request.toString(16)}`);
+  }
+
+  private setIrqs(d: LiveDevice, b: Uint8Array): number {
+    let set: ReturnType<typeof decodeIrqSet>;
+    try {
+      set = decodeIrqSet(b);
+    } catch {
+      return fail("EINVAL", "malformed vfio_irq_set");
+    }
+    if (set.index >= d.spec.numIrqs) return fail("EINVAL", `IRQ index ${set.index}`);
+    const irq = d.spec.irqs.find((i) => i.index === set.index);
+    const total = irq?.count ?? 0;
+    const dataType = set.flags & IrqSetFlags.DATA_TYPE_MASK;
+    const action = set.flags & IrqSetFlags.ACTION_TYPE_MASK;
+    if (action === IrqSetFlags.ACTION_TRIGGER && dataType === IrqSetFlags.DATA_NONE && set.count === 0) {
+      d.triggers.delete(set.index);
+      d.masked.delete(set.index);
+      return 0;
+    }
+    if (set.start + set.count > total) return fail("EINVAL", `vectors ${set.start}+${set.count} of ${total}`);
+    if (action === IrqSetFlags.ACTION_TRIGGER && dataType === IrqSetFlags.DATA_EVENTFD) {
+      const fds = decodeEventfdData(set.data ?? new Uint8Array(0));
+      const map = d.triggers.get(set.index) ?? new Map<number, StandInEventFd>();
+      fds.forEach((fd, i) => {
+        if (fd === -1) {
+          map.delete(set.start + i);
+          return;
+        }
+        const e = this.fds.get(fd);
+        if (e?.kind !== "eventfd") fail("EBADF", `fd ${fd} is not an eventfd`);
+        map.set(set.start + i, (e as Extract<OpenFile, { kind: "eventfd" }>).event);
+      });
+      d.triggers.set(set.index, map);
+      return 0;
+    }
+    if (action === IrqSetFlags.ACTION_MASK || action === IrqSetFlags.ACTION_UNMASK) {
+      if (irq && (irq.flags & 2) === 0) return fail("EINVAL", "IRQ is not maskable");
+      const masked = d.masked.get(set.index) ?? new Set<number>();
+      for (let v = set.start; v < set.start + set.count; v++) {
+        if (action === IrqSetFlags.ACTION_MASK) masked.add(v);
+        else masked.delete(v);
+      }
+      d.masked.set(set.index, masked);
+      return 0;
+    }
+    if (action === IrqSetFlags.ACTION_TRIGGER) {
+      for (let v = set.start; v < set.start + set.count; v++) d.triggers.get(set.index)?.get(v)?.signal();
+      return 0;
+    }
+    return fail("EINVAL", "unsupported SET_IRQS");
+  }
+
+  private deviceFile(fd: number): Extract<OpenFile, { kind: "device" }> {
+    const f = this.file(fd);
+    if (f.kind !== "device") return fail("EINVAL", `fd ${fd} is not a device`);
+    if (!f.bound) return fail("EINVAL", "a cdev must be bound to an iommufd first");
+    return f;
+  }
+
+  private regionAt(d: LiveDevice, position: bigint, length: number): { r: LiveRegion; at: bigint } {
+    for (const r of d.regions.values()) {
+      if (r.spec.size > 0n && position >= r.spec.offset && position < r.spec.offset + r.spec.size) {
+        if (position + BigInt(length) > r.spec.offset + r.spec.size) return fail("EINVAL", "access crosses the end of a region");
+        return { r, at: position - r.spec.offset };
+      }
+    }
+    return fail("EINVAL", `no region at file offset 0x${position.toString(16)}`);
+  }
+
+  pread(fd: number, length: number, position: bigint): Uint8Array {
+    const f = this.deviceFile(fd);
+    const { r, at } = this.regionAt(f.device, position, length);
+    if ((r.spec.flags & RegionInfoFlags.READ) === 0) return fail("EINVAL", "region is not readable");
+    const custom = f.device.spec.behaviour?.read?.(r.spec.index, at, length);
+    if (custom) return custom.slice(0, length);
+    return r.memory.slice(Number(at), Number(at) + length);
+  }
+
+  pwrite(fd: number, data: Uint8Array, position: bigint): number {
+    const f = this.deviceFile(fd);
+    const { r, at } = this.regionAt(f.device, position, data.length);
+    if ((r.spec.flags & RegionInfoFlags.WRITE) === 0) return fail("EINVAL", "region is not writable");
+    if (f.device.spec.behaviour?.write?.(r.spec.index, at, data)) return data.length;
+    r.memory.set(data, Number(at));
+    return data.length;
+  }
+
+  mmap(fd: number, offset: bigint, length: number): KernelMapping {
+    const f = this.deviceFile(fd);
+    if (offset % 4096n !== 0n) return fail("EINVAL", "mmap offset is not page-aligned");
+    const { r, at } = this.regionAt(f.device, offset, length);
+    if ((r.spec.flags & RegionInfoFlags.MMAP) === 0) return fail("EINVAL", `region ${r.spec.index} is not mmap-able`);
+    const end = at + BigInt(length);
+    if (r.spec.sparseAreas && !r.spec.sparseAreas.some((a) => at >= a.offset && end <= a.offset + a.size)) {
+      return fail("EINVAL", `[0x${at.toString(16)}, 0x${end.toString(16)}) of region ${r.spec.index} is outside its sparse mmap areas`);
+    }
+    this.liveMappings++;
+    let live = true;
+    return {
+      bytes: r.memory.subarray(Number(at), Number(end)),
+      unmap: () => {
+        if (!live) return;
+        live = false;
+        this.liveMappings--;
+      },
+    };
+  }
+
+  eventfd(): KernelEventFd {
+    let fd = -1;
+    const event = new StandInEventFd(this.nextFd, () => this.fds.delete(fd));
+    fd = this.add({ kind: "eventfd", event });
+    return event;
+  }
+
+  allocDma(size: number): KernelDmaMemory {
+    const vaddr = this.nextVaddr;
+    this.nextVaddr += BigInt(Math.ceil(size / 4096) * 4096 + 4096);
+    const bytes = new Uint8Array(size);
+    this.dmaMemory.set(vaddr, bytes);
+    return { bytes, vaddr, free: () => void this.dmaMemory.delete(vaddr) };
+  }
+
+  private mapDma(iova: bigint, size: bigint, vaddr: bigint, read: number, write: number): number {
+    const bytes = this.dmaMemory.get(vaddr);
+    if (!bytes || BigInt(bytes.length) < size) return fail("EFAULT", `no memory of ours at vaddr 0x${vaddr.toString(16)}`);
+    if (this.dmaTable.some((m) => iova < m.iova + m.size && m.iova < iova + size)) return fail("EEXIST", `iova 0x${iova.toString(16)} overlaps a mapping`);
+    this.dmaTable.push({ iova, size, bytes: bytes.subarray(0, Number(size)), readable: read !== 0, writable: write !== 0 });
+    return 0;
+  }
+
+  private unmapDma(iova: bigint, size: bigint): number {
+    const i = this.dmaTable.findIndex((m) => m.iova === iova && m.size === size);
+    if (i < 0) return fail("ENOENT", `nothing mapped at 0x${iova.toString(16)}`);
+    this.dmaTable.splice(i, 1);
+    return 0;
+  }
+}
