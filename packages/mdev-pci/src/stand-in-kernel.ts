@@ -86,9 +86,17 @@ const fail = (code: string, what: string): never => {
   throw new StandInError(code, what);
 };
 
-interface LiveRegion {
-  readonly spec: StandInRegion;
-  readonly memory: Uint8Array;
+/** A region's bytes, allocated on first touch (a GPU aperture of hundreds of MiB costs nothing until used). */
+class LiveRegion {
+  private bytes: Uint8Array | undefined;
+  constructor(readonly spec: StandInRegion) {}
+  get memory(): Uint8Array {
+    if (!this.bytes) {
+      this.bytes = new Uint8Array(Number(this.spec.size));
+      if (this.spec.initial) this.bytes.set(this.spec.initial.subarray(0, this.bytes.length));
+    }
+    return this.bytes;
+  }
 }
 
 interface LiveDevice {
@@ -184,11 +192,7 @@ export class StandInVfioKernel implements VfioKernel {
     this.nonViable = new Set(options.nonViableGroups ?? []);
     for (const spec of options.devices) {
       const regions = new Map<number, LiveRegion>();
-      for (const r of spec.regions) {
-        const memory = new Uint8Array(Number(r.size));
-        if (r.initial) memory.set(r.initial.subarray(0, memory.length));
-        regions.set(r.index, { spec: r, memory });
-      }
+      for (const r of spec.regions) regions.set(r.index, new LiveRegion(r));
       this.devices.set(spec.name, { spec, regions, triggers: new Map(), masked: new Map(), resets: 0, opens: 0 });
     }
   }
