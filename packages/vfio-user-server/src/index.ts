@@ -1,1 +1,25 @@
-export {};
+export type { DeviceConfig, DeviceContext, DeviceIrqs, Dma, DmaView, TriggerResult } from "./context.js";
+export type {
+  DeviceModel,
+  DeviceModelSource,
+  DmaRegionInfo,
+  IoEventFdDescription,
+  IrqCounts,
+  MaybePromise,
+  MigrationCallbacks,
+  RegionArea,
+  RegionDescription,
+  ResetReason,
+} from "./device.js";
+export { Errno, ERRNO_OF, type ReplyErrorReason } from "./errno.js";
+export {
+  DeviceError,
+  DmaError,
+  type DmaErrorReason,
+  isDeviceError,
+  isDmaError,
+  isVfioUserServerError,
+  VfioUserServerError,
+  type VfioUserServerErrorReason,
+} from "./errors.js";
+export { createServer, type ServerOptions, type VfioUserServer } from "./server.js";

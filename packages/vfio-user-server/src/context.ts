@@ -1,0 +1,47 @@
+import type { MigrationState } from "@emu/vfio-user-proto";
+import type { Dma } from "./internal/dma.js";
+import type { TriggerResult } from "./internal/irq.js";
+
+export type { Dma, DmaView } from "./internal/dma.js";
+export type { TriggerResult } from "./internal/irq.js";
+
+/** Interrupts as the device raises them. */
+export interface DeviceIrqs {
+  /**
+   * Raises `vector` of `index` (default: the active kind — MSI-X if the client enabled it, else MSI, else INTx).
+   * Delivered through the client's eventfd when unmasked; left pending (MSI-X PBA bit, MSI pending bit, or
+   * internally) while masked and delivered on unmask; dropped when unmasked without an eventfd.
+   * Throws VfioUserServerError "BadVector" for a vector the device does not have.
+   */
+  trigger(vector: number, index?: number): TriggerResult;
+  /** The effective mask of a vector (SET_IRQS mask, MSI-X table/function mask, MSI mask bit, INTX_DISABLE). */
+  masked(vector: number, index: number): boolean;
+  pending(vector: number, index: number): boolean;
+  /** The IRQ index `trigger(vector)` uses now. */
+  activeIndex(): number;
+}
+
+/** The device's view of its own config space (region 7). */
+export interface DeviceConfig {
+  /** A copy of [offset, offset + length). */
+  read(offset: number, length: number): Uint8Array;
+  readonly command: number;
+  readonly busMaster: boolean;
+  readonly msiEnabled: boolean;
+  readonly msixEnabled: boolean;
+  /** The programmed base address of a BAR, or undefined if the BAR is not implemented. */
+  barAddress(index: number): bigint | undefined;
+}
+
+/** What a device model gets from the server: interrupts, guest memory, its own region memory and config space. */
+export interface DeviceContext {
+  readonly irq: DeviceIrqs;
+  /** Guest memory: one API for fd-backed (direct) and message-based (DMA_READ/DMA_WRITE) mappings. */
+  readonly dma: Dma;
+  readonly config: DeviceConfig;
+  /** The shared memory of a region described with `memory: true` (what the client mmaps), else undefined. */
+  regionMemory(index: number): Uint8Array | undefined;
+  readonly migrationState: MigrationState;
+  /** A client is connected and finished VERSION negotiation. */
+  readonly connected: boolean;
+}

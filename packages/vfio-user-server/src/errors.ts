@@ -1,0 +1,72 @@
+/** Why the server API refused something (device description, lifecycle). */
+export type VfioUserServerErrorReason =
+  | "InvalidDevice" // a device description the server cannot serve (see message)
+  | "Closed" // the server was closed
+  | "BadVector"; // an interrupt index or vector the device does not have
+
+/** Errors of the server's own API. */
+export class VfioUserServerError extends Error {
+  readonly _tag = "VfioUserServerError" as const;
+  override readonly name = "VfioUserServerError";
+  readonly reason: VfioUserServerErrorReason;
+
+  constructor(reason: VfioUserServerErrorReason, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.reason = reason;
+  }
+}
+
+export function isVfioUserServerError(e: unknown): e is VfioUserServerError {
+  return e instanceof Error && (e as { _tag?: unknown })._tag === "VfioUserServerError";
+}
+
+/** Why a device's access to guest memory failed. */
+export type DmaErrorReason =
+  | "NotMapped" // the range is not (entirely) inside the DMA table
+  | "NotDirect" // a direct view was asked of a range the client mapped without an fd (message-based)
+  | "Spans" // a direct view was asked of a range that crosses two mappings
+  | "Permission" // write to a read-only mapping, or read of a write-only one
+  | "Disconnected" // no client, or the client went away before answering
+  | "ClientError"; // the client answered DMA_READ/DMA_WRITE with an error (see errno)
+
+/** A failed DMA access: never a crash, always this. */
+export class DmaError extends Error {
+  readonly _tag = "DmaError" as const;
+  override readonly name = "DmaError";
+  readonly reason: DmaErrorReason;
+  readonly iova: bigint;
+  readonly length: number;
+  /** The client's errno for "ClientError". */
+  readonly errno: number | undefined;
+
+  constructor(reason: DmaErrorReason, iova: bigint, length: number, message: string, errno?: number) {
+    super(message);
+    this.reason = reason;
+    this.iova = iova;
+    this.length = length;
+    this.errno = errno;
+  }
+}
+
+export function isDmaError(e: unknown): e is DmaError {
+  return e instanceof Error && (e as { _tag?: unknown })._tag === "DmaError";
+}
+
+/**
+ * A device callback throws this to fail the client's request with a specific errno (e.g. `Errno.EIO`). Any other
+ * exception from a callback becomes EIO.
+ */
+export class DeviceError extends Error {
+  readonly _tag = "DeviceError" as const;
+  override readonly name = "DeviceError";
+  readonly errno: number;
+
+  constructor(errno: number, message: string) {
+    super(message);
+    this.errno = errno;
+  }
+}
+
+export function isDeviceError(e: unknown): e is DeviceError {
+  return e instanceof Error && (e as { _tag?: unknown })._tag === "DeviceError";
+}

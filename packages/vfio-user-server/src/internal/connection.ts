@@ -1,0 +1,724 @@
+import { closeFd, type UnixSocket, UnixSocket as UnixSocketClass } from "@emu/sys";
+import {
+  Command,
+  commandName,
+  DeviceFeature,
+  DeviceFeatureFlags,
+  type DeviceFeatureRequest,
+  type DeviceGetRegionInfoRequest,
+  type DeviceGetRegionIoFdsRequest,
+  DeviceFlags,
+  decodeBody,
+  DMA_UNMAP_SIZE,
+  DmaUnmapFlags,
+  type DmaUnmapRequest,
+  dirtyBitmapSize,
+  effectiveCapabilities,
+  encodeMessage,
+  type Frame,
+  FrameParser,
+  type Header,
+  HeaderFlags,
+  IoeventfdFlags,
+  IoFdType,
+  isProtoError,
+  type Message,
+  MigrationFlags,
+  MigrationState,
+  type RegionCapability,
+  RegionInfoFlags,
+  type RegionReadRequest,
+  type RegionWriteMultiRequest,
+  type RegionWriteRequest,
+  regionInfoSize,
+  regionIoFdsSize,
+  SubRegionLayout,
+  type VersionCapabilities,
+  type VersionRequest,
+} from "@emu/vfio-user-proto";
+import { errnoOfFailure, isReplyError, refuse } from "../errno.js";
+import { DmaError } from "../errors.js";
+import type { DeviceHost } from "./device-host.js";
+import { DirtyLog } from "./dirty-log.js";
+import type { DmaTransport } from "./dma.js";
+import { regionFlags } from "./regions.js";
+
+/** Our side of VERSION. */
+export interface ServerLimits {
+  /** Largest `count` of REGION_READ/WRITE (and MIG_DATA) the client may send us. */
+  readonly maxDataXferSize: number;
+  /** Most fds we accept with one message. */
+  readonly maxMsgFds: number;
+  readonly maxDmaMaps: number;
+  /** DMA page sizes we accept (bitmask). */
+  readonly pgsizes: number;
+  /** Frames above this close the connection (the stream cannot be trusted); frames above the negotiated size but below it get EMSGSIZE. */
+  readonly hardMaxMessageSize: number;
+}
+
+/** The protocol version we speak: 0.2 (as libvfio-user). */
+export const VERSION_MAJOR = 0;
+export const VERSION_MINOR = 2;
+
+type MaybePromise<T> = T | Promise<T>;
+
+function isPromise(v: unknown): v is Promise<unknown> {
+  return typeof (v as { then?: unknown } | undefined)?.then === "function";
+}
+
+function closeFds(fds: readonly number[]): void {
+  for (const fd of fds) {
+    try {
+      closeFd(fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+interface PendingCommand {
+  readonly command: number;
+  resolve(m: Message): void;
+  reject(e: unknown): void;
+}
+
+const MAX_QUEUED_FRAMES = 4096;
+
+/**
+ * One client connection: VERSION negotiation, command dispatch in arrival order (a command whose device callback
+ * is asynchronous holds the commands behind it, never the replies to our own DMA commands), replies, and
+ * server→client DMA_READ/DMA_WRITE (on the twin socket when negotiated).
+ */
+export class Connection implements DmaTransport {
+  private readonly host: DeviceHost;
+  private readonly sock: UnixSocket;
+  private readonly limits: ServerLimits;
+  private readonly parser: FrameParser;
+  private readonly onClosed: (c: Connection) => void;
+  private readonly report: (e: unknown) => void;
+  private negotiated = false;
+  private closed = false;
+  private busy = false;
+  private paused = false;
+  private readonly queue: Frame[] = [];
+  private softMax: number;
+  // The client's capabilities (defaults until VERSION).
+  private clientMaxFds = 1;
+  maxDataXferSize = 1048576;
+  private writeMultiple = false;
+  private twin: UnixSocket | undefined;
+  private twinParser: FrameParser | undefined;
+  private readonly pending = new Map<number, PendingCommand>();
+  private nextId = 1;
+
+  constructor(
+    host: DeviceHost,
+    sock: UnixSocket,
+    limits: ServerLimits,
+    onClosed: (c: Connection) => void,
+    report: (e: unknown) => void,
+  ) {
+    this.host = host;
+    this.sock = sock;
+    this.limits = limits;
+    this.onClosed = onClosed;
+    this.report = report;
+    this.parser = new FrameParser({ maxMessageSize: limits.hardMaxMessageSize });
+    this.softMax = limits.maxDataXferSize + 32;
+  }
+
+  start(): void {
+    this.sock.start({
+      maxRecvFds: this.limits.maxMsgFds,
+      onData: (chunk, fds) => this.onData(this.parser, chunk, fds, false),
+      onClose: (err) => {
+        if (err !== undefined) this.report(err);
+        this.teardown();
+      },
+    });
+  }
+
+  /** Closes the connection (server shutdown). The close handler does the rest. */
+  close(): void {
+    this.sock.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Input
+
+  private onData(parser: FrameParser, chunk: Uint8Array, fds: number[], twin: boolean): void {
+    if (this.closed) {
+      closeFds(fds);
+      return;
+    }
+    if (parser.push(chunk, fds) !== undefined) return this.fatal(parser);
+    for (;;) {
+      let f: Frame | undefined;
+      try {
+        f = parser.next();
+      } catch {
+        return this.fatal(parser);
+      }
+      if (f === undefined) return;
+      if ((f.header.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY) this.onReply(f);
+      else if (twin) closeFds(f.fds); // the twin socket carries only our commands and their replies
+      else if (this.busy) {
+        this.queue.push(f);
+        if (this.queue.length > MAX_QUEUED_FRAMES && !this.paused) {
+          this.paused = true;
+          this.sock.pause();
+        }
+      } else this.run(f);
+      if (this.closed) return;
+    }
+  }
+
+  /** A framing error: the stream is out of sync, end the connection (the server keeps serving). */
+  private fatal(parser: FrameParser): void {
+    const err = parser.error;
+    if (err !== undefined) this.report(err);
+    closeFds(parser.takeFds());
+    this.sock.close();
+  }
+
+  private run(f: Frame): void {
+    let r: MaybePromise<void>;
+    try {
+      r = this.handle(f);
+    } catch (e) {
+      this.fail(f.header, e);
+      return;
+    }
+    if (isPromise(r)) {
+      this.busy = true;
+      r.then(
+        () => this.resume(),
+        (e) => {
+          this.fail(f.header, e);
+          this.resume();
+        },
+      );
+    }
+  }
+
+  private resume(): void {
+    this.busy = false;
+    while (!this.busy && !this.closed && this.queue.length > 0) this.run(this.queue.shift() as Frame);
+    if (this.paused && this.queue.length < MAX_QUEUED_FRAMES / 2) {
+      this.paused = false;
+      this.sock.resume();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Output
+
+  private send(h: Header, m: Message, fds?: readonly number[]): void {
+    if ((h.flags & HeaderFlags.NO_REPLY) !== 0 || this.closed) return;
+    const frame = encodeMessage(m, { msgId: h.msgId });
+    if (fds !== undefined && fds.length > 0) this.sock.send(frame, fds);
+    else this.sock.send(frame);
+  }
+
+  /** Turns any failure into an error reply (header only): the errno mapping lives in errno.ts. */
+  private fail(h: Header, e: unknown): void {
+    const errno = errnoOfFailure(e);
+    if (!isReplyError(e)) this.report(e); // a device callback failed: worth knowing
+    this.send(h, { kind: "ErrorReply", command: h.command, errno });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Dispatch
+
+  private handle(f: Frame): MaybePromise<void> {
+    const h = f.header;
+    const fds = f.fds;
+    const takesFds = h.command === Command.DMA_MAP || h.command === Command.DEVICE_SET_IRQS;
+    if (fds.length > 0 && !takesFds) {
+      closeFds(fds);
+      throw refuse("Malformed", `${commandName(h.command)} carries no fds`);
+    }
+    let msg: Message;
+    try {
+      if (h.msgSize > this.softMax) throw refuse("TooLarge", `message of ${h.msgSize} bytes > ${this.softMax}`);
+      if (!this.negotiated && h.command !== Command.VERSION) throw refuse("Malformed", "VERSION must come first");
+      try {
+        msg = decodeBody(h, f.payload);
+      } catch (e) {
+        if (isProtoError(e)) throw refuse("Malformed", e.message);
+        throw e;
+      }
+    } catch (e) {
+      closeFds(fds);
+      throw e;
+    }
+    switch (msg.kind) {
+      case "RegionReadRequest":
+        return this.regionRead(h, msg);
+      case "RegionWriteRequest":
+        return this.regionWrite(h, msg);
+      case "VersionRequest":
+        return this.version(h, msg);
+      case "DmaMapRequest": {
+        if (fds.length > 1) {
+          closeFds(fds);
+          throw refuse("Malformed", "DMA_MAP with more than one fd");
+        }
+        this.host.dma.add(msg.flags, msg.offset, msg.address, msg.size, fds[0]);
+        return this.send(h, { kind: "DmaMapReply" });
+      }
+      case "DmaUnmapRequest":
+        return this.dmaUnmap(h, msg);
+      case "DeviceGetInfoRequest":
+        return this.send(h, {
+          kind: "DeviceGetInfoReply",
+          argsz: 16,
+          flags: DeviceFlags.RESET | DeviceFlags.PCI,
+          numRegions: this.host.regions.length,
+          numIrqs: this.host.numIrqs,
+        });
+      case "DeviceGetRegionInfoRequest":
+        return this.regionInfo(h, msg);
+      case "DeviceGetRegionIoFdsRequest":
+        return this.regionIoFds(h, msg);
+      case "DeviceGetIrqInfoRequest": {
+        if (msg.index >= this.host.numIrqs) throw refuse("BadIndex", `IRQ index ${msg.index}`);
+        return this.send(h, {
+          kind: "DeviceGetIrqInfoReply",
+          argsz: 16,
+          flags: this.host.irq.infoFlags(msg.index),
+          index: msg.index,
+          count: this.host.irq.count(msg.index),
+        });
+      }
+      case "DeviceSetIrqsRequest":
+        this.host.irq.setIrqs(msg, fds);
+        return this.send(h, { kind: "DeviceSetIrqsReply" });
+      case "DeviceResetRequest": {
+        const r = this.host.reset("client");
+        if (isPromise(r)) return r.then(() => this.send(h, { kind: "DeviceResetReply" }));
+        return this.send(h, { kind: "DeviceResetReply" });
+      }
+      case "RegionWriteMultiRequest":
+        return this.regionWriteMulti(h, msg);
+      case "DeviceFeatureRequest":
+        return this.deviceFeature(h, msg);
+      case "MigDataReadRequest":
+        return this.migDataRead(h, msg.argsz, msg.size);
+      case "MigDataWriteRequest":
+        return this.migDataWrite(h, msg.data);
+      case "Unknown":
+        throw refuse("UnknownCommand", `unknown command ${h.command}`);
+      default:
+        // DMA_READ / DMA_WRITE requests travel server → client only.
+        throw refuse("NotSupported", `${commandName(h.command)} is not a client command`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // VERSION
+
+  private version(h: Header, msg: VersionRequest): void {
+    if (this.negotiated) throw refuse("Malformed", "VERSION was already negotiated");
+    if (msg.major !== VERSION_MAJOR) {
+      // The spec: a server that cannot support the proposed major closes the connection.
+      this.send(h, { kind: "ErrorReply", command: h.command, errno: errnoOfFailure(refuse("NotSupported", "")) });
+      this.sock.close();
+      return;
+    }
+    const c = effectiveCapabilities(msg.capabilities);
+    const offered = msg.capabilities;
+    this.clientMaxFds = c.maxMsgFds;
+    this.maxDataXferSize = Math.max(1, c.maxDataXferSize);
+    const caps: { -readonly [K in keyof VersionCapabilities]: VersionCapabilities[K] } = {
+      maxMsgFds: this.limits.maxMsgFds,
+      maxDataXferSize: this.limits.maxDataXferSize,
+    };
+    // Capabilities beyond the two limits only when the client proposed them (the reply's set is a subset).
+    const maxMaps = Math.min(c.maxDmaMaps, this.limits.maxDmaMaps);
+    if (offered.maxDmaMaps !== undefined) caps.maxDmaMaps = maxMaps;
+    let pgsizes = c.pgsizes & this.limits.pgsizes;
+    if (pgsizes === 0) pgsizes = 4096;
+    if (offered.pgsizes !== undefined) caps.pgsizes = pgsizes;
+    if (offered.writeMultiple === true) {
+      caps.writeMultiple = true;
+      this.writeMultiple = true;
+    }
+    let theirs: UnixSocket | undefined;
+    if (c.twinSocket && c.maxMsgFds >= 1) {
+      const [mine, other] = UnixSocketClass.pair();
+      theirs = other;
+      this.twin = mine;
+      this.twinParser = new FrameParser({ maxMessageSize: this.limits.hardMaxMessageSize });
+      const parser = this.twinParser;
+      mine.start({
+        maxRecvFds: this.limits.maxMsgFds,
+        onData: (chunk, fds) => this.onData(parser, chunk, fds, true),
+        // The twin socket ends with the connection; a client closing it early only loses DMA messages.
+        onClose: () => this.rejectPending(),
+      });
+      caps.twinSocket = { supported: true, fdIndex: 0 };
+    }
+    const dma = this.host.dma;
+    dma.maxMaps = maxMaps;
+    dma.pageSize = BigInt(pgsizes & -pgsizes);
+    this.negotiated = true;
+    const reply: Message = {
+      kind: "VersionReply",
+      major: VERSION_MAJOR,
+      minor: Math.min(msg.minor, VERSION_MINOR),
+      capabilities: caps,
+    };
+    if (theirs !== undefined) {
+      this.send(h, reply, [theirs.fd]);
+      theirs.close(); // send() dup'd it
+    } else this.send(h, reply);
+    dma.transport = this;
+    this.host.attach();
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Regions
+
+  private checkAccess(region: number, offset: bigint, count: number, write: boolean): ReturnType<DeviceHost["slot"]> {
+    const slot = this.host.slot(region);
+    if (slot === undefined || slot.size === 0) throw refuse("BadIndex", `region ${region}`);
+    if (count > this.limits.maxDataXferSize)
+      throw refuse("OutOfRange", `count ${count} > max_data_xfer_size ${this.limits.maxDataXferSize}`);
+    if (offset > BigInt(slot.size) || Number(offset) + count > slot.size)
+      throw refuse("OutOfRange", `region ${region}: 0x${offset.toString(16)}+${count} beyond its ${slot.size} bytes`);
+    if (write ? !slot.writable : !slot.readable)
+      throw refuse("AccessDenied", `region ${region} is not ${write ? "writable" : "readable"}`);
+    return slot;
+  }
+
+  private regionRead(h: Header, msg: RegionReadRequest): MaybePromise<void> {
+    const slot = this.checkAccess(msg.region, msg.offset, msg.count, false);
+    const data = new Uint8Array(msg.count);
+    const reply = (): void =>
+      this.send(h, { kind: "RegionReadReply", offset: msg.offset, region: msg.region, data });
+    if (msg.count === 0 || slot === undefined) return reply();
+    const r = this.host.read(slot, Number(msg.offset), msg.count, data, 0);
+    if (r !== undefined) return r.then(reply);
+    reply();
+  }
+
+  private regionWrite(h: Header, msg: RegionWriteRequest): MaybePromise<void> {
+    const slot = this.checkAccess(msg.region, msg.offset, msg.data.length, true);
+    const reply = (): void =>
+      this.send(h, { kind: "RegionWriteReply", offset: msg.offset, region: msg.region, count: msg.data.length });
+    if (msg.data.length === 0 || slot === undefined) return reply();
+    const r = this.host.write(slot, Number(msg.offset), msg.data);
+    if (r !== undefined) return r.then(reply);
+    reply();
+  }
+
+  private regionWriteMulti(h: Header, msg: RegionWriteMultiRequest): MaybePromise<void> {
+    if (!this.writeMultiple) throw refuse("NotSupported", "REGION_WRITE_MULTI was not negotiated");
+    const writes = msg.writes;
+    let done = 0;
+    const reply = (): void => this.send(h, { kind: "RegionWriteMultiReply", wrCnt: BigInt(done) });
+    const step = (): MaybePromise<void> => {
+      while (done < writes.length) {
+        const w = writes[done] as (typeof writes)[number];
+        let r: void | Promise<void>;
+        try {
+          const slot = this.checkAccess(w.region, w.offset, w.data.length, true);
+          r = slot === undefined ? undefined : this.host.write(slot, Number(w.offset), w.data);
+        } catch (e) {
+          if (done === 0) throw e;
+          return reply(); // the reply says how many writes completed
+        }
+        if (r !== undefined)
+          return r.then(
+            () => {
+              done++;
+              return step();
+            },
+            (e) => {
+              if (done === 0) throw e;
+              reply();
+            },
+          );
+        done++;
+      }
+      reply();
+    };
+    return step();
+  }
+
+  private regionInfo(h: Header, msg: DeviceGetRegionInfoRequest): void {
+    const slot = this.host.slot(msg.index);
+    if (slot === undefined) throw refuse("BadIndex", `region ${msg.index}`);
+    const canSendFds = this.clientMaxFds >= 1;
+    let flags = regionFlags(slot, canSendFds);
+    const caps: RegionCapability[] = [];
+    if ((flags & RegionInfoFlags.MMAP) !== 0 && !slot.mmapWhole) {
+      caps.push({
+        kind: "SparseMmap",
+        areas: slot.mmapAreas.map((a) => ({ offset: BigInt(a.offset), size: BigInt(a.size) })),
+      });
+    }
+    if (slot.type !== undefined) caps.push({ kind: "Type", type: slot.type.type, subtype: slot.type.subtype });
+    const argsz = regionInfoSize(caps);
+    const complete = msg.argsz >= argsz;
+    if (complete && caps.length > 0) flags |= RegionInfoFlags.CAPS;
+    const reply: Message = {
+      kind: "DeviceGetRegionInfoReply",
+      argsz,
+      flags,
+      index: msg.index,
+      size: BigInt(slot.size),
+      offset: 0n,
+      capabilities: complete ? caps : [],
+    };
+    // The fd travels only with a complete reply (as libvfio-user does); a client retries with the argsz it got.
+    if (complete && (flags & RegionInfoFlags.MMAP) !== 0 && slot.memfd !== undefined) this.send(h, reply, [slot.memfd]);
+    else this.send(h, reply);
+  }
+
+  private regionIoFds(h: Header, msg: DeviceGetRegionIoFdsRequest): void {
+    const slot = this.host.slot(msg.index);
+    if (slot === undefined) throw refuse("BadIndex", `region ${msg.index}`);
+    const all = slot.ioEventFds;
+    // Never more fds than the client accepts in one message.
+    const list = all.slice(0, Math.max(0, this.clientMaxFds));
+    const argsz = regionIoFdsSize(list.length, SubRegionLayout.SPEC);
+    const complete = msg.argsz >= argsz;
+    this.send(
+      h,
+      {
+        kind: "DeviceGetRegionIoFdsReply",
+        argsz,
+        flags: 0,
+        index: msg.index,
+        count: list.length,
+        entrySize: SubRegionLayout.SPEC,
+        subRegions: complete
+          ? list.map((io, i) => ({
+              offset: BigInt(io.desc.offset),
+              size: BigInt(io.desc.size),
+              fdIndex: i,
+              type: IoFdType.IOEVENTFD,
+              flags: io.desc.datamatch !== undefined ? IoeventfdFlags.DATAMATCH : 0,
+              datamatch: io.desc.datamatch ?? 0n,
+            }))
+          : [],
+      },
+      complete ? list.map((io) => io.efd.fd) : undefined,
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // DMA
+
+  private dmaUnmap(h: Header, msg: DmaUnmapRequest): void {
+    if ((msg.flags & DmaUnmapFlags.GET_DIRTY_BITMAP) !== 0)
+      throw refuse("NotSupported", "DMA_UNMAP GET_DIRTY_BITMAP (migration v1) is not supported: use DMA logging");
+    if ((msg.flags & ~DmaUnmapFlags.ALL) !== 0) throw refuse("Malformed", `DMA_UNMAP flags 0x${msg.flags.toString(16)}`);
+    if ((msg.flags & DmaUnmapFlags.ALL) !== 0) {
+      if (msg.address !== 0n || msg.size !== 0n) throw refuse("Malformed", "DMA_UNMAP ALL needs address and size 0");
+      this.host.dma.removeAll();
+    } else this.host.dma.remove(msg.address, msg.size);
+    this.send(h, { kind: "DmaUnmapReply", argsz: DMA_UNMAP_SIZE, flags: msg.flags, address: msg.address, size: msg.size });
+  }
+
+  private allocId(): number {
+    for (let i = 0; i < 0x10000; i++) {
+      const id = this.nextId;
+      this.nextId = id >= 0xffff ? 1 : id + 1;
+      if (!this.pending.has(id)) return id;
+    }
+    throw new DmaError("Disconnected", 0n, 0, "no free message id");
+  }
+
+  private command(m: Message, address: bigint, length: number): Promise<Message> {
+    if (this.closed) return Promise.reject(new DmaError("Disconnected", address, length, "the client went away"));
+    const id = this.allocId();
+    const target = this.twin ?? this.sock;
+    return new Promise<Message>((resolve, reject) => {
+      this.pending.set(id, { command: m.kind === "DmaReadRequest" ? Command.DMA_READ : Command.DMA_WRITE, resolve, reject });
+      target.send(encodeMessage(m, { msgId: id }));
+    });
+  }
+
+  private onReply(f: Frame): void {
+    closeFds(f.fds);
+    const p = this.pending.get(f.header.msgId);
+    if (p === undefined || p.command !== f.header.command) return; // not ours: ignore
+    this.pending.delete(f.header.msgId);
+    let m: Message;
+    try {
+      m = decodeBody(f.header, f.payload);
+    } catch (e) {
+      p.reject(e);
+      return;
+    }
+    p.resolve(m);
+  }
+
+  async read(address: bigint, count: number): Promise<Uint8Array> {
+    const m = await this.command({ kind: "DmaReadRequest", address, count: BigInt(count) }, address, count);
+    if (m.kind === "ErrorReply")
+      throw new DmaError("ClientError", address, count, `DMA_READ refused by the client (errno ${m.errno})`, m.errno);
+    if (m.kind !== "DmaReadReply" || m.address !== address || m.data.length !== count)
+      throw new DmaError("ClientError", address, count, "DMA_READ reply does not match the request");
+    return m.data;
+  }
+
+  async write(address: bigint, data: Uint8Array): Promise<void> {
+    const m = await this.command({ kind: "DmaWriteRequest", address, data }, address, data.length);
+    if (m.kind === "ErrorReply")
+      throw new DmaError("ClientError", address, data.length, `DMA_WRITE refused by the client (errno ${m.errno})`, m.errno);
+    if (m.kind !== "DmaWriteReply" || m.address !== address || m.count !== BigInt(data.length))
+      throw new DmaError("ClientError", address, data.length, "DMA_WRITE reply does not match the request");
+  }
+
+  private rejectPending(): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(new DmaError("Disconnected", 0n, 0, "the client went away"));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // DEVICE_FEATURE and migration data
+
+  private deviceFeature(h: Header, msg: DeviceFeatureRequest): MaybePromise<void> {
+    const { GET, SET, PROBE, MASK } = DeviceFeatureFlags;
+    const flags = msg.flags;
+    if ((flags & ~(MASK | GET | SET | PROBE)) !== 0) throw refuse("Malformed", `DEVICE_FEATURE flags 0x${flags.toString(16)}`);
+    const feature = flags & MASK;
+    const get = (flags & GET) !== 0;
+    const set = (flags & SET) !== 0;
+    const probe = (flags & PROBE) !== 0;
+    if (!get && !set && !probe) throw refuse("Malformed", "DEVICE_FEATURE without GET, SET or PROBE");
+    if (get && set && !probe) throw refuse("Malformed", "DEVICE_FEATURE GET and SET together need PROBE");
+    const mig = this.host.model.migration;
+    let ops: number;
+    switch (feature) {
+      case DeviceFeature.MIGRATION:
+        ops = mig ? GET : 0;
+        break;
+      case DeviceFeature.MIG_DEVICE_STATE:
+        ops = mig ? GET | SET : 0;
+        break;
+      case DeviceFeature.DMA_LOGGING_START:
+      case DeviceFeature.DMA_LOGGING_STOP:
+        ops = SET;
+        break;
+      case DeviceFeature.DMA_LOGGING_REPORT:
+        ops = GET;
+        break;
+      default:
+        ops = 0;
+    }
+    if (ops === 0) throw refuse("NoSuchFeature", `device feature ${feature} is not supported`);
+    if ((flags & (GET | SET) & ~ops) !== 0) throw refuse("Malformed", `device feature ${feature} does not support that op`);
+    if (probe) return this.send(h, { kind: "DeviceFeatureReply", argsz: msg.argsz, flags, data: { type: "None" } });
+
+    const head = 8;
+    const getReply = (data: Extract<Message, { kind: "DeviceFeatureReply" }>["data"], size: number): void => {
+      const argsz = head + size;
+      if (msg.argsz < argsz) this.send(h, { kind: "DeviceFeatureReply", argsz, flags, data: { type: "None" } });
+      else this.send(h, { kind: "DeviceFeatureReply", argsz, flags, data });
+    };
+    const d = msg.data;
+    switch (feature) {
+      case DeviceFeature.MIGRATION:
+        return getReply(
+          { type: "Migration", flags: MigrationFlags.STOP_COPY | (mig?.preCopy ? MigrationFlags.PRE_COPY : 0n) },
+          8,
+        );
+      case DeviceFeature.MIG_DEVICE_STATE: {
+        if (get) return getReply({ type: "MigDeviceState", deviceState: this.host.migrationState, dataFd: -1 }, 8);
+        if (d.type !== "MigDeviceState") throw refuse("Malformed", "SET MIG_DEVICE_STATE needs device_state");
+        return this.host.setMigrationState(d.deviceState).then(() =>
+          this.send(h, { kind: "DeviceFeatureReply", argsz: msg.argsz, flags, data: d }),
+        );
+      }
+      case DeviceFeature.DMA_LOGGING_START: {
+        if (d.type !== "DmaLogging") throw refuse("Malformed", "DMA_LOGGING_START needs page_size and ranges");
+        if (this.host.dma.log !== undefined) throw refuse("Busy", "DMA logging is already started");
+        const ps = d.pageSize;
+        const pageSize = ps >= 1n && (ps & (ps - 1n)) === 0n ? ps : 4096n;
+        for (const r of d.ranges) if (r.length === 0n) throw refuse("Malformed", "DMA logging range of length 0");
+        this.host.dma.log = new DirtyLog(pageSize, d.ranges);
+        return this.send(h, { kind: "DeviceFeatureReply", argsz: msg.argsz, flags, data: { ...d, pageSize } });
+      }
+      case DeviceFeature.DMA_LOGGING_STOP:
+        this.host.dma.log = undefined;
+        return this.send(h, { kind: "DeviceFeatureReply", argsz: msg.argsz, flags, data: d });
+      default: {
+        // DMA_LOGGING_REPORT
+        if (d.type !== "DmaLoggingReport") throw refuse("Malformed", "DMA_LOGGING_REPORT needs iova, length, page_size");
+        const log = this.host.dma.log;
+        if (log === undefined) throw refuse("WrongState", "DMA logging is not started");
+        const ps = d.pageSize;
+        if (ps === 0n || (ps & (ps - 1n)) !== 0n) throw refuse("Malformed", `page_size ${ps} is not a power of two`);
+        let size: number;
+        try {
+          size = dirtyBitmapSize(d.length, ps);
+        } catch {
+          throw refuse("OutOfRange", "DMA logging report too large");
+        }
+        if (size > this.limits.hardMaxMessageSize - 64) throw refuse("OutOfRange", "DMA logging report too large");
+        const argsz = head + 24 + size;
+        if (msg.argsz < argsz) return this.send(h, { kind: "DeviceFeatureReply", argsz, flags, data: { type: "None" } });
+        const bitmap = log.report(d.iova, d.length, ps);
+        return this.send(h, {
+          kind: "DeviceFeatureReply",
+          argsz,
+          flags,
+          data: { type: "DmaLoggingReport", iova: d.iova, length: d.length, pageSize: ps, bitmap },
+        });
+      }
+    }
+  }
+
+  private migDataRead(h: Header, argsz: number, size: number): MaybePromise<void> {
+    const mig = this.host.model.migration;
+    if (mig === undefined) throw refuse("NotSupported", "the device does not support migration");
+    const s = this.host.migrationState;
+    if (s !== MigrationState.PRE_COPY && s !== MigrationState.STOP_COPY)
+      throw refuse("WrongState", "MIG_DATA_READ outside PRE_COPY / STOP_COPY");
+    const max = Math.min(size, argsz - 8, this.limits.maxDataXferSize);
+    const reply = (data: Uint8Array): void => {
+      const out = data.length > max ? data.subarray(0, max) : data;
+      this.send(h, { kind: "MigDataReadReply", argsz: 8 + out.length, data: out });
+    };
+    const r = mig.read(max);
+    if (isPromise(r)) return (r as Promise<Uint8Array>).then(reply);
+    reply(r as Uint8Array);
+  }
+
+  private migDataWrite(h: Header, data: Uint8Array): MaybePromise<void> {
+    const mig = this.host.model.migration;
+    if (mig === undefined) throw refuse("NotSupported", "the device does not support migration");
+    if (this.host.migrationState !== MigrationState.RESUMING) throw refuse("WrongState", "MIG_DATA_WRITE outside RESUMING");
+    if (data.length > this.limits.maxDataXferSize) throw refuse("OutOfRange", "MIG_DATA_WRITE larger than max_data_xfer_size");
+    const r = mig.write(data);
+    if (isPromise(r)) return (r as Promise<void>).then(() => this.send(h, { kind: "MigDataWriteReply" }));
+    this.send(h, { kind: "MigDataWriteReply" });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Teardown
+
+  private teardown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.rejectPending();
+    this.twin?.close();
+    this.twin = undefined;
+    closeFds(this.parser.takeFds());
+    if (this.twinParser) closeFds(this.twinParser.takeFds());
+    for (const f of this.queue) closeFds(f.fds);
+    this.queue.length = 0;
+    this.host.detach();
+    this.onClosed(this);
+  }
+}

@@ -1,0 +1,314 @@
+import { buildConfigSpace, isPciConfigError } from "@emu/pci-config";
+import { MigrationState, PCI_NUM_IRQS, PciIrq, PciRegion } from "@emu/vfio-user-proto";
+import type { DeviceConfig, DeviceContext, DeviceIrqs } from "../context.js";
+import type { DeviceModel, DeviceModelSource, DmaRegionInfo, MaybePromise, ResetReason } from "../device.js";
+import { refuse } from "../errno.js";
+import { VfioUserServerError } from "../errors.js";
+import { ConfigSpace } from "./config-space.js";
+import { DmaController } from "./dma.js";
+import { IrqController } from "./irq.js";
+import { migrationPath } from "./migration-fsm.js";
+import { buildRegions, type RegionSlot, releaseRegions } from "./regions.js";
+
+function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | undefined)?.then === "function";
+}
+
+/**
+ * The device side of the server, independent of any connection: the model, its config space, regions, interrupts,
+ * DMA table and migration state. It outlives clients (reconnection keeps the device state).
+ */
+export class DeviceHost {
+  readonly model: DeviceModel;
+  readonly config: ConfigSpace;
+  readonly irq: IrqController;
+  readonly regions: RegionSlot[];
+  readonly dma: DmaController;
+  readonly context: DeviceContext;
+  migrationState: number = MigrationState.RUNNING;
+  connected = false;
+  private readonly report: (e: unknown) => void;
+
+  constructor(source: DeviceModelSource, report: (e: unknown) => void) {
+    this.report = report;
+    const late: { host?: DeviceHost } = {};
+    const host = (): DeviceHost => {
+      if (late.host === undefined) throw new VfioUserServerError("Closed", "the device context is not ready yet");
+      return late.host;
+    };
+    const irqs: DeviceIrqs = {
+      trigger: (vector, index) => (index === undefined ? host().irq.trigger(vector) : host().irq.trigger(vector, index)),
+      masked: (vector, index) => host().irq.masked(index, vector),
+      pending: (vector, index) => host().irq.pending(index, vector),
+      activeIndex: () => host().irq.activeIndex(),
+    };
+    const config: DeviceConfig = {
+      read: (offset, length) => host().config.state.slice(offset, offset + length),
+      get command() {
+        return host().config.command;
+      },
+      get busMaster() {
+        return host().config.busMaster;
+      },
+      get msiEnabled() {
+        return host().config.msiEnabled;
+      },
+      get msixEnabled() {
+        return host().config.msixEnabled;
+      },
+      barAddress: (index) => host().config.barAddress(index),
+    };
+    this.context = {
+      irq: irqs,
+      get dma() {
+        return host().dma;
+      },
+      config,
+      regionMemory: (index) => host().regions[index]?.memory,
+      get migrationState() {
+        return host().migrationState as MigrationState;
+      },
+      get connected() {
+        return host().connected;
+      },
+    };
+
+    this.model = typeof source === "function" ? source(this.context) : source;
+    let image: ReturnType<typeof buildConfigSpace>;
+    try {
+      image = buildConfigSpace(this.model.pci);
+    } catch (e) {
+      if (isPciConfigError(e)) throw new VfioUserServerError("InvalidDevice", e.message, { cause: e });
+      throw e;
+    }
+    this.config = new ConfigSpace(image);
+    const ic = this.model.irqs ?? {};
+    const counts = [
+      ic.intx ?? ((this.model.pci.interruptPin ?? 0) > 0 ? 1 : 0),
+      ic.msi ?? image.msi?.vectors ?? 0,
+      ic.msix ?? image.msix?.tableSize ?? 0,
+      ic.err ?? 1,
+      ic.req ?? 1,
+    ];
+    for (const [i, c] of counts.entries()) {
+      if (!Number.isInteger(c) || c < 0 || c > 2048) throw new VfioUserServerError("InvalidDevice", `IRQ count ${c} for index ${i}`);
+    }
+    if (image.msix && counts[PciIrq.MSIX] !== image.msix.tableSize)
+      throw new VfioUserServerError("InvalidDevice", "MSI-X vector count must equal the MSI-X table size");
+    this.irq = new IrqController(this.config, counts);
+    this.regions = buildRegions(image, this.model.regions ?? {});
+    this.dma = new DmaController(
+      (r) => this.notify(() => this.model.onDmaMap?.(r)),
+      (r: DmaRegionInfo) => this.notify(() => this.model.onDmaUnmap?.(r)),
+    );
+    for (const slot of this.regions) {
+      for (const io of slot.ioEventFds) {
+        io.efd.watch((count) => this.notify(() => io.desc.onSignal(count)), { onError: (e) => this.report(e) });
+        io.efd.unref();
+      }
+    }
+    late.host = this;
+  }
+
+  /** Runs a device notification; its exceptions are reported, never thrown into the protocol. */
+  notify(fn: () => unknown): void {
+    try {
+      const r = fn();
+      if (isPromise(r as MaybePromise<unknown>)) (r as Promise<unknown>).catch((e) => this.report(e));
+    } catch (e) {
+      this.report(e);
+    }
+  }
+
+  get numIrqs(): number {
+    return PCI_NUM_IRQS;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Region access. The caller checked index, bounds, permissions and count.
+
+  /** Reads [offset, offset + count) of a region into `out` at `at`. */
+  read(slot: RegionSlot, offset: number, count: number, out: Uint8Array, at: number): void | Promise<void> {
+    if (slot.isConfig) {
+      this.config.readInto(offset, count, out, at);
+      return;
+    }
+    const t = slot.msixTable;
+    const p = slot.msixPba;
+    if ((t && offset < t.end && t.start < offset + count) || (p && offset < p.end && p.start < offset + count)) {
+      return this.splitTrapped(slot, offset, count, (kind, o, n, pos) => {
+        if (kind === "table") this.irq.readTable(o - (t as { start: number }).start, n, out, at + pos);
+        else if (kind === "pba") this.irq.readPba(o - (p as { start: number }).start, n, out, at + pos);
+        else return this.readPlain(slot, o, n, out, at + pos);
+        return undefined;
+      });
+    }
+    return this.readPlain(slot, offset, count, out, at);
+  }
+
+  private readPlain(slot: RegionSlot, offset: number, count: number, out: Uint8Array, at: number): void | Promise<void> {
+    const mem = slot.memory;
+    if (mem !== undefined && (slot.read === undefined || insideArea(slot, offset, count))) {
+      out.set(mem.subarray(offset, offset + count), at);
+      return;
+    }
+    if (slot.read !== undefined) {
+      const r = slot.read(offset, count);
+      if (isPromise(r)) return r.then((data) => copyRead(data, count, out, at));
+      copyRead(r, count, out, at);
+      return;
+    }
+    out.fill(0, at, at + count);
+  }
+
+  /** Writes `data` to a region at `offset`. Returns true if it initiated an FLR (config space). */
+  write(slot: RegionSlot, offset: number, data: Uint8Array): void | Promise<void> {
+    if (slot.isConfig) return this.configWrite(offset, data);
+    const t = slot.msixTable;
+    const p = slot.msixPba;
+    const count = data.length;
+    if ((t && offset < t.end && t.start < offset + count) || (p && offset < p.end && p.start < offset + count)) {
+      return this.splitTrapped(slot, offset, count, (kind, o, n, pos) => {
+        if (kind === "table") this.irq.writeTable(o - (t as { start: number }).start, data.subarray(pos, pos + n));
+        else if (kind === "plain") return this.writePlain(slot, o, data.subarray(pos, pos + n));
+        // PBA is read-only: writes are dropped.
+        return undefined;
+      });
+    }
+    return this.writePlain(slot, offset, data);
+  }
+
+  private writePlain(slot: RegionSlot, offset: number, data: Uint8Array): void | Promise<void> {
+    const mem = slot.memory;
+    if (mem !== undefined && (slot.write === undefined || insideArea(slot, offset, data.length))) {
+      mem.set(data, offset);
+      return;
+    }
+    if (slot.write !== undefined) {
+      const r = slot.write(offset, data);
+      if (isPromise(r)) return r;
+    }
+  }
+
+  /** Cuts an access into table / PBA / plain pieces and runs them in order (awaiting async plain pieces). */
+  private splitTrapped(
+    slot: RegionSlot,
+    offset: number,
+    count: number,
+    run: (kind: "table" | "pba" | "plain", off: number, n: number, pos: number) => void | Promise<void> | undefined,
+  ): void | Promise<void> {
+    const cuts = new Set<number>([offset, offset + count]);
+    for (const r of [slot.msixTable, slot.msixPba]) {
+      if (!r) continue;
+      if (r.start > offset && r.start < offset + count) cuts.add(r.start);
+      if (r.end > offset && r.end < offset + count) cuts.add(r.end);
+    }
+    const points = [...cuts].sort((a, b) => a - b);
+    const pieces: [kind: "table" | "pba" | "plain", off: number, n: number][] = [];
+    for (let i = 0; i + 1 < points.length; i++) {
+      const s = points[i] as number;
+      const e = points[i + 1] as number;
+      const inT = slot.msixTable && s >= slot.msixTable.start && e <= slot.msixTable.end;
+      const inP = slot.msixPba && s >= slot.msixPba.start && e <= slot.msixPba.end;
+      pieces.push([inT ? "table" : inP ? "pba" : "plain", s, e - s]);
+    }
+    const step = (i: number): void | Promise<void> => {
+      for (; i < pieces.length; i++) {
+        const [k, o, n] = pieces[i] as [kind: "table" | "pba" | "plain", off: number, n: number];
+        const r = run(k, o, n, o - offset);
+        if (r !== undefined && isPromise(r)) {
+          const next = i + 1;
+          return r.then(() => step(next));
+        }
+      }
+    };
+    return step(0);
+  }
+
+  private configWrite(offset: number, data: Uint8Array): void | Promise<void> {
+    let flr = false;
+    this.irq.withConfigChange(() => {
+      flr = this.config.write(offset, data);
+    });
+    const model = this.model;
+    if (model.onConfigWrite) this.notify(() => model.onConfigWrite?.(offset, data));
+    if (flr) return this.reset("flr");
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Reset and migration
+
+  /** Device reset: the model's reset, then config space and MSI-X state back to their reset values. */
+  reset(reason: ResetReason): void | Promise<void> {
+    const finish = (): void => {
+      this.irq.withConfigChange(() => {
+        this.config.reset();
+        this.irq.reset();
+      });
+      // Leaving ERROR needs a reset (spec); a reset returns the device to RUNNING.
+      this.migrationState = MigrationState.RUNNING;
+    };
+    const r = this.model.reset?.(reason);
+    if (r !== undefined && isPromise(r)) return r.then(finish);
+    finish();
+  }
+
+  /** DEVICE_FEATURE SET MIG_DEVICE_STATE: walks the arcs, calling the model for each. Throws ReplyError. */
+  async setMigrationState(target: number): Promise<void> {
+    const mig = this.model.migration;
+    if (mig === undefined) throw refuse("NotSupported", "the device does not support migration");
+    const path = migrationPath(this.migrationState, target, mig.preCopy ?? false);
+    if (path === undefined)
+      throw refuse("WrongState", `no migration transition from state ${this.migrationState} to ${target}`);
+    for (const [from, to] of path) {
+      await mig.transition(from as MigrationState, to as MigrationState);
+      this.migrationState = to as number;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** A client finished negotiation. */
+  attach(): void {
+    this.connected = true;
+    const model = this.model;
+    if (model.onConnect) this.notify(() => model.onConnect?.());
+  }
+
+  /** The client went away: unmap its DMA, close its eventfds, stop DMA logging; the device state stays. */
+  detach(): void {
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.dma.transport = undefined;
+    this.dma.removeAll();
+    this.dma.log = undefined;
+    this.irq.dropClient();
+    const model = this.model;
+    if (wasConnected && model.onDisconnect) this.notify(() => model.onDisconnect?.());
+  }
+
+  close(): void {
+    this.detach();
+    releaseRegions(this.regions);
+  }
+
+  slot(index: number): RegionSlot | undefined {
+    return this.regions[index];
+  }
+
+  static readonly CONFIG_INDEX = PciRegion.CONFIG;
+}
+
+function insideArea(slot: RegionSlot, offset: number, count: number): boolean {
+  for (const a of slot.mmapAreas) if (offset >= a.offset && offset + count <= a.offset + a.size) return true;
+  return false;
+}
+
+function copyRead(data: Uint8Array, count: number, out: Uint8Array, at: number): void {
+  if (data.length >= count) out.set(data.length === count ? data : data.subarray(0, count), at);
+  else {
+    out.set(data, at);
+    out.fill(0, at + data.length, at + count);
+  }
+}

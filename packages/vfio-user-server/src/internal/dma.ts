@@ -1,0 +1,325 @@
+import { closeFd, fileSize, type Mapping, MAX_MAPPING_LENGTH, mmapWindows } from "@emu/sys";
+import { DmaMapFlags } from "@emu/vfio-user-proto";
+import type { DmaRegionInfo } from "../device.js";
+import { refuse } from "../errno.js";
+import { DmaError } from "../errors.js";
+import { DirtyLog } from "./dirty-log.js";
+
+/** Server → client memory access (DMA_READ / DMA_WRITE messages), provided by the connection. */
+export interface DmaTransport {
+  /** The client's max_data_xfer_size: transfers are split to it. */
+  readonly maxDataXferSize: number;
+  read(address: bigint, count: number): Promise<Uint8Array>;
+  write(address: bigint, data: Uint8Array): Promise<void>;
+}
+
+interface Entry {
+  readonly iova: bigint;
+  readonly size: bigint;
+  readonly end: bigint;
+  readonly info: DmaRegionInfo;
+  /** fd-backed: windows of at most 4 GiB, in order. */
+  readonly windows: Mapping[] | undefined;
+  readonly views: Uint8Array[] | undefined;
+}
+
+/** A direct view of guest memory (fd-backed DMA). Its `bytes` read as empty once the mapping is gone. */
+export interface DmaView {
+  readonly iova: bigint;
+  readonly bytes: Uint8Array;
+  /** Done with the view (with write access: its pages are logged dirty again). */
+  release(): void;
+}
+
+/** How a device reaches guest memory: one API whether the client passed an fd or not. */
+export interface Dma {
+  /** Reads guest memory (directly when fd-backed, else with DMA_READ messages split to the client's limit). */
+  read(iova: bigint | number, length: number): Promise<Uint8Array>;
+  /** Writes guest memory (directly when fd-backed, else with DMA_WRITE messages). */
+  write(iova: bigint | number, data: Uint8Array): Promise<void>;
+  /**
+   * A direct view of [iova, iova + length): only for fd-backed memory inside one mapping. Throws DmaError NotMapped,
+   * NotDirect, Spans or Permission.
+   */
+  map(iova: bigint | number, length: number, access?: "r" | "rw"): DmaView;
+  /** Marks a range written (for writes made through a view kept across a DMA_LOGGING_START). */
+  markDirty(iova: bigint | number, length: number): void;
+  /** The mappings currently in the table. */
+  regions(): readonly DmaRegionInfo[];
+}
+
+const MAX_WINDOW = BigInt(MAX_MAPPING_LENGTH);
+
+/** The DMA table of the current client and the device-facing translation API. */
+export class DmaController implements Dma {
+  private entries: Entry[] = [];
+  transport: DmaTransport | undefined;
+  /** Negotiated: min(client's max_dma_maps, ours). */
+  maxMaps = 65535;
+  /** Negotiated smallest DMA page size: addresses and sizes must be multiples of it. */
+  pageSize = 4096n;
+  log: DirtyLog | undefined;
+  private readonly onMap: (r: DmaRegionInfo) => void;
+  private readonly onUnmap: (r: DmaRegionInfo) => void;
+
+  constructor(onMap: (r: DmaRegionInfo) => void, onUnmap: (r: DmaRegionInfo) => void) {
+    this.onMap = onMap;
+    this.onUnmap = onUnmap;
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Protocol side
+
+  /**
+   * DMA_MAP. Takes ownership of `fd` (closed in every case: the mapping does not need it). Throws ReplyError.
+   */
+  add(flags: number, offset: bigint, iova: bigint, size: bigint, fd: number | undefined): DmaRegionInfo {
+    try {
+      return this.addInner(flags, offset, iova, size, fd);
+    } finally {
+      if (fd !== undefined) {
+        try {
+          closeFd(fd);
+        } catch {
+          // not ours to worry about
+        }
+      }
+    }
+  }
+
+  private addInner(flags: number, offset: bigint, iova: bigint, size: bigint, fd: number | undefined): DmaRegionInfo {
+    const { READ, WRITE, ACCESS_MMAP, ACCESS_FILE_IO } = DmaMapFlags;
+    if ((flags & ACCESS_FILE_IO) !== 0) throw refuse("NotSupported", "DMA_MAP ACCESS_FILE_IO is not supported");
+    if ((flags & ACCESS_MMAP) !== 0 && fd === undefined) throw refuse("Malformed", "DMA_MAP ACCESS_MMAP without an fd");
+    if ((flags & ~(READ | WRITE | ACCESS_MMAP)) !== 0) throw refuse("Malformed", `DMA_MAP flags 0x${flags.toString(16)}`);
+    if ((flags & (READ | WRITE)) === 0) throw refuse("Malformed", "DMA_MAP with neither READ nor WRITE");
+    const mask = this.pageSize - 1n;
+    if (size === 0n || (iova & mask) !== 0n || (size & mask) !== 0n)
+      throw refuse("Malformed", `DMA_MAP iova 0x${iova.toString(16)} size 0x${size.toString(16)} not page aligned`);
+    const end = iova + size;
+    if (end > 1n << 64n) throw refuse("Malformed", "DMA_MAP range wraps");
+    if (fd === undefined && offset !== 0n) throw refuse("Malformed", "DMA_MAP offset without an fd");
+    for (const e of this.entries) {
+      if (iova < e.end && e.iova < end)
+        throw refuse("Exists", `DMA_MAP 0x${iova.toString(16)}+0x${size.toString(16)} overlaps an existing mapping`);
+    }
+    if (this.entries.length >= this.maxMaps) throw refuse("NoSpace", `more than ${this.maxMaps} DMA mappings`);
+    const readable = (flags & READ) !== 0;
+    const writable = (flags & WRITE) !== 0;
+    let windows: Mapping[] | undefined;
+    if (fd !== undefined) {
+      if ((offset & mask) !== 0n) throw refuse("Malformed", "DMA_MAP offset not page aligned");
+      // Mapping past the end of the file would turn a guest access into SIGBUS: refuse it instead.
+      let fsize: bigint;
+      try {
+        fsize = fileSize(fd);
+      } catch {
+        throw refuse("Malformed", "DMA_MAP fd cannot be inspected");
+      }
+      if (offset + size > fsize) throw refuse("Malformed", "DMA_MAP range beyond the end of the fd");
+      try {
+        windows = mmapWindows(fd, offset, size, writable ? "rw" : "r");
+      } catch (e) {
+        throw refuse("Malformed", `DMA_MAP mmap failed: ${(e as Error).message}`);
+      }
+    }
+    const info: DmaRegionInfo = { iova, size, readable, writable, direct: windows !== undefined };
+    const entry: Entry = {
+      iova,
+      size,
+      end,
+      info,
+      windows,
+      views: windows?.map((w) => new Uint8Array(w.buffer)),
+    };
+    let i = 0;
+    while (i < this.entries.length && (this.entries[i] as Entry).iova < iova) i++;
+    this.entries.splice(i, 0, entry);
+    this.onMap(info);
+    return info;
+  }
+
+  /** DMA_UNMAP: must match a mapping exactly. Throws ReplyError NotFound. */
+  remove(iova: bigint, size: bigint): DmaRegionInfo {
+    const i = this.entries.findIndex((e) => e.iova === iova && e.size === size);
+    if (i < 0) throw refuse("NotFound", `no DMA mapping 0x${iova.toString(16)}+0x${size.toString(16)}`);
+    const e = this.entries[i] as Entry;
+    this.drop(e);
+    this.entries.splice(i, 1);
+    return e.info;
+  }
+
+  /** Unmaps everything (UNMAP_ALL, disconnect, close). */
+  removeAll(): void {
+    const all = this.entries;
+    this.entries = [];
+    for (const e of all) this.drop(e);
+  }
+
+  private drop(e: Entry): void {
+    this.onUnmap(e.info);
+    if (e.windows) for (const w of e.windows) w.unmap();
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Device side
+
+  private find(iova: bigint): Entry | undefined {
+    // Binary search: the last entry starting at or below iova.
+    let lo = 0;
+    let hi = this.entries.length - 1;
+    let hit: Entry | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const e = this.entries[mid] as Entry;
+      if (e.iova <= iova) {
+        hit = e;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return hit !== undefined && iova < hit.end ? hit : undefined;
+  }
+
+  regions(): readonly DmaRegionInfo[] {
+    return this.entries.map((e) => e.info);
+  }
+
+  /** Splits [iova, iova + length) into per-entry pieces; throws DmaError NotMapped / Permission. */
+  private pieces(iova: bigint, length: number, write: boolean): { e: Entry; at: bigint; n: number; done: number }[] {
+    const out: { e: Entry; at: bigint; n: number; done: number }[] = [];
+    let cur = iova;
+    let done = 0;
+    while (done < length) {
+      const e = this.find(cur);
+      if (e === undefined)
+        throw new DmaError("NotMapped", iova, length, `DMA 0x${iova.toString(16)}+${length}: 0x${cur.toString(16)} is not mapped`);
+      if (write ? !e.info.writable : !e.info.readable)
+        throw new DmaError("Permission", iova, length, `DMA mapping at 0x${e.iova.toString(16)} is not ${write ? "writable" : "readable"}`);
+      const avail = e.end - cur;
+      const n = avail < BigInt(length - done) ? Number(avail) : length - done;
+      out.push({ e, at: cur, n, done });
+      cur += BigInt(n);
+      done += n;
+    }
+    return out;
+  }
+
+  private static checkArgs(iova: bigint | number, length: number): bigint {
+    if (!Number.isSafeInteger(length) || length < 0) throw new DmaError("NotMapped", 0n, 0, `bad DMA length ${length}`);
+    const a = typeof iova === "bigint" ? iova : Number.isSafeInteger(iova) && iova >= 0 ? BigInt(iova) : -1n;
+    if (a < 0n) throw new DmaError("NotMapped", 0n, length, `bad DMA address ${iova}`);
+    return a;
+  }
+
+  /** Copies between a direct entry and `buf` (`toGuest`: buf -> guest). */
+  private static copy(e: Entry, at: bigint, buf: Uint8Array, toGuest: boolean): void {
+    const views = e.views as Uint8Array[];
+    let off = at - e.iova;
+    let done = 0;
+    while (done < buf.length) {
+      const w = Number(off / MAX_WINDOW);
+      const inWin = Number(off % MAX_WINDOW);
+      const view = views[w] as Uint8Array;
+      const n = Math.min(buf.length - done, view.length - inWin);
+      if (n <= 0) throw new DmaError("Disconnected", at, buf.length, "DMA mapping went away");
+      if (toGuest) view.set(buf.subarray(done, done + n), inWin);
+      else buf.set(view.subarray(inWin, inWin + n), done);
+      done += n;
+      off += BigInt(n);
+    }
+  }
+
+  async read(iova: bigint | number, length: number): Promise<Uint8Array> {
+    const a = DmaController.checkArgs(iova, length);
+    const out = new Uint8Array(length);
+    const msgs: Promise<void>[] = [];
+    for (const p of this.pieces(a, length, false)) {
+      const dst = out.subarray(p.done, p.done + p.n);
+      if (p.e.views !== undefined) DmaController.copy(p.e, p.at, dst, false);
+      else msgs.push(this.messageRead(p.at, dst));
+    }
+    if (msgs.length > 0) await Promise.all(msgs);
+    return out;
+  }
+
+  async write(iova: bigint | number, data: Uint8Array): Promise<void> {
+    const a = DmaController.checkArgs(iova, data.length);
+    const msgs: Promise<void>[] = [];
+    for (const p of this.pieces(a, data.length, true)) {
+      const src = data.subarray(p.done, p.done + p.n);
+      if (p.e.views !== undefined) {
+        DmaController.copy(p.e, p.at, src, true);
+        this.log?.mark(p.at, BigInt(p.n));
+      } else msgs.push(this.messageWrite(p.at, src));
+    }
+    if (msgs.length > 0) await Promise.all(msgs);
+  }
+
+  private transportOr(iova: bigint, n: number): DmaTransport {
+    const t = this.transport;
+    if (t === undefined) throw new DmaError("Disconnected", iova, n, "no client is connected");
+    return t;
+  }
+
+  private async messageRead(at: bigint, dst: Uint8Array): Promise<void> {
+    const t = this.transportOr(at, dst.length);
+    const chunk = Math.max(1, t.maxDataXferSize);
+    const parts: Promise<void>[] = [];
+    for (let off = 0; off < dst.length; off += chunk) {
+      const n = Math.min(chunk, dst.length - off);
+      parts.push(
+        t.read(at + BigInt(off), n).then((data) => {
+          dst.set(data.subarray(0, n), off);
+        }),
+      );
+    }
+    await Promise.all(parts);
+  }
+
+  private async messageWrite(at: bigint, src: Uint8Array): Promise<void> {
+    const t = this.transportOr(at, src.length);
+    const chunk = Math.max(1, t.maxDataXferSize);
+    const parts: Promise<void>[] = [];
+    for (let off = 0; off < src.length; off += chunk) {
+      const n = Math.min(chunk, src.length - off);
+      parts.push(t.write(at + BigInt(off), src.subarray(off, off + n)));
+    }
+    await Promise.all(parts);
+  }
+
+  map(iova: bigint | number, length: number, access: "r" | "rw" = "rw"): DmaView {
+    const a = DmaController.checkArgs(iova, length);
+    const e = this.find(a);
+    if (e === undefined) throw new DmaError("NotMapped", a, length, `DMA 0x${a.toString(16)} is not mapped`);
+    if (e.views === undefined)
+      throw new DmaError("NotDirect", a, length, `DMA 0x${a.toString(16)} was mapped without an fd (message-based)`);
+    if (a + BigInt(length) > e.end)
+      throw new DmaError("Spans", a, length, `DMA 0x${a.toString(16)}+${length} crosses the end of its mapping`);
+    if (!e.info.readable && access === "r") throw new DmaError("Permission", a, length, "DMA mapping is not readable");
+    if (access === "rw" && !e.info.writable) throw new DmaError("Permission", a, length, "DMA mapping is not writable");
+    const off = a - e.iova;
+    const w = Number(off / MAX_WINDOW);
+    const inWin = Number(off % MAX_WINDOW);
+    const view = e.views[w] as Uint8Array;
+    if (inWin + length > view.length)
+      throw new DmaError("Spans", a, length, `DMA 0x${a.toString(16)}+${length} crosses a 4 GiB window`);
+    const bytes = view.subarray(inWin, inWin + length);
+    if (access === "rw") this.log?.mark(a, BigInt(length));
+    return {
+      iova: a,
+      bytes,
+      release: () => {
+        if (access === "rw") this.log?.mark(a, BigInt(length));
+      },
+    };
+  }
+
+  markDirty(iova: bigint | number, length: number): void {
+    const a = DmaController.checkArgs(iova, length);
+    this.log?.mark(a, BigInt(length));
+  }
+}

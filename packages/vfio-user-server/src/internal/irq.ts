@@ -1,0 +1,377 @@
+import { closeFd, EventFd } from "@emu/sys";
+import { IrqInfoFlags, IrqSetFlags, PCI_NUM_IRQS, PciIrq } from "@emu/vfio-user-proto";
+import { PciMsix } from "@emu/pci-config";
+import { refuse } from "../errno.js";
+import { VfioUserServerError } from "../errors.js";
+import type { ConfigSpace } from "./config-space.js";
+
+/** What became of a trigger. */
+export type TriggerResult = "delivered" | "pending" | "dropped";
+
+interface IndexState {
+  readonly count: number;
+  readonly trigger: (EventFd | undefined)[];
+  readonly maskFd: (EventFd | undefined)[];
+  readonly unmaskFd: (EventFd | undefined)[];
+  /** Masked with SET_IRQS ACTION_MASK (or INTx automask). */
+  readonly irqMasked: boolean[];
+  /** Pending where config space / PBA has no bit for it. */
+  readonly pending: boolean[];
+}
+
+function makeIndex(count: number): IndexState {
+  return {
+    count,
+    trigger: new Array(count).fill(undefined),
+    maskFd: new Array(count).fill(undefined),
+    unmaskFd: new Array(count).fill(undefined),
+    irqMasked: new Array(count).fill(false),
+    pending: new Array(count).fill(false),
+  };
+}
+
+function closeAll(list: (EventFd | undefined)[]): void {
+  for (let i = 0; i < list.length; i++) {
+    list[i]?.close();
+    list[i] = undefined;
+  }
+}
+
+/** A decoded SET_IRQS request (proto's DeviceSetIrqsRequest fields the server needs). */
+export interface SetIrqsArgs {
+  readonly flags: number;
+  readonly index: number;
+  readonly start: number;
+  readonly count: number;
+  readonly data?: Uint8Array;
+}
+
+/**
+ * Interrupts: per-index eventfds from SET_IRQS, masking (SET_IRQS, the MSI-X table and function mask, MSI per-vector
+ * mask bits, COMMAND.INTX_DISABLE), pending bits (the PBA, MSI pending register, or internal for INTx/ERR/REQ) and
+ * delivery on unmask. INTx is automasked after each delivery, as with kernel VFIO.
+ */
+export class IrqController {
+  private readonly idx: IndexState[];
+  private readonly config: ConfigSpace;
+  /** MSI-X table (16 bytes per vector) and PBA, guest-visible through the BAR. */
+  readonly msixTable: Uint8Array;
+  readonly msixPba: Uint8Array;
+
+  constructor(config: ConfigSpace, counts: readonly number[]) {
+    this.config = config;
+    this.idx = counts.map((c) => makeIndex(c));
+    const msix = config.image.msix;
+    this.msixTable = new Uint8Array((msix?.tableSize ?? 0) * PciMsix.ENTRY_SIZE);
+    this.msixPba = new Uint8Array(msix?.pbaSize ?? 0);
+    this.resetMsixTable();
+  }
+
+  private resetMsixTable(): void {
+    this.msixTable.fill(0);
+    this.msixPba.fill(0);
+    // Every vector starts masked (PCI spec).
+    for (let o = PciMsix.ENTRY_VECTOR_CTRL; o < this.msixTable.length; o += PciMsix.ENTRY_SIZE) this.msixTable[o] = 1;
+  }
+
+  count(index: number): number {
+    return this.idx[index]?.count ?? 0;
+  }
+
+  /** GET_IRQ_INFO flags for an index. */
+  infoFlags(index: number): number {
+    switch (index) {
+      case PciIrq.INTX:
+        return IrqInfoFlags.EVENTFD | IrqInfoFlags.MASKABLE | IrqInfoFlags.AUTOMASKED;
+      case PciIrq.MSI:
+        return IrqInfoFlags.EVENTFD | IrqInfoFlags.MASKABLE | IrqInfoFlags.NORESIZE;
+      case PciIrq.MSIX:
+        return IrqInfoFlags.EVENTFD | IrqInfoFlags.MASKABLE;
+      default:
+        return IrqInfoFlags.EVENTFD;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Masking and pending
+
+  /** The effective mask of a vector. */
+  masked(index: number, vector: number): boolean {
+    const s = this.idx[index] as IndexState;
+    if (s.irqMasked[vector]) return true;
+    const cfg = this.config;
+    switch (index) {
+      case PciIrq.INTX:
+        return cfg.intxDisabled;
+      case PciIrq.MSI:
+        return cfg.msiEnabled && cfg.msiMasked(vector);
+      case PciIrq.MSIX:
+        // The emulated table governs once the guest enabled MSI-X in config space (a driver on hardware does);
+        // a client that only uses SET_IRQS (QEMU emulates the table itself) masks with ACTION_MASK.
+        return cfg.msixEnabled && (cfg.msixFunctionMasked || this.tableMasked(vector));
+      default:
+        return false;
+    }
+  }
+
+  private tableMasked(vector: number): boolean {
+    return ((this.msixTable[vector * PciMsix.ENTRY_SIZE + PciMsix.ENTRY_VECTOR_CTRL] as number) & 1) === 1;
+  }
+
+  pending(index: number, vector: number): boolean {
+    if (index === PciIrq.MSIX) return ((this.msixPba[vector >> 3] as number) & (1 << (vector & 7))) !== 0;
+    if (index === PciIrq.MSI && this.config.image.msi?.pending !== undefined) return this.config.msiPending(vector);
+    return (this.idx[index] as IndexState).pending[vector] === true;
+  }
+
+  private setPending(index: number, vector: number, on: boolean): void {
+    if (index === PciIrq.MSIX) {
+      const b = vector >> 3;
+      const bit = 1 << (vector & 7);
+      this.msixPba[b] = on ? (this.msixPba[b] as number) | bit : (this.msixPba[b] as number) & ~bit;
+      return;
+    }
+    if (index === PciIrq.MSI && this.config.image.msi?.pending !== undefined) {
+      this.config.setMsiPending(vector, on);
+      return;
+    }
+    (this.idx[index] as IndexState).pending[vector] = on;
+  }
+
+  /** The index `trigger(vector)` uses: MSI-X, else MSI, else INTx, by what the client enabled. */
+  activeIndex(): number {
+    const cfg = this.config;
+    if (this.count(PciIrq.MSIX) > 0 && (cfg.msixEnabled || this.anyTrigger(PciIrq.MSIX))) return PciIrq.MSIX;
+    if (this.count(PciIrq.MSI) > 0 && (cfg.msiEnabled || this.anyTrigger(PciIrq.MSI))) return PciIrq.MSI;
+    return PciIrq.INTX;
+  }
+
+  private anyTrigger(index: number): boolean {
+    return (this.idx[index] as IndexState).trigger.some((t) => t !== undefined);
+  }
+
+  /**
+   * Raises `vector` of `index` (default: the active index): delivered through its eventfd when unmasked, left
+   * pending (PBA / MSI pending bit / internal) when masked, dropped when unmasked without an eventfd.
+   */
+  trigger(vector: number, index: number = this.activeIndex()): TriggerResult {
+    const s = this.idx[index];
+    if (s === undefined || !Number.isInteger(vector) || vector < 0 || vector >= s.count)
+      throw new VfioUserServerError("BadVector", `IRQ index ${index} has no vector ${vector}`);
+    if (index === PciIrq.MSI && this.config.msiEnabled && vector >= this.config.msiVectorsEnabled)
+      throw new VfioUserServerError("BadVector", `MSI vector ${vector} is not enabled`);
+    if (this.masked(index, vector)) {
+      this.setPending(index, vector, true);
+      return "pending";
+    }
+    return this.deliver(index, vector);
+  }
+
+  private deliver(index: number, vector: number): TriggerResult {
+    const s = this.idx[index] as IndexState;
+    const fd = s.trigger[vector];
+    if (fd === undefined || fd.closed) return "dropped";
+    try {
+      fd.signal(1);
+    } catch {
+      return "dropped"; // counter overflow or a dead fd: the client is not listening
+    }
+    if (index === PciIrq.INTX) this.changeIrqMask(index, vector, true); // automask (level semantics)
+    return "delivered";
+  }
+
+  /** Delivers what is pending and no longer masked; signals mask/unmask eventfds on transitions. */
+  private settle(index: number, vector: number, wasMasked: boolean): void {
+    const now = this.masked(index, vector);
+    const s = this.idx[index] as IndexState;
+    if (now !== wasMasked) {
+      const fd = now ? s.maskFd[vector] : s.unmaskFd[vector];
+      try {
+        fd?.signal(1);
+      } catch {
+        // a dead notification fd is the client's problem
+      }
+    }
+    if (!now && this.pending(index, vector)) {
+      this.setPending(index, vector, false);
+      this.deliver(index, vector);
+    }
+  }
+
+  private changeIrqMask(index: number, vector: number, on: boolean): void {
+    const s = this.idx[index] as IndexState;
+    const was = this.masked(index, vector);
+    s.irqMasked[vector] = on;
+    this.settle(index, vector, was);
+  }
+
+  /** Runs `change` and then settles every vector of the interrupt kinds config space affects. */
+  withConfigChange(change: () => void): void {
+    const before: boolean[][] = [];
+    for (const index of [PciIrq.INTX, PciIrq.MSI, PciIrq.MSIX]) {
+      const s = this.idx[index] as IndexState;
+      const m: boolean[] = [];
+      for (let v = 0; v < s.count; v++) m.push(this.masked(index, v));
+      before[index] = m;
+    }
+    change();
+    for (const index of [PciIrq.INTX, PciIrq.MSI, PciIrq.MSIX]) {
+      const m = before[index] as boolean[];
+      for (let v = 0; v < m.length; v++) this.settle(index, v, m[v] as boolean);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // MSI-X table and PBA (the server traps these ranges of the BAR)
+
+  readTable(offset: number, length: number, out: Uint8Array, at: number): void {
+    out.set(this.msixTable.subarray(offset, offset + length), at);
+  }
+
+  writeTable(offset: number, data: Uint8Array): void {
+    const first = Math.floor(offset / PciMsix.ENTRY_SIZE);
+    const last = Math.floor((offset + data.length - 1) / PciMsix.ENTRY_SIZE);
+    const before: boolean[] = [];
+    for (let v = first; v <= last; v++) before.push(this.masked(PciIrq.MSIX, v));
+    this.msixTable.set(data, offset);
+    // Vector control: only the mask bit is writable.
+    for (let v = first; v <= last; v++) {
+      const c = v * PciMsix.ENTRY_SIZE + PciMsix.ENTRY_VECTOR_CTRL;
+      this.msixTable[c] = (this.msixTable[c] as number) & PciMsix.ENTRY_CTRL_MASKBIT;
+      this.msixTable.fill(0, c + 1, c + 4);
+    }
+    for (let v = first; v <= last; v++) {
+      if (v < this.count(PciIrq.MSIX)) this.settle(PciIrq.MSIX, v, before[v - first] as boolean);
+    }
+  }
+
+  readPba(offset: number, length: number, out: Uint8Array, at: number): void {
+    out.set(this.msixPba.subarray(offset, offset + length), at);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // SET_IRQS
+
+  /**
+   * Applies a SET_IRQS request. Takes ownership of `fds` (adopted or closed, also on error). Throws ReplyError for
+   * requests the spec or the device does not allow.
+   */
+  setIrqs(req: SetIrqsArgs, fds: readonly number[]): void {
+    const adopted: EventFd[] = [];
+    try {
+      this.validateAndApply(req, fds, adopted);
+    } catch (e) {
+      for (const ev of adopted) ev.close();
+      throw e;
+    }
+  }
+
+  private validateAndApply(req: SetIrqsArgs, fds: readonly number[], adopted: EventFd[]): void {
+    const own = (): void => {
+      for (const fd of fds) {
+        try {
+          closeFd(fd);
+        } catch {
+          // already gone
+        }
+      }
+    };
+    const fail = (reason: "Malformed" | "BadIndex" | "OutOfRange" | "NotSupported", msg: string): never => {
+      own();
+      throw refuse(reason, msg);
+    };
+    const { flags, index, start, count } = req;
+    if (index >= PCI_NUM_IRQS) fail("BadIndex", `IRQ index ${index}`);
+    const s = this.idx[index] as IndexState;
+    const dataType = flags & IrqSetFlags.DATA_TYPE_MASK;
+    const action = flags & IrqSetFlags.ACTION_TYPE_MASK;
+    if (flags & ~(IrqSetFlags.DATA_TYPE_MASK | IrqSetFlags.ACTION_TYPE_MASK)) fail("Malformed", "unknown SET_IRQS flags");
+    if (dataType !== IrqSetFlags.DATA_NONE && dataType !== IrqSetFlags.DATA_BOOL && dataType !== IrqSetFlags.DATA_EVENTFD)
+      fail("Malformed", "SET_IRQS needs exactly one DATA_* flag");
+    if (
+      action !== IrqSetFlags.ACTION_MASK &&
+      action !== IrqSetFlags.ACTION_UNMASK &&
+      action !== IrqSetFlags.ACTION_TRIGGER
+    )
+      fail("Malformed", "SET_IRQS needs exactly one ACTION_* flag");
+    if (fds.length > 0 && dataType !== IrqSetFlags.DATA_EVENTFD) fail("Malformed", "fds without DATA_EVENTFD");
+    if (dataType === IrqSetFlags.DATA_EVENTFD && fds.length !== 0 && fds.length !== count)
+      fail("Malformed", `DATA_EVENTFD with count ${count} but ${fds.length} fds`);
+    if (dataType === IrqSetFlags.DATA_BOOL && (req.data?.length ?? 0) !== count)
+      fail("Malformed", "DATA_BOOL needs one byte per vector");
+
+    // count 0 + DATA_NONE + TRIGGER: disable every vector of the index.
+    if (count === 0) {
+      if (start !== 0 || dataType !== IrqSetFlags.DATA_NONE || action !== IrqSetFlags.ACTION_TRIGGER)
+        fail("Malformed", "count 0 is only valid as DATA_NONE|ACTION_TRIGGER with start 0 (disable)");
+      closeAll(s.trigger);
+      closeAll(s.maskFd);
+      closeAll(s.unmaskFd);
+      return;
+    }
+    if (s.count === 0) fail("BadIndex", `the device has no vectors of IRQ index ${index}`);
+    if (start >= s.count || start + count > s.count)
+      fail("OutOfRange", `vectors ${start}..${start + count - 1} outside 0..${s.count - 1}`);
+    if ((index === PciIrq.ERR || index === PciIrq.REQ) && action !== IrqSetFlags.ACTION_TRIGGER)
+      fail("NotSupported", "ERR and REQ support ACTION_TRIGGER only");
+
+    if (dataType === IrqSetFlags.DATA_EVENTFD) {
+      for (const fd of fds) adopted.push(EventFd.adopt(fd)); // throws for a non-eventfd: caught above, all closed
+      const list = action === IrqSetFlags.ACTION_TRIGGER ? s.trigger : action === IrqSetFlags.ACTION_MASK ? s.maskFd : s.unmaskFd;
+      for (let i = 0; i < count; i++) {
+        list[start + i]?.close();
+        list[start + i] = adopted[i]; // undefined when no fds: de-assign
+      }
+      adopted.length = 0;
+      if (action === IrqSetFlags.ACTION_TRIGGER) {
+        // A vector left pending while it had no eventfd is delivered now if unmasked.
+        for (let i = 0; i < count; i++) {
+          const v = start + i;
+          if (s.trigger[v] !== undefined && !this.masked(index, v) && this.pending(index, v)) {
+            this.setPending(index, v, false);
+            this.deliver(index, v);
+          }
+        }
+      }
+      return;
+    }
+
+    for (let i = 0; i < count; i++) {
+      if (dataType === IrqSetFlags.DATA_BOOL && (req.data as Uint8Array)[i] === 0) continue;
+      const v = start + i;
+      if (action === IrqSetFlags.ACTION_TRIGGER) this.trigger(v, index);
+      else this.changeIrqMask(index, v, action === IrqSetFlags.ACTION_MASK);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** The client went away: close its eventfds and forget its SET_IRQS masks. Table, PBA and pending bits stay. */
+  dropClient(): void {
+    for (const s of this.idx) {
+      closeAll(s.trigger);
+      closeAll(s.maskFd);
+      closeAll(s.unmaskFd);
+      s.irqMasked.fill(false);
+    }
+  }
+
+  /** Device reset: MSI-X table masked, nothing pending; the client's eventfds stay assigned. */
+  reset(): void {
+    this.resetMsixTable();
+    for (const s of this.idx) {
+      s.pending.fill(false);
+      s.irqMasked.fill(false);
+    }
+  }
+
+  /** Number of eventfds currently held (for tests and diagnostics). */
+  get eventFdCount(): number {
+    let n = 0;
+    for (const s of this.idx) {
+      for (const l of [s.trigger, s.maskFd, s.unmaskFd]) for (const e of l) if (e !== undefined) n++;
+    }
+    return n;
+  }
+}

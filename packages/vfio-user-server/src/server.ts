@@ -1,0 +1,145 @@
+import { type UnixSocket, UnixServer } from "@emu/sys";
+import type { DeviceContext } from "./context.js";
+import type { DeviceModelSource } from "./device.js";
+import { VfioUserServerError } from "./errors.js";
+import { Connection, type ServerLimits } from "./internal/connection.js";
+import { DeviceHost } from "./internal/device-host.js";
+
+export interface ServerOptions {
+  /** Where to listen. A stale socket file is replaced; a live one (someone listening) is an error. */
+  readonly socketPath: string;
+  readonly device: DeviceModelSource;
+  /** Mode of the socket file. Default 0o600. */
+  readonly mode?: number;
+  /** Our max_data_xfer_size: the largest REGION_READ/WRITE `count` we accept. Default 1 MiB. */
+  readonly maxDataXferSize?: number;
+  /** Our max_msg_fds: most fds we accept in one message (SET_IRQS eventfds). Default 64 (1..253). */
+  readonly maxMsgFds?: number;
+  /** Most DMA mappings at once (the client's max_dma_maps lowers it). Default 65535. */
+  readonly maxDmaMaps?: number;
+  /**
+   * Failures that cannot become an error reply (a device notification threw, a socket error, a malformed frame that
+   * ended a connection). Default: a process warning.
+   */
+  readonly onError?: (err: unknown) => void;
+}
+
+/** A device served over vfio-user on a UNIX socket, one client at a time. */
+export interface VfioUserServer {
+  readonly socketPath: string;
+  /** The same context a device factory gets: interrupts, DMA, region memory, config space. */
+  readonly context: DeviceContext;
+  /** A client is connected (it may not have finished VERSION yet). */
+  readonly connected: boolean;
+  /** Clients accepted so far. */
+  readonly clientCount: number;
+  /** Resolves when the current client (if any) has gone and its resources are released. */
+  disconnected(): Promise<void>;
+  /** Closes the client, stops listening, unlinks the socket, releases region memory and eventfds. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_DATA_XFER = 1048576;
+/** Frames up to this size are read whole even when over the negotiated limit (answered with EMSGSIZE); beyond it the connection is closed. */
+const HARD_MAX_MESSAGE = 16 * 1048576;
+/** DMA page sizes we accept: 4 KiB, 2 MiB, 1 GiB. */
+const PGSIZES = 0x1000 | 0x200000 | 0x40000000;
+
+class Server implements VfioUserServer {
+  readonly socketPath: string;
+  readonly host: DeviceHost;
+  private readonly listener: UnixServer;
+  private readonly limits: ServerLimits;
+  private readonly report: (e: unknown) => void;
+  private current: Connection | undefined;
+  private waiters: (() => void)[] = [];
+  private closing: Promise<void> | undefined;
+  clientCount = 0;
+
+  constructor(options: ServerOptions) {
+    this.socketPath = options.socketPath;
+    this.report =
+      options.onError ??
+      ((e: unknown) => process.emitWarning(e instanceof Error ? e.message : String(e), "VfioUserServerWarning"));
+    const maxData = options.maxDataXferSize ?? DEFAULT_MAX_DATA_XFER;
+    const maxFds = options.maxMsgFds ?? 64;
+    if (!Number.isInteger(maxData) || maxData < 4096 || maxData > HARD_MAX_MESSAGE / 2)
+      throw new VfioUserServerError("InvalidDevice", `maxDataXferSize ${maxData} must be 4096..8 MiB`);
+    if (!Number.isInteger(maxFds) || maxFds < 1 || maxFds > 253)
+      throw new VfioUserServerError("InvalidDevice", `maxMsgFds ${maxFds} must be 1..253`);
+    this.limits = {
+      maxDataXferSize: maxData,
+      maxMsgFds: maxFds,
+      maxDmaMaps: options.maxDmaMaps ?? 65535,
+      pgsizes: PGSIZES,
+      hardMaxMessageSize: HARD_MAX_MESSAGE,
+    };
+    this.host = new DeviceHost(options.device, this.report);
+    try {
+      this.listener = UnixServer.listen(options.socketPath, (sock) => this.accept(sock), {
+        mode: options.mode ?? 0o600,
+        onError: (e) => this.report(e),
+      });
+    } catch (e) {
+      this.host.close();
+      throw e;
+    }
+  }
+
+  get context(): DeviceContext {
+    return this.host.context;
+  }
+
+  get connected(): boolean {
+    return this.current !== undefined;
+  }
+
+  private accept(sock: UnixSocket): void {
+    if (this.closing !== undefined || this.current !== undefined) {
+      // One client per device at a time: the spec has no multiplexing.
+      sock.close();
+      return;
+    }
+    this.clientCount++;
+    const c = new Connection(this.host, sock, this.limits, (gone) => this.closed(gone), this.report);
+    this.current = c;
+    c.start();
+  }
+
+  private closed(c: Connection): void {
+    if (this.current === c) this.current = undefined;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  disconnected(): Promise<void> {
+    if (this.current === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.listener.close();
+      const c = this.current;
+      if (c !== undefined) {
+        const gone = this.disconnected();
+        c.close();
+        await gone;
+      }
+      this.host.close();
+    })();
+    return this.closing;
+  }
+}
+
+/**
+ * Listens on `socketPath` (mode 0600) and serves `device` to one client at a time. A client that goes away loses
+ * its DMA mappings and IRQ eventfds; the device state stays for the next client.
+ *
+ * Throws `VfioUserServerError` ("InvalidDevice") for a device description it cannot serve, and the OS error
+ * (`SysError` EADDRINUSE) when another server is live on the path.
+ */
+export async function createServer(options: ServerOptions): Promise<VfioUserServer> {
+  return new Server(options);
+}
