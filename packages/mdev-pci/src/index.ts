@@ -57,3 +57,5 @@ export {
   StandInVfioKernel,
 } from "./stand-in-kernel.js";
 export { vfioIoctls } from "./internal/vfio-uapi.js";
+export { type CliIo, runCli } from "./cli-run.js";
+export { PCI_IDS_PATHS, PciIdDatabase } from "./pci-ids.js";

@@ -138,3 +138,21 @@ test("an mdev added after the first scan shows up in both", (ctx) => {
   expect(scanSysfs({ sysfsRoot: sys }).mdevs.map((m) => m.name)).toEqual(listed);
   expect(listed).toContain(MTTY_UUID);
 });
+
+test("emu-pci mdev types prints what mdevctl types prints, byte for byte; mdev list its first three columns", async (ctx) => {
+  if (tools.mdevctl) return ctx.skip(tools.mdevctl);
+  if (tools.unshare) return ctx.skip(tools.unshare);
+  const { runCli } = await import("@emu/mdev-pci");
+  const { root, sys } = fixture();
+  const ours = async (argv: string[]) => {
+    let out = "";
+    await runCli(["--sysfs", sys, ...argv], { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => 0 } });
+    return out;
+  };
+  expect(await ours(["mdev", "types"])).toBe(mdevctl(root, ["types"]));
+  const theirs = mdevctl(root, ["list"])
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" ").slice(0, 3).join(" "));
+  expect((await ours(["mdev", "list"])).trim().split("\n")).toEqual(theirs);
+});
