@@ -321,7 +321,8 @@ export function encodeMessage(message: Message, options: EncodeOptions): Uint8Ar
   if (message.kind === "ErrorReply") {
     flags = (flags | HeaderFlags.ERROR) >>> 0;
     error = message.errno;
-  } else if ((flags & HeaderFlags.ERROR) !== 0) {
+  } else if (reply && (flags & HeaderFlags.ERROR) !== 0) {
+    // (On a command the ERROR bit means nothing and is passed through.)
     throw new ProtoError("BadHeader", `ERROR flag on a ${message.kind}; use an ErrorReply`, { command });
   }
   const w = new Writer(HEADER_SIZE + (codec?.sizeHint?.(message) ?? 48));
