@@ -72,7 +72,14 @@ function deviceLabel(ctx: Ctx, d: PciDevice): string {
   return `'${ctx.ids.deviceName(ids.vendorId, ids.deviceId)} ${h(ids.deviceId, 4)}'`;
 }
 
-const SECTION: Record<number, string> = { 0x01: "Storage", 0x02: "Network", 0x03: "Display", 0x06: "Bridge", 0x07: "Communication", 0x12: "Accelerator" };
+const SECTION: Record<number, string> = {
+  1: "Storage",
+  2: "Network",
+  3: "Display",
+  6: "Bridge",
+  7: "Communication",
+  18: "Accelerator",
+};
 
 function section(ctx: Ctx, title: string, lines: string[]): void {
   if (lines.length === 0) return;
@@ -102,8 +109,16 @@ function status(ctx: Ctx): void {
         ...(d.physfn ? [`physfn=${formatAddress(d.physfn)}`] : []),
       ].join(" ");
     const line = (d: PciDevice) => `${d.name} ${deviceLabel(ctx, d)} ${attrs(d)}`.trimEnd();
-    section(ctx, `${name} devices using a VFIO driver`, ofClass.filter((d) => d.driver && whyNotVfioUsable(d) === undefined).map(line));
-    section(ctx, `${name} devices using kernel driver`, ofClass.filter((d) => d.driver && whyNotVfioUsable(d) !== undefined).map(line));
+    section(
+      ctx,
+      `${name} devices using a VFIO driver`,
+      ofClass.filter((d) => d.driver && whyNotVfioUsable(d) === undefined).map(line),
+    );
+    section(
+      ctx,
+      `${name} devices using kernel driver`,
+      ofClass.filter((d) => d.driver && whyNotVfioUsable(d) !== undefined).map(line),
+    );
     section(ctx, `Other ${name} devices`, ofClass.filter((d) => !d.driver).map(line));
   }
   const typeName = (m: PciDevice) =>
@@ -120,13 +135,18 @@ function status(ctx: Ctx): void {
       ...(m.vfioCdev ? [`vfio=${m.vfioCdev}`] : []),
     ].join(" ");
   };
-  section(ctx, "Mediated PCI devices (vfio-pci)", scan.mdevs.filter((m) => m.mdev!.deviceApi === "vfio-pci").map(mline));
+  section(
+    ctx,
+    "Mediated PCI devices (vfio-pci)",
+    scan.mdevs.filter((m) => m.mdev!.deviceApi === "vfio-pci").map(mline),
+  );
   section(
     ctx,
     "Other mediated devices (not PCI)",
     scan.mdevs.filter((m) => m.mdev!.deviceApi !== "vfio-pci").map((m) => `${mline(m)} api=${m.mdev!.deviceApi}`),
   );
-  if (scan.devices.length === 0 && scan.mdevs.length === 0) ctx.out(`No PCI or mediated devices under ${ctx.sysfsRoot}.`);
+  if (scan.devices.length === 0 && scan.mdevs.length === 0)
+    ctx.out(`No PCI or mediated devices under ${ctx.sysfsRoot}.`);
   warnProblems(ctx, scan);
 }
 
@@ -138,7 +158,18 @@ function list(ctx: Ctx, json: boolean): void {
   const scan = scanSysfs({ sysfsRoot: ctx.sysfsRoot });
   const all = [...scan.devices, ...scan.mdevs.filter((m) => m.mdev!.deviceApi === "vfio-pci")];
   if (json) {
-    ctx.out(JSON.stringify(jsonable({ devices: scan.devices, parents: scan.parents, mdevs: scan.mdevs, problems: scan.problems.map((p) => ({ reason: p.reason, path: p.path, message: p.message })) }), null, 2));
+    ctx.out(
+      JSON.stringify(
+        jsonable({
+          devices: scan.devices,
+          parents: scan.parents,
+          mdevs: scan.mdevs,
+          problems: scan.problems.map((p) => ({ reason: p.reason, path: p.path, message: p.message })),
+        }),
+        null,
+        2,
+      ),
+    );
     return;
   }
   const rows = all.map((d) => [
@@ -189,7 +220,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const sysfsRoot = take(args, "--sysfs") ?? io.env?.EMU_SYSFS_ROOT ?? DEFAULT_SYSFS_ROOT;
     const idsPath = take(args, "--pci-ids");
-    const ids = idsPath === "none" ? PciIdDatabase.parse("") : PciIdDatabase.load(idsPath === undefined ? PCI_IDS_PATHS : [idsPath]);
+    const ids =
+      idsPath === "none"
+        ? PciIdDatabase.parse("")
+        : PciIdDatabase.load(idsPath === undefined ? PCI_IDS_PATHS : [idsPath]);
     const ctx: Ctx = { sysfsRoot, ids, out, err };
     const write = io.writeAttribute === undefined ? {} : { writeAttribute: io.writeAttribute };
     const [cmd = "status", sub, ...rest] = args;
@@ -230,7 +264,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             return 0;
           }
           default:
-            throw new Usage(sub === undefined ? "mdev needs a command: list, types, create or remove" : `unknown mdev command "${sub}"`);
+            throw new Usage(
+              sub === undefined
+                ? "mdev needs a command: list, types, create or remove"
+                : `unknown mdev command "${sub}"`,
+            );
         }
       default:
         throw new Usage(`unknown command "${cmd}"`);

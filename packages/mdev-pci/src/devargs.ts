@@ -15,7 +15,8 @@ export function parseDeviceArg(text: string): DeviceArg {
   try {
     address = parseAddress(head ?? "");
   } catch (e) {
-    if (isVfioDeviceError(e)) throw new MdevPciError("BadArgument", `bad device argument "${text}": ${e.message}`, { cause: e });
+    if (isVfioDeviceError(e))
+      throw new MdevPciError("BadArgument", `bad device argument "${text}": ${e.message}`, { cause: e });
     throw e;
   }
   const args = new Map<string, string>();
@@ -63,7 +64,8 @@ export function parseSelectionArgs(argv: readonly string[]): { selection: Device
       if (m[1] === "-a" || m[1] === "--allow") allow.push(parseDeviceArg(value));
       else {
         const parsed = parseDeviceArg(value);
-        if (parsed.args.size > 0) throw new MdevPciError("BadArgument", `${m[1]} ${value}: a blocked device takes no arguments`);
+        if (parsed.args.size > 0)
+          throw new MdevPciError("BadArgument", `${m[1]} ${value}: a blocked device takes no arguments`);
         block.push(parsed.address);
       }
     } else if (a === "--no-pci") noPci = true;

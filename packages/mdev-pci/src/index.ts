@@ -1,26 +1,14 @@
+export { type CliIo, runCli } from "./cli-run.js";
+export {
+  type DeviceArg,
+  type DeviceSelection,
+  formatDeviceArg,
+  parseDeviceArg,
+  parseSelectionArgs,
+} from "./devargs.js";
 export { errnoCode, isMdevPciError, MdevPciError, type MdevPciErrorReason } from "./errors.js";
-export {
-  IORESOURCE,
-  isMediated,
-  type MdevInfo,
-  type MdevParent,
-  type MdevType,
-  type PciDevice,
-  type PciIds,
-  type PciResource,
-} from "./pci-device.js";
-export {
-  DEFAULT_SYSFS_ROOT,
-  parseBdfName,
-  parseResourceFile,
-  readMdev,
-  readMdevParent,
-  readPciDevice,
-  type SysfsOptions,
-  type SysfsScan,
-  scanSysfs,
-} from "./sysfs-scan.js";
-export { isCanonicalUuid, parseUuid, randomUuid } from "./uuid.js";
+export { vfioIoctls } from "./internal/vfio-uapi.js";
+export { KernelVfioDevice } from "./kernel-device.js";
 export {
   type AttributeWriter,
   type CreateMdevRequest,
@@ -28,8 +16,7 @@ export {
   type MdevWriteOptions,
   removeMdev,
 } from "./mdev-lifecycle.js";
-export { type DeviceArg, type DeviceSelection, formatDeviceArg, parseDeviceArg, parseSelectionArgs } from "./devargs.js";
-export { matchesId, PCI_ANY_ID, type PciDriver, type PciIdMatch, type ProbeContext } from "./pci-driver.js";
+export { nativeVfioKernel } from "./native-kernel.js";
 export {
   type AttachedDevice,
   type BusDevice,
@@ -42,11 +29,18 @@ export {
   type UsabilityAdvisor,
 } from "./pci-bus.js";
 export { pciClassName } from "./pci-class.js";
-export { describe as describeDevice, SysfsBusSource, type SysfsSourceOptions } from "./sysfs-source.js";
-export type { KernelDmaMemory, KernelEventFd, KernelMapping, VfioKernel } from "./vfio-kernel.js";
-export { nativeVfioKernel } from "./native-kernel.js";
-export { VfioHost, type VfioHostOptions, whyNotVfioUsable } from "./vfio-host.js";
-export { KernelVfioDevice } from "./kernel-device.js";
+export {
+  IORESOURCE,
+  isMediated,
+  type MdevInfo,
+  type MdevParent,
+  type MdevType,
+  type PciDevice,
+  type PciIds,
+  type PciResource,
+} from "./pci-device.js";
+export { matchesId, PCI_ANY_ID, type PciDriver, type PciIdMatch, type ProbeContext } from "./pci-driver.js";
+export { PCI_IDS_PATHS, PciIdDatabase } from "./pci-ids.js";
 export {
   type StandInBehaviour,
   type StandInDevice,
@@ -56,6 +50,18 @@ export {
   type StandInRegion,
   StandInVfioKernel,
 } from "./stand-in-kernel.js";
-export { vfioIoctls } from "./internal/vfio-uapi.js";
-export { type CliIo, runCli } from "./cli-run.js";
-export { PCI_IDS_PATHS, PciIdDatabase } from "./pci-ids.js";
+export {
+  DEFAULT_SYSFS_ROOT,
+  parseBdfName,
+  parseResourceFile,
+  readMdev,
+  readMdevParent,
+  readPciDevice,
+  type SysfsOptions,
+  type SysfsScan,
+  scanSysfs,
+} from "./sysfs-scan.js";
+export { describe as describeDevice, SysfsBusSource, type SysfsSourceOptions } from "./sysfs-source.js";
+export { isCanonicalUuid, parseUuid, randomUuid } from "./uuid.js";
+export { VfioHost, type VfioHostOptions, whyNotVfioUsable } from "./vfio-host.js";
+export type { KernelDmaMemory, KernelEventFd, KernelMapping, VfioKernel } from "./vfio-kernel.js";

@@ -47,7 +47,10 @@ export interface DeviceHostLink {
 
 function kernelError(what: string, e: unknown): VfioDeviceError {
   const code = errnoCode(e);
-  return new VfioDeviceError("Io", `${what}: ${code ?? String(e)}`, { cause: e, ...(code === undefined ? {} : { code }) });
+  return new VfioDeviceError("Io", `${what}: ${code ?? String(e)}`, {
+    cause: e,
+    ...(code === undefined ? {} : { code }),
+  });
 }
 
 /**
@@ -119,9 +122,13 @@ export class KernelVfioDevice implements VfioDevice {
       try {
         info = regionInfoFromKernel(b);
       } catch (e) {
-        throw new VfioDeviceError("Io", `${this.device.name} region ${index}: the kernel's region info does not decode: ${String(e)}`, {
-          cause: e,
-        });
+        throw new VfioDeviceError(
+          "Io",
+          `${this.device.name} region ${index}: the kernel's region info does not decode: ${String(e)}`,
+          {
+            cause: e,
+          },
+        );
       }
       this.regionCache.set(index, info);
       return info;
@@ -132,7 +139,10 @@ export class KernelVfioDevice implements VfioDevice {
   private async checkRange(index: number, offset: bigint, length: number, write: boolean): Promise<RegionInfo> {
     const info = await this.getRegionInfo(index);
     if (typeof offset !== "bigint" || offset < 0n || !Number.isSafeInteger(length) || length < 0) {
-      throw new VfioDeviceError("OutOfBounds", `${this.device.name} region ${index}: bad offset ${String(offset)} or length ${String(length)}`);
+      throw new VfioDeviceError(
+        "OutOfBounds",
+        `${this.device.name} region ${index}: bad offset ${String(offset)} or length ${String(length)}`,
+      );
     }
     if (offset + BigInt(length) > info.size) {
       throw new VfioDeviceError(
@@ -141,7 +151,10 @@ export class KernelVfioDevice implements VfioDevice {
       );
     }
     if (write ? !info.writable : !info.readable) {
-      throw new VfioDeviceError("Unsupported", `${this.device.name} region ${index} is not ${write ? "writable" : "readable"}`);
+      throw new VfioDeviceError(
+        "Unsupported",
+        `${this.device.name} region ${index} is not ${write ? "writable" : "readable"}`,
+      );
     }
     return info;
   }
@@ -152,10 +165,16 @@ export class KernelVfioDevice implements VfioDevice {
     try {
       got = this.kernel.pread(this.fd, length, info.offset + offset);
     } catch (e) {
-      throw kernelError(`pread of ${length} bytes at region ${index} + 0x${offset.toString(16)} of ${this.device.name}`, e);
+      throw kernelError(
+        `pread of ${length} bytes at region ${index} + 0x${offset.toString(16)} of ${this.device.name}`,
+        e,
+      );
     }
     if (got.length !== length) {
-      throw new VfioDeviceError("Io", `${this.device.name} region ${index}: short read, ${got.length} of ${length} bytes`);
+      throw new VfioDeviceError(
+        "Io",
+        `${this.device.name} region ${index}: short read, ${got.length} of ${length} bytes`,
+      );
     }
     return got;
   }
@@ -166,7 +185,10 @@ export class KernelVfioDevice implements VfioDevice {
     try {
       n = this.kernel.pwrite(this.fd, data, info.offset + offset);
     } catch (e) {
-      throw kernelError(`pwrite of ${data.length} bytes at region ${index} + 0x${offset.toString(16)} of ${this.device.name}`, e);
+      throw kernelError(
+        `pwrite of ${data.length} bytes at region ${index} + 0x${offset.toString(16)} of ${this.device.name}`,
+        e,
+      );
     }
     if (n !== data.length) {
       throw new VfioDeviceError("Io", `${this.device.name} region ${index}: short write, ${n} of ${data.length} bytes`);
@@ -180,16 +202,25 @@ export class KernelVfioDevice implements VfioDevice {
       for (const a of mappableAreas(info)) {
         const fileOffset = info.offset + a.offset;
         if (fileOffset % PAGE_SIZE !== 0n) {
-          throw new VfioDeviceError("NotMappable", `${this.device.name} region ${index}: area at 0x${a.offset.toString(16)} is not page-aligned`);
+          throw new VfioDeviceError(
+            "NotMappable",
+            `${this.device.name} region ${index}: area at 0x${a.offset.toString(16)} is not page-aligned`,
+          );
         }
         if (a.offset + a.size > info.size || a.size > BigInt(Number.MAX_SAFE_INTEGER)) {
-          throw new VfioDeviceError("NotMappable", `${this.device.name} region ${index}: area at 0x${a.offset.toString(16)} runs past the region`);
+          throw new VfioDeviceError(
+            "NotMappable",
+            `${this.device.name} region ${index}: area at 0x${a.offset.toString(16)} runs past the region`,
+          );
         }
         let mapping: KernelMapping;
         try {
           mapping = this.kernel.mmap(this.fd, fileOffset, Number(a.size));
         } catch (e) {
-          throw kernelError(`mmap of region ${index} area 0x${a.offset.toString(16)}+0x${a.size.toString(16)} of ${this.device.name}`, e);
+          throw kernelError(
+            `mmap of region ${index} area 0x${a.offset.toString(16)}+0x${a.size.toString(16)} of ${this.device.name}`,
+            e,
+          );
         }
         const live: LiveMapping = { mapping, live: true, area: undefined as unknown as MappedArea };
         live.area = {
@@ -242,13 +273,19 @@ export class KernelVfioDevice implements VfioDevice {
     const fds: KernelEventFd[] = [];
     try {
       for (let i = 0; i < count; i++) fds.push(this.kernel.eventfd());
-      await this.setIrqs({ index, action: "trigger", start, count, data: { kind: "eventfd", fds: fds.map((f) => f.fd) } });
+      await this.setIrqs({
+        index,
+        action: "trigger",
+        start,
+        count,
+        data: { kind: "eventfd", fds: fds.map((f) => f.fd) },
+      });
     } catch (e) {
       for (const f of fds) f.close();
       throw e;
     }
     this.irqFds.set(index, fds);
-    fds.forEach((f, i) => f.watch((n) => listener(start + i, n)));
+    for (const [i, f] of fds.entries()) f.watch((n) => listener(start + i, n));
     return { index, start, count, disable: () => this.disableIrqs(index) };
   }
 
@@ -262,7 +299,11 @@ export class KernelVfioDevice implements VfioDevice {
     }
   }
 
-  async dmaMap(iova: bigint, size: bigint, access?: { readonly read?: boolean; readonly write?: boolean }): Promise<DmaBuffer> {
+  async dmaMap(
+    iova: bigint,
+    size: bigint,
+    access?: { readonly read?: boolean; readonly write?: boolean },
+  ): Promise<DmaBuffer> {
     this.live();
     const buf = await this.host.dmaMap(iova, size, { read: access?.read ?? true, write: access?.write ?? true });
     this.dma.set(`${iova}:${size}`, buf);

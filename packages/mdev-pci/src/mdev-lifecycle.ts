@@ -76,7 +76,10 @@ export function createMdev(request: CreateMdevRequest, options?: MdevWriteOption
   if (type === undefined) {
     throw new MdevPciError(
       "NoSuchType",
-      `${request.parent} has no mdev type "${request.type}".${closest(request.type, parent.types.map((t) => t.id))}`,
+      `${request.parent} has no mdev type "${request.type}".${closest(
+        request.type,
+        parent.types.map((t) => t.id),
+      )}`,
       { path: path.join(parent.sysfsPath, "mdev_supported_types", request.type) },
     );
   }
@@ -88,7 +91,10 @@ export function createMdev(request: CreateMdevRequest, options?: MdevWriteOption
   }
   const link = path.join(sysfsRoot, "bus", "mdev", "devices", uuid);
   if (exists(link)) {
-    throw new MdevPciError("AlreadyExists", `an mdev with UUID ${uuid} already exists (${link})`, { path: link, code: "EEXIST" });
+    throw new MdevPciError("AlreadyExists", `an mdev with UUID ${uuid} already exists (${link})`, {
+      path: link,
+      code: "EEXIST",
+    });
   }
   const create = path.join(typeDir, "create");
   try {
@@ -107,7 +113,10 @@ export function createMdev(request: CreateMdevRequest, options?: MdevWriteOption
     return readMdev(uuid, { sysfsRoot });
   } catch (e) {
     if (isMdevPciError(e) && e.reason === "NoSuchDevice") {
-      throw new MdevPciError("Kernel", `wrote ${uuid} to ${create}, but no device ${link} appeared`, { path: create, cause: e });
+      throw new MdevPciError("Kernel", `wrote ${uuid} to ${create}, but no device ${link} appeared`, {
+        path: create,
+        cause: e,
+      });
     }
     throw e;
   }

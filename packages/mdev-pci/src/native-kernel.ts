@@ -18,10 +18,17 @@ export async function nativeVfioKernel(options?: { readonly devRoot?: string }):
   try {
     sys = await import("@emu/sys");
   } catch (e) {
-    throw new MdevPciError("NoVfio", `kernel VFIO needs the native primitives of @emu/sys, which did not load: ${String(e)}`, { cause: e });
+    throw new MdevPciError(
+      "NoVfio",
+      `kernel VFIO needs the native primitives of @emu/sys, which did not load: ${String(e)}`,
+      { cause: e },
+    );
   }
   if (!isSysModule(sys)) {
-    throw new MdevPciError("NoVfio", "kernel VFIO needs ioctl, mmap and eventfd from @emu/sys, which this build does not provide");
+    throw new MdevPciError(
+      "NoVfio",
+      "kernel VFIO needs ioctl, mmap and eventfd from @emu/sys, which this build does not provide",
+    );
   }
   const devRoot = options?.devRoot ?? "/dev";
   if (!fs.existsSync(`${devRoot}/vfio`)) {

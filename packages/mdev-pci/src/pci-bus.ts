@@ -1,4 +1,11 @@
-import { type BusSource, type DeviceAddress, type DeviceDescriptor, formatAddress, sameAddress, type VfioDevice } from "@emu/vfio-device";
+import {
+  type BusSource,
+  type DeviceAddress,
+  type DeviceDescriptor,
+  formatAddress,
+  sameAddress,
+  type VfioDevice,
+} from "@emu/vfio-device";
 import type { DeviceSelection } from "./devargs.js";
 import { MdevPciError } from "./errors.js";
 import { readConfigIds } from "./internal/config-header.js";
@@ -127,13 +134,22 @@ export class PciBus {
       if (source && a.address.kind === "vfio-user") {
         // Sockets need not be enumerable: an allow-listed one is taken as given and identified when opened.
         devices.push({
-          descriptor: { address: a.address, source: source.name, vendorId: UNKNOWN_VENDOR_ID, deviceId: UNKNOWN_VENDOR_ID, classCode: 0xffffff },
+          descriptor: {
+            address: a.address,
+            source: source.name,
+            vendorId: UNKNOWN_VENDOR_ID,
+            deviceId: UNKNOWN_VENDOR_ID,
+            classCode: 0xffffff,
+          },
           selected: true,
           args: a.args,
         });
       } else {
         problems.push(
-          new MdevPciError("NoSuchDevice", `allow-listed device ${formatAddress(a.address)} was not found by any bus source`),
+          new MdevPciError(
+            "NoSuchDevice",
+            `allow-listed device ${formatAddress(a.address)} was not found by any bus source`,
+          ),
         );
       }
     }

@@ -38,7 +38,8 @@ export interface PciDriver<Instance = unknown> {
 
 /** Whether a descriptor's IDs match one ID-table line. */
 export function matchesId(d: DeviceDescriptor, m: PciIdMatch): boolean {
-  const eq = (want: number | undefined, got: number | undefined) => want === undefined || want === PCI_ANY_ID || want === got;
+  const eq = (want: number | undefined, got: number | undefined) =>
+    want === undefined || want === PCI_ANY_ID || want === got;
   if (!eq(m.vendorId, d.vendorId) || !eq(m.deviceId, d.deviceId)) return false;
   if (!eq(m.subsystemVendorId, d.subsystemVendorId) || !eq(m.subsystemDeviceId, d.subsystemDeviceId)) return false;
   if (m.classCode !== undefined) {

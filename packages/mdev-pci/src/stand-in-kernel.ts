@@ -239,7 +239,13 @@ export class StandInVfioKernel implements VfioKernel {
     return this.resolve(path) !== undefined;
   }
 
-  private resolve(path: string): { kind: "container" | "iommufd" } | { kind: "group"; group: number } | { kind: "cdev"; device: LiveDevice } | undefined {
+  private resolve(
+    path: string,
+  ):
+    | { kind: "container" | "iommufd" }
+    | { kind: "group"; group: number }
+    | { kind: "cdev"; device: LiveDevice }
+    | undefined {
     const rel = path.startsWith(`${this.devRoot}/`) ? path.slice(this.devRoot.length + 1) : undefined;
     if (rel === undefined) return undefined;
     if (rel === "vfio") return { kind: "container" }; // the directory
@@ -310,10 +316,12 @@ export class StandInVfioKernel implements VfioKernel {
     const f = this.file(fd);
     const io = this.ioctls;
     const buf = (min: number): Uint8Array => {
-      if (!(arg instanceof Uint8Array) || arg.length < min) return fail("EFAULT", `ioctl 0x${request.toString(16)} needs a ${min}-byte buffer`);
+      if (!(arg instanceof Uint8Array) || arg.length < min)
+        return fail("EFAULT", `ioctl 0x${request.toString(16)} needs a ${min}-byte buffer`);
       return arg;
     };
-    const num = (): number => (typeof arg === "number" ? arg : typeof arg === "bigint" ? Number(arg) : fail("EINVAL", "needs a value"));
+    const num = (): number =>
+      typeof arg === "number" ? arg : typeof arg === "bigint" ? Number(arg) : fail("EINVAL", "needs a value");
     switch (f.kind) {
       case "container":
         switch (request) {
@@ -343,7 +351,9 @@ export class StandInVfioKernel implements VfioKernel {
         switch (request) {
           case io.GROUP_GET_STATUS: {
             const b = buf(8);
-            const flags = (this.nonViable.has(f.group) ? 0 : VFIO_GROUP_FLAGS_VIABLE) | (f.container !== undefined ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
+            const flags =
+              (this.nonViable.has(f.group) ? 0 : VFIO_GROUP_FLAGS_VIABLE) |
+              (f.container !== undefined ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
             k.setU32(b, 4, flags);
             return 0;
           }
@@ -369,7 +379,8 @@ export class StandInVfioKernel implements VfioKernel {
             const end = b.indexOf(0);
             const name = new TextDecoder().decode(b.subarray(0, end < 0 ? b.length : end));
             const c = f.container === undefined ? undefined : this.fds.get(f.container);
-            if (c?.kind !== "container" || c.iommu === undefined) return fail("EINVAL", "GET_DEVICE_FD before the container has an IOMMU");
+            if (c?.kind !== "container" || c.iommu === undefined)
+              return fail("EINVAL", "GET_DEVICE_FD before the container has an IOMMU");
             const d = this.devices.get(name);
             if (!d || d.spec.group !== f.group) return fail("ENODEV", `no device "${name}" in group ${f.group}`);
             d.opens++;
@@ -405,7 +416,11 @@ export class StandInVfioKernel implements VfioKernel {
     }
   }
 
-  private deviceIoctl(f: Extract<OpenFile, { kind: "device" }>, request: number, arg: Uint8Array | number | bigint | undefined): number {
+  private deviceIoctl(
+    f: Extract<OpenFile, { kind: "device" }>,
+    request: number,
+    arg: Uint8Array | number | bigint | undefined,
+  ): number {
     const io = this.ioctls;
     const d = f.device;
     const b = arg instanceof Uint8Array ? arg : undefined;
@@ -429,7 +444,14 @@ export class StandInVfioKernel implements VfioKernel {
     switch (request) {
       case io.DEVICE_GET_INFO: {
         if (!b || b.length < 16 || k.u32(b, 0) < 16) return fail("EINVAL", "argsz < 16");
-        b.set(encodeDeviceInfo({ argsz: k.u32(b, 0), flags: d.spec.flags, numRegions: d.spec.numRegions, numIrqs: d.spec.numIrqs }));
+        b.set(
+          encodeDeviceInfo({
+            argsz: k.u32(b, 0),
+            flags: d.spec.flags,
+            numRegions: d.spec.numRegions,
+            numIrqs: d.spec.numIrqs,
+          }),
+        );
         if (b.length >= 20) k.setU32(b, 16, 0);
         return 0;
       }
@@ -538,7 +560,8 @@ export class StandInVfioKernel implements VfioKernel {
   private regionAt(d: LiveDevice, position: bigint, length: number): { r: LiveRegion; at: bigint } {
     for (const r of d.regions.values()) {
       if (r.spec.size > 0n && position >= r.spec.offset && position < r.spec.offset + r.spec.size) {
-        if (position + BigInt(length) > r.spec.offset + r.spec.size) return fail("EINVAL", "access crosses the end of a region");
+        if (position + BigInt(length) > r.spec.offset + r.spec.size)
+          return fail("EINVAL", "access crosses the end of a region");
         return { r, at: position - r.spec.offset };
       }
     }
@@ -570,7 +593,10 @@ export class StandInVfioKernel implements VfioKernel {
     if ((r.spec.flags & RegionInfoFlags.MMAP) === 0) return fail("EINVAL", `region ${r.spec.index} is not mmap-able`);
     const end = at + BigInt(length);
     if (r.spec.sparseAreas && !r.spec.sparseAreas.some((a) => at >= a.offset && end <= a.offset + a.size)) {
-      return fail("EINVAL", `[0x${at.toString(16)}, 0x${end.toString(16)}) of region ${r.spec.index} is outside its sparse mmap areas`);
+      return fail(
+        "EINVAL",
+        `[0x${at.toString(16)}, 0x${end.toString(16)}) of region ${r.spec.index} is outside its sparse mmap areas`,
+      );
     }
     this.liveMappings++;
     let live = true;
@@ -601,9 +627,17 @@ export class StandInVfioKernel implements VfioKernel {
 
   private mapDma(iova: bigint, size: bigint, vaddr: bigint, read: number, write: number): number {
     const bytes = this.dmaMemory.get(vaddr);
-    if (!bytes || BigInt(bytes.length) < size) return fail("EFAULT", `no memory of ours at vaddr 0x${vaddr.toString(16)}`);
-    if (this.dmaTable.some((m) => iova < m.iova + m.size && m.iova < iova + size)) return fail("EEXIST", `iova 0x${iova.toString(16)} overlaps a mapping`);
-    this.dmaTable.push({ iova, size, bytes: bytes.subarray(0, Number(size)), readable: read !== 0, writable: write !== 0 });
+    if (!bytes || BigInt(bytes.length) < size)
+      return fail("EFAULT", `no memory of ours at vaddr 0x${vaddr.toString(16)}`);
+    if (this.dmaTable.some((m) => iova < m.iova + m.size && m.iova < iova + size))
+      return fail("EEXIST", `iova 0x${iova.toString(16)} overlaps a mapping`);
+    this.dmaTable.push({
+      iova,
+      size,
+      bytes: bytes.subarray(0, Number(size)),
+      readable: read !== 0,
+      writable: write !== 0,
+    });
     return 0;
   }
 

@@ -269,8 +269,11 @@ export function scanSysfs(options?: SysfsOptions & { readonly strict?: boolean }
       path: sysfsRoot,
     });
   }
-  const devices = collect(listDir(path.join(sysfsRoot, "bus", "pci", "devices")), (n) => readPciDevice(n, opts), problems)
-    .sort((a, b) => compareAddress(a.address as PciAddress, b.address as PciAddress));
+  const devices = collect(
+    listDir(path.join(sysfsRoot, "bus", "pci", "devices")),
+    (n) => readPciDevice(n, opts),
+    problems,
+  ).sort((a, b) => compareAddress(a.address as PciAddress, b.address as PciAddress));
   const parents = collect(listDir(path.join(sysfsRoot, "class", "mdev_bus")), (n) => readMdevParent(n, opts), problems);
   const mdevs = collect(
     listDir(path.join(sysfsRoot, "bus", "mdev", "devices")),

@@ -109,9 +109,11 @@ export class VfioHost {
 
   async open(device: PciDevice): Promise<KernelVfioDevice> {
     const why = this.whyNotOpenable(device);
-    if (why !== undefined) throw new MdevPciError("NotVfio", `cannot open ${device.name} through VFIO: ${why}`, { path: device.sysfsPath });
+    if (why !== undefined)
+      throw new MdevPciError("NotVfio", `cannot open ${device.name} through VFIO: ${why}`, { path: device.sysfsPath });
     const cdevPath = device.vfioCdev === undefined ? undefined : `${this.devRoot}/vfio/devices/${device.vfioCdev}`;
-    const cdevReady = cdevPath !== undefined && this.kernel.exists(cdevPath) && this.kernel.exists(`${this.devRoot}/iommu`);
+    const cdevReady =
+      cdevPath !== undefined && this.kernel.exists(cdevPath) && this.kernel.exists(`${this.devRoot}/iommu`);
     if (this.flow === "cdev" && !cdevReady) {
       throw new MdevPciError(
         "NoVfio",
@@ -128,7 +130,10 @@ export class VfioHost {
       return this.kernel.ioctl(fd, this.ioctls[name], arg);
     } catch (e) {
       const code = errnoCode(e);
-      throw new MdevPciError("Kernel", `${what}: ioctl ${name} failed with ${code ?? String(e)}`, { cause: e, ...opt(code) });
+      throw new MdevPciError("Kernel", `${what}: ioctl ${name} failed with ${code ?? String(e)}`, {
+        cause: e,
+        ...opt(code),
+      });
     }
   }
 
@@ -145,7 +150,11 @@ export class VfioHost {
             : code === "EACCES" || code === "EPERM"
               ? `permission denied on ${path} (run as root, or give your user the device node)`
               : `${path}: ${code ?? String(e)}`;
-      throw new MdevPciError(code === "ENOENT" ? "NoVfio" : "Kernel", `${what}: ${why}`, { path, cause: e, ...opt(code) });
+      throw new MdevPciError(code === "ENOENT" ? "NoVfio" : "Kernel", `${what}: ${why}`, {
+        path,
+        cause: e,
+        ...opt(code),
+      });
     }
   }
 
@@ -156,12 +165,15 @@ export class VfioHost {
     try {
       const version = this.call(fd, "GET_API_VERSION", path);
       if (version !== VFIO_API_VERSION) {
-        throw new MdevPciError("NoVfio", `${path} speaks VFIO API version ${version}, not ${VFIO_API_VERSION}`, { path });
+        throw new MdevPciError("NoVfio", `${path} speaks VFIO API version ${version}, not ${VFIO_API_VERSION}`, {
+          path,
+        });
       }
       const type = [VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU, VFIO_NOIOMMU_IOMMU].find(
         (t) => this.call(fd, "CHECK_EXTENSION", `${path} CHECK_EXTENSION(${t})`, t) > 0,
       );
-      if (type === undefined) throw new MdevPciError("NoVfio", `${path} offers no usable IOMMU model (type1, type1v2, no-IOMMU)`, { path });
+      if (type === undefined)
+        throw new MdevPciError("NoVfio", `${path} offers no usable IOMMU model (type1, type1v2, no-IOMMU)`, { path });
       this.container = { fd, iommuSet: false, type };
       return this.container;
     } catch (e) {
@@ -194,7 +206,8 @@ export class VfioHost {
             { path },
           );
         }
-        if ((flags & VFIO_GROUP_FLAGS_CONTAINER_SET) === 0) this.call(fd, "GROUP_SET_CONTAINER", path, encodeFdArg(container.fd));
+        if ((flags & VFIO_GROUP_FLAGS_CONTAINER_SET) === 0)
+          this.call(fd, "GROUP_SET_CONTAINER", path, encodeFdArg(container.fd));
         if (!container.iommuSet) {
           this.call(container.fd, "SET_IOMMU", `${this.devRoot}/vfio/vfio`, container.type);
           container.iommuSet = true;
@@ -208,7 +221,12 @@ export class VfioHost {
     }
     let fd: number;
     try {
-      fd = this.call(g.fd, "GROUP_GET_DEVICE_FD", `getting ${device.name} from ${g.path}`, encodeDeviceName(device.name));
+      fd = this.call(
+        g.fd,
+        "GROUP_GET_DEVICE_FD",
+        `getting ${device.name} from ${g.path}`,
+        encodeDeviceName(device.name),
+      );
     } catch (e) {
       if (g.users === 0) this.closeGroup(group);
       throw e;
@@ -264,7 +282,12 @@ export class VfioHost {
       const bind = encodeBindIommufd(iommufd.fd);
       this.call(fd, "DEVICE_BIND_IOMMUFD", `binding ${path} to iommufd`, bind);
       void decodeBoundDevId(bind);
-      this.call(fd, "DEVICE_ATTACH_IOMMUFD_PT", `attaching ${path} to IOAS ${iommufd.ioas}`, encodeAttachPt(iommufd.ioas));
+      this.call(
+        fd,
+        "DEVICE_ATTACH_IOMMUFD_PT",
+        `attaching ${path} to IOAS ${iommufd.ioas}`,
+        encodeAttachPt(iommufd.ioas),
+      );
     } catch (e) {
       this.kernel.close(fd);
       if (this.devices === 0) this.closeIommufd();
@@ -300,13 +323,24 @@ export class VfioHost {
       return existing.buffer;
     }
     if (size <= 0n || size > 0x100000000n || size % 4096n !== 0n || iova % 4096n !== 0n) {
-      throw new VfioDeviceError("OutOfBounds", `DMA map: iova 0x${iova.toString(16)} and size 0x${size.toString(16)} must be page multiples, at most 4 GiB`);
+      throw new VfioDeviceError(
+        "OutOfBounds",
+        `DMA map: iova 0x${iova.toString(16)} and size 0x${size.toString(16)} must be page multiples, at most 4 GiB`,
+      );
     }
     const memory = this.kernel.allocDma(Number(size));
     try {
       if (this.iommufd) {
-        const flags = IOMMU_IOAS_MAP_FIXED_IOVA | (access.read ? IOMMU_IOAS_MAP_READABLE : 0) | (access.write ? IOMMU_IOAS_MAP_WRITEABLE : 0);
-        this.call(this.iommufd.fd, "IOMMU_IOAS_MAP", "DMA map", encodeIoasMap(this.iommufd.ioas, flags, memory.vaddr, size, iova));
+        const flags =
+          IOMMU_IOAS_MAP_FIXED_IOVA |
+          (access.read ? IOMMU_IOAS_MAP_READABLE : 0) |
+          (access.write ? IOMMU_IOAS_MAP_WRITEABLE : 0);
+        this.call(
+          this.iommufd.fd,
+          "IOMMU_IOAS_MAP",
+          "DMA map",
+          encodeIoasMap(this.iommufd.ioas, flags, memory.vaddr, size, iova),
+        );
       } else if (this.container) {
         const flags = (access.read ? VFIO_DMA_MAP_FLAG_READ : 0) | (access.write ? VFIO_DMA_MAP_FLAG_WRITE : 0);
         this.call(this.container.fd, "IOMMU_MAP_DMA", "DMA map", encodeDmaMap(flags, memory.vaddr, iova, size));
@@ -325,11 +359,16 @@ export class VfioHost {
   async dmaUnmap(iova: bigint, size: bigint): Promise<void> {
     const key = `${iova}:${size}`;
     const d = this.dma.get(key);
-    if (!d) throw new VfioDeviceError("OutOfBounds", `DMA unmap: nothing is mapped at 0x${iova.toString(16)} (+0x${size.toString(16)})`);
+    if (!d)
+      throw new VfioDeviceError(
+        "OutOfBounds",
+        `DMA unmap: nothing is mapped at 0x${iova.toString(16)} (+0x${size.toString(16)})`,
+      );
     if (--d.users > 0) return;
     this.dma.delete(key);
     try {
-      if (this.iommufd) this.call(this.iommufd.fd, "IOMMU_IOAS_UNMAP", "DMA unmap", encodeIoasUnmap(this.iommufd.ioas, iova, size));
+      if (this.iommufd)
+        this.call(this.iommufd.fd, "IOMMU_IOAS_UNMAP", "DMA unmap", encodeIoasUnmap(this.iommufd.ioas, iova, size));
       else if (this.container) this.call(this.container.fd, "IOMMU_UNMAP_DMA", "DMA unmap", encodeDmaUnmap(iova, size));
     } finally {
       d.memory.free();

@@ -2,10 +2,10 @@ import {
   formatDeviceArg,
   isMdevPciError,
   type MdevPciError,
-  parseDeviceArg,
-  parseSelectionArgs,
   PciBus,
   type PciDriver,
+  parseDeviceArg,
+  parseSelectionArgs,
   SysfsBusSource,
   VfioHost,
 } from "@emu/mdev-pci";
@@ -50,7 +50,16 @@ function recordingDriver(name: string, idTable: PciDriver["idTable"], fail = fal
 
 describe("device arguments, as DPDK's EAL takes them", () => {
   test("-a with driver arguments, -b, --no-pci; other arguments pass through", () => {
-    const { selection, rest } = parseSelectionArgs(["-l", "0-1", "-a", "0000:3b:02.0,queues=2,rss", `--allow=${MTTY_UUID}`, "--no-pci", "--", "-i"]);
+    const { selection, rest } = parseSelectionArgs([
+      "-l",
+      "0-1",
+      "-a",
+      "0000:3b:02.0,queues=2,rss",
+      `--allow=${MTTY_UUID}`,
+      "--no-pci",
+      "--",
+      "-i",
+    ]);
     expect(rest).toEqual(["-l", "0-1", "--", "-i"]);
     expect(selection.noPci).toBe(true);
     expect(selection.allow?.map(formatDeviceArg)).toEqual(["0000:3b:02.0,queues=2,rss", MTTY_UUID]);
@@ -85,11 +94,19 @@ describe("scan and selection", () => {
     const addrs = devices.map((d) => formatAddress(d.descriptor.address));
     expect(addrs).toContain(VF_BDF);
     expect(addrs).toContain("10000:01:00.0");
-    expect(addrs).toEqual(expect.arrayContaining([MTTY_UUID, MDPY_UUID, MBOCHS_UUID, GVTG_UUID, "vfio-user:/run/emu/iavf0.sock"]));
+    expect(addrs).toEqual(
+      expect.arrayContaining([MTTY_UUID, MDPY_UUID, MBOCHS_UUID, GVTG_UUID, "vfio-user:/run/emu/iavf0.sock"]),
+    );
     expect(addrs).not.toContain(AP_UUID);
     expect(devices.every((d) => d.selected)).toBe(true);
     const mtty = devices.find((d) => formatAddress(d.descriptor.address) === MTTY_UUID)!.descriptor;
-    expect(mtty).toMatchObject({ source: "sysfs", vendorId: 0xffff, mdevType: "mtty-2", iommuGroup: 13, driver: "mtty" });
+    expect(mtty).toMatchObject({
+      source: "sysfs",
+      vendorId: 0xffff,
+      mdevType: "mtty-2",
+      iommuGroup: 13,
+      driver: "mtty",
+    });
   });
 
   test("an allow-list takes only what it names; a block-list all but; --no-pci leaves the host's devices out", async () => {
@@ -106,9 +123,15 @@ describe("scan and selection", () => {
 
   test("an allow-listed device no source has is reported; an allow-listed socket is taken as given", async () => {
     const { bus } = setup([]);
-    const { devices, problems } = await bus.scan(parseSelectionArgs(["-a", "0000:99:00.0", "-a", "vfio-user:/tmp/other.sock"]).selection);
-    expect(problems.map((p) => p.message)).toEqual(["allow-listed device 0000:99:00.0 was not found by any bus source"]);
-    expect(devices.filter((d) => d.selected).map((d) => formatAddress(d.descriptor.address))).toEqual(["vfio-user:/tmp/other.sock"]);
+    const { devices, problems } = await bus.scan(
+      parseSelectionArgs(["-a", "0000:99:00.0", "-a", "vfio-user:/tmp/other.sock"]).selection,
+    );
+    expect(problems.map((p) => p.message)).toEqual([
+      "allow-listed device 0000:99:00.0 was not found by any bus source",
+    ]);
+    expect(devices.filter((d) => d.selected).map((d) => formatAddress(d.descriptor.address))).toEqual([
+      "vfio-user:/tmp/other.sock",
+    ]);
   });
 
   test("open by address goes to the source that handles it", async () => {
@@ -123,7 +146,9 @@ describe("scan and selection", () => {
     expect(kernel.regionMemory(MTTY_UUID, 0)[0]).toBe(0x41);
     await mtty.close();
     expect(kernel.openFdCount).toBe(0);
-    await expect(new PciBus().open({ kind: "mdev", uuid: MTTY_UUID })).rejects.toThrow(/no bus source handles .* \(sources: none\)/);
+    await expect(new PciBus().open({ kind: "mdev", uuid: MTTY_UUID })).rejects.toThrow(
+      /no bus source handles .* \(sources: none\)/,
+    );
   });
 });
 
@@ -134,7 +159,9 @@ describe("probe: drivers matched by vendor/device id", () => {
       { vendorId: 0x8086, deviceId: 0x154c },
       { vendorId: 0x8086, deviceId: 0x1889 },
     ]);
-    const serial = recordingDriver("mtty_uart", [{ vendorId: 0x4348, deviceId: 0x3253, classCode: 0x070000, classMask: 0xff0000 }]);
+    const serial = recordingDriver("mtty_uart", [
+      { vendorId: 0x4348, deviceId: 0x3253, classCode: 0x070000, classMask: 0xff0000 },
+    ]);
     bus.registerDriver(iavf.driver);
     bus.registerDriver(serial.driver);
     expect(() => bus.registerDriver(iavf.driver)).toThrow(/already registered/);
@@ -148,7 +175,9 @@ describe("probe: drivers matched by vendor/device id", () => {
     ]);
     expect(iavf.probed.map((p) => p.ids)).toEqual(["8086:154c", "8086:1889"]);
     const skipped = Object.fromEntries(report.skipped.map((s) => [formatAddress(s.descriptor.address), s.reason]));
-    expect(skipped["0000:3b:00.0"]).toBe("it is bound to the kernel driver i40e, not vfio-pci (driverctl set-override 0000:3b:00.0 vfio-pci)");
+    expect(skipped["0000:3b:00.0"]).toBe(
+      "it is bound to the kernel driver i40e, not vfio-pci (driverctl set-override 0000:3b:00.0 vfio-pci)",
+    );
     expect(skipped["0000:3b:00.1"]).toMatch(/bound to no driver/);
     expect(skipped[MDPY_UUID]).toBe(`no driver for 1b36:000f (${MDPY_UUID})`);
     expect(skipped[MBOCHS_UUID]).toBe(`no driver for 1234:1111 (${MBOCHS_UUID})`);

@@ -21,7 +21,10 @@ C 02  Network controller
 \t00  Ethernet controller
 `;
 
-async function run(argv: string[], extra?: { env?: Record<string, string>; writeAttribute?: (f: string, d: string) => void }) {
+async function run(
+  argv: string[],
+  extra?: { env?: Record<string, string>; writeAttribute?: (f: string, d: string) => void },
+) {
   let stdout = "";
   let stderr = "";
   const status = await runCli(argv, {
@@ -89,8 +92,12 @@ test("list: one aligned row per bus device; --json for scripts", async () => {
   const r = await run(["--sysfs", sys, "list"]);
   const lines = r.stdout.trimEnd().split("\n");
   expect(lines[0]).toMatch(/^ADDRESS +ID +CLASS +DRIVER +GROUP +NUMA$/);
-  expect(lines).toContain("0000:3b:02.0                          8086:154c  0200 Network controller           vfio-pci         40     0");
-  expect(lines).toContain("83b8f4f2-509f-382f-3c1e-e6bfe0fa1001  -          mdev mtty/mtty-2                  mtty             13     -");
+  expect(lines).toContain(
+    "0000:3b:02.0                          8086:154c  0200 Network controller           vfio-pci         40     0",
+  );
+  expect(lines).toContain(
+    "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001  -          mdev mtty/mtty-2                  mtty             13     -",
+  );
   expect(lines.some((l) => l.includes("669d9b23"))).toBe(false); // vfio-ap is not on the PCI bus
   const json = JSON.parse((await run(["--sysfs", sys, "list", "--json"])).stdout);
   expect(json.devices[5].resources[0]).toMatchObject({ start: "0xb1010000", size: "0x10000", kind: "memory" });
@@ -108,7 +115,9 @@ test("mdev list and mdev types read like mdevctl", async () => {
     Name: Single port serial
   mtty-2
 `);
-  expect(types).toContain("    Description: low_gm_size: 128MB, high_gm_size: 512MB, fence: 4, resolution: 1920x1200, weight: 4\n");
+  expect(types).toContain(
+    "    Description: low_gm_size: 128MB, high_gm_size: 512MB, fence: 4, resolution: 1920x1200, weight: 4\n",
+  );
 });
 
 test("mdev create and remove, with the sysfs root from EMU_SYSFS_ROOT", async () => {
@@ -116,21 +125,33 @@ test("mdev create and remove, with the sysfs root from EMU_SYSFS_ROOT", async ()
   const writeAttribute = fixtureKernelWriter(sys);
   const env = { EMU_SYSFS_ROOT: sys };
   const uuid = "0e4b2f6a-1c3d-4e5f-8a9b-0c1d2e3f4a5b";
-  const created = await run(["mdev", "create", "--parent", "mtty", "--type", "mtty-1", "--uuid", uuid], { env, writeAttribute });
+  const created = await run(["mdev", "create", "--parent", "mtty", "--type", "mtty-1", "--uuid", uuid], {
+    env,
+    writeAttribute,
+  });
   expect(created).toEqual({ status: 0, stdout: `${uuid} mtty mtty-1\n`, stderr: "" });
   expect((await run(["mdev", "list"], { env })).stdout).toContain(`${uuid} mtty mtty-1\n`);
-  expect(await run(["mdev", "remove", uuid.toUpperCase()], { env, writeAttribute })).toEqual({ status: 0, stdout: `removed ${uuid}\n`, stderr: "" });
+  expect(await run(["mdev", "remove", uuid.toUpperCase()], { env, writeAttribute })).toEqual({
+    status: 0,
+    stdout: `removed ${uuid}\n`,
+    stderr: "",
+  });
 });
 
 test("errors a user can act on: exit 1 with the reason; usage mistakes exit 2 with the usage", async () => {
   const { sys } = withIds();
   const bad = await run(["--sysfs", sys, "mdev", "create", "--parent", "MTTY", "--type", "mtty-1"]);
   expect(bad.status).toBe(1);
-  expect(bad.stderr).toBe(`emu-pci: no mdev parent "MTTY" (${sys}/class/mdev_bus/MTTY does not exist). Did you mean "mtty"?\n`);
+  expect(bad.stderr).toBe(
+    `emu-pci: no mdev parent "MTTY" (${sys}/class/mdev_bus/MTTY does not exist). Did you mean "mtty"?\n`,
+  );
   const uuid = await run(["--sysfs", sys, "mdev", "remove", "not-a-uuid"]);
   expect(uuid.stderr).toMatch(/^emu-pci: "not-a-uuid" is not a UUID/);
   const nosys = await run(["--sysfs", "/nonexistent", "status"]);
-  expect(nosys).toMatchObject({ status: 1, stderr: "emu-pci: /nonexistent does not look like sysfs (no /nonexistent/bus)\n" });
+  expect(nosys).toMatchObject({
+    status: 1,
+    stderr: "emu-pci: /nonexistent does not look like sysfs (no /nonexistent/bus)\n",
+  });
   const usage = await run(["frobnicate"]);
   expect(usage.status).toBe(2);
   expect(usage.stderr).toMatch(/^emu-pci: unknown command "frobnicate"\nUsage: emu-pci/);
@@ -142,7 +163,9 @@ test("a malformed entry is a warning on stderr; the rest is still listed", async
   fs.writeFileSync(path.join(fs.realpathSync(path.join(sys, "bus/pci/devices/0000:3b:00.1")), "class"), "ethernet\n");
   const r = await run(["--sysfs", sys, "--pci-ids", "none", "status"]);
   expect(r.status).toBe(0);
-  expect(r.stderr).toMatch(/^warning: .*0000:3b:00\.1\/class: expected a 24-bit hex number such as 0x000000, found "ethernet\\n"\n$/);
+  expect(r.stderr).toMatch(
+    /^warning: .*0000:3b:00\.1\/class: expected a 24-bit hex number such as 0x000000, found "ethernet\\n"\n$/,
+  );
   expect(r.stdout).toContain("0000:3b:02.0 'Device 154c 154c'");
   expect(r.stdout).not.toContain("0000:3b:00.1");
 });

@@ -31,7 +31,10 @@ test("create then remove an mdev through sysfs", () => {
 
 test("a random UUID when none is given; on a PCI parent", () => {
   const { sys } = fixture();
-  const dev = createMdev({ parent: "0000:00:02.0", type: "i915-GVTg_V5_8" }, { sysfsRoot: sys, writeAttribute: fixtureKernelWriter(sys) });
+  const dev = createMdev(
+    { parent: "0000:00:02.0", type: "i915-GVTg_V5_8" },
+    { sysfsRoot: sys, writeAttribute: fixtureKernelWriter(sys) },
+  );
   expect(dev.name).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   expect(dev.mdev?.parentAddress).toEqual({ kind: "pci", domain: 0, bus: 0, device: 2, function: 0 });
 });
@@ -69,9 +72,9 @@ test("without root, the sysfs write fails with a message saying so", () => {
   const denied = () => {
     throw Object.assign(new Error("EACCES"), { code: "EACCES" });
   };
-  expect(rejected(() => createMdev({ parent: "mtty", type: "mtty-1" }, { sysfsRoot: sys, writeAttribute: denied })).message).toMatch(
-    /permission denied \(writing sysfs needs root\) \(writing .*mtty-1\/create\)/,
-  );
+  expect(
+    rejected(() => createMdev({ parent: "mtty", type: "mtty-1" }, { sysfsRoot: sys, writeAttribute: denied })).message,
+  ).toMatch(/permission denied \(writing sysfs needs root\) \(writing .*mtty-1\/create\)/);
 });
 
 test("a create the kernel accepts without a device appearing is reported", () => {

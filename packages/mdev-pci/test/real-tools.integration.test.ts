@@ -6,8 +6,8 @@
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { formatAddress, type PciAddress } from "@emu/vfio-device";
 import { type PciDevice, scanSysfs } from "@emu/mdev-pci";
+import { formatAddress, type PciAddress } from "@emu/vfio-device";
 import { describe, expect, inject, test } from "vitest";
 import { addMdev, defaultSpec, type FixtureSpec, MTTY_UUID } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
@@ -17,18 +17,28 @@ const tools = inject("tools");
 type Record_ = Map<string, string>;
 
 function lspci(sys: string): Record_[] {
-  const r = spawnSync("lspci", ["-A", "linux-sysfs", "-O", `sysfs.path=${path.join(sys, "bus", "pci")}`, "-vmm", "-D", "-nn", "-k"], {
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    "lspci",
+    ["-A", "linux-sysfs", "-O", `sysfs.path=${path.join(sys, "bus", "pci")}`, "-vmm", "-D", "-nn", "-k"],
+    {
+      encoding: "utf8",
+    },
+  );
   if (r.status !== 0) throw new Error(`lspci failed: ${r.stderr}`);
   return r.stdout
     .trim()
     .split(/\n\n+/)
-    .map((rec) => new Map(rec.split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":\t") + 2)] as [string, string])));
+    .map(
+      (rec) =>
+        new Map(
+          rec.split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":\t") + 2)] as [string, string]),
+        ),
+    );
 }
 
 /** The hex id lspci -nn prints in brackets at the end of a field. */
-const bracket = (v: string | undefined) => (v === undefined ? undefined : Number.parseInt(/\[([0-9a-f]+)\]$/.exec(v)![1]!, 16));
+const bracket = (v: string | undefined) =>
+  v === undefined ? undefined : Number.parseInt(/\[([0-9a-f]+)\]$/.exec(v)![1]!, 16);
 
 /** What lspci -vmm would print for a device we scanned, using lspci's own rules for optional fields. */
 function expectedFields(d: PciDevice) {
@@ -68,7 +78,8 @@ function fromLspci(r: Record_) {
 
 /** Runs mdevctl with the fixture bind-mounted over /sys and /etc/mdevctl.d in a private mount namespace. */
 function mdevctl(root: string, args: string[]): string {
-  const script = 'mount --bind "$1/sys" /sys && mount --bind "$1/etc/mdevctl.d" /etc/mdevctl.d && shift && exec mdevctl "$@"';
+  const script =
+    'mount --bind "$1/sys" /sys && mount --bind "$1/etc/mdevctl.d" /etc/mdevctl.d && shift && exec mdevctl "$@"';
   const r = spawnSync("unshare", ["-m", "sh", "-c", script, "sh", root, ...args], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`mdevctl ${args.join(" ")} failed: ${r.stderr}`);
   return r.stdout;
@@ -104,7 +115,8 @@ describe.each(specs)("%s", (_name, spec) => {
 
   test("mdevs equal mdevctl list, types equal mdevctl types", (ctx) => {
     if (tools.mdevctl) return ctx.skip(tools.mdevctl);
-    if (tools.unshare) return ctx.skip(`mdevctl 1.2.0 has no root option and needs a private mount namespace: ${tools.unshare}`);
+    if (tools.unshare)
+      return ctx.skip(`mdevctl 1.2.0 has no root option and needs a private mount namespace: ${tools.unshare}`);
     const { root, sys } = fixture(spec());
     const scan = scanSysfs({ sysfsRoot: sys, strict: true });
 
@@ -114,7 +126,9 @@ describe.each(specs)("%s", (_name, spec) => {
       .map((l) => l.split(" ").slice(0, 3));
     expect(scan.mdevs.map((m) => [m.name, m.mdev!.parent, m.mdev!.type])).toEqual(listed);
 
-    const types = JSON.parse(mdevctl(root, ["types", "--dumpjson"])) as Array<Record<string, Array<Record<string, object>>>>;
+    const types = JSON.parse(mdevctl(root, ["types", "--dumpjson"])) as Array<
+      Record<string, Array<Record<string, object>>>
+    >;
     const ours = scan.parents.map((p) => ({
       [p.name]: p.types.map((t) => ({
         [t.id]: {
@@ -133,8 +147,17 @@ test("an mdev added after the first scan shows up in both", (ctx) => {
   if (tools.mdevctl) return ctx.skip(tools.mdevctl);
   if (tools.unshare) return ctx.skip(tools.unshare);
   const { root, sys } = fixture();
-  addMdev(sys, { uuid: "11111111-2222-4333-8444-555555555555", parent: "mtty", type: "mtty-1", driver: "mtty", iommuGroup: 21 });
-  const listed = mdevctl(root, ["list"]).trim().split("\n").map((l) => l.split(" ")[0]);
+  addMdev(sys, {
+    uuid: "11111111-2222-4333-8444-555555555555",
+    parent: "mtty",
+    type: "mtty-1",
+    driver: "mtty",
+    iommuGroup: 21,
+  });
+  const listed = mdevctl(root, ["list"])
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" ")[0]);
   expect(scanSysfs({ sysfsRoot: sys }).mdevs.map((m) => m.name)).toEqual(listed);
   expect(listed).toContain(MTTY_UUID);
 });
@@ -146,7 +169,10 @@ test("emu-pci mdev types prints what mdevctl types prints, byte for byte; mdev l
   const { root, sys } = fixture();
   const ours = async (argv: string[]) => {
     let out = "";
-    await runCli(["--sysfs", sys, ...argv], { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => 0 } });
+    await runCli(["--sysfs", sys, ...argv], {
+      stdout: { write: (t: string) => (out += t) },
+      stderr: { write: () => 0 },
+    });
     return out;
   };
   expect(await ours(["mdev", "types"])).toBe(mdevctl(root, ["types"]));

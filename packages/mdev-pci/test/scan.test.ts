@@ -1,5 +1,5 @@
-import { formatAddress } from "@emu/vfio-device";
 import { isMediated, readMdev, readMdevParent, readPciDevice, scanSysfs } from "@emu/mdev-pci";
+import { formatAddress } from "@emu/vfio-device";
 import { describe, expect, test } from "vitest";
 import { AP_UUID, GVTG_UUID, MBOCHS_UUID, MDPY_UUID, MTTY_UUID, VF_BDF } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
@@ -46,7 +46,13 @@ describe("scanSysfs on the default fixture", () => {
     expect(vf.vfioCdev).toBe("vfio0");
     expect(vf.physfn && formatAddress(vf.physfn)).toBe("0000:3b:00.0");
     expect(vf.resources).toHaveLength(13);
-    expect(vf.resources[0]).toMatchObject({ kind: "memory", size: 0x10000n, prefetchable: true, is64: true, start: 0xb1010000n });
+    expect(vf.resources[0]).toMatchObject({
+      kind: "memory",
+      size: 0x10000n,
+      prefetchable: true,
+      is64: true,
+      start: 0xb1010000n,
+    });
     expect(vf.resources[1]).toMatchObject({ kind: "unused", size: 0n });
     expect(vf.resources[3]).toMatchObject({ kind: "memory", size: 0x4000n });
     const pf = readPciDevice("0000:3b:00.0", { sysfsRoot: sys });

@@ -44,7 +44,10 @@ describe("malformed sysfs files name the file and what was expected", () => {
 
   test("a multi-line device_api", () => {
     const { sys } = fixture();
-    fs.writeFileSync(path.join(sys, "devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/device_api"), "vfio-pci\nx\n");
+    fs.writeFileSync(
+      path.join(sys, "devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/device_api"),
+      "vfio-pci\nx\n",
+    );
     const e = caught(() => readMdev(MTTY_UUID, { sysfsRoot: sys }));
     expect(e).toMatchObject({ reason: "MalformedSysfs" });
     expect(e.message).toMatch(/mdev_type\/device_api: expected a single line/);
@@ -56,7 +59,9 @@ describe("malformed sysfs files name the file and what was expected", () => {
     fs.mkdirSync(path.join(sys, "kernel/iommu_groups/abc"));
     fs.rmSync(path.join(dir, "iommu_group"));
     fs.symlinkSync(path.relative(dir, path.join(sys, "kernel/iommu_groups/abc")), path.join(dir, "iommu_group"));
-    expect(caught(() => readPciDevice(VF_BDF, { sysfsRoot: sys })).message).toMatch(/iommu_group points to group "abc"/);
+    expect(caught(() => readPciDevice(VF_BDF, { sysfsRoot: sys })).message).toMatch(
+      /iommu_group points to group "abc"/,
+    );
   });
 });
 

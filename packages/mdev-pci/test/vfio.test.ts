@@ -29,15 +29,29 @@ function recording(kernel: VfioKernel) {
     description: kernel.description,
     arch: kernel.arch,
     exists: (p) => kernel.exists(p),
-    open: (p) => (calls.push(`open ${p}`), kernel.open(p)),
+    open: (p) => {
+      calls.push(`open ${p}`);
+      return kernel.open(p);
+    },
     close: (fd) => kernel.close(fd),
     ioctl: (fd, req, arg) => {
-      calls.push(`ioctl 0x${req.toString(16)}${arg instanceof Uint8Array && arg.length >= 4 ? ` argsz=${new DataView(arg.buffer, arg.byteOffset).getUint32(0, true)}` : ""}`);
+      calls.push(
+        `ioctl 0x${req.toString(16)}${arg instanceof Uint8Array && arg.length >= 4 ? ` argsz=${new DataView(arg.buffer, arg.byteOffset).getUint32(0, true)}` : ""}`,
+      );
       return kernel.ioctl(fd, req, arg);
     },
-    pread: (fd, len, pos) => (calls.push(`pread ${len}@0x${pos.toString(16)}`), kernel.pread(fd, len, pos)),
-    pwrite: (fd, data, pos) => (calls.push(`pwrite ${data.length}@0x${pos.toString(16)}`), kernel.pwrite(fd, data, pos)),
-    mmap: (fd, off, len) => (calls.push(`mmap ${len}@0x${off.toString(16)}`), kernel.mmap(fd, off, len)),
+    pread: (fd, len, pos) => {
+      calls.push(`pread ${len}@0x${pos.toString(16)}`);
+      return kernel.pread(fd, len, pos);
+    },
+    pwrite: (fd, data, pos) => {
+      calls.push(`pwrite ${data.length}@0x${pos.toString(16)}`);
+      return kernel.pwrite(fd, data, pos);
+    },
+    mmap: (fd, off, len) => {
+      calls.push(`mmap ${len}@0x${off.toString(16)}`);
+      return kernel.mmap(fd, off, len);
+    },
     eventfd: () => kernel.eventfd(),
     allocDma: (n) => kernel.allocDma(n),
   };
@@ -143,7 +157,9 @@ describe("GVT-g BAR2: the sparse area mapped, the gaps served by pread/pwrite", 
     const gvt = await open(rec.kernel, GVTG_UUID);
     const bar2 = await RegionIo.open(gvt, 2);
     expect(bar2.areas.map((a) => [a.offset, a.size])).toEqual([[GVT_APERTURE.offset, GVT_APERTURE.size]]);
-    expect(rec.calls.filter((c) => c.startsWith("mmap"))).toEqual([`mmap ${Number(GVT_APERTURE.size)}@0x${((2n << 40n) + GVT_APERTURE.offset).toString(16)}`]);
+    expect(rec.calls.filter((c) => c.startsWith("mmap"))).toEqual([
+      `mmap ${Number(GVT_APERTURE.size)}@0x${((2n << 40n) + GVT_APERTURE.offset).toString(16)}`,
+    ]);
     bar2.close();
   });
 
@@ -186,7 +202,10 @@ describe("GVT-g BAR2: the sparse area mapped, the gaps served by pread/pwrite", 
     const bar2 = await RegionIo.open(gvt, 2);
     await gvt.getRegionInfo(9);
     const n = rec.calls.length;
-    await expect(bar2.read32(256n * MiB - 2n)).rejects.toMatchObject({ _tag: "VfioDeviceError", reason: "OutOfBounds" });
+    await expect(bar2.read32(256n * MiB - 2n)).rejects.toMatchObject({
+      _tag: "VfioDeviceError",
+      reason: "OutOfBounds",
+    });
     await expect(gvt.regionRead(2, 256n * MiB, 1)).rejects.toMatchObject({ reason: "OutOfBounds" });
     await expect(gvt.regionWrite(9, 0n, Uint8Array.of(1))).rejects.toMatchObject({ reason: "Unsupported" });
     await expect(gvt.regionRead(2, -1n, 1)).rejects.toMatchObject({ reason: "OutOfBounds" });
@@ -283,9 +302,9 @@ describe("clear errors", () => {
   test("a group that is not viable, and a group another process holds", async () => {
     const { sys } = fixture();
     const vf = readPciDevice(VF_BDF, { sysfsRoot: sys });
-    await expect(new VfioHost({ kernel: standInKernel({ nonViableGroups: [40] }), flow: "group" }).open(vf)).rejects.toThrow(
-      /IOMMU group 40 is not viable: every device in it must be bound to vfio-pci/,
-    );
+    await expect(
+      new VfioHost({ kernel: standInKernel({ nonViableGroups: [40] }), flow: "group" }).open(vf),
+    ).rejects.toThrow(/IOMMU group 40 is not viable: every device in it must be bound to vfio-pci/);
     const kernel = standInKernel();
     const first = await new VfioHost({ kernel, flow: "group" }).open(vf);
     opened.push(first);
@@ -298,12 +317,17 @@ describe("clear errors", () => {
   test("cdev asked for where there is none; a device name the group does not know", async () => {
     const { sys } = fixture();
     const mtty = readMdev(MTTY_UUID, { sysfsRoot: sys });
-    await expect(new VfioHost({ kernel: standInKernel({ cdev: false }), flow: "cdev" }).open(mtty)).rejects.toMatchObject({
+    await expect(
+      new VfioHost({ kernel: standInKernel({ cdev: false }), flow: "cdev" }).open(mtty),
+    ).rejects.toMatchObject({
       reason: "NoVfio",
       message: expect.stringMatching(/\/dev\/vfio\/devices\/vfio1 or \/dev\/iommu does not exist/),
     });
     const kernel = new StandInVfioKernel({ devices: [] });
-    await expect(new VfioHost({ kernel }).open(mtty)).rejects.toMatchObject({ reason: "NoVfio", message: expect.stringMatching(/\/dev\/vfio\/13 does not exist/) });
+    await expect(new VfioHost({ kernel }).open(mtty)).rejects.toMatchObject({
+      reason: "NoVfio",
+      message: expect.stringMatching(/\/dev\/vfio\/13 does not exist/),
+    });
   });
 
   test("operations on a closed device are refused", async () => {
@@ -313,7 +337,8 @@ describe("clear errors", () => {
   });
 
   test("this host: kernel VFIO is either there or said to be missing", async (ctx) => {
-    if (fs.existsSync("/dev/vfio/vfio")) return ctx.skip("this host has /dev/vfio; the no-VFIO message cannot be shown here");
+    if (fs.existsSync("/dev/vfio/vfio"))
+      return ctx.skip("this host has /dev/vfio; the no-VFIO message cannot be shown here");
     const e = await nativeVfioKernel().catch((x: unknown) => x);
     expect(isMdevPciError(e) && e.reason === "NoVfio").toBe(true);
     expect((e as Error).message).toMatch(/@emu\/sys|has no VFIO/);

@@ -12,7 +12,10 @@ export function decodeConfigIds(bytes: Uint8Array, where: string): PciIds {
   if (!decoded.ok) throw new MdevPciError("NotVfio", `${where}: ${decoded.error.message}`, { cause: decoded.error });
   const c = decoded.value;
   if (c.vendorId === 0xffff || c.vendorId === 0) {
-    throw new MdevPciError("NotVfio", `${where}: config space reads vendor 0x${c.vendorId.toString(16)}: no function there`);
+    throw new MdevPciError(
+      "NotVfio",
+      `${where}: config space reads vendor 0x${c.vendorId.toString(16)}: no function there`,
+    );
   }
   return {
     vendorId: c.vendorId,

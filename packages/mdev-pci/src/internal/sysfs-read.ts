@@ -9,7 +9,11 @@ export function readAttribute(file: string): string {
   } catch (e) {
     const code = errnoCode(e);
     if (code === "ENOENT") throw new MdevPciError("MissingAttribute", `${file} is missing`, { path: file, code });
-    throw new MdevPciError("Kernel", `cannot read ${file}: ${code ?? String(e)}`, { path: file, cause: e, ...codeOpt(code) });
+    throw new MdevPciError("Kernel", `cannot read ${file}: ${code ?? String(e)}`, {
+      path: file,
+      cause: e,
+      ...codeOpt(code),
+    });
   }
 }
 
@@ -48,7 +52,8 @@ export function oneLine(file: string, text: string): string {
 export function parseHexAttribute(file: string, text: string, bits: number): number {
   const m = /^0x([0-9a-fA-F]{1,8})\n?$/.exec(text);
   const value = m ? Number.parseInt(m[1]!, 16) : Number.NaN;
-  if (!m || value >= 2 ** bits) throw malformed(file, text, `a ${bits}-bit hex number such as 0x${"0".repeat(bits / 4)}`);
+  if (!m || value >= 2 ** bits)
+    throw malformed(file, text, `a ${bits}-bit hex number such as 0x${"0".repeat(bits / 4)}`);
   return value;
 }
 
@@ -108,7 +113,11 @@ export function listDir(dir: string): string[] {
   } catch (e) {
     const code = errnoCode(e);
     if (code === "ENOENT" || code === "ENOTDIR") return [];
-    throw new MdevPciError("Kernel", `cannot list ${dir}: ${code ?? String(e)}`, { path: dir, cause: e, ...codeOpt(code) });
+    throw new MdevPciError("Kernel", `cannot list ${dir}: ${code ?? String(e)}`, {
+      path: dir,
+      cause: e,
+      ...codeOpt(code),
+    });
   }
 }
 

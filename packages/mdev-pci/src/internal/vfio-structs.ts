@@ -19,7 +19,7 @@ import {
   RegionInfoFlags,
 } from "@emu/vfio-user-proto";
 
-export { REGION_INFO_SIZE, IRQ_INFO_SIZE };
+export { IRQ_INFO_SIZE, REGION_INFO_SIZE };
 
 /** The kernel's vfio_device_info is 20 bytes on 6.1 headers (cap_offset @16), 24 with the 2023 pad. */
 export const DEVICE_INFO_ARGSZ = 24;
@@ -93,7 +93,11 @@ export function irqInfoFromKernel(bytes: Uint8Array): IrqInfo {
 /** A kernel vfio_irq_set: eventfds travel inline as s32s. */
 export function irqSetForKernel(req: SetIrqsRequest): Uint8Array {
   const action =
-    req.action === "mask" ? IrqSetFlags.ACTION_MASK : req.action === "unmask" ? IrqSetFlags.ACTION_UNMASK : IrqSetFlags.ACTION_TRIGGER;
+    req.action === "mask"
+      ? IrqSetFlags.ACTION_MASK
+      : req.action === "unmask"
+        ? IrqSetFlags.ACTION_UNMASK
+        : IrqSetFlags.ACTION_TRIGGER;
   let dataFlag: number;
   let data: Uint8Array | undefined;
   let count = req.count;

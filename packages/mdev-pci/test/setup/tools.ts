@@ -34,7 +34,10 @@ function tryInstall(): string | undefined {
       execFileSync("apt-get", ["install", "-y", "-qq", "pciutils", "mdevctl"], { stdio: "pipe", timeout: 240_000 });
       return undefined;
     } catch (e) {
-      return `apt-get install pciutils mdevctl failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().split("\n").pop()}`;
+      return `apt-get install pciutils mdevctl failed: ${String((e as { stderr?: Buffer }).stderr ?? e)
+        .trim()
+        .split("\n")
+        .pop()}`;
     }
   }
 }
