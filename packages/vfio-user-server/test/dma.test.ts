@@ -1,0 +1,263 @@
+import { DeviceFeature, DeviceFeatureFlags, deviceFeatureFlags, isPageDirty } from "@emu/vfio-user-proto";
+import { createServer, type DeviceContext, isDmaError } from "@emu/vfio-user-server";
+import { describe, expect, it } from "vitest";
+import { newLog, nic } from "./fixtures/devices.js";
+import { Client, socketPath, track, u32 } from "./fixtures/harness.js";
+
+async function setup(caps = { maxMsgFds: 16, maxDataXferSize: 1024 }, twin = false) {
+  const path = socketPath();
+  const log = newLog();
+  const holder: { ctx?: DeviceContext } = {};
+  track(await createServer({ socketPath: path, device: nic(log, holder) }));
+  const client = await Client.spawn();
+  const r = await client.connect(path, twin ? { ...caps, twinSocket: { supported: true } } : caps);
+  return { client, log, ctx: holder.ctx!, reply: r };
+}
+
+const R = 1;
+const W = 2;
+
+function pattern(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 0xff;
+  return b;
+}
+
+async function dmaError(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === "function" ? p() : p);
+  } catch (e) {
+    if (isDmaError(e)) return e.reason;
+    throw e;
+  }
+  throw new Error("no DmaError");
+}
+
+describe("fd-backed DMA", () => {
+  it("maps the client's memfd: device writes are seen by the client and the other way round", async () => {
+    const { client, ctx, log } = await setup();
+    await client.op("memfd", { name: "guest", size: 0x10000 });
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x10000n, size: 0x10000n },
+      "DmaMapReply",
+      { fds: ["guest"] },
+    );
+    expect(log.dmaMaps).toEqual([0x10000n]);
+    expect(ctx.dma.regions()).toEqual([{ iova: 0x10000n, size: 0x10000n, readable: true, writable: true, direct: true }]);
+
+    const data = pattern(3000, 1);
+    await ctx.dma.write(0x10100n, data);
+    expect(await client.op("memRead", { name: "guest", offset: 0x100, length: 3000 })).toEqual(data);
+
+    await client.op("memWrite", { name: "guest", offset: 0x8000, data: pattern(64, 9) });
+    expect(await ctx.dma.read(0x18000, 64)).toEqual(pattern(64, 9));
+
+    const view = ctx.dma.map(0x1f000n, 16);
+    view.bytes.set([1, 2, 3, 4]);
+    view.release();
+    expect(await client.op("memRead", { name: "guest", offset: 0xf000, length: 4 })).toEqual(new Uint8Array([1, 2, 3, 4]));
+
+    // No message went to the client for any of this.
+    expect(await client.op("dmaStats")).toEqual({ reads: [], writes: [] });
+  });
+
+  it("refuses what is outside the table, message-backed views, permission and span errors", async () => {
+    const { client, ctx } = await setup();
+    await client.op("memfd", { name: "a", size: 0x2000 });
+    await client.op("memfd", { name: "b", size: 0x1000 });
+    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x0n, size: 0x2000n }, "DmaMapReply", {
+      fds: ["a"],
+    });
+    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R, offset: 0n, address: 0x2000n, size: 0x1000n }, "DmaMapReply", {
+      fds: ["b"],
+    });
+    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x1000n }, "DmaMapReply");
+    expect(await dmaError(ctx.dma.read(0x5000n, 4))).toBe("NotMapped");
+    expect(await dmaError(ctx.dma.read(0x2ffen, 4))).toBe("NotMapped"); // runs off the end of the table
+    expect(await dmaError(() => ctx.dma.map(0x100000n, 16))).toBe("NotDirect");
+    expect(await dmaError(() => ctx.dma.map(0x1ff0n, 32))).toBe("Spans");
+    expect(await dmaError(ctx.dma.write(0x2000n, new Uint8Array(4)))).toBe("Permission");
+    expect(await dmaError(() => ctx.dma.map(0x2000n, 4, "rw"))).toBe("Permission");
+    // Reads spanning two adjacent fd-backed mappings work.
+    expect((await ctx.dma.read(0x1ffen, 4)).length).toBe(4);
+  });
+
+  it("DMA_MAP errors: overlap is EEXIST, misaligned and too-short fds are EINVAL; UNMAP must match (ENOENT)", async () => {
+    const { client, log } = await setup();
+    await client.op("memfd", { name: "g", size: 0x4000 });
+    const map = (address: bigint, size: bigint, fds?: string[], offset = 0n) =>
+      client.errno({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset, address, size }, fds ? { fds } : {});
+    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x10000n, size: 0x4000n }, "DmaMapReply", {
+      fds: ["g"],
+    });
+    expect(await map(0x11000n, 0x1000n, ["g"], 0x1000n)).toBe(17);
+    expect(await map(0x10000n, 0x4000n, ["g"])).toBe(17); // an identical map is still "over an existing region"
+    expect(await map(0x20001n, 0x1000n)).toBe(22);
+    expect(await map(0x30000n, 0x8000n, ["g"])).toBe(22); // beyond the end of the memfd
+    expect(await map(0x30000n, 0n)).toBe(22);
+    expect(
+      await client.errno({ kind: "DmaMapRequest", argsz: 32, flags: 0, offset: 0n, address: 0x40000n, size: 0x1000n }),
+    ).toBe(22);
+    expect(await client.errno({ kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: 0x10000n, size: 0x1000n })).toBe(2);
+    const u = await client.ok({ kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: 0x10000n, size: 0x4000n }, "DmaUnmapReply");
+    expect(u).toMatchObject({ argsz: 24, flags: 0, address: 0x10000n, size: 0x4000n });
+    expect(log.dmaUnmaps).toEqual([0x10000n]);
+  });
+
+  it("UNMAP with the ALL flag drops every mapping", async () => {
+    const { client, ctx } = await setup();
+    for (const a of [0x1000n, 0x3000n]) {
+      await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: a, size: 0x1000n }, "DmaMapReply");
+    }
+    await client.ok({ kind: "DmaUnmapRequest", argsz: 24, flags: 2, address: 0n, size: 0n }, "DmaUnmapReply");
+    expect(ctx.dma.regions()).toEqual([]);
+    // Migration v1's GET_DIRTY_BITMAP is gone from the spec: refused (DMA logging replaces it).
+    const v1 = { kind: "DmaUnmapRequest", argsz: 40, flags: 1, address: 0n, size: 0n } as const;
+    expect(await client.errno({ ...v1, bitmap: { pgsize: 4096n, size: 8n } })).toBe(95);
+  });
+});
+
+describe("message-based DMA", () => {
+  it("serves a mapping without fd with DMA_READ/DMA_WRITE, split to the client's max_data_xfer_size", async () => {
+    const { client, ctx } = await setup({ maxMsgFds: 16, maxDataXferSize: 1024 });
+    await client.op("dmaMem", { iova: 0x100000, size: 0x4000 });
+    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x4000n }, "DmaMapReply");
+    expect(ctx.dma.regions()[0]?.direct).toBe(false);
+    const data = pattern(3000, 3);
+    await ctx.dma.write(0x100010n, data);
+    expect(await client.op("dmaMemRead", { iova: 0x100010, length: 3000 })).toEqual(data);
+    await client.op("dmaMemWrite", { iova: 0x102000, data: pattern(2100, 5) });
+    expect(await ctx.dma.read(0x102000n, 2100)).toEqual(pattern(2100, 5));
+    const stats = await client.op<{ reads: { count: number; channel: string }[]; writes: { count: number; channel: string }[] }>(
+      "dmaStats",
+    );
+    expect(stats.writes.map((w) => w.count)).toEqual([1024, 1024, 952]);
+    expect(stats.reads.map((r) => r.count)).toEqual([1024, 1024, 52]);
+    expect(new Set([...stats.reads, ...stats.writes].map((x) => x.channel))).toEqual(new Set(["main"]));
+  });
+
+  it("uses the twin socket for DMA_READ/DMA_WRITE when negotiated", async () => {
+    const { client, ctx, reply } = await setup({ maxMsgFds: 16, maxDataXferSize: 4096 }, true);
+    expect(reply.message).toMatchObject({ capabilities: { twinSocket: { supported: true, fdIndex: 0 } } });
+    expect(await client.op("hasTwin")).toBe(true);
+    await client.op("dmaMem", { iova: 0x200000, size: 0x3000 });
+    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x200000n, size: 0x3000n }, "DmaMapReply");
+    await ctx.dma.write(0x200000n, pattern(0x3000, 11));
+    expect(await ctx.dma.read(0x200000n, 0x3000)).toEqual(pattern(0x3000, 11));
+    const stats = await client.op<{ reads: { channel: string }[]; writes: { channel: string }[] }>("dmaStats");
+    expect(stats.writes).toHaveLength(3);
+    expect(new Set([...stats.reads, ...stats.writes].map((x) => x.channel))).toEqual(new Set(["twin"]));
+  });
+
+  it("a device callback may wait for message DMA while later commands queue behind it", async () => {
+    const path = socketPath();
+    let ctx!: DeviceContext;
+    track(
+      await createServer({
+        socketPath: path,
+        device: (c) => {
+          ctx = c;
+          let last = 0;
+          return {
+            pci: { vendorId: 1, deviceId: 2, classCode: 0, bars: [{ index: 0, kind: "memory32", size: 4096 }] },
+            regions: {
+              0: {
+                // A doorbell: fetch a descriptor from guest memory, latch its first word.
+                write: async (_off, data) => {
+                  const desc = await ctx.dma.read(BigInt(u32(data)), 4);
+                  last = u32(desc);
+                },
+                read: () => {
+                  const b = new Uint8Array(4);
+                  new DataView(b.buffer).setUint32(0, last, true);
+                  return b;
+                },
+              },
+            },
+          };
+        },
+      }),
+    );
+    const client = await Client.spawn();
+    await client.connect(path);
+    await client.op("dmaMem", { iova: 0x1000, size: 0x1000 });
+    await client.op("dmaMemWrite", { iova: 0x1010, data: new Uint8Array([0x78, 0x56, 0x34, 0x12]) });
+    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R, offset: 0n, address: 0x1000n, size: 0x1000n }, "DmaMapReply");
+    const replies = await client.op<{ message: { kind: string; data?: Uint8Array } }[]>("batch", {
+      calls: [
+        { message: { kind: "RegionWriteRequest", offset: 0n, region: 0, data: new Uint8Array([0x10, 0x10, 0, 0]) } },
+        { message: { kind: "RegionReadRequest", offset: 0n, region: 0, count: 4 } },
+      ],
+    });
+    expect(replies[0]?.message.kind).toBe("RegionWriteReply");
+    expect(u32(replies[1]!.message.data!)).toBe(0x12345678);
+  });
+});
+
+describe("DMA dirty-page logging", () => {
+  const feature = (f: number, op: number) => deviceFeatureFlags(f, op);
+
+  it("logs pages the device wrote through mapped memory, not message-based writes, and clears on report", async () => {
+    const { client, ctx } = await setup();
+    await client.op("memfd", { name: "g", size: 0x4000 });
+    await client.op("dmaMem", { iova: 0x100000, size: 0x2000 });
+    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x10000n, size: 0x4000n }, "DmaMapReply", {
+      fds: ["g"],
+    });
+    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x2000n }, "DmaMapReply");
+    const report = async (iova: bigint, length: bigint) => {
+      const r = await client.ok(
+        {
+          kind: "DeviceFeatureRequest",
+          argsz: 8 + 24 + 8,
+          flags: feature(DeviceFeature.DMA_LOGGING_REPORT, DeviceFeatureFlags.GET),
+          data: { type: "DmaLoggingReport", iova, length, pageSize: 0x1000n },
+        },
+        "DeviceFeatureReply",
+      );
+      expect(r.argsz).toBe(40);
+      return (r.data as { bitmap: Uint8Array }).bitmap;
+    };
+    expect(
+      await client.errno({
+        kind: "DeviceFeatureRequest",
+        argsz: 40,
+        flags: feature(DeviceFeature.DMA_LOGGING_REPORT, DeviceFeatureFlags.GET),
+        data: { type: "DmaLoggingReport", iova: 0x10000n, length: 0x4000n, pageSize: 0x1000n },
+      }),
+    ).toBe(22);
+    const start = await client.ok(
+      {
+        kind: "DeviceFeatureRequest",
+        argsz: 24,
+        flags: feature(DeviceFeature.DMA_LOGGING_START, DeviceFeatureFlags.SET),
+        data: { type: "DmaLogging", pageSize: 0x1000n, ranges: [] },
+      },
+      "DeviceFeatureReply",
+    );
+    expect(start.data).toEqual({ type: "DmaLogging", pageSize: 0x1000n, ranges: [] });
+    expect(
+      await client.errno({
+        kind: "DeviceFeatureRequest",
+        argsz: 24,
+        flags: feature(DeviceFeature.DMA_LOGGING_START, DeviceFeatureFlags.SET),
+        data: { type: "DmaLogging", pageSize: 0x1000n, ranges: [] },
+      }),
+    ).toBe(16);
+    await ctx.dma.write(0x11ffen, new Uint8Array(4)); // pages 1 and 2
+    await ctx.dma.write(0x100000n, new Uint8Array(16)); // message-based: the client's own write
+    const bm = await report(0x10000n, 0x4000n);
+    expect([0, 1, 2, 3].map((p) => isPageDirty(bm, p))).toEqual([false, true, true, false]);
+    expect([...(await report(0x10000n, 0x4000n))]).toEqual(new Array(8).fill(0));
+    expect([...(await report(0x100000n, 0x2000n))]).toEqual(new Array(8).fill(0));
+    await client.ok(
+      {
+        kind: "DeviceFeatureRequest",
+        argsz: 24,
+        flags: feature(DeviceFeature.DMA_LOGGING_STOP, DeviceFeatureFlags.SET),
+        data: { type: "DmaLogging", pageSize: 0x1000n, ranges: [] },
+      },
+      "DeviceFeatureReply",
+    );
+  });
+});

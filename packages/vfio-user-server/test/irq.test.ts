@@ -1,0 +1,218 @@
+import { decodeConfigSpace, type DecodedMsi, type DecodedMsix } from "@emu/pci-config";
+import { IrqSetFlags, PciIrq } from "@emu/vfio-user-proto";
+import { createServer, type DeviceContext, isVfioUserServerError } from "@emu/vfio-user-server";
+import { describe, expect, it } from "vitest";
+import { newLog, nic } from "./fixtures/devices.js";
+import { Client, le32, socketPath, track } from "./fixtures/harness.js";
+
+const { DATA_NONE, DATA_BOOL, DATA_EVENTFD, ACTION_MASK, ACTION_UNMASK, ACTION_TRIGGER } = IrqSetFlags;
+
+async function setup() {
+  const path = socketPath();
+  const holder: { ctx?: DeviceContext } = {};
+  track(await createServer({ socketPath: path, device: nic(newLog(), holder) }));
+  const client = await Client.spawn();
+  await client.connect(path);
+  const cfg = await client.ok({ kind: "RegionReadRequest", offset: 0n, region: 7, count: 256 }, "RegionReadReply");
+  const d = decodeConfigSpace(cfg.data);
+  if (!d.ok) throw d.error;
+  const msi = d.value.capabilities.find((c) => c.kind === "msi") as DecodedMsi;
+  const msix = d.value.capabilities.find((c) => c.kind === "msix") as DecodedMsix;
+  return { client, ctx: holder.ctx!, msi, msix };
+}
+
+function setIrqs(client: Client, flags: number, index: number, start: number, count: number, fds?: string[], data?: Uint8Array) {
+  return client.call(
+    { kind: "DeviceSetIrqsRequest", argsz: 20 + (data?.length ?? 0), flags, index, start, count, ...(data ? { data } : {}) },
+    fds ? { fds } : {},
+  );
+}
+
+async function eventfds(client: Client, prefix: string, n: number): Promise<string[]> {
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    await client.op("eventfd", { name: `${prefix}${i}` });
+    names.push(`${prefix}${i}`);
+  }
+  return names;
+}
+
+const total = (client: Client, name: string, settleMs = 30) => client.op<bigint>("eventfdTotal", { name, settleMs });
+const waitFor = (client: Client, name: string, atLeast: number) =>
+  client.op<bigint>("eventfdWait", { name, atLeast, timeoutMs: 3000 });
+
+async function cfgWrite(client: Client, offset: number, data: Uint8Array) {
+  await client.ok({ kind: "RegionWriteRequest", offset: BigInt(offset), region: 7, data }, "RegionWriteReply");
+}
+
+describe("INTx", () => {
+  it("delivers through the eventfd, automasks, and delivers what is pending on UNMASK", async () => {
+    const { client, ctx } = await setup();
+    const [fd] = await eventfds(client, "intx", 1);
+    expect((await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.INTX, 0, 1, [fd!])).message?.kind).toBe(
+      "DeviceSetIrqsReply",
+    );
+    expect(ctx.irq.activeIndex()).toBe(PciIrq.INTX);
+    expect(ctx.irq.trigger(0)).toBe("delivered");
+    expect(await waitFor(client, fd!, 1)).toBe(1n);
+    expect(ctx.irq.trigger(0)).toBe("pending"); // automasked until the client unmasks
+    expect(await total(client, fd!)).toBe(1n);
+    await setIrqs(client, DATA_NONE | ACTION_UNMASK, PciIrq.INTX, 0, 1);
+    expect(await waitFor(client, fd!, 2)).toBe(2n);
+    await setIrqs(client, DATA_NONE | ACTION_UNMASK, PciIrq.INTX, 0, 1);
+    // COMMAND.INTX_DISABLE masks INTx too.
+    await cfgWrite(client, 4, new Uint8Array([0, 0x04]));
+    expect(ctx.irq.trigger(0)).toBe("pending");
+    await cfgWrite(client, 4, new Uint8Array([0, 0]));
+    expect(await waitFor(client, fd!, 3)).toBe(3n);
+  });
+
+  it("the client can trigger a vector itself (DATA_NONE / DATA_BOOL with ACTION_TRIGGER)", async () => {
+    const { client } = await setup();
+    const [fd] = await eventfds(client, "intx", 1);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.INTX, 0, 1, [fd!]);
+    await setIrqs(client, DATA_BOOL | ACTION_TRIGGER, PciIrq.INTX, 0, 1, undefined, new Uint8Array([1]));
+    expect(await waitFor(client, fd!, 1)).toBe(1n);
+  });
+
+  it("de-assigns with DATA_EVENTFD and no fds; an unassigned vector drops the interrupt", async () => {
+    const { client, ctx } = await setup();
+    const [fd] = await eventfds(client, "intx", 1);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.INTX, 0, 1, [fd!]);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.INTX, 0, 1);
+    expect(ctx.irq.trigger(0)).toBe("dropped");
+    expect(await total(client, fd!)).toBe(0n);
+  });
+});
+
+describe("MSI-X", () => {
+  it("guest-style: enable in config space, table vectors start masked, PBA pending bit, delivery on unmask", async () => {
+    const { client, ctx, msix } = await setup();
+    const fds = await eventfds(client, "v", 4);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 4, fds);
+    await cfgWrite(client, msix.offset + 2, new Uint8Array([0x03, 0x80])); // ENABLE (table size bits are RO)
+    expect(ctx.config.msixEnabled).toBe(true);
+    expect(ctx.irq.activeIndex()).toBe(PciIrq.MSIX);
+    expect(ctx.irq.trigger(1)).toBe("pending");
+    const pba = async () =>
+      (await client.ok({ kind: "RegionReadRequest", offset: BigInt(msix.pbaOffset), region: msix.pbaBar, count: 8 }, "RegionReadReply"))
+        .data[0];
+    expect(await pba()).toBe(0b10);
+    // Unmask vector 1: vector control of entry 1.
+    await client.ok(
+      { kind: "RegionWriteRequest", offset: BigInt(msix.tableOffset + 16 + 12), region: msix.tableBar, data: le32(0) },
+      "RegionWriteReply",
+    );
+    expect(await waitFor(client, fds[1]!, 1)).toBe(1n);
+    expect(await pba()).toBe(0);
+    expect(ctx.irq.trigger(1)).toBe("delivered");
+    expect(await waitFor(client, fds[1]!, 2)).toBe(2n);
+    // Function mask holds every vector.
+    await cfgWrite(client, msix.offset + 3, new Uint8Array([0xc0]));
+    expect(ctx.irq.trigger(1)).toBe("pending");
+    await cfgWrite(client, msix.offset + 3, new Uint8Array([0x80]));
+    expect(await waitFor(client, fds[1]!, 3)).toBe(3n);
+    // The table reads back what the guest wrote.
+    await client.ok(
+      {
+        kind: "RegionWriteRequest",
+        offset: BigInt(msix.tableOffset + 32),
+        region: msix.tableBar,
+        data: new Uint8Array([0x00, 0x10, 0xe0, 0xfe, 0, 0, 0, 0, 0x41, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]),
+      },
+      "RegionWriteReply",
+    );
+    const entry = await client.ok(
+      { kind: "RegionReadRequest", offset: BigInt(msix.tableOffset + 32), region: msix.tableBar, count: 16 },
+      "RegionReadReply",
+    );
+    expect([...entry.data]).toEqual([0x00, 0x10, 0xe0, 0xfe, 0, 0, 0, 0, 0x41, 0, 0, 0, 1, 0, 0, 0]);
+    expect(() => ctx.irq.trigger(4)).toThrow(expect.objectContaining({ reason: "BadVector" }));
+  });
+
+  it("VMM-style (QEMU emulates the table): SET_IRQS eventfds alone enable delivery; ACTION_MASK/UNMASK hold and release", async () => {
+    const { client, ctx } = await setup();
+    const fds = await eventfds(client, "v", 4);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 4, fds);
+    expect(ctx.irq.trigger(2)).toBe("delivered");
+    expect(await waitFor(client, fds[2]!, 1)).toBe(1n);
+    const [maskFd, unmaskFd] = await eventfds(client, "n", 2);
+    await setIrqs(client, DATA_EVENTFD | ACTION_MASK, PciIrq.MSIX, 2, 1, [maskFd!]);
+    await setIrqs(client, DATA_EVENTFD | ACTION_UNMASK, PciIrq.MSIX, 2, 1, [unmaskFd!]);
+    await setIrqs(client, DATA_NONE | ACTION_MASK, PciIrq.MSIX, 2, 1);
+    expect(await waitFor(client, maskFd!, 1)).toBe(1n); // the mask notification
+    expect(ctx.irq.trigger(2)).toBe("pending");
+    expect(ctx.irq.pending(2, PciIrq.MSIX)).toBe(true);
+    await setIrqs(client, DATA_NONE | ACTION_UNMASK, PciIrq.MSIX, 2, 1);
+    expect(await waitFor(client, fds[2]!, 2)).toBe(2n);
+    expect(await waitFor(client, unmaskFd!, 1)).toBe(1n);
+    expect(ctx.irq.pending(2, PciIrq.MSIX)).toBe(false);
+    // Disable the whole index.
+    await setIrqs(client, DATA_NONE | ACTION_TRIGGER, PciIrq.MSIX, 0, 0);
+    expect(ctx.irq.trigger(2, PciIrq.MSIX)).toBe("dropped");
+  });
+});
+
+describe("MSI", () => {
+  it("per-vector mask bits hold a vector pending in config space until cleared", async () => {
+    const { client, ctx, msi } = await setup();
+    const fds = await eventfds(client, "m", 4);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSI, 0, 4, fds);
+    const maskOff = msi.offset + (msi.address64 ? 0x10 : 0x0c);
+    await cfgWrite(client, maskOff, le32(0b0001));
+    await cfgWrite(client, msi.offset + 2, new Uint8Array([0x21, 0x00])); // ENABLE, 4 vectors enabled
+    expect(ctx.config.msiEnabled).toBe(true);
+    expect(ctx.irq.activeIndex()).toBe(PciIrq.MSI);
+    expect(ctx.irq.trigger(0)).toBe("pending");
+    const pending = await client.ok(
+      { kind: "RegionReadRequest", offset: BigInt(maskOff + 4), region: 7, count: 4 },
+      "RegionReadReply",
+    );
+    expect(pending.data[0]).toBe(1);
+    expect(ctx.irq.trigger(3)).toBe("delivered");
+    await cfgWrite(client, maskOff, le32(0));
+    expect(await waitFor(client, fds[0]!, 1)).toBe(1n);
+    expect(await waitFor(client, fds[3]!, 1)).toBe(1n);
+  });
+});
+
+describe("ERR and REQ", () => {
+  it("trigger through their eventfds; only ACTION_TRIGGER is supported", async () => {
+    const { client, ctx } = await setup();
+    const [err, req] = await eventfds(client, "e", 2);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.ERR, 0, 1, [err!]);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.REQ, 0, 1, [req!]);
+    expect(ctx.irq.trigger(0, PciIrq.ERR)).toBe("delivered");
+    expect(ctx.irq.trigger(0, PciIrq.REQ)).toBe("delivered");
+    expect(await waitFor(client, err!, 1)).toBe(1n);
+    expect(await waitFor(client, req!, 1)).toBe(1n);
+    expect((await setIrqs(client, DATA_NONE | ACTION_MASK, PciIrq.ERR, 0, 1)).message).toMatchObject({ errno: 95 });
+  });
+});
+
+describe("SET_IRQS validation (EINVAL)", () => {
+  it("refuses bad combinations and ranges", async () => {
+    const { client } = await setup();
+    const fds = await eventfds(client, "x", 2);
+    const errno = async (p: ReturnType<typeof setIrqs>) => ((await p).message as { errno?: number }).errno;
+    expect(await errno(setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 1, fds))).toBe(22); // 2 fds, count 1
+    expect(await errno(setIrqs(client, DATA_NONE | ACTION_TRIGGER, PciIrq.MSIX, 3, 2))).toBe(22); // beyond 4 vectors
+    expect(await errno(setIrqs(client, DATA_NONE | DATA_BOOL | ACTION_TRIGGER, PciIrq.MSIX, 0, 1))).toBe(22);
+    expect(await errno(setIrqs(client, DATA_NONE | ACTION_TRIGGER | ACTION_MASK, PciIrq.MSIX, 0, 1))).toBe(22);
+    expect(await errno(setIrqs(client, DATA_NONE | ACTION_TRIGGER, 5, 0, 1))).toBe(22);
+    expect(await errno(setIrqs(client, DATA_NONE | ACTION_TRIGGER, PciIrq.MSIX, 1, 0))).toBe(22); // count 0 needs start 0
+    expect(await errno(setIrqs(client, DATA_NONE | ACTION_TRIGGER, PciIrq.INTX, 0, 1, [fds[0]!]))).toBe(22); // fds without EVENTFD
+    // The fds of refused requests were closed, not kept.
+  });
+
+  it("a server-side trigger of an index the device lacks is a tagged error", async () => {
+    const { ctx } = await setup();
+    let err: unknown;
+    try {
+      ctx.irq.trigger(0, 7);
+    } catch (e) {
+      err = e;
+    }
+    expect(isVfioUserServerError(err)).toBe(true);
+  });
+});
