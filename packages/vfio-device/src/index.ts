@@ -10,6 +10,7 @@ export type {
   SetIrqsRequest,
   VfioDevice,
 } from "./device.js";
+export { irqSetFlags, toDeviceInfo, toIrqInfo, toRegionInfo } from "./from-vfio.js";
 export { isVfioDeviceError, VfioDeviceError, type VfioDeviceErrorReason } from "./errors.js";
 export {
   type MappedArea,
