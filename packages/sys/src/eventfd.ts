@@ -1,5 +1,5 @@
 import { SysError, SysStateError } from "./errors.js";
-import { type WatchHandle, native } from "./internal/native.js";
+import { type EventFdHandle, native } from "./internal/native.js";
 
 export interface EventFdOptions {
   /** Initial counter (0 to 2^32-1). Default 0. */
@@ -14,20 +14,28 @@ export interface EventFdWatchOptions {
 }
 
 /**
- * An eventfd (close-on-exec, non-blocking). `watch()` waits with a poller on the event loop, never with a blocking
+ * An eventfd (close-on-exec, non-blocking), owned by this object: `close()` closes it, and so does the teardown of
+ * the thread's environment (a worker exiting). `watch()` waits with a poller on the event loop, never with a blocking
  * read on the libuv thread pool.
  */
 export class EventFd {
+  readonly #h: EventFdHandle;
   #fd: number;
-  #watch: WatchHandle | undefined;
-  #unref = false;
+  #watching = false;
 
   private constructor(fd: number) {
+    this.#h = new native.EventFdHandle(fd);
     this.#fd = fd;
   }
 
   static create(options: EventFdOptions = {}): EventFd {
-    return new EventFd(native.eventfdCreate(options.initval ?? 0, options.semaphore ?? false));
+    const fd = native.eventfdCreate(options.initval ?? 0, options.semaphore ?? false);
+    try {
+      return new EventFd(fd);
+    } catch (e) {
+      native.closeFd(fd);
+      throw e;
+    }
   }
 
   /**
@@ -39,7 +47,7 @@ export class EventFd {
     return new EventFd(fd);
   }
 
-  /** The fd, or -1 once closed. */
+  /** The fd, or -1 once closed. Do not close it yourself. */
   get fd(): number {
     return this.#fd;
   }
@@ -49,7 +57,7 @@ export class EventFd {
   }
 
   get watching(): boolean {
-    return this.#watch !== undefined;
+    return this.#watching;
   }
 
   /** Adds `n` (default 1) to the counter. SysError EAGAIN if the counter would overflow. */
@@ -62,47 +70,46 @@ export class EventFd {
     return native.eventfdRead(this.#live());
   }
 
-  /** Calls `listener` with each value read when the counter becomes non-zero. One watcher at a time. */
+  /**
+   * Calls `listener` with each value read when the counter becomes non-zero (one read per wake-up; in semaphore mode
+   * each call gets 1n). One watcher at a time.
+   */
   watch(listener: (count: bigint) => void, options: EventFdWatchOptions = {}): void {
-    const fd = this.#live();
-    if (this.#watch) throw new SysStateError("this EventFd is already watched");
+    this.#live();
+    if (this.#watching) throw new SysStateError("this EventFd is already watched");
     if (typeof listener !== "function") throw new SysStateError("watch() needs a listener function");
     const onError = options.onError;
-    const w = new native.WatchHandle(fd, listener, (errno) => {
-      if (this.#watch === w) this.#watch = undefined;
+    this.#h.watch(listener, (errno) => {
+      this.#watching = false;
       const err = new SysError(errno, "read");
       if (onError) onError(err);
       else throw err;
     });
-    if (this.#unref) w.unref();
-    this.#watch = w;
+    this.#watching = true;
   }
 
   unwatch(): void {
-    this.#watch?.stop();
-    this.#watch = undefined;
+    this.#h.unwatch();
+    this.#watching = false;
   }
 
-  /** Lets the process exit while watching. */
+  /** Lets the process exit while watching (like Timeout#unref). */
   unref(): this {
-    this.#unref = true;
-    this.#watch?.unref();
+    this.#h.unref();
     return this;
   }
 
   ref(): this {
-    this.#unref = false;
-    this.#watch?.ref();
+    this.#h.ref();
     return this;
   }
 
   /** Stops watching and closes the fd (idempotent). */
   close(): void {
     if (this.#fd < 0) return;
-    this.unwatch();
-    const fd = this.#fd;
+    this.#h.close();
     this.#fd = -1;
-    native.closeFd(fd);
+    this.#watching = false;
   }
 
   #live(): number {

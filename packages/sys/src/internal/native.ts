@@ -29,8 +29,11 @@ export interface ServerHandle {
   unref(): void;
 }
 
-export interface WatchHandle {
-  stop(): void;
+/** Owns an eventfd: closes it on close() or when the env (e.g. a worker) is torn down. */
+export interface EventFdHandle {
+  watch(onCount: (n: bigint) => void, onError: (errno: number) => void): void;
+  unwatch(): void;
+  close(): void;
   ref(): void;
   unref(): void;
 }
@@ -45,7 +48,7 @@ export interface Native {
   init(sysError: (errno: number, syscall: string, path?: string) => Error, argError: (m: string) => Error): void;
   SocketHandle: new (fd: number, verify: boolean) => SocketHandle;
   ServerHandle: new (path: string, mode: number, backlog: number) => ServerHandle;
-  WatchHandle: new (fd: number, onCount: (n: bigint) => void, onError: (errno: number) => void) => WatchHandle;
+  EventFdHandle: new (fd: number) => EventFdHandle;
   connect(path: string): SocketHandle;
   socketPair(): [SocketHandle, SocketHandle];
   closeFd(fd: number): void;

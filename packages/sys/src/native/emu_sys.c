@@ -5,7 +5,7 @@
 //  - Every fd this file creates is close-on-exec and non-blocking.
 //  - Errors thrown to JS are built by factories that the TypeScript layer registers at load (init()), so they are
 //    the package's tagged classes. Bad arguments throw SysArgumentError; failed syscalls throw SysError.
-//  - Objects with a poller (socket, server, eventfd watcher) share `pbase`: the struct lives until both the uv handle
+//  - Objects with a poller (socket, server, eventfd) share `pbase`: the struct lives until both the uv handle
 //    has closed and the JS wrapper has been finalized. While open, a strong reference keeps the wrapper alive.
 //  - Per-env state (error factories, receive buffer) lives in instance data, so worker threads each have their own.
 #define _GNU_SOURCE
@@ -1365,25 +1365,27 @@ static napi_value server_close(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------------------------- */
-/* eventfd watcher (does not own the fd)                                                                          */
+/* eventfd handle: owns the fd (closed by close(), or at env teardown), watches it on demand                      */
 
 typedef struct {
   pbase b;
   napi_ref on_count, on_error;
-} watcher;
+} efd;
 
-static void watcher_release(pbase* b) {
-  watcher* w = (watcher*)b;
-  if (w->on_count) napi_delete_reference(b->env, w->on_count);
-  if (w->on_error) napi_delete_reference(b->env, w->on_error);
+static void efd_drop_callbacks(efd* w) {
+  napi_env env = w->b.env;
+  if (w->on_count) napi_delete_reference(env, w->on_count);
+  if (w->on_error) napi_delete_reference(env, w->on_error);
   w->on_count = w->on_error = NULL;
 }
 
-static void watcher_destroy(pbase* b) { (void)b; }
+static void efd_release(pbase* b) { efd_drop_callbacks((efd*)b); }
 
-static void watcher_poll_cb(uv_poll_t* h, int status, int events) {
+static void efd_destroy(pbase* b) { (void)b; }
+
+static void efd_poll_cb(uv_poll_t* h, int status, int events) {
   (void)events;
-  watcher* w = (watcher*)h->data;
+  efd* w = (efd*)h->data;
   napi_env env = w->b.env;
   cbscope c;
   if (!cb_enter(&w->b, &c)) return;
@@ -1396,6 +1398,7 @@ static void watcher_poll_cb(uv_poll_t* h, int status, int events) {
       r = read(w->b.fd, &v, sizeof v);
     } while (r < 0 && errno == EINTR);
     if (r == (ssize_t)sizeof v) {
+      /* One read per wake-up (semaphore mode: 1); the poller is level-triggered and comes back for more. */
       napi_value fn = NULL, arg;
       if (w->on_count && napi_get_reference_value(env, w->on_count, &fn) == napi_ok && fn &&
           napi_create_bigint_uint64(env, v, &arg) == napi_ok)
@@ -1406,10 +1409,12 @@ static void watcher_poll_cb(uv_poll_t* h, int status, int events) {
       err = r < 0 ? errno : EIO;
     }
   }
-  if (err && !w->b.torn) {
+  if (err && !w->b.torn && w->on_count) {
+    /* Stop watching (the fd stays open: it is the EventFd's), then report. */
     napi_value fn = NULL;
     if (w->on_error) napi_get_reference_value(env, w->on_error, &fn);
-    pbase_teardown(&w->b, 0);
+    pbase_set_events(&w->b, 0, efd_poll_cb);
+    efd_drop_callbacks(w);
     if (fn) {
       napi_value e;
       napi_create_int32(env, err, &e);
@@ -1419,39 +1424,58 @@ static void watcher_poll_cb(uv_poll_t* h, int status, int events) {
   cb_leave(&w->b, &c);
 }
 
-/* new WatchHandle(fd, onCount(bigint), onError(errno)): starts watching at once. */
-static napi_value watcher_new(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], jsthis;
+/* new EventFdHandle(fd): takes ownership of an eventfd (checked by the caller). */
+static napi_value efd_new(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], jsthis;
   NAPI(napi_get_cb_info(env, info, &argc, argv, &jsthis, NULL));
-  if (argc < 3) return throw_arg(env, "fd, onCount and onError are required");
+  if (argc < 1) return throw_arg(env, "fd is required");
   int fd;
   if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
-  napi_valuetype t1, t2;
-  napi_typeof(env, argv[1], &t1);
-  napi_typeof(env, argv[2], &t2);
-  if (t1 != napi_function || t2 != napi_function) return throw_arg(env, "callbacks must be functions");
-  watcher* w = (watcher*)calloc(1, sizeof(watcher));
+  efd* w = (efd*)calloc(1, sizeof(efd));
   if (!w) return throw_sys(env, ENOMEM, "malloc", NULL);
-  w->b.release = watcher_release;
-  w->b.destroy = watcher_destroy;
-  if (!pbase_init(env, &w->b, jsthis, fd, 0, "emu.EventFdWatch")) return NULL;
-  if (napi_create_reference(env, argv[1], 1, &w->on_count) != napi_ok ||
-      napi_create_reference(env, argv[2], 1, &w->on_error) != napi_ok) {
-    pbase_teardown(&w->b, 0);
-    return napi_failed(env);
-  }
-  int r = pbase_set_events(&w->b, UV_READABLE, watcher_poll_cb);
-  if (r < 0) {
-    pbase_teardown(&w->b, 0);
-    return throw_sys(env, -r, "uv_poll_start", NULL);
-  }
+  w->b.release = efd_release;
+  w->b.destroy = efd_destroy;
+  if (!pbase_init(env, &w->b, jsthis, fd, 1, "emu.EventFd")) return NULL;
   return jsthis;
 }
 
-static napi_value watcher_stop(napi_env env, napi_callback_info info) {
+/* watch(onCount(bigint), onError(errno)) */
+static napi_value efd_watch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  efd* w = (efd*)unwrap_this(env, info, &argc, argv);
+  if (!w) return NULL;
+  napi_valuetype t0 = napi_undefined, t1 = napi_undefined;
+  if (argc >= 2) {
+    napi_typeof(env, argv[0], &t0);
+    napi_typeof(env, argv[1], &t1);
+  }
+  if (t0 != napi_function || t1 != napi_function) return throw_arg(env, "callbacks must be functions");
+  if (w->b.torn) return throw_sys(env, EBADF, "watch", NULL);
+  efd_drop_callbacks(w);
+  NAPI(napi_create_reference(env, argv[0], 1, &w->on_count));
+  NAPI(napi_create_reference(env, argv[1], 1, &w->on_error));
+  int r = pbase_set_events(&w->b, UV_READABLE, efd_poll_cb);
+  if (r < 0) {
+    efd_drop_callbacks(w);
+    return throw_sys(env, -r, "uv_poll_start", NULL);
+  }
+  return undef(env);
+}
+
+static napi_value efd_unwatch(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  watcher* w = (watcher*)unwrap_this(env, info, &argc, NULL);
+  efd* w = (efd*)unwrap_this(env, info, &argc, NULL);
+  if (!w) return NULL;
+  pbase_set_events(&w->b, 0, efd_poll_cb);
+  if (!w->b.torn) efd_drop_callbacks(w);
+  return undef(env);
+}
+
+static napi_value efd_close(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  efd* w = (efd*)unwrap_this(env, info, &argc, NULL);
   if (!w) return NULL;
   pbase_teardown(&w->b, 0);
   return undef(env);
@@ -1842,14 +1866,13 @@ static napi_value Init(napi_env env, napi_value exports) {
   NAPI(napi_define_class(env, "ServerHandle", NAPI_AUTO_LENGTH, server_new, NULL,
                          sizeof server_methods / sizeof server_methods[0], server_methods, &server_cls));
 
-  napi_property_descriptor watcher_methods[] = {
-      METHOD("stop", watcher_stop),
-      METHOD("ref", pbase_ref),
-      METHOD("unref", pbase_unref),
+  napi_property_descriptor efd_methods[] = {
+      METHOD("watch", efd_watch), METHOD("unwatch", efd_unwatch), METHOD("close", efd_close),
+      METHOD("ref", pbase_ref),   METHOD("unref", pbase_unref),
   };
-  napi_value watcher_cls;
-  NAPI(napi_define_class(env, "WatchHandle", NAPI_AUTO_LENGTH, watcher_new, NULL,
-                         sizeof watcher_methods / sizeof watcher_methods[0], watcher_methods, &watcher_cls));
+  napi_value efd_cls;
+  NAPI(napi_define_class(env, "EventFdHandle", NAPI_AUTO_LENGTH, efd_new, NULL,
+                         sizeof efd_methods / sizeof efd_methods[0], efd_methods, &efd_cls));
 
   napi_value page;
   NAPI(napi_create_double(env, (double)sysconf(_SC_PAGESIZE), &page));
@@ -1872,7 +1895,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       METHOD("eventfdRead", f_eventfd_read),
       {"SocketHandle", NULL, NULL, NULL, NULL, sock_cls, napi_enumerable, NULL},
       {"ServerHandle", NULL, NULL, NULL, NULL, server_cls, napi_enumerable, NULL},
-      {"WatchHandle", NULL, NULL, NULL, NULL, watcher_cls, napi_enumerable, NULL},
+      {"EventFdHandle", NULL, NULL, NULL, NULL, efd_cls, napi_enumerable, NULL},
       {"pageSize", NULL, NULL, NULL, NULL, page, napi_enumerable, NULL},
   };
   NAPI(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
