@@ -4,7 +4,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_pr
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { EventFd, UnixSocket, closeFd, dupFd, ioctl, memfdCreate, mmap } from "@emu/sys";
+import { closeFd, dupFd, EventFd, ioctl, memfdCreate, mmap, UnixSocket } from "@emu/sys";
 import { Bench } from "tinybench";
 
 const here = import.meta.dirname;
@@ -93,7 +93,12 @@ async function main(): Promise<void> {
     );
     const same: [number, number] = [0, 0];
     const cross: [number, number] = [0, 1];
-    type Row = [name: string, addon: () => Promise<number[]>, cEpoll: () => Promise<number[]>, cBlocking: () => Promise<number[]>];
+    type Row = [
+      name: string,
+      addon: () => Promise<number[]>,
+      cEpoll: () => Promise<number[]>,
+      cBlocking: () => Promise<number[]>,
+    ];
     const sockRow = (name: string, inflight: number, pin: [number, number]): Row => [
       name,
       () => addonSock(inflight, pin),

@@ -27,8 +27,8 @@ export {
 export {
   MAX_FDS_PER_MESSAGE,
   type UnixConnectOptions,
-  UnixServer,
   type UnixListenOptions,
+  UnixServer,
   UnixSocket,
   type UnixSocketHandlers,
   type UnixSocketStartOptions,

@@ -132,7 +132,9 @@ export function mmapWindows(
     windowSize > MAX_MAPPING_LENGTH ||
     windowSize % pageSize !== 0
   )
-    throw new SysArgumentError(`windowSize must be a multiple of ${pageSize} from ${pageSize} to ${MAX_MAPPING_LENGTH}`);
+    throw new SysArgumentError(
+      `windowSize must be a multiple of ${pageSize} from ${pageSize} to ${MAX_MAPPING_LENGTH}`,
+    );
   const win = BigInt(windowSize);
   const out: Mapping[] = [];
   try {

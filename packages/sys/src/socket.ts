@@ -1,5 +1,5 @@
-import { type SocketCloseError, SysError, SysStateError, TooManyFdsError, isSysError } from "./errors.js";
-import { CloseKind, type ServerHandle, type SocketHandle, native } from "./internal/native.js";
+import { isSysError, type SocketCloseError, SysError, SysStateError, TooManyFdsError } from "./errors.js";
+import { CloseKind, native, type ServerHandle, type SocketHandle } from "./internal/native.js";
 
 /** Linux's SCM_MAX_FD: the most fds one sendmsg can carry, and the default `maxRecvFds`. */
 export const MAX_FDS_PER_MESSAGE = 253;

@@ -1,6 +1,6 @@
-import { EventFd, SysArgumentError, SysStateError, closeFd, dupFd, isSysError, memfdCreate } from "@emu/sys";
+import { closeFd, dupFd, EventFd, isSysError, memfdCreate, SysArgumentError, SysStateError } from "@emu/sys";
 import { describe, expect, it } from "vitest";
-import { O_CLOEXEC, O_NONBLOCK, fdFlags, sleep, waitFor } from "./helpers.js";
+import { fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, waitFor } from "./helpers.js";
 
 describe("EventFd", () => {
   it("signals and reads without blocking", () => {

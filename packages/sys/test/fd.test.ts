@@ -1,18 +1,18 @@
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  SysArgumentError,
-  SysError,
-  UnixSocket,
   closeFd,
   dupFd,
   ioctl,
   isEmuSysError,
   isSysError,
   memfdCreate,
+  SysArgumentError,
+  SysError,
+  UnixSocket,
 } from "@emu/sys";
 import { describe, expect, it } from "vitest";
-import { O_CLOEXEC, fdFlags, tempDir, waitFor } from "./helpers.js";
+import { fdFlags, O_CLOEXEC, tempDir, waitFor } from "./helpers.js";
 
 const FIONREAD = 0x541b; // _IO-style number: no size encoded
 const FIONBIO = 0x5421;

@@ -2,17 +2,17 @@ import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
-  MAX_MAPPING_LENGTH,
-  SysArgumentError,
-  SysError,
   closeFd,
   fileSize,
   ftruncate,
   isSysArgumentError,
+  MAX_MAPPING_LENGTH,
   memfdCreate,
   mmap,
   mmapWindows,
   pageSize,
+  SysArgumentError,
+  SysError,
 } from "@emu/sys";
 import { afterEach, describe, expect, it } from "vitest";
 import { fdCount, sleep } from "./helpers.js";

@@ -1,22 +1,22 @@
 import { readSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import {
-  type SocketCloseError,
-  SysArgumentError,
-  SysError,
-  SysStateError,
-  TooManyFdsError,
-  UnixServer,
-  UnixSocket,
   closeFd,
   isSysArgumentError,
   isSysError,
   isTooManyFdsError,
   memfdCreate,
+  type SocketCloseError,
+  SysArgumentError,
+  SysError,
+  SysStateError,
+  type TooManyFdsError,
+  UnixServer,
+  UnixSocket,
 } from "@emu/sys";
 import { describe, expect, it } from "vitest";
 import { Framer, frame, payloadOk } from "./fixtures/framer.mjs";
-import { O_CLOEXEC, O_NONBLOCK, fdCount, fdFlags, sleep, spawnPeer, tempDir, waitFor } from "./helpers.js";
+import { fdCount, fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, spawnPeer, tempDir, waitFor } from "./helpers.js";
 
 interface Received {
   chunks: Uint8Array[];
@@ -451,9 +451,11 @@ describe("two processes", () => {
     Buffer.from("hello from the parent").copy(view, 0);
     toChild.signal(2);
     expect(await woke).toBe(7n);
-    expect(Buffer.from(view.subarray(4096, 4096 + 64)).toString().replace(/\0.*$/s, "")).toBe(
-      'child saw "hello from the parent" after 2 signal(s)',
-    );
+    expect(
+      Buffer.from(view.subarray(4096, 4096 + 64))
+        .toString()
+        .replace(/\0.*$/s, ""),
+    ).toBe('child saw "hello from the parent" after 2 signal(s)');
     expect(new Int32Array(m.buffer, 8192, 1)[0]).toBe(peer.proc.pid);
     expect(await peer.next()).toEqual({ done: true });
     m.unmap();

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { UnixSocket, closeFd, memfdCreate, mmap } from "@emu/sys";
+import { closeFd, memfdCreate, mmap, UnixSocket } from "@emu/sys";
 import { describe, expect, it } from "vitest";
 import { fdCount, sleep, tempDir, waitFor } from "./helpers.js";
 
