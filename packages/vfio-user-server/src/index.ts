@@ -11,7 +11,7 @@ export type {
   RegionDescription,
   ResetReason,
 } from "./device.js";
-export { Errno, ERRNO_OF, type ReplyErrorReason } from "./errno.js";
+export { ERRNO_OF, Errno, type ReplyErrorReason } from "./errno.js";
 export {
   DeviceError,
   DmaError,

@@ -1,4 +1,4 @@
-import { type UnixSocket, UnixServer } from "@emu/sys";
+import { UnixServer, type UnixSocket } from "@emu/sys";
 import type { DeviceContext } from "./context.js";
 import type { DeviceModelSource } from "./device.js";
 import { VfioUserServerError } from "./errors.js";

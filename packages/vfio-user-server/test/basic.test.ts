@@ -1,12 +1,6 @@
 import { statSync } from "node:fs";
 import { decodeConfigSpace } from "@emu/pci-config";
-import {
-  DeviceFlags,
-  IrqInfoFlags,
-  PciIrq,
-  RegionInfoFlags,
-  type SparseMmapCapability,
-} from "@emu/vfio-user-proto";
+import { DeviceFlags, IrqInfoFlags, PciIrq, RegionInfoFlags, type SparseMmapCapability } from "@emu/vfio-user-proto";
 import { createServer } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { NIC_BAR0, NIC_DOORBELL_PAGE, newLog, nic } from "./fixtures/devices.js";
@@ -78,7 +72,10 @@ describe("device info, regions, IRQ info", () => {
   it("GET_REGION_INFO: BAR0 with a sparse mmap area and its fd after an argsz retry", async () => {
     const { path, client, ctx } = await setup();
     await client.connect(path);
-    const short = await client.ok({ kind: "DeviceGetRegionInfoRequest", argsz: 32, index: 0 }, "DeviceGetRegionInfoReply");
+    const short = await client.ok(
+      { kind: "DeviceGetRegionInfoRequest", argsz: 32, index: 0 },
+      "DeviceGetRegionInfoReply",
+    );
     expect(short.argsz).toBe(32 + 32);
     expect(short.flags & RegionInfoFlags.CAPS).toBe(0);
     expect(short.capabilities).toEqual([]);
@@ -113,11 +110,20 @@ describe("device info, regions, IRQ info", () => {
   it("GET_REGION_INFO: config space, unused BARs, a 9th region that does not exist", async () => {
     const { path, client } = await setup();
     await client.connect(path);
-    const cfg = await client.ok({ kind: "DeviceGetRegionInfoRequest", argsz: 32, index: 7 }, "DeviceGetRegionInfoReply");
+    const cfg = await client.ok(
+      { kind: "DeviceGetRegionInfoRequest", argsz: 32, index: 7 },
+      "DeviceGetRegionInfoReply",
+    );
     expect(cfg).toMatchObject({ flags: RegionInfoFlags.READ | RegionInfoFlags.WRITE, size: 4096n, argsz: 32 });
-    const bar1 = await client.ok({ kind: "DeviceGetRegionInfoRequest", argsz: 32, index: 1 }, "DeviceGetRegionInfoReply");
+    const bar1 = await client.ok(
+      { kind: "DeviceGetRegionInfoRequest", argsz: 32, index: 1 },
+      "DeviceGetRegionInfoReply",
+    );
     expect(bar1).toMatchObject({ flags: 0, size: 0n });
-    const bar2 = await client.ok({ kind: "DeviceGetRegionInfoRequest", argsz: 32, index: 2 }, "DeviceGetRegionInfoReply");
+    const bar2 = await client.ok(
+      { kind: "DeviceGetRegionInfoRequest", argsz: 32, index: 2 },
+      "DeviceGetRegionInfoReply",
+    );
     expect(bar2).toMatchObject({ flags: RegionInfoFlags.READ | RegionInfoFlags.WRITE, size: 0x1000n });
     expect(await client.errno({ kind: "DeviceGetRegionInfoRequest", argsz: 32, index: 9 })).toBe(22);
   });
@@ -187,7 +193,10 @@ describe("config space", () => {
     const write32 = (offset: number, v: number) =>
       client.ok({ kind: "RegionWriteRequest", offset: BigInt(offset), region: 7, data: le32(v) }, "RegionWriteReply");
     const read32 = async (offset: number) =>
-      u32((await client.ok({ kind: "RegionReadRequest", offset: BigInt(offset), region: 7, count: 4 }, "RegionReadReply")).data);
+      u32(
+        (await client.ok({ kind: "RegionReadRequest", offset: BigInt(offset), region: 7, count: 4 }, "RegionReadReply"))
+          .data,
+      );
     await write32(0x10, 0xffffffff);
     expect(await read32(0x10)).toBe(0xffff0000); // BAR0: 64 KiB, memory32
     await write32(0x18, 0xffffffff);
@@ -202,7 +211,10 @@ describe("config space", () => {
     await write32(0x00, 0x11223344);
     expect(await read32(0x00)).toBe(0x18898086);
     // COMMAND
-    await client.ok({ kind: "RegionWriteRequest", offset: 4n, region: 7, data: new Uint8Array([6, 0]) }, "RegionWriteReply");
+    await client.ok(
+      { kind: "RegionWriteRequest", offset: 4n, region: 7, data: new Uint8Array([6, 0]) },
+      "RegionWriteReply",
+    );
     expect(ctx().config.busMaster).toBe(true);
   });
 
@@ -225,7 +237,10 @@ describe("DEVICE_RESET", () => {
   it("calls the device's reset and restores config space", async () => {
     const { path, client, log, ctx } = await setup();
     await client.connect(path);
-    await client.ok({ kind: "RegionWriteRequest", offset: 4n, region: 7, data: new Uint8Array([6, 0]) }, "RegionWriteReply");
+    await client.ok(
+      { kind: "RegionWriteRequest", offset: 4n, region: 7, data: new Uint8Array([6, 0]) },
+      "RegionWriteReply",
+    );
     expect(ctx().config.command).toBe(6);
     await client.ok({ kind: "DeviceResetRequest" }, "DeviceResetReply");
     expect(log.resets).toEqual(["client"]);

@@ -43,7 +43,9 @@ describe("fd-backed DMA", () => {
       { fds: ["guest"] },
     );
     expect(log.dmaMaps).toEqual([0x10000n]);
-    expect(ctx.dma.regions()).toEqual([{ iova: 0x10000n, size: 0x10000n, readable: true, writable: true, direct: true }]);
+    expect(ctx.dma.regions()).toEqual([
+      { iova: 0x10000n, size: 0x10000n, readable: true, writable: true, direct: true },
+    ]);
 
     const data = pattern(3000, 1);
     await ctx.dma.write(0x10100n, data);
@@ -55,7 +57,9 @@ describe("fd-backed DMA", () => {
     const view = ctx.dma.map(0x1f000n, 16);
     view.bytes.set([1, 2, 3, 4]);
     view.release();
-    expect(await client.op("memRead", { name: "guest", offset: 0xf000, length: 4 })).toEqual(new Uint8Array([1, 2, 3, 4]));
+    expect(await client.op("memRead", { name: "guest", offset: 0xf000, length: 4 })).toEqual(
+      new Uint8Array([1, 2, 3, 4]),
+    );
 
     // No message went to the client for any of this.
     expect(await client.op("dmaStats")).toEqual({ reads: [], writes: [] });
@@ -65,13 +69,24 @@ describe("fd-backed DMA", () => {
     const { client, ctx } = await setup();
     await client.op("memfd", { name: "a", size: 0x2000 });
     await client.op("memfd", { name: "b", size: 0x1000 });
-    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x0n, size: 0x2000n }, "DmaMapReply", {
-      fds: ["a"],
-    });
-    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R, offset: 0n, address: 0x2000n, size: 0x1000n }, "DmaMapReply", {
-      fds: ["b"],
-    });
-    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x1000n }, "DmaMapReply");
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x0n, size: 0x2000n },
+      "DmaMapReply",
+      {
+        fds: ["a"],
+      },
+    );
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R, offset: 0n, address: 0x2000n, size: 0x1000n },
+      "DmaMapReply",
+      {
+        fds: ["b"],
+      },
+    );
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x1000n },
+      "DmaMapReply",
+    );
     expect(await dmaError(ctx.dma.read(0x5000n, 4))).toBe("NotMapped");
     expect(await dmaError(ctx.dma.read(0x2ffen, 4))).toBe("NotMapped"); // runs off the end of the table
     expect(await dmaError(() => ctx.dma.map(0x100000n, 16))).toBe("NotDirect");
@@ -87,9 +102,13 @@ describe("fd-backed DMA", () => {
     await client.op("memfd", { name: "g", size: 0x4000 });
     const map = (address: bigint, size: bigint, fds?: string[], offset = 0n) =>
       client.errno({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset, address, size }, fds ? { fds } : {});
-    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x10000n, size: 0x4000n }, "DmaMapReply", {
-      fds: ["g"],
-    });
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x10000n, size: 0x4000n },
+      "DmaMapReply",
+      {
+        fds: ["g"],
+      },
+    );
     expect(await map(0x11000n, 0x1000n, ["g"], 0x1000n)).toBe(17);
     expect(await map(0x10000n, 0x4000n, ["g"])).toBe(17); // an identical map is still "over an existing region"
     expect(await map(0x20001n, 0x1000n)).toBe(22);
@@ -98,8 +117,13 @@ describe("fd-backed DMA", () => {
     expect(
       await client.errno({ kind: "DmaMapRequest", argsz: 32, flags: 0, offset: 0n, address: 0x40000n, size: 0x1000n }),
     ).toBe(22);
-    expect(await client.errno({ kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: 0x10000n, size: 0x1000n })).toBe(2);
-    const u = await client.ok({ kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: 0x10000n, size: 0x4000n }, "DmaUnmapReply");
+    expect(await client.errno({ kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: 0x10000n, size: 0x1000n })).toBe(
+      2,
+    );
+    const u = await client.ok(
+      { kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: 0x10000n, size: 0x4000n },
+      "DmaUnmapReply",
+    );
     expect(u).toMatchObject({ argsz: 24, flags: 0, address: 0x10000n, size: 0x4000n });
     expect(log.dmaUnmaps).toEqual([0x10000n]);
   });
@@ -107,7 +131,10 @@ describe("fd-backed DMA", () => {
   it("UNMAP with the ALL flag drops every mapping", async () => {
     const { client, ctx } = await setup();
     for (const a of [0x1000n, 0x3000n]) {
-      await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: a, size: 0x1000n }, "DmaMapReply");
+      await client.ok(
+        { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: a, size: 0x1000n },
+        "DmaMapReply",
+      );
     }
     await client.ok({ kind: "DmaUnmapRequest", argsz: 24, flags: 2, address: 0n, size: 0n }, "DmaUnmapReply");
     expect(ctx.dma.regions()).toEqual([]);
@@ -121,16 +148,20 @@ describe("message-based DMA", () => {
   it("serves a mapping without fd with DMA_READ/DMA_WRITE, split to the client's max_data_xfer_size", async () => {
     const { client, ctx } = await setup({ maxMsgFds: 16, maxDataXferSize: 1024 });
     await client.op("dmaMem", { iova: 0x100000, size: 0x4000 });
-    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x4000n }, "DmaMapReply");
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x4000n },
+      "DmaMapReply",
+    );
     expect(ctx.dma.regions()[0]?.direct).toBe(false);
     const data = pattern(3000, 3);
     await ctx.dma.write(0x100010n, data);
     expect(await client.op("dmaMemRead", { iova: 0x100010, length: 3000 })).toEqual(data);
     await client.op("dmaMemWrite", { iova: 0x102000, data: pattern(2100, 5) });
     expect(await ctx.dma.read(0x102000n, 2100)).toEqual(pattern(2100, 5));
-    const stats = await client.op<{ reads: { count: number; channel: string }[]; writes: { count: number; channel: string }[] }>(
-      "dmaStats",
-    );
+    const stats = await client.op<{
+      reads: { count: number; channel: string }[];
+      writes: { count: number; channel: string }[];
+    }>("dmaStats");
     expect(stats.writes.map((w) => w.count)).toEqual([1024, 1024, 952]);
     expect(stats.reads.map((r) => r.count)).toEqual([1024, 1024, 52]);
     expect(new Set([...stats.reads, ...stats.writes].map((x) => x.channel))).toEqual(new Set(["main"]));
@@ -141,7 +172,10 @@ describe("message-based DMA", () => {
     expect(reply.message).toMatchObject({ capabilities: { twinSocket: { supported: true, fdIndex: 0 } } });
     expect(await client.op("hasTwin")).toBe(true);
     await client.op("dmaMem", { iova: 0x200000, size: 0x3000 });
-    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x200000n, size: 0x3000n }, "DmaMapReply");
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x200000n, size: 0x3000n },
+      "DmaMapReply",
+    );
     await ctx.dma.write(0x200000n, pattern(0x3000, 11));
     expect(await ctx.dma.read(0x200000n, 0x3000)).toEqual(pattern(0x3000, 11));
     const stats = await client.op<{ reads: { channel: string }[]; writes: { channel: string }[] }>("dmaStats");
@@ -182,7 +216,10 @@ describe("message-based DMA", () => {
     await client.connect(path);
     await client.op("dmaMem", { iova: 0x1000, size: 0x1000 });
     await client.op("dmaMemWrite", { iova: 0x1010, data: new Uint8Array([0x78, 0x56, 0x34, 0x12]) });
-    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R, offset: 0n, address: 0x1000n, size: 0x1000n }, "DmaMapReply");
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R, offset: 0n, address: 0x1000n, size: 0x1000n },
+      "DmaMapReply",
+    );
     const replies = await client.op<{ message: { kind: string; data?: Uint8Array } }[]>("batch", {
       calls: [
         { message: { kind: "RegionWriteRequest", offset: 0n, region: 0, data: new Uint8Array([0x10, 0x10, 0, 0]) } },
@@ -201,10 +238,17 @@ describe("DMA dirty-page logging", () => {
     const { client, ctx } = await setup();
     await client.op("memfd", { name: "g", size: 0x4000 });
     await client.op("dmaMem", { iova: 0x100000, size: 0x2000 });
-    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x10000n, size: 0x4000n }, "DmaMapReply", {
-      fds: ["g"],
-    });
-    await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x2000n }, "DmaMapReply");
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x10000n, size: 0x4000n },
+      "DmaMapReply",
+      {
+        fds: ["g"],
+      },
+    );
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x2000n },
+      "DmaMapReply",
+    );
     const report = async (iova: bigint, length: bigint) => {
       const r = await client.ok(
         {

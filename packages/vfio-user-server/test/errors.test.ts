@@ -46,11 +46,19 @@ describe("error replies (header only, errno from the one table)", () => {
     const { client } = await setup();
     const argsz8 = new Uint8Array(8);
     argsz8[0] = 8;
-    expect(errnoOf(await client.op("raw", { bytes: frame(Command.DEVICE_GET_INFO, 0x51, argsz8), msgId: 0x51 }))).toBe(22);
-    expect(errnoOf(await client.op("raw", { bytes: frame(Command.DEVICE_GET_INFO, 0x52, new Uint8Array(0)), msgId: 0x52 }))).toBe(22);
+    expect(errnoOf(await client.op("raw", { bytes: frame(Command.DEVICE_GET_INFO, 0x51, argsz8), msgId: 0x51 }))).toBe(
+      22,
+    );
+    expect(
+      errnoOf(await client.op("raw", { bytes: frame(Command.DEVICE_GET_INFO, 0x52, new Uint8Array(0)), msgId: 0x52 })),
+    ).toBe(22);
     const regionInfo16 = new Uint8Array(32);
     regionInfo16[0] = 16;
-    expect(errnoOf(await client.op("raw", { bytes: frame(Command.DEVICE_GET_REGION_INFO, 0x53, regionInfo16), msgId: 0x53 }))).toBe(22);
+    expect(
+      errnoOf(
+        await client.op("raw", { bytes: frame(Command.DEVICE_GET_REGION_INFO, 0x53, regionInfo16), msgId: 0x53 }),
+      ),
+    ).toBe(22);
     // REGION_WRITE count 4 with 1 data byte
     const w = new Uint8Array(17);
     w[8] = 0; // region 0
@@ -66,17 +74,25 @@ describe("error replies (header only, errno from the one table)", () => {
       [19, 0x62],
       [99, 0x63],
     ] as const) {
-      expect(errnoOf(await client.op("raw", { bytes: frame(cmd, id, new Uint8Array(8)), msgId: id }))).toBe(Errno.ENOSYS);
+      expect(errnoOf(await client.op("raw", { bytes: frame(cmd, id, new Uint8Array(8)), msgId: id }))).toBe(
+        Errno.ENOSYS,
+      );
     }
     expect(await client.errno({ kind: "DmaReadRequest", address: 0n, count: 4n })).toBe(Errno.EOPNOTSUPP);
     expect(
-      await client.errno({ kind: "RegionWriteMultiRequest", writes: [{ offset: 0n, region: 0, data: new Uint8Array(4) }] }),
+      await client.errno({
+        kind: "RegionWriteMultiRequest",
+        writes: [{ offset: 0n, region: 0, data: new Uint8Array(4) }],
+      }),
     ).toBe(Errno.EOPNOTSUPP);
   });
 
   it("a failing NO_REPLY command is dropped silently; the next command is answered", async () => {
     const { client } = await setup();
-    const r = await client.call({ kind: "RegionReadRequest", offset: 0n, region: 99, count: 4 }, { flags: HeaderFlags.NO_REPLY });
+    const r = await client.call(
+      { kind: "RegionReadRequest", offset: 0n, region: 99, count: 4 },
+      { flags: HeaderFlags.NO_REPLY },
+    );
     expect(r.noReply).toBe(true);
     expect((await client.call({ kind: "DeviceGetInfoRequest", argsz: 16 })).message?.kind).toBe("DeviceGetInfoReply");
   });
@@ -124,7 +140,9 @@ describe("a device that reaches outside the DMA table", () => {
     );
     const client = await Client.spawn();
     await client.connect(path);
-    expect(await client.errno({ kind: "RegionWriteRequest", offset: 0n, region: 0, data: new Uint8Array(4) })).toBe(Errno.EFAULT);
+    expect(await client.errno({ kind: "RegionWriteRequest", offset: 0n, region: 0, data: new Uint8Array(4) })).toBe(
+      Errno.EFAULT,
+    );
     expect((await client.call({ kind: "DeviceGetInfoRequest", argsz: 16 })).message?.kind).toBe("DeviceGetInfoReply");
   });
 });

@@ -1,4 +1,4 @@
-import { decodeConfigSpace, type DecodedMsi, type DecodedMsix } from "@emu/pci-config";
+import { type DecodedMsi, type DecodedMsix, decodeConfigSpace } from "@emu/pci-config";
 import { IrqSetFlags, PciIrq } from "@emu/vfio-user-proto";
 import { createServer, type DeviceContext, isVfioUserServerError } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
@@ -21,9 +21,25 @@ async function setup() {
   return { client, ctx: holder.ctx!, msi, msix };
 }
 
-function setIrqs(client: Client, flags: number, index: number, start: number, count: number, fds?: string[], data?: Uint8Array) {
+function setIrqs(
+  client: Client,
+  flags: number,
+  index: number,
+  start: number,
+  count: number,
+  fds?: string[],
+  data?: Uint8Array,
+) {
   return client.call(
-    { kind: "DeviceSetIrqsRequest", argsz: 20 + (data?.length ?? 0), flags, index, start, count, ...(data ? { data } : {}) },
+    {
+      kind: "DeviceSetIrqsRequest",
+      argsz: 20 + (data?.length ?? 0),
+      flags,
+      index,
+      start,
+      count,
+      ...(data ? { data } : {}),
+    },
     fds ? { fds } : {},
   );
 }
@@ -95,8 +111,12 @@ describe("MSI-X", () => {
     expect(ctx.irq.activeIndex()).toBe(PciIrq.MSIX);
     expect(ctx.irq.trigger(1)).toBe("pending");
     const pba = async () =>
-      (await client.ok({ kind: "RegionReadRequest", offset: BigInt(msix.pbaOffset), region: msix.pbaBar, count: 8 }, "RegionReadReply"))
-        .data[0];
+      (
+        await client.ok(
+          { kind: "RegionReadRequest", offset: BigInt(msix.pbaOffset), region: msix.pbaBar, count: 8 },
+          "RegionReadReply",
+        )
+      ).data[0];
     expect(await pba()).toBe(0b10);
     // Unmask vector 1: vector control of entry 1.
     await client.ok(

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { decodeConfigSpace, type DecodedMsix } from "@emu/pci-config";
+import { type DecodedMsix, decodeConfigSpace } from "@emu/pci-config";
 import { UnixServer } from "@emu/sys";
 import { IrqSetFlags, PciIrq } from "@emu/vfio-user-proto";
 import { createServer, type DeviceContext } from "@emu/vfio-user-server";
@@ -21,25 +21,48 @@ describe("reconnection", () => {
     const first = await Client.spawn();
     await first.connect(path);
     await first.op("memfd", { name: "g", size: 0x2000 });
-    await first.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x1000n, size: 0x2000n }, "DmaMapReply", {
-      fds: ["g"],
-    });
-    await first.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x1000n }, "DmaMapReply");
+    await first.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x1000n, size: 0x2000n },
+      "DmaMapReply",
+      {
+        fds: ["g"],
+      },
+    );
+    await first.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x100000n, size: 0x1000n },
+      "DmaMapReply",
+    );
     await first.op("eventfd", { name: "intx" });
     await first.ok(
-      { kind: "DeviceSetIrqsRequest", argsz: 20, flags: IrqSetFlags.DATA_EVENTFD | IrqSetFlags.ACTION_TRIGGER, index: 0, start: 0, count: 1 },
+      {
+        kind: "DeviceSetIrqsRequest",
+        argsz: 20,
+        flags: IrqSetFlags.DATA_EVENTFD | IrqSetFlags.ACTION_TRIGGER,
+        index: 0,
+        start: 0,
+        count: 1,
+      },
       "DeviceSetIrqsReply",
       { fds: ["intx"] },
     );
     // Guest-visible state: config space, a trapped register, the shared doorbell page, MSI-X table and PBA.
-    await first.ok({ kind: "RegionWriteRequest", offset: 0x10n, region: 7, data: le32(0xfe000000) }, "RegionWriteReply");
-    await first.ok({ kind: "RegionWriteRequest", offset: 4n, region: 7, data: new Uint8Array([6, 0]) }, "RegionWriteReply");
+    await first.ok(
+      { kind: "RegionWriteRequest", offset: 0x10n, region: 7, data: le32(0xfe000000) },
+      "RegionWriteReply",
+    );
+    await first.ok(
+      { kind: "RegionWriteRequest", offset: 4n, region: 7, data: new Uint8Array([6, 0]) },
+      "RegionWriteReply",
+    );
     await first.ok({ kind: "RegionWriteRequest", offset: 0x100n, region: 0, data: le32(0xabcd) }, "RegionWriteReply");
     ctx.regionMemory(0)!.set(le32(0x77), NIC_DOORBELL_PAGE);
     const cfg = await first.ok({ kind: "RegionReadRequest", offset: 0n, region: 7, count: 256 }, "RegionReadReply");
     const d = decodeConfigSpace(cfg.data);
     const msix = (d.ok ? d.value.capabilities.find((c) => c.kind === "msix") : undefined) as DecodedMsix;
-    await first.ok({ kind: "RegionWriteRequest", offset: BigInt(msix.offset + 3), region: 7, data: new Uint8Array([0x80]) }, "RegionWriteReply");
+    await first.ok(
+      { kind: "RegionWriteRequest", offset: BigInt(msix.offset + 3), region: 7, data: new Uint8Array([0x80]) },
+      "RegionWriteReply",
+    );
     expect(ctx.irq.trigger(3)).toBe("pending"); // masked vector: PBA bit
     expect(ctx.dma.regions()).toHaveLength(2);
 
@@ -54,7 +77,10 @@ describe("reconnection", () => {
     const second = await Client.spawn();
     await second.connect(path);
     const read32 = async (region: number, offset: number) =>
-      u32((await second.ok({ kind: "RegionReadRequest", offset: BigInt(offset), region, count: 4 }, "RegionReadReply")).data);
+      u32(
+        (await second.ok({ kind: "RegionReadRequest", offset: BigInt(offset), region, count: 4 }, "RegionReadReply"))
+          .data,
+      );
     expect(await read32(7, 0x10)).toBe(0xfe000000);
     expect((await read32(7, 4)) & 0xffff).toBe(6);
     expect(await read32(0, 0x100)).toBe(0xabcd);
@@ -72,11 +98,19 @@ describe("reconnection", () => {
     const clientBefore = await client.op<number>("fdCount");
     for (let i = 0; i < 100; i++) {
       const twin = i % 2 === 0;
-      await client.connect(path, { maxMsgFds: 16, maxDataXferSize: 65536, ...(twin ? { twinSocket: { supported: true } } : {}) });
-      await client.op("memfd", { name: "g", size: 0x4000 });
-      await client.ok({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x10000n, size: 0x4000n }, "DmaMapReply", {
-        fds: ["g"],
+      await client.connect(path, {
+        maxMsgFds: 16,
+        maxDataXferSize: 65536,
+        ...(twin ? { twinSocket: { supported: true } } : {}),
       });
+      await client.op("memfd", { name: "g", size: 0x4000 });
+      await client.ok(
+        { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x10000n, size: 0x4000n },
+        "DmaMapReply",
+        {
+          fds: ["g"],
+        },
+      );
       for (let v = 0; v < 4; v++) await client.op("eventfd", { name: `v${v}` });
       await client.ok(
         {
@@ -90,12 +124,21 @@ describe("reconnection", () => {
         "DeviceSetIrqsReply",
         { fds: ["v0", "v1", "v2", "v3"] },
       );
-      const info = await client.ok({ kind: "DeviceGetRegionInfoRequest", argsz: 128, index: 0 }, "DeviceGetRegionInfoReply");
+      const info = await client.ok(
+        { kind: "DeviceGetRegionInfoRequest", argsz: 128, index: 0 },
+        "DeviceGetRegionInfoReply",
+      );
       expect(info.fdNames).toHaveLength(1);
-      const io = await client.ok({ kind: "DeviceGetRegionIoFdsRequest", argsz: 1024, index: 0 }, "DeviceGetRegionIoFdsReply");
+      const io = await client.ok(
+        { kind: "DeviceGetRegionIoFdsRequest", argsz: 1024, index: 0 },
+        "DeviceGetRegionIoFdsReply",
+      );
       expect(io.fdNames).toHaveLength(1);
       if (i % 3 === 0) {
-        await client.ok({ kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: 0x10000n, size: 0x4000n }, "DmaUnmapReply");
+        await client.ok(
+          { kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: 0x10000n, size: 0x4000n },
+          "DmaUnmapReply",
+        );
       }
       await client.op("disconnect");
       await client.op("closeAll");
@@ -113,7 +156,9 @@ describe("socket path and shutdown", () => {
     stale.close({ unlink: false });
     expect(existsSync(path)).toBe(true);
     const server = await createServer({ socketPath: path, device: nic(newLog()) });
-    await expect(createServer({ socketPath: path, device: nic(newLog()) })).rejects.toMatchObject({ code: "EADDRINUSE" });
+    await expect(createServer({ socketPath: path, device: nic(newLog()) })).rejects.toMatchObject({
+      code: "EADDRINUSE",
+    });
     const client = await Client.spawn();
     await client.connect(path);
     await server.close();
@@ -138,7 +183,9 @@ describe("socket path and shutdown", () => {
         pci: {
           ...base,
           bars: [{ index: 0, kind: "memory32" as const, size: 0x2000 }],
-          capabilities: [{ kind: "msix" as const, tableSize: 2, tableBar: 0, tableOffset: 0, pbaBar: 0, pbaOffset: 0x1000 }],
+          capabilities: [
+            { kind: "msix" as const, tableSize: 2, tableBar: 0, tableOffset: 0, pbaBar: 0, pbaOffset: 0x1000 },
+          ],
         },
         regions: { 0: { memory: true } }, // the MSI-X table would be mmappable
       },

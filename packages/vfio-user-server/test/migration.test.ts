@@ -35,7 +35,12 @@ async function setup(withMigration = true) {
   return { client, log };
 }
 
-function feature(f: number, op: number, data: Extract<Message, { kind: "DeviceFeatureRequest" }>["data"] = { type: "None" }, argsz = 64): Message {
+function feature(
+  f: number,
+  op: number,
+  data: Extract<Message, { kind: "DeviceFeatureRequest" }>["data"] = { type: "None" },
+  argsz = 64,
+): Message {
   return { kind: "DeviceFeatureRequest", argsz, flags: deviceFeatureFlags(f, op), data };
 }
 
@@ -72,7 +77,10 @@ describe("DEVICE_FEATURE", () => {
     expect(await client.errno(feature(1, PROBE | SET, { type: "None" }, 8))).toBe(Errno.EINVAL);
     expect(await client.errno(feature(2, GET | SET, { type: "None" }, 8))).toBe(Errno.EINVAL);
     const m = await client.ok(feature(DeviceFeature.MIGRATION, GET, { type: "None" }, 16), "DeviceFeatureReply");
-    expect(m).toMatchObject({ argsz: 16, data: { type: "Migration", flags: MigrationFlags.STOP_COPY | MigrationFlags.PRE_COPY } });
+    expect(m).toMatchObject({
+      argsz: 16,
+      data: { type: "Migration", flags: MigrationFlags.STOP_COPY | MigrationFlags.PRE_COPY },
+    });
     // argsz too small for the data: the head alone, with the argsz needed.
     const short = await client.ok(feature(DeviceFeature.MIGRATION, GET, { type: "None" }, 8), "DeviceFeatureReply");
     expect(short).toMatchObject({ argsz: 16, data: { type: "None" } });
@@ -85,7 +93,9 @@ describe("DEVICE_FEATURE", () => {
     expect(await client.errno(feature(DeviceFeature.MIG_DEVICE_STATE, PROBE))).toBe(Errno.ENOTTY);
     expect(await client.errno({ kind: "MigDataReadRequest", argsz: 72, size: 64 })).toBe(Errno.EOPNOTSUPP);
     // DMA logging is the server's own and stays available.
-    expect((await client.call(feature(DeviceFeature.DMA_LOGGING_START, PROBE))).message?.kind).toBe("DeviceFeatureReply");
+    expect((await client.call(feature(DeviceFeature.DMA_LOGGING_START, PROBE))).message?.kind).toBe(
+      "DeviceFeatureReply",
+    );
   });
 });
 

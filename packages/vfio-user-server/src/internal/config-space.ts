@@ -1,12 +1,4 @@
-import {
-  applyConfigWrite,
-  PciCommand,
-  type PciConfigImage,
-  PciExp,
-  PciHeader,
-  PciMsi,
-  PciMsix,
-} from "@emu/pci-config";
+import { applyConfigWrite, PciCommand, type PciConfigImage, PciExp, PciHeader, PciMsi, PciMsix } from "@emu/pci-config";
 
 function rd16(b: Uint8Array, o: number): number {
   return (b[o] as number) | ((b[o + 1] as number) << 8);
@@ -52,7 +44,11 @@ export class ConfigSpace {
     const pcie = this.image.pcie;
     if (pcie?.flr) {
       const hi = pcie.devctl + 1; // bit 15 lives in the high byte
-      if (hi >= offset && hi < offset + data.length && ((data[hi - offset] as number) & (PciExp.DEVCTL_BCR_FLR >> 8)) !== 0)
+      if (
+        hi >= offset &&
+        hi < offset + data.length &&
+        ((data[hi - offset] as number) & (PciExp.DEVCTL_BCR_FLR >> 8)) !== 0
+      )
         return true;
     }
     return false;

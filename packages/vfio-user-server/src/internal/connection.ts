@@ -5,13 +5,13 @@ import {
   DeviceFeature,
   DeviceFeatureFlags,
   type DeviceFeatureRequest,
+  DeviceFlags,
   type DeviceGetRegionInfoRequest,
   type DeviceGetRegionIoFdsRequest,
-  DeviceFlags,
-  decodeBody,
   DMA_UNMAP_SIZE,
   DmaUnmapFlags,
   type DmaUnmapRequest,
+  decodeBody,
   dirtyBitmapSize,
   effectiveCapabilities,
   encodeMessage,
@@ -155,17 +155,22 @@ export class Connection implements DmaTransport {
       closeFds(fds);
       return;
     }
-    if (parser.push(chunk, fds) !== undefined) return this.fatal(parser);
+    if (parser.push(chunk, fds) !== undefined) {
+      this.fatal(parser);
+      return;
+    }
     for (;;) {
       let f: Frame | undefined;
       try {
         f = parser.next();
       } catch {
-        return this.fatal(parser);
+        this.fatal(parser);
+        return;
       }
       if (f === undefined) return;
       if ((f.header.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY) this.onReply(f);
-      else if (twin) closeFds(f.fds); // the twin socket carries only our commands and their replies
+      else if (twin)
+        closeFds(f.fds); // the twin socket carries only our commands and their replies
       else if (this.busy) {
         this.queue.push(f);
         if (this.queue.length > MAX_QUEUED_FRAMES && !this.paused) {
@@ -246,6 +251,8 @@ export class Connection implements DmaTransport {
     try {
       if (h.msgSize > this.softMax) throw refuse("TooLarge", `message of ${h.msgSize} bytes > ${this.softMax}`);
       if (!this.negotiated && h.command !== Command.VERSION) throw refuse("Malformed", "VERSION must come first");
+      if (h.command === Command.REGION_WRITE_MULTI && !this.writeMultiple)
+        throw refuse("NotSupported", "REGION_WRITE_MULTI was not negotiated");
       try {
         msg = decodeBody(h, f.payload);
       } catch (e) {
@@ -399,8 +406,7 @@ export class Connection implements DmaTransport {
   private regionRead(h: Header, msg: RegionReadRequest): MaybePromise<void> {
     const slot = this.checkAccess(msg.region, msg.offset, msg.count, false);
     const data = new Uint8Array(msg.count);
-    const reply = (): void =>
-      this.send(h, { kind: "RegionReadReply", offset: msg.offset, region: msg.region, data });
+    const reply = (): void => this.send(h, { kind: "RegionReadReply", offset: msg.offset, region: msg.region, data });
     if (msg.count === 0 || slot === undefined) return reply();
     const r = this.host.read(slot, Number(msg.offset), msg.count, data, 0);
     if (r !== undefined) return r.then(reply);
@@ -519,12 +525,19 @@ export class Connection implements DmaTransport {
   private dmaUnmap(h: Header, msg: DmaUnmapRequest): void {
     if ((msg.flags & DmaUnmapFlags.GET_DIRTY_BITMAP) !== 0)
       throw refuse("NotSupported", "DMA_UNMAP GET_DIRTY_BITMAP (migration v1) is not supported: use DMA logging");
-    if ((msg.flags & ~DmaUnmapFlags.ALL) !== 0) throw refuse("Malformed", `DMA_UNMAP flags 0x${msg.flags.toString(16)}`);
+    if ((msg.flags & ~DmaUnmapFlags.ALL) !== 0)
+      throw refuse("Malformed", `DMA_UNMAP flags 0x${msg.flags.toString(16)}`);
     if ((msg.flags & DmaUnmapFlags.ALL) !== 0) {
       if (msg.address !== 0n || msg.size !== 0n) throw refuse("Malformed", "DMA_UNMAP ALL needs address and size 0");
       this.host.dma.removeAll();
     } else this.host.dma.remove(msg.address, msg.size);
-    this.send(h, { kind: "DmaUnmapReply", argsz: DMA_UNMAP_SIZE, flags: msg.flags, address: msg.address, size: msg.size });
+    this.send(h, {
+      kind: "DmaUnmapReply",
+      argsz: DMA_UNMAP_SIZE,
+      flags: msg.flags,
+      address: msg.address,
+      size: msg.size,
+    });
   }
 
   private allocId(): number {
@@ -541,7 +554,11 @@ export class Connection implements DmaTransport {
     const id = this.allocId();
     const target = this.twin ?? this.sock;
     return new Promise<Message>((resolve, reject) => {
-      this.pending.set(id, { command: m.kind === "DmaReadRequest" ? Command.DMA_READ : Command.DMA_WRITE, resolve, reject });
+      this.pending.set(id, {
+        command: m.kind === "DmaReadRequest" ? Command.DMA_READ : Command.DMA_WRITE,
+        resolve,
+        reject,
+      });
       target.send(encodeMessage(m, { msgId: id }));
     });
   }
@@ -573,7 +590,13 @@ export class Connection implements DmaTransport {
   async write(address: bigint, data: Uint8Array): Promise<void> {
     const m = await this.command({ kind: "DmaWriteRequest", address, data }, address, data.length);
     if (m.kind === "ErrorReply")
-      throw new DmaError("ClientError", address, data.length, `DMA_WRITE refused by the client (errno ${m.errno})`, m.errno);
+      throw new DmaError(
+        "ClientError",
+        address,
+        data.length,
+        `DMA_WRITE refused by the client (errno ${m.errno})`,
+        m.errno,
+      );
     if (m.kind !== "DmaWriteReply" || m.address !== address || m.count !== BigInt(data.length))
       throw new DmaError("ClientError", address, data.length, "DMA_WRITE reply does not match the request");
   }
@@ -590,7 +613,8 @@ export class Connection implements DmaTransport {
   private deviceFeature(h: Header, msg: DeviceFeatureRequest): MaybePromise<void> {
     const { GET, SET, PROBE, MASK } = DeviceFeatureFlags;
     const flags = msg.flags;
-    if ((flags & ~(MASK | GET | SET | PROBE)) !== 0) throw refuse("Malformed", `DEVICE_FEATURE flags 0x${flags.toString(16)}`);
+    if ((flags & ~(MASK | GET | SET | PROBE)) !== 0)
+      throw refuse("Malformed", `DEVICE_FEATURE flags 0x${flags.toString(16)}`);
     const feature = flags & MASK;
     const get = (flags & GET) !== 0;
     const set = (flags & SET) !== 0;
@@ -617,7 +641,8 @@ export class Connection implements DmaTransport {
         ops = 0;
     }
     if (ops === 0) throw refuse("NoSuchFeature", `device feature ${feature} is not supported`);
-    if ((flags & (GET | SET) & ~ops) !== 0) throw refuse("Malformed", `device feature ${feature} does not support that op`);
+    if ((flags & (GET | SET) & ~ops) !== 0)
+      throw refuse("Malformed", `device feature ${feature} does not support that op`);
     if (probe) return this.send(h, { kind: "DeviceFeatureReply", argsz: msg.argsz, flags, data: { type: "None" } });
 
     const head = 8;
@@ -636,9 +661,9 @@ export class Connection implements DmaTransport {
       case DeviceFeature.MIG_DEVICE_STATE: {
         if (get) return getReply({ type: "MigDeviceState", deviceState: this.host.migrationState, dataFd: -1 }, 8);
         if (d.type !== "MigDeviceState") throw refuse("Malformed", "SET MIG_DEVICE_STATE needs device_state");
-        return this.host.setMigrationState(d.deviceState).then(() =>
-          this.send(h, { kind: "DeviceFeatureReply", argsz: msg.argsz, flags, data: d }),
-        );
+        return this.host
+          .setMigrationState(d.deviceState)
+          .then(() => this.send(h, { kind: "DeviceFeatureReply", argsz: msg.argsz, flags, data: d }));
       }
       case DeviceFeature.DMA_LOGGING_START: {
         if (d.type !== "DmaLogging") throw refuse("Malformed", "DMA_LOGGING_START needs page_size and ranges");
@@ -654,7 +679,8 @@ export class Connection implements DmaTransport {
         return this.send(h, { kind: "DeviceFeatureReply", argsz: msg.argsz, flags, data: d });
       default: {
         // DMA_LOGGING_REPORT
-        if (d.type !== "DmaLoggingReport") throw refuse("Malformed", "DMA_LOGGING_REPORT needs iova, length, page_size");
+        if (d.type !== "DmaLoggingReport")
+          throw refuse("Malformed", "DMA_LOGGING_REPORT needs iova, length, page_size");
         const log = this.host.dma.log;
         if (log === undefined) throw refuse("WrongState", "DMA logging is not started");
         const ps = d.pageSize;
@@ -667,7 +693,8 @@ export class Connection implements DmaTransport {
         }
         if (size > this.limits.hardMaxMessageSize - 64) throw refuse("OutOfRange", "DMA logging report too large");
         const argsz = head + 24 + size;
-        if (msg.argsz < argsz) return this.send(h, { kind: "DeviceFeatureReply", argsz, flags, data: { type: "None" } });
+        if (msg.argsz < argsz)
+          return this.send(h, { kind: "DeviceFeatureReply", argsz, flags, data: { type: "None" } });
         const bitmap = log.report(d.iova, d.length, ps);
         return this.send(h, {
           kind: "DeviceFeatureReply",
@@ -698,8 +725,10 @@ export class Connection implements DmaTransport {
   private migDataWrite(h: Header, data: Uint8Array): MaybePromise<void> {
     const mig = this.host.model.migration;
     if (mig === undefined) throw refuse("NotSupported", "the device does not support migration");
-    if (this.host.migrationState !== MigrationState.RESUMING) throw refuse("WrongState", "MIG_DATA_WRITE outside RESUMING");
-    if (data.length > this.limits.maxDataXferSize) throw refuse("OutOfRange", "MIG_DATA_WRITE larger than max_data_xfer_size");
+    if (this.host.migrationState !== MigrationState.RESUMING)
+      throw refuse("WrongState", "MIG_DATA_WRITE outside RESUMING");
+    if (data.length > this.limits.maxDataXferSize)
+      throw refuse("OutOfRange", "MIG_DATA_WRITE larger than max_data_xfer_size");
     const r = mig.write(data);
     if (isPromise(r)) return (r as Promise<void>).then(() => this.send(h, { kind: "MigDataWriteReply" }));
     this.send(h, { kind: "MigDataWriteReply" });

@@ -37,7 +37,8 @@ export class DeviceHost {
       return late.host;
     };
     const irqs: DeviceIrqs = {
-      trigger: (vector, index) => (index === undefined ? host().irq.trigger(vector) : host().irq.trigger(vector, index)),
+      trigger: (vector, index) =>
+        index === undefined ? host().irq.trigger(vector) : host().irq.trigger(vector, index),
       masked: (vector, index) => host().irq.masked(index, vector),
       pending: (vector, index) => host().irq.pending(index, vector),
       activeIndex: () => host().irq.activeIndex(),
@@ -91,7 +92,8 @@ export class DeviceHost {
       ic.req ?? 1,
     ];
     for (const [i, c] of counts.entries()) {
-      if (!Number.isInteger(c) || c < 0 || c > 2048) throw new VfioUserServerError("InvalidDevice", `IRQ count ${c} for index ${i}`);
+      if (!Number.isInteger(c) || c < 0 || c > 2048)
+        throw new VfioUserServerError("InvalidDevice", `IRQ count ${c} for index ${i}`);
     }
     if (image.msix && counts[PciIrq.MSIX] !== image.msix.tableSize)
       throw new VfioUserServerError("InvalidDevice", "MSI-X vector count must equal the MSI-X table size");
@@ -146,7 +148,13 @@ export class DeviceHost {
     return this.readPlain(slot, offset, count, out, at);
   }
 
-  private readPlain(slot: RegionSlot, offset: number, count: number, out: Uint8Array, at: number): void | Promise<void> {
+  private readPlain(
+    slot: RegionSlot,
+    offset: number,
+    count: number,
+    out: Uint8Array,
+    at: number,
+  ): void | Promise<void> {
     const mem = slot.memory;
     if (mem !== undefined && (slot.read === undefined || insideArea(slot, offset, count))) {
       out.set(mem.subarray(offset, offset + count), at);

@@ -1,5 +1,8 @@
 import { dirtyBitmapSize, markPageDirty } from "@emu/vfio-user-proto";
 
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
 /**
  * DMA dirty-page logging (DEVICE_FEATURE DMA_LOGGING_START/STOP/REPORT). Pages are tracked at the page size chosen
  * at START; a REPORT at another power-of-two page size sets a bit for every report page that overlaps a dirty
@@ -32,8 +35,8 @@ export class DirtyLog {
       return;
     }
     for (const r of this.ranges) {
-      const s = iova > r.iova ? iova : r.iova;
-      const e = end < r.end ? end : r.end;
+      const s = max(iova, r.iova);
+      const e = min(end, r.end);
       if (s < e) this.markRaw(s, e);
     }
   }
@@ -57,8 +60,8 @@ export class DirtyLog {
       const ps = p << this.shift;
       const pe = ps + this.pageSize;
       if (pe <= iova || ps >= end) continue;
-      const s = ps > iova ? ps : iova;
-      const e = pe < end ? pe : end;
+      const s = max(ps, iova);
+      const e = min(pe, end);
       const firstBit = (s - iova) / pageSize;
       const lastBit = (e - 1n - iova) / pageSize;
       for (let b = firstBit; b <= lastBit; b++) markPageDirty(out, Number(b));

@@ -1,9 +1,9 @@
-import { closeFd, fileSize, type Mapping, MAX_MAPPING_LENGTH, mmapWindows } from "@emu/sys";
+import { closeFd, fileSize, MAX_MAPPING_LENGTH, type Mapping, mmapWindows } from "@emu/sys";
 import { DmaMapFlags } from "@emu/vfio-user-proto";
 import type { DmaRegionInfo } from "../device.js";
 import { refuse } from "../errno.js";
 import { DmaError } from "../errors.js";
-import { DirtyLog } from "./dirty-log.js";
+import type { DirtyLog } from "./dirty-log.js";
 
 /** Server → client memory access (DMA_READ / DMA_WRITE messages), provided by the connection. */
 export interface DmaTransport {
@@ -95,7 +95,8 @@ export class DmaController implements Dma {
     const { READ, WRITE, ACCESS_MMAP, ACCESS_FILE_IO } = DmaMapFlags;
     if ((flags & ACCESS_FILE_IO) !== 0) throw refuse("NotSupported", "DMA_MAP ACCESS_FILE_IO is not supported");
     if ((flags & ACCESS_MMAP) !== 0 && fd === undefined) throw refuse("Malformed", "DMA_MAP ACCESS_MMAP without an fd");
-    if ((flags & ~(READ | WRITE | ACCESS_MMAP)) !== 0) throw refuse("Malformed", `DMA_MAP flags 0x${flags.toString(16)}`);
+    if ((flags & ~(READ | WRITE | ACCESS_MMAP)) !== 0)
+      throw refuse("Malformed", `DMA_MAP flags 0x${flags.toString(16)}`);
     if ((flags & (READ | WRITE)) === 0) throw refuse("Malformed", "DMA_MAP with neither READ nor WRITE");
     const mask = this.pageSize - 1n;
     if (size === 0n || (iova & mask) !== 0n || (size & mask) !== 0n)
@@ -196,9 +197,19 @@ export class DmaController implements Dma {
     while (done < length) {
       const e = this.find(cur);
       if (e === undefined)
-        throw new DmaError("NotMapped", iova, length, `DMA 0x${iova.toString(16)}+${length}: 0x${cur.toString(16)} is not mapped`);
+        throw new DmaError(
+          "NotMapped",
+          iova,
+          length,
+          `DMA 0x${iova.toString(16)}+${length}: 0x${cur.toString(16)} is not mapped`,
+        );
       if (write ? !e.info.writable : !e.info.readable)
-        throw new DmaError("Permission", iova, length, `DMA mapping at 0x${e.iova.toString(16)} is not ${write ? "writable" : "readable"}`);
+        throw new DmaError(
+          "Permission",
+          iova,
+          length,
+          `DMA mapping at 0x${e.iova.toString(16)} is not ${write ? "writable" : "readable"}`,
+        );
       const avail = e.end - cur;
       const n = avail < BigInt(length - done) ? Number(avail) : length - done;
       out.push({ e, at: cur, n, done });

@@ -1,6 +1,6 @@
+import { PciMsix } from "@emu/pci-config";
 import { closeFd, EventFd } from "@emu/sys";
 import { IrqInfoFlags, IrqSetFlags, PCI_NUM_IRQS, PciIrq } from "@emu/vfio-user-proto";
-import { PciMsix } from "@emu/pci-config";
 import { refuse } from "../errno.js";
 import { VfioUserServerError } from "../errors.js";
 import type { ConfigSpace } from "./config-space.js";
@@ -285,8 +285,13 @@ export class IrqController {
     const s = this.idx[index] as IndexState;
     const dataType = flags & IrqSetFlags.DATA_TYPE_MASK;
     const action = flags & IrqSetFlags.ACTION_TYPE_MASK;
-    if (flags & ~(IrqSetFlags.DATA_TYPE_MASK | IrqSetFlags.ACTION_TYPE_MASK)) fail("Malformed", "unknown SET_IRQS flags");
-    if (dataType !== IrqSetFlags.DATA_NONE && dataType !== IrqSetFlags.DATA_BOOL && dataType !== IrqSetFlags.DATA_EVENTFD)
+    if (flags & ~(IrqSetFlags.DATA_TYPE_MASK | IrqSetFlags.ACTION_TYPE_MASK))
+      fail("Malformed", "unknown SET_IRQS flags");
+    if (
+      dataType !== IrqSetFlags.DATA_NONE &&
+      dataType !== IrqSetFlags.DATA_BOOL &&
+      dataType !== IrqSetFlags.DATA_EVENTFD
+    )
       fail("Malformed", "SET_IRQS needs exactly one DATA_* flag");
     if (
       action !== IrqSetFlags.ACTION_MASK &&
@@ -317,7 +322,8 @@ export class IrqController {
 
     if (dataType === IrqSetFlags.DATA_EVENTFD) {
       for (const fd of fds) adopted.push(EventFd.adopt(fd)); // throws for a non-eventfd: caught above, all closed
-      const list = action === IrqSetFlags.ACTION_TRIGGER ? s.trigger : action === IrqSetFlags.ACTION_MASK ? s.maskFd : s.unmaskFd;
+      const list =
+        action === IrqSetFlags.ACTION_TRIGGER ? s.trigger : action === IrqSetFlags.ACTION_MASK ? s.maskFd : s.unmaskFd;
       for (let i = 0; i < count; i++) {
         list[start + i]?.close();
         list[start + i] = adopted[i]; // undefined when no fds: de-assign

@@ -44,7 +44,10 @@ function invalid(message: string): never {
 }
 
 /** Builds the region table from the device's regions and its config-space image. Throws InvalidDevice. */
-export function buildRegions(image: PciConfigImage, regions: Readonly<Record<number, RegionDescription>>): RegionSlot[] {
+export function buildRegions(
+  image: PciConfigImage,
+  regions: Readonly<Record<number, RegionDescription>>,
+): RegionSlot[] {
   const indices = Object.keys(regions).map(Number);
   for (const i of indices) {
     if (!Number.isInteger(i) || i < 0 || i > 0xffff) invalid(`region index ${i}`);
@@ -55,7 +58,8 @@ export function buildRegions(image: PciConfigImage, regions: Readonly<Record<num
   const created: { memfd?: number; mapping?: Mapping; efds: EventFd[] }[] = [];
   try {
     for (let index = 0; index < count; index++) {
-      const r = created[index] = { efds: [] as EventFd[] } as { memfd?: number; mapping?: Mapping; efds: EventFd[] };
+      const r: { memfd?: number; mapping?: Mapping; efds: EventFd[] } = { efds: [] };
+      created[index] = r;
       out.push(buildSlot(image, index, regions[index], r));
     }
   } catch (e) {
@@ -116,15 +120,20 @@ function buildSlot(
     if (d.size === undefined) invalid(`region ${index} needs a size`);
     size = d.size;
   }
-  if (d?.size !== undefined && d.size !== size) invalid(`region ${index}: size ${d.size} differs from the PCI description (${size})`);
+  if (d?.size !== undefined && d.size !== size)
+    invalid(`region ${index}: size ${d.size} differs from the PCI description (${size})`);
   if (!Number.isSafeInteger(size) || size < 0) invalid(`region ${index}: bad size ${size}`);
   if (d === undefined) return { ...empty(size), writable: index !== PciRegion.ROM };
   if (index >= PCI_NUM_REGIONS && d.type === undefined) invalid(`device-specific region ${index} needs a type`);
 
   // MSI-X table and PBA in this BAR are the server's.
   const msix = image.msix;
-  const msixTable = msix && msix.tableBar === index ? { start: msix.tableOffset, end: msix.tableOffset + msix.tableSize * 16 } : undefined;
-  const msixPba = msix && msix.pbaBar === index ? { start: msix.pbaOffset, end: msix.pbaOffset + msix.pbaSize } : undefined;
+  const msixTable =
+    msix && msix.tableBar === index
+      ? { start: msix.tableOffset, end: msix.tableOffset + msix.tableSize * 16 }
+      : undefined;
+  const msixPba =
+    msix && msix.pbaBar === index ? { start: msix.pbaOffset, end: msix.pbaOffset + msix.pbaSize } : undefined;
 
   let memfd: number | undefined;
   let mapping: Mapping | undefined;
