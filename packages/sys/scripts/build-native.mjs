@@ -1,16 +1,24 @@
 #!/usr/bin/env node
 // Builds the @emu/sys N-API addon with node-gyp against the headers of the node binary running this script.
 // It never relies on a user's npm config (nodedir) and never downloads headers: no network is assumed.
-// --if-missing: do nothing when the addon is already built (used by `build`, so `tsc -b` stays fast).
+// --if-missing: do nothing when the addon is already built and newer than its sources (binding.gyp, src/native/*)
+// (used by `build`, so `tsc -b` stays fast, yet a changed C file is never left with a stale addon).
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const pkgRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const addon = join(pkgRoot, "build", "Release", "emu_sys.node");
-if (process.argv.includes("--if-missing") && existsSync(addon)) process.exit(0);
+function upToDate() {
+  if (!existsSync(addon)) return false;
+  const built = statSync(addon).mtimeMs;
+  const nativeDir = join(pkgRoot, "src", "native");
+  const sources = [join(pkgRoot, "binding.gyp"), ...readdirSync(nativeDir).map((f) => join(nativeDir, f))];
+  return sources.every((f) => statSync(f).mtimeMs <= built);
+}
+if (process.argv.includes("--if-missing") && upToDate()) process.exit(0);
 if (!existsSync(join(pkgRoot, "binding.gyp"))) {
   console.error("@emu/sys: binding.gyp is missing; nothing to build");
   process.exit(1);
