@@ -220,21 +220,34 @@ export class UnixServer {
     if (typeof onConnection !== "function") throw new SysStateError("listen() needs an onConnection function");
     const h = new native.ServerHandle(path, options.mode ?? 0o600, options.backlog ?? 128);
     const server = new UnixServer(path, h);
-    const onError = options.onError;
+    try {
+      server.#start(h, path, onConnection, options.onError);
+    } catch (e) {
+      h.close(true);
+      throw e;
+    }
+    return server;
+  }
+
+  #start(
+    h: ServerHandle,
+    path: string,
+    onConnection: (socket: UnixSocket) => void,
+    onError: ((err: SysError) => void) | undefined,
+  ): void {
     h.start(
       (sh) => onConnection(wrapHandle(sh)),
       (errno) => {
         const err = new SysError(errno, "accept4", path);
         if (onError) onError(err);
         else process.emitWarning(err.message, "UnixServerWarning");
-        server.#retry = setTimeout(() => {
-          server.#retry = undefined;
-          if (!server.#closed) h.start();
+        this.#retry = setTimeout(() => {
+          this.#retry = undefined;
+          if (!this.#closed) h.start();
         }, 100);
-        if (server.#unref) server.#retry.unref();
+        if (this.#unref) this.#retry.unref();
       },
     );
-    return server;
   }
 
   get closed(): boolean {

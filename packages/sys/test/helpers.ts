@@ -32,9 +32,17 @@ export interface Peer {
   exited: Promise<number | null>;
 }
 
-/** Spawns test/fixtures/peer.mjs; `fds` become the child's fds 3, 4, ... (killed after the test). */
-export function spawnPeer(mode: string, args: string[] = [], fds: number[] = []): Peer {
-  const proc = spawn(process.execPath, [PEER, mode, ...args], {
+/**
+ * Spawns test/fixtures/peer.mjs; `fds` become the child's fds 3, 4, ... (killed after the test). `maxFds` runs it
+ * under `ulimit -n`.
+ */
+export function spawnPeer(mode: string, args: string[] = [], fds: number[] = [], maxFds?: number): Peer {
+  const argv = [PEER, mode, ...args];
+  const [cmd, ...rest] =
+    maxFds === undefined
+      ? [process.execPath, ...argv]
+      : ["/bin/sh", "-c", `ulimit -n ${maxFds} && exec "$0" "$@"`, process.execPath, ...argv];
+  const proc = spawn(cmd!, rest, {
     stdio: ["pipe", "pipe", "inherit", ...fds],
     cwd: import.meta.dirname,
   });

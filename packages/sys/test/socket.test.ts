@@ -1,4 +1,4 @@
-import { readSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { readFileSync, readSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import {
   closeFd,
@@ -337,6 +337,37 @@ describe("UnixServer", () => {
     writeFileSync(f, "keep me");
     expect(() => UnixServer.listen(f, () => {})).toThrow(expect.objectContaining({ code: "EEXIST" }));
     expect(statSync(f).size).toBe(7);
+  });
+
+  it("accept running out of fds (EMFILE) pauses accepting, reports, and resumes; no spinning", async () => {
+    const p = join(tempDir(), "emfile.sock");
+    const peer = spawnPeer("emfile-server", [p], [], 64);
+    await peer.next();
+    const clients: UnixSocket[] = [];
+    for (let i = 0; i < 60; i++) clients.push(await UnixSocket.connect(p)); // queued in the backlog
+    let msg: Record<string, unknown>;
+    do msg = await peer.next();
+    while (msg.error === undefined);
+    expect(msg.error).toBe("EMFILE");
+    const acceptedFirst = msg.accepted as number;
+    expect(acceptedFirst).toBeLessThan(60);
+    // Paused: a level-triggered poller on a non-empty backlog would spin here at 100% CPU (~30 ticks in 300 ms).
+    const ticks = () => {
+      const f = readFileSync(`/proc/${peer.proc.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100 Hz)
+    };
+    const before = ticks();
+    await sleep(300);
+    expect(ticks() - before).toBeLessThan(10);
+    expect(peer.proc.exitCode).toBeNull();
+    peer.command("release");
+    let accepted = acceptedFirst;
+    while (accepted < 60) {
+      msg = await peer.next();
+      if (typeof msg.accepted === "number") accepted = msg.accepted;
+    }
+    expect(accepted).toBe(60);
+    for (const c of clients) c.close();
   });
 
   it("bad arguments and missing paths give typed errors", async () => {
