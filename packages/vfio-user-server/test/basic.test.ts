@@ -172,6 +172,25 @@ describe("region access", () => {
     for (let i = 0; i < 64; i++) expect(u32(replies[2 * i + 1]!.message.data!)).toBe(i);
   });
 
+  it("pipelined replies leave together, and a reply with an fd still gets exactly its own fd", async () => {
+    const { path, client } = await setup();
+    await client.connect(path);
+    const info = { kind: "DeviceGetRegionInfoRequest", argsz: 128, index: 0 };
+    const read = { kind: "RegionReadRequest", offset: 0n, region: 7, count: 4 };
+    const calls = [info, read, read, info, read, info, info, read].map((message) => ({ message }));
+    const replies = await client.op<{ message: { kind: string }; fdNames: string[] }[]>("batch", { calls });
+    expect(replies.map((r) => [r.message.kind, r.fdNames.length])).toEqual([
+      ["DeviceGetRegionInfoReply", 1],
+      ["RegionReadReply", 0],
+      ["RegionReadReply", 0],
+      ["DeviceGetRegionInfoReply", 1],
+      ["RegionReadReply", 0],
+      ["DeviceGetRegionInfoReply", 1],
+      ["DeviceGetRegionInfoReply", 1],
+      ["RegionReadReply", 0],
+    ]);
+  });
+
   it("a count-0 read answers the access head with no data", async () => {
     const { path, client } = await setup();
     await client.connect(path);

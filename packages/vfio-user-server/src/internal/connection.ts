@@ -110,6 +110,9 @@ export class Connection implements DmaTransport {
   private twinParser: FrameParser | undefined;
   private readonly pending = new Map<number, PendingCommand>();
   private nextId = 1;
+  /** Replies collected while a chunk is processed (see `send`). */
+  private out: Uint8Array[] = [];
+  private batching = false;
 
   constructor(
     host: DeviceHost,
@@ -159,6 +162,16 @@ export class Connection implements DmaTransport {
       this.fatal(parser);
       return;
     }
+    this.batching = true;
+    try {
+      this.drainFrames(parser, twin);
+    } finally {
+      this.batching = false;
+      this.flush();
+    }
+  }
+
+  private drainFrames(parser: FrameParser, twin: boolean): void {
     for (;;) {
       let f: Frame | undefined;
       try {
@@ -187,6 +200,7 @@ export class Connection implements DmaTransport {
     const err = parser.error;
     if (err !== undefined) this.report(err);
     closeFds(parser.takeFds());
+    this.flush(); // replies to the frames before the bad one
     this.sock.close();
   }
 
@@ -212,7 +226,14 @@ export class Connection implements DmaTransport {
 
   private resume(): void {
     this.busy = false;
-    while (!this.busy && !this.closed && this.queue.length > 0) this.run(this.queue.shift() as Frame);
+    const outer = this.batching;
+    this.batching = true;
+    try {
+      while (!this.busy && !this.closed && this.queue.length > 0) this.run(this.queue.shift() as Frame);
+    } finally {
+      this.batching = outer;
+      if (!outer) this.flush();
+    }
     if (this.paused && this.queue.length < MAX_QUEUED_FRAMES / 2) {
       this.paused = false;
       this.sock.resume();
@@ -222,11 +243,27 @@ export class Connection implements DmaTransport {
   // -------------------------------------------------------------------------------------------------------------
   // Output
 
+  /**
+   * Sends a reply. While a received chunk is being processed, fd-less replies are collected and leave together in
+   * one sendmsg at the end of the chunk (a pipelining client gets its replies in one read instead of one syscall
+   * each). A reply with fds flushes what is collected and goes alone, so its fds arrive with its own first byte.
+   */
   private send(h: Header, m: Message, fds?: readonly number[]): void {
     if ((h.flags & HeaderFlags.NO_REPLY) !== 0 || this.closed) return;
     const frame = encodeMessage(m, { msgId: h.msgId });
-    if (fds !== undefined && fds.length > 0) this.sock.send(frame, fds);
+    if (fds !== undefined && fds.length > 0) {
+      this.flush();
+      this.sock.send(frame, fds);
+    } else if (this.batching) this.out.push(frame);
     else this.sock.send(frame);
+  }
+
+  private flush(): void {
+    const out = this.out;
+    if (out.length === 0) return;
+    if (out.length === 1) this.sock.send(out[0] as Uint8Array);
+    else this.sock.send(out);
+    this.out = [];
   }
 
   /** Turns any failure into an error reply (header only): the errno mapping lives in errno.ts. */
@@ -334,6 +371,7 @@ export class Connection implements DmaTransport {
     if (msg.major !== VERSION_MAJOR) {
       // The spec: a server that cannot support the proposed major closes the connection.
       this.send(h, { kind: "ErrorReply", command: h.command, errno: errnoOfFailure(refuse("NotSupported", "")) });
+      this.flush();
       this.sock.close();
       return;
     }
@@ -396,7 +434,7 @@ export class Connection implements DmaTransport {
     if (slot === undefined || slot.size === 0) throw refuse("BadIndex", `region ${region}`);
     if (count > this.limits.maxDataXferSize)
       throw refuse("OutOfRange", `count ${count} > max_data_xfer_size ${this.limits.maxDataXferSize}`);
-    if (offset > BigInt(slot.size) || Number(offset) + count > slot.size)
+    if (offset > slot.sizeBig || Number(offset) + count > slot.size)
       throw refuse("OutOfRange", `region ${region}: 0x${offset.toString(16)}+${count} beyond its ${slot.size} bytes`);
     if (write ? !slot.writable : !slot.readable)
       throw refuse("AccessDenied", `region ${region} is not ${write ? "writable" : "readable"}`);
@@ -405,12 +443,14 @@ export class Connection implements DmaTransport {
 
   private regionRead(h: Header, msg: RegionReadRequest): MaybePromise<void> {
     const slot = this.checkAccess(msg.region, msg.offset, msg.count, false);
-    const data = new Uint8Array(msg.count);
-    const reply = (): void => this.send(h, { kind: "RegionReadReply", offset: msg.offset, region: msg.region, data });
-    if (msg.count === 0 || slot === undefined) return reply();
-    const r = this.host.read(slot, Number(msg.offset), msg.count, data, 0);
-    if (r !== undefined) return r.then(reply);
-    reply();
+    if (msg.count === 0 || slot === undefined)
+      return this.send(h, { kind: "RegionReadReply", offset: msg.offset, region: msg.region, data: new Uint8Array(0) });
+    const data = this.host.readView(slot, Number(msg.offset), msg.count);
+    if (data instanceof Uint8Array) {
+      this.send(h, { kind: "RegionReadReply", offset: msg.offset, region: msg.region, data });
+      return;
+    }
+    return data.then((d) => this.send(h, { kind: "RegionReadReply", offset: msg.offset, region: msg.region, data: d }));
   }
 
   private regionWrite(h: Header, msg: RegionWriteRequest): MaybePromise<void> {
@@ -559,6 +599,7 @@ export class Connection implements DmaTransport {
         resolve,
         reject,
       });
+      this.flush();
       target.send(encodeMessage(m, { msgId: id }));
     });
   }

@@ -129,6 +129,30 @@ export class DeviceHost {
   // -------------------------------------------------------------------------------------------------------------
   // Region access. The caller checked index, bounds, permissions and count.
 
+  /**
+   * Reads [offset, offset + count) of a region as bytes the caller consumes at once (encodes into a reply): a view of
+   * config space or shared memory, or what the device's callback returned — no intermediate copy on the hot path.
+   */
+  readView(slot: RegionSlot, offset: number, count: number): Uint8Array | Promise<Uint8Array> {
+    if (slot.isConfig) return this.config.state.subarray(offset, offset + count);
+    const t = slot.msixTable;
+    const p = slot.msixPba;
+    if (!(t && offset < t.end && t.start < offset + count) && !(p && offset < p.end && p.start < offset + count)) {
+      const mem = slot.memory;
+      if (mem !== undefined && (slot.read === undefined || insideArea(slot, offset, count)))
+        return mem.subarray(offset, offset + count);
+      if (slot.read !== undefined) {
+        const r = slot.read(offset, count);
+        if (isPromise(r)) return r.then((data) => fitRead(data, count));
+        return fitRead(r, count);
+      }
+      return new Uint8Array(count);
+    }
+    const out = new Uint8Array(count);
+    const r = this.read(slot, offset, count, out, 0);
+    return r === undefined ? out : r.then(() => out);
+  }
+
   /** Reads [offset, offset + count) of a region into `out` at `at`. */
   read(slot: RegionSlot, offset: number, count: number, out: Uint8Array, at: number): void | Promise<void> {
     if (slot.isConfig) {
@@ -311,6 +335,15 @@ export class DeviceHost {
 function insideArea(slot: RegionSlot, offset: number, count: number): boolean {
   for (const a of slot.mmapAreas) if (offset >= a.offset && offset + count <= a.offset + a.size) return true;
   return false;
+}
+
+/** Exactly `count` bytes of what a read callback returned (zero-padded if it returned fewer). */
+function fitRead(data: Uint8Array, count: number): Uint8Array {
+  if (data.length === count) return data;
+  if (data.length > count) return data.subarray(0, count);
+  const out = new Uint8Array(count);
+  out.set(data);
+  return out;
 }
 
 function copyRead(data: Uint8Array, count: number, out: Uint8Array, at: number): void {

@@ -19,6 +19,7 @@ export interface IoEventFdSlot {
 export interface RegionSlot {
   readonly index: number;
   readonly size: number;
+  readonly sizeBig: bigint;
   readonly readable: boolean;
   readonly writable: boolean;
   /** Config space (7) is served by the ConfigSpace. */
@@ -82,6 +83,7 @@ function buildSlot(
   const empty = (size: number, isConfig = false): RegionSlot => ({
     index,
     size,
+    sizeBig: BigInt(size),
     readable: size > 0,
     writable: size > 0,
     isConfig,
@@ -177,6 +179,7 @@ function buildSlot(
   return {
     index,
     size,
+    sizeBig: BigInt(size),
     readable: d.readable ?? true,
     writable: d.writable ?? index !== PciRegion.ROM,
     isConfig: false,
