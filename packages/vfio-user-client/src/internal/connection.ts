@@ -1,0 +1,338 @@
+import { closeFd, type SocketCloseError, type UnixSocket } from "@emu/sys";
+import { commandName, type Frame, FrameParser, HEADER_SIZE, HeaderFlags } from "@emu/vfio-user-proto";
+import { errorReply, VfioUserClientError } from "../errors.js";
+
+/** A request waiting for its reply. Replies come in request order; the id + command pair confirms the match. */
+interface Pending {
+  readonly msgId: number;
+  readonly command: number;
+  readonly resolve: (frame: Frame) => void;
+  readonly reject: (err: VfioUserClientError) => void;
+}
+
+/** Where a server command (DMA_READ/DMA_WRITE) came from; the reply goes back the same way. */
+export interface CommandChannel {
+  /** Sends one whole message (its parts gathered into one sendmsg). */
+  send(parts: Uint8Array | readonly Uint8Array[]): void;
+  readonly twin: boolean;
+}
+
+export interface ConnectionHandlers {
+  /** A command from the server (type bits = command). Its fds are the handler's (close them). */
+  onCommand(frame: Frame, channel: CommandChannel): void;
+  /** The connection ended without `close()`: every pending request has already been rejected with `err`. */
+  onLost(err: VfioUserClientError): void;
+}
+
+export interface ConnectionStats {
+  /** Messages handed to the socket (requests and replies to server commands). */
+  messagesSent: number;
+  /** sendmsg calls made (several messages may share one). */
+  sendCalls: number;
+  /** Frames received on the main and twin sockets. */
+  framesReceived: number;
+  /** Server commands (DMA_READ/DMA_WRITE...) served. */
+  serverCommands: number;
+  /** Replies that matched no pending request (dropped, their fds closed). */
+  unmatchedReplies: number;
+}
+
+const EMPTY_FDS: readonly number[] = [];
+
+function closeAll(fds: readonly number[]): void {
+  for (const fd of fds) {
+    try {
+      closeFd(fd);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * One vfio-user session's transport: framing, pipelined requests matched to replies, NO_REPLY sends, coalescing of
+ * the messages queued in one tick into one sendmsg (a message carrying fds always leaves alone, so its fds travel
+ * with its header), server commands on the main socket or the twin socket, and failure of everything pending when
+ * the socket goes away.
+ */
+export class Connection {
+  private readonly main: UnixSocket;
+  private twin: UnixSocket | undefined;
+  private readonly parser: FrameParser;
+  private twinParser: FrameParser | undefined;
+  private readonly handlers: ConnectionHandlers;
+  private pending: Pending[] = [];
+  private head = 0;
+  private nextId = 1;
+  private queue: Uint8Array[] = [];
+  private flushScheduled = false;
+  private readonly flushNow = (): void => this.flush();
+  private lost: VfioUserClientError | undefined;
+  private closedLocally = false;
+  readonly stats: ConnectionStats = {
+    messagesSent: 0,
+    sendCalls: 0,
+    framesReceived: 0,
+    serverCommands: 0,
+    unmatchedReplies: 0,
+  };
+  private readonly mainChannel: CommandChannel;
+
+  constructor(main: UnixSocket, maxRecvFds: number, handlers: ConnectionHandlers) {
+    this.main = main;
+    this.handlers = handlers;
+    this.parser = new FrameParser();
+    this.mainChannel = {
+      twin: false,
+      send: (parts) => this.sendOrdered(parts),
+    };
+    main.start({
+      maxRecvFds,
+      onData: (chunk, fds) => this.onData(this.parser, chunk, fds, this.mainChannel),
+      onClose: (err) => this.onSocketClose(err, "main"),
+    });
+  }
+
+  /** Largest frame accepted from the server (set after VERSION from our max_data_xfer_size). */
+  set maxMessageSize(n: number) {
+    this.parser.maxMessageSize = n;
+    if (this.twinParser) this.twinParser.maxMessageSize = n;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length - this.head;
+  }
+
+  /** Why the connection is gone, or undefined while it is up. */
+  get failure(): VfioUserClientError | undefined {
+    return this.lost;
+  }
+
+  get hasTwin(): boolean {
+    return this.twin !== undefined;
+  }
+
+  /** Server commands arrive on `socket` from now on too (the twin socket of VERSION). */
+  adoptTwin(socket: UnixSocket, maxRecvFds: number): void {
+    this.twin = socket;
+    const parser = new FrameParser({ maxMessageSize: this.parser.maxMessageSize });
+    this.twinParser = parser;
+    const channel: CommandChannel = {
+      twin: true,
+      send: (parts) => {
+        this.stats.messagesSent++;
+        this.stats.sendCalls++;
+        socket.send(parts);
+      },
+    };
+    socket.start({
+      maxRecvFds,
+      onData: (chunk, fds) => this.onData(parser, chunk, fds, channel),
+      onClose: (err) => this.onSocketClose(err, "twin"),
+    });
+  }
+
+  /**
+   * Sends a whole request frame (its msg_id is assigned here, written over bytes 0-1) and resolves with the reply
+   * frame; an error reply rejects with a "ErrorReply" VfioUserClientError. The reply's fds are the caller's.
+   */
+  request(frame: Uint8Array, fds?: readonly number[]): Promise<Frame> {
+    if (this.lost) return Promise.reject(this.lost);
+    const msgId = this.assignId(frame);
+    const command = frame[2]! | (frame[3]! << 8);
+    const p = new Promise<Frame>((resolve, reject) => {
+      this.pending.push({ msgId, command, resolve, reject });
+    });
+    this.enqueue(frame, fds);
+    return p;
+  }
+
+  /** Sends a command with NO_REPLY set (the server answers nothing, not even an error). */
+  post(frame: Uint8Array): void {
+    if (this.lost) throw this.lost;
+    this.assignId(frame);
+    frame[8] = frame[8]! | HeaderFlags.NO_REPLY;
+    this.enqueue(frame, undefined);
+  }
+
+  /** Stops everything: pending requests fail with `err` (a "Closed" error), sockets close. Idempotent. */
+  close(err: VfioUserClientError): void {
+    if (this.closedLocally) return;
+    this.closedLocally = true;
+    if (!this.lost) {
+      this.flush();
+      this.lost = err;
+    }
+    this.failPending(this.lost);
+    this.main.close();
+    this.twin?.close();
+    closeAll(this.parser.takeFds());
+    if (this.twinParser) closeAll(this.twinParser.takeFds());
+  }
+
+  private assignId(frame: Uint8Array): number {
+    const msgId = this.nextId;
+    this.nextId = (msgId + 1) & 0xffff;
+    frame[0] = msgId & 0xff;
+    frame[1] = msgId >> 8;
+    return msgId;
+  }
+
+  private enqueue(frame: Uint8Array, fds: readonly number[] | undefined): void {
+    if (fds !== undefined && fds.length > 0) {
+      // The fds must arrive with this message's first bytes: send what is queued first, then this one alone.
+      this.flush();
+      this.stats.messagesSent++;
+      this.stats.sendCalls++;
+      this.main.send(frame, fds);
+      return;
+    }
+    this.queue.push(frame);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flushNow);
+    }
+  }
+
+  /** Sends on the main socket in order with queued requests. */
+  private sendOrdered(parts: Uint8Array | readonly Uint8Array[]): void {
+    if (this.lost) return;
+    this.flush();
+    this.stats.messagesSent++;
+    this.stats.sendCalls++;
+    this.main.send(parts);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const q = this.queue;
+    if (q.length === 0 || this.lost) {
+      q.length = 0;
+      return;
+    }
+    this.queue = [];
+    this.stats.messagesSent += q.length;
+    this.stats.sendCalls++;
+    this.main.send(q.length === 1 ? q[0]! : q);
+  }
+
+  private onData(parser: FrameParser, chunk: Uint8Array, fds: number[], channel: CommandChannel): void {
+    if (this.lost) {
+      closeAll(fds);
+      return;
+    }
+    const err = parser.push(chunk, fds.length === 0 ? EMPTY_FDS : fds);
+    if (err === undefined) {
+      const bad = parser.drain((frame) => this.onFrame(frame, channel));
+      if (bad === undefined) return;
+      this.protocolFailure(`framing: ${bad.message}`, bad);
+    } else {
+      this.protocolFailure(`framing: ${err.message}`, err);
+    }
+  }
+
+  private onFrame(frame: Frame, channel: CommandChannel): void {
+    this.stats.framesReceived++;
+    const flags = frame.header.flags;
+    const type = flags & HeaderFlags.TYPE_MASK;
+    if (type === HeaderFlags.TYPE_REPLY) {
+      if (channel.twin) {
+        // Replies never come on the twin socket (it carries server commands only).
+        this.stats.unmatchedReplies++;
+        closeAll(frame.fds);
+        return;
+      }
+      this.onReply(frame);
+      return;
+    }
+    if (type === HeaderFlags.TYPE_COMMAND) {
+      this.stats.serverCommands++;
+      this.handlers.onCommand(frame, channel);
+      return;
+    }
+    closeAll(frame.fds);
+    this.protocolFailure(`a frame with message type ${type} (${commandName(frame.header.command)})`);
+  }
+
+  private onReply(frame: Frame): void {
+    const { msgId, command, flags } = frame.header;
+    const pending = this.pending;
+    let i = this.head;
+    let p: Pending | undefined = pending[i];
+    if (p === undefined || p.msgId !== msgId || p.command !== command) {
+      // Not the oldest request: look further (a server may answer out of order), else drop it.
+      p = undefined;
+      for (let j = i + 1; j < pending.length; j++) {
+        const q = pending[j]!;
+        if (q.msgId === msgId && q.command === command) {
+          p = q;
+          i = j;
+          break;
+        }
+      }
+      if (p === undefined) {
+        this.stats.unmatchedReplies++;
+        closeAll(frame.fds);
+        return;
+      }
+      pending.splice(i, 1);
+    } else {
+      pending[i] = undefined as unknown as Pending;
+      this.head = i + 1;
+      if (this.head === pending.length) {
+        pending.length = 0;
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > pending.length) {
+        this.pending = pending.slice(this.head);
+        this.head = 0;
+      }
+    }
+    if ((flags & HeaderFlags.ERROR) !== 0) {
+      closeAll(frame.fds);
+      p.reject(errorReply(command, frame.header.error, frame.payload.length > 0 ? frame.payload.slice() : undefined));
+      return;
+    }
+    p.resolve(frame);
+  }
+
+  private protocolFailure(message: string, cause?: unknown): void {
+    const err = new VfioUserClientError("Protocol", `the server broke the protocol: ${message}`, { cause });
+    this.lose(err);
+    this.main.close();
+    this.twin?.close();
+  }
+
+  private onSocketClose(err: SocketCloseError | undefined, which: "main" | "twin"): void {
+    if (this.closedLocally || this.lost) return;
+    const what = which === "main" ? "the server closed the connection" : "the server closed the twin socket";
+    const e = new VfioUserClientError("Disconnected", err === undefined ? what : `${what}: ${err.message}`, {
+      ...(err !== undefined && "code" in err ? { code: err.code } : {}),
+      ...(err === undefined ? {} : { cause: err }),
+    });
+    this.lose(e);
+    if (which === "main") this.twin?.close();
+    else this.main.close();
+  }
+
+  private lose(err: VfioUserClientError): void {
+    if (this.lost) return;
+    this.lost = err;
+    this.queue.length = 0;
+    this.failPending(err);
+    closeAll(this.parser.takeFds());
+    if (this.twinParser) closeAll(this.twinParser.takeFds());
+    this.handlers.onLost(err);
+  }
+
+  private failPending(err: VfioUserClientError): void {
+    const pending = this.pending;
+    const head = this.head;
+    this.pending = [];
+    this.head = 0;
+    for (let i = head; i < pending.length; i++) pending[i]!.reject(err);
+  }
+}
+
+/** @internal Size of the header + access head of REGION_READ/WRITE and DMA_READ/WRITE. */
+export const ACCESS_FRAME_HEAD = HEADER_SIZE + 16;

@@ -1,0 +1,128 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { VfioUserClient, type VfioUserConnectOptions } from "@emu/vfio-user-client";
+import { afterEach } from "vitest";
+
+const PACKAGE_DIR = join(import.meta.dirname, "..");
+const FIXTURES = join(import.meta.dirname, "fixtures");
+const children = new Set<ChildProcess>();
+const clients = new Set<VfioUserClient>();
+const dirs: string[] = [];
+
+afterEach(async () => {
+  for (const c of clients) await c.close();
+  clients.clear();
+  const exits = [...children].map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        if (c.exitCode !== null || c.signalCode !== null) return resolve();
+        c.once("exit", () => resolve());
+        c.kill("SIGKILL");
+      }),
+  );
+  await Promise.all(exits);
+  children.clear();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed after the test. */
+export function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "emu-client-"));
+  dirs.push(d);
+  return d;
+}
+
+export const fdCount = (): number => readdirSync("/proc/self/fd").length;
+
+/** Connects and closes the client after the test. */
+export async function connect(socketPath: string, options?: VfioUserConnectOptions): Promise<VfioUserClient> {
+  const c = await VfioUserClient.connect(socketPath, options);
+  clients.add(c);
+  return c;
+}
+
+/** A child process running a fixture script under tsx, with an IPC channel. Killed after the test. */
+export interface Child {
+  readonly proc: ChildProcess;
+  readonly exited: Promise<number | null>;
+  /** Calls an op of the child (see the fixture) and resolves with its value; a failure rejects with its message. */
+  call<T = unknown>(op: string, args?: Record<string, unknown>): Promise<T>;
+  /** The last failure's details (reason, errno) of `call`, kept on the error. */
+}
+
+export class ChildOpError extends Error {
+  constructor(
+    message: string,
+    readonly reason: string | undefined,
+    readonly errno: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+export function forkFixture(script: string, args: string[]): Promise<Child> {
+  const proc = fork(join(FIXTURES, script), args, {
+    execArgv: ["--import", "tsx"],
+    serialization: "advanced",
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    cwd: PACKAGE_DIR,
+  });
+  children.add(proc);
+  let nextId = 1;
+  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on("exit", (code) => {
+      for (const w of waiting.values()) w.reject(new Error(`${script} exited (${code})`));
+      waiting.clear();
+      resolve(code);
+    }),
+  );
+  return new Promise((resolve, reject) => {
+    proc.on(
+      "message",
+      (m: { ready?: true; id?: number; ok?: boolean; value?: unknown; error?: string; reason?: string; errno?: number }) => {
+        if (m.ready) {
+          resolve({
+            proc,
+            exited,
+            call: <T>(op: string, a?: Record<string, unknown>) =>
+              new Promise<T>((res, rej) => {
+                const id = nextId++;
+                waiting.set(id, { resolve: res as (v: unknown) => void, reject: rej });
+                proc.send({ id, op, args: a ?? {} });
+              }),
+          });
+          return;
+        }
+        const w = waiting.get(m.id as number);
+        if (w === undefined) return;
+        waiting.delete(m.id as number);
+        if (m.ok) w.resolve(m.value);
+        else w.reject(new ChildOpError(m.error ?? "failed", m.reason, m.errno));
+      },
+    );
+    exited.then((code) => reject(new Error(`${script} exited (${code}) before it was ready`)));
+  });
+}
+
+/** The test device (test/fixtures/device-server.ts) served in another process on a fresh socket. */
+export interface TestDevice extends Child {
+  readonly socketPath: string;
+}
+
+export async function startDevice(options: Record<string, unknown> = {}): Promise<TestDevice> {
+  const socketPath = join(tempDir(), "dev.sock");
+  const child = await forkFixture("device-server.ts", [socketPath, JSON.stringify(options)]);
+  return { ...child, socketPath };
+}
+
+/** Waits until `check` holds (polling), or fails after `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 5000, what = "condition"): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
