@@ -81,9 +81,9 @@ export interface MigrationCallbacks {
   /** PRE_COPY (and its arcs) supported. Default false: STOP_COPY only. */
   readonly preCopy?: boolean;
   /**
-   * One direct arc of the state machine (the server walks multi-arc requests arc by arc). Must be complete when it
-   * returns. Throwing fails the request; the state stays at the last completed arc, or becomes ERROR if the error is
-   * a `DeviceError` and `errorState` is true on it... (see README: a throw leaves the state where it was).
+   * One direct arc of the state machine (the server walks a multi-arc request arc by arc, shortest path, never
+   * through a saving state). Must be complete when it returns. Throwing fails the request with EIO (or the errno of
+   * a `DeviceError`) and leaves the state at the last completed arc.
    */
   transition(from: MigrationState, to: MigrationState): MaybePromise<void>;
   /** Saving states: up to `max` bytes of the migration stream; fewer (or none) = no more data for now. */
