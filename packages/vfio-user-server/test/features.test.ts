@@ -11,22 +11,33 @@ describe("GET_REGION_IO_FDS", () => {
     track(await createServer({ socketPath: path, device: nic(log) }));
     const client = await Client.spawn();
     await client.connect(path);
-    const short = await client.ok({ kind: "DeviceGetRegionIoFdsRequest", argsz: 16, index: 0 }, "DeviceGetRegionIoFdsReply");
+    const short = await client.ok(
+      { kind: "DeviceGetRegionIoFdsRequest", argsz: 16, index: 0 },
+      "DeviceGetRegionIoFdsReply",
+    );
     expect(short).toMatchObject({ argsz: 56, count: 1, subRegions: [] });
     expect(short.fdNames).toEqual([]);
-    const r = await client.ok({ kind: "DeviceGetRegionIoFdsRequest", argsz: 56, index: 0 }, "DeviceGetRegionIoFdsReply");
+    const r = await client.ok(
+      { kind: "DeviceGetRegionIoFdsRequest", argsz: 56, index: 0 },
+      "DeviceGetRegionIoFdsReply",
+    );
     expect(r).toMatchObject({
       argsz: 56,
       index: 0,
       count: 1,
       entrySize: 40,
-      subRegions: [{ offset: BigInt(NIC_IOEVENTFD), size: 4n, fdIndex: 0, type: IoFdType.IOEVENTFD, flags: 0, datamatch: 0n }],
+      subRegions: [
+        { offset: BigInt(NIC_IOEVENTFD), size: 4n, fdIndex: 0, type: IoFdType.IOEVENTFD, flags: 0, datamatch: 0n },
+      ],
     });
     expect(r.fdNames).toHaveLength(1);
     await client.op("signalFd", { name: r.fdNames[0] });
     await until(() => log.doorbells.length === 1);
     expect(log.doorbells).toEqual([1n]);
-    const none = await client.ok({ kind: "DeviceGetRegionIoFdsRequest", argsz: 1024, index: 2 }, "DeviceGetRegionIoFdsReply");
+    const none = await client.ok(
+      { kind: "DeviceGetRegionIoFdsRequest", argsz: 1024, index: 2 },
+      "DeviceGetRegionIoFdsReply",
+    );
     expect(none).toMatchObject({ argsz: 16, count: 0 });
     expect(IoeventfdFlags.DATAMATCH).toBe(1);
   });
@@ -80,11 +91,17 @@ describe("what the client can receive", () => {
     const v = await client.connect(path, { maxMsgFds: 0, twinSocket: { supported: true } });
     expect(v.fdNames).toEqual([]);
     expect((v.message as { capabilities: { twinSocket?: unknown } }).capabilities.twinSocket).toBeUndefined();
-    const info = await client.ok({ kind: "DeviceGetRegionInfoRequest", argsz: 128, index: 0 }, "DeviceGetRegionInfoReply");
+    const info = await client.ok(
+      { kind: "DeviceGetRegionInfoRequest", argsz: 128, index: 0 },
+      "DeviceGetRegionInfoReply",
+    );
     expect(info.flags).toBe(RegionInfoFlags.READ | RegionInfoFlags.WRITE);
     expect(info.capabilities).toEqual([]);
     expect(info.fdNames).toEqual([]);
-    const io = await client.ok({ kind: "DeviceGetRegionIoFdsRequest", argsz: 1024, index: 0 }, "DeviceGetRegionIoFdsReply");
+    const io = await client.ok(
+      { kind: "DeviceGetRegionIoFdsRequest", argsz: 1024, index: 0 },
+      "DeviceGetRegionIoFdsReply",
+    );
     expect(io).toMatchObject({ count: 0 });
   });
 
@@ -122,7 +139,11 @@ describe("device-specific regions", () => {
     const info = await client.ok({ kind: "DeviceGetInfoRequest", argsz: 16 }, "DeviceGetInfoReply");
     expect(info.numRegions).toBe(10);
     const r = await client.ok({ kind: "DeviceGetRegionInfoRequest", argsz: 128, index: 9 }, "DeviceGetRegionInfoReply");
-    expect(r).toMatchObject({ argsz: 48, flags: RegionInfoFlags.READ | RegionInfoFlags.WRITE | RegionInfoFlags.CAPS, size: 8192n });
+    expect(r).toMatchObject({
+      argsz: 48,
+      flags: RegionInfoFlags.READ | RegionInfoFlags.WRITE | RegionInfoFlags.CAPS,
+      size: 8192n,
+    });
     expect(r.capabilities).toEqual([expect.objectContaining({ kind: "Type", type: 0x80008086, subtype: 1 })]);
     await client.ok({ kind: "RegionWriteRequest", offset: 100n, region: 9, data: le32(0x55) }, "RegionWriteReply");
     expect(ctx.regionMemory(9)![100]).toBe(0x55);
