@@ -3,7 +3,7 @@ import { IrqSetFlags, PciIrq } from "@emu/vfio-user-proto";
 import { createServer, type DeviceContext, isVfioUserServerError } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { newLog, nic } from "./fixtures/devices.js";
-import { Client, le32, socketPath, track } from "./fixtures/harness.js";
+import { Client, fdCount, le32, socketPath, track } from "./fixtures/harness.js";
 
 const { DATA_NONE, DATA_BOOL, DATA_EVENTFD, ACTION_MASK, ACTION_UNMASK, ACTION_TRIGGER } = IrqSetFlags;
 
@@ -222,7 +222,16 @@ describe("SET_IRQS validation (EINVAL)", () => {
     expect(await errno(setIrqs(client, DATA_NONE | ACTION_TRIGGER, 5, 0, 1))).toBe(22);
     expect(await errno(setIrqs(client, DATA_NONE | ACTION_TRIGGER, PciIrq.MSIX, 1, 0))).toBe(22); // count 0 needs start 0
     expect(await errno(setIrqs(client, DATA_NONE | ACTION_TRIGGER, PciIrq.INTX, 0, 1, [fds[0]!]))).toBe(22); // fds without EVENTFD
-    // The fds of refused requests were closed, not kept.
+  });
+
+  it("closes every fd of a refused request (here: a memfd where eventfds belong)", async () => {
+    const { client } = await setup();
+    await client.op("memfd", { name: "notEventfd", size: 4096 });
+    const fds = await eventfds(client, "y", 2);
+    const before = fdCount();
+    const r = await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 3, [fds[0]!, "notEventfd", fds[1]!]);
+    expect(r.message).toMatchObject({ kind: "ErrorReply", errno: 22 });
+    expect(fdCount()).toBe(before);
   });
 
   it("a server-side trigger of an index the device lacks is a tagged error", async () => {

@@ -25,6 +25,7 @@ import {
   type Message,
   MigrationFlags,
   MigrationState,
+  maxMessageSizeFor,
   type RegionCapability,
   RegionInfoFlags,
   type RegionReadRequest,
@@ -127,7 +128,7 @@ export class Connection implements DmaTransport {
     this.onClosed = onClosed;
     this.report = report;
     this.parser = new FrameParser({ maxMessageSize: limits.hardMaxMessageSize });
-    this.softMax = limits.maxDataXferSize + 32;
+    this.softMax = maxMessageSizeFor(limits.maxDataXferSize);
   }
 
   start(): void {
@@ -590,7 +591,8 @@ export class Connection implements DmaTransport {
   }
 
   private command(m: Message, address: bigint, length: number): Promise<Message> {
-    if (this.closed) return Promise.reject(new DmaError("Disconnected", address, length, "the client went away"));
+    if (this.closed || this.twin?.closed === true)
+      return Promise.reject(new DmaError("Disconnected", address, length, "the client went away"));
     const id = this.allocId();
     const target = this.twin ?? this.sock;
     return new Promise<Message>((resolve, reject) => {

@@ -321,7 +321,21 @@ export class IrqController {
       fail("NotSupported", "ERR and REQ support ACTION_TRIGGER only");
 
     if (dataType === IrqSetFlags.DATA_EVENTFD) {
-      for (const fd of fds) adopted.push(EventFd.adopt(fd)); // throws for a non-eventfd: caught above, all closed
+      for (let i = 0; i < fds.length; i++) {
+        try {
+          adopted.push(EventFd.adopt(fds[i] as number));
+        } catch {
+          // Not an eventfd: the ones adopted so far are closed by setIrqs, the rest here.
+          for (const fd of fds.slice(i)) {
+            try {
+              closeFd(fd);
+            } catch {
+              // already gone
+            }
+          }
+          throw refuse("Malformed", "DATA_EVENTFD with an fd that is not an eventfd");
+        }
+      }
       const list =
         action === IrqSetFlags.ACTION_TRIGGER ? s.trigger : action === IrqSetFlags.ACTION_MASK ? s.maskFd : s.unmaskFd;
       for (let i = 0; i < count; i++) {
