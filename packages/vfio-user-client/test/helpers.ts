@@ -49,7 +49,8 @@ export interface Child {
   readonly exited: Promise<number | null>;
   /** Calls an op of the child (see the fixture) and resolves with its value; a failure rejects with its message. */
   call<T = unknown>(op: string, args?: Record<string, unknown>): Promise<T>;
-  /** The last failure's details (reason, errno) of `call`, kept on the error. */
+  /** Messages the child sent on its own (not answers to `call`), in order. */
+  readonly events: Record<string, unknown>[];
 }
 
 export class ChildOpError extends Error {
@@ -71,6 +72,7 @@ export function forkFixture(script: string, args: string[]): Promise<Child> {
   });
   children.add(proc);
   let nextId = 1;
+  const events: Record<string, unknown>[] = [];
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   const exited = new Promise<number | null>((resolve) =>
     proc.on("exit", (code) => {
@@ -82,11 +84,21 @@ export function forkFixture(script: string, args: string[]): Promise<Child> {
   return new Promise((resolve, reject) => {
     proc.on(
       "message",
-      (m: { ready?: true; id?: number; ok?: boolean; value?: unknown; error?: string; reason?: string; errno?: number }) => {
+      (m: {
+        ready?: true;
+        id?: number;
+        ok?: boolean;
+        value?: unknown;
+        error?: string;
+        reason?: string;
+        errno?: number;
+        [k: string]: unknown;
+      }) => {
         if (m.ready) {
           resolve({
             proc,
             exited,
+            events,
             call: <T>(op: string, a?: Record<string, unknown>) =>
               new Promise<T>((res, rej) => {
                 const id = nextId++;
@@ -96,7 +108,11 @@ export function forkFixture(script: string, args: string[]): Promise<Child> {
           });
           return;
         }
-        const w = waiting.get(m.id as number);
+        if (m.id === undefined) {
+          events.push(m);
+          return;
+        }
+        const w = waiting.get(m.id);
         if (w === undefined) return;
         waiting.delete(m.id as number);
         if (m.ok) w.resolve(m.value);
