@@ -28,12 +28,13 @@ export interface IoEventFdDescription {
  * A region of the device. For BARs (0-5) and the ROM (6) the size comes from the PCI description; config space (7)
  * is the server's and cannot be described here; VGA (8) and device-specific regions (>= 9) give their own size.
  *
- * How an access at [offset, offset + length) is served:
- * 1. inside the MSI-X table or PBA of a BAR: by the server's MSI-X emulation;
- * 2. inside one `mmap` area (with `memory`): the shared memory, as the client would see it through its mapping;
- * 3. with a `read`/`write` callback: the callback;
- * 4. with `memory`: the shared memory;
- * 5. otherwise reads return zeros and writes are dropped.
+ * How a REGION_READ/WRITE is served: it is cut at the boundaries of the MSI-X table, the PBA and the `mmap` areas,
+ * and each piece goes to
+ * 1. the server's MSI-X emulation, inside the table or PBA of a BAR;
+ * 2. the shared memory, inside an `mmap` area (with `memory`), as the client sees it through its mapping;
+ * 3. the `read`/`write` callback, if there is one;
+ * 4. the shared memory, with `memory`;
+ * 5. nothing: reads return zeros and writes are dropped.
  */
 export interface RegionDescription {
   /** Required for indices >= 8; must equal the BAR/ROM size for 0-6 if given. */

@@ -160,6 +160,27 @@ describe("region access", () => {
     expect([...r.data]).toEqual([0xef, 0xbe, 0xad, 0xde, 7, 0, 0, 0]);
   });
 
+  it("an access straddling an mmap-area boundary is split: the area's bytes reach the shared memory", async () => {
+    const { path, client, log, ctx } = await setup();
+    await client.connect(path);
+    const data = Uint8Array.from({ length: 0x20 }, (_, i) => i + 1);
+    await client.ok(
+      { kind: "RegionWriteRequest", offset: BigInt(NIC_DOORBELL_PAGE - 0x10), region: 0, data },
+      "RegionWriteReply",
+    );
+    expect(log.writes).toEqual([{ offset: NIC_DOORBELL_PAGE - 0x10, data: [...data.subarray(0, 16)] }]);
+    expect([
+      ...ctx()
+        .regionMemory(0)!
+        .subarray(NIC_DOORBELL_PAGE, NIC_DOORBELL_PAGE + 4),
+    ]).toEqual([17, 18, 19, 20]);
+    const r = await client.ok(
+      { kind: "RegionReadRequest", offset: BigInt(NIC_DOORBELL_PAGE - 0x10), region: 0, count: 0x20 },
+      "RegionReadReply",
+    );
+    expect(r.data).toEqual(data);
+  });
+
   it("pipelined accesses are answered in order", async () => {
     const { path, client } = await setup();
     await client.connect(path);

@@ -135,9 +135,7 @@ export class DeviceHost {
    */
   readView(slot: RegionSlot, offset: number, count: number): Uint8Array | Promise<Uint8Array> {
     if (slot.isConfig) return this.config.state.subarray(offset, offset + count);
-    const t = slot.msixTable;
-    const p = slot.msixPba;
-    if (!(t && offset < t.end && t.start < offset + count) && !(p && offset < p.end && p.start < offset + count)) {
+    if (!needsSplit(slot, offset, count)) {
       const mem = slot.memory;
       if (mem !== undefined && (slot.read === undefined || insideArea(slot, offset, count)))
         return mem.subarray(offset, offset + count);
@@ -159,9 +157,9 @@ export class DeviceHost {
       this.config.readInto(offset, count, out, at);
       return;
     }
-    const t = slot.msixTable;
-    const p = slot.msixPba;
-    if ((t && offset < t.end && t.start < offset + count) || (p && offset < p.end && p.start < offset + count)) {
+    if (needsSplit(slot, offset, count)) {
+      const t = slot.msixTable;
+      const p = slot.msixPba;
       return this.splitTrapped(slot, offset, count, (kind, o, n, pos) => {
         if (kind === "table") this.irq.readTable(o - (t as { start: number }).start, n, out, at + pos);
         else if (kind === "pba") this.irq.readPba(o - (p as { start: number }).start, n, out, at + pos);
@@ -196,11 +194,9 @@ export class DeviceHost {
   /** Writes `data` to a region at `offset`. Returns true if it initiated an FLR (config space). */
   write(slot: RegionSlot, offset: number, data: Uint8Array): void | Promise<void> {
     if (slot.isConfig) return this.configWrite(offset, data);
-    const t = slot.msixTable;
-    const p = slot.msixPba;
-    const count = data.length;
-    if ((t && offset < t.end && t.start < offset + count) || (p && offset < p.end && p.start < offset + count)) {
-      return this.splitTrapped(slot, offset, count, (kind, o, n, pos) => {
+    if (needsSplit(slot, offset, data.length)) {
+      const t = slot.msixTable;
+      return this.splitTrapped(slot, offset, data.length, (kind, o, n, pos) => {
         if (kind === "table") this.irq.writeTable(o - (t as { start: number }).start, data.subarray(pos, pos + n));
         else if (kind === "plain") return this.writePlain(slot, o, data.subarray(pos, pos + n));
         // PBA is read-only: writes are dropped.
@@ -222,7 +218,10 @@ export class DeviceHost {
     }
   }
 
-  /** Cuts an access into table / PBA / plain pieces and runs them in order (awaiting async plain pieces). */
+  /**
+   * Cuts an access into table / PBA / plain pieces at the MSI-X and mmap-area boundaries and runs them in order
+   * (awaiting async plain pieces); a plain piece then lies wholly inside one mmap area (shared memory) or outside all.
+   */
   private splitTrapped(
     slot: RegionSlot,
     offset: number,
@@ -230,8 +229,12 @@ export class DeviceHost {
     run: (kind: "table" | "pba" | "plain", off: number, n: number, pos: number) => void | Promise<void> | undefined,
   ): void | Promise<void> {
     const cuts = new Set<number>([offset, offset + count]);
-    for (const r of [slot.msixTable, slot.msixPba]) {
-      if (!r) continue;
+    const ranges: { start: number; end: number }[] = [];
+    if (slot.msixTable) ranges.push(slot.msixTable);
+    if (slot.msixPba) ranges.push(slot.msixPba);
+    if (slot.memory !== undefined)
+      for (const a of slot.mmapAreas) ranges.push({ start: a.offset, end: a.offset + a.size });
+    for (const r of ranges) {
       if (r.start > offset && r.start < offset + count) cuts.add(r.start);
       if (r.end > offset && r.end < offset + count) cuts.add(r.end);
     }
@@ -330,6 +333,23 @@ export class DeviceHost {
   }
 
   static readonly CONFIG_INDEX = PciRegion.CONFIG;
+}
+
+/**
+ * True when an access cannot go to one place: it overlaps the MSI-X table or PBA, or (with both shared memory and a
+ * callback) it straddles an mmap area boundary, so the bytes inside the area must reach the memory the client maps.
+ */
+function needsSplit(slot: RegionSlot, offset: number, count: number): boolean {
+  const end = offset + count;
+  const t = slot.msixTable;
+  const p = slot.msixPba;
+  if ((t && offset < t.end && t.start < end) || (p && offset < p.end && p.start < end)) return true;
+  if (slot.memory === undefined || (slot.read === undefined && slot.write === undefined)) return false;
+  for (const a of slot.mmapAreas) {
+    const aEnd = a.offset + a.size;
+    if (offset < aEnd && a.offset < end && !(offset >= a.offset && end <= aEnd)) return true;
+  }
+  return false;
 }
 
 function insideArea(slot: RegionSlot, offset: number, count: number): boolean {
