@@ -317,6 +317,11 @@ describe("header, commands, whole-message checks", () => {
         ),
       ),
     ).toBe("OutOfRange");
+    // A value of the wrong shape from untyped JS: a tagged error, never a hang (a NaN size hint once looped forever).
+    const notBytes = {} as Uint8Array;
+    expect(
+      reasonOf(() => encodeMessage({ kind: "RegionReadReply", offset: 0n, region: 0, data: notBytes }, { msgId: 1 })),
+    ).toBe("OutOfRange");
     expect(deviceFeatureFlags(DeviceFeature.DMA_LOGGING_REPORT, DeviceFeatureFlags.GET)).toBe(0x10008);
   });
 

@@ -21,7 +21,7 @@ export class Writer {
     const at = this.pos;
     const need = at + n;
     if (need > this.buf.length) {
-      let cap = this.buf.length * 2;
+      let cap = Math.max(64, this.buf.length * 2); // never 0: a zero (or NaN-derived) initial capacity must not hang
       while (cap < need) cap *= 2;
       const next = new Uint8Array(cap);
       next.set(this.buf.subarray(0, at));
