@@ -286,6 +286,14 @@ static void close_fds(const int* fds, int n) {
   for (int i = 0; i < n; i++) close(fds[i]);
 }
 
+/* Returns a new fd to JS; closes it if even that fails, so it never leaks. */
+static napi_value return_fd(napi_env env, int fd) {
+  napi_value v;
+  if (napi_create_int32(env, fd, &v) == napi_ok) return v;
+  close(fd);
+  return napi_failed(env);
+}
+
 /* ------------------------------------------------------------------------------------------------------------- */
 /* pbase: an object with a uv_poll handle and a JS wrapper                                                        */
 
@@ -305,12 +313,10 @@ struct pbase {
   napi_ref self;
   napi_async_context actx;
   void (*release)(pbase*); /* deletes the subclass's JS references (called once, at teardown) */
-  void (*destroy)(pbase*); /* frees the subclass's native memory (called once, at the very end) */
 };
 
 static void pbase_maybe_free(pbase* b) {
   if (b->handle_alive || b->wrapper_alive) return;
-  if (b->destroy) b->destroy(b);
   free(b);
 }
 
@@ -548,6 +554,7 @@ static void sock_fail(sock* s, int kind, int err, const char* syscall) {
 
 static void set_rights(struct msghdr* msg, void* ctrl, const int* fds, int nfds) {
   size_t sz = sizeof(int) * (size_t)nfds;
+  memset(ctrl, 0, CMSG_SPACE(sz)); /* no uninitialised padding bytes handed to the kernel */
   msg->msg_control = ctrl;
   msg->msg_controllen = CMSG_SPACE(sz);
   struct cmsghdr* c = CMSG_FIRSTHDR(msg);
@@ -793,8 +800,6 @@ static void sock_poll_cb(uv_poll_t* h, int status, int events) {
   cb_leave(&s->b, &c);
 }
 
-static void sock_destroy(pbase* b) { (void)b; }
-
 /* new SocketHandle(fd, verify): takes ownership of fd on success. verify: check it is an AF_UNIX stream socket
    and make it close-on-exec and non-blocking (adopt). */
 static napi_value sock_new(napi_env env, napi_callback_info info) {
@@ -827,7 +832,6 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   s->closed_kind = -1;
   s->max_fds = EMU_MAX_FDS;
   s->b.release = sock_release;
-  s->b.destroy = sock_destroy;
   if (!pbase_init(env, &s->b, jsthis, fd, 1, "emu.UnixSocket")) return NULL;
   return jsthis;
 }
@@ -1210,8 +1214,6 @@ static void server_poll_cb(uv_poll_t* h, int status, int events) {
   cb_leave(&v->b, &c);
 }
 
-static void server_destroy(pbase* b) { (void)b; }
-
 /* new ServerHandle(path, mode, backlog): binds (replacing a stale socket file) and listens; not yet accepting. */
 static napi_value server_new(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -1312,7 +1314,6 @@ static napi_value server_new(napi_env env, napi_callback_info info) {
   v->dev = st.st_dev;
   v->ino = st.st_ino;
   v->b.release = server_release;
-  v->b.destroy = server_destroy;
   if (!pbase_init(env, &v->b, jsthis, fd, 1, "emu.UnixServer")) {
     close(fd);
     unlink(path);
@@ -1381,8 +1382,6 @@ static void efd_drop_callbacks(efd* w) {
 
 static void efd_release(pbase* b) { efd_drop_callbacks((efd*)b); }
 
-static void efd_destroy(pbase* b) { (void)b; }
-
 static void efd_poll_cb(uv_poll_t* h, int status, int events) {
   (void)events;
   efd* w = (efd*)h->data;
@@ -1435,7 +1434,6 @@ static napi_value efd_new(napi_env env, napi_callback_info info) {
   efd* w = (efd*)calloc(1, sizeof(efd));
   if (!w) return throw_sys(env, ENOMEM, "malloc", NULL);
   w->b.release = efd_release;
-  w->b.destroy = efd_destroy;
   if (!pbase_init(env, &w->b, jsthis, fd, 1, "emu.EventFd")) return NULL;
   return jsthis;
 }
@@ -1497,15 +1495,14 @@ static napi_value f_close(napi_env env, napi_callback_info info) {
 
 static napi_value f_dup(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], v;
+  napi_value argv[1];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
   if (argc < 1) return throw_arg(env, "fd is required");
   if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
   int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (d < 0) return throw_sys(env, errno, "fcntl", NULL);
-  NAPI(napi_create_int32(env, d, &v));
-  return v;
+  return return_fd(env, d);
 }
 
 /* ioctl(fd, request, arg?) */
@@ -1552,7 +1549,7 @@ static napi_value f_ioctl(napi_env env, napi_callback_info info) {
 /* memfdCreate(name, size: bigint) -> fd */
 static napi_value f_memfd(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], v;
+  napi_value argv[2];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) return throw_arg(env, "name and size are required");
   char name[250];
@@ -1562,13 +1559,16 @@ static napi_value f_memfd(napi_env env, napi_callback_info info) {
   if (size > (uint64_t)INT64_MAX) return throw_arg(env, "size is too large");
   int fd = memfd_create(name, MFD_CLOEXEC);
   if (fd < 0) return throw_sys(env, errno, "memfd_create", NULL);
-  if (size > 0 && ftruncate(fd, (off_t)size) < 0) {
+  int r;
+  do {
+    r = size > 0 ? ftruncate(fd, (off_t)size) : 0;
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) {
     int err = errno;
     close(fd);
     return throw_sys(env, err, "ftruncate", NULL);
   }
-  NAPI(napi_create_int32(env, fd, &v));
-  return v;
+  return return_fd(env, fd);
 }
 
 static napi_value f_ftruncate(napi_env env, napi_callback_info info) {
@@ -1725,7 +1725,7 @@ static napi_value f_unmap(napi_env env, napi_callback_info info) {
 
 static napi_value f_eventfd(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], v;
+  napi_value argv[2];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) return throw_arg(env, "initval and semaphore are required");
   int64_t init;
@@ -1734,8 +1734,7 @@ static napi_value f_eventfd(napi_env env, napi_callback_info info) {
   arg_bool(env, argv[1], &sem);
   int fd = eventfd((unsigned int)init, EFD_CLOEXEC | EFD_NONBLOCK | (sem ? EFD_SEMAPHORE : 0));
   if (fd < 0) return throw_sys(env, errno, "eventfd", NULL);
-  NAPI(napi_create_int32(env, fd, &v));
-  return v;
+  return return_fd(env, fd);
 }
 
 /* eventfdAdopt(fd): checks it is an eventfd; makes it close-on-exec and non-blocking. */
