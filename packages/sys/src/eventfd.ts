@@ -1,4 +1,4 @@
-import { SysError, SysStateError } from "./errors.js";
+import { SysArgumentError, SysError, SysStateError } from "./errors.js";
 import { type EventFdHandle, native } from "./internal/native.js";
 
 export interface EventFdOptions {
@@ -76,8 +76,8 @@ export class EventFd {
    */
   watch(listener: (count: bigint) => void, options: EventFdWatchOptions = {}): void {
     this.#live();
+    if (typeof listener !== "function") throw new SysArgumentError("watch() needs a listener function");
     if (this.#watching) throw new SysStateError("this EventFd is already watched");
-    if (typeof listener !== "function") throw new SysStateError("watch() needs a listener function");
     const onError = options.onError;
     this.#h.watch(listener, (errno) => {
       this.#watching = false;

@@ -1,4 +1,11 @@
-import { isSysError, type SocketCloseError, SysError, SysStateError, TooManyFdsError } from "./errors.js";
+import {
+  isSysError,
+  type SocketCloseError,
+  SysArgumentError,
+  SysError,
+  SysStateError,
+  TooManyFdsError,
+} from "./errors.js";
 import { CloseKind, native, type ServerHandle, type SocketHandle } from "./internal/native.js";
 
 /** Linux's SCM_MAX_FD: the most fds one sendmsg can carry, and the default `maxRecvFds`. */
@@ -106,7 +113,7 @@ export class UnixSocket {
   start(handlers: UnixSocketStartOptions): void {
     if (this.#handlers) throw new SysStateError("start() was already called");
     if (typeof handlers?.onData !== "function" || typeof handlers.onClose !== "function")
-      throw new SysStateError("start() needs onData and onClose functions");
+      throw new SysArgumentError("start() needs onData and onClose functions");
     const max = handlers.maxRecvFds ?? MAX_FDS_PER_MESSAGE;
     this.#h.start(max); // validates max (SysArgumentError) before anything changes
     this.#maxRecvFds = max;
@@ -217,7 +224,7 @@ export class UnixServer {
    * throws SysError EADDRINUSE; any other file at the path throws SysError EEXIST.
    */
   static listen(path: string, onConnection: (socket: UnixSocket) => void, options: UnixListenOptions = {}): UnixServer {
-    if (typeof onConnection !== "function") throw new SysStateError("listen() needs an onConnection function");
+    if (typeof onConnection !== "function") throw new SysArgumentError("listen() needs an onConnection function");
     const h = new native.ServerHandle(path, options.mode ?? 0o600, options.backlog ?? 128);
     const server = new UnixServer(path, h);
     try {

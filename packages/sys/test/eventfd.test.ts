@@ -49,6 +49,7 @@ describe("EventFd", () => {
     const got: bigint[] = [];
     e.watch((n) => got.push(n));
     expect(() => e.watch(() => {})).toThrow(SysStateError);
+    expect(() => e.watch("no" as never)).toThrow(SysArgumentError);
     e.signal(3);
     await waitFor(() => got.length === 1);
     expect(got).toEqual([3n]);
@@ -66,6 +67,21 @@ describe("EventFd", () => {
     e.signal(1);
     await waitFor(() => got.length === 3);
     e.close();
+    expect(e.watching).toBe(false);
+  });
+
+  it("the listener may close its own EventFd", async () => {
+    const e = EventFd.create({ semaphore: true });
+    const got: bigint[] = [];
+    e.watch((n) => {
+      got.push(n);
+      e.close();
+    });
+    e.signal(3); // three wake-ups pending; only the first is delivered
+    await waitFor(() => got.length === 1);
+    await sleep(20);
+    expect(got).toEqual([1n]);
+    expect(e.closed).toBe(true);
     expect(e.watching).toBe(false);
   });
 

@@ -114,7 +114,8 @@ describe("UnixSocket.pair", () => {
     expect(() => a.send(new Uint8Array(1), [m])).toThrow(expect.objectContaining({ _tag: "SysError", code: "EBADF" }));
     expect(() => UnixSocket.adopt(-1)).toThrow(SysArgumentError);
     expect(() => b.start({ onData: () => {}, onClose: () => {}, maxRecvFds: 254 })).toThrow(SysArgumentError);
-    expect(() => b.start({} as never)).toThrow(SysStateError);
+    expect(() => b.start({} as never)).toThrow(SysArgumentError);
+    expect(() => UnixServer.listen(join(tempDir(), "x.sock"), "no" as never)).toThrow(SysArgumentError);
     b.start({ onData: () => {}, onClose: () => {} });
     expect(() => b.start({ onData: () => {}, onClose: () => {} })).toThrow(SysStateError);
     expect(a.send(new Uint8Array(1))).toBe(true);
@@ -236,6 +237,60 @@ describe("UnixSocket.pair", () => {
     });
     await waitFor(() => called);
     expect(isSysError(err)).toBe(true);
+  });
+
+  it("close() from inside onData, onDrain and onClose: no more calls, nothing leaked", async () => {
+    const before = fdCount();
+    // onData closes while more chunks (with fds) are still queued in the kernel: they are never delivered, and the
+    // kernel releases their fds with the socket.
+    const [a, b] = UnixSocket.pair();
+    const m = memfdCreate("in-flight");
+    for (let i = 0; i < 10; i++) a.send(new Uint8Array([i]), [m]);
+    closeFd(m);
+    let dataCalls = 0;
+    let closeCalls = 0;
+    let closeErr: SocketCloseError | undefined;
+    b.start({
+      onData: (_c, fds) => {
+        dataCalls++;
+        for (const fd of fds) closeFd(fd);
+        b.close();
+        b.close();
+      },
+      onClose: (err) => {
+        closeCalls++;
+        closeErr = err;
+        b.close(); // again, from the close handler
+      },
+    });
+    await waitFor(() => closeCalls === 1);
+    await sleep(20);
+    expect(dataCalls).toBe(1);
+    expect(closeCalls).toBe(1);
+    expect(closeErr).toBeUndefined();
+    expect(b.closed).toBe(true);
+    a.close();
+    // onDrain closes the socket whose queue just emptied.
+    const [c, d] = UnixSocket.pair();
+    d.start({ onData: () => {}, onClose: () => {} });
+    let drained = 0;
+    let cClosed = false;
+    c.start({
+      onData: () => {},
+      onClose: () => {
+        cClosed = true;
+      },
+      onDrain: () => {
+        drained++;
+        c.close();
+      },
+    });
+    while (c.send(new Uint8Array(1 << 16))) {}
+    await waitFor(() => cClosed);
+    expect(drained).toBe(1);
+    expect(c.send(new Uint8Array(1))).toBe(false);
+    d.close();
+    await waitFor(() => fdCount() === before);
   });
 
   it("an exception in onData is uncaught (like any event callback) and reading goes on", async () => {
@@ -368,6 +423,22 @@ describe("UnixServer", () => {
     }
     expect(accepted).toBe(60);
     for (const c of clients) c.close();
+  });
+
+  it("the server may be closed from inside onConnection", async () => {
+    const p = join(tempDir(), "once.sock");
+    const got: UnixSocket[] = [];
+    const server = UnixServer.listen(p, (s) => {
+      got.push(s);
+      server.close();
+      s.close();
+    });
+    const c = await UnixSocket.connect(p);
+    await waitFor(() => got.length === 1);
+    expect(server.closed).toBe(true);
+    expect(() => statSync(p)).toThrow(); // unlinked
+    await expect(UnixSocket.connect(p)).rejects.toMatchObject({ code: "ENOENT" });
+    c.close();
   });
 
   it("bad arguments and missing paths give typed errors", async () => {
