@@ -123,6 +123,42 @@ describe("UnixSocket.pair", () => {
     b.close();
   });
 
+  it("a part detached while send() reads its arguments is never sent from freed memory", async () => {
+    const [a, b] = UnixSocket.pair();
+    const rb = collect(b);
+    const detach = (u: Uint8Array) => structuredClone(u.buffer, { transfer: [u.buffer as ArrayBuffer] });
+    // A later part's accessor detaches an earlier part: only what is still attached is sent.
+    const first = new Uint8Array([1, 2, 3]);
+    const parts: Uint8Array[] = [first];
+    Object.defineProperty(parts, 1, {
+      get: () => {
+        detach(first);
+        return new Uint8Array([9]);
+      },
+      enumerable: true,
+    });
+    expect(a.send(parts)).toBe(true);
+    // An fds accessor detaches the data: fds would go with zero bytes, so nothing is sent.
+    const m = memfdCreate("x");
+    const data = new Uint8Array([4, 5]);
+    const fds: number[] = [];
+    Object.defineProperty(fds, 0, {
+      get: () => {
+        detach(data);
+        return m;
+      },
+      enumerable: true,
+    });
+    expect(() => a.send(data, fds)).toThrow(SysArgumentError);
+    closeFd(m);
+    a.send(new Uint8Array([7]));
+    await waitFor(() => bytes(rb).length >= 2);
+    expect([...bytes(rb)]).toEqual([9, 7]);
+    expect(rb.fds.flat()).toEqual([]);
+    a.close();
+    b.close();
+  });
+
   it("adopt refuses fds that are not AF_UNIX stream sockets (and leaves them open)", () => {
     const m = memfdCreate("x");
     expect(() => UnixSocket.adopt(m)).toThrow(SysArgumentError);

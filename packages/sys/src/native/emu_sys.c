@@ -897,6 +897,9 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
   if (argc < 1) return throw_arg(env, "data is required");
   struct iovec iov_small[8];
   struct iovec* iov = iov_small;
+  napi_value parts_small[8];
+  napi_value* parts = parts_small;
+  uint32_t nparts = 1;
   int niov = 0;
   size_t total = 0;
   napi_value result = NULL;
@@ -905,37 +908,35 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
   bool is_arr = false;
   napi_is_array(env, argv[0], &is_arr);
   if (is_arr) {
-    uint32_t n;
-    NAPI(napi_get_array_length(env, argv[0], &n));
-    if (n > EMU_MAX_IOV) return throw_arg(env, "at most %d buffers per message, got %u", EMU_MAX_IOV, n);
-    if (n > 8) {
-      iov = (struct iovec*)malloc(sizeof(struct iovec) * n);
-      if (!iov) return throw_sys(env, ENOMEM, "malloc", NULL);
+    NAPI(napi_get_array_length(env, argv[0], &nparts));
+    if (nparts > EMU_MAX_IOV) return throw_arg(env, "at most %d buffers per message, got %u", EMU_MAX_IOV, nparts);
+    if (nparts > 8) {
+      parts = (napi_value*)malloc(sizeof(napi_value) * nparts);
+      iov = (struct iovec*)malloc(sizeof(struct iovec) * nparts);
+      if (!parts || !iov) {
+        throw_sys(env, ENOMEM, "malloc", NULL);
+        goto out;
+      }
     }
-    for (uint32_t i = 0; i < n; i++) {
-      napi_value e;
-      void* d;
-      size_t l;
-      if (napi_get_element(env, argv[0], i, &e) != napi_ok) goto out;
-      if (!arg_u8(env, e, &d, &l, "each part of data")) goto out;
-      if (l == 0) continue;
-      iov[niov].iov_base = d;
-      iov[niov].iov_len = l;
-      niov++;
-      total += l;
-    }
+    for (uint32_t i = 0; i < nparts; i++)
+      if (napi_get_element(env, argv[0], i, &parts[i]) != napi_ok) goto out;
   } else {
-    void* d;
-    size_t l;
-    if (!arg_u8(env, argv[0], &d, &l, "data (a Uint8Array or an array of them)")) return NULL;
-    if (l > 0) {
-      iov[0].iov_base = d;
-      iov[0].iov_len = l;
-      niov = 1;
-      total = l;
-    }
+    parts[0] = argv[0];
   }
   if (argc > 1 && !arg_fds(env, argv[1], fds, &nfds)) goto out;
+  /* Only now take the data pointers: fetching array elements and fds may run JS (accessor elements) that could
+     detach a part's buffer and free its memory. From here to sendmsg/enqueue no JS runs. */
+  for (uint32_t i = 0; i < nparts; i++) {
+    void* d;
+    size_t l;
+    if (!arg_u8(env, parts[i], &d, &l, is_arr ? "each part of data" : "data (a Uint8Array or an array of them)"))
+      goto out;
+    if (l == 0) continue;
+    iov[niov].iov_base = d;
+    iov[niov].iov_len = l;
+    niov++;
+    total += l;
+  }
   if (total == 0 && nfds > 0) {
     throw_arg(env, "fds need at least one byte of data (the kernel drops fds sent with zero bytes)");
     goto out;
@@ -1003,6 +1004,7 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
   napi_create_double(env, (double)s->queued, &result);
 out:
   if (iov != iov_small) free(iov);
+  if (parts != parts_small) free(parts);
   return result;
 }
 
