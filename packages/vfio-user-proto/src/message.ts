@@ -158,6 +158,7 @@ export type Message =
   | ErrorReply
   | UnknownMessage;
 
+/** The `kind` tag of every message, e.g. `"DmaMapRequest"`. */
 export type MessageKind = Message["kind"];
 /** The message type of a kind: `MessageOf<"RegionReadRequest">`. */
 export type MessageOf<K extends MessageKind> = Extract<Message, { kind: K }>;

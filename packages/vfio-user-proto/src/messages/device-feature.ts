@@ -204,6 +204,10 @@ export function deviceFeatureDataSize(data: DeviceFeatureData): number {
   return data.type === "None" ? 0 : dataSize(data);
 }
 
+/**
+ * The payload of a `DeviceFeatureRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceFeatureRequest(m: Body<DeviceFeatureRequest>): Uint8Array {
   return encodePayload(deviceFeatureRequestCodec, m);
 }
@@ -211,6 +215,10 @@ export function encodeDeviceFeatureRequest(m: Body<DeviceFeatureRequest>): Uint8
 export function decodeDeviceFeatureRequest(payload: Uint8Array): DeviceFeatureRequest {
   return decodePayload(deviceFeatureRequestCodec, payload);
 }
+/**
+ * The payload of a `DeviceFeatureReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceFeatureReply(m: Body<DeviceFeatureReply>): Uint8Array {
   return encodePayload(deviceFeatureReplyCodec, m);
 }

@@ -54,6 +54,10 @@ export const deviceGetInfoReplyCodec: MessageCodec<DeviceGetInfoReply> = {
   write: writeDeviceInfo,
 };
 
+/**
+ * The payload of a `DeviceGetInfoRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceGetInfoRequest(m: Body<DeviceGetInfoRequest>): Uint8Array {
   return encodePayload(deviceGetInfoRequestCodec, m);
 }
@@ -61,6 +65,10 @@ export function encodeDeviceGetInfoRequest(m: Body<DeviceGetInfoRequest>): Uint8
 export function decodeDeviceGetInfoRequest(payload: Uint8Array): DeviceGetInfoRequest {
   return decodePayload(deviceGetInfoRequestCodec, payload);
 }
+/**
+ * The payload of a `DeviceGetInfoReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceGetInfoReply(m: Body<DeviceGetInfoReply>): Uint8Array {
   return encodePayload(deviceGetInfoReplyCodec, m);
 }

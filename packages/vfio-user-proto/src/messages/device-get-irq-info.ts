@@ -59,6 +59,10 @@ export const deviceGetIrqInfoReplyCodec: MessageCodec<DeviceGetIrqInfoReply> = {
   write: writeIrqInfo,
 };
 
+/**
+ * The payload of a `DeviceGetIrqInfoRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceGetIrqInfoRequest(m: Body<DeviceGetIrqInfoRequest>): Uint8Array {
   return encodePayload(deviceGetIrqInfoRequestCodec, m);
 }
@@ -66,6 +70,10 @@ export function encodeDeviceGetIrqInfoRequest(m: Body<DeviceGetIrqInfoRequest>):
 export function decodeDeviceGetIrqInfoRequest(payload: Uint8Array): DeviceGetIrqInfoRequest {
   return decodePayload(deviceGetIrqInfoRequestCodec, payload);
 }
+/**
+ * The payload of a `DeviceGetIrqInfoReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceGetIrqInfoReply(m: Body<DeviceGetIrqInfoReply>): Uint8Array {
   return encodePayload(deviceGetIrqInfoReplyCodec, m);
 }

@@ -69,6 +69,10 @@ export const deviceGetRegionInfoReplyCodec: MessageCodec<DeviceGetRegionInfoRepl
   sizeHint: (m) => regionInfoSize(m.capabilities),
 };
 
+/**
+ * The payload of a `DeviceGetRegionInfoRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceGetRegionInfoRequest(m: Body<DeviceGetRegionInfoRequest>): Uint8Array {
   return encodePayload(deviceGetRegionInfoRequestCodec, m);
 }
@@ -76,6 +80,10 @@ export function encodeDeviceGetRegionInfoRequest(m: Body<DeviceGetRegionInfoRequ
 export function decodeDeviceGetRegionInfoRequest(payload: Uint8Array): DeviceGetRegionInfoRequest {
   return decodePayload(deviceGetRegionInfoRequestCodec, payload);
 }
+/**
+ * The payload of a `DeviceGetRegionInfoReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceGetRegionInfoReply(m: Body<DeviceGetRegionInfoReply>): Uint8Array {
   return encodePayload(deviceGetRegionInfoReplyCodec, m);
 }

@@ -31,6 +31,7 @@ export const SubRegionLayout = {
   SPEC: 40,
   LIBVFIO_USER: 48,
 } as const;
+/** 40 (spec) or 48 (libvfio-user): the size of one sub-region entry. */
 export type SubRegionEntrySize = (typeof SubRegionLayout)[keyof typeof SubRegionLayout];
 
 /** Size of the request and of the reply head. */
@@ -203,6 +204,10 @@ export function regionIoFdsSize(count: number, entrySize: SubRegionEntrySize): n
   return REGION_IO_FDS_HEAD_SIZE + count * entrySize;
 }
 
+/**
+ * The payload of a `DeviceGetRegionIoFdsRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceGetRegionIoFdsRequest(m: Body<DeviceGetRegionIoFdsRequest>): Uint8Array {
   return encodePayload(deviceGetRegionIoFdsRequestCodec, m);
 }

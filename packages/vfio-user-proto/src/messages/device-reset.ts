@@ -37,6 +37,10 @@ export const deviceResetReplyCodec: MessageCodec<DeviceResetReply> = {
   write() {},
 };
 
+/**
+ * The payload of a `DeviceResetRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceResetRequest(m: Body<DeviceResetRequest> = {}): Uint8Array {
   return encodePayload(deviceResetRequestCodec, m);
 }
@@ -44,6 +48,10 @@ export function encodeDeviceResetRequest(m: Body<DeviceResetRequest> = {}): Uint
 export function decodeDeviceResetRequest(payload: Uint8Array): DeviceResetRequest {
   return decodePayload(deviceResetRequestCodec, payload);
 }
+/**
+ * The payload of a `DeviceResetReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceResetReply(m: Body<DeviceResetReply> = {}): Uint8Array {
   return encodePayload(deviceResetReplyCodec, m);
 }

@@ -40,6 +40,10 @@ export const deviceSetIrqsReplyCodec: MessageCodec<DeviceSetIrqsReply> = {
   write() {},
 };
 
+/**
+ * The payload of a `DeviceSetIrqsRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceSetIrqsRequest(m: Body<DeviceSetIrqsRequest>): Uint8Array {
   return encodePayload(deviceSetIrqsRequestCodec, m);
 }
@@ -47,6 +51,10 @@ export function encodeDeviceSetIrqsRequest(m: Body<DeviceSetIrqsRequest>): Uint8
 export function decodeDeviceSetIrqsRequest(payload: Uint8Array): DeviceSetIrqsRequest {
   return decodePayload(deviceSetIrqsRequestCodec, payload);
 }
+/**
+ * The payload of a `DeviceSetIrqsReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDeviceSetIrqsReply(m: Body<DeviceSetIrqsReply> = {}): Uint8Array {
   return encodePayload(deviceSetIrqsReplyCodec, m);
 }

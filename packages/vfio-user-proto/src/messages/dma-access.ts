@@ -121,6 +121,10 @@ export const dmaWriteReplyCodec: MessageCodec<DmaWriteReply> = {
   },
 };
 
+/**
+ * The payload of a `DmaReadRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDmaReadRequest(m: Body<DmaReadRequest>): Uint8Array {
   return encodePayload(dmaReadRequestCodec, m);
 }
@@ -128,6 +132,10 @@ export function encodeDmaReadRequest(m: Body<DmaReadRequest>): Uint8Array {
 export function decodeDmaReadRequest(payload: Uint8Array): DmaReadRequest {
   return decodePayload(dmaReadRequestCodec, payload);
 }
+/**
+ * The payload of a `DmaReadReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDmaReadReply(m: Body<DmaReadReply>): Uint8Array {
   return encodePayload(dmaReadReplyCodec, m);
 }
@@ -135,6 +143,10 @@ export function encodeDmaReadReply(m: Body<DmaReadReply>): Uint8Array {
 export function decodeDmaReadReply(payload: Uint8Array): DmaReadReply {
   return decodePayload(dmaReadReplyCodec, payload);
 }
+/**
+ * The payload of a `DmaWriteRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDmaWriteRequest(m: Body<DmaWriteRequest>): Uint8Array {
   return encodePayload(dmaWriteRequestCodec, m);
 }
@@ -142,6 +154,10 @@ export function encodeDmaWriteRequest(m: Body<DmaWriteRequest>): Uint8Array {
 export function decodeDmaWriteRequest(payload: Uint8Array): DmaWriteRequest {
   return decodePayload(dmaWriteRequestCodec, payload);
 }
+/**
+ * The payload of a `DmaWriteReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDmaWriteReply(m: Body<DmaWriteReply>): Uint8Array {
   return encodePayload(dmaWriteReplyCodec, m);
 }

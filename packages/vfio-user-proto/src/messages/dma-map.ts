@@ -81,6 +81,10 @@ export const dmaMapReplyCodec: MessageCodec<DmaMapReply> = {
   write() {},
 };
 
+/**
+ * The payload of a `DmaMapRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDmaMapRequest(m: Body<DmaMapRequest>): Uint8Array {
   return encodePayload(dmaMapRequestCodec, m);
 }
@@ -88,6 +92,10 @@ export function encodeDmaMapRequest(m: Body<DmaMapRequest>): Uint8Array {
 export function decodeDmaMapRequest(payload: Uint8Array): DmaMapRequest {
   return decodePayload(dmaMapRequestCodec, payload);
 }
+/**
+ * The payload of a `DmaMapReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDmaMapReply(m: Body<DmaMapReply> = {}): Uint8Array {
   return encodePayload(dmaMapReplyCodec, m);
 }

@@ -128,6 +128,10 @@ export const dmaUnmapReplyCodec: MessageCodec<DmaUnmapReply> = {
   sizeHint: (m) => 40 + (m.bitmap?.data.length ?? 0),
 };
 
+/**
+ * The payload of a `DmaUnmapRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDmaUnmapRequest(m: Body<DmaUnmapRequest>): Uint8Array {
   return encodePayload(dmaUnmapRequestCodec, m);
 }
@@ -135,6 +139,10 @@ export function encodeDmaUnmapRequest(m: Body<DmaUnmapRequest>): Uint8Array {
 export function decodeDmaUnmapRequest(payload: Uint8Array): DmaUnmapRequest {
   return decodePayload(dmaUnmapRequestCodec, payload);
 }
+/**
+ * The payload of a `DmaUnmapReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeDmaUnmapReply(m: Body<DmaUnmapReply>): Uint8Array {
   return encodePayload(dmaUnmapReplyCodec, m);
 }

@@ -128,6 +128,10 @@ export const migDataWriteReplyCodec: MessageCodec<MigDataWriteReply> = {
   },
 };
 
+/**
+ * The payload of a `MigDataReadRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeMigDataReadRequest(m: Body<MigDataReadRequest>): Uint8Array {
   return encodePayload(migDataReadRequestCodec, m);
 }
@@ -135,6 +139,10 @@ export function encodeMigDataReadRequest(m: Body<MigDataReadRequest>): Uint8Arra
 export function decodeMigDataReadRequest(payload: Uint8Array): MigDataReadRequest {
   return decodePayload(migDataReadRequestCodec, payload);
 }
+/**
+ * The payload of a `MigDataReadReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeMigDataReadReply(m: Body<MigDataReadReply>): Uint8Array {
   return encodePayload(migDataReadReplyCodec, m);
 }
@@ -142,6 +150,10 @@ export function encodeMigDataReadReply(m: Body<MigDataReadReply>): Uint8Array {
 export function decodeMigDataReadReply(payload: Uint8Array): MigDataReadReply {
   return decodePayload(migDataReadReplyCodec, payload);
 }
+/**
+ * The payload of a `MigDataWriteRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeMigDataWriteRequest(m: Body<MigDataWriteRequest>): Uint8Array {
   return encodePayload(migDataWriteRequestCodec, m);
 }
@@ -149,6 +161,10 @@ export function encodeMigDataWriteRequest(m: Body<MigDataWriteRequest>): Uint8Ar
 export function decodeMigDataWriteRequest(payload: Uint8Array): MigDataWriteRequest {
   return decodePayload(migDataWriteRequestCodec, payload);
 }
+/**
+ * The payload of a `MigDataWriteReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeMigDataWriteReply(m: Body<MigDataWriteReply> = {}): Uint8Array {
   return encodePayload(migDataWriteReplyCodec, m);
 }

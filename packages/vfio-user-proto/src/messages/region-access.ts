@@ -140,6 +140,10 @@ export const regionWriteReplyCodec: MessageCodec<RegionWriteReply> = {
   },
 };
 
+/**
+ * The payload of a `RegionReadRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeRegionReadRequest(m: Body<RegionReadRequest>): Uint8Array {
   return encodePayload(regionReadRequestCodec, m);
 }
@@ -147,6 +151,10 @@ export function encodeRegionReadRequest(m: Body<RegionReadRequest>): Uint8Array 
 export function decodeRegionReadRequest(payload: Uint8Array): RegionReadRequest {
   return decodePayload(regionReadRequestCodec, payload);
 }
+/**
+ * The payload of a `RegionReadReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeRegionReadReply(m: Body<RegionReadReply>): Uint8Array {
   return encodePayload(regionReadReplyCodec, m);
 }
@@ -154,6 +162,10 @@ export function encodeRegionReadReply(m: Body<RegionReadReply>): Uint8Array {
 export function decodeRegionReadReply(payload: Uint8Array): RegionReadReply {
   return decodePayload(regionReadReplyCodec, payload);
 }
+/**
+ * The payload of a `RegionWriteRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeRegionWriteRequest(m: Body<RegionWriteRequest>): Uint8Array {
   return encodePayload(regionWriteRequestCodec, m);
 }
@@ -161,6 +173,10 @@ export function encodeRegionWriteRequest(m: Body<RegionWriteRequest>): Uint8Arra
 export function decodeRegionWriteRequest(payload: Uint8Array): RegionWriteRequest {
   return decodePayload(regionWriteRequestCodec, payload);
 }
+/**
+ * The payload of a `RegionWriteReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeRegionWriteReply(m: Body<RegionWriteReply>): Uint8Array {
   return encodePayload(regionWriteReplyCodec, m);
 }

@@ -87,6 +87,10 @@ export const regionWriteMultiReplyCodec: MessageCodec<RegionWriteMultiReply> = {
   write: (w, m) => w.u64(m.wrCnt, "wr_cnt"),
 };
 
+/**
+ * The payload of a `RegionWriteMultiRequest`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeRegionWriteMultiRequest(m: Body<RegionWriteMultiRequest>): Uint8Array {
   return encodePayload(regionWriteMultiRequestCodec, m);
 }
@@ -94,6 +98,10 @@ export function encodeRegionWriteMultiRequest(m: Body<RegionWriteMultiRequest>):
 export function decodeRegionWriteMultiRequest(payload: Uint8Array): RegionWriteMultiRequest {
   return decodePayload(regionWriteMultiRequestCodec, payload);
 }
+/**
+ * The payload of a `RegionWriteMultiReply`, without the header (`encodeMessage` builds the whole frame).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ */
 export function encodeRegionWriteMultiReply(m: Body<RegionWriteMultiReply>): Uint8Array {
   return encodePayload(regionWriteMultiReplyCodec, m);
 }

@@ -40,6 +40,7 @@ export function writeIrqInfo(w: Writer, i: IrqInfo): void {
   w.u32(i.count, "count");
 }
 
+/** Encodes the 16-byte `vfio_irq_info`. */
 export function encodeIrqInfo(info: IrqInfo): Uint8Array {
   const w = new Writer(IRQ_INFO_SIZE);
   writeIrqInfo(w, info);
