@@ -57,6 +57,7 @@ export type SocketCloseError = SysError | TooManyFdsError;
 const hasTag = (u: unknown, tag: string): boolean =>
   typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === tag;
 
+/** Type guards on `_tag` (they also recognise errors from another copy of this package). */
 export const isSysError = (u: unknown): u is SysError => hasTag(u, "SysError");
 export const isSysArgumentError = (u: unknown): u is SysArgumentError => hasTag(u, "SysArgumentError");
 export const isSysStateError = (u: unknown): u is SysStateError => hasTag(u, "SysStateError");

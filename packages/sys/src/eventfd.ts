@@ -1,6 +1,7 @@
 import { SysArgumentError, SysError, SysStateError } from "./errors.js";
 import { type EventFdHandle, native } from "./internal/native.js";
 
+/** Options of {@link EventFd.create}. */
 export interface EventFdOptions {
   /** Initial counter (0 to 2^32-1). Default 0. */
   initval?: number;
@@ -8,6 +9,7 @@ export interface EventFdOptions {
   semaphore?: boolean;
 }
 
+/** Options of {@link EventFd.watch}. */
 export interface EventFdWatchOptions {
   /** The watcher failed (the fd was closed behind its back...); it has stopped. Without it: uncaught. */
   onError?: (err: SysError) => void;
@@ -28,6 +30,7 @@ export class EventFd {
     this.#fd = fd;
   }
 
+  /** A new eventfd (EFD_CLOEXEC | EFD_NONBLOCK). */
   static create(options: EventFdOptions = {}): EventFd {
     const fd = native.eventfdCreate(options.initval ?? 0, options.semaphore ?? false);
     try {
@@ -52,10 +55,12 @@ export class EventFd {
     return this.#fd;
   }
 
+  /** True once `close()` was called. */
   get closed(): boolean {
     return this.#fd < 0;
   }
 
+  /** True while a `watch()` listener is installed. */
   get watching(): boolean {
     return this.#watching;
   }
@@ -88,6 +93,7 @@ export class EventFd {
     this.#watching = true;
   }
 
+  /** Stops the watcher (the fd stays open). */
   unwatch(): void {
     this.#h.unwatch();
     this.#watching = false;
@@ -99,6 +105,7 @@ export class EventFd {
     return this;
   }
 
+  /** Keeps the process alive while watching (the default). */
   ref(): this {
     this.#h.ref();
     return this;

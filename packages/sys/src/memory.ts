@@ -7,6 +7,7 @@ export const pageSize: number = native.pageSize;
 /** Largest single mapping (Node 20 refuses ArrayBuffers above 4 GiB): use `mmapWindows` beyond it. */
 export const MAX_MAPPING_LENGTH = 2 ** 32;
 
+/** Protection of a mapping: `"r"` = PROT_READ, `"rw"` = PROT_READ | PROT_WRITE. */
 export type MapAccess = "r" | "rw";
 
 /**
@@ -24,6 +25,7 @@ export interface Mapping {
   readonly fd: number;
   readonly access: MapAccess;
   readonly mapped: boolean;
+  /** munmap now and detach `buffer` (idempotent). */
   unmap(): void;
 }
 
@@ -84,6 +86,7 @@ export function memfdCreate(name: string, size: number | bigint = 0): number {
   return native.memfdCreate(name, toBigint(size, "size"));
 }
 
+/** ftruncate(2) to `size` bytes (number or bigint). */
 export function ftruncate(fd: number, size: number | bigint): void {
   native.ftruncate(fd, toBigint(size, "size"));
 }

@@ -11,6 +11,7 @@ import { CloseKind, native, type ServerHandle, type SocketHandle } from "./inter
 /** Linux's SCM_MAX_FD: the most fds one sendmsg can carry, and the default `maxRecvFds`. */
 export const MAX_FDS_PER_MESSAGE = 253;
 
+/** What `UnixSocket.start` calls. */
 export interface UnixSocketHandlers {
   /**
    * One recvmsg worth of the byte stream, with exactly the fds that arrived with it. The chunk is a fresh
@@ -27,11 +28,13 @@ export interface UnixSocketHandlers {
   onDrain?(): void;
 }
 
+/** Handlers and options of `UnixSocket.start`. */
 export interface UnixSocketStartOptions extends UnixSocketHandlers {
   /** Most fds accepted with one message; more closes the socket with a TooManyFdsError. Default 253 (0 to 253). */
   maxRecvFds?: number;
 }
 
+/** Options of `UnixSocket.connect`. */
 export interface UnixConnectOptions {
   /** How long to retry while the listener's backlog is full (EAGAIN). Default 10 000 ms. */
   timeoutMs?: number;
@@ -100,6 +103,7 @@ export class UnixSocket {
     return this.#h.fd();
   }
 
+  /** True once closed (locally, by the peer or by an error). */
   get closed(): boolean {
     return this.#h.isClosed();
   }
@@ -129,6 +133,7 @@ export class UnixSocket {
     this.#h.setPaused(true);
   }
 
+  /** Starts reading again after `pause()`. */
   resume(): void {
     this.#h.setPaused(false);
   }
@@ -161,6 +166,7 @@ export class UnixSocket {
     return this;
   }
 
+  /** Keeps the process alive while this socket is open (the default). */
   ref(): this {
     this.#h.ref();
     return this;
@@ -193,6 +199,7 @@ export class UnixSocket {
   }
 }
 
+/** Options of `UnixServer.listen`. */
 export interface UnixListenOptions {
   /** Mode of the socket file; it is never more open than this, not even briefly. Default 0o600. */
   mode?: number;
@@ -257,6 +264,7 @@ export class UnixServer {
     );
   }
 
+  /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -269,6 +277,7 @@ export class UnixServer {
     this.#h.close(options.unlink ?? true);
   }
 
+  /** Lets the process exit while the server listens. */
   unref(): this {
     this.#unref = true;
     this.#h.unref();
@@ -276,6 +285,7 @@ export class UnixServer {
     return this;
   }
 
+  /** Keeps the process alive while the server listens (the default). */
   ref(): this {
     this.#unref = false;
     this.#h.ref();
