@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { closeFd, dupFd, EventFd, isSysError, memfdCreate, SysArgumentError, SysStateError } from "@emu/sys";
 import { describe, expect, it } from "vitest";
-import { fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, waitFor } from "./helpers.js";
+import { fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, tempDir, waitFor } from "./helpers.js";
 
 describe("EventFd", () => {
   it("signals and reads without blocking", () => {
@@ -109,12 +111,37 @@ describe("EventFd", () => {
     a.close();
   });
 
-  it("unref lets the loop go; ref holds it again", () => {
+  it("unref lets the loop go; ref holds it again", async () => {
     const e = EventFd.create();
     e.watch(() => {});
     expect(e.unref()).toBe(e);
     expect(e.ref()).toBe(e);
     e.close();
     expect(() => e.watch(() => {})).toThrow(SysStateError);
+    // In a real process: a watched EventFd, a reading socket and a listening server, all unref'd, let it exit;
+    // ref() on any one of them keeps it running.
+    const child = (refAgain: string) => {
+      const code = `
+        import { EventFd, UnixServer, UnixSocket } from "@emu/sys";
+        const e = EventFd.create(); e.watch(() => {}); e.unref();
+        const [a, b] = UnixSocket.pair(); a.start({ onData() {}, onClose() {} }); a.unref();
+        const srv = UnixServer.listen(process.env.SOCK, () => {}); srv.unref();
+        ${refAgain}`;
+      const proc = spawn(process.execPath, ["--input-type=module", "-e", code], {
+        cwd: import.meta.dirname,
+        env: { ...process.env, SOCK: join(tempDir(), "s.sock") },
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+      return { proc, exited: new Promise<number | null>((r) => proc.on("exit", (c) => r(c))) };
+    };
+    const free = child("");
+    expect(await free.exited).toBe(0);
+    for (const refAgain of ["e.ref();", "a.ref();", "srv.ref();"]) {
+      const held = child(refAgain);
+      const early = await Promise.race([held.exited, sleep(400).then(() => "running")]);
+      held.proc.kill("SIGKILL");
+      await held.exited;
+      expect(early, refAgain).toBe("running");
+    }
   });
 });
