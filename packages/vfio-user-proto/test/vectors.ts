@@ -804,6 +804,25 @@ export const vectors: readonly Vector[] = [
     },
   },
   {
+    name: "DEVICE_FEATURE request SET DMA_LOGGING_STOP, no ranges",
+    msgId: 35,
+    bytes: h`
+      2300 1000 28000000   # msg_id 35, cmd 16, msg_size 40
+      00000000 00000000
+      18000000             # argsz 24
+      07000200             # flags: feature 7 | SET
+      0010000000000000     # page_size 0x1000
+      00000000             # num_ranges 0
+      00000000             # reserved
+    `,
+    message: {
+      kind: "DeviceFeatureRequest",
+      argsz: 24,
+      flags: 0x20007,
+      data: { type: "DmaLogging", pageSize: 0x1000n, ranges: [] },
+    },
+  },
+  {
     name: "DEVICE_FEATURE request GET DMA_LOGGING_REPORT",
     msgId: 28,
     bytes: h`
