@@ -621,23 +621,20 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
   }
 
   private readPiece(index: number, offset: bigint, count: number): Promise<Uint8Array> {
-    // The hot path: the 32-byte request is written directly (same bytes as encodeMessage would produce).
-    const f = new Uint8Array(HEADER_SIZE + 16);
-    const v = new DataView(f.buffer);
-    v.setUint16(2, Command.REGION_READ, LE);
-    v.setUint32(4, HEADER_SIZE + 16, LE);
-    v.setBigUint64(16, offset, LE);
-    v.setUint32(24, index, LE);
-    v.setUint32(28, count, LE);
-    return this.conn.request(f).then((reply) => {
-      closeQuietly(reply.fds);
-      const m = this.decode(reply, "RegionReadReply");
-      if (m.data.length !== count && !(count === 0 && m.bare === true))
-        throw new VfioUserClientError("Protocol", `REGION_READ of ${count} byte(s) returned ${m.data.length}`, {
-          command: Command.REGION_READ,
-        });
-      return m.data;
-    });
+    // The hot path: the request is written straight into the send arena, the reply's data is a view of it.
+    return (this.conn.requestAccess(Command.REGION_READ, offset, index, count, undefined, false) as Promise<Frame>).then(
+      (reply) => {
+        const p = reply.payload;
+        if (p.length === 16 + count && reply.fds.length === 0) return p.subarray(16);
+        closeQuietly(reply.fds);
+        const m = this.decode(reply, "RegionReadReply");
+        if (m.data.length !== count && !(count === 0 && m.bare === true))
+          throw new VfioUserClientError("Protocol", `REGION_READ of ${count} byte(s) returned ${m.data.length}`, {
+            command: Command.REGION_READ,
+          });
+        return m.data;
+      },
+    );
   }
 
   /**
@@ -664,20 +661,10 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
   }
 
   private writePiece(index: number, offset: bigint, data: Uint8Array, noReply: boolean): Promise<void> {
-    const size = HEADER_SIZE + 16 + data.length;
-    const f = new Uint8Array(size);
-    const v = new DataView(f.buffer);
-    v.setUint16(2, Command.REGION_WRITE, LE);
-    v.setUint32(4, size, LE);
-    v.setBigUint64(16, offset, LE);
-    v.setUint32(24, index, LE);
-    v.setUint32(28, data.length, LE);
-    f.set(data, 32);
-    if (noReply) {
-      this.conn.post(f);
-      return Promise.resolve();
-    }
-    return this.conn.request(f).then((reply) => {
+    const p = this.conn.requestAccess(Command.REGION_WRITE, offset, index, data.length, data, noReply);
+    if (p === undefined) return Promise.resolve();
+    return p.then((reply) => {
+      if (reply.payload.length === 16 && reply.fds.length === 0) return;
       closeQuietly(reply.fds);
       this.decode(reply, "RegionWriteReply");
     });

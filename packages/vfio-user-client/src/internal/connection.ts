@@ -15,6 +15,8 @@ export interface CommandChannel {
   /** Sends one whole message (its parts gathered into one sendmsg). */
   send(parts: Uint8Array | readonly Uint8Array[]): void;
   readonly twin: boolean;
+  /** Sends what `send` batched (called after each read has been handled). */
+  flush(): void;
 }
 
 export interface ConnectionHandlers {
@@ -64,8 +66,11 @@ export class Connection {
   private pending: Pending[] = [];
   private head = 0;
   private nextId = 1;
-  private queue: Uint8Array[] = [];
+  /** Messages queued this tick, back to back (copied in: the socket copies what the kernel does not take at once). */
+  private out: Uint8Array = new Uint8Array(ARENA_START);
+  private outLen = 0;
   private flushScheduled = false;
+  private outView: DataView<ArrayBufferLike> = new DataView(this.out.buffer);
   private readonly flushNow = (): void => this.flush();
   private lost: VfioUserClientError | undefined;
   private closedLocally = false;
@@ -85,6 +90,7 @@ export class Connection {
     this.mainChannel = {
       twin: false,
       send: (parts) => this.sendOrdered(parts),
+      flush: () => undefined, // the main socket's batch leaves with the requests, at the end of the tick
     };
     main.start({
       maxRecvFds,
@@ -118,13 +124,35 @@ export class Connection {
     this.twin = socket;
     const parser = new FrameParser({ maxMessageSize: this.parser.maxMessageSize });
     this.twinParser = parser;
+    // Replies on the twin socket made while handling one read leave together at its end.
+    let out = new Uint8Array(ARENA_START);
+    let len = 0;
+    const flushTwin = (): void => {
+      if (len === 0) return;
+      const n = len;
+      len = 0;
+      this.stats.sendCalls++;
+      socket.send(out.subarray(0, n));
+    };
     const channel: CommandChannel = {
       twin: true,
       send: (parts) => {
         this.stats.messagesSent++;
-        this.stats.sendCalls++;
-        socket.send(parts);
+        const total = partsLength(parts);
+        if (total > ARENA_COPY_MAX) {
+          flushTwin();
+          this.stats.sendCalls++;
+          socket.send(parts);
+          return;
+        }
+        if (len + total > out.length) {
+          const bigger = new Uint8Array(Math.max(len + total, out.length * 2));
+          bigger.set(out.subarray(0, len));
+          out = bigger;
+        }
+        len = copyParts(parts, out, len);
       },
+      flush: flushTwin,
     };
     socket.start({
       maxRecvFds,
@@ -180,41 +208,107 @@ export class Connection {
   }
 
   private enqueue(frame: Uint8Array, fds: readonly number[] | undefined): void {
-    if (fds !== undefined && fds.length > 0) {
-      // The fds must arrive with this message's first bytes: send what is queued first, then this one alone.
+    if ((fds !== undefined && fds.length > 0) || frame.length > ARENA_COPY_MAX) {
+      // Fds must arrive with this message's first bytes, and big messages are not worth copying: send what is
+      // queued first, then this one on its own.
       this.flush();
       this.stats.messagesSent++;
       this.stats.sendCalls++;
-      this.main.send(frame, fds);
+      if (fds !== undefined && fds.length > 0) this.main.send(frame, fds);
+      else this.main.send(frame);
       return;
     }
-    this.queue.push(frame);
+    this.room(frame.length).set(frame, this.outLen);
+    this.outLen += frame.length;
+    this.queued();
+  }
+
+  /** The arena, grown so that `n` more bytes fit at `outLen`. */
+  private room(n: number): Uint8Array {
+    const need = this.outLen + n;
+    if (need > this.out.length) {
+      const bigger = new Uint8Array(Math.max(need, this.out.length * 2));
+      bigger.set(this.out.subarray(0, this.outLen));
+      this.out = bigger;
+    }
+    return this.out;
+  }
+
+  private queued(): void {
+    this.stats.messagesSent++;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushNow);
     }
   }
 
+  /**
+   * The hot path of REGION_READ / REGION_WRITE: the 32-byte head (and the data) written straight into the arena.
+   * Resolves with the reply frame (or undefined at once for NO_REPLY).
+   */
+  requestAccess(
+    command: number,
+    offset: bigint,
+    region: number,
+    count: number,
+    data: Uint8Array | undefined,
+    noReply: boolean,
+  ): Promise<Frame> | undefined {
+    if (this.lost) return Promise.reject(this.lost);
+    const size = ACCESS_FRAME_HEAD + (data === undefined ? 0 : data.length);
+    if (size > ARENA_COPY_MAX) {
+      const f = new Uint8Array(size);
+      writeAccessHead(new DataView(f.buffer), 0, command, size, noReply, offset, region, count);
+      if (data !== undefined) f.set(data, ACCESS_FRAME_HEAD);
+      if (noReply) {
+        this.post(f);
+        return undefined;
+      }
+      return this.request(f);
+    }
+    const buf = this.room(size);
+    if (this.outView.buffer !== buf.buffer) this.outView = new DataView(buf.buffer);
+    const at = this.outLen;
+    const msgId = this.nextId;
+    this.nextId = (msgId + 1) & 0xffff;
+    writeAccessHead(this.outView, at, command, size, noReply, offset, region, count);
+    this.outView.setUint16(at, msgId, true);
+    if (data !== undefined) buf.set(data, at + ACCESS_FRAME_HEAD);
+    this.outLen = at + size;
+    this.queued();
+    if (noReply) return undefined;
+    return new Promise<Frame>((resolve, reject) => {
+      this.pending.push({ msgId, command, resolve, reject });
+    });
+  }
+
   /** Sends on the main socket in order with queued requests. */
   private sendOrdered(parts: Uint8Array | readonly Uint8Array[]): void {
     if (this.lost) return;
-    this.flush();
-    this.stats.messagesSent++;
-    this.stats.sendCalls++;
-    this.main.send(parts);
+    const total = partsLength(parts);
+    if (total > ARENA_COPY_MAX) {
+      this.flush();
+      this.stats.messagesSent++;
+      this.stats.sendCalls++;
+      this.main.send(parts);
+      return;
+    }
+    this.outLen = copyParts(parts, this.room(total), this.outLen);
+    this.queued();
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    const q = this.queue;
-    if (q.length === 0 || this.lost) {
-      q.length = 0;
-      return;
-    }
-    this.queue = [];
-    this.stats.messagesSent += q.length;
+    const n = this.outLen;
+    if (n === 0) return;
+    this.outLen = 0;
+    if (this.lost) return;
     this.stats.sendCalls++;
-    this.main.send(q.length === 1 ? q[0]! : q);
+    this.main.send(this.out.subarray(0, n));
+    if (this.out.length > ARENA_KEEP) {
+      this.out = new Uint8Array(ARENA_START);
+      this.outView = new DataView(this.out.buffer);
+    }
   }
 
   private onData(parser: FrameParser, chunk: Uint8Array, fds: number[], channel: CommandChannel): void {
@@ -225,6 +319,7 @@ export class Connection {
     const err = parser.push(chunk, fds.length === 0 ? EMPTY_FDS : fds);
     if (err === undefined) {
       const bad = parser.drain((frame) => this.onFrame(frame, channel));
+      channel.flush();
       if (bad === undefined) return;
       this.protocolFailure(`framing: ${bad.message}`, bad);
     } else {
@@ -318,7 +413,7 @@ export class Connection {
   private lose(err: VfioUserClientError): void {
     if (this.lost) return;
     this.lost = err;
-    this.queue.length = 0;
+    this.outLen = 0;
     this.failPending(err);
     closeAll(this.parser.takeFds());
     if (this.twinParser) closeAll(this.twinParser.takeFds());
@@ -336,3 +431,48 @@ export class Connection {
 
 /** @internal Size of the header + access head of REGION_READ/WRITE and DMA_READ/WRITE. */
 export const ACCESS_FRAME_HEAD = HEADER_SIZE + 16;
+/** Messages up to this size are copied into the send arena; bigger ones leave on their own (gathered, no copy). */
+const ARENA_COPY_MAX = 16384;
+const ARENA_START = 65536;
+/** An arena grown beyond this by a burst is dropped after the flush. */
+const ARENA_KEEP = 1048576;
+
+function partsLength(parts: Uint8Array | readonly Uint8Array[]): number {
+  if (parts instanceof Uint8Array) return parts.length;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
+/** Copies the parts to `out` at `at`; returns the end. */
+function copyParts(parts: Uint8Array | readonly Uint8Array[], out: Uint8Array, at: number): number {
+  if (parts instanceof Uint8Array) {
+    out.set(parts, at);
+    return at + parts.length;
+  }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return at;
+}
+
+/** header (msg_id left 0) + access head: offset u64, region u32, count u32. */
+function writeAccessHead(
+  v: DataView,
+  at: number,
+  command: number,
+  size: number,
+  noReply: boolean,
+  offset: bigint,
+  region: number,
+  count: number,
+): void {
+  v.setUint32(at, command << 16, true); // msg_id 0, cmd
+  v.setUint32(at + 4, size, true);
+  v.setUint32(at + 8, noReply ? HeaderFlags.NO_REPLY : 0, true);
+  v.setUint32(at + 12, 0, true);
+  v.setBigUint64(at + 16, offset, true);
+  v.setUint32(at + 24, region, true);
+  v.setUint32(at + 28, count, true);
+}

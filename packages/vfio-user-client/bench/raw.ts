@@ -1,0 +1,84 @@
+// The raw @emu/sys ping-pong of the foundation benchmark (packages/sys/bench), as functions both processes use:
+// the client keeps <inflight> fixed-size requests outstanding; per chunk received it counts the whole replies and
+// sends as many requests in one send(); the server answers every whole request with a fixed-size reply, all the
+// replies of a chunk in one send(). No framing, no allocation per message.
+import type { UnixSocket } from "@emu/sys";
+
+export interface Rates {
+  /** Messages (round trips) per second, one figure per window. */
+  readonly rates: number[];
+}
+
+/** Samples `count()` after a warm-up and at the end of every window. */
+export function measure(count: () => number, warmupMs: number, windowMs: number, windows: number): Promise<Rates> {
+  return new Promise((resolve) => {
+    const rates: number[] = [];
+    setTimeout(() => {
+      let mark = count();
+      let t = performance.now();
+      const timer = setInterval(() => {
+        const now = performance.now();
+        const c = count();
+        rates.push(((c - mark) * 1000) / (now - t));
+        mark = c;
+        t = now;
+        if (rates.length === windows) {
+          clearInterval(timer);
+          resolve({ rates });
+        }
+      }, windowMs);
+    }, warmupMs);
+  });
+}
+
+export function rawServer(s: UnixSocket, req: number, rep: number, onClose: () => void): void {
+  const replies = new Uint8Array(Math.min(4096 * rep, 64 * 1048576)).fill(0x5a);
+  const maxK = Math.floor(replies.length / rep);
+  const views: Uint8Array[] = [];
+  let carry = 0;
+  s.start({
+    onData(chunk) {
+      const total = carry + chunk.length;
+      let k = (total / req) | 0;
+      carry = total - k * req;
+      while (k > 0) {
+        const n = Math.min(k, maxK);
+        s.send((views[n] ??= replies.subarray(0, n * rep)));
+        k -= n;
+      }
+    },
+    onClose,
+  });
+}
+
+export function rawClient(
+  s: UnixSocket,
+  req: number,
+  rep: number,
+  inflight: number,
+  timing: { warmupMs: number; windowMs: number; windows: number },
+): Promise<Rates> {
+  const requests = new Uint8Array(Math.max(64, inflight) * req).fill(0xa5);
+  const views: Uint8Array[] = [];
+  const view = (k: number): Uint8Array => (views[k] ??= requests.subarray(0, k * req));
+  let carry = 0;
+  let done = 0;
+  s.start({
+    onData(chunk) {
+      const total = carry + chunk.length;
+      const k = (total / rep) | 0;
+      carry = total - k * rep;
+      done += k;
+      if (k > 0) s.send(view(k));
+    },
+    onClose: () => undefined,
+  });
+  s.send(view(inflight));
+  return measure(() => done, timing.warmupMs, timing.windowMs, timing.windows);
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
