@@ -17,7 +17,11 @@ import { measure, median, type Rates, rawClient } from "./raw.js";
 if (process.env.EMU_BENCH_PIN !== "0" && process.env.EMU_BENCH_PINNED !== "1") {
   const cpus = (() => {
     try {
-      return execFileSync("taskset", ["-pc", String(process.pid)], { encoding: "utf8" }).trim().split(": ")[1] ?? "";
+      return (
+        execFileSync("taskset", ["-pc", String(process.pid)], { encoding: "utf8" })
+          .trim()
+          .split(": ")[1] ?? ""
+      );
     } catch {
       return "";
     }
@@ -74,7 +78,11 @@ async function rawHere(req: number, rep: number, inflight: number): Promise<numb
 async function rawThere(req: number, rep: number, inflight: number): Promise<number> {
   const [a, b] = UnixSocket.pair();
   const t = [TIMING.warmupMs, TIMING.windowMs, TIMING.windows].map(String);
-  const peer = tsx("raw-peer.ts", ["client", String(req), String(rep), String(inflight), ...t], ["ignore", "pipe", "inherit", b.fd]);
+  const peer = tsx(
+    "raw-peer.ts",
+    ["client", String(req), String(rep), String(inflight), ...t],
+    ["ignore", "pipe", "inherit", b.fd],
+  );
   b.close();
   const { rawServer } = await import("./raw.js");
   rawServer(a, req, rep, () => undefined);
@@ -256,7 +264,8 @@ for (const kind of ["read", "write"] as const) {
   for (const inflight of [1, 32]) {
     const base = inflight === 1 ? raw1 : raw32;
     const v = await clientLoop(kind, inflight);
-    const name = kind === "read" ? "REGION_READ 4 B, VfioUserClient → server" : "REGION_WRITE 4 B, VfioUserClient → server";
+    const name =
+      kind === "read" ? "REGION_READ 4 B, VfioUserClient → server" : "REGION_WRITE 4 B, VfioUserClient → server";
     row(name, String(inflight), fmt(v), inflight === 1 ? pct(v, base) : "", inflight === 32 ? pct(v, base) : "");
   }
 }
@@ -285,11 +294,15 @@ console.log("|---|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 const affinity = (() => {
   try {
-    return execFileSync("taskset", ["-pc", String(process.pid)], { encoding: "utf8" }).trim().split(": ")[1];
+    return execFileSync("taskset", ["-pc", String(process.pid)], { encoding: "utf8" })
+      .trim()
+      .split(": ")[1];
   } catch {
     return "unknown";
   }
 })();
-console.log(`\nCPUs allowed: ${affinity}. Target (the server loses < 30% to the raw ping-pong at 32 in flight): ` +
-  `the server alone (lean client) reaches ${rows.find((r) => r[0]?.startsWith("REGION_READ 4 B, lean") && r[1] === "32")?.[4]} of raw.`);
+console.log(
+  `\nCPUs allowed: ${affinity}. Target (the server loses < 30% to the raw ping-pong at 32 in flight): ` +
+    `the server alone (lean client) reaches ${rows.find((r) => r[0]?.startsWith("REGION_READ 4 B, lean") && r[1] === "32")?.[4]} of raw.`,
+);
 process.exit(0);

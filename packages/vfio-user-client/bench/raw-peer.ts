@@ -10,6 +10,10 @@ const s = UnixSocket.adopt(3);
 if (role === "server") {
   rawServer(s, n[0] ?? 16, n[1] ?? 24, () => process.exit(0));
 } else {
-  const r = await rawClient(s, n[0] ?? 16, n[1] ?? 24, n[2] ?? 1, { warmupMs: n[3] ?? 300, windowMs: n[4] ?? 500, windows: n[5] ?? 5 });
+  const r = await rawClient(s, n[0] ?? 16, n[1] ?? 24, n[2] ?? 1, {
+    warmupMs: n[3] ?? 300,
+    windowMs: n[4] ?? 500,
+    windows: n[5] ?? 5,
+  });
   process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0));
 }

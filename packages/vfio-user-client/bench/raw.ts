@@ -43,7 +43,12 @@ export function rawServer(s: UnixSocket, req: number, rep: number, onClose: () =
       carry = total - k * req;
       while (k > 0) {
         const n = Math.min(k, maxK);
-        s.send((views[n] ??= replies.subarray(0, n * rep)));
+        let v = views[n];
+        if (v === undefined) {
+          v = replies.subarray(0, n * rep);
+          views[n] = v;
+        }
+        s.send(v);
         k -= n;
       }
     },

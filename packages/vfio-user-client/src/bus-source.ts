@@ -75,7 +75,9 @@ export class VfioUserBusSource implements BusSource {
 
   async open(address: DeviceAddress): Promise<VfioDevice> {
     if (!this.handles(address))
-      throw invalid(`the vfio-user source was not given ${address.kind === "vfio-user" ? address.socketPath : address.kind}`);
+      throw invalid(
+        `the vfio-user source was not given ${address.kind === "vfio-user" ? address.socketPath : address.kind}`,
+      );
     return VfioUserClient.connect((address as { socketPath: string }).socketPath, this.options.connect);
   }
 }

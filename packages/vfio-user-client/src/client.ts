@@ -31,9 +31,9 @@ import {
   Command,
   commandName,
   DeviceFeature,
+  type DeviceFeatureData,
   DeviceFeatureFlags,
   DeviceFlags,
-  type DeviceFeatureData,
   type DmaLoggingRange,
   DmaMapFlags,
   decodeBody,
@@ -55,8 +55,8 @@ import {
   maxMessageSizeFor,
   type RegionInfo as ProtoRegionInfo,
   REGION_INFO_SIZE,
-  type RegionWriteMultiEntry,
   RegionInfoFlags,
+  type RegionWriteMultiEntry,
   type RequestMessage,
   type SubRegionIoFd,
   type VersionCapabilities,
@@ -196,6 +196,8 @@ function length(v: unknown, what: string): number {
   return v;
 }
 
+const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
 function closeQuietly(fds: readonly number[]): void {
   for (const fd of fds) {
     try {
@@ -326,7 +328,11 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
   }
 
   /** Negotiates over a socket that is already connected (e.g. one inherited as `--fd`); the client owns it. */
-  static async open(socket: UnixSocket, socketPath: string, options: VfioUserConnectOptions = {}): Promise<VfioUserClient> {
+  static async open(
+    socket: UnixSocket,
+    socketPath: string,
+    options: VfioUserConnectOptions = {},
+  ): Promise<VfioUserClient> {
     const maxXfer = options.maxDataXferSize ?? 1048576;
     const maxFds = options.maxMsgFds ?? 16;
     if (!Number.isSafeInteger(maxXfer) || maxXfer < 1 || maxXfer > 0xffffffff - 64) {
@@ -475,7 +481,11 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
   // Requests
 
   /** Sends a request and decodes the reply as `kind` (a "Protocol" error otherwise). The reply's fds are closed. */
-  private async call<K extends MessageKind>(message: RequestMessage, kind: K, fds?: readonly number[]): Promise<MessageOf<K>> {
+  private async call<K extends MessageKind>(
+    message: RequestMessage,
+    kind: K,
+    fds?: readonly number[],
+  ): Promise<MessageOf<K>> {
     this.live();
     const reply = await this.conn.request(frameOf(message), fds);
     try {
@@ -608,7 +618,8 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     const max = this.session?.maxTransfer ?? 1048576;
     if (len <= max) return this.readPiece(index, offset, len);
     const pieces: Promise<Uint8Array>[] = [];
-    for (let at = 0; at < len; at += max) pieces.push(this.readPiece(index, offset + BigInt(at), Math.min(max, len - at)));
+    for (let at = 0; at < len; at += max)
+      pieces.push(this.readPiece(index, offset + BigInt(at), Math.min(max, len - at)));
     return Promise.all(pieces).then((parts) => {
       const out = new Uint8Array(len);
       let at = 0;
@@ -622,26 +633,31 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
 
   private readPiece(index: number, offset: bigint, count: number): Promise<Uint8Array> {
     // The hot path: the request is written straight into the send arena, the reply's data is a view of it.
-    return (this.conn.requestAccess(Command.REGION_READ, offset, index, count, undefined, false) as Promise<Frame>).then(
-      (reply) => {
-        const p = reply.payload;
-        if (p.length === 16 + count && reply.fds.length === 0) return p.subarray(16);
-        closeQuietly(reply.fds);
-        const m = this.decode(reply, "RegionReadReply");
-        if (m.data.length !== count && !(count === 0 && m.bare === true))
-          throw new VfioUserClientError("Protocol", `REGION_READ of ${count} byte(s) returned ${m.data.length}`, {
-            command: Command.REGION_READ,
-          });
-        return m.data;
-      },
-    );
+    return (
+      this.conn.requestAccess(Command.REGION_READ, offset, index, count, undefined, false) as Promise<Frame>
+    ).then((reply) => {
+      const p = reply.payload;
+      if (p.length === 16 + count && reply.fds.length === 0) return p.subarray(16);
+      closeQuietly(reply.fds);
+      const m = this.decode(reply, "RegionReadReply");
+      if (m.data.length !== count && !(count === 0 && m.bare === true))
+        throw new VfioUserClientError("Protocol", `REGION_READ of ${count} byte(s) returned ${m.data.length}`, {
+          command: Command.REGION_READ,
+        });
+      return m.data;
+    });
   }
 
   /**
    * REGION_WRITE, split into pieces of the negotiated transfer size. With `noReply` the messages carry NO_REPLY: the
    * promise resolves once they are queued and a failure is never reported (use `sync()` as a barrier).
    */
-  regionWrite(index: number, offset: bigint, data: Uint8Array, options?: { readonly noReply?: boolean }): Promise<void> {
+  regionWrite(
+    index: number,
+    offset: bigint,
+    data: Uint8Array,
+    options?: { readonly noReply?: boolean },
+  ): Promise<void> {
     try {
       this.live();
       u32(index, "region index");
@@ -656,7 +672,9 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     if (data.length <= max) return this.writePiece(index, offset, data, noReply);
     const pieces: Promise<void>[] = [];
     for (let at = 0; at < data.length; at += max)
-      pieces.push(this.writePiece(index, offset + BigInt(at), data.subarray(at, Math.min(data.length, at + max)), noReply));
+      pieces.push(
+        this.writePiece(index, offset + BigInt(at), data.subarray(at, Math.min(data.length, at + max)), noReply),
+      );
     return Promise.all(pieces).then(() => undefined);
   }
 
@@ -833,7 +851,12 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
       case "bool": {
         if (!Array.isArray(data.values) || data.values.length !== count)
           throw invalid(`DATA_BOOL needs ${count} values, got ${String(data.values?.length)}`);
-        return send(IrqSetFlags.DATA_BOOL, start, count, Uint8Array.from(data.values, (b) => (b ? 1 : 0)));
+        return send(
+          IrqSetFlags.DATA_BOOL,
+          start,
+          count,
+          Uint8Array.from(data.values, (b) => (b ? 1 : 0)),
+        );
       }
       case "eventfd": {
         const fds = data.fds;
@@ -881,7 +904,13 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     const efds: EventFd[] = [];
     try {
       for (let i = 0; i < count; i++) efds.push(EventFd.create());
-      await this.setIrqs({ index, action: "trigger", start, count, data: { kind: "eventfd", fds: efds.map((e) => e.fd) } });
+      await this.setIrqs({
+        index,
+        action: "trigger",
+        start,
+        count,
+        data: { kind: "eventfd", fds: efds.map((e) => e.fd) },
+      });
     } catch (e) {
       for (const f of efds) f.close();
       throw e;
@@ -924,7 +953,8 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     this.live();
     u64(iova, "iova");
     u64(size, "size");
-    if (size === 0n || size > BigInt(MAX_MAPPING_LENGTH)) throw invalid(`DMA size 0x${size.toString(16)} is not in 1..4 GiB`);
+    if (size === 0n || size > BigInt(MAX_MAPPING_LENGTH))
+      throw invalid(`DMA size 0x${size.toString(16)} is not in 1..4 GiB`);
     if (iova + size > U64_MAX + 1n) throw invalid("iova + size overflows 64 bits");
     const clash = this.dma.overlaps(iova, size);
     if (clash)
@@ -940,9 +970,13 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
       mapping = mmap(fd, 0, Number(size), "rw");
     } catch (e) {
       closeQuietly([fd]);
-      throw new VfioUserClientError("InvalidArgument", `cannot map ${size} bytes of DMA memory: ${(e as Error).message}`, {
-        cause: e,
-      });
+      throw new VfioUserClientError(
+        "InvalidArgument",
+        `cannot map ${size} bytes of DMA memory: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
     }
     const entry: DmaEntry = {
       iova,
@@ -987,10 +1021,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     this.live();
     u64(iova, "iova");
     u64(size, "size");
-    await this.call(
-      { kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: iova, size },
-      "DmaUnmapReply",
-    );
+    await this.call({ kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: iova, size }, "DmaUnmapReply");
     const e = this.dma.find(iova, size);
     if (e) {
       this.dma.remove(e);
@@ -1038,7 +1069,10 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     else if (entry === undefined) errno = EFAULT;
     else if (op === "read" ? !entry.readable : !entry.writable) errno = EPERM;
     if (this.listenerCount("dma") > 0)
-      this.emit("dma", errno === 0 ? { op, address, count, twin: channel.twin } : { op, address, count, errno, twin: channel.twin });
+      this.emit(
+        "dma",
+        errno === 0 ? { op, address, count, twin: channel.twin } : { op, address, count, errno, twin: channel.twin },
+      );
     if (errno !== 0 || entry === undefined) {
       fail(errno);
       return;
@@ -1164,7 +1198,9 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     const pieces: Promise<unknown>[] = [];
     for (let at = 0; at < data.length || (at === 0 && data.length === 0); at += max) {
       const piece = data.subarray(at, Math.min(data.length, at + max));
-      pieces.push(this.call({ kind: "MigDataWriteRequest", argsz: 8 + piece.length, data: piece }, "MigDataWriteReply"));
+      pieces.push(
+        this.call({ kind: "MigDataWriteRequest", argsz: 8 + piece.length, data: piece }, "MigDataWriteReply"),
+      );
       if (data.length === 0) break;
     }
     await Promise.all(pieces);
@@ -1173,11 +1209,15 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
   /** DMA_LOGGING_START; resolves with the page size the server chose (from its reply). `ranges` empty = all. */
   async startDmaLogging(pageSize: bigint, ranges: readonly DmaLoggingRange[] = []): Promise<bigint> {
     u64(pageSize, "page size");
-    const r = await this.feature(DeviceFeature.DMA_LOGGING_START | DeviceFeatureFlags.SET, 8 + 16 + 16 * ranges.length, {
-      type: "DmaLogging",
-      pageSize,
-      ranges,
-    });
+    const r = await this.feature(
+      DeviceFeature.DMA_LOGGING_START | DeviceFeatureFlags.SET,
+      8 + 16 + 16 * ranges.length,
+      {
+        type: "DmaLogging",
+        pageSize,
+        ranges,
+      },
+    );
     const chosen = r.data.type === "DmaLogging" && r.data.pageSize > 0n ? r.data.pageSize : pageSize;
     this.loggingPageSize = chosen > 0n ? chosen : 4096n;
     this.messageDirty = new Set();
@@ -1227,7 +1267,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
         if (end <= iova || start >= iova + len) continue;
         dirty.delete(p);
         const from = (start > iova ? start - iova : 0n) / pageSize;
-        const to = ((end < iova + len ? end : iova + len) - iova - 1n) / pageSize;
+        const to = (minBig(end, iova + len) - iova - 1n) / pageSize;
         for (let b = from; b <= to; b++) {
           const i = Number(b >> 3n);
           if (i < bitmap.length) bitmap[i] = bitmap[i]! | (1 << Number(b & 7n));
@@ -1266,6 +1306,5 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
 }
 
 /** The migration states, re-exported for convenience. */
-export { MigrationState };
 /** errno name of a number, as used in error messages. */
-export { errnoName };
+export { errnoName, MigrationState };

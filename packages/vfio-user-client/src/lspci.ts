@@ -94,7 +94,10 @@ function showSize(x: bigint): string {
 }
 
 /** lspci's first line for config space: `System peripheral [0880]: Device 1234:11ec (rev 10)`. */
-export function describeDevice(config: Uint8Array, options: { readonly numeric?: number; readonly verbose?: number } = {}): string {
+export function describeDevice(
+  config: Uint8Array,
+  options: { readonly numeric?: number; readonly verbose?: number } = {},
+): string {
   const d = decodeConfigSpace(config);
   if (!d.ok) return `<${d.error.message}>`;
   return headline(d.value, options.numeric ?? 0, options.verbose ?? 0);
@@ -308,8 +311,7 @@ function vfioUserLines(r: DeviceReport, verbose: number): string[] {
       );
     if (reg.type !== undefined) out.push(`\tType: 0x${hex(reg.type.type, 0)}, subtype 0x${hex(reg.type.subtype, 0)}`);
     if (reg.msixMappable) out.push("\tMSI-X table mappable");
-    for (const c of reg.otherCapabilities)
-      out.push(`\tCapability ${c.id} v${c.version}: ${c.data.length} byte(s)`);
+    for (const c of reg.otherCapabilities) out.push(`\tCapability ${c.id} v${c.version}: ${c.data.length} byte(s)`);
   }
   for (const irq of r.irqs) {
     const name = IRQ_NAMES[irq.index] ?? `index ${irq.index}`;
@@ -384,4 +386,3 @@ export function formatLspci(report: DeviceReport, options: LspciOptions = {}): s
   if (verbose >= 1 || xs > 0) lines.push("");
   return `${lines.join("\n")}\n`;
 }
-

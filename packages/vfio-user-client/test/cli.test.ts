@@ -76,7 +76,9 @@ describe("emu-lspci", () => {
         "\tCapabilities: [40] Power Management version 3",
       ].join("\n"),
     );
-    expect(r.out).toContain("\tCapabilities: [60] MSI-X: Enable- Count=4 Masked-\n\t\tVector table: BAR=2 offset=00000800\n");
+    expect(r.out).toContain(
+      "\tCapabilities: [60] MSI-X: Enable- Count=4 Masked-\n\t\tVector table: BAR=2 offset=00000800\n",
+    );
     expect(r.out).toMatch(/\tCapabilities: \[[0-9a-f]+\] Express \(v2\) Endpoint, MSI 00\n\t\tDevCap:\tMaxPayload/);
     expect(r.out).toContain("\tRegion 1 (BAR1): size=0x0, offset=0x0, flags=0x0\n");
     expect(r.out.endsWith("\n\n")).toBe(true);
@@ -89,8 +91,18 @@ describe("emu-lspci", () => {
     const dump = (await lspci([dev.socketPath, "-xxx"])).out;
     const theirs = lspciF(dump, ["-vv"]).split("\n");
     // Lines lspci prints from config space alone must be ours too; Region lines are ours plus the size we know.
-    const prefixes = ["\tControl:", "\tStatus:", "\tInterrupt:", "\tCapabilities:", "\t\tFlags:", "\t\tAddress:",
-      "\t\tMasking:", "\t\tVector table:", "\t\tPBA:", "\tRegion"];
+    const prefixes = [
+      "\tControl:",
+      "\tStatus:",
+      "\tInterrupt:",
+      "\tCapabilities:",
+      "\t\tFlags:",
+      "\t\tAddress:",
+      "\t\tMasking:",
+      "\t\tVector table:",
+      "\t\tPBA:",
+      "\tRegion",
+    ];
     const compared = theirs.filter((l) => prefixes.some((p) => l.startsWith(p)));
     expect(compared.length).toBeGreaterThan(10);
     for (const l of compared) {

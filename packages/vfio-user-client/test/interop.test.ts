@@ -52,7 +52,12 @@ describe("a libvfio-user server (captured replies)", () => {
     const peer = await scripted("libvfio-user");
     const c = await connect(peer.socketPath);
     const e = await refusal(c.regionWrite(PciRegion.CONFIG, 0n, Uint8Array.of(1, 2, 3, 4)));
-    expect([e.reason, e.code, e.command, e.payload?.length]).toEqual(["ErrorReply", "EINVAL", Command.REGION_WRITE, 16]);
+    expect([e.reason, e.code, e.command, e.payload?.length]).toEqual([
+      "ErrorReply",
+      "EINVAL",
+      Command.REGION_WRITE,
+      16,
+    ]);
     const f = await refusal(c.setMigrationState(0));
     expect([f.reason, f.code, f.payload?.length]).toEqual(["ErrorReply", "EINVAL", 16]);
     expect((await c.getInfo()).numRegions).toBe(9); // the stream is still in step
@@ -75,7 +80,12 @@ describe("a libvfio-user server (captured replies)", () => {
     await until(() => peer.events.length === 3, 5000, "three DMA replies");
     const replies = peer.events.map((e) => e.reply as Record<string, unknown>);
     expect(replies[0]).toMatchObject({ command: Command.DMA_WRITE, error: 0, size: 32, kind: "DmaWriteReply" });
-    expect(replies[1]).toMatchObject({ command: Command.DMA_READ, error: 0, size: 16 + 16 + 1024, kind: "DmaReadReply" });
+    expect(replies[1]).toMatchObject({
+      command: Command.DMA_READ,
+      error: 0,
+      size: 16 + 16 + 1024,
+      kind: "DmaReadReply",
+    });
     expect([...(replies[1]!.data as Uint8Array)]).toEqual(new Array(8).fill(0x41));
     expect(replies[2]).toMatchObject({ command: Command.DMA_READ, error: 14, size: 16, kind: "ErrorReply" }); // EFAULT
   });

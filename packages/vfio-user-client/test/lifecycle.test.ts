@@ -20,7 +20,10 @@ describe("twin socket", () => {
     expect(buf.bytes[0]).toBe(42);
     expect(twins).toEqual([true, true]);
     // Requests and their replies still use the main socket, interleaved with the DMA traffic.
-    const [r] = await Promise.all([c.regionRead(PciRegion.CONFIG, 0n, 2), dev.call("dmaRead", { iova: 0x10000n, length: 1 })]);
+    const [r] = await Promise.all([
+      c.regionRead(PciRegion.CONFIG, 0n, 2),
+      dev.call("dmaRead", { iova: 0x10000n, length: 1 }),
+    ]);
     expect([...r]).toEqual([0x34, 0x12]);
   });
 
@@ -31,7 +34,9 @@ describe("twin socket", () => {
     c.on("dma", (a) => twins.push(a.twin));
     await c.dmaMap(0x10000n, 0x1000n, { messageBased: true });
     const reads = Array.from({ length: 50 }, (_, i) => c.regionRead(2, BigInt(4 * i), 4));
-    const dmas = Array.from({ length: 50 }, (_, i) => dev.call("dmaWrite", { iova: 0x10000n + BigInt(i), data: Uint8Array.of(i) }));
+    const dmas = Array.from({ length: 50 }, (_, i) =>
+      dev.call("dmaWrite", { iova: 0x10000n + BigInt(i), data: Uint8Array.of(i) }),
+    );
     await Promise.all([...reads, ...dmas]);
     expect(twins).toHaveLength(50);
     expect(twins.every((t) => !t)).toBe(true);

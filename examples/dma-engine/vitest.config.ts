@@ -1,0 +1,13 @@
+import { defineProject } from "vitest/config";
+
+// A project of the root vitest config (examples/*/vitest.config.ts). The example is not a workspace package: it
+// uses the built packages by path (emu.mjs), so run `pnpm build` first (`pnpm test` does).
+export default defineProject({
+  test: {
+    name: "dma-engine",
+    include: ["test/**/*.test.mjs"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: "forks",
+  },
+});
