@@ -501,5 +501,12 @@ describe("error replies for bad input", () => {
       expect((await rejection(p)).reason).toBe("InvalidArgument");
     }
     expect(c.stats.messagesSent).toBe(sent);
+    // An fd that is not open: refused by the socket, nothing sent, nothing left waiting.
+    const e = await rejection(
+      c.setIrqs({ index: 0, action: "trigger", start: 0, count: 1, data: { kind: "eventfd", fds: [1 << 20] } }),
+    );
+    expect([e.reason, e.command]).toEqual(["InvalidArgument", Command.DEVICE_SET_IRQS]);
+    expect(c.inFlight).toBe(0);
+    expect((await c.getInfo()).numIrqs).toBe(5);
   });
 });

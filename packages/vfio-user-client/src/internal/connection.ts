@@ -169,11 +169,20 @@ export class Connection {
     if (this.lost) return Promise.reject(this.lost);
     const msgId = this.assignId(frame);
     const command = frame[2]! | (frame[3]! << 8);
-    const p = new Promise<Frame>((resolve, reject) => {
+    try {
+      this.enqueue(frame, fds);
+    } catch (e) {
+      // Nothing left (bad fds, a detached buffer): no reply will come, so nothing waits for one.
+      return Promise.reject(
+        new VfioUserClientError("InvalidArgument", `${commandName(command)} not sent: ${(e as Error).message}`, {
+          command,
+          cause: e,
+        }),
+      );
+    }
+    return new Promise<Frame>((resolve, reject) => {
       this.pending.push({ msgId, command, resolve, reject });
     });
-    this.enqueue(frame, fds);
-    return p;
   }
 
   /** Sends a command with NO_REPLY set (the server answers nothing, not even an error). */
