@@ -1,7 +1,7 @@
 import { formatAddress } from "@emu/vfio-device";
 import { isMdevPciError } from "./errors.js";
 import { type AttributeWriter, createMdev, removeMdev } from "./mdev-lifecycle.js";
-import { pciClassName } from "./pci-class.js";
+import { pciBaseClassName } from "@emu/pci-config";
 import type { MdevParent, PciDevice } from "./pci-device.js";
 import { PCI_IDS_PATHS, PciIdDatabase } from "./pci-ids.js";
 import { DEFAULT_SYSFS_ROOT, type SysfsScan, scanSysfs } from "./sysfs-scan.js";
@@ -97,7 +97,7 @@ function status(ctx: Ctx): void {
   const scan = scanSysfs({ sysfsRoot: ctx.sysfsRoot });
   const classes = [...new Set(scan.devices.map((d) => (d.ids!.classCode >> 16) & 0xff))].sort((a, b) => a - b);
   for (const c of classes) {
-    const name = SECTION[c] ?? pciClassName(c << 16);
+    const name = SECTION[c] ?? pciBaseClassName(c << 16);
     const ofClass = scan.devices.filter((d) => ((d.ids!.classCode >> 16) & 0xff) === c);
     const attrs = (d: PciDevice) =>
       [
@@ -175,7 +175,7 @@ function list(ctx: Ctx, json: boolean): void {
   const rows = all.map((d) => [
     d.name,
     d.ids ? `${h(d.ids.vendorId, 4)}:${h(d.ids.deviceId, 4)}` : "-",
-    d.ids ? `${h(d.ids.classCode >> 8, 4)} ${pciClassName(d.ids.classCode)}` : `mdev ${d.mdev!.parent}/${d.mdev!.type}`,
+    d.ids ? `${h(d.ids.classCode >> 8, 4)} ${pciBaseClassName(d.ids.classCode)}` : `mdev ${d.mdev!.parent}/${d.mdev!.type}`,
     d.driver ?? "-",
     d.iommuGroup === undefined ? "-" : String(d.iommuGroup),
     d.numaNode === undefined ? "-" : String(d.numaNode),

@@ -28,7 +28,6 @@ export {
   UNKNOWN_VENDOR_ID,
   type UsabilityAdvisor,
 } from "./pci-bus.js";
-export { pciClassName } from "./pci-class.js";
 export {
   IORESOURCE,
   isMediated,

@@ -8,7 +8,7 @@ import {
 } from "@emu/vfio-device";
 import { MdevPciError } from "./errors.js";
 import { SYSFS_SOURCE, UNKNOWN_VENDOR_ID, type UsabilityAdvisor } from "./pci-bus.js";
-import { pciClassName } from "./pci-class.js";
+import { pciBaseClassName } from "@emu/pci-config";
 import type { PciDevice } from "./pci-device.js";
 import { readMdev, readPciDevice, scanSysfs } from "./sysfs-scan.js";
 import { VfioHost, whyNotVfioUsable } from "./vfio-host.js";
@@ -36,7 +36,7 @@ export function describe(device: PciDevice): DeviceDescriptor {
     ...(device.numaNode === undefined ? {} : { numaNode: device.numaNode }),
     ...(device.mdev?.parentAddress === undefined ? {} : { parent: device.mdev.parentAddress }),
     ...(device.mdev === undefined ? {} : { mdevType: device.mdev.type }),
-    description: device.mdev ? `mediated ${device.mdev.type}` : pciClassName(ids?.classCode ?? 0xffffff),
+    description: device.mdev ? `mediated ${device.mdev.type}` : pciBaseClassName(ids?.classCode ?? 0xffffff),
   };
 }
 

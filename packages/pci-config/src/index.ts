@@ -61,3 +61,4 @@ export {
   PciRom,
   PciStatus,
 } from "./registers.js";
+export { pciBaseClassName, pciClassName } from "./class-names.js";

@@ -1,9 +1,8 @@
-import { decodeConfigSpace } from "@emu/pci-config";
+import { decodeConfigSpace, pciClassName } from "@emu/pci-config";
 import type { BusSource, DeviceAddress, DeviceDescriptor, VfioDevice } from "@emu/vfio-device";
 import { PciRegion } from "@emu/vfio-user-proto";
 import { VfioUserClient, type VfioUserConnectOptions } from "./client.js";
 import { invalid, VfioUserClientError } from "./errors.js";
-import { pciClassName } from "./internal/pci-names.js";
 
 export interface VfioUserBusSourceOptions {
   /** The sockets to list, as the application was told them (devargs, command line). */

@@ -18,22 +18,19 @@ import type {
   IrqBinding,
   IrqInfo,
   MappedArea,
-  RawRegionCapability,
   RegionInfo,
   RegionMapping,
   SetIrqsRequest,
-  SparseArea,
   VfioDevice,
   VfioUserAddress,
 } from "@emu/vfio-device";
-import { mappableAreas } from "@emu/vfio-device";
+import { mappableAreas, toDeviceInfo, toIrqInfo, toRegionInfo } from "@emu/vfio-device";
 import {
   Command,
   commandName,
   DeviceFeature,
   type DeviceFeatureData,
   DeviceFeatureFlags,
-  DeviceFlags,
   type DmaLoggingRange,
   DmaMapFlags,
   decodeBody,
@@ -45,7 +42,6 @@ import {
   HEADER_SIZE,
   type Header,
   HeaderFlags,
-  IrqInfoFlags,
   IrqSetFlags,
   isProtoError,
   type Message,
@@ -53,9 +49,7 @@ import {
   type MessageOf,
   MigrationState,
   maxMessageSizeFor,
-  type RegionInfo as ProtoRegionInfo,
   REGION_INFO_SIZE,
-  RegionInfoFlags,
   type RegionWriteMultiEntry,
   type RequestMessage,
   type SubRegionIoFd,
@@ -206,54 +200,6 @@ function closeQuietly(fds: readonly number[]): void {
       // already closed
     }
   }
-}
-
-function toRegionInfo(r: ProtoRegionInfo): RegionInfo {
-  let sparseAreas: SparseArea[] | undefined;
-  let type: { type: number; subtype: number } | undefined;
-  let msixMappable = false;
-  const others: RawRegionCapability[] = [];
-  for (const c of r.capabilities) {
-    switch (c.kind) {
-      case "SparseMmap":
-        sparseAreas ??= c.areas.map((a) => ({ offset: a.offset, size: a.size }));
-        break;
-      case "Type":
-        type ??= { type: c.type, subtype: c.subtype };
-        break;
-      case "MsixMappable":
-        msixMappable = true;
-        break;
-      case "Unknown":
-        others.push({ id: c.id, version: c.version, data: c.data.slice() });
-        break;
-    }
-  }
-  return {
-    index: r.index,
-    flags: r.flags,
-    readable: (r.flags & RegionInfoFlags.READ) !== 0,
-    writable: (r.flags & RegionInfoFlags.WRITE) !== 0,
-    mmappable: (r.flags & RegionInfoFlags.MMAP) !== 0,
-    size: r.size,
-    offset: r.offset,
-    ...(sparseAreas === undefined ? {} : { sparseAreas }),
-    ...(type === undefined ? {} : { type }),
-    msixMappable,
-    otherCapabilities: others,
-  };
-}
-
-function toIrqInfo(index: number, flags: number, count: number): IrqInfo {
-  return {
-    index,
-    flags,
-    count,
-    eventfd: (flags & IrqInfoFlags.EVENTFD) !== 0,
-    maskable: (flags & IrqInfoFlags.MASKABLE) !== 0,
-    automasked: (flags & IrqInfoFlags.AUTOMASKED) !== 0,
-    noresize: (flags & IrqInfoFlags.NORESIZE) !== 0,
-  };
 }
 
 /** Encodes a request with msg_id 0 (the connection assigns it). */
@@ -533,14 +479,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
   // Device and regions
 
   async getInfo(): Promise<DeviceInfo> {
-    const r = await this.call({ kind: "DeviceGetInfoRequest", argsz: 16 }, "DeviceGetInfoReply");
-    return {
-      flags: r.flags,
-      resettable: (r.flags & DeviceFlags.RESET) !== 0,
-      pci: (r.flags & DeviceFlags.PCI) !== 0,
-      numRegions: r.numRegions,
-      numIrqs: r.numIrqs,
-    };
+    return toDeviceInfo(await this.call({ kind: "DeviceGetInfoRequest", argsz: 16 }, "DeviceGetInfoReply"));
   }
 
   /**
@@ -807,7 +746,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
   async getIrqInfo(index: number): Promise<IrqInfo> {
     u32(index, "IRQ index");
     const r = await this.call({ kind: "DeviceGetIrqInfoRequest", argsz: 16, index }, "DeviceGetIrqInfoReply");
-    return toIrqInfo(r.index, r.flags, r.count);
+    return toIrqInfo(r);
   }
 
   /**

@@ -6,12 +6,12 @@ import {
   PCIE_LINK_SPEEDS_GTS,
   PciCommand,
   PciStatus,
+  pciClassName,
 } from "@emu/pci-config";
 import type { DeviceInfo, IrqInfo, RegionInfo } from "@emu/vfio-device";
 import { PciRegion } from "@emu/vfio-user-proto";
 import type { NegotiatedSession, VfioUserClient } from "./client.js";
 import { isVfioUserClientError } from "./errors.js";
-import { pciClassName } from "./internal/pci-names.js";
 
 /** Everything `emu-lspci` shows about one device, read once. */
 export interface DeviceReport {

@@ -1,6 +1,6 @@
 /**
  * PCI class names as lspci prints them (the class section of the PCI ID repository): the sub-class name when one is
- * assigned, else the base-class name. Only the display table: decoding is `@emu/pci-config`'s.
+ * assigned, else the base-class name. Display tables only; shared by every consumer that prints a device.
  */
 const BASE: Record<number, string> = {
   0: "Unclassified device",
@@ -149,4 +149,10 @@ export function pciClassName(classCode: number): string {
   const sub = (classCode >> 8) & 0xffff;
   const base = (classCode >> 16) & 0xff;
   return SUB[sub] ?? BASE[base] ?? `Class ${sub.toString(16).padStart(4, "0")}`;
+}
+
+/** The base-class name of a 24-bit class code ("Network controller" for 0x020000), as a listing groups devices. */
+export function pciBaseClassName(classCode: number): string {
+  const base = (classCode >> 16) & 0xff;
+  return BASE[base] ?? `Class ${base.toString(16).padStart(2, "0")}`;
 }
