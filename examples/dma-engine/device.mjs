@@ -7,7 +7,7 @@
 // DMA (the server's translation: direct for memory the client passed an fd for, DMA_READ/DMA_WRITE messages
 // otherwise), copies `len` bytes from `src` to `dst`, writes each descriptor's status back, updates the status page
 // and raises its completion interrupt (MSI-X vector, else MSI, else INTx).
-import { createServer } from "./emu.mjs";
+import { createServer } from "@emu/vfio-user-server";
 
 export const ENGINE = /** @type {const} */ ({
   vendorId: 0x1234,

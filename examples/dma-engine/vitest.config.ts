@@ -1,7 +1,7 @@
 import { defineProject } from "vitest/config";
 
-// A project of the root vitest config (examples/*/vitest.config.ts). The example is not a workspace package: it
-// uses the built packages by path (emu.mjs), so run `pnpm build` first (`pnpm test` does).
+// A project of the root vitest config (examples/*/vitest.config.ts). It uses the built packages by name, so run
+// `pnpm build` first (`pnpm test` does).
 export default defineProject({
   test: {
     name: "dma-engine",

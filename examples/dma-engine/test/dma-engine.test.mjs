@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { DESC } from "../device.mjs";
 import { openEngine } from "../driver.mjs";
-import { VfioUserClient } from "../emu.mjs";
+import { VfioUserClient } from "@emu/vfio-user-client";
 
 const HERE = join(import.meta.dirname, "..");
 /** @type {(() => Promise<void>)[]} */
@@ -99,9 +99,9 @@ describe("DMA engine", () => {
   });
 });
 
-describe("examples/demo.mjs", () => {
+describe("demo.mjs", () => {
   it("runs end to end, exits 0 and leaves nothing behind", () => {
-    const r = spawnSync(process.execPath, [join(HERE, "..", "demo.mjs")], { encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(HERE, "demo.mjs")], { encoding: "utf8", timeout: 60_000 });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("destination matches the source (65536 bytes compared)");

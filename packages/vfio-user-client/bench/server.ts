@@ -2,7 +2,7 @@
 // BAR2 is a 4 KiB register file behind synchronous callbacks (the 4-byte REGION_READ/WRITE target);
 // "dmaReadRate" makes the device read guest memory with ctx.dma.read (DMA_READ messages for memory the client
 // mapped without an fd) with <inflight> reads outstanding, and reports bytes/s per window.
-import { createServer, type DeviceContext } from "../test/fixtures/server-api.js";
+import { createServer, type DeviceContext } from "@emu/vfio-user-server";
 import { measure } from "./raw.js";
 
 const socketPath = process.argv[2] as string;

@@ -2,7 +2,7 @@
 // @ts-check
 // emu's demo (pnpm demo): a DMA engine served over vfio-user in one process, driven from another.
 //
-//   1. starts examples/dma-engine/server.mjs on a socket in a fresh temporary directory (a separate process);
+//   1. starts server.mjs (beside this file) on a socket in a fresh temporary directory (a separate process);
 //   2. connects a vfio-user client from this process and prints the device as lspci -vv would;
 //   3. maps guest memory two ways (a memfd the server maps, and memory it can only reach with DMA_READ/DMA_WRITE
 //      messages), asks the engine to copy between them, waits for the MSI-X completion interrupt, checks the bytes;
@@ -12,14 +12,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { openEngine } from "./dma-engine/driver.mjs";
-import { formatLspci, readDeviceReport, VfioUserClient } from "./dma-engine/emu.mjs";
+import { formatLspci, readDeviceReport, VfioUserClient } from "@emu/vfio-user-client";
+import { openEngine } from "./driver.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "emu-demo-"));
 const socketPath = join(dir, "dma-engine.sock");
 const say = (/** @type {string} */ s) => process.stdout.write(`${s}\n`);
 
-const server = spawn(process.execPath, [join(import.meta.dirname, "dma-engine", "server.mjs"), socketPath], {
+const server = spawn(process.execPath, [join(import.meta.dirname, "server.mjs"), socketPath], {
   stdio: ["ignore", "pipe", "inherit"],
 });
 const serverExit = new Promise((resolve) => server.once("exit", (code, signal) => resolve(signal ?? code)));
