@@ -171,7 +171,7 @@ test("a malformed entry is a warning on stderr; the rest is still listed", async
 });
 
 test("the installed bin runs and exits with the status", () => {
-  const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli.js");
+  const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "bin", "emu-pci.js");
   const { sys } = withIds();
   const r = spawnSync(process.execPath, [bin, "--sysfs", sys, "mdev", "list"], { encoding: "utf8" });
   expect(r.status).toBe(0);
