@@ -35,7 +35,6 @@ export {
   type MdevParent,
   type MdevType,
   type PciDevice,
-  type PciIds,
   type PciResource,
 } from "./pci-device.js";
 export { matchesId, PCI_ANY_ID, type PciDriver, type PciIdMatch, type ProbeContext } from "./pci-driver.js";

@@ -1,4 +1,4 @@
-import type { MdevAddress, PciAddress } from "@emu/vfio-device";
+import type { MdevAddress, PciAddress, PciIds } from "@emu/vfio-device";
 
 /** IORESOURCE_* bits of a sysfs `resource` line that matter to a user. */
 export const IORESOURCE = {
@@ -21,17 +21,6 @@ export interface PciResource {
   readonly kind: "memory" | "io" | "unused";
   readonly prefetchable: boolean;
   readonly is64: boolean;
-}
-
-/** The identity a PCI function gives in its config header. */
-export interface PciIds {
-  readonly vendorId: number;
-  readonly deviceId: number;
-  readonly subsystemVendorId?: number;
-  readonly subsystemDeviceId?: number;
-  /** 24 bits: base class, sub-class, programming interface. */
-  readonly classCode: number;
-  readonly revision?: number;
 }
 
 /** What makes a device mediated: its parent, its type, and the VFIO API its type offers. */

@@ -1,18 +1,22 @@
 import type { DeviceAddress } from "./address.js";
 import type { VfioDevice } from "./device.js";
 
-/** What a bus source knows of a device without opening it for use. */
-export interface DeviceDescriptor {
-  readonly address: DeviceAddress;
-  /** The source that found it (e.g. "sysfs", "vfio-user"). */
-  readonly source: string;
+/** The identity a PCI function gives in its config header. */
+export interface PciIds {
   readonly vendorId: number;
   readonly deviceId: number;
   readonly subsystemVendorId?: number;
   readonly subsystemDeviceId?: number;
-  /** 24-bit class code: base class, sub-class, programming interface. */
+  /** 24 bits: base class, sub-class, programming interface. */
   readonly classCode: number;
   readonly revision?: number;
+}
+
+/** What a bus source knows of a device without opening it for use. */
+export interface DeviceDescriptor extends PciIds {
+  readonly address: DeviceAddress;
+  /** The source that found it (e.g. "sysfs", "vfio-user"). */
+  readonly source: string;
   /** The kernel driver bound to it, when the source knows one (e.g. "vfio-pci", "ixgbe"). */
   readonly driver?: string;
   readonly iommuGroup?: number;

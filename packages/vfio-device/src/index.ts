@@ -1,5 +1,5 @@
 export { type DeviceAddress, type MdevAddress, type PciAddress, type VfioUserAddress, formatAddress, parseAddress, pciAddress, sameAddress } from "./address.js";
-export type { BusSource, DeviceDescriptor } from "./bus-source.js";
+export type { BusSource, DeviceDescriptor, PciIds } from "./bus-source.js";
 export type {
   DeviceInfo,
   DmaBuffer,

@@ -1,7 +1,6 @@
 import { decodeConfigSpace } from "@emu/pci-config";
-import type { VfioDevice } from "@emu/vfio-device";
+import type { PciIds, VfioDevice } from "@emu/vfio-device";
 import { MdevPciError } from "../errors.js";
-import type { PciIds } from "../pci-device.js";
 
 /** VFIO_PCI_CONFIG_REGION_INDEX. */
 export const CONFIG_REGION = 7;
