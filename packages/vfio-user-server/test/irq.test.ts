@@ -83,6 +83,32 @@ describe("INTx", () => {
     expect(await waitFor(client, fd!, 3)).toBe(3n);
   });
 
+  it("an ACTION_UNMASK eventfd on INTx is a resample fd: the client signals it and the server unmasks", async () => {
+    // QEMU with KVM registers its INTx resample eventfd this way (kernel VFIO semantics): on the guest's EOI, KVM
+    // writes it and the device must unmask, or INTx stays automasked for ever after the first interrupt.
+    const { client, ctx } = await setup();
+    const [fd] = await eventfds(client, "intx", 1);
+    await client.op("eventfdOut", { name: "resample" });
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.INTX, 0, 1, [fd!]);
+    await setIrqs(client, DATA_EVENTFD | ACTION_UNMASK, PciIrq.INTX, 0, 1, ["resample"]);
+    expect(ctx.irq.trigger(0)).toBe("delivered");
+    expect(await waitFor(client, fd!, 1)).toBe(1n);
+    expect(ctx.irq.trigger(0)).toBe("pending");
+    expect(await total(client, fd!)).toBe(1n);
+    await client.op("eventfdSignal", { name: "resample" }); // the EOI
+    expect(await waitFor(client, fd!, 2)).toBe(2n); // unmasked by the server, the pending one delivered
+    // Masked again by the delivery; another EOI unmasks, and with nothing pending the next trigger is delivered.
+    await client.op("eventfdSignal", { name: "resample" });
+    await expect.poll(() => ctx.irq.masked(PciIrq.INTX, 0)).toBe(false);
+    expect(ctx.irq.trigger(0)).toBe("delivered");
+    expect(await waitFor(client, fd!, 3)).toBe(3n);
+    // De-assigned: signalling the old fd no longer unmasks.
+    await setIrqs(client, DATA_EVENTFD | ACTION_UNMASK, PciIrq.INTX, 0, 1);
+    await client.op("eventfdSignal", { name: "resample" });
+    expect(ctx.irq.trigger(0)).toBe("pending");
+    expect(await total(client, fd!)).toBe(3n);
+  });
+
   it("the client can trigger a vector itself (DATA_NONE / DATA_BOOL with ACTION_TRIGGER)", async () => {
     const { client } = await setup();
     const [fd] = await eventfds(client, "intx", 1);

@@ -11,7 +11,12 @@ export type TriggerResult = "delivered" | "pending" | "dropped";
 interface IndexState {
   readonly count: number;
   readonly trigger: (EventFd | undefined)[];
+  /** MSI/MSI-X: signalled when the guest masks a vector. */
   readonly maskFd: (EventFd | undefined)[];
+  /**
+   * MSI/MSI-X: signalled when the guest unmasks a vector (the spec's wording). INTx: a resample fd the CLIENT
+   * signals (KVM on the guest's EOI) and the server watches to unmask, as kernel VFIO treats it.
+   */
   readonly unmaskFd: (EventFd | undefined)[];
   /** Masked with SET_IRQS ACTION_MASK (or INTx automask). */
   readonly irqMasked: boolean[];
@@ -184,7 +189,7 @@ export class IrqController {
   private settle(index: number, vector: number, wasMasked: boolean): void {
     const now = this.masked(index, vector);
     const s = this.idx[index] as IndexState;
-    if (now !== wasMasked) {
+    if (now !== wasMasked && !(index === PciIrq.INTX && !now)) {
       const fd = now ? s.maskFd[vector] : s.unmaskFd[vector];
       try {
         fd?.signal(1);
@@ -343,6 +348,12 @@ export class IrqController {
         list[start + i] = adopted[i]; // undefined when no fds: de-assign
       }
       adopted.length = 0;
+      if (action === IrqSetFlags.ACTION_UNMASK && index === PciIrq.INTX) {
+        for (let i = 0; i < count; i++) {
+          const v = start + i;
+          list[v]?.watch(() => this.changeIrqMask(PciIrq.INTX, v, false));
+        }
+      }
       if (action === IrqSetFlags.ACTION_TRIGGER) {
         // A vector left pending while it had no eventfd is delivered now if unmasked.
         for (let i = 0; i < count; i++) {
