@@ -1,6 +1,6 @@
 import { commandName } from "./command.js";
 import { isProtoError, ProtoError } from "./errors.js";
-import { decodeHeader, HEADER_SIZE, type Header } from "./header.js";
+import { decodeHeader, HEADER_SIZE, type Header, msgSizeAt } from "./header.js";
 
 /** One whole frame cut out of the stream, with the file descriptors that arrived with it. */
 export interface Frame {
@@ -32,6 +32,19 @@ export function maxMessageSizeFor(maxDataXferSize: number): number {
 
 const NO_FDS: readonly number[] = Object.freeze([]);
 
+function makeFrame(header: Header, bytes: Uint8Array, fds: readonly number[]): Frame {
+  return { header, bytes, payload: bytes.subarray(HEADER_SIZE), fds };
+}
+
+/**
+ * The {@link Frame} (without fds) of the whole frame starting at `at` of `chunk`: for the odd frame of a chunk read in
+ * place (see {@link FrameParser.inPlaceLength}) that goes the general way. Views of the chunk, no copy.
+ */
+export function frameAt(chunk: Uint8Array, at: number): Frame {
+  const header = decodeHeader(chunk.subarray(at));
+  return makeFrame(header, chunk.subarray(at, at + header.msgSize), NO_FDS);
+}
+
 interface FdBatch {
   /** Absolute stream offset of the byte whose frame owns these fds. */
   readonly owner: number;
@@ -59,6 +72,16 @@ interface FdBatch {
  * const err = parser.push(chunk, fds);
  * for (let f = parser.next(); f !== undefined; f = parser.next()) handle(f); // throws the ProtoError once terminal
  * // or: const err = parser.drain(handle);
+ * ```
+ *
+ * **In place** (no Frame object per message): when {@link inPlaceLength} says a chunk starts with whole frames, read
+ * them straight from the chunk (`readHeaderAt`, `readRegionAccessAt`, `frameAt` for the odd one) and push only the
+ * rest:
+ *
+ * ```ts
+ * const n = parser.inPlaceLength(chunk, fds);
+ * for (let at = 0; at < n; at += msgSizeAt(view, at)) handleInPlace(chunk, at);
+ * if (n < chunk.length) parser.push(n === 0 ? chunk : chunk.subarray(n), fds); // then next() as usual
  * ```
  */
 export class FrameParser {
@@ -136,6 +159,32 @@ export class FrameParser {
   }
 
   /**
+   * How many leading bytes of `chunk` are whole frames that pass the size checks, when the chunk may be read in place:
+   * the parser holds nothing (no buffered bytes, no fds, no error) and no fds came with the chunk (they would belong to
+   * its last frame). 0 otherwise. Those bytes never reach the parser: read the frames from the chunk (each `msg_size`
+   * long, see `msgSizeAt`) and {@link push} the rest, if any, where the parser judges it as usual (a bad size there
+   * fails it, after the frames before it were handled).
+   */
+  inPlaceLength(chunk: Uint8Array, fds?: readonly number[]): number {
+    if (this.buffered !== 0 || this.failure !== undefined || this.batchHead < this.batches.length) return 0;
+    if (fds !== undefined && fds.length > 0) return 0;
+    const len = chunk.length;
+    if (len < HEADER_SIZE) return 0;
+    const view = new DataView(chunk.buffer, chunk.byteOffset, len);
+    let at = 0;
+    while (len - at >= HEADER_SIZE) {
+      const size = msgSizeAt(view, at);
+      if (!this.sizeOk(size) || size > len - at) break;
+      at += size;
+    }
+    return at;
+  }
+
+  private sizeOk(size: number): boolean {
+    return size >= HEADER_SIZE && size <= this.max;
+  }
+
+  /**
    * The next whole frame, or undefined if more bytes are needed. Throws the terminal {@link ProtoError}
    * (`BadHeader`, `TooLarge`) once framing has failed, on this and every later call.
    */
@@ -145,24 +194,7 @@ export class FrameParser {
     let header = this.pending;
     if (header === undefined) {
       header = decodeHeader(this.peekHeader());
-      if (header.msgSize < HEADER_SIZE) {
-        this.fail(
-          new ProtoError("BadHeader", `${commandName(header.command)}: msg_size ${header.msgSize} < 16`, {
-            command: header.command,
-          }),
-        );
-      }
-      if (header.msgSize > this.max) {
-        this.fail(
-          new ProtoError(
-            "TooLarge",
-            `${commandName(header.command)}: msg_size ${header.msgSize} > maximum ${this.max}`,
-            {
-              command: header.command,
-            },
-          ),
-        );
-      }
+      if (!this.sizeOk(header.msgSize)) this.badSize(header);
       this.pending = header;
     }
     const size = header.msgSize;
@@ -171,7 +203,16 @@ export class FrameParser {
     const bytes = this.take(size);
     const end = this.streamPos + size;
     this.streamPos = end;
-    return { header, bytes, payload: bytes.subarray(HEADER_SIZE), fds: this.fdsBefore(end) };
+    return makeFrame(header, bytes, this.fdsBefore(end));
+  }
+
+  /** A `msg_size` below the header or above the maximum: the parser fails for good. */
+  private badSize(header: Header): never {
+    const name = commandName(header.command);
+    const opts = { command: header.command };
+    if (header.msgSize < HEADER_SIZE)
+      this.fail(new ProtoError("BadHeader", `${name}: msg_size ${header.msgSize} < 16`, opts));
+    this.fail(new ProtoError("TooLarge", `${name}: msg_size ${header.msgSize} > maximum ${this.max}`, opts));
   }
 
   /**

@@ -38,6 +38,18 @@ export interface Header {
   readonly error: number;
 }
 
+/** Byte offsets of the header's fields (the table of {@link Header}): the one layout every header access uses. */
+export const HeaderField = {
+  MSG_ID: 0,
+  CMD: 2,
+  MSG_SIZE: 4,
+  FLAGS: 8,
+  ERROR: 12,
+} as const;
+
+/** A {@link Header} a zero-allocation reader fills in place (see {@link readHeaderAt}). */
+export type MutableHeader = { -readonly [K in keyof Header]: Header[K] };
+
 /** True if the header's type bits say "reply". */
 export function isReply(flags: number): boolean {
   return (flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY;
@@ -61,30 +73,57 @@ export function decodeHeader(bytes: Uint8Array): Header {
   if (bytes.length < HEADER_SIZE) {
     throw new ProtoError("Truncated", `header needs ${HEADER_SIZE} bytes, got ${bytes.length}`);
   }
-  const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
-  return {
-    msgId: v.getUint16(0, LITTLE_ENDIAN),
-    command: v.getUint16(2, LITTLE_ENDIAN),
-    msgSize: v.getUint32(4, LITTLE_ENDIAN),
-    flags: v.getUint32(8, LITTLE_ENDIAN),
-    error: v.getUint32(12, LITTLE_ENDIAN),
-  };
+  const h: MutableHeader = { msgId: 0, command: 0, msgSize: 0, flags: 0, error: 0 };
+  readHeaderAt(new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE), 0, h);
+  return h;
+}
+
+/**
+ * Zero-allocation header read for receive loops that walk a chunk in place: fills `out` from the 16 bytes at `at` of
+ * `view` (the caller made sure they are there). Judges nothing, like {@link decodeHeader}.
+ */
+export function readHeaderAt(view: DataView, at: number, out: MutableHeader): void {
+  out.msgId = view.getUint16(at + HeaderField.MSG_ID, LITTLE_ENDIAN);
+  out.command = view.getUint16(at + HeaderField.CMD, LITTLE_ENDIAN);
+  out.msgSize = view.getUint32(at + HeaderField.MSG_SIZE, LITTLE_ENDIAN);
+  out.flags = view.getUint32(at + HeaderField.FLAGS, LITTLE_ENDIAN);
+  out.error = view.getUint32(at + HeaderField.ERROR, LITTLE_ENDIAN);
+}
+
+/** `msg_size` of the header at `at` of `view` (framing reads only this field). */
+export function msgSizeAt(view: DataView, at: number): number {
+  return view.getUint32(at + HeaderField.MSG_SIZE, LITTLE_ENDIAN);
+}
+
+/**
+ * Zero-allocation header write at `at` of `view`, for encoders that build frames in place (see `FrameArena`). The
+ * values are the caller's to keep in range (u16 ids and commands, u32 the rest).
+ */
+export function writeHeaderAt(
+  view: DataView,
+  at: number,
+  msgId: number,
+  command: number,
+  msgSize: number,
+  flags: number,
+  error: number,
+): void {
+  view.setUint16(at + HeaderField.MSG_ID, msgId, LITTLE_ENDIAN);
+  view.setUint16(at + HeaderField.CMD, command, LITTLE_ENDIAN);
+  view.setUint32(at + HeaderField.MSG_SIZE, msgSize, LITTLE_ENDIAN);
+  view.setUint32(at + HeaderField.FLAGS, flags, LITTLE_ENDIAN);
+  view.setUint32(at + HeaderField.ERROR, error, LITTLE_ENDIAN);
 }
 
 /** Writes a header into a fresh 16-byte array. */
 export function encodeHeader(h: Header): Uint8Array {
   const out = new Uint8Array(HEADER_SIZE);
-  const v = new DataView(out.buffer);
   check(h.msgId, 0xffff, "msg_id");
   check(h.command, 0xffff, "cmd");
   check(h.msgSize, 0xffffffff, "msg_size");
   check(h.flags, 0xffffffff, "flags");
   check(h.error, 0xffffffff, "error");
-  v.setUint16(0, h.msgId, LITTLE_ENDIAN);
-  v.setUint16(2, h.command, LITTLE_ENDIAN);
-  v.setUint32(4, h.msgSize, LITTLE_ENDIAN);
-  v.setUint32(8, h.flags, LITTLE_ENDIAN);
-  v.setUint32(12, h.error, LITTLE_ENDIAN);
+  writeHeaderAt(new DataView(out.buffer), 0, h.msgId, h.command, h.msgSize, h.flags, h.error);
   return out;
 }
 

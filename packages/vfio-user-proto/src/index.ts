@@ -24,17 +24,23 @@ export { dirtyBitmapSize, isPageDirty, markPageDirty } from "./dirty-bitmap.js";
 export { isProtoError, ProtoError, type ProtoErrorReason, type Result, tryDecode } from "./errors.js";
 
 // Framing
-export { DEFAULT_MAX_MESSAGE_SIZE, type Frame, FrameParser, maxMessageSizeFor } from "./frame-parser.js";
+export { FrameArena } from "./frame-arena.js";
+export { DEFAULT_MAX_MESSAGE_SIZE, type Frame, FrameParser, frameAt, maxMessageSizeFor } from "./frame-parser.js";
 export {
   decodeHeader,
   encodeHeader,
   formatHeader,
   HEADER_SIZE,
   type Header,
+  HeaderField,
   HeaderFlags,
   isErrorReply,
   isNoReply,
   isReply,
+  type MutableHeader,
+  msgSizeAt,
+  readHeaderAt,
+  writeHeaderAt,
 } from "./header.js";
 export type { Body } from "./internal/codec.js";
 // Typed messages, whole frames
@@ -131,7 +137,13 @@ export {
 } from "./messages/device-set-irqs.js";
 // 11 DMA_READ, 12 DMA_WRITE
 export {
+  appendDmaReadReply,
+  appendDmaReadRequest,
+  appendDmaWriteReply,
+  appendDmaWriteRequest,
   DMA_ACCESS_SIZE,
+  DmaAccessField,
+  type DmaAccessHead,
   type DmaReadReply,
   type DmaReadRequest,
   type DmaWriteReply,
@@ -144,6 +156,7 @@ export {
   encodeDmaReadRequest,
   encodeDmaWriteReply,
   encodeDmaWriteRequest,
+  readDmaAccessAt,
 } from "./messages/dma-access.js";
 // 2 DMA_MAP
 export {
@@ -187,6 +200,10 @@ export {
 } from "./messages/mig-data.js";
 // 9 REGION_READ, 10 REGION_WRITE
 export {
+  appendRegionReadReply,
+  appendRegionReadRequest,
+  appendRegionWriteReply,
+  appendRegionWriteRequest,
   decodeRegionReadReply,
   decodeRegionReadRequest,
   decodeRegionWriteReply,
@@ -196,10 +213,13 @@ export {
   encodeRegionWriteReply,
   encodeRegionWriteRequest,
   REGION_ACCESS_SIZE,
+  RegionAccessField,
+  type RegionAccessHead,
   type RegionReadReply,
   type RegionReadRequest,
   type RegionWriteReply,
   type RegionWriteRequest,
+  readRegionAccessAt,
 } from "./messages/region-access.js";
 // 15 REGION_WRITE_MULTI
 export {

@@ -1,7 +1,7 @@
 import { commandName } from "./command.js";
 import { ProtoError, type Result, tryDecode } from "./errors.js";
 import type { Frame } from "./frame-parser.js";
-import { decodeHeader, HEADER_SIZE, type Header, HeaderFlags } from "./header.js";
+import { decodeHeader, HEADER_SIZE, type Header, HeaderField, HeaderFlags } from "./header.js";
 import type { MessageCodec } from "./internal/codec.js";
 import { Reader } from "./internal/reader.js";
 import { Writer } from "./internal/writer.js";
@@ -340,6 +340,6 @@ export function encodeMessage(message: Message, options: EncodeOptions): Uint8Ar
     w.bytes(message.payload);
   }
   if (w.pos > 0xffffffff) throw new ProtoError("TooLarge", `message of ${w.pos} bytes exceeds msg_size`, { command });
-  w.patchU32(4, w.pos, "msg_size");
+  w.patchU32(HeaderField.MSG_SIZE, w.pos, "msg_size");
   return w.finish();
 }

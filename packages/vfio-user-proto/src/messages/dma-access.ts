@@ -1,12 +1,22 @@
 import { Command } from "../command.js";
+import type { FrameArena } from "../frame-arena.js";
+import { HEADER_SIZE, HeaderFlags, writeHeaderAt } from "../header.js";
 import { type Body, decodePayload, encodePayload, type MessageCodec } from "../internal/codec.js";
 import type { Reader } from "../internal/reader.js";
+import { readU64At, writeU64At } from "../internal/u64.js";
 
 /**
  * Server → client memory access for DMA regions mapped without an fd (sent on the twin socket if negotiated).
  * Payload head (`struct vfio_user_dma_region_access`): `address` u64 @0, `count` u64 @8, data @16.
  */
 export const DMA_ACCESS_SIZE = 16;
+
+/** Byte offsets of the DMA access head's fields, for the in-place readers and writers below. */
+export const DmaAccessField = {
+  ADDRESS: 0,
+  COUNT: 8,
+  DATA: DMA_ACCESS_SIZE,
+} as const;
 
 /** VFIO_USER_DMA_READ (11) request (server → client): address, count. */
 export interface DmaReadRequest {
@@ -164,4 +174,82 @@ export function encodeDmaWriteReply(m: Body<DmaWriteReply>): Uint8Array {
 /** Throws `ProtoError` (`Truncated`, `BadSize`). */
 export function decodeDmaWriteReply(payload: Uint8Array): DmaWriteReply {
   return decodePayload(dmaWriteReplyCodec, payload);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// In place (zero allocation), as for REGION_READ/WRITE (see region-access.ts): no range checks, numbers must be safe
+// integers.
+
+/** The DMA access head of a frame read in place (a reusable object, see {@link readDmaAccessAt}). */
+export interface DmaAccessHead {
+  /** Exact up to `Number.MAX_SAFE_INTEGER`, above it a rounded number still above it. */
+  address: number;
+  /** As `address`. */
+  count: number;
+}
+
+/**
+ * Reads the DMA access head of the frame starting at `at` of `view` into `out`, without allocating. The caller made
+ * sure the frame holds a header and a whole head (`msg_size` ≥ 32).
+ */
+export function readDmaAccessAt(view: DataView, at: number, out: DmaAccessHead): void {
+  const p = at + HEADER_SIZE;
+  out.address = readU64At(view, p + DmaAccessField.ADDRESS);
+  out.count = readU64At(view, p + DmaAccessField.COUNT);
+}
+
+function appendDmaAccess(
+  arena: FrameArena,
+  msgId: number,
+  command: number,
+  flags: number,
+  address: bigint | number,
+  count: bigint | number,
+  data: Uint8Array | undefined,
+): void {
+  const size = HEADER_SIZE + DMA_ACCESS_SIZE + (data === undefined ? 0 : data.length);
+  const at = arena.reserve(size);
+  const v = arena.view;
+  writeHeaderAt(v, at, msgId, command, size, flags, 0);
+  const p = at + HEADER_SIZE;
+  writeU64At(v, p + DmaAccessField.ADDRESS, address);
+  writeU64At(v, p + DmaAccessField.COUNT, count);
+  if (data !== undefined) arena.bytes.set(data, p + DmaAccessField.DATA);
+}
+
+/** Appends a whole DMA_READ request frame (server → client). */
+export function appendDmaReadRequest(
+  arena: FrameArena,
+  msgId: number,
+  address: bigint | number,
+  count: bigint | number,
+  flags = 0,
+): void {
+  appendDmaAccess(arena, msgId, Command.DMA_READ, flags | HeaderFlags.TYPE_COMMAND, address, count, undefined);
+}
+
+/** Appends a whole DMA_READ reply frame: the head with `count` = `data.length`, then `data`. */
+export function appendDmaReadReply(arena: FrameArena, msgId: number, address: bigint | number, data: Uint8Array): void {
+  appendDmaAccess(arena, msgId, Command.DMA_READ, HeaderFlags.TYPE_REPLY, address, data.length, data);
+}
+
+/** Appends a whole DMA_WRITE request frame (`count` = `data.length`). */
+export function appendDmaWriteRequest(
+  arena: FrameArena,
+  msgId: number,
+  address: bigint | number,
+  data: Uint8Array,
+  flags = 0,
+): void {
+  appendDmaAccess(arena, msgId, Command.DMA_WRITE, flags | HeaderFlags.TYPE_COMMAND, address, data.length, data);
+}
+
+/** Appends a whole DMA_WRITE reply frame (address, u64 count: the 16-byte form). */
+export function appendDmaWriteReply(
+  arena: FrameArena,
+  msgId: number,
+  address: bigint | number,
+  count: bigint | number,
+): void {
+  appendDmaAccess(arena, msgId, Command.DMA_WRITE, HeaderFlags.TYPE_REPLY, address, count, undefined);
 }

@@ -1,6 +1,10 @@
 import { Command } from "../command.js";
+import type { FrameArena } from "../frame-arena.js";
+import { HEADER_SIZE, HeaderFlags, writeHeaderAt } from "../header.js";
+import { LITTLE_ENDIAN } from "../internal/byte-order.js";
 import { type Body, decodePayload, EMPTY, encodePayload, type MessageCodec } from "../internal/codec.js";
 import type { Reader } from "../internal/reader.js";
+import { readU64At, writeU64At } from "../internal/u64.js";
 import type { Writer } from "../internal/writer.js";
 
 /**
@@ -14,6 +18,14 @@ import type { Writer } from "../internal/writer.js";
  * | 16 | var | data (READ reply, WRITE request) |
  */
 export const REGION_ACCESS_SIZE = 16;
+
+/** Byte offsets of the access head's fields (the table above), for the in-place readers and writers below. */
+export const RegionAccessField = {
+  OFFSET: 0,
+  REGION: 8,
+  COUNT: 12,
+  DATA: REGION_ACCESS_SIZE,
+} as const;
 
 /** VFIO_USER_REGION_READ (9) request: the access head. */
 export interface RegionReadRequest {
@@ -183,4 +195,100 @@ export function encodeRegionWriteReply(m: Body<RegionWriteReply>): Uint8Array {
 /** Throws `ProtoError` (`Truncated`, `BadSize`). */
 export function decodeRegionWriteReply(payload: Uint8Array): RegionWriteReply {
   return decodePayload(regionWriteReplyCodec, payload);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// In place (zero allocation): for a receive loop that walks a chunk and a send path that writes into a FrameArena.
+
+/** The access head of a REGION_READ / REGION_WRITE frame read in place (a reusable object, see {@link readRegionAccessAt}). */
+export interface RegionAccessHead {
+  /**
+   * `offset` as a number: exact up to `Number.MAX_SAFE_INTEGER`; a larger offset reads as a (rounded) number above it,
+   * so a bounds check against any region size still fails. Decode the frame when the exact value matters.
+   */
+  offset: number;
+  region: number;
+  count: number;
+}
+
+/**
+ * Reads the access head of the frame starting at `at` of `view` into `out`, without allocating. The caller made sure
+ * the frame holds a header and a whole access head (`msg_size` ≥ 32) and judges `count` against `msg_size` itself.
+ */
+export function readRegionAccessAt(view: DataView, at: number, out: RegionAccessHead): void {
+  const p = at + HEADER_SIZE;
+  out.offset = readU64At(view, p + RegionAccessField.OFFSET);
+  out.region = view.getUint32(p + RegionAccessField.REGION, LITTLE_ENDIAN);
+  out.count = view.getUint32(p + RegionAccessField.COUNT, LITTLE_ENDIAN);
+}
+
+/** header + access head (+ data): the frame `encodeMessage` gives for the same message, written into the arena. */
+function appendAccess(
+  arena: FrameArena,
+  msgId: number,
+  command: number,
+  flags: number,
+  offset: bigint | number,
+  region: number,
+  count: number,
+  data: Uint8Array | undefined,
+): void {
+  const size = HEADER_SIZE + REGION_ACCESS_SIZE + (data === undefined ? 0 : data.length);
+  const at = arena.reserve(size);
+  const v = arena.view;
+  writeHeaderAt(v, at, msgId, command, size, flags, 0);
+  const p = at + HEADER_SIZE;
+  writeU64At(v, p + RegionAccessField.OFFSET, offset);
+  v.setUint32(p + RegionAccessField.REGION, region, LITTLE_ENDIAN);
+  v.setUint32(p + RegionAccessField.COUNT, count, LITTLE_ENDIAN);
+  if (data !== undefined) arena.bytes.set(data, p + RegionAccessField.DATA);
+}
+
+// The in-place writers do not range-check: their values come from a decoded frame or were checked by the caller
+// (`encodeMessage` checks and throws `OutOfRange`). An `offset` number must be a safe integer.
+
+/** Appends a whole REGION_READ request frame (`flags`: extra header bits such as NO_REPLY). */
+export function appendRegionReadRequest(
+  arena: FrameArena,
+  msgId: number,
+  offset: bigint | number,
+  region: number,
+  count: number,
+  flags = 0,
+): void {
+  appendAccess(arena, msgId, Command.REGION_READ, flags | HeaderFlags.TYPE_COMMAND, offset, region, count, undefined);
+}
+
+/** Appends a whole REGION_READ reply frame: the access head with `count` = `data.length`, then `data`. */
+export function appendRegionReadReply(
+  arena: FrameArena,
+  msgId: number,
+  offset: bigint | number,
+  region: number,
+  data: Uint8Array,
+): void {
+  appendAccess(arena, msgId, Command.REGION_READ, HeaderFlags.TYPE_REPLY, offset, region, data.length, data);
+}
+
+/** Appends a whole REGION_WRITE request frame (`count` = `data.length`; `flags`: extra header bits such as NO_REPLY). */
+export function appendRegionWriteRequest(
+  arena: FrameArena,
+  msgId: number,
+  offset: bigint | number,
+  region: number,
+  data: Uint8Array,
+  flags = 0,
+): void {
+  appendAccess(arena, msgId, Command.REGION_WRITE, flags | HeaderFlags.TYPE_COMMAND, offset, region, data.length, data);
+}
+
+/** Appends a whole REGION_WRITE reply frame (the access head, `count` = bytes written). */
+export function appendRegionWriteReply(
+  arena: FrameArena,
+  msgId: number,
+  offset: bigint | number,
+  region: number,
+  count: number,
+): void {
+  appendAccess(arena, msgId, Command.REGION_WRITE, HeaderFlags.TYPE_REPLY, offset, region, count, undefined);
 }
