@@ -1,5 +1,9 @@
 import { closeFd, type UnixSocket, UnixSocket as UnixSocketClass } from "@emu/sys";
 import {
+  appendDmaReadRequest,
+  appendDmaWriteRequest,
+  appendRegionReadReply,
+  appendRegionWriteReply,
   Command,
   commandName,
   DeviceFeature,
@@ -16,7 +20,10 @@ import {
   effectiveCapabilities,
   encodeMessage,
   type Frame,
+  FrameArena,
   FrameParser,
+  frameAt,
+  HEADER_SIZE,
   type Header,
   HeaderFlags,
   IoeventfdFlags,
@@ -25,12 +32,17 @@ import {
   type Message,
   MigrationFlags,
   MigrationState,
+  type MutableHeader,
   maxMessageSizeFor,
+  REGION_ACCESS_SIZE,
+  type RegionAccessHead,
   type RegionCapability,
   RegionInfoFlags,
   type RegionReadRequest,
   type RegionWriteMultiRequest,
   type RegionWriteRequest,
+  readHeaderAt,
+  readRegionAccessAt,
   regionInfoSize,
   regionIoFdsSize,
   SubRegionLayout,
@@ -42,7 +54,7 @@ import { DmaError } from "../errors.js";
 import type { DeviceHost } from "./device-host.js";
 import { DirtyLog } from "./dirty-log.js";
 import type { DmaTransport } from "./dma.js";
-import { regionFlags } from "./regions.js";
+import { type RegionSlot, regionFlags } from "./regions.js";
 
 /** Our side of VERSION. */
 export interface ServerLimits {
@@ -84,6 +96,10 @@ interface PendingCommand {
 }
 
 const MAX_QUEUED_FRAMES = 4096;
+/** Header + access head: a REGION_READ request, a REGION_WRITE reply; + data for the others. */
+const ACCESS_FRAME_SIZE = HEADER_SIZE + REGION_ACCESS_SIZE;
+/** Frames up to this size are copied into the send arena; bigger ones leave on their own (after what is queued). */
+const ARENA_COPY_MAX = 16384;
 
 /**
  * One client connection: VERSION negotiation, command dispatch in arrival order (a command whose device callback
@@ -111,9 +127,20 @@ export class Connection implements DmaTransport {
   private twinParser: FrameParser | undefined;
   private readonly pending = new Map<number, PendingCommand>();
   private nextId = 1;
-  /** Replies collected while a chunk is processed (see `send`). */
-  private out: Uint8Array[] = [];
+  /** Frames for the main socket collected while a chunk is processed, and our DMA commands of a tick (see `send`). */
+  private readonly out = new FrameArena();
+  /** Our DMA commands of a tick, for the twin socket. */
+  private twinOut: FrameArena | undefined;
   private batching = false;
+  private flushScheduled = false;
+  private readonly flushLater = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+    this.flushTwin();
+  };
+  /** The frame being handled in place (see `inPlace`): reused, nothing allocated per message. */
+  private readonly head: MutableHeader = { msgId: 0, command: 0, msgSize: 0, flags: 0, error: 0 };
+  private readonly access: RegionAccessHead = { offset: 0, region: 0, count: 0 };
 
   constructor(
     host: DeviceHost,
@@ -134,7 +161,7 @@ export class Connection implements DmaTransport {
   start(): void {
     this.sock.start({
       maxRecvFds: this.limits.maxMsgFds,
-      onData: (chunk, fds) => this.onData(this.parser, chunk, fds, false),
+      onData: (chunk, fds) => this.onMainData(chunk, fds),
       onClose: (err) => {
         if (err !== undefined) this.report(err);
         this.teardown();
@@ -153,6 +180,106 @@ export class Connection implements DmaTransport {
 
   // -------------------------------------------------------------------------------------------------------------
   // Input
+
+  /**
+   * A chunk from the main socket. The common case — nothing buffered, no fds, whole frames — is read in place
+   * (`inPlace`); whatever is left goes through the frame parser. All replies of the chunk leave in one send.
+   */
+  private onMainData(chunk: Uint8Array, fds: number[]): void {
+    const parser = this.parser;
+    const n = this.closed || this.busy ? 0 : parser.inPlaceLength(chunk, fds);
+    if (n === 0) {
+      this.onData(parser, chunk, fds, false);
+      return;
+    }
+    this.batching = true;
+    try {
+      const done = this.inPlace(chunk, n);
+      if (done < chunk.length && !this.closed) {
+        // A partial frame, or the frames behind a command that went asynchronous (they wait in the queue).
+        if (parser.push(chunk.subarray(done)) !== undefined) {
+          this.fatal(parser);
+          return;
+        }
+        this.drainFrames(parser, false);
+      }
+    } finally {
+      this.batching = false;
+      this.flush();
+    }
+  }
+
+  /**
+   * Handles the whole frames in [0, n) of a chunk without a Frame object: REGION_READ/WRITE that can be answered at
+   * once are answered into the send arena here, any other frame takes the general way (`dispatch`). Stops after a
+   * command that went asynchronous; returns where it stopped.
+   */
+  private inPlace(chunk: Uint8Array, n: number): number {
+    const view = new DataView(chunk.buffer, chunk.byteOffset, n);
+    const h = this.head;
+    let at = 0;
+    while (at < n) {
+      readHeaderAt(view, at, h);
+      const size = h.msgSize;
+      if (!this.regionAccessInPlace(chunk, view, at)) this.dispatch(frameAt(chunk, at), false);
+      at += size;
+      if (this.closed || this.busy) break;
+    }
+    return at;
+  }
+
+  /**
+   * REGION_READ / REGION_WRITE in place, when the general path would accept it as it is (negotiated, no fds, sizes
+   * that decode, an allowed access of 1 or more bytes); false leaves the frame to the general path, which also gives
+   * every refusal its error reply. The device is reached through the same DeviceHost calls either way.
+   */
+  private regionAccessInPlace(chunk: Uint8Array, view: DataView, at: number): boolean {
+    const h = this.head;
+    const command = h.command;
+    if (command !== Command.REGION_READ && command !== Command.REGION_WRITE) return false;
+    if ((h.flags & HeaderFlags.TYPE_MASK) !== HeaderFlags.TYPE_COMMAND || !this.negotiated) return false;
+    if (h.msgSize < ACCESS_FRAME_SIZE) return false;
+    const a = this.access;
+    readRegionAccessAt(view, at, a);
+    const write = command === Command.REGION_WRITE;
+    const count = a.count;
+    if (count === 0 || h.msgSize !== ACCESS_FRAME_SIZE + (write ? count : 0)) return false;
+    const slot = this.allowed(a.region, a.offset, count, write);
+    if (slot === undefined) return false;
+    const reply = (h.flags & HeaderFlags.NO_REPLY) === 0;
+    try {
+      if (write) {
+        const r = this.host.write(slot, a.offset, chunk.subarray(at + ACCESS_FRAME_SIZE, at + h.msgSize));
+        if (r !== undefined) this.writeLater(r, a.offset, a.region, count);
+        else if (reply) appendRegionWriteReply(this.out, h.msgId, a.offset, a.region, count);
+      } else {
+        const data = this.host.readView(slot, a.offset, count);
+        if (!(data instanceof Uint8Array)) this.readLater(data, a.offset, a.region);
+        else if (reply) appendRegionReadReply(this.out, h.msgId, a.offset, a.region, data);
+      }
+    } catch (e) {
+      this.fail({ ...h }, e);
+    }
+    return true;
+  }
+
+  /** An in-place REGION_WRITE whose device callback went asynchronous: the reply and the frames behind it wait. */
+  private writeLater(r: Promise<void>, offset: number, region: number, count: number): void {
+    const h: Header = { ...this.head };
+    this.wait(
+      h,
+      r.then(() => this.send(h, { kind: "RegionWriteReply", offset: BigInt(offset), region, count })),
+    );
+  }
+
+  /** As `writeLater`, for REGION_READ. */
+  private readLater(r: Promise<Uint8Array>, offset: number, region: number): void {
+    const h: Header = { ...this.head };
+    this.wait(
+      h,
+      r.then((data) => this.send(h, { kind: "RegionReadReply", offset: BigInt(offset), region, data })),
+    );
+  }
 
   private onData(parser: FrameParser, chunk: Uint8Array, fds: number[], twin: boolean): void {
     if (this.closed) {
@@ -182,18 +309,22 @@ export class Connection implements DmaTransport {
         return;
       }
       if (f === undefined) return;
-      if ((f.header.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY) this.onReply(f);
-      else if (twin)
-        closeFds(f.fds); // the twin socket carries only our commands and their replies
-      else if (this.busy) {
-        this.queue.push(f);
-        if (this.queue.length > MAX_QUEUED_FRAMES && !this.paused) {
-          this.paused = true;
-          this.sock.pause();
-        }
-      } else this.run(f);
+      this.dispatch(f, twin);
       if (this.closed) return;
     }
+  }
+
+  private dispatch(f: Frame, twin: boolean): void {
+    if ((f.header.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY) this.onReply(f);
+    else if (twin)
+      closeFds(f.fds); // the twin socket carries only our commands and their replies
+    else if (this.busy) {
+      this.queue.push(f);
+      if (this.queue.length > MAX_QUEUED_FRAMES && !this.paused) {
+        this.paused = true;
+        this.sock.pause();
+      }
+    } else this.run(f);
   }
 
   /** A framing error: the stream is out of sync, end the connection (the server keeps serving). */
@@ -213,16 +344,19 @@ export class Connection implements DmaTransport {
       this.fail(f.header, e);
       return;
     }
-    if (isPromise(r)) {
-      this.busy = true;
-      r.then(
-        () => this.resume(),
-        (e) => {
-          this.fail(f.header, e);
-          this.resume();
-        },
-      );
-    }
+    if (isPromise(r)) this.wait(f.header, r);
+  }
+
+  /** A command went asynchronous: the commands behind it wait until it is done (its failure is its error reply). */
+  private wait(h: Header, r: Promise<void>): void {
+    this.busy = true;
+    r.then(
+      () => this.resume(),
+      (e) => {
+        this.fail(h, e);
+        this.resume();
+      },
+    );
   }
 
   private resume(): void {
@@ -245,9 +379,10 @@ export class Connection implements DmaTransport {
   // Output
 
   /**
-   * Sends a reply. While a received chunk is being processed, fd-less replies are collected and leave together in
-   * one sendmsg at the end of the chunk (a pipelining client gets its replies in one read instead of one syscall
-   * each). A reply with fds flushes what is collected and goes alone, so its fds arrive with its own first byte.
+   * Sends a reply. While a received chunk is being processed, fd-less replies are collected in the send arena and
+   * leave together in one sendmsg at the end of the chunk (a pipelining client gets its replies in one read instead
+   * of one syscall each); otherwise at once, with whatever is queued before them. A reply with fds, or a big one,
+   * flushes what is collected and goes alone (its fds arrive with its own first byte; big data is not copied).
    */
   private send(h: Header, m: Message, fds?: readonly number[]): void {
     if ((h.flags & HeaderFlags.NO_REPLY) !== 0 || this.closed) return;
@@ -255,16 +390,25 @@ export class Connection implements DmaTransport {
     if (fds !== undefined && fds.length > 0) {
       this.flush();
       this.sock.send(frame, fds);
-    } else if (this.batching) this.out.push(frame);
-    else this.sock.send(frame);
+    } else if (frame.length > ARENA_COPY_MAX) {
+      this.flush();
+      this.sock.send(frame);
+    } else {
+      this.out.append(frame);
+      if (!this.batching) this.flush();
+    }
   }
 
+  /** Sends what the main socket's arena holds (one sendmsg of whole frames). */
   private flush(): void {
-    const out = this.out;
-    if (out.length === 0) return;
-    if (out.length === 1) this.sock.send(out[0] as Uint8Array);
-    else this.sock.send(out);
-    this.out = [];
+    if (this.out.length === 0) return;
+    this.sock.send(this.out.take());
+  }
+
+  private flushTwin(): void {
+    const out = this.twinOut;
+    if (out === undefined || out.length === 0) return;
+    this.twin?.send(out.take());
   }
 
   /** Turns any failure into an error reply (header only): the errno mapping lives in errno.ts. */
@@ -399,6 +543,7 @@ export class Connection implements DmaTransport {
       const [mine, other] = UnixSocketClass.pair();
       theirs = other;
       this.twin = mine;
+      this.twinOut = new FrameArena(4096);
       this.twinParser = new FrameParser({ maxMessageSize: this.limits.hardMaxMessageSize });
       const parser = this.twinParser;
       mine.start({
@@ -430,21 +575,30 @@ export class Connection implements DmaTransport {
   // -------------------------------------------------------------------------------------------------------------
   // Regions
 
-  private checkAccess(region: number, offset: bigint, count: number, write: boolean): ReturnType<DeviceHost["slot"]> {
+  /** The slot when the access is allowed (`offset` as a number: above 2^53 it is out of range anyway), else undefined. */
+  private allowed(region: number, offset: number, count: number, write: boolean): RegionSlot | undefined {
+    const slot = this.host.slot(region);
+    if (slot === undefined || slot.size === 0) return undefined;
+    if (count > this.limits.maxDataXferSize || offset + count > slot.size) return undefined;
+    return (write ? slot.writable : slot.readable) ? slot : undefined;
+  }
+
+  /** `allowed`, or the refusal that says why not. */
+  private checkAccess(region: number, offset: bigint, count: number, write: boolean): RegionSlot {
+    const ok = this.allowed(region, Number(offset), count, write);
+    if (ok !== undefined) return ok;
     const slot = this.host.slot(region);
     if (slot === undefined || slot.size === 0) throw refuse("BadIndex", `region ${region}`);
     if (count > this.limits.maxDataXferSize)
       throw refuse("OutOfRange", `count ${count} > max_data_xfer_size ${this.limits.maxDataXferSize}`);
     if (offset > slot.sizeBig || Number(offset) + count > slot.size)
       throw refuse("OutOfRange", `region ${region}: 0x${offset.toString(16)}+${count} beyond its ${slot.size} bytes`);
-    if (write ? !slot.writable : !slot.readable)
-      throw refuse("AccessDenied", `region ${region} is not ${write ? "writable" : "readable"}`);
-    return slot;
+    throw refuse("AccessDenied", `region ${region} is not ${write ? "writable" : "readable"}`);
   }
 
   private regionRead(h: Header, msg: RegionReadRequest): MaybePromise<void> {
     const slot = this.checkAccess(msg.region, msg.offset, msg.count, false);
-    if (msg.count === 0 || slot === undefined)
+    if (msg.count === 0)
       return this.send(h, { kind: "RegionReadReply", offset: msg.offset, region: msg.region, data: new Uint8Array(0) });
     const data = this.host.readView(slot, Number(msg.offset), msg.count);
     if (data instanceof Uint8Array) {
@@ -458,7 +612,7 @@ export class Connection implements DmaTransport {
     const slot = this.checkAccess(msg.region, msg.offset, msg.data.length, true);
     const reply = (): void =>
       this.send(h, { kind: "RegionWriteReply", offset: msg.offset, region: msg.region, count: msg.data.length });
-    if (msg.data.length === 0 || slot === undefined) return reply();
+    if (msg.data.length === 0) return reply();
     const r = this.host.write(slot, Number(msg.offset), msg.data);
     if (r !== undefined) return r.then(reply);
     reply();
@@ -475,7 +629,7 @@ export class Connection implements DmaTransport {
         let r: void | Promise<void>;
         try {
           const slot = this.checkAccess(w.region, w.offset, w.data.length, true);
-          r = slot === undefined ? undefined : this.host.write(slot, Number(w.offset), w.data);
+          r = this.host.write(slot, Number(w.offset), w.data);
         } catch (e) {
           if (done === 0) throw e;
           return reply(); // the reply says how many writes completed
@@ -590,19 +744,37 @@ export class Connection implements DmaTransport {
     throw new DmaError("Disconnected", 0n, 0, "no free message id");
   }
 
-  private command(m: Message, address: bigint, length: number): Promise<Message> {
+  /**
+   * Sends DMA_READ (`data` undefined) or DMA_WRITE and resolves with the reply. The commands of one tick collect in the
+   * send arena of their socket (the twin socket when negotiated) and leave together in one sendmsg.
+   */
+  private command(command: number, address: bigint, count: number, data: Uint8Array | undefined): Promise<Message> {
     if (this.closed || this.twin?.closed === true)
-      return Promise.reject(new DmaError("Disconnected", address, length, "the client went away"));
+      return Promise.reject(new DmaError("Disconnected", address, count, "the client went away"));
     const id = this.allocId();
-    const target = this.twin ?? this.sock;
     return new Promise<Message>((resolve, reject) => {
-      this.pending.set(id, {
-        command: m.kind === "DmaReadRequest" ? Command.DMA_READ : Command.DMA_WRITE,
-        resolve,
-        reject,
-      });
-      this.flush();
-      target.send(encodeMessage(m, { msgId: id }));
+      this.pending.set(id, { command, resolve, reject });
+      const twin = this.twin;
+      const out = twin === undefined ? this.out : (this.twinOut as FrameArena);
+      if (data === undefined) appendDmaReadRequest(out, id, address, count);
+      else if (data.length <= ARENA_COPY_MAX) appendDmaWriteRequest(out, id, address, data);
+      else {
+        // Big data is not copied into the arena: what is queued goes first, then this message alone.
+        const frame = encodeMessage({ kind: "DmaWriteRequest", address, data }, { msgId: id });
+        if (twin === undefined) {
+          this.flush();
+          this.sock.send(frame);
+        } else {
+          this.flushTwin();
+          twin.send(frame);
+        }
+        return;
+      }
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After the microtasks of this tick: the commands a device issues from promise callbacks share the sendmsg.
+        process.nextTick(this.flushLater);
+      }
     });
   }
 
@@ -622,7 +794,7 @@ export class Connection implements DmaTransport {
   }
 
   async read(address: bigint, count: number): Promise<Uint8Array> {
-    const m = await this.command({ kind: "DmaReadRequest", address, count: BigInt(count) }, address, count);
+    const m = await this.command(Command.DMA_READ, address, count, undefined);
     if (m.kind === "ErrorReply")
       throw new DmaError("ClientError", address, count, `DMA_READ refused by the client (errno ${m.errno})`, m.errno);
     if (m.kind !== "DmaReadReply" || m.address !== address || m.data.length !== count)
@@ -631,7 +803,7 @@ export class Connection implements DmaTransport {
   }
 
   async write(address: bigint, data: Uint8Array): Promise<void> {
-    const m = await this.command({ kind: "DmaWriteRequest", address, data }, address, data.length);
+    const m = await this.command(Command.DMA_WRITE, address, data.length, data);
     if (m.kind === "ErrorReply")
       throw new DmaError(
         "ClientError",
