@@ -167,6 +167,37 @@ describe("message-based DMA", () => {
     expect(new Set([...stats.reads, ...stats.writes].map((x) => x.channel))).toEqual(new Set(["main"]));
   });
 
+  it("many single-message reads and writes in flight at once; a refusal by the client rejects with its errno", async () => {
+    const { client, ctx } = await setup({ maxMsgFds: 16, maxDataXferSize: 4096 });
+    // The client backs only the first 0x2000 bytes of the mapping: it refuses the rest with EFAULT.
+    await client.op("dmaMem", { iova: 0x300000, size: 0x2000 });
+    await client.op("dmaMemWrite", { iova: 0x300000, data: pattern(0x1000, 7) });
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x300000n, size: 0x3000n },
+      "DmaMapReply",
+    );
+    const reads = Array.from({ length: 64 }, (_, i) => ctx.dma.read(0x300000n + BigInt(64 * i), 64));
+    const writes = Array.from({ length: 64 }, (_, i) => ctx.dma.write(0x301000 + 64 * i, pattern(64, i)));
+    const got = await Promise.all(reads);
+    await Promise.all(writes);
+    const all = pattern(0x1000, 7);
+    for (let i = 0; i < 64; i++) {
+      expect(got[i]).toEqual(all.subarray(64 * i, 64 * i + 64));
+      // A buffer of its own, as with fd-backed memory: not a view that keeps a whole received chunk alive.
+      expect(got[i]!.buffer.byteLength).toBe(64);
+    }
+    const back = await client.op<Uint8Array>("dmaMemRead", { iova: 0x301000, length: 0x1000 });
+    for (let i = 0; i < 64; i++) expect(back.subarray(64 * i, 64 * i + 64)).toEqual(pattern(64, i));
+    let refused: unknown;
+    await ctx.dma.read(0x302000n, 16).catch((e: unknown) => {
+      refused = e;
+    });
+    expect(isDmaError(refused) && [refused.reason, refused.errno]).toEqual(["ClientError", 14]);
+    expect(await dmaError(ctx.dma.write(0x302ff0n, pattern(16, 1)))).toBe("ClientError");
+    const stats = await client.op<{ reads: unknown[]; writes: unknown[] }>("dmaStats");
+    expect([stats.reads.length, stats.writes.length]).toEqual([65, 65]);
+  });
+
   it("uses the twin socket for DMA_READ/DMA_WRITE when negotiated", async () => {
     const { client, ctx, reply } = await setup({ maxMsgFds: 16, maxDataXferSize: 4096 }, true);
     expect(reply.message).toMatchObject({ capabilities: { twinSocket: { supported: true, fdIndex: 0 } } });

@@ -12,7 +12,9 @@ import {
   DeviceFlags,
   type DeviceGetRegionInfoRequest,
   type DeviceGetRegionIoFdsRequest,
+  DMA_ACCESS_SIZE,
   DMA_UNMAP_SIZE,
+  type DmaAccessHead,
   DmaUnmapFlags,
   type DmaUnmapRequest,
   decodeBody,
@@ -41,6 +43,7 @@ import {
   type RegionReadRequest,
   type RegionWriteMultiRequest,
   type RegionWriteRequest,
+  readDmaAccessAt,
   readHeaderAt,
   readRegionAccessAt,
   regionInfoSize,
@@ -89,15 +92,21 @@ function closeFds(fds: readonly number[]): void {
   }
 }
 
+/** One of our DMA commands waiting for its reply. */
 interface PendingCommand {
   readonly command: number;
-  resolve(m: Message): void;
+  readonly address: bigint;
+  readonly count: number;
+  /** DMA_READ: the data (a view of the reply); DMA_WRITE: undefined. */
+  resolve(data: Uint8Array | undefined): void;
   reject(e: unknown): void;
 }
 
 const MAX_QUEUED_FRAMES = 4096;
 /** Header + access head: a REGION_READ request, a REGION_WRITE reply; + data for the others. */
 const ACCESS_FRAME_SIZE = HEADER_SIZE + REGION_ACCESS_SIZE;
+/** Header + DMA access head (+ data). */
+const DMA_FRAME_SIZE = HEADER_SIZE + DMA_ACCESS_SIZE;
 /** Frames up to this size are copied into the send arena; bigger ones leave on their own (after what is queued). */
 const ARENA_COPY_MAX = 16384;
 
@@ -141,6 +150,7 @@ export class Connection implements DmaTransport {
   /** The frame being handled in place (see `inPlace`): reused, nothing allocated per message. */
   private readonly head: MutableHeader = { msgId: 0, command: 0, msgSize: 0, flags: 0, error: 0 };
   private readonly access: RegionAccessHead = { offset: 0, region: 0, count: 0 };
+  private readonly dmaHead: DmaAccessHead = { address: 0, count: 0 };
 
   constructor(
     host: DeviceHost,
@@ -221,7 +231,8 @@ export class Connection implements DmaTransport {
     while (at < n) {
       readHeaderAt(view, at, h);
       const size = h.msgSize;
-      if (!this.regionAccessInPlace(chunk, view, at)) this.dispatch(frameAt(chunk, at), false);
+      if ((h.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY) this.reply(h, chunk.subarray(at, at + size));
+      else if (!this.regionAccessInPlace(chunk, view, at)) this.dispatch(frameAt(chunk, at), false);
       at += size;
       if (this.closed || this.busy) break;
     }
@@ -748,12 +759,17 @@ export class Connection implements DmaTransport {
    * Sends DMA_READ (`data` undefined) or DMA_WRITE and resolves with the reply. The commands of one tick collect in the
    * send arena of their socket (the twin socket when negotiated) and leave together in one sendmsg.
    */
-  private command(command: number, address: bigint, count: number, data: Uint8Array | undefined): Promise<Message> {
+  private command(
+    command: number,
+    address: bigint,
+    count: number,
+    data: Uint8Array | undefined,
+  ): Promise<Uint8Array | undefined> {
     if (this.closed || this.twin?.closed === true)
       return Promise.reject(new DmaError("Disconnected", address, count, "the client went away"));
     const id = this.allocId();
-    return new Promise<Message>((resolve, reject) => {
-      this.pending.set(id, { command, resolve, reject });
+    return new Promise<Uint8Array | undefined>((resolve, reject) => {
+      this.pending.set(id, { command, address, count, resolve, reject });
       const twin = this.twin;
       const out = twin === undefined ? this.out : (this.twinOut as FrameArena);
       if (data === undefined) appendDmaReadRequest(out, id, address, count);
@@ -780,40 +796,56 @@ export class Connection implements DmaTransport {
 
   private onReply(f: Frame): void {
     closeFds(f.fds);
-    const p = this.pending.get(f.header.msgId);
-    if (p === undefined || p.command !== f.header.command) return; // not ours: ignore
-    this.pending.delete(f.header.msgId);
+    this.reply(f.header, f.bytes);
+  }
+
+  /**
+   * A reply to one of our DMA commands (others are ignored). A DMA_READ reply that matches its request resolves with
+   * a view of its data without being decoded; anything else is decoded and judged.
+   */
+  private reply(h: Header, frame: Uint8Array): void {
+    const p = this.pending.get(h.msgId);
+    if (p === undefined || p.command !== h.command) return; // not ours: ignore
+    this.pending.delete(h.msgId);
+    if (
+      p.command === Command.DMA_READ &&
+      (h.flags & HeaderFlags.ERROR) === 0 &&
+      h.msgSize === DMA_FRAME_SIZE + p.count
+    ) {
+      const head = this.dmaHead;
+      readDmaAccessAt(new DataView(frame.buffer, frame.byteOffset, DMA_FRAME_SIZE), 0, head);
+      if (head.count === p.count && head.address === Number(p.address) && head.address <= Number.MAX_SAFE_INTEGER) {
+        // A buffer of its own, as with fd-backed memory (a view would keep the whole received chunk alive); big data
+        // in a frame that has a buffer of its own (the parser put it together from several chunks) is not copied.
+        const own = p.count > ARENA_COPY_MAX && frame.byteLength === frame.buffer.byteLength;
+        p.resolve(own ? frame.subarray(DMA_FRAME_SIZE) : frame.slice(DMA_FRAME_SIZE));
+        return;
+      }
+    }
     let m: Message;
     try {
-      m = decodeBody(f.header, f.payload);
+      m = decodeBody(h, frame.subarray(HEADER_SIZE));
     } catch (e) {
       p.reject(e);
       return;
     }
-    p.resolve(m);
-  }
-
-  async read(address: bigint, count: number): Promise<Uint8Array> {
-    const m = await this.command(Command.DMA_READ, address, count, undefined);
+    const name = commandName(p.command);
+    const { address, count } = p;
     if (m.kind === "ErrorReply")
-      throw new DmaError("ClientError", address, count, `DMA_READ refused by the client (errno ${m.errno})`, m.errno);
-    if (m.kind !== "DmaReadReply" || m.address !== address || m.data.length !== count)
-      throw new DmaError("ClientError", address, count, "DMA_READ reply does not match the request");
-    return m.data;
-  }
-
-  async write(address: bigint, data: Uint8Array): Promise<void> {
-    const m = await this.command(Command.DMA_WRITE, address, data.length, data);
-    if (m.kind === "ErrorReply")
-      throw new DmaError(
-        "ClientError",
-        address,
-        data.length,
-        `DMA_WRITE refused by the client (errno ${m.errno})`,
-        m.errno,
+      p.reject(
+        new DmaError("ClientError", address, count, `${name} refused by the client (errno ${m.errno})`, m.errno),
       );
-    if (m.kind !== "DmaWriteReply" || m.address !== address || m.count !== BigInt(data.length))
-      throw new DmaError("ClientError", address, data.length, "DMA_WRITE reply does not match the request");
+    else if (m.kind === "DmaReadReply" && m.address === address && m.data.length === count) p.resolve(m.data);
+    else if (m.kind === "DmaWriteReply" && m.address === address && m.count === BigInt(count)) p.resolve(undefined);
+    else p.reject(new DmaError("ClientError", address, count, `${name} reply does not match the request`));
+  }
+
+  read(address: bigint, count: number): Promise<Uint8Array> {
+    return this.command(Command.DMA_READ, address, count, undefined) as Promise<Uint8Array>;
+  }
+
+  write(address: bigint, data: Uint8Array): Promise<void> {
+    return this.command(Command.DMA_WRITE, address, data.length, data) as Promise<unknown> as Promise<void>;
   }
 
   private rejectPending(): void {

@@ -33,7 +33,10 @@ export interface DmaView {
 
 /** How a device reaches guest memory: one API whether the client passed an fd or not. */
 export interface Dma {
-  /** Reads guest memory (directly when fd-backed, else with DMA_READ messages split to the client's limit). */
+  /**
+   * Reads guest memory (directly when fd-backed, else with DMA_READ messages split to the client's limit). The bytes
+   * are the caller's: a buffer of their own (above 16 KiB read with one message: a view of that reply's own buffer).
+   */
   read(iova: bigint | number, length: number): Promise<Uint8Array>;
   /** Writes guest memory (directly when fd-backed, else with DMA_WRITE messages). */
   write(iova: bigint | number, data: Uint8Array): Promise<void>;
@@ -244,8 +247,39 @@ export class DmaController implements Dma {
     }
   }
 
-  async read(iova: bigint | number, length: number): Promise<Uint8Array> {
-    const a = DmaController.checkArgs(iova, length);
+  /**
+   * The transport, when [a, a + length) is one message-based access: within one mapping that is not fd-backed,
+   * allowed, and small enough for one DMA_READ/DMA_WRITE. Such an access needs no pieces and no copy.
+   */
+  private oneMessage(a: bigint, length: number, write: boolean): DmaTransport | undefined {
+    const t = this.transport;
+    if (t === undefined || length === 0 || length > t.maxDataXferSize) return undefined;
+    const e = this.find(a);
+    if (e === undefined || e.views !== undefined || !(write ? e.info.writable : e.info.readable)) return undefined;
+    return a + BigInt(length) <= e.end ? t : undefined;
+  }
+
+  read(iova: bigint | number, length: number): Promise<Uint8Array> {
+    try {
+      const a = DmaController.checkArgs(iova, length);
+      const t = this.oneMessage(a, length, false);
+      return t !== undefined ? t.read(a, length) : this.readPieces(a, length);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  write(iova: bigint | number, data: Uint8Array): Promise<void> {
+    try {
+      const a = DmaController.checkArgs(iova, data.length);
+      const t = this.oneMessage(a, data.length, true);
+      return t !== undefined ? t.write(a, data) : this.writePieces(a, data);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private async readPieces(a: bigint, length: number): Promise<Uint8Array> {
     const out = new Uint8Array(length);
     const msgs: Promise<void>[] = [];
     for (const p of this.pieces(a, length, false)) {
@@ -257,8 +291,7 @@ export class DmaController implements Dma {
     return out;
   }
 
-  async write(iova: bigint | number, data: Uint8Array): Promise<void> {
-    const a = DmaController.checkArgs(iova, data.length);
+  private async writePieces(a: bigint, data: Uint8Array): Promise<void> {
     const msgs: Promise<void>[] = [];
     for (const p of this.pieces(a, data.length, true)) {
       const src = data.subarray(p.done, p.done + p.n);
