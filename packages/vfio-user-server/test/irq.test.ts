@@ -128,13 +128,37 @@ describe("INTx", () => {
 });
 
 describe("MSI-X", () => {
-  it("guest-style: enable in config space, table vectors start masked, PBA pending bit, delivery on unmask", async () => {
+  it("QEMU/cloud-hypervisor-style: the client emulates the table, so only the enable bit reaches us and vectors fire", async () => {
+    const { client, ctx, msix } = await setup();
+    const fds = await eventfds(client, "v", 4);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 4, fds);
+    await cfgWrite(client, msix.offset + 2, new Uint8Array([0x03, 0x80])); // ENABLE, no table write
+    expect(ctx.irq.trigger(2)).toBe("delivered");
+    expect(await waitFor(client, fds[2]!, 1)).toBe(1n);
+    // Such a client masks by switching the vector's eventfd (or with ACTION_MASK), not through our table.
+    await setIrqs(client, DATA_NONE | ACTION_MASK, PciIrq.MSIX, 2, 1);
+    expect(ctx.irq.trigger(2)).toBe("pending");
+    await setIrqs(client, DATA_NONE | ACTION_UNMASK, PciIrq.MSIX, 2, 1);
+    expect(await waitFor(client, fds[2]!, 2)).toBe(2n);
+  });
+
+  it("guest-style: enable in config space, a written table's vectors start masked, PBA pending bit, delivery on unmask", async () => {
     const { client, ctx, msix } = await setup();
     const fds = await eventfds(client, "v", 4);
     await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 4, fds);
     await cfgWrite(client, msix.offset + 2, new Uint8Array([0x03, 0x80])); // ENABLE (table size bits are RO)
     expect(ctx.config.msixEnabled).toBe(true);
     expect(ctx.irq.activeIndex()).toBe(PciIrq.MSIX);
+    // A guest driver programs entry 0 (address, data, still masked): from now on the table's masks govern.
+    await client.ok(
+      {
+        kind: "RegionWriteRequest",
+        offset: BigInt(msix.tableOffset),
+        region: msix.tableBar,
+        data: new Uint8Array([0x00, 0x10, 0xe0, 0xfe, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 0, 0, 0]),
+      },
+      "RegionWriteReply",
+    );
     expect(ctx.irq.trigger(1)).toBe("pending");
     const pba = async () =>
       (

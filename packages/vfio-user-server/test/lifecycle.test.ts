@@ -63,6 +63,16 @@ describe("reconnection", () => {
       { kind: "RegionWriteRequest", offset: BigInt(msix.offset + 3), region: 7, data: new Uint8Array([0x80]) },
       "RegionWriteReply",
     );
+    // The guest programs vector 3's table entry, masked: the table's masks now govern for this client.
+    await first.ok(
+      {
+        kind: "RegionWriteRequest",
+        offset: BigInt(msix.tableOffset + 3 * 16),
+        region: msix.tableBar,
+        data: new Uint8Array([0x00, 0x10, 0xe0, 0xfe, 0, 0, 0, 0, 0x43, 0, 0, 0, 1, 0, 0, 0]),
+      },
+      "RegionWriteReply",
+    );
     expect(ctx.irq.trigger(3)).toBe("pending"); // masked vector: PBA bit
     expect(ctx.dma.regions()).toHaveLength(2);
 
@@ -86,6 +96,7 @@ describe("reconnection", () => {
     expect(await read32(0, 0x100)).toBe(0xabcd);
     expect(await read32(0, NIC_DOORBELL_PAGE)).toBe(0x77);
     expect((await read32(msix.pbaBar, msix.pbaOffset)) & 0xff).toBe(0b1000);
+    expect(await read32(msix.tableBar, msix.tableOffset + 3 * 16 + 8)).toBe(0x43); // the table entry stays too
     expect(log.resets).toEqual([]); // unlike libvfio-user, no reset on reconnect
     expect(log.connects).toBe(2);
   });

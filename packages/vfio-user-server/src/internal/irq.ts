@@ -62,6 +62,13 @@ export class IrqController {
   /** MSI-X table (16 bytes per vector) and PBA, guest-visible through the BAR. */
   readonly msixTable: Uint8Array;
   readonly msixPba: Uint8Array;
+  /**
+   * Whether the client has written the MSI-X table since the last reset or client. QEMU and cloud-hypervisor emulate
+   * the table themselves (they never forward table writes, only the MSI-X enable bit): for them the table's reset
+   * state (every vector masked) must not gate delivery. A client that does write the table (a guest driver over our
+   * client) gets the table's masks.
+   */
+  private msixTableWritten = false;
 
   constructor(config: ConfigSpace, counts: readonly number[]) {
     this.config = config;
@@ -73,6 +80,7 @@ export class IrqController {
   }
 
   private resetMsixTable(): void {
+    this.msixTableWritten = false;
     this.msixTable.fill(0);
     this.msixPba.fill(0);
     // Every vector starts masked (PCI spec).
@@ -111,9 +119,10 @@ export class IrqController {
       case PciIrq.MSI:
         return cfg.msiEnabled && cfg.msiMasked(vector);
       case PciIrq.MSIX:
-        // The emulated table governs once the guest enabled MSI-X in config space (a driver on hardware does);
-        // a client that only uses SET_IRQS (QEMU emulates the table itself) masks with ACTION_MASK.
-        return cfg.msixEnabled && (cfg.msixFunctionMasked || this.tableMasked(vector));
+        // The function mask governs once the guest enabled MSI-X in config space; the vector masks of the emulated
+        // table only once the client has written the table (QEMU and cloud-hypervisor emulate it themselves and
+        // mask by switching eventfds or with ACTION_MASK).
+        return cfg.msixEnabled && (cfg.msixFunctionMasked || (this.msixTableWritten && this.tableMasked(vector)));
       default:
         return false;
     }
@@ -236,6 +245,7 @@ export class IrqController {
   writeTable(offset: number, data: Uint8Array): void {
     const first = Math.floor(offset / PciMsix.ENTRY_SIZE);
     const last = Math.floor((offset + data.length - 1) / PciMsix.ENTRY_SIZE);
+    this.msixTableWritten = true;
     const before: boolean[] = [];
     for (let v = first; v <= last; v++) before.push(this.masked(PciIrq.MSIX, v));
     this.msixTable.set(data, offset);
@@ -378,8 +388,12 @@ export class IrqController {
   // -------------------------------------------------------------------------------------------------------------
   // Lifecycle
 
-  /** The client went away: close its eventfds and forget its SET_IRQS masks. Table, PBA and pending bits stay. */
+  /**
+   * The client went away: close its eventfds and forget its SET_IRQS masks. Table, PBA and pending bits stay; whether
+   * the table's masks govern is up to the next client (see `msixTableWritten`).
+   */
   dropClient(): void {
+    this.msixTableWritten = false;
     for (const s of this.idx) {
       closeAll(s.trigger);
       closeAll(s.maskFd);
