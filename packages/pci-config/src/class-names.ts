@@ -146,9 +146,24 @@ const SUB: Record<number, string> = {
 
 /** The name lspci prints for a 24-bit class code, e.g. "Ethernet controller" for 0x020000. */
 export function pciClassName(classCode: number): string {
+  return lookupPciClass(classCode).name;
+}
+
+/**
+ * The class name and where it came from: `"subclass"` when the sub-class has a name, `"base"` when only the base
+ * class has one (lspci then adds the number: `Bridge [0680]`), `"none"` when neither has (`Class 0680`).
+ */
+export function lookupPciClass(classCode: number): {
+  readonly name: string;
+  readonly from: "subclass" | "base" | "none";
+} {
   const sub = (classCode >> 8) & 0xffff;
   const base = (classCode >> 16) & 0xff;
-  return SUB[sub] ?? BASE[base] ?? `Class ${sub.toString(16).padStart(4, "0")}`;
+  const s = SUB[sub];
+  if (s !== undefined) return { name: s, from: "subclass" };
+  const b = BASE[base];
+  if (b !== undefined) return { name: b, from: "base" };
+  return { name: `Class ${sub.toString(16).padStart(4, "0")}`, from: "none" };
 }
 
 /** The base-class name of a 24-bit class code ("Network controller" for 0x020000), as a listing groups devices. */

@@ -163,10 +163,16 @@ describe("buildConfigSpace: layout (byte-exact against the PCI spec tables)", ()
     expect(d.capabilities[1]).toMatchObject({ vectorsCapable: 4, address64: true, perVectorMask: true, maskBits: 0 });
     expect(d.capabilities[3]).toMatchObject({
       devCap: { maxPayloadSize: 512, flr: true, extendedTag: true },
-      link: { maxSpeed: 3, maxWidth: 8, speed: 3, width: 4 },
+      lnkCap: { maxSpeed: 3, maxWidth: 8 },
+      lnkSta: { speed: 3, width: 4 },
+      lnkCap2: { supportedSpeeds: 0b111 },
+      lnkCtl2: { targetSpeed: 3 },
     });
     expect(d.capabilities[4]).toMatchObject({ length: 6, data: new Uint8Array([0xaa, 0xbb, 0xcc]) });
-    expect(d.extendedCapabilities.map((c) => c.name)).toEqual(["DSN", "ARI"]);
+    expect(d.extendedCapabilities.map((c) => [c.name, c.kind])).toEqual([
+      ["DSN", "dsn"],
+      ["ARI", "ari"],
+    ]);
   });
 
   it("makes 256 bytes for a conventional function", () => {
