@@ -13,7 +13,11 @@ export interface ServerOptions {
   readonly mode?: number;
   /** Our max_data_xfer_size: the largest REGION_READ/WRITE `count` we accept. Default 1 MiB. */
   readonly maxDataXferSize?: number;
-  /** Our max_msg_fds: most fds we accept in one message (SET_IRQS eventfds). Default 64 (1..253). */
+  /**
+   * Most fds we accept in one message (SET_IRQS eventfds). Default 64 (1..253). The VERSION reply advertises at most
+   * 16 whatever this is, because QEMU's client refuses a larger max_msg_fds; cloud-hypervisor sends up to 16 fds per
+   * message whatever we advertise, so keep this at 16 or more to serve it.
+   */
   readonly maxMsgFds?: number;
   /** Most DMA mappings at once (the client's max_dma_maps lowers it). Default 65535. */
   readonly maxDmaMaps?: number;

@@ -1,6 +1,14 @@
 import { statSync } from "node:fs";
 import { decodeConfigSpace } from "@emu/pci-config";
-import { DeviceFlags, IrqInfoFlags, PciIrq, RegionInfoFlags, type SparseMmapCapability } from "@emu/vfio-user-proto";
+import {
+  DeviceFlags,
+  encodeMessage,
+  IrqInfoFlags,
+  PciIrq,
+  RegionInfoFlags,
+  type SparseMmapCapability,
+  type VersionReply,
+} from "@emu/vfio-user-proto";
 import { createServer } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { NIC_BAR0, NIC_DOORBELL_PAGE, newLog, nic } from "./fixtures/devices.js";
@@ -24,13 +32,35 @@ describe("VERSION", () => {
       kind: "VersionReply",
       major: 0,
       minor: 0,
-      capabilities: { maxMsgFds: 64, maxDataXferSize: 1048576 },
+      capabilities: { maxMsgFds: 16, maxDataXferSize: 1048576 },
     });
     // Only what the client proposed beyond the two limits.
     const caps = (r.message as unknown as { capabilities: Record<string, unknown> }).capabilities;
     expect(caps.twinSocket).toBeUndefined();
     expect(caps.writeMultiple).toBeUndefined();
     expect(r.fdNames).toEqual([]);
+  });
+
+  it("answers QEMU's proposal within the bounds QEMU's client checks, in a reply no larger than its request", async () => {
+    // QEMU 10.1 (hw/vfio-user/proxy.c): version 0.0 and this capability set; it rejects max_msg_fds > 16,
+    // max_data_xfer_size > 64 MiB, max_dma_maps > 65535, pgsizes below 4 KiB, and reads the reply into a buffer the
+    // size of its own request.
+    const { path, client } = await setup();
+    const jsonText =
+      '{"capabilities":{"max_msg_fds":16,"max_data_xfer_size":1048576,"pgsizes":4096,"max_dma_maps":65535,' +
+      '"migration":{"pgsize":4096,"max_bitmap_size":268435456},"write_multiple":true}}';
+    const r = await client.connect(path, {}, { minor: 0, jsonText });
+    const m = r.message as unknown as VersionReply;
+    expect(m).toMatchObject({ kind: "VersionReply", major: 0, minor: 0 });
+    const c = m.capabilities;
+    expect(c.maxMsgFds).toBeGreaterThanOrEqual(1);
+    expect(c.maxMsgFds).toBeLessThanOrEqual(16);
+    expect(c.maxDataXferSize).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(c.maxDmaMaps).toBeLessThanOrEqual(65535);
+    expect(c.pgsizes! & 0xfff).toBe(0);
+    expect(c.pgsizes! & 0x1000).toBe(0x1000);
+    const request = 16 + 4 + new TextEncoder().encode(jsonText).length + 1; // + the NUL
+    expect(encodeMessage(m, { msgId: 1 }).length).toBeLessThanOrEqual(request);
   });
 
   it("caps the minor at 2 and answers the optional capabilities the client proposed", async () => {

@@ -59,6 +59,9 @@ import { DirtyLog } from "./dirty-log.js";
 import type { DmaTransport } from "./dma.js";
 import { type RegionSlot, regionFlags } from "./regions.js";
 
+
+/** The most fds a VERSION reply may advertise before QEMU's client rejects it (VFIO_USER_MAX_MAX_FDS). */
+const ADVERTISED_MAX_MSG_FDS = 16;
 /** Our side of VERSION. */
 export interface ServerLimits {
   /** Largest `count` of REGION_READ/WRITE (and MIG_DATA) the client may send us. */
@@ -536,7 +539,9 @@ export class Connection implements DmaTransport {
     this.clientMaxFds = c.maxMsgFds;
     this.maxDataXferSize = Math.max(1, c.maxDataXferSize);
     const caps: { -readonly [K in keyof VersionCapabilities]: VersionCapabilities[K] } = {
-      maxMsgFds: this.limits.maxMsgFds,
+      // QEMU refuses a VERSION reply whose max_msg_fds exceeds 16 (VFIO_USER_MAX_MAX_FDS): advertise at most that,
+      // and keep accepting up to our own limit (cloud-hypervisor sends 16 fds whatever we advertise).
+      maxMsgFds: Math.min(this.limits.maxMsgFds, ADVERTISED_MAX_MSG_FDS),
       maxDataXferSize: this.limits.maxDataXferSize,
     };
     // Capabilities beyond the two limits only when the client proposed them (the reply's set is a subset).
