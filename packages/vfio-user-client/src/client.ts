@@ -192,6 +192,14 @@ function length(v: unknown, what: string): number {
 
 const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
+/** Below this an offset plus any safe-integer length stays within 2^64 (no bigint arithmetic on the hot path). */
+const SAFE_END = U64_MAX + 1n - (1n << 53n);
+
+/** True if offset + len (a safe integer) passes 2^64. */
+function overflows64(offset: bigint, len: number): boolean {
+  return offset > SAFE_END && offset + BigInt(len) > U64_MAX + 1n;
+}
+
 function closeQuietly(fds: readonly number[]): void {
   for (const fd of fds) {
     try {
@@ -248,6 +256,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     this.ourMaxFds = maxFds;
     this.conn = new Connection(socket, maxFds, {
       onCommand: (frame, channel) => this.onServerCommand(frame, channel),
+      judgeAccess: (frame, count) => this.judgeAccess(frame, count),
       onLost: (err) => {
         if (this.listenerCount("disconnected") > 0) this.emit("disconnected", err);
       },
@@ -550,7 +559,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
       u32(index, "region index");
       u64(offset, "offset");
       length(len, "length");
-      if (offset + BigInt(len) > U64_MAX + 1n) throw invalid("offset + length overflows 64 bits");
+      if (overflows64(offset, len)) throw invalid("offset + length overflows 64 bits");
     } catch (e) {
       return Promise.reject(e);
     }
@@ -572,19 +581,22 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
 
   private readPiece(index: number, offset: bigint, count: number): Promise<Uint8Array> {
     // The hot path: the request is written straight into the send arena, the reply's data is a view of it.
-    return (
-      this.conn.requestAccess(Command.REGION_READ, offset, index, count, undefined, false) as Promise<Frame>
-    ).then((reply) => {
-      const p = reply.payload;
-      if (p.length === 16 + count && reply.fds.length === 0) return p.subarray(16);
-      closeQuietly(reply.fds);
-      const m = this.decode(reply, "RegionReadReply");
-      if (m.data.length !== count && !(count === 0 && m.bare === true))
-        throw new VfioUserClientError("Protocol", `REGION_READ of ${count} byte(s) returned ${m.data.length}`, {
-          command: Command.REGION_READ,
-        });
-      return m.data;
-    });
+    return this.conn.requestAccess(Command.REGION_READ, offset, index, count, undefined, false) as Promise<Uint8Array>;
+  }
+
+  /** A reply to REGION_READ/WRITE that is not the plain one (see Connection.requestAccess): decoded and judged. */
+  private judgeAccess(reply: Frame, count: number): Uint8Array | undefined {
+    closeQuietly(reply.fds);
+    if (reply.header.command === Command.REGION_WRITE) {
+      this.decode(reply, "RegionWriteReply");
+      return undefined;
+    }
+    const m = this.decode(reply, "RegionReadReply");
+    if (m.data.length !== count && !(count === 0 && m.bare === true))
+      throw new VfioUserClientError("Protocol", `REGION_READ of ${count} byte(s) returned ${m.data.length}`, {
+        command: Command.REGION_READ,
+      });
+    return m.data;
   }
 
   /**
@@ -602,7 +614,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
       u32(index, "region index");
       u64(offset, "offset");
       if (!(data instanceof Uint8Array)) throw invalid("data must be a Uint8Array");
-      if (offset + BigInt(data.length) > U64_MAX + 1n) throw invalid("offset + length overflows 64 bits");
+      if (overflows64(offset, data.length)) throw invalid("offset + length overflows 64 bits");
     } catch (e) {
       return Promise.reject(e);
     }
@@ -619,12 +631,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
 
   private writePiece(index: number, offset: bigint, data: Uint8Array, noReply: boolean): Promise<void> {
     const p = this.conn.requestAccess(Command.REGION_WRITE, offset, index, data.length, data, noReply);
-    if (p === undefined) return Promise.resolve();
-    return p.then((reply) => {
-      if (reply.payload.length === 16 && reply.fds.length === 0) return;
-      closeQuietly(reply.fds);
-      this.decode(reply, "RegionWriteReply");
-    });
+    return p === undefined ? Promise.resolve() : (p as Promise<unknown> as Promise<void>);
   }
 
   /** REGION_WRITE_MULTI (only when `write_multiple` was negotiated): up to 8 bytes per write. Resolves with wr_cnt. */

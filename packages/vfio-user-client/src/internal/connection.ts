@@ -1,13 +1,34 @@
 import { closeFd, type SocketCloseError, type UnixSocket } from "@emu/sys";
-import { commandName, type Frame, FrameParser, HEADER_SIZE, HeaderFlags } from "@emu/vfio-user-proto";
+import {
+  appendRegionReadRequest,
+  appendRegionWriteRequest,
+  Command,
+  commandName,
+  encodeMessage,
+  type Frame,
+  FrameArena,
+  FrameParser,
+  frameAt,
+  HEADER_SIZE,
+  HeaderFlags,
+  type MutableHeader,
+  REGION_ACCESS_SIZE,
+  readHeaderAt,
+} from "@emu/vfio-user-proto";
 import { errorReply, VfioUserClientError } from "../errors.js";
 
 /** A request waiting for its reply. Replies come in request order; the id + command pair confirms the match. */
 interface Pending {
   readonly msgId: number;
   readonly command: number;
-  readonly resolve: (frame: Frame) => void;
-  readonly reject: (err: VfioUserClientError) => void;
+  /**
+   * A REGION_READ/WRITE of `requestAccess`: its `count`; -1 for `request` (resolved with the reply frame). The plain
+   * reply to an access (no fds, the access head, and for a read `count` bytes) resolves with its data (a view) or
+   * undefined without a Frame object; any other reply goes to `ConnectionHandlers.judgeAccess`.
+   */
+  readonly count: number;
+  readonly resolve: (value: Frame | Uint8Array | undefined) => void;
+  readonly reject: (err: unknown) => void;
 }
 
 /** Where a server command (DMA_READ/DMA_WRITE) came from; the reply goes back the same way. */
@@ -22,6 +43,12 @@ export interface CommandChannel {
 export interface ConnectionHandlers {
   /** A command from the server (type bits = command). Its fds are the handler's (close them). */
   onCommand(frame: Frame, channel: CommandChannel): void;
+  /**
+   * A successful reply to `requestAccess` that is not the plain one (another size, fds): returns what the request
+   * resolves with (REGION_READ: the `count` bytes; REGION_WRITE: undefined) or throws what it rejects with. Its fds are
+   * the handler's.
+   */
+  judgeAccess(frame: Frame, count: number): Uint8Array | undefined;
   /** The connection ended without `close()`: every pending request has already been rejected with `err`. */
   onLost(err: VfioUserClientError): void;
 }
@@ -67,11 +94,11 @@ export class Connection {
   private head = 0;
   private nextId = 1;
   /** Messages queued this tick, back to back (copied in: the socket copies what the kernel does not take at once). */
-  private out: Uint8Array = new Uint8Array(ARENA_START);
-  private outLen = 0;
+  private readonly out = new FrameArena(ARENA_START);
   private flushScheduled = false;
-  private outView: DataView<ArrayBufferLike> = new DataView(this.out.buffer);
   private readonly flushNow = (): void => this.flush();
+  /** The reply being read in place (see `onMainData`): reused, nothing allocated per message. */
+  private readonly hdr: MutableHeader = { msgId: 0, command: 0, msgSize: 0, flags: 0, error: 0 };
   private lost: VfioUserClientError | undefined;
   private closedLocally = false;
   readonly stats: ConnectionStats = {
@@ -94,7 +121,7 @@ export class Connection {
     };
     main.start({
       maxRecvFds,
-      onData: (chunk, fds) => this.onData(this.parser, chunk, fds, this.mainChannel),
+      onData: (chunk, fds) => this.onMainData(chunk, fds),
       onClose: (err) => this.onSocketClose(err, "main"),
     });
   }
@@ -125,14 +152,11 @@ export class Connection {
     const parser = new FrameParser({ maxMessageSize: this.parser.maxMessageSize });
     this.twinParser = parser;
     // Replies on the twin socket made while handling one read leave together at its end.
-    let out = new Uint8Array(ARENA_START);
-    let len = 0;
+    const out = new FrameArena(ARENA_START);
     const flushTwin = (): void => {
-      if (len === 0) return;
-      const n = len;
-      len = 0;
+      if (out.length === 0) return;
       this.stats.sendCalls++;
-      socket.send(out.subarray(0, n));
+      socket.send(out.take());
     };
     const channel: CommandChannel = {
       twin: true,
@@ -145,12 +169,7 @@ export class Connection {
           socket.send(parts);
           return;
         }
-        if (len + total > out.length) {
-          const bigger = new Uint8Array(Math.max(len + total, out.length * 2));
-          bigger.set(out.subarray(0, len));
-          out = bigger;
-        }
-        len = copyParts(parts, out, len);
+        copyParts(parts, out);
       },
       flush: flushTwin,
     };
@@ -181,7 +200,7 @@ export class Connection {
       );
     }
     return new Promise<Frame>((resolve, reject) => {
-      this.pending.push({ msgId, command, resolve, reject });
+      this.pending.push({ msgId, command, count: -1, resolve: resolve as Pending["resolve"], reject });
     });
   }
 
@@ -227,20 +246,8 @@ export class Connection {
       else this.main.send(frame);
       return;
     }
-    this.room(frame.length).set(frame, this.outLen);
-    this.outLen += frame.length;
+    this.out.append(frame);
     this.queued();
-  }
-
-  /** The arena, grown so that `n` more bytes fit at `outLen`. */
-  private room(n: number): Uint8Array {
-    const need = this.outLen + n;
-    if (need > this.out.length) {
-      const bigger = new Uint8Array(Math.max(need, this.out.length * 2));
-      bigger.set(this.out.subarray(0, this.outLen));
-      this.out = bigger;
-    }
-    return this.out;
   }
 
   private queued(): void {
@@ -252,8 +259,8 @@ export class Connection {
   }
 
   /**
-   * The hot path of REGION_READ / REGION_WRITE: the 32-byte head (and the data) written straight into the arena.
-   * Resolves with the reply frame (or undefined at once for NO_REPLY).
+   * The hot path of REGION_READ / REGION_WRITE: the frame written straight into the arena. Resolves with the data read
+   * (a view of the reply) or undefined for a write (see `Pending.count`); NO_REPLY: undefined at once.
    */
   requestAccess(
     command: number,
@@ -262,33 +269,42 @@ export class Connection {
     count: number,
     data: Uint8Array | undefined,
     noReply: boolean,
-  ): Promise<Frame> | undefined {
+  ): Promise<Uint8Array | undefined> | undefined {
     if (this.lost) return Promise.reject(this.lost);
+    const flags = noReply ? HeaderFlags.NO_REPLY : 0;
     const size = ACCESS_FRAME_HEAD + (data === undefined ? 0 : data.length);
     if (size > ARENA_COPY_MAX) {
-      const f = new Uint8Array(size);
-      writeAccessHead(new DataView(f.buffer), 0, command, size, noReply, offset, region, count);
-      if (data !== undefined) f.set(data, ACCESS_FRAME_HEAD);
+      // Sent on its own (the regular encoder, which also range-checks): `request` and `post` set its msg_id.
+      const f =
+        data === undefined
+          ? encodeMessage({ kind: "RegionReadRequest", offset, region, count }, { msgId: 0, flags })
+          : encodeMessage({ kind: "RegionWriteRequest", offset, region, data }, { msgId: 0, flags });
       if (noReply) {
         this.post(f);
         return undefined;
       }
-      return this.request(f);
+      return this.request(f).then((reply) => this.judge(reply, count));
     }
-    const buf = this.room(size);
-    if (this.outView.buffer !== buf.buffer) this.outView = new DataView(buf.buffer);
-    const at = this.outLen;
     const msgId = this.nextId;
     this.nextId = (msgId + 1) & 0xffff;
-    writeAccessHead(this.outView, at, command, size, noReply, offset, region, count);
-    this.outView.setUint16(at, msgId, true);
-    if (data !== undefined) buf.set(data, at + ACCESS_FRAME_HEAD);
-    this.outLen = at + size;
+    if (data === undefined) appendRegionReadRequest(this.out, msgId, offset, region, count, flags);
+    else appendRegionWriteRequest(this.out, msgId, offset, region, data, flags);
     this.queued();
     if (noReply) return undefined;
-    return new Promise<Frame>((resolve, reject) => {
-      this.pending.push({ msgId, command, resolve, reject });
+    return new Promise<Uint8Array | undefined>((resolve, reject) => {
+      this.pending.push({ msgId, command, count, resolve: resolve as Pending["resolve"], reject });
     });
+  }
+
+  /** The value of an access's reply: the plain reply's data, else the handler's judgement. */
+  private judge(reply: Frame, count: number): Uint8Array | undefined {
+    const p = reply.payload;
+    if (
+      reply.fds.length === 0 &&
+      p.length === REGION_ACCESS_SIZE + (reply.header.command === Command.REGION_READ ? count : 0)
+    )
+      return reply.header.command === Command.REGION_READ ? p.subarray(REGION_ACCESS_SIZE) : undefined;
+    return this.handlers.judgeAccess(reply, count);
   }
 
   /** Sends on the main socket in order with queued requests. */
@@ -302,21 +318,69 @@ export class Connection {
       this.main.send(parts);
       return;
     }
-    this.outLen = copyParts(parts, this.room(total), this.outLen);
+    copyParts(parts, this.out);
     this.queued();
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    const n = this.outLen;
-    if (n === 0) return;
-    this.outLen = 0;
+    if (this.out.length === 0) return;
+    const bytes = this.out.take();
     if (this.lost) return;
     this.stats.sendCalls++;
-    this.main.send(this.out.subarray(0, n));
-    if (this.out.length > ARENA_KEEP) {
-      this.out = new Uint8Array(ARENA_START);
-      this.outView = new DataView(this.out.buffer);
+    this.main.send(bytes);
+  }
+
+  /**
+   * A chunk from the main socket. The common case — nothing buffered, no fds, whole frames — is read in place: the
+   * plain reply to the oldest request of `requestAccess` settles it without a Frame object; other frames go the
+   * general way (`onFrame`), and what is left through the frame parser.
+   */
+  private onMainData(chunk: Uint8Array, fds: number[]): void {
+    const n = this.lost ? 0 : this.parser.inPlaceLength(chunk, fds);
+    if (n === 0) {
+      this.onData(this.parser, chunk, fds, this.mainChannel);
+      return;
+    }
+    const view = new DataView(chunk.buffer, chunk.byteOffset, n);
+    const h = this.hdr;
+    let at = 0;
+    while (at < n) {
+      readHeaderAt(view, at, h);
+      const size = h.msgSize;
+      if (!this.accessReplyInPlace(chunk, at)) this.onFrame(frameAt(chunk, at), this.mainChannel);
+      at += size;
+      if (this.lost) return;
+    }
+    if (n < chunk.length) this.onData(this.parser, chunk.subarray(n), fds, this.mainChannel);
+  }
+
+  /** The plain reply (see `Pending.count`) to the oldest request, if this frame (header in `hdr`) is one. */
+  private accessReplyInPlace(chunk: Uint8Array, at: number): boolean {
+    const h = this.hdr;
+    if ((h.flags & (HeaderFlags.TYPE_MASK | HeaderFlags.ERROR)) !== HeaderFlags.TYPE_REPLY) return false;
+    const p = this.pending[this.head];
+    if (p === undefined || p.count < 0 || p.msgId !== h.msgId || p.command !== h.command) return false;
+    const read = p.command === Command.REGION_READ;
+    if (h.msgSize !== ACCESS_FRAME_HEAD + (read ? p.count : 0)) return false;
+    this.stats.framesReceived++;
+    this.dropHead();
+    p.resolve(read ? chunk.subarray(at + ACCESS_FRAME_HEAD, at + h.msgSize) : undefined);
+    return true;
+  }
+
+  /** The oldest pending request got its reply. */
+  private dropHead(): void {
+    const pending = this.pending;
+    const i = this.head;
+    pending[i] = undefined as unknown as Pending;
+    this.head = i + 1;
+    if (this.head === pending.length) {
+      pending.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > pending.length) {
+      this.pending = pending.slice(this.head);
+      this.head = 0;
     }
   }
 
@@ -381,23 +445,24 @@ export class Connection {
         return;
       }
       pending.splice(i, 1);
-    } else {
-      pending[i] = undefined as unknown as Pending;
-      this.head = i + 1;
-      if (this.head === pending.length) {
-        pending.length = 0;
-        this.head = 0;
-      } else if (this.head > 1024 && this.head * 2 > pending.length) {
-        this.pending = pending.slice(this.head);
-        this.head = 0;
-      }
-    }
+    } else this.dropHead();
     if ((flags & HeaderFlags.ERROR) !== 0) {
       closeAll(frame.fds);
       p.reject(errorReply(command, frame.header.error, frame.payload.length > 0 ? frame.payload.slice() : undefined));
       return;
     }
-    p.resolve(frame);
+    if (p.count < 0) {
+      p.resolve(frame);
+      return;
+    }
+    let value: Uint8Array | undefined;
+    try {
+      value = this.judge(frame, p.count);
+    } catch (e) {
+      p.reject(e);
+      return;
+    }
+    p.resolve(value);
   }
 
   private protocolFailure(message: string, cause?: unknown): void {
@@ -422,7 +487,7 @@ export class Connection {
   private lose(err: VfioUserClientError): void {
     if (this.lost) return;
     this.lost = err;
-    this.outLen = 0;
+    this.out.length = 0;
     this.failPending(err);
     closeAll(this.parser.takeFds());
     if (this.twinParser) closeAll(this.twinParser.takeFds());
@@ -438,13 +503,12 @@ export class Connection {
   }
 }
 
-/** @internal Size of the header + access head of REGION_READ/WRITE and DMA_READ/WRITE. */
-export const ACCESS_FRAME_HEAD = HEADER_SIZE + 16;
+/** Header + access head of REGION_READ/WRITE. */
+const ACCESS_FRAME_HEAD = HEADER_SIZE + REGION_ACCESS_SIZE;
 /** Messages up to this size are copied into the send arena; bigger ones leave on their own (gathered, no copy). */
 const ARENA_COPY_MAX = 16384;
+/** The arenas' starting size (one grown past 16 × this by a burst is dropped after its flush). */
 const ARENA_START = 65536;
-/** An arena grown beyond this by a burst is dropped after the flush. */
-const ARENA_KEEP = 1048576;
 
 function partsLength(parts: Uint8Array | readonly Uint8Array[]): number {
   if (parts instanceof Uint8Array) return parts.length;
@@ -453,35 +517,11 @@ function partsLength(parts: Uint8Array | readonly Uint8Array[]): number {
   return n;
 }
 
-/** Copies the parts to `out` at `at`; returns the end. */
-function copyParts(parts: Uint8Array | readonly Uint8Array[], out: Uint8Array, at: number): number {
+/** Copies the parts to the end of the arena. */
+function copyParts(parts: Uint8Array | readonly Uint8Array[], out: FrameArena): void {
   if (parts instanceof Uint8Array) {
-    out.set(parts, at);
-    return at + parts.length;
+    out.append(parts);
+    return;
   }
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return at;
-}
-
-/** header (msg_id left 0) + access head: offset u64, region u32, count u32. */
-function writeAccessHead(
-  v: DataView,
-  at: number,
-  command: number,
-  size: number,
-  noReply: boolean,
-  offset: bigint,
-  region: number,
-  count: number,
-): void {
-  v.setUint32(at, command << 16, true); // msg_id 0, cmd
-  v.setUint32(at + 4, size, true);
-  v.setUint32(at + 8, noReply ? HeaderFlags.NO_REPLY : 0, true);
-  v.setUint32(at + 12, 0, true);
-  v.setBigUint64(at + 16, offset, true);
-  v.setUint32(at + 24, region, true);
-  v.setUint32(at + 28, count, true);
+  for (const p of parts) out.append(p);
 }

@@ -1,0 +1,48 @@
+// REGION_READ / REGION_WRITE replies other than the plain one (which the connection settles in place) are decoded and
+// judged as before: from a scripted peer in another process.
+import { join } from "node:path";
+import type { VfioUserClientError } from "@emu/vfio-user-client";
+import { describe, expect, it } from "vitest";
+import { connect, fdCount, forkFixture, tempDir } from "./helpers.js";
+
+async function peer() {
+  const socketPath = join(tempDir(), "peer.sock");
+  await forkFixture("scripted-server.ts", [socketPath, "odd-access"]);
+  return connect(socketPath);
+}
+
+async function refusal(p: Promise<unknown>): Promise<VfioUserClientError> {
+  return p.then(
+    () => {
+      throw new Error("expected a rejection");
+    },
+    (e: VfioUserClientError) => e,
+  );
+}
+
+describe("REGION_READ / REGION_WRITE replies that are not the plain one", () => {
+  it("a bare header answers a count-0 read (libvfio-user); a reply with an fd still gives its data, the fd closed", async () => {
+    const c = await peer();
+    expect(await c.regionRead(2, 0n, 0)).toEqual(new Uint8Array(0));
+    const before = fdCount();
+    expect(await c.regionRead(4, 8n, 4)).toEqual(new Uint8Array(4).fill(0x77));
+    expect(fdCount()).toBe(before);
+  });
+
+  it("a read answered with fewer bytes, a write reply with stray bytes: Protocol errors, the stream stays in step", async () => {
+    const c = await peer();
+    const short = await refusal(c.regionRead(3, 0n, 4));
+    expect([short.reason, short.message]).toEqual(["Protocol", "REGION_READ of 4 byte(s) returned 2"]);
+    const stray = await refusal(c.regionWrite(2, 0n, Uint8Array.of(1, 2)));
+    expect(stray.reason).toBe("Protocol");
+    // pipelined: plain replies around the odd ones keep their order
+    const [a, b, d] = await Promise.allSettled([
+      c.regionRead(2, 0n, 8),
+      c.regionRead(3, 0n, 8),
+      c.regionRead(2, 0n, 1),
+    ]);
+    expect(a).toEqual({ status: "fulfilled", value: new Uint8Array(8).fill(0x77) });
+    expect(b.status).toBe("rejected");
+    expect(d).toEqual({ status: "fulfilled", value: Uint8Array.of(0x77) });
+  });
+});
