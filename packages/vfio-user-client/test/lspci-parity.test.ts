@@ -3,6 +3,7 @@
 // IDs), and Region lines are ours plus the [size=...] that lspci cannot know from a dump. Skipped, with the reason,
 // where lspci is missing and cannot be installed.
 import { join } from "node:path";
+import type { RegionInfo } from "@emu/vfio-device";
 import { type DeviceReport, formatLspci, VfioUserClient } from "@emu/vfio-user-client";
 import { runLspci } from "@emu/vfio-user-client/cli";
 import { PciRegion } from "@emu/vfio-user-proto";
@@ -68,18 +69,20 @@ const GPIO_CONFIG = Uint8Array.from(
 );
 
 function gpioReport(): DeviceReport {
-  const region = (index: number, size: bigint) => ({
+  const region = (index: number, size: bigint): RegionInfo => ({
     index,
+    flags: size === 0n ? 0 : 3,
+    readable: size !== 0n,
+    writable: size !== 0n,
+    mmappable: false,
     size,
     offset: 0n,
-    flags: size === 0n ? 0 : 3,
-    sparseAreas: undefined,
-    type: undefined,
     msixMappable: false,
     otherCapabilities: [],
   });
   return {
     socketPath: "gpio.sock",
+    // Only what the vfio-user lines print; the session itself is not under test here.
     negotiated: {
       major: 0,
       minor: 2,
@@ -87,8 +90,8 @@ function gpioReport(): DeviceReport {
       twinSocket: false,
       writeMultiple: false,
     } as unknown as DeviceReport["negotiated"],
-    info: { flags: 3, numRegions: 9, numIrqs: 5 } as DeviceReport["info"],
-    regions: [0n, 0n, 0x100n, 0n, 0n, 0n, 0n, 0x100n, 0n].map((s, i) => region(i, s)) as DeviceReport["regions"],
+    info: { flags: 3, resettable: true, pci: true, numRegions: 9, numIrqs: 5 },
+    regions: [0n, 0n, 0x100n, 0n, 0n, 0n, 0n, 0x100n, 0n].map((size, i) => region(i, size)),
     irqs: [],
     config: GPIO_CONFIG,
   };
