@@ -36,7 +36,7 @@ describe("emu-lspci", () => {
     expect(r.code).toBe(0);
     const lines = r.out.split("\n");
     expect(lines[0]).toBe("00:00.0 System peripheral [0880]: Device 1234:11ed (rev 02)");
-    expect(lines[1]).toMatch(/^\tvfio-user: .*dev\.sock, protocol 0\.2, max_data_xfer_size 1048576, max_msg_fds \d+, /);
+    expect(lines[1]).toMatch(/^\tvfio-user: .*dev\.sock, protocol 0\.2, max_data_xfer_size 1048576, max_msg_fds 16, /);
     expect(r.out).toContain("\tDevice: flags 0x3 <RESET PCI>, 9 regions, 5 IRQs\n");
     expect(r.out).toContain(
       "\tRegion 0 (BAR0): size=0x4000 [size=16K], offset=0x0, flags=0xf <READ WRITE MMAP CAPS>\n\t\tSparse mmap: [0x1000+0x1000]\n",
