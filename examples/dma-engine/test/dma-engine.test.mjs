@@ -105,7 +105,7 @@ describe("demo.mjs", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("destination matches the source (65536 bytes compared)");
-    expect(r.stdout).toContain("00:00.0 System peripheral [0880]: Device 1234:11ec (rev 01)");
+    expect(r.stdout).toContain("00:00.0 System peripheral: Device 1234:11ec (rev 01)");
     expect(r.stdout.trimEnd().endsWith("demo: OK")).toBe(true);
     const socket = /server listening on (\S+)/.exec(r.stdout)?.[1];
     expect(socket).toBeDefined();

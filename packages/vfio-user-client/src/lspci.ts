@@ -99,7 +99,7 @@ function showSize(x: bigint): string {
   return ` [size=${x}${suffix[i]}]`;
 }
 
-/** lspci's first line for config space: `System peripheral [0880]: Device 1234:11ec (rev 10)`. */
+/** lspci's first line for config space: `System peripheral: Device 1234:11ec (rev 10)`. */
 export function describeDevice(
   config: Uint8Array,
   options: { readonly numeric?: number; readonly verbose?: number } = {},
@@ -117,7 +117,7 @@ function headline(c: DecodedConfigSpace, numeric: number, verbose: number): stri
       ? `${cls}: ${ids}`
       : numeric >= 2
         ? `${pciClassName(c.classCode)} [${cls}]: Device [${ids}]`
-        : `${pciClassName(c.classCode)} [${cls}]: Device ${ids}`;
+        : `${pciClassName(c.classCode)}: Device ${ids}`; // as lspci prints it without a name database
   if (c.revision !== 0) s += ` (rev ${hex(c.revision, 2)})`;
   if (verbose > 0 && c.progIf !== 0) s += ` (prog-if ${hex(c.progIf, 2)})`;
   return s;
