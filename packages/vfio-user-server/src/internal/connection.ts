@@ -59,7 +59,6 @@ import { DirtyLog } from "./dirty-log.js";
 import type { DmaTransport } from "./dma.js";
 import { type RegionSlot, regionFlags } from "./regions.js";
 
-
 /** The most fds a VERSION reply may advertise before QEMU's client rejects it (VFIO_USER_MAX_MAX_FDS). */
 const ADVERTISED_MAX_MSG_FDS = 16;
 /** Our side of VERSION. */
