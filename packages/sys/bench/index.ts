@@ -4,6 +4,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_pr
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { median } from "@emu/bench-kit";
 import { closeFd, dupFd, EventFd, ioctl, memfdCreate, mmap, UnixSocket } from "@emu/sys";
 import { Bench } from "tinybench";
 
@@ -15,7 +16,6 @@ const windows = quick ? 3 : 4;
 /** Each configuration runs this many times, alternating addon and C, so that background load hits both alike. */
 const TRIALS = quick ? 1 : 2;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 const twoCpus = cpus().length >= 2;
 

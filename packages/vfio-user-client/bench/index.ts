@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { UnixSocket } from "@emu/sys";
 import { VfioUserClient } from "@emu/vfio-user-client";
 import { encodeMessage } from "@emu/vfio-user-proto";
-import { measure, median, type Rates, rawClient } from "./raw.js";
+import { measure, median, type Rates, rawClient } from "@emu/bench-kit";
 
 // Both processes share one CPU unless EMU_BENCH_PIN=0: across the vCPUs of a VM every round trip pays a wake-up of
 // the other vCPU and the figures swing by 3× from run to run; on one CPU they measure the work (see README.md).
@@ -84,7 +84,7 @@ async function rawThere(req: number, rep: number, inflight: number): Promise<num
     ["ignore", "pipe", "inherit", b.fd],
   );
   b.close();
-  const { rawServer } = await import("./raw.js");
+  const { rawServer } = await import("@emu/bench-kit");
   rawServer(a, req, rep, () => undefined);
   let out = "";
   peer.stdout?.on("data", (d: Buffer) => {

@@ -2,7 +2,7 @@
 //   server <req> <rep>                                         answers until the socket closes
 //   client <req> <rep> <inflight> <warmup> <window> <windows>  prints {"rates": [...]} and exits
 import { UnixSocket } from "@emu/sys";
-import { rawClient, rawServer } from "./raw.js";
+import { rawClient, rawServer } from "@emu/bench-kit";
 
 const [role, ...rest] = process.argv.slice(2);
 const n = rest.map(Number);

@@ -3,7 +3,7 @@
 // "dmaReadRate" makes the device read guest memory with ctx.dma.read (DMA_READ messages for memory the client
 // mapped without an fd) with <inflight> reads outstanding, and reports bytes/s per window.
 import { createServer, type DeviceContext } from "@emu/vfio-user-server";
-import { measure } from "./raw.js";
+import { measure } from "@emu/bench-kit";
 
 const socketPath = process.argv[2] as string;
 const regs = new Uint8Array(0x1000);

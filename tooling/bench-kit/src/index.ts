@@ -1,8 +1,13 @@
-// The raw @emu/sys ping-pong of the foundation benchmark (packages/sys/bench), as functions both processes use:
+// The raw @emu/sys ping-pong of the foundation benchmark, as functions both processes use, shared by every benchmark
+// that reports a ratio to it (packages/sys/bench, packages/vfio-user-client/bench):
 // the client keeps <inflight> fixed-size requests outstanding; per chunk received it counts the whole replies and
 // sends as many requests in one send(); the server answers every whole request with a fixed-size reply, all the
 // replies of a chunk in one send(). No framing, no allocation per message.
-import type { UnixSocket } from "@emu/sys";
+/** The part of @emu/sys's UnixSocket the ping-pong uses (structural, so this kit does not depend on @emu/sys). */
+export interface PingPongSocket {
+  start(handlers: { onData(chunk: Uint8Array, fds: number[]): void; onClose(err?: unknown): void }): void;
+  send(data: Uint8Array): unknown;
+}
 
 export interface Rates {
   /** Messages (round trips) per second, one figure per window. */
@@ -31,7 +36,7 @@ export function measure(count: () => number, warmupMs: number, windowMs: number,
   });
 }
 
-export function rawServer(s: UnixSocket, req: number, rep: number, onClose: () => void): void {
+export function rawServer(s: PingPongSocket, req: number, rep: number, onClose: () => void): void {
   const replies = new Uint8Array(Math.min(4096 * rep, 64 * 1048576)).fill(0x5a);
   const maxK = Math.floor(replies.length / rep);
   const views: Uint8Array[] = [];
@@ -57,7 +62,7 @@ export function rawServer(s: UnixSocket, req: number, rep: number, onClose: () =
 }
 
 export function rawClient(
-  s: UnixSocket,
+  s: PingPongSocket,
   req: number,
   rep: number,
   inflight: number,
