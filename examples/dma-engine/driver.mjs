@@ -1,10 +1,11 @@
 // @ts-check
 // A driver for the DMA engine, written against the VfioDevice interface (so it runs over any transport) plus the
 // client's DMA buffers: programs the ring, submits copies, completes them on the MSI-X interrupt.
-import { CONTROL, DESC, ENGINE, ID_VALUE, REG, STATUS_PAGE } from "./device.mjs";
+
 import { decodeConfigSpace } from "@emu/pci-config";
 import { RegionIo } from "@emu/vfio-device";
 import { PciIrq, PciRegion } from "@emu/vfio-user-proto";
+import { CONTROL, DESC, ENGINE, ID_VALUE, REG, STATUS_PAGE } from "./device.mjs";
 
 const RING_SIZE = 64;
 

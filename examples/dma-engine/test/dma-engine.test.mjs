@@ -4,10 +4,10 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { VfioUserClient } from "@emu/vfio-user-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { DESC } from "../device.mjs";
 import { openEngine } from "../driver.mjs";
-import { VfioUserClient } from "@emu/vfio-user-client";
 
 const HERE = join(import.meta.dirname, "..");
 /** @type {(() => Promise<void>)[]} */

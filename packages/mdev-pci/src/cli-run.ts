@@ -1,7 +1,7 @@
+import { pciBaseClassName } from "@emu/pci-config";
 import { formatAddress } from "@emu/vfio-device";
 import { isMdevPciError } from "./errors.js";
 import { type AttributeWriter, createMdev, removeMdev } from "./mdev-lifecycle.js";
-import { pciBaseClassName } from "@emu/pci-config";
 import type { MdevParent, PciDevice } from "./pci-device.js";
 import { PCI_IDS_PATHS, PciIdDatabase } from "./pci-ids.js";
 import { DEFAULT_SYSFS_ROOT, type SysfsScan, scanSysfs } from "./sysfs-scan.js";
@@ -175,7 +175,9 @@ function list(ctx: Ctx, json: boolean): void {
   const rows = all.map((d) => [
     d.name,
     d.ids ? `${h(d.ids.vendorId, 4)}:${h(d.ids.deviceId, 4)}` : "-",
-    d.ids ? `${h(d.ids.classCode >> 8, 4)} ${pciBaseClassName(d.ids.classCode)}` : `mdev ${d.mdev!.parent}/${d.mdev!.type}`,
+    d.ids
+      ? `${h(d.ids.classCode >> 8, 4)} ${pciBaseClassName(d.ids.classCode)}`
+      : `mdev ${d.mdev!.parent}/${d.mdev!.type}`,
     d.driver ?? "-",
     d.iommuGroup === undefined ? "-" : String(d.iommuGroup),
     d.numaNode === undefined ? "-" : String(d.numaNode),

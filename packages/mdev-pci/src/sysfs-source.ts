@@ -1,3 +1,4 @@
+import { pciBaseClassName } from "@emu/pci-config";
 import {
   type BusSource,
   type DeviceAddress,
@@ -8,7 +9,6 @@ import {
 } from "@emu/vfio-device";
 import { MdevPciError } from "./errors.js";
 import { SYSFS_SOURCE, UNKNOWN_VENDOR_ID, type UsabilityAdvisor } from "./pci-bus.js";
-import { pciBaseClassName } from "@emu/pci-config";
 import type { PciDevice } from "./pci-device.js";
 import { readMdev, readPciDevice, scanSysfs } from "./sysfs-scan.js";
 import { VfioHost, whyNotVfioUsable } from "./vfio-host.js";

@@ -90,7 +90,11 @@ export interface VfioDevice {
   /** De-assigns every vector of an IRQ index (count 0, DATA_NONE, ACTION_TRIGGER). */
   disableIrqs(index: number): Promise<void>;
   /** Allocates shareable memory and makes it reachable by the device at `iova`. */
-  dmaMap(iova: bigint, size: bigint, access?: { readonly read?: boolean; readonly write?: boolean }): Promise<DmaBuffer>;
+  dmaMap(
+    iova: bigint,
+    size: bigint,
+    access?: { readonly read?: boolean; readonly write?: boolean },
+  ): Promise<DmaBuffer>;
   dmaUnmap(iova: bigint, size: bigint): Promise<void>;
   reset(): Promise<void>;
   /** Releases mappings, eventfds and the transport. Idempotent. */

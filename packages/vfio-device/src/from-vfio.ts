@@ -6,10 +6,10 @@ import {
   DeviceFlags,
   IrqInfoFlags,
   IrqSetFlags,
+  RegionInfoFlags,
   type DeviceInfo as WireDeviceInfo,
   type IrqInfo as WireIrqInfo,
   type RegionInfo as WireRegionInfo,
-  RegionInfoFlags,
 } from "@emu/vfio-user-proto";
 import type { DeviceInfo, IrqInfo, SetIrqsRequest } from "./device.js";
 import type { RawRegionCapability, RegionInfo, SparseArea } from "./region.js";

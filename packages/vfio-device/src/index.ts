@@ -1,4 +1,13 @@
-export { type DeviceAddress, type MdevAddress, type PciAddress, type VfioUserAddress, formatAddress, parseAddress, pciAddress, sameAddress } from "./address.js";
+export {
+  type DeviceAddress,
+  formatAddress,
+  type MdevAddress,
+  type PciAddress,
+  parseAddress,
+  pciAddress,
+  sameAddress,
+  type VfioUserAddress,
+} from "./address.js";
 export type { BusSource, DeviceDescriptor, PciIds } from "./bus-source.js";
 export type {
   DeviceInfo,
@@ -10,8 +19,8 @@ export type {
   SetIrqsRequest,
   VfioDevice,
 } from "./device.js";
-export { irqSetFlags, toDeviceInfo, toIrqInfo, toRegionInfo } from "./from-vfio.js";
 export { isVfioDeviceError, VfioDeviceError, type VfioDeviceErrorReason } from "./errors.js";
+export { irqSetFlags, toDeviceInfo, toIrqInfo, toRegionInfo } from "./from-vfio.js";
 export {
   type MappedArea,
   mappableAreas,

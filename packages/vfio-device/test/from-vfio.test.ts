@@ -62,10 +62,12 @@ describe("from VFIO structs to VfioDevice terms", () => {
       0x24,
     );
     expect(irqSetFlags({ index: 0, action: "trigger", start: 0, count: 0, data: { kind: "none" } })).toBe(0x21);
-    expect(irqSetFlags({ index: 0, action: "trigger", start: 0, count: 1, data: { kind: "bool", values: [true] } })).toBe(
-      0x22,
+    expect(
+      irqSetFlags({ index: 0, action: "trigger", start: 0, count: 1, data: { kind: "bool", values: [true] } }),
+    ).toBe(0x22);
+    expect(irqSetFlags({ index: 0, action: "mask", start: 0, count: 1, data: { kind: "eventfd", fds: [5] } })).toBe(
+      0xc,
     );
-    expect(irqSetFlags({ index: 0, action: "mask", start: 0, count: 1, data: { kind: "eventfd", fds: [5] } })).toBe(0xc);
     expect(irqSetFlags({ index: 2, action: "unmask", start: 0, count: 1, data: { kind: "none" } })).toBe(0x11);
   });
 });

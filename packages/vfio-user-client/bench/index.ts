@@ -7,10 +7,10 @@ import { type ChildProcess, execFileSync, fork, spawn, spawnSync } from "node:ch
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { measure, median, type Rates, rawClient } from "@emu/bench-kit";
 import { UnixSocket } from "@emu/sys";
 import { VfioUserClient } from "@emu/vfio-user-client";
 import { encodeMessage } from "@emu/vfio-user-proto";
-import { measure, median, type Rates, rawClient } from "@emu/bench-kit";
 
 // Both processes share one CPU unless EMU_BENCH_PIN=0: across the vCPUs of a VM every round trip pays a wake-up of
 // the other vCPU and the figures swing by 3× from run to run; on one CPU they measure the work (see README.md).

@@ -1,8 +1,9 @@
 // One side of the raw ping-pong in its own process (fd 3 is its end of a socketpair):
 //   server <req> <rep>                                         answers until the socket closes
 //   client <req> <rep> <inflight> <warmup> <window> <windows>  prints {"rates": [...]} and exits
-import { UnixSocket } from "@emu/sys";
+
 import { rawClient, rawServer } from "@emu/bench-kit";
+import { UnixSocket } from "@emu/sys";
 
 const [role, ...rest] = process.argv.slice(2);
 const n = rest.map(Number);
