@@ -1,22 +1,77 @@
 import { Command } from "../command.js";
 import type { FrameArena } from "../frame-arena.js";
 import { HEADER_SIZE, HeaderFlags, writeHeaderAt } from "../header.js";
+import { LITTLE_ENDIAN } from "../internal/byte-order.js";
 import { type Body, decodePayload, encodePayload, type MessageCodec } from "../internal/codec.js";
 import type { Reader } from "../internal/reader.js";
 import { readU64At, writeU64At } from "../internal/u64.js";
+import type { Writer } from "../internal/writer.js";
 
 /**
  * Server → client memory access for DMA regions mapped without an fd (sent on the twin socket if negotiated).
- * Payload head (`struct vfio_user_dma_region_access`): `address` u64 @0, `count` u64 @8, data @16.
+ *
+ * Two layouts exist on the wire:
+ * - `"spec"` (the spec, libvfio-user, `struct vfio_user_dma_region_access`): `address` u64 @0, `count` u64 @8, data
+ *   @16; the DMA_WRITE reply echoes address and count.
+ * - `"qemu"` (QEMU's client, `VFIOUserDMARW` in hw/vfio-user/protocol.h): `address` u64 @0, `count` **u32** @8, data
+ *   @**12**, then the 4 bytes of padding that end the C struct (`sizeof` 32 with the header), so every frame is
+ *   header + 16 + data bytes as in the spec layout but the data sits 4 bytes earlier. QEMU answers DMA_WRITE with the
+ *   bare 16-byte header. A DMA_READ request is byte-identical in both layouts (count < 2^32).
+ *
+ * Nothing in a frame says which layout it uses: the peer decides (see the server's `dmaMessageLayout`). Decoding a
+ * QEMU frame with the spec layout gives a tagged error or, worse, data shifted by 4 bytes.
  */
-export const DMA_ACCESS_SIZE = 16;
+export type DmaMessageLayout = "spec" | "qemu";
 
-/** Byte offsets of the DMA access head's fields, for the in-place readers and writers below. */
+/** Where the fields of a DMA access sit in the payload, in one layout (byte offsets from the payload start). */
+export interface DmaAccessLayoutInfo {
+  /** `address` (u64). */
+  readonly ADDRESS: number;
+  /** `count`. */
+  readonly COUNT: number;
+  /** Bytes of `count`: 8, or 4 in QEMU's layout. */
+  readonly COUNT_SIZE: 8 | 4;
+  /** The data (`count` bytes) of a DMA_READ reply or a DMA_WRITE request. */
+  readonly DATA: number;
+  /**
+   * Bytes after the data, and after the head of a DMA_READ request: 0, or QEMU's 4 bytes of struct padding (sent as
+   * zeros; QEMU needs them: it refuses a DMA_WRITE whose `count` exceeds `msg_size` − 32).
+   */
+  readonly TAIL: number;
+  /** The DMA_WRITE reply carries address and count (true), or is the bare header (QEMU). */
+  readonly WRITE_REPLY_HEAD: boolean;
+}
+
+/** The one definition of both layouts; every reader and writer below takes its offsets from here. */
+export const DmaAccessLayout: { readonly spec: DmaAccessLayoutInfo; readonly qemu: DmaAccessLayoutInfo } = {
+  spec: { ADDRESS: 0, COUNT: 8, COUNT_SIZE: 8, DATA: 16, TAIL: 0, WRITE_REPLY_HEAD: true },
+  qemu: { ADDRESS: 0, COUNT: 8, COUNT_SIZE: 4, DATA: 12, TAIL: 4, WRITE_REPLY_HEAD: false },
+};
+
+/** Options of the DMA_READ/DMA_WRITE encoders and decoders. */
+export interface DmaLayoutOptions {
+  /** Default `"spec"`. */
+  readonly layout?: DmaMessageLayout;
+}
+
+/** Size of the spec layout's head (address u64, count u64). */
+export const DMA_ACCESS_SIZE = DmaAccessLayout.spec.DATA;
+
+/** Byte offsets of the spec layout's fields (see {@link DmaAccessLayout} for both layouts). */
 export const DmaAccessField = {
-  ADDRESS: 0,
-  COUNT: 8,
-  DATA: DMA_ACCESS_SIZE,
+  ADDRESS: DmaAccessLayout.spec.ADDRESS,
+  COUNT: DmaAccessLayout.spec.COUNT,
+  DATA: DmaAccessLayout.spec.DATA,
 } as const;
+
+/**
+ * The whole frame size of a DMA_READ request (`dataLength` 0), a DMA_READ reply or a DMA_WRITE request carrying
+ * `dataLength` bytes: header + data offset + data + tail. 32 + `dataLength` in both layouts.
+ */
+export function dmaAccessFrameSize(dataLength: number, layout: DmaMessageLayout = "spec"): number {
+  const L = DmaAccessLayout[layout];
+  return HEADER_SIZE + L.DATA + dataLength + L.TAIL;
+}
 
 /** VFIO_USER_DMA_READ (11) request (server → client): address, count. */
 export interface DmaReadRequest {
@@ -25,7 +80,7 @@ export interface DmaReadRequest {
   readonly count: bigint;
 }
 
-/** DMA_READ reply (client → server): address, count (= `data.length`), data @16. */
+/** DMA_READ reply (client → server): address, count (= `data.length`), data. */
 export interface DmaReadReply {
   readonly kind: "DmaReadReply";
   readonly address: bigint;
@@ -33,7 +88,7 @@ export interface DmaReadReply {
   readonly data: Uint8Array;
 }
 
-/** VFIO_USER_DMA_WRITE (12) request (server → client): address, count (= `data.length`), data @16. */
+/** VFIO_USER_DMA_WRITE (12) request (server → client): address, count (= `data.length`), data. */
 export interface DmaWriteRequest {
   readonly kind: "DmaWriteRequest";
   readonly address: bigint;
@@ -51,134 +106,189 @@ export interface DmaWriteReply {
   readonly address: bigint;
   readonly count: bigint;
   readonly count32?: boolean;
+  /**
+   * A bare header (no payload), as QEMU answers: decoding one gives `bare: true` with address and count 0 (QEMU does
+   * not echo them); encoding with `bare: true`, or in QEMU's layout, writes no payload.
+   */
+  readonly bare?: boolean;
 }
 
-function readCountedData(r: Reader): { address: bigint; data: Uint8Array } {
+function readCount(r: Reader, L: DmaAccessLayoutInfo): bigint {
+  return L.COUNT_SIZE === 8 ? r.u64("count") : BigInt(r.u32("count"));
+}
+
+function writeCount(w: Writer, L: DmaAccessLayoutInfo, count: bigint): void {
+  if (L.COUNT_SIZE === 8) w.u64(count, "count");
+  // As u64 does, refuse what is not a bigint (NaN fails the range check); above 2^32 − 1 stays out of range.
+  else w.u32(typeof count === "bigint" ? Number(count) : Number.NaN, "count");
+}
+
+/** The head of a DMA_READ request ends with the tail padding (QEMU's layout): its size. */
+function requestPadding(L: DmaAccessLayoutInfo): number {
+  return L.DATA + L.TAIL - (L.COUNT + L.COUNT_SIZE);
+}
+
+/** address, count, `count` data bytes, then nothing or (QEMU) the tail padding. */
+function readCountedData(r: Reader, L: DmaAccessLayoutInfo): { address: bigint; data: Uint8Array } {
   const address = r.u64("address");
-  const count = r.u64("count");
-  const data = r.rest();
-  if (BigInt(data.length) !== count) r.fail("CountMismatch", `count ${count} but ${data.length} data byte(s)`);
-  return { address, data };
+  const count = readCount(r, L);
+  const rest = r.rest();
+  const n = BigInt(rest.length);
+  if (n === count) return { address, data: rest };
+  // QEMU sends the struct's padding after the data; a reply without it is accepted too.
+  if (L.TAIL > 0 && n === count + BigInt(L.TAIL)) return { address, data: rest.subarray(0, rest.length - L.TAIL) };
+  r.fail("CountMismatch", `count ${count} but ${rest.length} byte(s) after the head`);
 }
 
-/** @internal */
-export const dmaReadRequestCodec: MessageCodec<DmaReadRequest> = {
-  kind: "DmaReadRequest",
-  command: Command.DMA_READ,
-  reply: false,
-  context: "DMA_READ request",
-  read(r) {
-    const m: DmaReadRequest = { kind: "DmaReadRequest", address: r.u64("address"), count: r.u64("count") };
-    r.end();
-    return m;
-  },
-  write(w, m) {
-    w.u64(m.address, "address");
-    w.u64(m.count, "count");
-  },
+function writeCountedData(w: Writer, L: DmaAccessLayoutInfo, address: bigint, data: Uint8Array): void {
+  w.u64(address, "address");
+  writeCount(w, L, BigInt(data.length));
+  w.bytes(data);
+  w.zeros(L.TAIL);
+}
+
+interface DmaCodecs {
+  readonly readRequest: MessageCodec<DmaReadRequest>;
+  readonly readReply: MessageCodec<DmaReadReply>;
+  readonly writeRequest: MessageCodec<DmaWriteRequest>;
+  readonly writeReply: MessageCodec<DmaWriteReply>;
+}
+
+function makeCodecs(layout: DmaMessageLayout): DmaCodecs {
+  const L = DmaAccessLayout[layout];
+  const named = (what: string): string => (layout === "spec" ? what : `${what} (QEMU layout)`);
+  return {
+    readRequest: {
+      kind: "DmaReadRequest",
+      command: Command.DMA_READ,
+      reply: false,
+      context: named("DMA_READ request"),
+      read(r) {
+        const m: DmaReadRequest = { kind: "DmaReadRequest", address: r.u64("address"), count: readCount(r, L) };
+        r.bytesView(requestPadding(L), "padding");
+        r.end();
+        return m;
+      },
+      write(w, m) {
+        w.u64(m.address, "address");
+        writeCount(w, L, m.count);
+        w.zeros(requestPadding(L));
+      },
+    },
+    readReply: {
+      kind: "DmaReadReply",
+      command: Command.DMA_READ,
+      reply: true,
+      context: named("DMA_READ reply"),
+      read: (r) => ({ kind: "DmaReadReply", ...readCountedData(r, L) }),
+      write: (w, m) => writeCountedData(w, L, m.address, m.data),
+      sizeHint: (m) => L.DATA + m.data.length + L.TAIL,
+    },
+    writeRequest: {
+      kind: "DmaWriteRequest",
+      command: Command.DMA_WRITE,
+      reply: false,
+      context: named("DMA_WRITE request"),
+      read: (r) => ({ kind: "DmaWriteRequest", ...readCountedData(r, L) }),
+      write: (w, m) => writeCountedData(w, L, m.address, m.data),
+      sizeHint: (m) => L.DATA + m.data.length + L.TAIL,
+    },
+    writeReply: {
+      kind: "DmaWriteReply",
+      command: Command.DMA_WRITE,
+      reply: true,
+      context: named("DMA_WRITE reply"),
+      read(r) {
+        if (!L.WRITE_REPLY_HEAD || r.remaining === 0) {
+          r.end();
+          return { kind: "DmaWriteReply", address: 0n, count: 0n, bare: true };
+        }
+        const address = r.u64("address");
+        if (r.remaining === 4) return { kind: "DmaWriteReply", address, count: BigInt(r.u32("count")), count32: true };
+        const count = r.u64("count");
+        r.end();
+        return { kind: "DmaWriteReply", address, count };
+      },
+      write(w, m) {
+        if (!L.WRITE_REPLY_HEAD || m.bare === true) return;
+        w.u64(m.address, "address");
+        if (m.count32 === true) {
+          w.u32(Number(m.count), "count");
+        } else {
+          w.u64(m.count, "count");
+        }
+      },
+    },
+  };
+}
+
+const CODECS: { readonly spec: DmaCodecs; readonly qemu: DmaCodecs } = {
+  spec: makeCodecs("spec"),
+  qemu: makeCodecs("qemu"),
 };
 
-/** @internal */
-export const dmaReadReplyCodec: MessageCodec<DmaReadReply> = {
-  kind: "DmaReadReply",
-  command: Command.DMA_READ,
-  reply: true,
-  context: "DMA_READ reply",
-  read: (r) => ({ kind: "DmaReadReply", ...readCountedData(r) }),
-  write(w, m) {
-    w.u64(m.address, "address");
-    w.u64(BigInt(m.data.length), "count");
-    w.bytes(m.data);
-  },
-  sizeHint: (m) => DMA_ACCESS_SIZE + m.data.length,
-};
+function codecsOf(options: DmaLayoutOptions | undefined): DmaCodecs {
+  return CODECS[options?.layout ?? "spec"];
+}
 
+// The spec layout's codecs are the ones `decodeMessage`/`encodeMessage` dispatch to.
 /** @internal */
-export const dmaWriteRequestCodec: MessageCodec<DmaWriteRequest> = {
-  kind: "DmaWriteRequest",
-  command: Command.DMA_WRITE,
-  reply: false,
-  context: "DMA_WRITE request",
-  read: (r) => ({ kind: "DmaWriteRequest", ...readCountedData(r) }),
-  write(w, m) {
-    w.u64(m.address, "address");
-    w.u64(BigInt(m.data.length), "count");
-    w.bytes(m.data);
-  },
-  sizeHint: (m) => DMA_ACCESS_SIZE + m.data.length,
-};
-
+export const dmaReadRequestCodec: MessageCodec<DmaReadRequest> = CODECS.spec.readRequest;
 /** @internal */
-export const dmaWriteReplyCodec: MessageCodec<DmaWriteReply> = {
-  kind: "DmaWriteReply",
-  command: Command.DMA_WRITE,
-  reply: true,
-  context: "DMA_WRITE reply",
-  read(r) {
-    const address = r.u64("address");
-    if (r.remaining === 4) return { kind: "DmaWriteReply", address, count: BigInt(r.u32("count")), count32: true };
-    const count = r.u64("count");
-    r.end();
-    return { kind: "DmaWriteReply", address, count };
-  },
-  write(w, m) {
-    w.u64(m.address, "address");
-    if (m.count32 === true) {
-      w.u32(Number(m.count), "count");
-    } else {
-      w.u64(m.count, "count");
-    }
-  },
-};
+export const dmaReadReplyCodec: MessageCodec<DmaReadReply> = CODECS.spec.readReply;
+/** @internal */
+export const dmaWriteRequestCodec: MessageCodec<DmaWriteRequest> = CODECS.spec.writeRequest;
+/** @internal */
+export const dmaWriteReplyCodec: MessageCodec<DmaWriteReply> = CODECS.spec.writeReply;
 
 /**
- * The payload of a `DmaReadRequest`, without the header (`encodeMessage` builds the whole frame).
- * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ * The payload of a `DmaReadRequest`, without the header (`encodeMessage` builds the whole frame, in the spec layout).
+ * Throws `ProtoError("OutOfRange")` for a value that does not fit its field (QEMU's `count` is a u32).
  */
-export function encodeDmaReadRequest(m: Body<DmaReadRequest>): Uint8Array {
-  return encodePayload(dmaReadRequestCodec, m);
+export function encodeDmaReadRequest(m: Body<DmaReadRequest>, options?: DmaLayoutOptions): Uint8Array {
+  return encodePayload(codecsOf(options).readRequest, m);
 }
 /** Throws `ProtoError` (`Truncated`, `BadSize`). */
-export function decodeDmaReadRequest(payload: Uint8Array): DmaReadRequest {
-  return decodePayload(dmaReadRequestCodec, payload);
+export function decodeDmaReadRequest(payload: Uint8Array, options?: DmaLayoutOptions): DmaReadRequest {
+  return decodePayload(codecsOf(options).readRequest, payload);
 }
 /**
- * The payload of a `DmaReadReply`, without the header (`encodeMessage` builds the whole frame).
+ * The payload of a `DmaReadReply`, without the header (`encodeMessage` builds the whole frame, in the spec layout).
  * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
  */
-export function encodeDmaReadReply(m: Body<DmaReadReply>): Uint8Array {
-  return encodePayload(dmaReadReplyCodec, m);
+export function encodeDmaReadReply(m: Body<DmaReadReply>, options?: DmaLayoutOptions): Uint8Array {
+  return encodePayload(codecsOf(options).readReply, m);
 }
-/** Throws `ProtoError` (`Truncated`, `CountMismatch`). */
-export function decodeDmaReadReply(payload: Uint8Array): DmaReadReply {
-  return decodePayload(dmaReadReplyCodec, payload);
+/** Throws `ProtoError` (`Truncated`, `CountMismatch`). In QEMU's layout the 4 tail bytes may be absent. */
+export function decodeDmaReadReply(payload: Uint8Array, options?: DmaLayoutOptions): DmaReadReply {
+  return decodePayload(codecsOf(options).readReply, payload);
 }
 /**
- * The payload of a `DmaWriteRequest`, without the header (`encodeMessage` builds the whole frame).
- * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ * The payload of a `DmaWriteRequest`, without the header (`encodeMessage` builds the whole frame, in the spec
+ * layout). Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
  */
-export function encodeDmaWriteRequest(m: Body<DmaWriteRequest>): Uint8Array {
-  return encodePayload(dmaWriteRequestCodec, m);
+export function encodeDmaWriteRequest(m: Body<DmaWriteRequest>, options?: DmaLayoutOptions): Uint8Array {
+  return encodePayload(codecsOf(options).writeRequest, m);
 }
-/** Throws `ProtoError` (`Truncated`, `CountMismatch`). */
-export function decodeDmaWriteRequest(payload: Uint8Array): DmaWriteRequest {
-  return decodePayload(dmaWriteRequestCodec, payload);
+/** Throws `ProtoError` (`Truncated`, `CountMismatch`). In QEMU's layout the 4 tail bytes may be absent. */
+export function decodeDmaWriteRequest(payload: Uint8Array, options?: DmaLayoutOptions): DmaWriteRequest {
+  return decodePayload(codecsOf(options).writeRequest, payload);
 }
 /**
- * The payload of a `DmaWriteReply`, without the header (`encodeMessage` builds the whole frame).
- * Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
+ * The payload of a `DmaWriteReply`, without the header (`encodeMessage` builds the whole frame, in the spec layout):
+ * empty in QEMU's layout or with `bare`. Throws `ProtoError("OutOfRange")` for a value that does not fit its field.
  */
-export function encodeDmaWriteReply(m: Body<DmaWriteReply>): Uint8Array {
-  return encodePayload(dmaWriteReplyCodec, m);
+export function encodeDmaWriteReply(m: Body<DmaWriteReply>, options?: DmaLayoutOptions): Uint8Array {
+  return encodePayload(codecsOf(options).writeReply, m);
 }
-/** Throws `ProtoError` (`Truncated`, `BadSize`). */
-export function decodeDmaWriteReply(payload: Uint8Array): DmaWriteReply {
-  return decodePayload(dmaWriteReplyCodec, payload);
+/** Throws `ProtoError` (`Truncated`, `BadSize`; in QEMU's layout any payload is `BadSize`). */
+export function decodeDmaWriteReply(payload: Uint8Array, options?: DmaLayoutOptions): DmaWriteReply {
+  return decodePayload(codecsOf(options).writeReply, payload);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // In place (zero allocation), as for REGION_READ/WRITE (see region-access.ts): no range checks, numbers must be safe
-// integers.
+// integers (and `count` below 2^32 in QEMU's layout).
 
 /** The DMA access head of a frame read in place (a reusable object, see {@link readDmaAccessAt}). */
 export interface DmaAccessHead {
@@ -190,14 +300,21 @@ export interface DmaAccessHead {
 
 /**
  * Reads the DMA access head of the frame starting at `at` of `view` into `out`, without allocating. The caller made
- * sure the frame holds a header and a whole head (`msg_size` ≥ 32).
+ * sure the frame holds a header and a whole head (`msg_size` ≥ 32 in either layout).
  */
-export function readDmaAccessAt(view: DataView, at: number, out: DmaAccessHead): void {
+export function readDmaAccessAt(
+  view: DataView,
+  at: number,
+  out: DmaAccessHead,
+  layout: DmaMessageLayout = "spec",
+): void {
+  const L = DmaAccessLayout[layout];
   const p = at + HEADER_SIZE;
-  out.address = readU64At(view, p + DmaAccessField.ADDRESS);
-  out.count = readU64At(view, p + DmaAccessField.COUNT);
+  out.address = readU64At(view, p + L.ADDRESS);
+  out.count = L.COUNT_SIZE === 8 ? readU64At(view, p + L.COUNT) : view.getUint32(p + L.COUNT, LITTLE_ENDIAN);
 }
 
+/** Header, address, count, `data` (if any), the layout's tail (zeros). */
 function appendDmaAccess(
   arena: FrameArena,
   msgId: number,
@@ -206,15 +323,19 @@ function appendDmaAccess(
   address: bigint | number,
   count: bigint | number,
   data: Uint8Array | undefined,
+  L: DmaAccessLayoutInfo,
 ): void {
-  const size = HEADER_SIZE + DMA_ACCESS_SIZE + (data === undefined ? 0 : data.length);
+  const n = data === undefined ? 0 : data.length;
+  const size = HEADER_SIZE + L.DATA + n + L.TAIL;
   const at = arena.reserve(size);
   const v = arena.view;
   writeHeaderAt(v, at, msgId, command, size, flags, 0);
   const p = at + HEADER_SIZE;
-  writeU64At(v, p + DmaAccessField.ADDRESS, address);
-  writeU64At(v, p + DmaAccessField.COUNT, count);
-  if (data !== undefined) arena.bytes.set(data, p + DmaAccessField.DATA);
+  writeU64At(v, p + L.ADDRESS, address);
+  if (L.COUNT_SIZE === 8) writeU64At(v, p + L.COUNT, count);
+  else v.setUint32(p + L.COUNT, Number(count), LITTLE_ENDIAN);
+  if (data !== undefined) arena.bytes.set(data, p + L.DATA);
+  if (L.TAIL > 0) arena.bytes.fill(0, p + L.DATA + n, p + L.DATA + n + L.TAIL);
 }
 
 /** Appends a whole DMA_READ request frame (server → client). */
@@ -224,32 +345,53 @@ export function appendDmaReadRequest(
   address: bigint | number,
   count: bigint | number,
   flags = 0,
+  layout: DmaMessageLayout = "spec",
 ): void {
-  appendDmaAccess(arena, msgId, Command.DMA_READ, flags | HeaderFlags.TYPE_COMMAND, address, count, undefined);
+  const L = DmaAccessLayout[layout];
+  appendDmaAccess(arena, msgId, Command.DMA_READ, flags | HeaderFlags.TYPE_COMMAND, address, count, undefined, L);
 }
 
-/** Appends a whole DMA_READ reply frame: the head with `count` = `data.length`, then `data`. */
-export function appendDmaReadReply(arena: FrameArena, msgId: number, address: bigint | number, data: Uint8Array): void {
-  appendDmaAccess(arena, msgId, Command.DMA_READ, HeaderFlags.TYPE_REPLY, address, data.length, data);
+/** Appends a whole DMA_READ reply frame: the head with `count` = `data.length`, then `data` (and QEMU's tail). */
+export function appendDmaReadReply(
+  arena: FrameArena,
+  msgId: number,
+  address: bigint | number,
+  data: Uint8Array,
+  layout: DmaMessageLayout = "spec",
+): void {
+  const L = DmaAccessLayout[layout];
+  appendDmaAccess(arena, msgId, Command.DMA_READ, HeaderFlags.TYPE_REPLY, address, data.length, data, L);
 }
 
-/** Appends a whole DMA_WRITE request frame (`count` = `data.length`). */
+/** Appends a whole DMA_WRITE request frame (`count` = `data.length`; QEMU's tail after the data). */
 export function appendDmaWriteRequest(
   arena: FrameArena,
   msgId: number,
   address: bigint | number,
   data: Uint8Array,
   flags = 0,
+  layout: DmaMessageLayout = "spec",
 ): void {
-  appendDmaAccess(arena, msgId, Command.DMA_WRITE, flags | HeaderFlags.TYPE_COMMAND, address, data.length, data);
+  const L = DmaAccessLayout[layout];
+  appendDmaAccess(arena, msgId, Command.DMA_WRITE, flags | HeaderFlags.TYPE_COMMAND, address, data.length, data, L);
 }
 
-/** Appends a whole DMA_WRITE reply frame (address, u64 count: the 16-byte form). */
+/**
+ * Appends a whole DMA_WRITE reply frame: address and u64 count (the 16-byte form), or in QEMU's layout the bare
+ * header (`address` and `count` unused).
+ */
 export function appendDmaWriteReply(
   arena: FrameArena,
   msgId: number,
   address: bigint | number,
   count: bigint | number,
+  layout: DmaMessageLayout = "spec",
 ): void {
-  appendDmaAccess(arena, msgId, Command.DMA_WRITE, HeaderFlags.TYPE_REPLY, address, count, undefined);
+  const L = DmaAccessLayout[layout];
+  if (!L.WRITE_REPLY_HEAD) {
+    const at = arena.reserve(HEADER_SIZE);
+    writeHeaderAt(arena.view, at, msgId, Command.DMA_WRITE, HEADER_SIZE, HeaderFlags.TYPE_REPLY, 0);
+    return;
+  }
+  appendDmaAccess(arena, msgId, Command.DMA_WRITE, HeaderFlags.TYPE_REPLY, address, count, undefined, L);
 }
