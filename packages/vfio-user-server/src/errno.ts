@@ -31,8 +31,6 @@ export type ReplyErrorReason =
   | "BadIndex"
   /** offset/count outside the region, vectors outside the IRQ index, count above max_data_xfer_size. */
   | "OutOfRange"
-  /** The region does not allow this access (write to a read-only region, read of a write-only one). */
-  | "AccessDenied"
   /** DMA_MAP over an existing mapping (the spec names EEXIST). */
   | "Exists"
   /** DMA_UNMAP of something that is not mapped exactly. */
@@ -58,7 +56,6 @@ export const ERRNO_OF: Readonly<Record<ReplyErrorReason, Errno>> = {
   Malformed: Errno.EINVAL,
   BadIndex: Errno.EINVAL,
   OutOfRange: Errno.EINVAL,
-  AccessDenied: Errno.EINVAL,
   Exists: Errno.EEXIST,
   NotFound: Errno.ENOENT,
   NoSpace: Errno.ENOSPC,

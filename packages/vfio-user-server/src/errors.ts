@@ -53,6 +53,34 @@ export function isDmaError(e: unknown): e is DmaError {
 }
 
 /**
+ * A DMA_MAP the server refused, reported through the server's `onError` (the client gets its error reply as well, but
+ * QEMU and cloud-hypervisor only log or ignore it: the guest keeps running with memory the device cannot reach).
+ */
+export class DmaMapError extends Error {
+  readonly _tag = "DmaMapError" as const;
+  override readonly name = "DmaMapError";
+  /** The range the client asked to map. */
+  readonly iova: bigint;
+  readonly size: bigint;
+  /** The errno of the error reply (e.g. 17 EEXIST for an overlap, 22 EINVAL for a misaligned range). */
+  readonly errno: number;
+  /** The client passed an fd (memory the server would have mmapped) or not (message-based DMA). */
+  readonly withFd: boolean;
+
+  constructor(iova: bigint, size: bigint, errno: number, withFd: boolean, message: string) {
+    super(message);
+    this.iova = iova;
+    this.size = size;
+    this.errno = errno;
+    this.withFd = withFd;
+  }
+}
+
+export function isDmaMapError(e: unknown): e is DmaMapError {
+  return e instanceof Error && (e as { _tag?: unknown })._tag === "DmaMapError";
+}
+
+/**
  * A device callback throws this to fail the client's request with a specific errno (e.g. `Errno.EIO`). Any other
  * exception from a callback becomes EIO.
  */

@@ -22,8 +22,25 @@ export interface ServerOptions {
   /** Most DMA mappings at once (the client's max_dma_maps lowers it). Default 65535. */
   readonly maxDmaMaps?: number;
   /**
+   * The layout of DMA_READ/DMA_WRITE, the messages that reach guest memory the client mapped without an fd:
+   * - `"spec"`: the spec's and libvfio-user's (u64 `count`, data at payload offset 16, DMA_WRITE reply echoes address
+   *   and count);
+   * - `"qemu"`: QEMU's client's (u32 `count`, data at payload offset 12 followed by 4 padding bytes, DMA_WRITE
+   *   answered with the bare header). The frames are the same size as the spec's, so the wrong choice corrupts guest
+   *   memory silently (the data lands 4 bytes off) where it is not refused;
+   * - `"auto"` (default): per client, QEMU's when its VERSION proposal looks like QEMU's — minor version 0 together
+   *   with a `migration` object carrying `max_bitmap_size`, or with `write_multiple` (QEMU 10.x sends both and minor
+   *   0; libvfio-user proposes minor 2, cloud-hypervisor minor 1 with neither) — else the spec's.
+   *
+   * Set it when a client is misjudged, e.g. `"spec"` for a libvfio-user-style client that proposes 0.0 with
+   * `write_multiple`.
+   */
+  readonly dmaMessageLayout?: "spec" | "qemu" | "auto";
+  /**
    * Failures that cannot become an error reply (a device notification threw, a socket error, a malformed frame that
-   * ended a connection). Default: a process warning.
+   * ended a connection), and DMA_MAP requests the server refused (`DmaMapError`: QEMU and cloud-hypervisor only log
+   * or ignore the error reply, so nobody else learns that guest memory stays out of the device's reach). Default: a
+   * process warning.
    */
   readonly onError?: (err: unknown) => void;
 }
@@ -71,14 +88,21 @@ class Server implements VfioUserServer {
       throw new VfioUserServerError("InvalidDevice", `maxDataXferSize ${maxData} must be 4096..8 MiB`);
     if (!Number.isInteger(maxFds) || maxFds < 1 || maxFds > 253)
       throw new VfioUserServerError("InvalidDevice", `maxMsgFds ${maxFds} must be 1..253`);
+    const dmaLayout = options.dmaMessageLayout ?? "auto";
+    if (dmaLayout !== "auto" && dmaLayout !== "spec" && dmaLayout !== "qemu")
+      throw new VfioUserServerError(
+        "InvalidDevice",
+        `dmaMessageLayout ${String(dmaLayout)} must be spec, qemu or auto`,
+      );
     this.limits = {
       maxDataXferSize: maxData,
       maxMsgFds: maxFds,
       maxDmaMaps: options.maxDmaMaps ?? 65535,
       pgsizes: PGSIZES,
       hardMaxMessageSize: HARD_MAX_MESSAGE,
+      dmaMessageLayout: dmaLayout,
     };
-    this.host = new DeviceHost(options.device, this.report);
+    this.host = new DeviceHost(options.device, this.report, { maxDataXferSize: maxData });
     try {
       this.listener = UnixServer.listen(options.socketPath, (sock) => this.accept(sock), {
         mode: options.mode ?? 0o600,

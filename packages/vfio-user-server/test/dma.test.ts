@@ -1,5 +1,5 @@
 import { DeviceFeature, DeviceFeatureFlags, deviceFeatureFlags, isPageDirty } from "@emu/vfio-user-proto";
-import { createServer, type DeviceContext, isDmaError } from "@emu/vfio-user-server";
+import { createServer, type DeviceContext, isDmaError, isDmaMapError } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { newLog, nic } from "./fixtures/devices.js";
 import { Client, socketPath, track, u32 } from "./fixtures/harness.js";
@@ -126,6 +126,28 @@ describe("fd-backed DMA", () => {
     );
     expect(u).toMatchObject({ argsz: 24, flags: 0, address: 0x10000n, size: 0x4000n });
     expect(log.dmaUnmaps).toEqual([0x10000n]);
+  });
+
+  it("a refused DMA_MAP is reported through onError with its range and errno (clients only log the reply)", async () => {
+    const path = socketPath();
+    const errors: unknown[] = [];
+    track(await createServer({ socketPath: path, device: nic(newLog()), onError: (e) => errors.push(e) }));
+    const client = await Client.spawn();
+    await client.connect(path);
+    await client.op("memfd", { name: "g", size: 0x2000 });
+    const map = { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n } as const;
+    await client.ok({ ...map, address: 0x10000n, size: 0x2000n }, "DmaMapReply", { fds: ["g"] });
+    expect(errors).toEqual([]);
+    expect(await client.errno({ ...map, address: 0x11000n, size: 0x1000n })).toBe(17);
+    expect(await client.errno({ ...map, address: 0x40800n, size: 0x1000n }, { fds: ["g"] })).toBe(22);
+    await client.op("eventfd", { name: "e1" });
+    expect(await client.errno({ ...map, address: 0x50000n, size: 0x1000n }, { fds: ["g", "e1"] })).toBe(22);
+    expect(errors.map((e) => isDmaMapError(e) && [e.iova, e.size, e.errno, e.withFd])).toEqual([
+      [0x11000n, 0x1000n, 17, false],
+      [0x40800n, 0x1000n, 22, true],
+      [0x50000n, 0x1000n, 22, true],
+    ]);
+    expect((errors[0] as Error).message).toMatch(/DMA_MAP 0x11000\+0x1000 refused \(errno 17\)/);
   });
 
   it("UNMAP with the ALL flag drops every mapping", async () => {

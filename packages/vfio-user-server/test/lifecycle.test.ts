@@ -209,4 +209,49 @@ describe("socket path and shutdown", () => {
     }
     expect(existsSync(path)).toBe(false);
   });
+
+  it("refuses descriptions QEMU or cloud-hypervisor would trip over", async () => {
+    const path = socketPath();
+    const base = { vendorId: 1, deviceId: 2, classCode: 0 };
+    const refused = async (options: Omit<Parameters<typeof createServer>[0], "socketPath">, why: RegExp) =>
+      expect(createServer({ socketPath: path, ...options })).rejects.toMatchObject({
+        _tag: "VfioUserServerError",
+        reason: "InvalidDevice",
+        message: expect.stringMatching(why),
+      });
+    // QEMU sets up INTx for a device with an interrupt pin and fails to realize it when that fails.
+    await refused(
+      { device: { pci: { ...base, interruptPin: 1 }, irqs: { intx: 0 } } },
+      /interruptPin 1 but irqs.intx is 0/,
+    );
+    await refused({ device: { pci: base, irqs: { intx: 1 } } }, /no interruptPin/);
+    // cloud-hypervisor reads 0x100 of every PCIe device.
+    await refused(
+      { device: { pci: { ...base, capabilities: [{ kind: "pcie" }], configSpaceSize: 256 } } },
+      /PCI Express capability needs 4096-byte config space/,
+    );
+    // QEMU reads the expansion ROM with one REGION_READ.
+    await refused(
+      { maxDataXferSize: 4096, device: { pci: { ...base, rom: { size: 8192 } } } },
+      /expansion ROM \(8192 bytes\) is larger than maxDataXferSize \(4096\)/,
+    );
+    await refused({ dmaMessageLayout: "libvfio" as "spec", device: { pci: base } }, /dmaMessageLayout/);
+    expect(existsSync(path)).toBe(false);
+    // The consistent variants are served.
+    const ok = track(
+      await createServer({
+        socketPath: path,
+        maxDataXferSize: 4096,
+        device: { pci: { ...base, interruptPin: 2, rom: { size: 4096 }, capabilities: [{ kind: "pcie" }] } },
+      }),
+    );
+    const client = await Client.spawn();
+    await client.connect(path);
+    const rom = await client.ok({ kind: "RegionReadRequest", offset: 0n, region: 6, count: 4096 }, "RegionReadReply");
+    expect(rom.data.length).toBe(4096);
+    expect(
+      (await client.ok({ kind: "DeviceGetIrqInfoRequest", argsz: 16, index: 0 }, "DeviceGetIrqInfoReply")).count,
+    ).toBe(1);
+    await ok.close();
+  });
 });

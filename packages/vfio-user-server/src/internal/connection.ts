@@ -15,10 +15,15 @@ import {
   DMA_ACCESS_SIZE,
   DMA_UNMAP_SIZE,
   type DmaAccessHead,
+  DmaAccessLayout,
+  type DmaMessageLayout,
   DmaUnmapFlags,
   type DmaUnmapRequest,
   decodeBody,
+  decodeDmaReadReply,
+  decodeDmaWriteReply,
   dirtyBitmapSize,
+  dmaAccessFrameSize,
   effectiveCapabilities,
   encodeMessage,
   type Frame,
@@ -53,7 +58,7 @@ import {
   type VersionRequest,
 } from "@emu/vfio-user-proto";
 import { errnoOfFailure, isReplyError, refuse } from "../errno.js";
-import { DmaError } from "../errors.js";
+import { DmaError, DmaMapError } from "../errors.js";
 import type { DeviceHost } from "./device-host.js";
 import { DirtyLog } from "./dirty-log.js";
 import type { DmaTransport } from "./dma.js";
@@ -72,6 +77,18 @@ export interface ServerLimits {
   readonly pgsizes: number;
   /** Frames above this close the connection (the stream cannot be trusted); frames above the negotiated size but below it get EMSGSIZE. */
   readonly hardMaxMessageSize: number;
+  /** The DMA_READ/DMA_WRITE layout, or "auto" to choose per client (see `ServerOptions.dmaMessageLayout`). */
+  readonly dmaMessageLayout: DmaMessageLayout | "auto";
+}
+
+/**
+ * Does a VERSION proposal look like QEMU's client? QEMU 10.x proposes 0.0 with `migration: { pgsize,
+ * max_bitmap_size }`, `max_msg_fds`, `max_data_xfer_size`, `pgsizes`, `max_dma_maps` and `write_multiple: true`
+ * (hw/vfio-user/proxy.c); libvfio-user proposes 0.2 and cloud-hypervisor 0.1 with `migration: { pgsize }` only.
+ */
+function looksLikeQemu(msg: VersionRequest): boolean {
+  const c = msg.capabilities;
+  return msg.minor === 0 && (c.migration?.maxBitmapSize !== undefined || c.writeMultiple === true);
 }
 
 /** The protocol version we speak: 0.2 (as libvfio-user). */
@@ -132,7 +149,10 @@ export class Connection implements DmaTransport {
   private softMax: number;
   // The client's capabilities (defaults until VERSION).
   private clientMaxFds = 1;
+  /** The largest DMA_READ/DMA_WRITE `count`: min(the client's max_data_xfer_size, ours), see `version`. */
   maxDataXferSize = 1048576;
+  /** The DMA_READ/DMA_WRITE layout of this client (decided at VERSION). */
+  private dmaLayout: DmaMessageLayout = "spec";
   private writeMultiple = false;
   private twin: UnixSocket | undefined;
   private twinParser: FrameParser | undefined;
@@ -257,7 +277,7 @@ export class Connection implements DmaTransport {
     const write = command === Command.REGION_WRITE;
     const count = a.count;
     if (count === 0 || h.msgSize !== ACCESS_FRAME_SIZE + (write ? count : 0)) return false;
-    const slot = this.allowed(a.region, a.offset, count, write);
+    const slot = this.allowed(a.region, a.offset, count);
     if (slot === undefined) return false;
     const reply = (h.flags & HeaderFlags.NO_REPLY) === 0;
     try {
@@ -468,9 +488,16 @@ export class Connection implements DmaTransport {
       case "DmaMapRequest": {
         if (fds.length > 1) {
           closeFds(fds);
-          throw refuse("Malformed", "DMA_MAP with more than one fd");
+          const e = refuse("Malformed", "DMA_MAP with more than one fd");
+          this.reportMapRefused(msg.address, msg.size, true, e);
+          throw e;
         }
-        this.host.dma.add(msg.flags, msg.offset, msg.address, msg.size, fds[0]);
+        try {
+          this.host.dma.add(msg.flags, msg.offset, msg.address, msg.size, fds[0]);
+        } catch (e) {
+          this.reportMapRefused(msg.address, msg.size, fds.length > 0, e);
+          throw e;
+        }
         return this.send(h, { kind: "DmaMapReply" });
       }
       case "DmaUnmapRequest":
@@ -536,7 +563,11 @@ export class Connection implements DmaTransport {
     const c = effectiveCapabilities(msg.capabilities);
     const offered = msg.capabilities;
     this.clientMaxFds = c.maxMsgFds;
-    this.maxDataXferSize = Math.max(1, c.maxDataXferSize);
+    // DMA messages fit both limits: QEMU refuses a DMA_READ above the max_data_xfer_size of our reply (E2BIG) and
+    // skips a DMA_WRITE above it without reading its body (its stream desyncs), whatever it proposed itself.
+    this.maxDataXferSize = Math.max(1, Math.min(c.maxDataXferSize, this.limits.maxDataXferSize));
+    const mode = this.limits.dmaMessageLayout;
+    this.dmaLayout = mode === "auto" ? (looksLikeQemu(msg) ? "qemu" : "spec") : mode;
     const caps: { -readonly [K in keyof VersionCapabilities]: VersionCapabilities[K] } = {
       // QEMU refuses a VERSION reply whose max_msg_fds exceeds 16 (VFIO_USER_MAX_MAX_FDS): advertise at most that,
       // and keep accepting up to our own limit (cloud-hypervisor sends 16 fds whatever we advertise).
@@ -590,29 +621,31 @@ export class Connection implements DmaTransport {
   // -------------------------------------------------------------------------------------------------------------
   // Regions
 
-  /** The slot when the access is allowed (`offset` as a number: above 2^53 it is out of range anyway), else undefined. */
-  private allowed(region: number, offset: number, count: number, write: boolean): RegionSlot | undefined {
+  /**
+   * The slot when the access is allowed (`offset` as a number: above 2^53 it is out of range anyway), else undefined.
+   * Only genuinely bad requests are refused (unknown region, beyond its end, above max_data_xfer_size): an access the
+   * region does not permit is served as hardware does (see `DeviceHost.readView`).
+   */
+  private allowed(region: number, offset: number, count: number): RegionSlot | undefined {
     const slot = this.host.slot(region);
     if (slot === undefined || slot.size === 0) return undefined;
     if (count > this.limits.maxDataXferSize || offset + count > slot.size) return undefined;
-    return (write ? slot.writable : slot.readable) ? slot : undefined;
+    return slot;
   }
 
   /** `allowed`, or the refusal that says why not. */
-  private checkAccess(region: number, offset: bigint, count: number, write: boolean): RegionSlot {
-    const ok = this.allowed(region, Number(offset), count, write);
+  private checkAccess(region: number, offset: bigint, count: number): RegionSlot {
+    const ok = this.allowed(region, Number(offset), count);
     if (ok !== undefined) return ok;
     const slot = this.host.slot(region);
     if (slot === undefined || slot.size === 0) throw refuse("BadIndex", `region ${region}`);
     if (count > this.limits.maxDataXferSize)
       throw refuse("OutOfRange", `count ${count} > max_data_xfer_size ${this.limits.maxDataXferSize}`);
-    if (offset > slot.sizeBig || Number(offset) + count > slot.size)
-      throw refuse("OutOfRange", `region ${region}: 0x${offset.toString(16)}+${count} beyond its ${slot.size} bytes`);
-    throw refuse("AccessDenied", `region ${region} is not ${write ? "writable" : "readable"}`);
+    throw refuse("OutOfRange", `region ${region}: 0x${offset.toString(16)}+${count} beyond its ${slot.size} bytes`);
   }
 
   private regionRead(h: Header, msg: RegionReadRequest): MaybePromise<void> {
-    const slot = this.checkAccess(msg.region, msg.offset, msg.count, false);
+    const slot = this.checkAccess(msg.region, msg.offset, msg.count);
     if (msg.count === 0)
       return this.send(h, { kind: "RegionReadReply", offset: msg.offset, region: msg.region, data: new Uint8Array(0) });
     const data = this.host.readView(slot, Number(msg.offset), msg.count);
@@ -624,7 +657,7 @@ export class Connection implements DmaTransport {
   }
 
   private regionWrite(h: Header, msg: RegionWriteRequest): MaybePromise<void> {
-    const slot = this.checkAccess(msg.region, msg.offset, msg.data.length, true);
+    const slot = this.checkAccess(msg.region, msg.offset, msg.data.length);
     const reply = (): void =>
       this.send(h, { kind: "RegionWriteReply", offset: msg.offset, region: msg.region, count: msg.data.length });
     if (msg.data.length === 0) return reply();
@@ -643,7 +676,7 @@ export class Connection implements DmaTransport {
         const w = writes[done] as (typeof writes)[number];
         let r: void | Promise<void>;
         try {
-          const slot = this.checkAccess(w.region, w.offset, w.data.length, true);
+          const slot = this.checkAccess(w.region, w.offset, w.data.length);
           r = this.host.write(slot, Number(w.offset), w.data);
         } catch (e) {
           if (done === 0) throw e;
@@ -750,6 +783,15 @@ export class Connection implements DmaTransport {
     });
   }
 
+  /** A refused DMA_MAP: its error reply follows, and `onError` learns of it (QEMU and cloud-hypervisor only log it). */
+  private reportMapRefused(iova: bigint, size: bigint, withFd: boolean, e: unknown): void {
+    if (!isReplyError(e)) return; // anything else is reported with its error reply
+    const range = `0x${iova.toString(16)}+0x${size.toString(16)}`;
+    this.report(
+      new DmaMapError(iova, size, e.errno, withFd, `DMA_MAP ${range} refused (errno ${e.errno}): ${e.message}`),
+    );
+  }
+
   private allocId(): number {
     for (let i = 0; i < 0x10000; i++) {
       const id = this.nextId;
@@ -776,11 +818,14 @@ export class Connection implements DmaTransport {
       this.pending.set(id, { command, address, count, resolve, reject });
       const twin = this.twin;
       const out = twin === undefined ? this.out : (this.twinOut as FrameArena);
-      if (data === undefined) appendDmaReadRequest(out, id, address, count);
-      else if (data.length <= ARENA_COPY_MAX) appendDmaWriteRequest(out, id, address, data);
+      const layout = this.dmaLayout;
+      if (data === undefined) appendDmaReadRequest(out, id, address, count, 0, layout);
+      else if (data.length <= ARENA_COPY_MAX) appendDmaWriteRequest(out, id, address, data, 0, layout);
       else {
         // Big data is not copied into the arena: what is queued goes first, then this message alone.
-        const frame = encodeMessage({ kind: "DmaWriteRequest", address, data }, { msgId: id });
+        const one = new FrameArena(dmaAccessFrameSize(data.length, layout));
+        appendDmaWriteRequest(one, id, address, data, 0, layout);
+        const frame = one.take();
         if (twin === undefined) {
           this.flush();
           this.sock.send(frame);
@@ -804,43 +849,54 @@ export class Connection implements DmaTransport {
   }
 
   /**
-   * A reply to one of our DMA commands (others are ignored). A DMA_READ reply that matches its request resolves with
-   * a view of its data without being decoded; anything else is decoded and judged.
+   * A reply to one of our DMA commands (others are ignored), in this client's layout. A DMA_READ reply that matches its
+   * request resolves with a copy of its data without being decoded; anything else is decoded and judged. Every
+   * failure rejects with `DmaError("ClientError")` (with the client's errno for an error reply).
    */
   private reply(h: Header, frame: Uint8Array): void {
     const p = this.pending.get(h.msgId);
     if (p === undefined || p.command !== h.command) return; // not ours: ignore
     this.pending.delete(h.msgId);
-    if (
-      p.command === Command.DMA_READ &&
-      (h.flags & HeaderFlags.ERROR) === 0 &&
-      h.msgSize === DMA_FRAME_SIZE + p.count
-    ) {
+    const { address, count } = p;
+    const name = commandName(p.command);
+    if ((h.flags & HeaderFlags.ERROR) !== 0) {
+      p.reject(
+        new DmaError("ClientError", address, count, `${name} refused by the client (errno ${h.error})`, h.error),
+      );
+      return;
+    }
+    const layout = this.dmaLayout;
+    if (p.command === Command.DMA_READ && h.msgSize === dmaAccessFrameSize(count, layout)) {
       const head = this.dmaHead;
-      readDmaAccessAt(new DataView(frame.buffer, frame.byteOffset, DMA_FRAME_SIZE), 0, head);
-      if (head.count === p.count && head.address === Number(p.address) && head.address <= Number.MAX_SAFE_INTEGER) {
+      readDmaAccessAt(new DataView(frame.buffer, frame.byteOffset, DMA_FRAME_SIZE), 0, head, layout);
+      if (head.count === count && head.address === Number(address) && head.address <= Number.MAX_SAFE_INTEGER) {
         // A buffer of its own, as with fd-backed memory (a view would keep the whole received chunk alive); big data
         // in a frame that has a buffer of its own (the parser put it together from several chunks) is not copied.
-        const own = p.count > ARENA_COPY_MAX && frame.byteLength === frame.buffer.byteLength;
-        p.resolve(own ? frame.subarray(DMA_FRAME_SIZE) : frame.slice(DMA_FRAME_SIZE));
+        const at = HEADER_SIZE + DmaAccessLayout[layout].DATA;
+        const own = count > ARENA_COPY_MAX && frame.byteLength === frame.buffer.byteLength;
+        p.resolve(own ? frame.subarray(at, at + count) : frame.slice(at, at + count));
         return;
       }
     }
-    let m: Message;
+    const payload = frame.subarray(HEADER_SIZE);
+    let data: Uint8Array | undefined;
+    let matches: boolean;
     try {
-      m = decodeBody(h, frame.subarray(HEADER_SIZE));
+      if (p.command === Command.DMA_READ) {
+        const m = decodeDmaReadReply(payload, { layout });
+        data = m.data;
+        matches = m.address === address && m.data.length === count;
+      } else {
+        const m = decodeDmaWriteReply(payload, { layout });
+        // QEMU answers with the bare header; the spec's reply echoes address and count.
+        matches = m.bare === true ? layout === "qemu" : m.address === address && m.count === BigInt(count);
+      }
     } catch (e) {
-      p.reject(e);
+      const why = e instanceof Error ? e.message : String(e);
+      p.reject(new DmaError("ClientError", address, count, `${name} reply does not decode (${layout} layout): ${why}`));
       return;
     }
-    const name = commandName(p.command);
-    const { address, count } = p;
-    if (m.kind === "ErrorReply")
-      p.reject(
-        new DmaError("ClientError", address, count, `${name} refused by the client (errno ${m.errno})`, m.errno),
-      );
-    else if (m.kind === "DmaReadReply" && m.address === address && m.data.length === count) p.resolve(m.data);
-    else if (m.kind === "DmaWriteReply" && m.address === address && m.count === BigInt(count)) p.resolve(undefined);
+    if (matches) p.resolve(data);
     else p.reject(new DmaError("ClientError", address, count, `${name} reply does not match the request`));
   }
 

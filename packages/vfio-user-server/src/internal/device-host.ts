@@ -29,7 +29,8 @@ export class DeviceHost {
   connected = false;
   private readonly report: (e: unknown) => void;
 
-  constructor(source: DeviceModelSource, report: (e: unknown) => void) {
+  /** `maxDataXferSize`: the server's, which the expansion ROM must fit (QEMU reads it with one REGION_READ). */
+  constructor(source: DeviceModelSource, report: (e: unknown) => void, limits: { readonly maxDataXferSize: number }) {
     this.report = report;
     const late: { host?: DeviceHost } = {};
     const host = (): DeviceHost => {
@@ -82,10 +83,23 @@ export class DeviceHost {
       if (isPciConfigError(e)) throw new VfioUserServerError("InvalidDevice", e.message, { cause: e });
       throw e;
     }
+    if (image.pcie !== undefined && image.size < 4096)
+      throw new VfioUserServerError(
+        "InvalidDevice",
+        "a PCI Express capability needs 4096-byte config space (cloud-hypervisor reads the extended capabilities at " +
+          "0x100 of every PCIe device): drop configSpaceSize 256",
+      );
+    if (image.rom !== undefined && image.rom.size > limits.maxDataXferSize)
+      throw new VfioUserServerError(
+        "InvalidDevice",
+        `the expansion ROM (${image.rom.size} bytes) is larger than maxDataXferSize (${limits.maxDataXferSize}): ` +
+          "QEMU reads the whole ROM with one REGION_READ",
+      );
     this.config = new ConfigSpace(image);
     const ic = this.model.irqs ?? {};
+    const pin = this.model.pci.interruptPin ?? 0;
     const counts = [
-      ic.intx ?? ((this.model.pci.interruptPin ?? 0) > 0 ? 1 : 0),
+      ic.intx ?? (pin > 0 ? 1 : 0),
       ic.msi ?? image.msi?.vectors ?? 0,
       ic.msix ?? image.msix?.tableSize ?? 0,
       ic.err ?? 1,
@@ -97,6 +111,19 @@ export class DeviceHost {
     }
     if (image.msix && counts[PciIrq.MSIX] !== image.msix.tableSize)
       throw new VfioUserServerError("InvalidDevice", "MSI-X vector count must equal the MSI-X table size");
+    // QEMU sets up INTx for a device whose config space has an interrupt pin, and fails to realize it when SET_IRQS
+    // for INTx fails; a device with INTx vectors but no pin would never be asked for them.
+    const intx = counts[PciIrq.INTX] as number;
+    if (pin > 0 && intx === 0)
+      throw new VfioUserServerError(
+        "InvalidDevice",
+        `interruptPin ${pin} but irqs.intx is 0: give the device an INTx vector or drop the interrupt pin`,
+      );
+    if (pin === 0 && intx > 0)
+      throw new VfioUserServerError(
+        "InvalidDevice",
+        `irqs.intx is ${intx} but the PCI description has no interruptPin: set interruptPin (1..4) or drop irqs.intx`,
+      );
     this.irq = new IrqController(this.config, counts);
     this.regions = buildRegions(image, this.model.regions ?? {});
     this.dma = new DmaController(
@@ -127,7 +154,9 @@ export class DeviceHost {
   }
 
   // -------------------------------------------------------------------------------------------------------------
-  // Region access. The caller checked index, bounds, permissions and count.
+  // Region access. The caller checked index, bounds and count. Permissions behave as on hardware (and as
+  // cloud-hypervisor needs: it ignores the ERROR flag, so an error reply would desync its stream): a read of a region
+  // that is not readable returns all-ones, a write to one that is not writable is dropped.
 
   /**
    * Reads [offset, offset + count) of a region as bytes the caller consumes at once (encodes into a reply): a view of
@@ -135,6 +164,7 @@ export class DeviceHost {
    */
   readView(slot: RegionSlot, offset: number, count: number): Uint8Array | Promise<Uint8Array> {
     if (slot.isConfig) return this.config.state.subarray(offset, offset + count);
+    if (!slot.readable) return new Uint8Array(count).fill(0xff);
     if (!needsSplit(slot, offset, count)) {
       const mem = slot.memory;
       if (mem !== undefined && (slot.read === undefined || insideArea(slot, offset, count)))
@@ -155,6 +185,10 @@ export class DeviceHost {
   read(slot: RegionSlot, offset: number, count: number, out: Uint8Array, at: number): void | Promise<void> {
     if (slot.isConfig) {
       this.config.readInto(offset, count, out, at);
+      return;
+    }
+    if (!slot.readable) {
+      out.fill(0xff, at, at + count);
       return;
     }
     if (needsSplit(slot, offset, count)) {
@@ -191,9 +225,10 @@ export class DeviceHost {
     out.fill(0, at, at + count);
   }
 
-  /** Writes `data` to a region at `offset`. Returns true if it initiated an FLR (config space). */
+  /** Writes `data` to a region at `offset` (dropped if the region is not writable). */
   write(slot: RegionSlot, offset: number, data: Uint8Array): void | Promise<void> {
     if (slot.isConfig) return this.configWrite(offset, data);
+    if (!slot.writable) return;
     if (needsSplit(slot, offset, data.length)) {
       const t = slot.msixTable;
       return this.splitTrapped(slot, offset, data.length, (kind, o, n, pos) => {

@@ -7,7 +7,7 @@ import type { DirtyLog } from "./dirty-log.js";
 
 /** Server → client memory access (DMA_READ / DMA_WRITE messages), provided by the connection. */
 export interface DmaTransport {
-  /** The client's max_data_xfer_size: transfers are split to it. */
+  /** The largest DMA_READ/DMA_WRITE: min(the client's max_data_xfer_size, ours). Transfers are split to it. */
   readonly maxDataXferSize: number;
   read(address: bigint, count: number): Promise<Uint8Array>;
   write(address: bigint, data: Uint8Array): Promise<void>;
