@@ -1,6 +1,7 @@
 import { type DecodedCapability, type DecodedPcie, decodeCapability } from "./capabilities.js";
 import { PciConfigError, type Result } from "./errors.js";
 import { type DecodedExtendedCapability, decodeExtendedCapability } from "./extended-capabilities.js";
+import { readBarRegisters } from "./internal/bars.js";
 import { rd8, rd16, rd32 } from "./internal/bytes.js";
 import {
   PCI_CONFIG_SPACE_SIZE,
@@ -77,38 +78,7 @@ export interface DecodedConfigSpace {
 }
 
 function decodeBars(b: Uint8Array, count: number): DecodedBar[] {
-  const out: DecodedBar[] = [];
-  for (let i = 0; i < count; i++) {
-    const raw = rd32(b, PciHeader.BAR0 + 4 * i);
-    if (raw === 0 || raw === 0xffffffff) continue;
-    if (raw & PciBar.SPACE_IO) {
-      out.push({
-        index: i,
-        kind: "io",
-        prefetchable: false,
-        address: BigInt((raw & PciBar.IO_ADDRESS_MASK) >>> 0),
-        raw,
-      });
-      continue;
-    }
-    const type = raw & PciBar.MEM_TYPE_MASK;
-    const prefetchable = (raw & PciBar.MEM_PREFETCH) !== 0;
-    const lo = BigInt((raw & PciBar.MEM_ADDRESS_MASK) >>> 0);
-    if (type === PciBar.MEM_TYPE_64 && i + 1 < count) {
-      const hi = BigInt(rd32(b, PciHeader.BAR0 + 4 * (i + 1)));
-      out.push({ index: i, kind: "memory64", prefetchable, address: (hi << 32n) | lo, raw });
-      i++;
-    } else {
-      out.push({
-        index: i,
-        kind: type === PciBar.MEM_TYPE_1M ? "memory1m" : "memory32",
-        prefetchable,
-        address: lo,
-        raw,
-      });
-    }
-  }
-  return out;
+  return readBarRegisters(b, PciHeader.BAR0, count, true);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { extendedCapabilityTitle } from "./capability-names.js";
+import { readBarRegisters } from "./internal/bars.js";
 import { rd8, rd16, rd32 } from "./internal/bytes.js";
 import {
   PciAcs,
@@ -310,28 +311,8 @@ function ltrNs(v: number): number {
 }
 
 function decodeVfBars(b: Uint8Array, o: number): DecodedVfBar[] {
-  const out: DecodedVfBar[] = [];
-  for (let i = 0; i < 6; i++) {
-    const raw = rd32(b, o + PciSriov.BAR0 + 4 * i);
-    if (raw === 0 || raw === 0xffffffff) continue;
-    const type = raw & PciBar.MEM_TYPE_MASK;
-    const prefetchable = bit(raw, PciBar.MEM_PREFETCH);
-    const lo = BigInt((raw & PciBar.MEM_ADDRESS_MASK) >>> 0);
-    if (type === PciBar.MEM_TYPE_64 && i < 5) {
-      const hi = BigInt(rd32(b, o + PciSriov.BAR0 + 4 * (i + 1)));
-      out.push({ index: i, kind: "memory64", prefetchable, address: (hi << 32n) | lo, raw });
-      i++;
-    } else {
-      out.push({
-        index: i,
-        kind: type === PciBar.MEM_TYPE_1M ? "memory1m" : "memory32",
-        prefetchable,
-        address: lo,
-        raw,
-      });
-    }
-  }
-  return out;
+  // VF BARs are memory BARs: the I/O bit is not interpreted, so no "io" kind comes back.
+  return readBarRegisters(b, o + PciSriov.BAR0, 6, false) as DecodedVfBar[];
 }
 
 /**
