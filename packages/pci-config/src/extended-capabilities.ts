@@ -5,7 +5,6 @@ import {
   PciAcs,
   PciAri,
   PciAts,
-  PciBar,
   PciDsn,
   PciErr,
   PciExp,
