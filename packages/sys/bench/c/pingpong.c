@@ -187,11 +187,11 @@ int main(int argc, char** argv) {
     if (pid < 0) die("fork");
     if (pid == 0) {
       close(sv[0]);
-      pin(argc > 8 ? argv[8] : NULL);
+      pin(argc > 7 ? argv[7] : NULL);
       sock_server(sv[1]);
     }
     close(sv[1]);
-    pin(argc > 7 ? argv[7] : NULL);
+    pin(argc > 6 ? argv[6] : NULL);
     sock_client(sv[0], inflight, atof(argv[3]) / 1e3, atof(argv[4]) / 1e3, windows);
     close(sv[0]);
     kill(pid, SIGKILL);
