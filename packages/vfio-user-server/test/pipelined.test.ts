@@ -2,7 +2,7 @@
 // (no message objects) and every other frame the general way. These tests mix the two in one chunk and check that
 // nothing about the answers changes: order, NO_REPLY, device failures, asynchronous callbacks, refusals.
 import type { Message } from "@emu/vfio-user-proto";
-import { createServer } from "@emu/vfio-user-server";
+import { createServer, type DeviceContext } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { Client, le32, socketPath, track, u32 } from "./fixtures/harness.js";
 
@@ -111,5 +111,49 @@ describe("a chunk of pipelined commands", () => {
     expect(order).toEqual(["w10", "r10", "wff8", "rff8", "w20", "r20"]);
     expect(u32(regs, 0x20)).toBe(0x33333333);
     expect(reported.map((e) => (e as Error).message)).toEqual(["register 0xffc fails"]);
+  });
+});
+
+describe("backpressure on the main socket", () => {
+  it("more than 4096 frames queued behind a callback that awaits message-based DMA: the DMA reply is still read (no twin socket)", async () => {
+    const path = socketPath();
+    const regs = new Uint8Array(0x1000);
+    let ctx: DeviceContext | undefined;
+    const server = track(
+      await createServer({
+        socketPath: path,
+        device: {
+          pci: { vendorId: 1, deviceId: 2, classCode: 0, bars: [{ index: 0, kind: "memory32", size: 0x1000 }] },
+          regions: {
+            0: {
+              read: (offset, length) => regs.slice(offset, offset + length),
+              write: (offset, data) => {
+                regs.set(data, offset);
+                // A doorbell: the device fetches a descriptor from guest memory before it is done.
+                if (offset === 0x100)
+                  return (ctx as DeviceContext).dma.read(0x100000n, 4).then((d) => regs.set(d, 0x200));
+                return undefined;
+              },
+            },
+          },
+        },
+      }),
+    );
+    ctx = server.context;
+    const client = await Client.spawn();
+    await client.connect(path);
+    await client.op("dmaMem", { iova: 0x100000, size: 0x1000 });
+    await client.op("dmaMemWrite", { iova: 0x100000, data: Uint8Array.of(9, 8, 7, 6) });
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: 3, offset: 0n, address: 0x100000n, size: 0x1000n },
+      "DmaMapReply",
+    );
+    const calls: { message: Message; flags?: number }[] = [{ message: write(0x100, 1) }];
+    for (let i = 0; i < 6000; i++) calls.push({ message: write(0x10, i), flags: 0x10 });
+    calls.push({ message: read(0x200) });
+    const { arrived, firstId } = await client.op<{ arrived: Arrived[]; firstId: number }>("pipelined", { calls });
+    expect(arrived.map((r) => r.msgId - firstId)).toEqual([0, 6001]);
+    expect(u32((arrived[1]!.message as Extract<Message, { kind: "RegionReadReply" }>).data)).toBe(0x06070809);
+    expect(u32(regs, 0x10)).toBe(5999);
   });
 });

@@ -353,11 +353,19 @@ export class Connection implements DmaTransport {
       closeFds(f.fds); // the twin socket carries only our commands and their replies
     else if (this.busy) {
       this.queue.push(f);
-      if (this.queue.length > MAX_QUEUED_FRAMES && !this.paused) {
+      if (this.queue.length > MAX_QUEUED_FRAMES && !this.paused && this.mayPause()) {
         this.paused = true;
         this.sock.pause();
       }
     } else this.run(f);
+  }
+
+  /**
+   * Backpressure may stop reading the main socket only when no reply to our DMA commands has to come through it:
+   * without a twin socket a command that awaits one would wait for ever behind the frames it holds.
+   */
+  private mayPause(): boolean {
+    return this.twin !== undefined || this.pending.size === 0;
   }
 
   /** A framing error: the stream is out of sync, end the connection (the server keeps serving). */
@@ -817,6 +825,11 @@ export class Connection implements DmaTransport {
     return new Promise<Uint8Array | undefined>((resolve, reject) => {
       this.pending.set(id, { command, address, count, resolve, reject });
       const twin = this.twin;
+      if (twin === undefined && this.paused) {
+        // Its reply comes on the main socket: read it again (see `mayPause`).
+        this.paused = false;
+        this.sock.resume();
+      }
       const out = twin === undefined ? this.out : (this.twinOut as FrameArena);
       const layout = this.dmaLayout;
       if (data === undefined) appendDmaReadRequest(out, id, address, count, 0, layout);
