@@ -53,8 +53,8 @@ export const STATUS_PAGE = /** @type {const} */ ({ COMPLETED: 0, HEAD: 4, ERRORS
 
 /**
  * The device model, for createServer's `device` option.
- * @param {import("../../packages/vfio-user-server/dist/index.js").DeviceContext} ctx
- * @returns {import("../../packages/vfio-user-server/dist/index.js").DeviceModel}
+ * @param {import("@emu/vfio-user-server").DeviceContext} ctx
+ * @returns {import("@emu/vfio-user-server").DeviceModel}
  */
 export function dmaEngine(ctx) {
   const regs = new DataView(new ArrayBuffer(0x40));

@@ -10,8 +10,8 @@ import { CONTROL, DESC, ENGINE, ID_VALUE, REG, STATUS_PAGE } from "./device.mjs"
 const RING_SIZE = 64;
 
 /**
- * @typedef {import("../../packages/vfio-device/dist/index.js").VfioDevice} VfioDevice
- * @typedef {import("../../packages/vfio-device/dist/index.js").DmaBuffer} DmaBuffer
+ * @typedef {import("@emu/vfio-device").VfioDevice} VfioDevice
+ * @typedef {import("@emu/vfio-device").DmaBuffer} DmaBuffer
  */
 
 /** Enables MSI-X in config space and unmasks the table entries (the device emulates both). */
