@@ -115,45 +115,49 @@ describe("a chunk of pipelined commands", () => {
 });
 
 describe("backpressure on the main socket", () => {
-  it("more than 4096 frames queued behind a callback that awaits message-based DMA: the DMA reply is still read (no twin socket)", async () => {
-    const path = socketPath();
-    const regs = new Uint8Array(0x1000);
-    let ctx: DeviceContext | undefined;
-    const server = track(
-      await createServer({
-        socketPath: path,
-        device: {
-          pci: { vendorId: 1, deviceId: 2, classCode: 0, bars: [{ index: 0, kind: "memory32", size: 0x1000 }] },
-          regions: {
-            0: {
-              read: (offset, length) => regs.slice(offset, offset + length),
-              write: (offset, data) => {
-                regs.set(data, offset);
-                // A doorbell: the device fetches a descriptor from guest memory before it is done.
-                if (offset === 0x100)
-                  return (ctx as DeviceContext).dma.read(0x100000n, 4).then((d) => regs.set(d, 0x200));
-                return undefined;
+  for (const when of ["at once", "after the socket was paused"] as const)
+    it(`more than 4096 frames queued behind a callback that awaits message-based DMA (${when}): the DMA reply is still read (no twin socket)`, async () => {
+      const path = socketPath();
+      const regs = new Uint8Array(0x1000);
+      let ctx: DeviceContext | undefined;
+      const server = track(
+        await createServer({
+          socketPath: path,
+          device: {
+            pci: { vendorId: 1, deviceId: 2, classCode: 0, bars: [{ index: 0, kind: "memory32", size: 0x1000 }] },
+            regions: {
+              0: {
+                read: (offset, length) => regs.slice(offset, offset + length),
+                write: (offset, data) => {
+                  regs.set(data, offset);
+                  // A doorbell: the device fetches a descriptor from guest memory before it is done.
+                  if (offset === 0x100) {
+                    const fetch = () => (ctx as DeviceContext).dma.read(0x100000n, 4).then((d) => regs.set(d, 0x200));
+                    if (when === "at once") return fetch();
+                    return new Promise((resolve) => setTimeout(resolve, 50)).then(fetch);
+                  }
+                  return undefined;
+                },
               },
             },
           },
-        },
-      }),
-    );
-    ctx = server.context;
-    const client = await Client.spawn();
-    await client.connect(path);
-    await client.op("dmaMem", { iova: 0x100000, size: 0x1000 });
-    await client.op("dmaMemWrite", { iova: 0x100000, data: Uint8Array.of(9, 8, 7, 6) });
-    await client.ok(
-      { kind: "DmaMapRequest", argsz: 32, flags: 3, offset: 0n, address: 0x100000n, size: 0x1000n },
-      "DmaMapReply",
-    );
-    const calls: { message: Message; flags?: number }[] = [{ message: write(0x100, 1) }];
-    for (let i = 0; i < 6000; i++) calls.push({ message: write(0x10, i), flags: 0x10 });
-    calls.push({ message: read(0x200) });
-    const { arrived, firstId } = await client.op<{ arrived: Arrived[]; firstId: number }>("pipelined", { calls });
-    expect(arrived.map((r) => r.msgId - firstId)).toEqual([0, 6001]);
-    expect(u32((arrived[1]!.message as Extract<Message, { kind: "RegionReadReply" }>).data)).toBe(0x06070809);
-    expect(u32(regs, 0x10)).toBe(5999);
-  });
+        }),
+      );
+      ctx = server.context;
+      const client = await Client.spawn();
+      await client.connect(path);
+      await client.op("dmaMem", { iova: 0x100000, size: 0x1000 });
+      await client.op("dmaMemWrite", { iova: 0x100000, data: Uint8Array.of(9, 8, 7, 6) });
+      await client.ok(
+        { kind: "DmaMapRequest", argsz: 32, flags: 3, offset: 0n, address: 0x100000n, size: 0x1000n },
+        "DmaMapReply",
+      );
+      const calls: { message: Message; flags?: number }[] = [{ message: write(0x100, 1) }];
+      for (let i = 0; i < 6000; i++) calls.push({ message: write(0x10, i), flags: 0x10 });
+      calls.push({ message: read(0x200) });
+      const { arrived, firstId } = await client.op<{ arrived: Arrived[]; firstId: number }>("pipelined", { calls });
+      expect(arrived.map((r) => r.msgId - firstId)).toEqual([0, 6001]);
+      expect(u32((arrived[1]!.message as Extract<Message, { kind: "RegionReadReply" }>).data)).toBe(0x06070809);
+      expect(u32(regs, 0x10)).toBe(5999);
+    });
 });
