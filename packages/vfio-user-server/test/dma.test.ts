@@ -1,4 +1,10 @@
-import { DeviceFeature, DeviceFeatureFlags, deviceFeatureFlags, isPageDirty } from "@emu/vfio-user-proto";
+import {
+  DeviceFeature,
+  DeviceFeatureFlags,
+  deviceFeatureFlags,
+  encodeMessage,
+  isPageDirty,
+} from "@emu/vfio-user-proto";
 import { createServer, type DeviceContext, isDmaError, isDmaMapError } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { newLog, nic } from "./fixtures/devices.js";
@@ -235,6 +241,29 @@ describe("message-based DMA", () => {
     const stats = await client.op<{ reads: { channel: string }[]; writes: { channel: string }[] }>("dmaStats");
     expect(stats.writes).toHaveLength(3);
     expect(new Set([...stats.reads, ...stats.writes].map((x) => x.channel))).toEqual(new Set(["twin"]));
+  });
+
+  it("with the twin socket, a reply on the main socket does not answer a command sent on the twin socket", async () => {
+    const { client, ctx } = await setup({ maxMsgFds: 16, maxDataXferSize: 4096 }, true);
+    await client.op("dmaMem", { iova: 0x200000, size: 0x1000 });
+    await client.op("dmaMemWrite", { iova: 0x200000, data: Uint8Array.of(1, 2, 3, 4) });
+    await client.ok(
+      { kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: 0x200000n, size: 0x1000n },
+      "DmaMapReply",
+    );
+    await client.op("dmaHold");
+    const read = ctx.dma.read(0x200000n, 4);
+    const [held] = await client.op<{ msgId: number; command: number; channel: string }[]>("dmaHeld", { count: 1 });
+    expect(held).toMatchObject({ command: 11, channel: "twin" });
+    // The same msg_id and command, on the wrong socket: not the reply.
+    const forged = encodeMessage(
+      { kind: "DmaReadReply", address: 0x200000n, data: Uint8Array.of(9, 9, 9, 9) },
+      { msgId: held!.msgId },
+    );
+    await client.op("raw", { bytes: forged });
+    await new Promise((r) => setTimeout(r, 50));
+    await client.op("dmaRelease");
+    expect(await read).toEqual(Uint8Array.of(1, 2, 3, 4));
   });
 
   it("a device callback may wait for message DMA while later commands queue behind it", async () => {

@@ -116,6 +116,8 @@ interface PendingCommand {
   readonly command: number;
   readonly address: bigint;
   readonly count: number;
+  /** Sent on the twin socket: its reply must come there too (the main socket carries only the client's commands). */
+  readonly twin: boolean;
   /** DMA_READ: the data (a view of the reply); DMA_WRITE: undefined. */
   resolve(data: Uint8Array | undefined): void;
   reject(e: unknown): void;
@@ -253,7 +255,8 @@ export class Connection implements DmaTransport {
     while (at < n) {
       readHeaderAt(view, at, h);
       const size = h.msgSize;
-      if ((h.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY) this.reply(h, chunk.subarray(at, at + size));
+      if ((h.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY)
+        this.reply(h, chunk.subarray(at, at + size), false);
       else if (!this.regionAccessInPlace(chunk, view, at)) this.dispatch(frameAt(chunk, at), false);
       at += size;
       if (this.closed || this.busy) break;
@@ -348,7 +351,7 @@ export class Connection implements DmaTransport {
   }
 
   private dispatch(f: Frame, twin: boolean): void {
-    if ((f.header.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY) this.onReply(f);
+    if ((f.header.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY) this.onReply(f, twin);
     else if (twin)
       closeFds(f.fds); // the twin socket carries only our commands and their replies
     else if (this.busy) {
@@ -823,8 +826,8 @@ export class Connection implements DmaTransport {
       return Promise.reject(new DmaError("Disconnected", address, count, "the client went away"));
     const id = this.allocId();
     return new Promise<Uint8Array | undefined>((resolve, reject) => {
-      this.pending.set(id, { command, address, count, resolve, reject });
       const twin = this.twin;
+      this.pending.set(id, { command, address, count, twin: twin !== undefined, resolve, reject });
       if (twin === undefined && this.paused) {
         // Its reply comes on the main socket: read it again (see `mayPause`).
         this.paused = false;
@@ -856,19 +859,20 @@ export class Connection implements DmaTransport {
     });
   }
 
-  private onReply(f: Frame): void {
+  private onReply(f: Frame, twin: boolean): void {
     closeFds(f.fds);
-    this.reply(f.header, f.bytes);
+    this.reply(f.header, f.bytes, twin);
   }
 
   /**
-   * A reply to one of our DMA commands (others are ignored), in this client's layout. A DMA_READ reply that matches its
-   * request resolves with a copy of its data without being decoded; anything else is decoded and judged. Every
-   * failure rejects with `DmaError("ClientError")` (with the client's errno for an error reply).
+   * A reply to one of our DMA commands, on the socket the command went out on (others are ignored), in this client's
+   * layout. A DMA_READ reply that matches its request resolves with a copy of its data without being decoded; anything
+   * else is decoded and judged. Every failure rejects with `DmaError("ClientError")` (with the client's errno for an
+   * error reply).
    */
-  private reply(h: Header, frame: Uint8Array): void {
+  private reply(h: Header, frame: Uint8Array, twin: boolean): void {
     const p = this.pending.get(h.msgId);
-    if (p === undefined || p.command !== h.command) return; // not ours: ignore
+    if (p === undefined || p.command !== h.command || p.twin !== twin) return; // not ours (or not on its socket): ignore
     this.pending.delete(h.msgId);
     const { address, count } = p;
     const name = commandName(p.command);
