@@ -161,3 +161,43 @@ describe("backpressure on the main socket", () => {
       expect(u32(regs, 0x10)).toBe(5999);
     });
 });
+
+describe("the server closing mid-chunk", () => {
+  it("a device callback that closes the server: the commands behind it in the chunk do not reach the device", async () => {
+    const path = socketPath();
+    const order: string[] = [];
+    const holder: { server?: { close(): Promise<void> } } = {};
+    holder.server = track(
+      await createServer({
+        socketPath: path,
+        device: {
+          pci: { vendorId: 1, deviceId: 2, classCode: 0, bars: [{ index: 0, kind: "memory32", size: 0x1000 }] },
+          regions: {
+            0: {
+              read: (offset, length) => {
+                order.push(`r${offset.toString(16)}`);
+                return new Uint8Array(length);
+              },
+              write: (offset) => {
+                order.push(`w${offset.toString(16)}`);
+                if (offset === 0x40) void holder.server?.close(); // a "power off" register
+                return undefined;
+              },
+            },
+          },
+        },
+      }),
+    );
+    const client = await Client.spawn();
+    await client.connect(path);
+    const calls: { message: Message; flags?: number }[] = [
+      { message: write(0x10, 1) },
+      { message: write(0x40, 1) },
+      { message: write(0x20, 2) },
+      { message: read(0x20) },
+      { message: { kind: "DeviceGetInfoRequest", argsz: 16 } },
+    ];
+    await client.op("pipelined", { calls });
+    expect(order).toEqual(["w10", "w40"]);
+  });
+});

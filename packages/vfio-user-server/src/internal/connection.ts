@@ -212,6 +212,14 @@ export class Connection implements DmaTransport {
     return this.closed;
   }
 
+  /**
+   * Closed, or closing: the socket was closed here (server shutdown, possibly from a device callback; a framing error;
+   * a refused VERSION) and the close handler has not run yet. The frames still read are not executed then.
+   */
+  private get gone(): boolean {
+    return this.closed || this.sock.closed;
+  }
+
   // -------------------------------------------------------------------------------------------------------------
   // Input
 
@@ -229,7 +237,7 @@ export class Connection implements DmaTransport {
     this.batching = true;
     try {
       const done = this.inPlace(chunk, n);
-      if (done < chunk.length && !this.closed) {
+      if (done < chunk.length && !this.gone) {
         // A partial frame, or the frames behind a command that went asynchronous (they wait in the queue).
         if (parser.push(chunk.subarray(done)) !== undefined) {
           this.fatal(parser);
@@ -259,7 +267,7 @@ export class Connection implements DmaTransport {
         this.reply(h, chunk.subarray(at, at + size), false);
       else if (!this.regionAccessInPlace(chunk, view, at)) this.dispatch(frameAt(chunk, at), false);
       at += size;
-      if (this.closed || this.busy) break;
+      if (this.gone || this.busy) break;
     }
     return at;
   }
@@ -346,7 +354,7 @@ export class Connection implements DmaTransport {
       }
       if (f === undefined) return;
       this.dispatch(f, twin);
-      if (this.closed) return;
+      if (this.gone) return;
     }
   }
 
@@ -408,7 +416,7 @@ export class Connection implements DmaTransport {
     const outer = this.batching;
     this.batching = true;
     try {
-      while (!this.busy && !this.closed && this.queue.length > 0) this.run(this.queue.shift() as Frame);
+      while (!this.busy && !this.gone && this.queue.length > 0) this.run(this.queue.shift() as Frame);
     } finally {
       this.batching = outer;
       if (!outer) this.flush();
