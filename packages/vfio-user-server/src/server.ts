@@ -29,11 +29,11 @@ export interface ServerOptions {
    *   answered with the bare header). The frames are the same size as the spec's, so the wrong choice corrupts guest
    *   memory silently (the data lands 4 bytes off) where it is not refused;
    * - `"auto"` (default): per client, QEMU's when its VERSION proposal looks like QEMU's — minor version 0 together
-   *   with a `migration` object carrying `max_bitmap_size`, or with `write_multiple` (QEMU 10.x sends both and minor
-   *   0; libvfio-user proposes minor 2, cloud-hypervisor minor 1 with neither) — else the spec's.
+   *   with a `migration` object carrying `max_bitmap_size` (QEMU 10.x always sends it; libvfio-user proposes minor 2,
+   *   cloud-hypervisor minor 1 without it; `write_multiple` alone proves nothing, our own client offers it) — else
+   *   the spec's.
    *
-   * Set it when a client is misjudged, e.g. `"spec"` for a libvfio-user-style client that proposes 0.0 with
-   * `write_multiple`.
+   * Set it when a client is misjudged, e.g. `"spec"` for a client that proposes 0.0 with QEMU's migration keys.
    */
   readonly dmaMessageLayout?: "spec" | "qemu" | "auto";
   /**

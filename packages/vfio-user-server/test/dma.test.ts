@@ -4,13 +4,14 @@ import {
   deviceFeatureFlags,
   encodeMessage,
   isPageDirty,
+  type VersionCapabilities,
 } from "@emu/vfio-user-proto";
 import { createServer, type DeviceContext, isDmaError, isDmaMapError } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { newLog, nic } from "./fixtures/devices.js";
 import { Client, socketPath, track, u32 } from "./fixtures/harness.js";
 
-async function setup(caps = { maxMsgFds: 16, maxDataXferSize: 1024 }, twin = false) {
+async function setup(caps: VersionCapabilities = { maxMsgFds: 16, maxDataXferSize: 1024 }, twin = false) {
   const path = socketPath();
   const log = newLog();
   const holder: { ctx?: DeviceContext } = {};
@@ -155,6 +156,20 @@ describe("fd-backed DMA", () => {
       [0x50000n, 0x1000n, 22, true],
     ]);
     expect((errors[0] as Error).message).toMatch(/DMA_MAP 0x11000\+0x1000 refused \(errno 17\)/);
+  });
+
+  it("honours the client's max_dma_maps: one mapping more is ENOSPC until one is unmapped", async () => {
+    const { client, ctx, reply } = await setup({ maxMsgFds: 16, maxDataXferSize: 1024, maxDmaMaps: 2 });
+    expect(reply.message).toMatchObject({ kind: "VersionReply", capabilities: { maxDmaMaps: 2 } });
+    const map = (a: bigint) =>
+      ({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address: a, size: 0x1000n }) as const;
+    await client.ok(map(0x1000n), "DmaMapReply");
+    await client.ok(map(0x3000n), "DmaMapReply");
+    expect(await client.errno(map(0x5000n))).toBe(28); // ENOSPC
+    expect(ctx.dma.regions()).toHaveLength(2);
+    await client.ok({ kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: 0x1000n, size: 0x1000n }, "DmaUnmapReply");
+    await client.ok(map(0x5000n), "DmaMapReply");
+    expect(ctx.dma.regions().map((r) => r.iova)).toEqual([0x3000n, 0x5000n]);
   });
 
   it("UNMAP with the ALL flag drops every mapping", async () => {

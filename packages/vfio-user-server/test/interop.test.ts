@@ -130,7 +130,8 @@ describe("QEMU's DMA_READ/DMA_WRITE layout", () => {
       ],
       ["0.0 without QEMU's capabilities", 0, { maxMsgFds: 16 }, "spec", undefined],
       ["QEMU's capabilities but minor 1", 1, qemuCaps, "spec", undefined],
-      ["0.0 with write_multiple", 0, { maxMsgFds: 16, writeMultiple: true }, "qemu", undefined],
+      // Our own client proposing 0.0 offers write_multiple too, and speaks the spec's layout.
+      ["0.0 with write_multiple only", 0, { maxMsgFds: 16, writeMultiple: true }, "spec", undefined],
       [
         "0.0 with migration.max_bitmap_size",
         0,

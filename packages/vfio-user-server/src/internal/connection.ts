@@ -87,8 +87,8 @@ export interface ServerLimits {
  * (hw/vfio-user/proxy.c); libvfio-user proposes 0.2 and cloud-hypervisor 0.1 with `migration: { pgsize }` only.
  */
 function looksLikeQemu(msg: VersionRequest): boolean {
-  const c = msg.capabilities;
-  return msg.minor === 0 && (c.migration?.maxBitmapSize !== undefined || c.writeMultiple === true);
+  // `write_multiple` alone is not a sign: other clients (ours among them) offer it at 0.0 and use the spec's layout.
+  return msg.minor === 0 && msg.capabilities.migration?.maxBitmapSize !== undefined;
 }
 
 /** The protocol version we speak: 0.2 (as libvfio-user). */
