@@ -1,6 +1,7 @@
 import { Command } from "../command.js";
 import { type Body, decodePayload, encodePayload, type MessageCodec } from "../internal/codec.js";
-import { IRQ_INFO_SIZE, type IrqInfo, readIrqInfo, writeIrqInfo } from "../vfio/irq-info.js";
+import { indexQueryCodec } from "../internal/index-query.js";
+import { type IrqInfo, readIrqInfo, writeIrqInfo } from "../vfio/irq-info.js";
 
 /**
  * VFIO_USER_DEVICE_GET_IRQ_INFO (7) request: a 16-byte `vfio_irq_info` with only `argsz` (≥ 16) and `index`
@@ -20,30 +21,11 @@ export interface DeviceGetIrqInfoReply extends IrqInfo {
 }
 
 /** @internal */
-export const deviceGetIrqInfoRequestCodec: MessageCodec<DeviceGetIrqInfoRequest> = {
-  kind: "DeviceGetIrqInfoRequest",
-  command: Command.DEVICE_GET_IRQ_INFO,
-  reply: false,
-  context: "DEVICE_GET_IRQ_INFO request",
-  read(r) {
-    const argsz = r.u32("argsz");
-    if (argsz < IRQ_INFO_SIZE) r.fail("BadArgsz", `argsz ${argsz} < ${IRQ_INFO_SIZE}`);
-    r.u32("flags");
-    const index = r.u32("index");
-    r.u32("count");
-    const trailing = r.rest();
-    return trailing.length > 0
-      ? { kind: "DeviceGetIrqInfoRequest", argsz, index, trailing }
-      : { kind: "DeviceGetIrqInfoRequest", argsz, index };
-  },
-  write(w, m) {
-    w.u32(m.argsz, "argsz");
-    w.u32(0, "flags");
-    w.u32(m.index, "index");
-    w.u32(0, "count");
-    if (m.trailing !== undefined) w.bytes(m.trailing);
-  },
-};
+export const deviceGetIrqInfoRequestCodec: MessageCodec<DeviceGetIrqInfoRequest> = indexQueryCodec(
+  "DeviceGetIrqInfoRequest",
+  Command.DEVICE_GET_IRQ_INFO,
+  "DEVICE_GET_IRQ_INFO request",
+);
 
 /** @internal */
 export const deviceGetIrqInfoReplyCodec: MessageCodec<DeviceGetIrqInfoReply> = {

@@ -1,5 +1,6 @@
 import { Command } from "../command.js";
 import { type Body, decodePayload, encodePayload, type MessageCodec } from "../internal/codec.js";
+import { indexQueryCodec } from "../internal/index-query.js";
 
 /** Sub-region `type` values (`VFIO_USER_IO_FD_TYPE_*`). */
 export const IoFdType = {
@@ -98,30 +99,11 @@ export interface DeviceGetRegionIoFdsReply {
 }
 
 /** @internal */
-export const deviceGetRegionIoFdsRequestCodec: MessageCodec<DeviceGetRegionIoFdsRequest> = {
-  kind: "DeviceGetRegionIoFdsRequest",
-  command: Command.DEVICE_GET_REGION_IO_FDS,
-  reply: false,
-  context: "DEVICE_GET_REGION_IO_FDS request",
-  read(r) {
-    const argsz = r.u32("argsz");
-    if (argsz < REGION_IO_FDS_HEAD_SIZE) r.fail("BadArgsz", `argsz ${argsz} < ${REGION_IO_FDS_HEAD_SIZE}`);
-    r.u32("flags");
-    const index = r.u32("index");
-    r.u32("count");
-    const trailing = r.rest();
-    return trailing.length > 0
-      ? { kind: "DeviceGetRegionIoFdsRequest", argsz, index, trailing }
-      : { kind: "DeviceGetRegionIoFdsRequest", argsz, index };
-  },
-  write(w, m) {
-    w.u32(m.argsz, "argsz");
-    w.u32(0, "flags");
-    w.u32(m.index, "index");
-    w.u32(0, "count");
-    if (m.trailing !== undefined) w.bytes(m.trailing);
-  },
-};
+export const deviceGetRegionIoFdsRequestCodec: MessageCodec<DeviceGetRegionIoFdsRequest> = indexQueryCodec(
+  "DeviceGetRegionIoFdsRequest",
+  Command.DEVICE_GET_REGION_IO_FDS,
+  "DEVICE_GET_REGION_IO_FDS request",
+);
 
 function impliedEntrySize(argsz: number, count: number): number | undefined {
   if (count === 0 || argsz < REGION_IO_FDS_HEAD_SIZE) return undefined;
