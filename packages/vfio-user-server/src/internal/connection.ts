@@ -130,6 +130,11 @@ const ACCESS_FRAME_SIZE = HEADER_SIZE + REGION_ACCESS_SIZE;
 const DMA_FRAME_SIZE = HEADER_SIZE + DMA_ACCESS_SIZE;
 /** Frames up to this size are copied into the send arena; bigger ones leave on their own (after what is queued). */
 const ARENA_COPY_MAX = 16384;
+/**
+ * The arena is sent once it holds this much, even mid-chunk: one received chunk of 32-byte REGION_READs asking for
+ * up to max_data_xfer_size each could otherwise grow it to gigabytes. Whole frames only, in order, as at the end.
+ */
+const ARENA_FLUSH_AT = 1 << 20;
 
 /**
  * One client connection: VERSION negotiation, command dispatch in arrival order (a command whose device callback
@@ -299,7 +304,10 @@ export class Connection implements DmaTransport {
       } else {
         const data = this.host.readView(slot, a.offset, count);
         if (!(data instanceof Uint8Array)) this.readLater(data, a.offset, a.region);
-        else if (reply) appendRegionReadReply(this.out, h.msgId, a.offset, a.region, data);
+        else if (reply) {
+          appendRegionReadReply(this.out, h.msgId, a.offset, a.region, data);
+          if (this.out.length >= ARENA_FLUSH_AT) this.flush();
+        }
       }
     } catch (e) {
       this.fail({ ...h }, e);
@@ -447,7 +455,7 @@ export class Connection implements DmaTransport {
       this.sock.send(frame);
     } else {
       this.out.append(frame);
-      if (!this.batching) this.flush();
+      if (!this.batching || this.out.length >= ARENA_FLUSH_AT) this.flush();
     }
   }
 
