@@ -851,19 +851,31 @@ export class Connection implements DmaTransport {
       }
       const out = twin === undefined ? this.out : (this.twinOut as FrameArena);
       const layout = this.dmaLayout;
-      if (data === undefined) appendDmaReadRequest(out, id, address, count, 0, layout);
-      else if (data.length <= ARENA_COPY_MAX) appendDmaWriteRequest(out, id, address, data, 0, layout);
-      else {
-        // Big data is not copied into the arena: what is queued goes first, then this message alone.
-        const one = new FrameArena(dmaAccessFrameSize(data.length, layout));
-        appendDmaWriteRequest(one, id, address, data, 0, layout);
-        const frame = one.take();
+      const mark = out.length;
+      let alone: Uint8Array | undefined;
+      try {
+        if (data === undefined) appendDmaReadRequest(out, id, address, count, 0, layout);
+        else if (data.length <= ARENA_COPY_MAX) appendDmaWriteRequest(out, id, address, data, 0, layout);
+        else {
+          // Big data is not copied into the arena: what is queued goes first, then this message alone.
+          const one = new FrameArena(dmaAccessFrameSize(data.length, layout));
+          appendDmaWriteRequest(one, id, address, data, 0, layout);
+          alone = one.take();
+        }
+      } catch (e) {
+        // Nothing half-written may stay in the arena, and the id is free again.
+        out.length = mark;
+        this.pending.delete(id);
+        reject(e);
+        return;
+      }
+      if (alone !== undefined) {
         if (twin === undefined) {
           this.flush();
-          this.sock.send(frame);
+          this.sock.send(alone);
         } else {
           this.flushTwin();
-          twin.send(frame);
+          twin.send(alone);
         }
         return;
       }
