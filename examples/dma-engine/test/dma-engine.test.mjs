@@ -1,13 +1,13 @@
 // The DMA engine served in another process (server.mjs), driven through the vfio-user client; and the demo.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { VfioUserClient } from "@emu/vfio-user-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { DESC } from "../device.mjs";
 import { openEngine } from "../driver.mjs";
+import { spawnEngine } from "./engine-process.mjs";
 
 const HERE = join(import.meta.dirname, "..");
 /** @type {(() => Promise<void>)[]} */
@@ -18,21 +18,9 @@ afterEach(async () => {
 
 async function startEngine() {
   const dir = mkdtempSync(join(tmpdir(), "emu-dma-engine-"));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   const socketPath = join(dir, "engine.sock");
-  const proc = spawn(process.execPath, [join(HERE, "server.mjs"), socketPath], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise((resolve) => proc.once("exit", resolve));
-  cleanups.push(async () => {
-    proc.kill("SIGKILL");
-    await exited;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  await new Promise((resolve, reject) => {
-    createInterface({ input: /** @type {any} */ (proc.stdout) }).once("line", resolve);
-    proc.once("exit", () => reject(new Error("server.mjs exited")));
-  });
-  return { socketPath, proc, exited };
+  return { socketPath, ...(await spawnEngine(socketPath, cleanups)) };
 }
 
 async function client(socketPath) {

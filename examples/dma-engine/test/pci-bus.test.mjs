@@ -1,17 +1,15 @@
 // The engine found on emu's PCI bus through the vfio-user client's bus source, selected with DPDK-style arguments
 // and taken by a driver registered by ID, exactly as the guest-side drivers of later issues will find their devices.
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { PciBus, parseSelectionArgs } from "@emu/mdev-pci";
 import { VfioUserBusSource } from "@emu/vfio-user-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { DESC } from "../device.mjs";
 import { openEngine } from "../driver.mjs";
+import { spawnEngine } from "./engine-process.mjs";
 
-const HERE = join(import.meta.dirname, "..");
 /** @type {(() => Promise<void>)[]} */
 const cleanups = [];
 afterEach(async () => {
@@ -20,18 +18,7 @@ afterEach(async () => {
 
 async function startEngine(dir, name) {
   const socketPath = join(dir, name);
-  const proc = spawn(process.execPath, [join(HERE, "server.mjs"), socketPath], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise((resolve) => proc.once("exit", resolve));
-  cleanups.push(async () => {
-    proc.kill("SIGKILL");
-    await exited;
-  });
-  await new Promise((resolve, reject) => {
-    createInterface({ input: /** @type {any} */ (proc.stdout) }).once("line", resolve);
-    proc.once("exit", () => reject(new Error("server.mjs exited")));
-  });
+  await spawnEngine(socketPath, cleanups);
   return socketPath;
 }
 
