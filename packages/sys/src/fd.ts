@@ -5,6 +5,20 @@ export function closeFd(fd: number): void {
   native.closeFd(fd);
 }
 
+/**
+ * Closes every fd of `fds`, ignoring the ones already closed: the one way to drop descriptors that arrived with a
+ * message (SCM_RIGHTS) or were handed over and are no longer wanted.
+ */
+export function closeFds(fds: Iterable<number>): void {
+  for (const fd of fds) {
+    try {
+      native.closeFd(fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
 /** A close-on-exec duplicate of `fd` (F_DUPFD_CLOEXEC). */
 export function dupFd(fd: number): number {
   return native.dupFd(fd);

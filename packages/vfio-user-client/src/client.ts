@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import {
-  closeFd,
+  closeFds,
   EventFd,
   isSysError,
   MAX_FDS_PER_MESSAGE,
@@ -200,16 +200,6 @@ function overflows64(offset: bigint, len: number): boolean {
   return offset > SAFE_END && offset + BigInt(len) > U64_MAX + 1n;
 }
 
-function closeQuietly(fds: readonly number[]): void {
-  for (const fd of fds) {
-    try {
-      closeFd(fd);
-    } catch {
-      // already closed
-    }
-  }
-}
-
 /** Encodes a request with msg_id 0 (the connection assigns it). */
 function frameOf(message: RequestMessage): Uint8Array {
   return encodeMessage(message, { msgId: 0 });
@@ -373,7 +363,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
         try {
           twinSocket = UnixSocket.adopt(fd);
         } catch (e) {
-          closeQuietly([fd]);
+          closeFds([fd]);
           throw new VfioUserClientError("Negotiation", `the twin_socket fd is not a socket: ${(e as Error).message}`, {
             cause: e,
           });
@@ -394,7 +384,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
         maxTransfer: Math.max(1, Math.min(server.maxDataXferSize, this.ourMaxXfer)),
       };
     } finally {
-      closeQuietly(fds);
+      closeFds(fds);
     }
   }
 
@@ -446,7 +436,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     try {
       return this.decode(reply, kind);
     } finally {
-      closeQuietly(reply.fds);
+      closeFds(reply.fds);
     }
   }
 
@@ -536,12 +526,12 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
         const info = toRegionInfo(m);
         const fd = info.mmappable ? fds.shift() : undefined;
         if (this.closed) {
-          if (fd !== undefined) closeQuietly([fd]);
+          if (fd !== undefined) closeFds([fd]);
           throw new VfioUserClientError("Closed", `${this.describe()} is closed`);
         }
         return { info, fd };
       } finally {
-        closeQuietly(fds);
+        closeFds(fds);
       }
     }
     throw new VfioUserClientError("Protocol", `region ${index}: the server kept asking for a larger argsz`, {
@@ -586,7 +576,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
 
   /** A reply to REGION_READ/WRITE that is not the plain one (see Connection.requestAccess): decoded and judged. */
   private judgeAccess(reply: Frame, count: number): Uint8Array | undefined {
-    closeQuietly(reply.fds);
+    closeFds(reply.fds);
     if (reply.header.command === Command.REGION_WRITE) {
       this.decode(reply, "RegionWriteReply");
       return undefined;
@@ -741,7 +731,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
         keep = true;
         return { index: m.index, subRegions: m.subRegions, fds };
       } finally {
-        if (!keep) closeQuietly(fds);
+        if (!keep) closeFds(fds);
       }
     }
     throw new VfioUserClientError("Protocol", `region ${index}: GET_REGION_IO_FDS kept asking for a larger argsz`);
@@ -915,7 +905,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     try {
       mapping = mmap(fd, 0, Number(size), "rw");
     } catch (e) {
-      closeQuietly([fd]);
+      closeFds([fd]);
       throw new VfioUserClientError(
         "InvalidArgument",
         `cannot map ${size} bytes of DMA memory: ${(e as Error).message}`,
@@ -942,10 +932,10 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
       try {
         sent = this.conn.request(frame, messageBased ? undefined : [fd]);
       } finally {
-        closeQuietly([fd]); // the message left with its copy of the fd; our mapping does not need it
+        closeFds([fd]); // the message left with its copy of the fd; our mapping does not need it
       }
       const reply = await sent;
-      closeQuietly(reply.fds);
+      closeFds(reply.fds);
       this.decode(reply, "DmaMapReply");
     } catch (e) {
       this.dma.remove(entry);
@@ -989,7 +979,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
 
   /** A DMA_READ or DMA_WRITE from the server (main or twin socket): served from our DMA table. */
   private onServerCommand(frame: Frame, channel: CommandChannel): void {
-    closeQuietly(frame.fds);
+    closeFds(frame.fds);
     const { msgId, command, flags } = frame.header;
     const noReply = (flags & HeaderFlags.NO_REPLY) !== 0;
     const fail = (errno: number): void => {
@@ -1243,7 +1233,7 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     for (const p of regions) {
       try {
         const r = await p;
-        if (r.fd !== undefined) closeQuietly([r.fd]);
+        if (r.fd !== undefined) closeFds([r.fd]);
       } catch {
         // failed lookups hold no fd
       }

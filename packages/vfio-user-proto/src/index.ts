@@ -5,7 +5,10 @@
  */
 
 // argsz convention, dirty bitmaps
-export { argszRetry, isTruncatedReply } from "./argsz.js";
+export {
+  argszRetry,
+  isTruncatedReply,
+} from "./argsz.js";
 // 1 VERSION (+ capabilities JSON)
 export {
   CapabilityDefaults,
@@ -18,29 +21,44 @@ export {
   type VersionCapabilities,
 } from "./capabilities.js";
 // Header and commands
-export { Command, type CommandName, commandName, isKnownCommand } from "./command.js";
-export { dirtyBitmapSize, isPageDirty, markPageDirty } from "./dirty-bitmap.js";
+export {
+  Command,
+  type CommandName,
+  commandName,
+  isKnownCommand,
+} from "./command.js";
+export {
+  dirtyBitmapSize,
+  isPageDirty,
+  markPageDirty,
+} from "./dirty-bitmap.js";
 // Errors and results
-export { isProtoError, ProtoError, type ProtoErrorReason, type Result, tryDecode } from "./errors.js";
+export {
+  isProtoError,
+  ProtoError,
+  type ProtoErrorReason,
+  type Result,
+  tryDecode,
+} from "./errors.js";
 
 // Framing
-export { FrameArena } from "./frame-arena.js";
-export { DEFAULT_MAX_MESSAGE_SIZE, type Frame, FrameParser, frameAt, maxMessageSizeFor } from "./frame-parser.js";
+
+export {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  type Frame,
+  FrameParser,
+  maxMessageSizeFor,
+} from "./frame-parser.js";
 export {
   decodeHeader,
   encodeHeader,
   formatHeader,
   HEADER_SIZE,
   type Header,
-  HeaderField,
   HeaderFlags,
   isErrorReply,
   isNoReply,
   isReply,
-  type MutableHeader,
-  msgSizeAt,
-  readHeaderAt,
-  writeHeaderAt,
 } from "./header.js";
 export type { Body } from "./internal/codec.js";
 // Typed messages, whole frames
@@ -137,15 +155,7 @@ export {
 } from "./messages/device-set-irqs.js";
 // 11 DMA_READ, 12 DMA_WRITE
 export {
-  appendDmaReadReply,
-  appendDmaReadRequest,
-  appendDmaWriteReply,
-  appendDmaWriteRequest,
   DMA_ACCESS_SIZE,
-  DmaAccessField,
-  type DmaAccessHead,
-  DmaAccessLayout,
-  type DmaAccessLayoutInfo,
   type DmaLayoutOptions,
   type DmaMessageLayout,
   type DmaReadReply,
@@ -156,12 +166,10 @@ export {
   decodeDmaReadRequest,
   decodeDmaWriteReply,
   decodeDmaWriteRequest,
-  dmaAccessFrameSize,
   encodeDmaReadReply,
   encodeDmaReadRequest,
   encodeDmaWriteReply,
   encodeDmaWriteRequest,
-  readDmaAccessAt,
 } from "./messages/dma-access.js";
 // 2 DMA_MAP
 export {
@@ -205,10 +213,6 @@ export {
 } from "./messages/mig-data.js";
 // 9 REGION_READ, 10 REGION_WRITE
 export {
-  appendRegionReadReply,
-  appendRegionReadRequest,
-  appendRegionWriteReply,
-  appendRegionWriteRequest,
   decodeRegionReadReply,
   decodeRegionReadRequest,
   decodeRegionWriteReply,
@@ -218,13 +222,10 @@ export {
   encodeRegionWriteReply,
   encodeRegionWriteRequest,
   REGION_ACCESS_SIZE,
-  RegionAccessField,
-  type RegionAccessHead,
   type RegionReadReply,
   type RegionReadRequest,
   type RegionWriteReply,
   type RegionWriteRequest,
-  readRegionAccessAt,
 } from "./messages/region-access.js";
 // 15 REGION_WRITE_MULTI
 export {
@@ -264,7 +265,13 @@ export {
   encodeDeviceInfo,
 } from "./vfio/device-info.js";
 export type { RawInfoCapability } from "./vfio/info-capability.js";
-export { decodeIrqInfo, encodeIrqInfo, IRQ_INFO_SIZE, type IrqInfo, IrqInfoFlags } from "./vfio/irq-info.js";
+export {
+  decodeIrqInfo,
+  encodeIrqInfo,
+  IRQ_INFO_SIZE,
+  type IrqInfo,
+  IrqInfoFlags,
+} from "./vfio/irq-info.js";
 export {
   decodeEventfdData,
   decodeIrqSet,
@@ -275,7 +282,12 @@ export {
   IrqSetFlags,
 } from "./vfio/irq-set.js";
 // Kernel VFIO structs and constants (shared with @emu/mdev-pci)
-export { PCI_NUM_IRQS, PCI_NUM_REGIONS, PciIrq, PciRegion } from "./vfio/pci.js";
+export {
+  PCI_NUM_IRQS,
+  PCI_NUM_REGIONS,
+  PciIrq,
+  PciRegion,
+} from "./vfio/pci.js";
 export {
   decodeRegionInfo,
   encodeRegionInfo,

@@ -3,29 +3,31 @@
 // struct's tail padding; hw/vfio-user/pci.c: vfio_user_dma_read replies with count + sizeof bytes, vfio_user_dma_write
 // takes the data from offset 28, needs count <= msg_size − sizeof and replies with the bare header).
 import {
-  appendDmaReadReply,
-  appendDmaReadRequest,
-  appendDmaWriteReply,
-  appendDmaWriteRequest,
-  type DmaAccessHead,
-  DmaAccessLayout,
   type DmaMessageLayout,
   decodeDmaReadReply,
   decodeDmaReadRequest,
   decodeDmaWriteReply,
   decodeDmaWriteRequest,
   decodeMessage,
-  dmaAccessFrameSize,
   encodeDmaReadReply,
   encodeDmaReadRequest,
   encodeDmaWriteReply,
   encodeDmaWriteRequest,
   encodeMessage,
-  FrameArena,
   HEADER_SIZE,
   isProtoError,
-  readDmaAccessAt,
 } from "@emu/vfio-user-proto";
+import {
+  appendDmaReadReply,
+  appendDmaReadRequest,
+  appendDmaWriteReply,
+  appendDmaWriteRequest,
+  type DmaAccessHead,
+  DmaAccessLayout,
+  dmaAccessFrameSize,
+  FrameArena,
+  readDmaAccessAt,
+} from "@emu/vfio-user-proto/wire";
 import { describe, expect, it } from "vitest";
 import { concat, cut, h, parseChunks, toHex } from "./helpers.js";
 

@@ -1,5 +1,6 @@
 // The zero-allocation fast paths (in-place readers, arena writers, in-place framing) against hand-written frames, and
 // against the golden vectors of the regular codec: a fast path must give exactly the regular codec's bytes.
+import { decodeMessage, FrameParser, HeaderFlags, isProtoError } from "@emu/vfio-user-proto";
 import {
   appendDmaReadReply,
   appendDmaReadRequest,
@@ -10,12 +11,8 @@ import {
   appendRegionWriteReply,
   appendRegionWriteRequest,
   type DmaAccessHead,
-  decodeMessage,
   FrameArena,
-  FrameParser,
   frameAt,
-  HeaderFlags,
-  isProtoError,
   type MutableHeader,
   msgSizeAt,
   type RegionAccessHead,
@@ -23,7 +20,7 @@ import {
   readHeaderAt,
   readRegionAccessAt,
   writeHeaderAt,
-} from "@emu/vfio-user-proto";
+} from "@emu/vfio-user-proto/wire";
 import { describe, expect, it } from "vitest";
 import { concat, h, toHex } from "./helpers.js";
 import { vectors } from "./vectors.js";

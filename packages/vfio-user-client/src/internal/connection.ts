@@ -1,20 +1,22 @@
-import { closeFd, type SocketCloseError, type UnixSocket } from "@emu/sys";
+import { closeFds, type SocketCloseError, type UnixSocket } from "@emu/sys";
 import {
-  appendRegionReadRequest,
-  appendRegionWriteRequest,
   Command,
   commandName,
   encodeMessage,
   type Frame,
-  FrameArena,
   FrameParser,
-  frameAt,
   HEADER_SIZE,
   HeaderFlags,
-  type MutableHeader,
   REGION_ACCESS_SIZE,
-  readHeaderAt,
 } from "@emu/vfio-user-proto";
+import {
+  appendRegionReadRequest,
+  appendRegionWriteRequest,
+  FrameArena,
+  frameAt,
+  type MutableHeader,
+  readHeaderAt,
+} from "@emu/vfio-user-proto/wire";
 import { errorReply, VfioUserClientError } from "../errors.js";
 
 /** A request waiting for its reply. Replies come in request order; the id + command pair confirms the match. */
@@ -67,16 +69,6 @@ export interface ConnectionStats {
 }
 
 const EMPTY_FDS: readonly number[] = [];
-
-function closeAll(fds: readonly number[]): void {
-  for (const fd of fds) {
-    try {
-      closeFd(fd);
-    } catch {
-      // already gone
-    }
-  }
-}
 
 /**
  * One vfio-user session's transport: framing, pipelined requests matched to replies, NO_REPLY sends, coalescing of
@@ -223,8 +215,8 @@ export class Connection {
     this.failPending(this.lost);
     this.main.close();
     this.twin?.close();
-    closeAll(this.parser.takeFds());
-    if (this.twinParser) closeAll(this.twinParser.takeFds());
+    closeFds(this.parser.takeFds());
+    if (this.twinParser) closeFds(this.twinParser.takeFds());
   }
 
   private assignId(frame: Uint8Array): number {
@@ -386,7 +378,7 @@ export class Connection {
 
   private onData(parser: FrameParser, chunk: Uint8Array, fds: number[], channel: CommandChannel): void {
     if (this.lost) {
-      closeAll(fds);
+      closeFds(fds);
       return;
     }
     const err = parser.push(chunk, fds.length === 0 ? EMPTY_FDS : fds);
@@ -408,7 +400,7 @@ export class Connection {
       if (channel.twin) {
         // Replies never come on the twin socket (it carries server commands only).
         this.stats.unmatchedReplies++;
-        closeAll(frame.fds);
+        closeFds(frame.fds);
         return;
       }
       this.onReply(frame);
@@ -419,7 +411,7 @@ export class Connection {
       this.handlers.onCommand(frame, channel);
       return;
     }
-    closeAll(frame.fds);
+    closeFds(frame.fds);
     this.protocolFailure(`a frame with message type ${type} (${commandName(frame.header.command)})`);
   }
 
@@ -441,13 +433,13 @@ export class Connection {
       }
       if (p === undefined) {
         this.stats.unmatchedReplies++;
-        closeAll(frame.fds);
+        closeFds(frame.fds);
         return;
       }
       pending.splice(i, 1);
     } else this.dropHead();
     if ((flags & HeaderFlags.ERROR) !== 0) {
-      closeAll(frame.fds);
+      closeFds(frame.fds);
       p.reject(errorReply(command, frame.header.error, frame.payload.length > 0 ? frame.payload.slice() : undefined));
       return;
     }
@@ -489,8 +481,8 @@ export class Connection {
     this.lost = err;
     this.out.length = 0;
     this.failPending(err);
-    closeAll(this.parser.takeFds());
-    if (this.twinParser) closeAll(this.twinParser.takeFds());
+    closeFds(this.parser.takeFds());
+    if (this.twinParser) closeFds(this.twinParser.takeFds());
     this.handlers.onLost(err);
   }
 

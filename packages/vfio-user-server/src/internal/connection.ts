@@ -1,9 +1,5 @@
-import { closeFd, type UnixSocket, UnixSocket as UnixSocketClass } from "@emu/sys";
+import { closeFds, type UnixSocket, UnixSocket as UnixSocketClass } from "@emu/sys";
 import {
-  appendDmaReadRequest,
-  appendDmaWriteRequest,
-  appendRegionReadReply,
-  appendRegionWriteReply,
   Command,
   commandName,
   DeviceFeature,
@@ -14,8 +10,6 @@ import {
   type DeviceGetRegionIoFdsRequest,
   DMA_ACCESS_SIZE,
   DMA_UNMAP_SIZE,
-  type DmaAccessHead,
-  DmaAccessLayout,
   type DmaMessageLayout,
   DmaUnmapFlags,
   type DmaUnmapRequest,
@@ -23,13 +17,10 @@ import {
   decodeDmaReadReply,
   decodeDmaWriteReply,
   dirtyBitmapSize,
-  dmaAccessFrameSize,
   effectiveCapabilities,
   encodeMessage,
   type Frame,
-  FrameArena,
   FrameParser,
-  frameAt,
   HEADER_SIZE,
   type Header,
   HeaderFlags,
@@ -39,24 +30,35 @@ import {
   type Message,
   MigrationFlags,
   MigrationState,
-  type MutableHeader,
   maxMessageSizeFor,
   REGION_ACCESS_SIZE,
-  type RegionAccessHead,
   type RegionCapability,
   RegionInfoFlags,
   type RegionReadRequest,
   type RegionWriteMultiRequest,
   type RegionWriteRequest,
-  readDmaAccessAt,
-  readHeaderAt,
-  readRegionAccessAt,
   regionInfoSize,
   regionIoFdsSize,
   SubRegionLayout,
   type VersionCapabilities,
   type VersionRequest,
 } from "@emu/vfio-user-proto";
+import {
+  appendDmaReadRequest,
+  appendDmaWriteRequest,
+  appendRegionReadReply,
+  appendRegionWriteReply,
+  type DmaAccessHead,
+  DmaAccessLayout,
+  dmaAccessFrameSize,
+  FrameArena,
+  frameAt,
+  type MutableHeader,
+  type RegionAccessHead,
+  readDmaAccessAt,
+  readHeaderAt,
+  readRegionAccessAt,
+} from "@emu/vfio-user-proto/wire";
 import { errnoOfFailure, isReplyError, refuse } from "../errno.js";
 import { DmaError, DmaMapError } from "../errors.js";
 import type { DeviceHost } from "./device-host.js";
@@ -99,16 +101,6 @@ type MaybePromise<T> = T | Promise<T>;
 
 function isPromise(v: unknown): v is Promise<unknown> {
   return typeof (v as { then?: unknown } | undefined)?.then === "function";
-}
-
-function closeFds(fds: readonly number[]): void {
-  for (const fd of fds) {
-    try {
-      closeFd(fd);
-    } catch {
-      // already closed
-    }
-  }
 }
 
 /** One of our DMA commands waiting for its reply. */
