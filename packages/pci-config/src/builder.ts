@@ -1,24 +1,23 @@
 import { PciConfigError } from "./errors.js";
 import { or16, rd16, wr8, wr16, wr32 } from "./internal/bytes.js";
+import { PciCapId } from "./registers/capability-ids.js";
 import {
   barOffset,
-  msiCapabilitySize,
   PCI_CONFIG_SPACE_SIZE,
   PCI_EXT_CAP_START,
   PCI_STD_HEADER_SIZE,
   PCIE_CONFIG_SPACE_SIZE,
   PciBar,
-  PciCapId,
   PciCommand,
-  PciExp,
   PciHeader,
   PciHeaderType,
-  PciMsi,
-  PciMsix,
-  PciPm,
   PciRom,
   PciStatus,
-} from "./registers.js";
+} from "./registers/header.js";
+import { msiCapabilitySize, PciMsi } from "./registers/msi.js";
+import { PciMsix } from "./registers/msix.js";
+import { PciExp } from "./registers/pcie.js";
+import { PciPm } from "./registers/pm.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Description (what a device author writes)

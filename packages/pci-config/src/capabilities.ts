@@ -1,6 +1,11 @@
 import { capabilityTitle } from "./capability-names.js";
 import { rd8, rd16, rd32 } from "./internal/bytes.js";
-import { PCI_CONFIG_SPACE_SIZE, PciCapId, PciExp, PciMsi, PciMsix, PciPm } from "./registers.js";
+import { PciCapId } from "./registers/capability-ids.js";
+import { PCI_CONFIG_SPACE_SIZE } from "./registers/header.js";
+import { PciMsi } from "./registers/msi.js";
+import { PciMsix } from "./registers/msix.js";
+import { PciExp } from "./registers/pcie.js";
+import { PciPm } from "./registers/pm.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Standard capabilities (the list from the header's capabilities pointer), decoded register by register.

@@ -3,17 +3,17 @@ import { PciConfigError, type Result } from "./errors.js";
 import { type DecodedExtendedCapability, decodeExtendedCapability } from "./extended-capabilities.js";
 import { readBarRegisters } from "./internal/bars.js";
 import { rd8, rd16, rd32 } from "./internal/bytes.js";
+import { PciCapId } from "./registers/capability-ids.js";
 import {
   PCI_CONFIG_SPACE_SIZE,
   PCI_EXT_CAP_START,
   PCI_STD_HEADER_SIZE,
   PciBar,
-  PciCapId,
   PciHeader,
   PciHeaderType,
   PciRom,
   PciStatus,
-} from "./registers.js";
+} from "./registers/header.js";
 
 export interface DecodedBar {
   readonly index: number;

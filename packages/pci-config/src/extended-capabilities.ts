@@ -1,19 +1,17 @@
 import { extendedCapabilityTitle } from "./capability-names.js";
 import { readBarRegisters } from "./internal/bars.js";
 import { rd8, rd16, rd32 } from "./internal/bytes.js";
-import {
-  PciAcs,
-  PciAri,
-  PciAts,
-  PciDsn,
-  PciErr,
-  PciExp,
-  PciExtCapId,
-  PciLtr,
-  PciPasid,
-  PciPri,
-  PciSriov,
-} from "./registers.js";
+import { PciAcs } from "./registers/acs.js";
+import { PciErr } from "./registers/aer.js";
+import { PciAri } from "./registers/ari.js";
+import { PciAts } from "./registers/ats.js";
+import { PciExtCapId } from "./registers/capability-ids.js";
+import { PciDsn } from "./registers/dsn.js";
+import { PciLtr } from "./registers/ltr.js";
+import { PciPasid } from "./registers/pasid.js";
+import { PciExp } from "./registers/pcie.js";
+import { PciPri } from "./registers/pri.js";
+import { PciSriov } from "./registers/sriov.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Extended capabilities (PCI Express config space from 0x100), decoded register by register.

@@ -87,34 +87,30 @@ export {
   type ExtendedCapabilityBase,
   extendedCapabilityName,
 } from "./extended-capabilities.js";
+export { PciAcs } from "./registers/acs.js";
+export { PciErr } from "./registers/aer.js";
+export { PciAri } from "./registers/ari.js";
+export { PciAts } from "./registers/ats.js";
+export { PciCapId, PciExtCap, PciExtCapId } from "./registers/capability-ids.js";
+export { PciDsn } from "./registers/dsn.js";
 export {
   barOffset,
-  msiCapabilitySize,
   PCI_CONFIG_SPACE_SIZE,
   PCI_EXT_CAP_START,
   PCI_STD_HEADER_SIZE,
   PCIE_CONFIG_SPACE_SIZE,
-  PCIE_LINK_SPEEDS_GTS,
-  PciAcs,
-  PciAri,
-  PciAts,
   PciBar,
-  PciCapId,
   PciCommand,
-  PciDsn,
-  PciErr,
-  PciExp,
-  PciExtCap,
-  PciExtCapId,
   PciHeader,
   PciHeaderType,
-  PciLtr,
-  PciMsi,
-  PciMsix,
-  PciPasid,
-  PciPm,
-  PciPri,
   PciRom,
-  PciSriov,
   PciStatus,
-} from "./registers.js";
+} from "./registers/header.js";
+export { PciLtr } from "./registers/ltr.js";
+export { msiCapabilitySize, PciMsi } from "./registers/msi.js";
+export { PciMsix } from "./registers/msix.js";
+export { PciPasid } from "./registers/pasid.js";
+export { PCIE_LINK_SPEEDS_GTS, PciExp } from "./registers/pcie.js";
+export { PciPm } from "./registers/pm.js";
+export { PciPri } from "./registers/pri.js";
+export { PciSriov } from "./registers/sriov.js";

@@ -1,4 +1,4 @@
-import { PciBar } from "../registers.js";
+import { PciBar } from "../registers/header.js";
 import { rd32 } from "./bytes.js";
 
 /** One decoded base address register (the shape DecodedBar and DecodedVfBar share). */
