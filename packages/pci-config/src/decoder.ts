@@ -1,4 +1,5 @@
-import { type DecodedCapability, type DecodedPcie, decodeCapability } from "./capabilities.js";
+import { type DecodedCapability, decodeCapability } from "./capabilities/decode.js";
+import type { DecodedPcie } from "./capabilities/pcie/capability.js";
 import { PciConfigError, type Result } from "./errors.js";
 import { type DecodedExtendedCapability, decodeExtendedCapability } from "./extended-capabilities.js";
 import { readBarRegisters } from "./internal/bars.js";

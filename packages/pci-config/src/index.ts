@@ -22,40 +22,30 @@ export {
   type RawCapabilityDescription,
   type VendorCapabilityDescription,
 } from "./builder.js";
-export {
-  type CapabilityBase,
-  type CapabilityContext,
-  capabilityName,
-  type DecodedAf,
-  type DecodedCapability,
-  type DecodedDebugPort,
-  type DecodedMsi,
-  type DecodedMsix,
-  type DecodedOtherCap,
-  type DecodedPcie,
-  type DecodedPm,
-  type DecodedSata,
-  type DecodedSlotId,
-  type DecodedSsvid,
-  type DecodedVendorCap,
-  type PcieDevCap,
-  type PcieDevCap2,
-  type PcieDevCtl,
-  type PcieDevCtl2,
-  type PcieDevSta,
-  type PcieLnkCap,
-  type PcieLnkCap2,
-  type PcieLnkCtl,
-  type PcieLnkCtl2,
-  type PcieLnkSta,
-  type PcieLnkSta2,
-  type PcieRoot,
-  type PcieSltCap,
-  type PcieSltCtl,
-  type PcieSltSta,
-  pciePowerLimitWatts,
-  type VirtioPciCap,
-} from "./capabilities.js";
+export type { DecodedAf } from "./capabilities/af.js";
+export { type CapabilityBase, type CapabilityContext, capabilityName } from "./capabilities/base.js";
+export type { DecodedDebugPort } from "./capabilities/debug-port.js";
+export type { DecodedCapability, DecodedOtherCap } from "./capabilities/decode.js";
+export type { DecodedMsi } from "./capabilities/msi.js";
+export type { DecodedMsix } from "./capabilities/msix.js";
+export type { DecodedPcie } from "./capabilities/pcie/capability.js";
+export type { PcieDevCap, PcieDevCap2, PcieDevCtl, PcieDevCtl2, PcieDevSta } from "./capabilities/pcie/device.js";
+export { pciePowerLimitWatts } from "./capabilities/pcie/encodings.js";
+export type {
+  PcieLnkCap,
+  PcieLnkCap2,
+  PcieLnkCtl,
+  PcieLnkCtl2,
+  PcieLnkSta,
+  PcieLnkSta2,
+} from "./capabilities/pcie/link.js";
+export type { PcieRoot } from "./capabilities/pcie/root.js";
+export type { PcieSltCap, PcieSltCtl, PcieSltSta } from "./capabilities/pcie/slot.js";
+export type { DecodedPm } from "./capabilities/pm.js";
+export type { DecodedSata } from "./capabilities/sata.js";
+export type { DecodedSlotId } from "./capabilities/slot-id.js";
+export type { DecodedSsvid } from "./capabilities/ssvid.js";
+export type { DecodedVendorCap, VirtioPciCap } from "./capabilities/vendor.js";
 export { capabilityTitle, extendedCapabilityTitle } from "./capability-names.js";
 export { lookupPciClass, pciBaseClassName, pciClassName } from "./class-names.js";
 export {
