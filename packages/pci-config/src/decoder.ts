@@ -1,7 +1,7 @@
 import { type DecodedCapability, decodeCapability } from "./capabilities/decode.js";
 import type { DecodedPcie } from "./capabilities/pcie/capability.js";
 import { PciConfigError, type Result } from "./errors.js";
-import { type DecodedExtendedCapability, decodeExtendedCapability } from "./extended-capabilities.js";
+import { type DecodedExtendedCapability, decodeExtendedCapability } from "./extended-capabilities/decode.js";
 import { readBarRegisters } from "./internal/bars.js";
 import { rd8, rd16, rd32 } from "./internal/bytes.js";
 import { PciCapId } from "./registers/capability-ids.js";

@@ -56,27 +56,19 @@ export {
   decodeConfigSpace,
 } from "./decoder.js";
 export { isPciConfigError, PciConfigError, type PciConfigErrorReason, type Result } from "./errors.js";
-export {
-  type AcsBits,
-  type AerCorrectableErrors,
-  type AerUncorrectableErrors,
-  type DecodedAcs,
-  type DecodedAer,
-  type DecodedAri,
-  type DecodedAts,
-  type DecodedDsn,
-  type DecodedDvsec,
-  type DecodedExtendedCapability,
-  type DecodedLtr,
-  type DecodedOtherExtendedCap,
-  type DecodedPasid,
-  type DecodedPri,
-  type DecodedSriov,
-  type DecodedVfBar,
-  type DecodedVsec,
-  type ExtendedCapabilityBase,
-  extendedCapabilityName,
-} from "./extended-capabilities.js";
+export type { AcsBits, DecodedAcs } from "./extended-capabilities/acs.js";
+export type { AerCorrectableErrors, AerUncorrectableErrors, DecodedAer } from "./extended-capabilities/aer.js";
+export type { DecodedAri } from "./extended-capabilities/ari.js";
+export type { DecodedAts } from "./extended-capabilities/ats.js";
+export { type ExtendedCapabilityBase, extendedCapabilityName } from "./extended-capabilities/base.js";
+export type { DecodedExtendedCapability, DecodedOtherExtendedCap } from "./extended-capabilities/decode.js";
+export type { DecodedDsn } from "./extended-capabilities/dsn.js";
+export type { DecodedDvsec } from "./extended-capabilities/dvsec.js";
+export type { DecodedLtr } from "./extended-capabilities/ltr.js";
+export type { DecodedPasid } from "./extended-capabilities/pasid.js";
+export type { DecodedPri } from "./extended-capabilities/pri.js";
+export type { DecodedSriov, DecodedVfBar } from "./extended-capabilities/sriov.js";
+export type { DecodedVsec } from "./extended-capabilities/vsec.js";
 export { PciAcs } from "./registers/acs.js";
 export { PciErr } from "./registers/aer.js";
 export { PciAri } from "./registers/ari.js";
