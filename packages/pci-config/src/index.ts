@@ -1,27 +1,29 @@
-export {
-  applyConfigWrite,
-  type BarDescription,
-  type BarKind,
-  type BarLayout,
-  buildConfigSpace,
-  type CapabilityDescription,
-  type ExtendedCapabilityDescription,
-  type MsiDescription,
-  type MsiLayout,
-  type MsixDescription,
-  type MsixLayout,
-  type PciConfigImage,
-  type PciDeviceDescription,
-  type PcieDescription,
-  type PcieDeviceType,
-  type PcieLayout,
-  type PcieLinkDescription,
-  type PlacedCapability,
-  type PmDescription,
-  type PmLayout,
-  type RawCapabilityDescription,
-  type VendorCapabilityDescription,
-} from "./builder.js";
+export { buildConfigSpace } from "./builder/build.js";
+export { applyConfigWrite } from "./builder/config-write.js";
+export type {
+  BarDescription,
+  BarKind,
+  CapabilityDescription,
+  ExtendedCapabilityDescription,
+  MsiDescription,
+  MsixDescription,
+  PciDeviceDescription,
+  PcieDescription,
+  PcieDeviceType,
+  PcieLinkDescription,
+  PmDescription,
+  RawCapabilityDescription,
+  VendorCapabilityDescription,
+} from "./builder/description.js";
+export type {
+  BarLayout,
+  MsiLayout,
+  MsixLayout,
+  PciConfigImage,
+  PcieLayout,
+  PlacedCapability,
+  PmLayout,
+} from "./builder/image.js";
 export type { DecodedAf } from "./capabilities/af.js";
 export { type CapabilityBase, type CapabilityContext, capabilityName } from "./capabilities/base.js";
 export type { DecodedDebugPort } from "./capabilities/debug-port.js";
