@@ -1,3 +1,4 @@
+import type { CapabilityContext } from "./capabilities/base.js";
 import { type DecodedCapability, decodeCapability } from "./capabilities/decode.js";
 import type { DecodedPcie } from "./capabilities/pcie/capability.js";
 import { PciConfigError, type Result } from "./errors.js";
@@ -82,6 +83,98 @@ function decodeBars(b: Uint8Array, count: number): DecodedBar[] {
   return readBarRegisters(b, PciHeader.BAR0, count, true);
 }
 
+/** Records where a capability walk stopped early, in `issues` and as the walk's result. */
+function chainBreak(
+  issues: string[],
+  reason: CapabilityChainBreak["reason"],
+  offset: number,
+  issue: string,
+): CapabilityChainBreak {
+  issues.push(issue);
+  return { reason, offset, issue };
+}
+
+/** Walks the standard capability list from `capabilitiesPointer`, decoding each capability on the way. */
+function walkCapabilityList(
+  b: Uint8Array,
+  capabilitiesPointer: number,
+  ctx: CapabilityContext,
+  issues: string[],
+): { capabilities: DecodedCapability[]; capabilityChainBreak: CapabilityChainBreak | undefined } {
+  const capabilities: DecodedCapability[] = [];
+  const seen = new Set<number>();
+  let ptr = capabilitiesPointer & ~3;
+  // At most (256 - 64) / 4 = 48 capabilities fit; a longer walk is a loop.
+  while (ptr !== 0) {
+    if (ptr < PCI_STD_HEADER_SIZE) {
+      issues.push(`capability pointer 0x${ptr.toString(16)} points into the header`);
+      break;
+    }
+    if (ptr >= b.length) {
+      const stop = chainBreak(
+        issues,
+        "unreadable",
+        ptr,
+        `capability pointer 0x${ptr.toString(16)} is beyond the bytes given`,
+      );
+      return { capabilities, capabilityChainBreak: stop };
+    }
+    if (seen.has(ptr) || seen.size >= 48) {
+      const stop = chainBreak(issues, "looped", ptr, `capability list loops at 0x${ptr.toString(16)}`);
+      return { capabilities, capabilityChainBreak: stop };
+    }
+    seen.add(ptr);
+    const id = rd8(b, ptr);
+    if (id === 0xff) {
+      const stop = chainBreak(issues, "broken", ptr, `capability at 0x${ptr.toString(16)} has id 0xff`);
+      return { capabilities, capabilityChainBreak: stop };
+    }
+    const next = rd8(b, ptr + 1) & ~3;
+    capabilities.push(decodeCapability(b, ptr, id, next, ctx, issues));
+    ptr = next;
+  }
+  return { capabilities, capabilityChainBreak: undefined };
+}
+
+/**
+ * Walks the extended capability list from 0x100 (bytes longer than 256 only). `deviceType` is the function's PCI
+ * Express device/port type, which some extended capabilities' layout depends on.
+ */
+function walkExtendedCapabilityList(
+  b: Uint8Array,
+  deviceType: number | undefined,
+  issues: string[],
+): {
+  extendedCapabilities: DecodedExtendedCapability[];
+  extendedCapabilityChainBreak: CapabilityChainBreak | undefined;
+} {
+  const extendedCapabilities: DecodedExtendedCapability[] = [];
+  const seen = new Set<number>();
+  let ptr = PCI_EXT_CAP_START;
+  const max = (Math.min(b.length, 4096) - PCI_EXT_CAP_START) / 4;
+  while (ptr !== 0) {
+    if (ptr < PCI_EXT_CAP_START || ptr + 4 > b.length) {
+      issues.push(`extended capability pointer 0x${ptr.toString(16)} out of range`);
+      break;
+    }
+    if (seen.has(ptr) || seen.size >= max) {
+      const stop = chainBreak(issues, "looped", ptr, `extended capability list loops at 0x${ptr.toString(16)}`);
+      return { extendedCapabilities, extendedCapabilityChainBreak: stop };
+    }
+    seen.add(ptr);
+    const h = rd32(b, ptr);
+    // An all-zero header at 0x100 means "no extended capabilities"; all ones is what an absent function reads.
+    if (h === 0 || h === 0xffffffff) {
+      if (ptr !== PCI_EXT_CAP_START) issues.push(`empty extended capability header at 0x${ptr.toString(16)}`);
+      break;
+    }
+    const cap = decodeExtendedCapability(b, ptr, h, deviceType, issues);
+    extendedCapabilities.push(cap);
+    ptr = cap.next;
+  }
+  return { extendedCapabilities, extendedCapabilityChainBreak: undefined };
+}
+
 /**
  * Decodes config space bytes (256 for conventional, 4096 with extended space; at least the 64-byte header).
  * Never throws: bytes shorter than the header give `{ ok: false }` with a `PciConfigError` ("Truncated"); odd
@@ -107,73 +200,15 @@ export function decodeConfigSpace(bytes: Uint8Array): Result<DecodedConfigSpace,
 
   const vendorId = rd16(b, PciHeader.VENDOR_ID);
   const deviceId = rd16(b, PciHeader.DEVICE_ID);
-  const capabilities: DecodedCapability[] = [];
-  let capabilityChainBreak: CapabilityChainBreak | undefined;
-  const stop = (reason: CapabilityChainBreak["reason"], offset: number, issue: string): CapabilityChainBreak => {
-    issues.push(issue);
-    return { reason, offset, issue };
-  };
-  if (status & PciStatus.CAP_LIST) {
-    const seen = new Set<number>();
-    let ptr = capabilitiesPointer & ~3;
-    // At most (256 - 64) / 4 = 48 capabilities fit; a longer walk is a loop.
-    while (ptr !== 0) {
-      if (ptr < PCI_STD_HEADER_SIZE) {
-        issues.push(`capability pointer 0x${ptr.toString(16)} points into the header`);
-        break;
-      }
-      if (ptr >= b.length) {
-        capabilityChainBreak = stop(
-          "unreadable",
-          ptr,
-          `capability pointer 0x${ptr.toString(16)} is beyond the bytes given`,
-        );
-        break;
-      }
-      if (seen.has(ptr) || seen.size >= 48) {
-        capabilityChainBreak = stop("looped", ptr, `capability list loops at 0x${ptr.toString(16)}`);
-        break;
-      }
-      seen.add(ptr);
-      const id = rd8(b, ptr);
-      if (id === 0xff) {
-        capabilityChainBreak = stop("broken", ptr, `capability at 0x${ptr.toString(16)} has id 0xff`);
-        break;
-      }
-      const next = rd8(b, ptr + 1) & ~3;
-      capabilities.push(decodeCapability(b, ptr, id, next, { vendorId, deviceId }, issues));
-      ptr = next;
-    }
-  }
+  const { capabilities, capabilityChainBreak } =
+    status & PciStatus.CAP_LIST
+      ? walkCapabilityList(b, capabilitiesPointer, { vendorId, deviceId }, issues)
+      : { capabilities: [], capabilityChainBreak: undefined };
   const pcie = capabilities.find((c): c is DecodedPcie => c.id === PciCapId.EXP);
-
-  const extendedCapabilities: DecodedExtendedCapability[] = [];
-  let extendedCapabilityChainBreak: CapabilityChainBreak | undefined;
-  if (b.length > PCI_CONFIG_SPACE_SIZE) {
-    const seen = new Set<number>();
-    let ptr = PCI_EXT_CAP_START;
-    const max = (Math.min(b.length, 4096) - PCI_EXT_CAP_START) / 4;
-    while (ptr !== 0) {
-      if (ptr < PCI_EXT_CAP_START || ptr + 4 > b.length) {
-        issues.push(`extended capability pointer 0x${ptr.toString(16)} out of range`);
-        break;
-      }
-      if (seen.has(ptr) || seen.size >= max) {
-        extendedCapabilityChainBreak = stop("looped", ptr, `extended capability list loops at 0x${ptr.toString(16)}`);
-        break;
-      }
-      seen.add(ptr);
-      const h = rd32(b, ptr);
-      // An all-zero header at 0x100 means "no extended capabilities"; all ones is what an absent function reads.
-      if (h === 0 || h === 0xffffffff) {
-        if (ptr !== PCI_EXT_CAP_START) issues.push(`empty extended capability header at 0x${ptr.toString(16)}`);
-        break;
-      }
-      const cap = decodeExtendedCapability(b, ptr, h, pcie?.deviceType, issues);
-      extendedCapabilities.push(cap);
-      ptr = cap.next;
-    }
-  }
+  const { extendedCapabilities, extendedCapabilityChainBreak } =
+    b.length > PCI_CONFIG_SPACE_SIZE
+      ? walkExtendedCapabilityList(b, pcie?.deviceType, issues)
+      : { extendedCapabilities: [], extendedCapabilityChainBreak: undefined };
 
   return {
     ok: true,
