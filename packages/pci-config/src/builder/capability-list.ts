@@ -16,7 +16,7 @@ import { writeRaw } from "./raw.js";
 import { writeVendor } from "./vendor.js";
 
 /** Where the standard capabilities went, and the layouts of the ones a device model drives. */
-export interface CapabilityListLayout {
+interface CapabilityListLayout {
   readonly placed: PlacedCapability[];
   readonly pm: PmLayout | undefined;
   readonly msi: MsiLayout | undefined;
