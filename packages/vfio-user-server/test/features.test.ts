@@ -1,5 +1,5 @@
 import { IoeventfdFlags, IoFdType, RegionInfoFlags } from "@emu/vfio-user-proto";
-import { createServer, type DeviceContext } from "@emu/vfio-user-server";
+import { createServer, type DeviceContext, isDmaMapError } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { NIC_IOEVENTFD, newLog, nic } from "./fixtures/devices.js";
 import { Client, le32, socketPath, track, until } from "./fixtures/harness.js";
@@ -107,7 +107,8 @@ describe("what the client can receive", () => {
 
   it("DMA_MAP follows the negotiated page size", async () => {
     const path = socketPath();
-    track(await createServer({ socketPath: path, device: nic(newLog()) }));
+    const reported: unknown[] = [];
+    track(await createServer({ socketPath: path, device: nic(newLog()), onError: (e) => reported.push(e) }));
     const client = await Client.spawn();
     const v = await client.connect(path, { maxMsgFds: 4, pgsizes: 0x200000 });
     expect(v.message).toMatchObject({ capabilities: { pgsizes: 0x200000 } });
@@ -115,6 +116,17 @@ describe("what the client can receive", () => {
       client.call({ kind: "DmaMapRequest", argsz: 32, flags: 3, offset: 0n, address, size });
     expect((await map(0x1000n, 0x1000n)).message).toMatchObject({ kind: "ErrorReply", errno: 22 });
     expect((await map(0x200000n, 0x200000n)).message?.kind).toBe("DmaMapReply");
+    // The refusal is reported (here, not as a process warning), naming the page size that was negotiated.
+    expect(reported).toHaveLength(1);
+    expect(isDmaMapError(reported[0])).toBe(true);
+    expect(reported[0]).toMatchObject({
+      iova: 0x1000n,
+      size: 0x1000n,
+      errno: 22,
+    });
+    expect((reported[0] as Error).message).toContain(
+      "DMA_MAP iova 0x1000 size 0x1000 not aligned to the negotiated DMA page size 0x200000",
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 // Loads the addon and declares its surface. Not part of the public API.
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { SysArgumentError, SysError } from "../errors.js";
 
 export interface SocketHandle {
@@ -67,7 +68,40 @@ export interface Native {
 }
 
 // dist/internal/native.js -> build/Release/emu_sys.node (the package root is two levels up).
-const native = createRequire(import.meta.url)("../../build/Release/emu_sys.node") as Native;
+const ADDON = "../../build/Release/emu_sys.node";
+
+/**
+ * Why the addon did not load, and the fix. Package managers that skip dependencies' build scripts (pnpm 10 until
+ * the package is approved, any of them with --ignore-scripts) leave no addon behind; an addon built for another
+ * node or system fails in dlopen.
+ */
+function addonLoadMessage(err: unknown, path: string): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "MODULE_NOT_FOUND") {
+    return (
+      `@emu/sys: its native addon is not built (${path} is missing): the package's install script, which builds ` +
+      "it with node-gyp, did not run. pnpm 10 runs a dependency's build script only once approved: approve " +
+      "@emu/sys with `pnpm approve-builds` (or list it under `onlyBuiltDependencies` in pnpm-workspace.yaml), then " +
+      "run `pnpm rebuild @emu/sys`. With npm (without --ignore-scripts): `npm rebuild @emu/sys`. The build needs " +
+      "python3, make and g++."
+    );
+  }
+  const detail = err instanceof Error ? err.message : String(err);
+  return (
+    `@emu/sys: its native addon ${path} failed to load (${detail}); it may have been built for another Node.js: ` +
+    "rebuild it with `pnpm rebuild @emu/sys` or `npm rebuild @emu/sys`."
+  );
+}
+
+function loadNative(): Native {
+  try {
+    return createRequire(import.meta.url)(ADDON) as Native;
+  } catch (err) {
+    throw new Error(addonLoadMessage(err, fileURLToPath(new URL(ADDON, import.meta.url))), { cause: err });
+  }
+}
+
+const native = loadNative();
 native.init(
   (errno, syscall, path) => new SysError(errno, syscall, path),
   (message) => new SysArgumentError(message),

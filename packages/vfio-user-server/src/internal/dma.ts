@@ -103,7 +103,10 @@ export class DmaController implements Dma {
     if ((flags & (READ | WRITE)) === 0) throw refuse("Malformed", "DMA_MAP with neither READ nor WRITE");
     const mask = this.pageSize - 1n;
     if (size === 0n || (iova & mask) !== 0n || (size & mask) !== 0n)
-      throw refuse("Malformed", `DMA_MAP iova 0x${iova.toString(16)} size 0x${size.toString(16)} not page aligned`);
+      throw refuse(
+        "Malformed",
+        `DMA_MAP iova 0x${iova.toString(16)} size 0x${size.toString(16)} not aligned to the negotiated DMA page size 0x${this.pageSize.toString(16)}`,
+      );
     const end = iova + size;
     if (end > 1n << 64n) throw refuse("Malformed", "DMA_MAP range wraps");
     if (fd === undefined && offset !== 0n) throw refuse("Malformed", "DMA_MAP offset without an fd");
@@ -116,7 +119,11 @@ export class DmaController implements Dma {
     const writable = (flags & WRITE) !== 0;
     let windows: Mapping[] | undefined;
     if (fd !== undefined) {
-      if ((offset & mask) !== 0n) throw refuse("Malformed", "DMA_MAP offset not page aligned");
+      if ((offset & mask) !== 0n)
+        throw refuse(
+          "Malformed",
+          `DMA_MAP offset 0x${offset.toString(16)} not aligned to the negotiated DMA page size 0x${this.pageSize.toString(16)}`,
+        );
       // Mapping past the end of the file would turn a guest access into SIGBUS: refuse it instead.
       let fsize: bigint;
       try {
