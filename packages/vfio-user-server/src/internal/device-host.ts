@@ -1,9 +1,10 @@
 import { buildConfigSpace, isPciConfigError } from "@emu/pci-config";
 import { MigrationState, PCI_NUM_IRQS, PciIrq, PciRegion } from "@emu/vfio-user-proto";
 import type { DeviceConfig, DeviceContext, DeviceIrqs } from "../context.js";
-import type { DeviceModel, DeviceModelSource, DmaRegionInfo, MaybePromise, ResetReason } from "../device.js";
+import type { DeviceModel, DeviceModelSource, MaybePromise, ResetReason } from "../device.js";
 import { refuse } from "../errno.js";
 import { VfioUserServerError } from "../errors.js";
+import type { DmaRegionInfo } from "../guest-memory.js";
 import { ConfigSpace } from "./config-space.js";
 import { DmaController } from "./dma.js";
 import { IrqController } from "./irq.js";

@@ -1,12 +1,10 @@
 import { PciMsix } from "@emu/pci-config";
 import { closeFd, EventFd } from "@emu/sys";
 import { IrqInfoFlags, IrqSetFlags, PCI_NUM_IRQS, PciIrq } from "@emu/vfio-user-proto";
+import type { TriggerResult } from "../context.js";
 import { refuse } from "../errno.js";
 import { VfioUserServerError } from "../errors.js";
 import type { ConfigSpace } from "./config-space.js";
-
-/** What became of a trigger. */
-export type TriggerResult = "delivered" | "pending" | "dropped";
 
 interface IndexState {
   readonly count: number;
