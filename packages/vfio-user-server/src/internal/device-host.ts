@@ -99,7 +99,7 @@ export class DeviceHost {
     this.config = new ConfigSpace(image);
     const ic = this.model.irqs ?? {};
     const pin = this.model.pci.interruptPin ?? 0;
-    const counts = [
+    const counts: [intx: number, msi: number, msix: number, err: number, req: number] = [
       ic.intx ?? (pin > 0 ? 1 : 0),
       ic.msi ?? image.msi?.vectors ?? 0,
       ic.msix ?? image.msix?.tableSize ?? 0,
@@ -114,7 +114,7 @@ export class DeviceHost {
       throw new VfioUserServerError("InvalidDevice", "MSI-X vector count must equal the MSI-X table size");
     // QEMU sets up INTx for a device whose config space has an interrupt pin, and fails to realize it when SET_IRQS
     // for INTx fails; a device with INTx vectors but no pin would never be asked for them.
-    const intx = counts[PciIrq.INTX] as number;
+    const intx = counts[PciIrq.INTX];
     if (pin > 0 && intx === 0)
       throw new VfioUserServerError(
         "InvalidDevice",
@@ -276,16 +276,16 @@ export class DeviceHost {
     }
     const points = [...cuts].sort((a, b) => a - b);
     const pieces: [kind: "table" | "pba" | "plain", off: number, n: number][] = [];
-    for (let i = 0; i + 1 < points.length; i++) {
-      const s = points[i] as number;
-      const e = points[i + 1] as number;
+    for (const [i, e] of points.entries()) {
+      const s = points[i - 1];
+      if (s === undefined) continue;
       const inT = slot.msixTable && s >= slot.msixTable.start && e <= slot.msixTable.end;
       const inP = slot.msixPba && s >= slot.msixPba.start && e <= slot.msixPba.end;
       pieces.push([inT ? "table" : inP ? "pba" : "plain", s, e - s]);
     }
     const step = (i: number): void | Promise<void> => {
-      for (; i < pieces.length; i++) {
-        const [k, o, n] = pieces[i] as [kind: "table" | "pba" | "plain", off: number, n: number];
+      for (let piece = pieces[i]; piece !== undefined; piece = pieces[++i]) {
+        const [k, o, n] = piece;
         const r = run(k, o, n, o - offset);
         if (r !== undefined && isPromise(r)) {
           const next = i + 1;

@@ -24,6 +24,7 @@ interface Entry {
 }
 
 const MAX_WINDOW = BigInt(MAX_MAPPING_LENGTH);
+const NO_BYTES = new Uint8Array(0);
 
 /** The DMA table of the current client and the device-facing translation API. */
 export class DmaController implements Dma {
@@ -112,8 +113,8 @@ export class DmaController implements Dma {
       windows,
       views: windows?.map((w) => new Uint8Array(w.buffer)),
     };
-    let i = 0;
-    while (i < this.entries.length && (this.entries[i] as Entry).iova < iova) i++;
+    let i = this.entries.findIndex((e) => e.iova >= iova);
+    if (i < 0) i = this.entries.length;
     this.entries.splice(i, 0, entry);
     this.onMap(info);
     return info;
@@ -122,8 +123,8 @@ export class DmaController implements Dma {
   /** DMA_UNMAP: must match a mapping exactly. Throws ReplyError NotFound. */
   remove(iova: bigint, size: bigint): DmaRegionInfo {
     const i = this.entries.findIndex((e) => e.iova === iova && e.size === size);
-    if (i < 0) throw refuse("NotFound", `no DMA mapping 0x${iova.toString(16)}+0x${size.toString(16)}`);
-    const e = this.entries[i] as Entry;
+    const e = this.entries[i];
+    if (e === undefined) throw refuse("NotFound", `no DMA mapping 0x${iova.toString(16)}+0x${size.toString(16)}`);
     this.drop(e);
     this.entries.splice(i, 1);
     return e.info;
@@ -151,7 +152,8 @@ export class DmaController implements Dma {
     let hit: Entry | undefined;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const e = this.entries[mid] as Entry;
+      const e = this.entries[mid];
+      if (e === undefined) break;
       if (e.iova <= iova) {
         hit = e;
         lo = mid + 1;
@@ -203,13 +205,13 @@ export class DmaController implements Dma {
 
   /** Copies between a direct entry and `buf` (`toGuest`: buf -> guest). */
   private static copy(e: Entry, at: bigint, buf: Uint8Array, toGuest: boolean): void {
-    const views = e.views as Uint8Array[];
+    const views = e.views ?? [];
     let off = at - e.iova;
     let done = 0;
     while (done < buf.length) {
       const w = Number(off / MAX_WINDOW);
       const inWin = Number(off % MAX_WINDOW);
-      const view = views[w] as Uint8Array;
+      const view = views[w] ?? NO_BYTES; // a window gone: n <= 0 below
       const n = Math.min(buf.length - done, view.length - inWin);
       if (n <= 0) throw new DmaError("Disconnected", at, buf.length, "DMA mapping went away");
       if (toGuest) view.set(buf.subarray(done, done + n), inWin);
@@ -320,7 +322,7 @@ export class DmaController implements Dma {
     const off = a - e.iova;
     const w = Number(off / MAX_WINDOW);
     const inWin = Number(off % MAX_WINDOW);
-    const view = e.views[w] as Uint8Array;
+    const view = e.views[w] ?? NO_BYTES;
     if (inWin + length > view.length)
       throw new DmaError("Spans", a, length, `DMA 0x${a.toString(16)}+${length} crosses a 4 GiB window`);
     const bytes = view.subarray(inWin, inWin + length);
