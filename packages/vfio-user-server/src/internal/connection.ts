@@ -24,7 +24,8 @@ import { migDataRead, migDataWrite } from "./handlers/migration-data.js";
 import { regionAccessInPlace, regionRead, regionWrite, regionWriteMulti } from "./handlers/region-access.js";
 import { regionInfo, regionIoFds } from "./handlers/region-info.js";
 import { version } from "./handlers/version.js";
-import { isPromise, type Negotiated, type ServerLimits, type Session } from "./session.js";
+import { isPromise } from "./is-promise.js";
+import type { Negotiated, ServerLimits, Session } from "./session.js";
 
 /** Frames queued behind an asynchronous command before the main socket stops being read (backpressure). */
 const MAX_QUEUED_FRAMES = 4096;

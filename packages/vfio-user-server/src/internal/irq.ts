@@ -333,46 +333,59 @@ export class IrqController {
       fail("NotSupported", "ERR and REQ support ACTION_TRIGGER only");
 
     if (dataType === IrqSetFlags.DATA_EVENTFD) {
-      for (const [i, fd] of fds.entries()) {
-        try {
-          adopted.push(EventFd.adopt(fd));
-        } catch {
-          // Not an eventfd: the ones adopted so far are closed by setIrqs, the rest here.
-          closeFds(fds.slice(i));
-          throw refuse("Malformed", "DATA_EVENTFD with an fd that is not an eventfd");
-        }
-      }
-      const list =
-        action === IrqSetFlags.ACTION_TRIGGER ? s.trigger : action === IrqSetFlags.ACTION_MASK ? s.maskFd : s.unmaskFd;
-      for (let i = 0; i < count; i++) {
-        list[start + i]?.close();
-        list[start + i] = adopted[i]; // undefined when no fds: de-assign
-      }
-      adopted.length = 0;
-      if (action === IrqSetFlags.ACTION_UNMASK && index === PciIrq.INTX) {
-        for (let i = 0; i < count; i++) {
-          const v = start + i;
-          list[v]?.watch(() => this.changeIrqMask(PciIrq.INTX, v, false));
-        }
-      }
-      if (action === IrqSetFlags.ACTION_TRIGGER) {
-        // A vector left pending while it had no eventfd is delivered now if unmasked.
-        for (let i = 0; i < count; i++) {
-          const v = start + i;
-          if (s.trigger[v] !== undefined && !this.masked(index, v) && this.pending(index, v)) {
-            this.setPending(index, v, false);
-            this.deliver(index, v);
-          }
-        }
-      }
+      this.assignEventFds(index, start, count, action, fds, adopted);
       return;
     }
 
     for (let i = 0; i < count; i++) {
-      if (dataType === IrqSetFlags.DATA_BOOL && (req.data as Uint8Array)[i] === 0) continue;
+      if (dataType === IrqSetFlags.DATA_BOOL && req.data?.[i] === 0) continue;
       const v = start + i;
       if (action === IrqSetFlags.ACTION_TRIGGER) this.trigger(v, index);
       else this.changeIrqMask(index, v, action === IrqSetFlags.ACTION_MASK);
+    }
+  }
+
+  /** DATA_EVENTFD: adopts the fds (closed on failure) and assigns them to the action's vectors (none: de-assigns). */
+  private assignEventFds(
+    index: number,
+    start: number,
+    count: number,
+    action: number,
+    fds: readonly number[],
+    adopted: EventFd[],
+  ): void {
+    const s = this.state(index);
+    for (const [i, fd] of fds.entries()) {
+      try {
+        adopted.push(EventFd.adopt(fd));
+      } catch {
+        // Not an eventfd: the ones adopted so far are closed by setIrqs, the rest here.
+        closeFds(fds.slice(i));
+        throw refuse("Malformed", "DATA_EVENTFD with an fd that is not an eventfd");
+      }
+    }
+    const list =
+      action === IrqSetFlags.ACTION_TRIGGER ? s.trigger : action === IrqSetFlags.ACTION_MASK ? s.maskFd : s.unmaskFd;
+    for (let i = 0; i < count; i++) {
+      list[start + i]?.close();
+      list[start + i] = adopted[i]; // undefined when no fds: de-assign
+    }
+    adopted.length = 0;
+    if (action === IrqSetFlags.ACTION_UNMASK && index === PciIrq.INTX) {
+      for (let i = 0; i < count; i++) {
+        const v = start + i;
+        list[v]?.watch(() => this.changeIrqMask(PciIrq.INTX, v, false));
+      }
+    }
+    if (action === IrqSetFlags.ACTION_TRIGGER) {
+      // A vector left pending while it had no eventfd is delivered now if unmasked.
+      for (let i = 0; i < count; i++) {
+        const v = start + i;
+        if (s.trigger[v] !== undefined && !this.masked(index, v) && this.pending(index, v)) {
+          this.setPending(index, v, false);
+          this.deliver(index, v);
+        }
+      }
     }
   }
 

@@ -1,6 +1,5 @@
 import type { DmaMessageLayout, Header, Message } from "@emu/vfio-user-proto";
 import type { Outbox } from "@emu/vfio-user-transport";
-import type { MaybePromise } from "../device.js";
 import type { DeviceHost } from "./device-host.js";
 
 /** Our side of VERSION. */
@@ -51,8 +50,4 @@ export interface Session {
   end(): void;
   /** What cannot become an error reply (`ServerOptions.onError`). */
   report(e: unknown): void;
-}
-
-export function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === "function";
 }

@@ -6,7 +6,8 @@ import {
 } from "@emu/vfio-user-proto";
 import type { MaybePromise } from "../../device.js";
 import { refuse } from "../../errno.js";
-import { isPromise, type Session } from "../session.js";
+import { isPromise } from "../is-promise.js";
+import type { Session } from "../session.js";
 
 /** DEVICE_GET_INFO, DEVICE_GET_IRQ_INFO, DEVICE_SET_IRQS and DEVICE_RESET: the device as a whole. */
 

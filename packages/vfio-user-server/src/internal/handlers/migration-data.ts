@@ -1,7 +1,8 @@
 import { type Header, MigrationState } from "@emu/vfio-user-proto";
 import type { MaybePromise } from "../../device.js";
 import { refuse } from "../../errno.js";
-import { isPromise, type Session } from "../session.js";
+import { isPromise } from "../is-promise.js";
+import type { Session } from "../session.js";
 
 /** MIG_DATA_READ and MIG_DATA_WRITE: the migration stream (the state machine is DEVICE_FEATURE's). */
 
