@@ -1,9 +1,8 @@
 import type { MigrationState } from "@emu/vfio-user-proto";
-import type { Dma } from "./internal/dma.js";
-import type { TriggerResult } from "./internal/irq.js";
+import type { Dma } from "./guest-memory.js";
 
-export type { Dma, DmaView } from "./internal/dma.js";
-export type { TriggerResult } from "./internal/irq.js";
+/** What became of a trigger. */
+export type TriggerResult = "delivered" | "pending" | "dropped";
 
 /** Interrupts as the device raises them. */
 export interface DeviceIrqs {

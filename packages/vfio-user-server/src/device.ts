@@ -1,6 +1,7 @@
 import type { PciDeviceDescription } from "@emu/pci-config";
 import type { MigrationState } from "@emu/vfio-user-proto";
 import type { DeviceContext } from "./context.js";
+import type { DmaRegionInfo } from "./guest-memory.js";
 
 /** Something a callback may return synchronously (the fast path) or as a promise. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -91,16 +92,6 @@ export interface MigrationCallbacks {
   read(max: number): MaybePromise<Uint8Array>;
   /** RESUMING: consume a chunk of the stream (all of it, or throw). */
   write(data: Uint8Array): MaybePromise<void>;
-}
-
-/** A DMA mapping as the device sees it in map/unmap notifications. */
-export interface DmaRegionInfo {
-  readonly iova: bigint;
-  readonly size: bigint;
-  readonly readable: boolean;
-  readonly writable: boolean;
-  /** true: fd-backed, mmapped by the server (direct access); false: served by DMA_READ/DMA_WRITE messages. */
-  readonly direct: boolean;
 }
 
 /** Why the device is being reset. */

@@ -1,8 +1,7 @@
-export type { DeviceConfig, DeviceContext, DeviceIrqs, Dma, DmaView, TriggerResult } from "./context.js";
+export type { DeviceConfig, DeviceContext, DeviceIrqs, TriggerResult } from "./context.js";
 export type {
   DeviceModel,
   DeviceModelSource,
-  DmaRegionInfo,
   IoEventFdDescription,
   IrqCounts,
   MaybePromise,
@@ -24,4 +23,5 @@ export {
   VfioUserServerError,
   type VfioUserServerErrorReason,
 } from "./errors.js";
+export type { Dma, DmaRegionInfo, DmaView } from "./guest-memory.js";
 export { createServer, type ServerOptions, type VfioUserServer } from "./server.js";

@@ -2,8 +2,9 @@ import { UnixServer, type UnixSocket } from "@emu/sys";
 import type { DeviceContext } from "./context.js";
 import type { DeviceModelSource } from "./device.js";
 import { VfioUserServerError } from "./errors.js";
-import { Connection, type ServerLimits } from "./internal/connection.js";
+import { Connection } from "./internal/connection.js";
 import { DeviceHost } from "./internal/device-host.js";
+import type { ServerLimits } from "./internal/session.js";
 
 export interface ServerOptions {
   /** Where to listen. A stale socket file is replaced; a live one (someone listening) is an error. */

@@ -4,25 +4,22 @@ import {
   commandName,
   encodeMessage,
   type Frame,
-  FrameParser,
   HEADER_SIZE,
   HeaderFlags,
   REGION_ACCESS_SIZE,
 } from "@emu/vfio-user-proto";
+import { appendRegionReadRequest, appendRegionWriteRequest, type MutableHeader } from "@emu/vfio-user-proto/wire";
 import {
-  appendRegionReadRequest,
-  appendRegionWriteRequest,
-  FrameArena,
-  frameAt,
-  type MutableHeader,
-  readHeaderAt,
-} from "@emu/vfio-user-proto/wire";
+  ARENA_COPY_MAX,
+  Endpoint,
+  type EndpointHandlers,
+  Outstanding,
+  type OutstandingRequest,
+} from "@emu/vfio-user-transport";
 import { errorReply, VfioUserClientError } from "../errors.js";
 
 /** A request waiting for its reply. Replies come in request order; the id + command pair confirms the match. */
-interface Pending {
-  readonly msgId: number;
-  readonly command: number;
+interface Pending extends OutstandingRequest {
   /**
    * A REGION_READ/WRITE of `requestAccess`: its `count`; -1 for `request` (resolved with the reply frame). The plain
    * reply to an access (no fds, the access head, and for a read `count` bytes) resolves with its data (a view) or
@@ -68,29 +65,22 @@ export interface ConnectionStats {
   unmatchedReplies: number;
 }
 
-const EMPTY_FDS: readonly number[] = [];
+/** Header + access head of REGION_READ/WRITE. */
+const ACCESS_FRAME_HEAD = HEADER_SIZE + REGION_ACCESS_SIZE;
+/** The send arenas' starting size (one grown past 16 × this by a burst is dropped after its flush). */
+const ARENA_START = 65536;
 
 /**
- * One vfio-user session's transport: framing, pipelined requests matched to replies, NO_REPLY sends, coalescing of
- * the messages queued in one tick into one sendmsg (a message carrying fds always leaves alone, so its fds travel
- * with its header), server commands on the main socket or the twin socket, and failure of everything pending when
- * the socket goes away.
+ * One vfio-user session's transport, on `@emu/vfio-user-transport`: pipelined requests matched to replies, NO_REPLY
+ * sends, the messages queued in one tick leaving in one sendmsg (a message carrying fds always leaves alone, so its fds
+ * travel with its header), server commands on the main socket or the twin socket, and failure of everything pending
+ * when the socket goes away.
  */
 export class Connection {
-  private readonly main: UnixSocket;
-  private twin: UnixSocket | undefined;
-  private readonly parser: FrameParser;
-  private twinParser: FrameParser | undefined;
+  private readonly main: Endpoint;
+  private twin: Endpoint | undefined;
   private readonly handlers: ConnectionHandlers;
-  private pending: Pending[] = [];
-  private head = 0;
-  private nextId = 1;
-  /** Messages queued this tick, back to back (copied in: the socket copies what the kernel does not take at once). */
-  private readonly out = new FrameArena(ARENA_START);
-  private flushScheduled = false;
-  private readonly flushNow = (): void => this.flush();
-  /** The reply being read in place (see `onMainData`): reused, nothing allocated per message. */
-  private readonly hdr: MutableHeader = { msgId: 0, command: 0, msgSize: 0, flags: 0, error: 0 };
+  private readonly pending = new Outstanding<Pending>();
   private lost: VfioUserClientError | undefined;
   private closedLocally = false;
   readonly stats: ConnectionStats = {
@@ -103,30 +93,41 @@ export class Connection {
   private readonly mainChannel: CommandChannel;
 
   constructor(main: UnixSocket, maxRecvFds: number, handlers: ConnectionHandlers) {
-    this.main = main;
     this.handlers = handlers;
-    this.parser = new FrameParser();
+    this.main = new Endpoint(main, { capacity: ARENA_START, later: "microtask", stats: this.stats });
     this.mainChannel = {
       twin: false,
       send: (parts) => this.sendOrdered(parts),
-      flush: () => undefined, // the main socket's batch leaves with the requests, at the end of the tick
+      flush: () => undefined, // the main socket's batch leaves with the requests
     };
-    main.start({
+    this.main.start(
+      {
+        inPlace: (chunk, _view, at, h) => this.accessReplyInPlace(chunk, at, h),
+        ...this.commonHandlers(this.mainChannel, "main"),
+      },
       maxRecvFds,
-      onData: (chunk, fds) => this.onMainData(chunk, fds),
-      onClose: (err) => this.onSocketClose(err, "main"),
-    });
+    );
+  }
+
+  /** What both sockets do with frames, framing errors and their end. */
+  private commonHandlers(channel: CommandChannel, which: "main" | "twin"): EndpointHandlers {
+    return {
+      onFrame: (frame) => this.onFrame(frame, channel),
+      halted: () => this.lost !== undefined,
+      onFramingError: (err) => this.protocolFailure(`framing: ${err.message}`, err),
+      onClose: (err) => this.onSocketClose(err, which),
+    };
   }
 
   /** Largest frame accepted from the server (set after VERSION from our max_data_xfer_size). */
   set maxMessageSize(n: number) {
-    this.parser.maxMessageSize = n;
-    if (this.twinParser) this.twinParser.maxMessageSize = n;
+    this.main.parser.maxMessageSize = n;
+    if (this.twin) this.twin.parser.maxMessageSize = n;
   }
 
   /** Requests sent and not yet answered. */
   get inFlight(): number {
-    return this.pending.length - this.head;
+    return this.pending.size;
   }
 
   /** Why the connection is gone, or undefined while it is up. */
@@ -140,36 +141,20 @@ export class Connection {
 
   /** Server commands arrive on `socket` from now on too (the twin socket of VERSION). */
   adoptTwin(socket: UnixSocket, maxRecvFds: number): void {
-    this.twin = socket;
-    const parser = new FrameParser({ maxMessageSize: this.parser.maxMessageSize });
-    this.twinParser = parser;
+    const twin = new Endpoint(socket, {
+      maxMessageSize: this.main.parser.maxMessageSize,
+      capacity: ARENA_START,
+      later: "microtask",
+      stats: this.stats,
+    });
+    this.twin = twin;
     // Replies on the twin socket made while handling one read leave together at its end.
-    const out = new FrameArena(ARENA_START);
-    const flushTwin = (): void => {
-      if (out.length === 0) return;
-      this.stats.sendCalls++;
-      socket.send(out.take());
-    };
     const channel: CommandChannel = {
       twin: true,
-      send: (parts) => {
-        this.stats.messagesSent++;
-        const total = partsLength(parts);
-        if (total > ARENA_COPY_MAX) {
-          flushTwin();
-          this.stats.sendCalls++;
-          socket.send(parts);
-          return;
-        }
-        copyParts(parts, out);
-      },
-      flush: flushTwin,
+      send: (parts) => twin.outbox.queue(parts),
+      flush: () => twin.outbox.flush(),
     };
-    socket.start({
-      maxRecvFds,
-      onData: (chunk, fds) => this.onData(parser, chunk, fds, channel),
-      onClose: (err) => this.onSocketClose(err, "twin"),
-    });
+    twin.start(this.commonHandlers(channel, "twin"), maxRecvFds);
   }
 
   /**
@@ -178,9 +163,10 @@ export class Connection {
    */
   request(frame: Uint8Array, fds?: readonly number[]): Promise<Frame> {
     if (this.lost) return Promise.reject(this.lost);
-    const msgId = this.assignId(frame);
     const command = frame[2]! | (frame[3]! << 8);
+    let msgId: number;
     try {
+      msgId = this.assignId(frame);
       this.enqueue(frame, fds);
     } catch (e) {
       // Nothing left (bad fds, a detached buffer): no reply will come, so nothing waits for one.
@@ -192,7 +178,7 @@ export class Connection {
       );
     }
     return new Promise<Frame>((resolve, reject) => {
-      this.pending.push({ msgId, command, count: -1, resolve: resolve as Pending["resolve"], reject });
+      this.pending.add({ msgId, command, twin: false, count: -1, resolve: resolve as Pending["resolve"], reject });
     });
   }
 
@@ -209,45 +195,32 @@ export class Connection {
     if (this.closedLocally) return;
     this.closedLocally = true;
     if (!this.lost) {
-      this.flush();
+      this.main.outbox.flush();
       this.lost = err;
     }
     this.failPending(this.lost);
     this.main.close();
     this.twin?.close();
-    closeFds(this.parser.takeFds());
-    if (this.twinParser) closeFds(this.twinParser.takeFds());
   }
 
+  /** A free msg_id (none outstanding has it), written into the frame. */
   private assignId(frame: Uint8Array): number {
-    const msgId = this.nextId;
-    this.nextId = (msgId + 1) & 0xffff;
+    const msgId = this.nextId();
     frame[0] = msgId & 0xff;
     frame[1] = msgId >> 8;
     return msgId;
   }
 
-  private enqueue(frame: Uint8Array, fds: readonly number[] | undefined): void {
-    if ((fds !== undefined && fds.length > 0) || frame.length > ARENA_COPY_MAX) {
-      // Fds must arrive with this message's first bytes, and big messages are not worth copying: send what is
-      // queued first, then this one on its own.
-      this.flush();
-      this.stats.messagesSent++;
-      this.stats.sendCalls++;
-      if (fds !== undefined && fds.length > 0) this.main.send(frame, fds);
-      else this.main.send(frame);
-      return;
-    }
-    this.out.append(frame);
-    this.queued();
+  private nextId(): number {
+    const msgId = this.pending.allocate();
+    if (msgId < 0) throw new VfioUserClientError("InvalidArgument", "65535 requests are outstanding: no msg_id free");
+    return msgId;
   }
 
-  private queued(): void {
-    this.stats.messagesSent++;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushNow);
-    }
+  private enqueue(frame: Uint8Array, fds: readonly number[] | undefined): void {
+    // Fds must arrive with this message's first bytes, and big messages are not worth copying: those leave alone.
+    if (fds !== undefined && fds.length > 0) this.main.outbox.send(frame, fds);
+    else this.main.outbox.queue(frame);
   }
 
   /**
@@ -277,14 +250,14 @@ export class Connection {
       }
       return this.request(f).then((reply) => this.judge(reply, count));
     }
-    const msgId = this.nextId;
-    this.nextId = (msgId + 1) & 0xffff;
-    if (data === undefined) appendRegionReadRequest(this.out, msgId, offset, region, count, flags);
-    else appendRegionWriteRequest(this.out, msgId, offset, region, data, flags);
-    this.queued();
+    const msgId = this.nextId();
+    const out = this.main.outbox;
+    if (data === undefined) appendRegionReadRequest(out.arena, msgId, offset, region, count, flags);
+    else appendRegionWriteRequest(out.arena, msgId, offset, region, data, flags);
+    out.queued();
     if (noReply) return undefined;
     return new Promise<Uint8Array | undefined>((resolve, reject) => {
-      this.pending.push({ msgId, command, count, resolve: resolve as Pending["resolve"], reject });
+      this.pending.add({ msgId, command, twin: false, count, resolve: resolve as Pending["resolve"], reject });
     });
   }
 
@@ -302,98 +275,22 @@ export class Connection {
   /** Sends on the main socket in order with queued requests. */
   private sendOrdered(parts: Uint8Array | readonly Uint8Array[]): void {
     if (this.lost) return;
-    const total = partsLength(parts);
-    if (total > ARENA_COPY_MAX) {
-      this.flush();
-      this.stats.messagesSent++;
-      this.stats.sendCalls++;
-      this.main.send(parts);
-      return;
-    }
-    copyParts(parts, this.out);
-    this.queued();
+    this.main.outbox.queue(parts);
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.out.length === 0) return;
-    const bytes = this.out.take();
-    if (this.lost) return;
-    this.stats.sendCalls++;
-    this.main.send(bytes);
-  }
-
-  /**
-   * A chunk from the main socket. The common case — nothing buffered, no fds, whole frames — is read in place: the
-   * plain reply to the oldest request of `requestAccess` settles it without a Frame object; other frames go the
-   * general way (`onFrame`), and what is left through the frame parser.
-   */
-  private onMainData(chunk: Uint8Array, fds: number[]): void {
-    const n = this.lost ? 0 : this.parser.inPlaceLength(chunk, fds);
-    if (n === 0) {
-      this.onData(this.parser, chunk, fds, this.mainChannel);
-      return;
-    }
-    const view = new DataView(chunk.buffer, chunk.byteOffset, n);
-    const h = this.hdr;
-    let at = 0;
-    while (at < n) {
-      readHeaderAt(view, at, h);
-      const size = h.msgSize;
-      if (!this.accessReplyInPlace(chunk, at)) this.onFrame(frameAt(chunk, at), this.mainChannel);
-      at += size;
-      if (this.lost) return;
-    }
-    if (n < chunk.length) this.onData(this.parser, chunk.subarray(n), fds, this.mainChannel);
-  }
-
-  /** The plain reply (see `Pending.count`) to the oldest request, if this frame (header in `hdr`) is one. */
-  private accessReplyInPlace(chunk: Uint8Array, at: number): boolean {
-    const h = this.hdr;
+  /** The plain reply (see `Pending.count`) to the oldest request, if this frame (header in `h`) is one. */
+  private accessReplyInPlace(chunk: Uint8Array, at: number, h: MutableHeader): boolean {
     if ((h.flags & (HeaderFlags.TYPE_MASK | HeaderFlags.ERROR)) !== HeaderFlags.TYPE_REPLY) return false;
-    const p = this.pending[this.head];
+    const p = this.pending.oldest();
     if (p === undefined || p.count < 0 || p.msgId !== h.msgId || p.command !== h.command) return false;
     const read = p.command === Command.REGION_READ;
     if (h.msgSize !== ACCESS_FRAME_HEAD + (read ? p.count : 0)) return false;
-    this.stats.framesReceived++;
-    this.dropHead();
+    this.pending.dropOldest();
     p.resolve(read ? chunk.subarray(at + ACCESS_FRAME_HEAD, at + h.msgSize) : undefined);
     return true;
   }
 
-  /** The oldest pending request got its reply. */
-  private dropHead(): void {
-    const pending = this.pending;
-    const i = this.head;
-    pending[i] = undefined as unknown as Pending;
-    this.head = i + 1;
-    if (this.head === pending.length) {
-      pending.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > pending.length) {
-      this.pending = pending.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  private onData(parser: FrameParser, chunk: Uint8Array, fds: number[], channel: CommandChannel): void {
-    if (this.lost) {
-      closeFds(fds);
-      return;
-    }
-    const err = parser.push(chunk, fds.length === 0 ? EMPTY_FDS : fds);
-    if (err === undefined) {
-      const bad = parser.drain((frame) => this.onFrame(frame, channel));
-      channel.flush();
-      if (bad === undefined) return;
-      this.protocolFailure(`framing: ${bad.message}`, bad);
-    } else {
-      this.protocolFailure(`framing: ${err.message}`, err);
-    }
-  }
-
   private onFrame(frame: Frame, channel: CommandChannel): void {
-    this.stats.framesReceived++;
     const flags = frame.header.flags;
     const type = flags & HeaderFlags.TYPE_MASK;
     if (type === HeaderFlags.TYPE_REPLY) {
@@ -417,27 +314,13 @@ export class Connection {
 
   private onReply(frame: Frame): void {
     const { msgId, command, flags } = frame.header;
-    const pending = this.pending;
-    let i = this.head;
-    let p: Pending | undefined = pending[i];
-    if (p === undefined || p.msgId !== msgId || p.command !== command) {
-      // Not the oldest request: look further (a server may answer out of order), else drop it.
-      p = undefined;
-      for (let j = i + 1; j < pending.length; j++) {
-        const q = pending[j]!;
-        if (q.msgId === msgId && q.command === command) {
-          p = q;
-          i = j;
-          break;
-        }
-      }
-      if (p === undefined) {
-        this.stats.unmatchedReplies++;
-        closeFds(frame.fds);
-        return;
-      }
-      pending.splice(i, 1);
-    } else this.dropHead();
+    // The oldest request, or further (a server may answer out of order); else it is dropped.
+    const p = this.pending.match(msgId, command, false);
+    if (p === undefined) {
+      this.stats.unmatchedReplies++;
+      closeFds(frame.fds);
+      return;
+    }
     if ((flags & HeaderFlags.ERROR) !== 0) {
       closeFds(frame.fds);
       p.reject(errorReply(command, frame.header.error, frame.payload.length > 0 ? frame.payload.slice() : undefined));
@@ -479,41 +362,14 @@ export class Connection {
   private lose(err: VfioUserClientError): void {
     if (this.lost) return;
     this.lost = err;
-    this.out.length = 0;
+    this.main.outbox.discard();
     this.failPending(err);
-    closeFds(this.parser.takeFds());
-    if (this.twinParser) closeFds(this.twinParser.takeFds());
+    closeFds(this.main.parser.takeFds());
+    if (this.twin) closeFds(this.twin.parser.takeFds());
     this.handlers.onLost(err);
   }
 
   private failPending(err: VfioUserClientError): void {
-    const pending = this.pending;
-    const head = this.head;
-    this.pending = [];
-    this.head = 0;
-    for (let i = head; i < pending.length; i++) pending[i]!.reject(err);
+    for (const p of this.pending.takeAll()) p.reject(err);
   }
-}
-
-/** Header + access head of REGION_READ/WRITE. */
-const ACCESS_FRAME_HEAD = HEADER_SIZE + REGION_ACCESS_SIZE;
-/** Messages up to this size are copied into the send arena; bigger ones leave on their own (gathered, no copy). */
-const ARENA_COPY_MAX = 16384;
-/** The arenas' starting size (one grown past 16 × this by a burst is dropped after its flush). */
-const ARENA_START = 65536;
-
-function partsLength(parts: Uint8Array | readonly Uint8Array[]): number {
-  if (parts instanceof Uint8Array) return parts.length;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
-}
-
-/** Copies the parts to the end of the arena. */
-function copyParts(parts: Uint8Array | readonly Uint8Array[], out: FrameArena): void {
-  if (parts instanceof Uint8Array) {
-    out.append(parts);
-    return;
-  }
-  for (const p of parts) out.append(p);
 }

@@ -1,7 +1,7 @@
 import { applyConfigWrite, PciCommand, type PciConfigImage, PciExp, PciHeader, PciMsi, PciMsix } from "@emu/pci-config";
 
 function rd16(b: Uint8Array, o: number): number {
-  return (b[o] as number) | ((b[o + 1] as number) << 8);
+  return (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8);
 }
 
 function rd32(b: Uint8Array, o: number): number {
@@ -44,11 +44,7 @@ export class ConfigSpace {
     const pcie = this.image.pcie;
     if (pcie?.flr) {
       const hi = pcie.devctl + 1; // bit 15 lives in the high byte
-      if (
-        hi >= offset &&
-        hi < offset + data.length &&
-        ((data[hi - offset] as number) & (PciExp.DEVCTL_BCR_FLR >> 8)) !== 0
-      )
+      if (hi >= offset && hi < offset + data.length && ((data[hi - offset] ?? 0) & (PciExp.DEVCTL_BCR_FLR >> 8)) !== 0)
         return true;
     }
     return false;
@@ -96,7 +92,7 @@ export class ConfigSpace {
     if (p === undefined) return;
     const byte = p + (vector >> 3);
     const bit = 1 << (vector & 7);
-    this.state[byte] = on ? (this.state[byte] as number) | bit : (this.state[byte] as number) & ~bit;
+    this.state[byte] = on ? (this.state[byte] ?? 0) | bit : (this.state[byte] ?? 0) & ~bit;
   }
 
   msiPending(vector: number): boolean {

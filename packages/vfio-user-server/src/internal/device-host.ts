@@ -1,17 +1,74 @@
-import { buildConfigSpace, isPciConfigError } from "@emu/pci-config";
+import { buildConfigSpace, isPciConfigError, type PciConfigImage } from "@emu/pci-config";
 import { MigrationState, PCI_NUM_IRQS, PciIrq, PciRegion } from "@emu/vfio-user-proto";
 import type { DeviceConfig, DeviceContext, DeviceIrqs } from "../context.js";
-import type { DeviceModel, DeviceModelSource, DmaRegionInfo, MaybePromise, ResetReason } from "../device.js";
+import type { DeviceModel, DeviceModelSource, MaybePromise, ResetReason } from "../device.js";
 import { refuse } from "../errno.js";
 import { VfioUserServerError } from "../errors.js";
+import type { DmaRegionInfo } from "../guest-memory.js";
 import { ConfigSpace } from "./config-space.js";
 import { DmaController } from "./dma.js";
 import { IrqController } from "./irq.js";
+import { isPromise } from "./is-promise.js";
 import { migrationPath } from "./migration-fsm.js";
 import { buildRegions, type RegionSlot, releaseRegions } from "./regions.js";
 
-function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
-  return typeof (v as { then?: unknown } | undefined)?.then === "function";
+/** The config-space image of a device, refused (InvalidDevice) when a client could not use it. */
+function configImage(model: DeviceModel, limits: { readonly maxDataXferSize: number }): PciConfigImage {
+  let image: PciConfigImage;
+  try {
+    image = buildConfigSpace(model.pci);
+  } catch (e) {
+    if (isPciConfigError(e)) throw new VfioUserServerError("InvalidDevice", e.message, { cause: e });
+    throw e;
+  }
+  if (image.pcie !== undefined && image.size < 4096)
+    throw new VfioUserServerError(
+      "InvalidDevice",
+      "a PCI Express capability needs 4096-byte config space (cloud-hypervisor reads the extended capabilities at " +
+        "0x100 of every PCIe device): drop configSpaceSize 256",
+    );
+  if (image.rom !== undefined && image.rom.size > limits.maxDataXferSize)
+    throw new VfioUserServerError(
+      "InvalidDevice",
+      `the expansion ROM (${image.rom.size} bytes) is larger than maxDataXferSize (${limits.maxDataXferSize}): ` +
+        "QEMU reads the whole ROM with one REGION_READ",
+    );
+  return image;
+}
+
+type IrqCountList = [intx: number, msi: number, msix: number, err: number, req: number];
+
+/** Vectors per IRQ index: the device's counts or the defaults of its PCI description; refused when inconsistent. */
+function irqCounts(model: DeviceModel, image: PciConfigImage): IrqCountList {
+  const ic = model.irqs ?? {};
+  const pin = model.pci.interruptPin ?? 0;
+  const counts: IrqCountList = [
+    ic.intx ?? (pin > 0 ? 1 : 0),
+    ic.msi ?? image.msi?.vectors ?? 0,
+    ic.msix ?? image.msix?.tableSize ?? 0,
+    ic.err ?? 1,
+    ic.req ?? 1,
+  ];
+  for (const [i, c] of counts.entries()) {
+    if (!Number.isInteger(c) || c < 0 || c > 2048)
+      throw new VfioUserServerError("InvalidDevice", `IRQ count ${c} for index ${i}`);
+  }
+  if (image.msix && counts[PciIrq.MSIX] !== image.msix.tableSize)
+    throw new VfioUserServerError("InvalidDevice", "MSI-X vector count must equal the MSI-X table size");
+  // QEMU sets up INTx for a device whose config space has an interrupt pin, and fails to realize it when SET_IRQS
+  // for INTx fails; a device with INTx vectors but no pin would never be asked for them.
+  const intx = counts[PciIrq.INTX];
+  if (pin > 0 && intx === 0)
+    throw new VfioUserServerError(
+      "InvalidDevice",
+      `interruptPin ${pin} but irqs.intx is 0: give the device an INTx vector or drop the interrupt pin`,
+    );
+  if (pin === 0 && intx > 0)
+    throw new VfioUserServerError(
+      "InvalidDevice",
+      `irqs.intx is ${intx} but the PCI description has no interruptPin: set interruptPin (1..4) or drop irqs.intx`,
+    );
+  return counts;
 }
 
 /**
@@ -76,54 +133,9 @@ export class DeviceHost {
     };
 
     this.model = typeof source === "function" ? source(this.context) : source;
-    let image: ReturnType<typeof buildConfigSpace>;
-    try {
-      image = buildConfigSpace(this.model.pci);
-    } catch (e) {
-      if (isPciConfigError(e)) throw new VfioUserServerError("InvalidDevice", e.message, { cause: e });
-      throw e;
-    }
-    if (image.pcie !== undefined && image.size < 4096)
-      throw new VfioUserServerError(
-        "InvalidDevice",
-        "a PCI Express capability needs 4096-byte config space (cloud-hypervisor reads the extended capabilities at " +
-          "0x100 of every PCIe device): drop configSpaceSize 256",
-      );
-    if (image.rom !== undefined && image.rom.size > limits.maxDataXferSize)
-      throw new VfioUserServerError(
-        "InvalidDevice",
-        `the expansion ROM (${image.rom.size} bytes) is larger than maxDataXferSize (${limits.maxDataXferSize}): ` +
-          "QEMU reads the whole ROM with one REGION_READ",
-      );
+    const image = configImage(this.model, limits);
     this.config = new ConfigSpace(image);
-    const ic = this.model.irqs ?? {};
-    const pin = this.model.pci.interruptPin ?? 0;
-    const counts = [
-      ic.intx ?? (pin > 0 ? 1 : 0),
-      ic.msi ?? image.msi?.vectors ?? 0,
-      ic.msix ?? image.msix?.tableSize ?? 0,
-      ic.err ?? 1,
-      ic.req ?? 1,
-    ];
-    for (const [i, c] of counts.entries()) {
-      if (!Number.isInteger(c) || c < 0 || c > 2048)
-        throw new VfioUserServerError("InvalidDevice", `IRQ count ${c} for index ${i}`);
-    }
-    if (image.msix && counts[PciIrq.MSIX] !== image.msix.tableSize)
-      throw new VfioUserServerError("InvalidDevice", "MSI-X vector count must equal the MSI-X table size");
-    // QEMU sets up INTx for a device whose config space has an interrupt pin, and fails to realize it when SET_IRQS
-    // for INTx fails; a device with INTx vectors but no pin would never be asked for them.
-    const intx = counts[PciIrq.INTX] as number;
-    if (pin > 0 && intx === 0)
-      throw new VfioUserServerError(
-        "InvalidDevice",
-        `interruptPin ${pin} but irqs.intx is 0: give the device an INTx vector or drop the interrupt pin`,
-      );
-    if (pin === 0 && intx > 0)
-      throw new VfioUserServerError(
-        "InvalidDevice",
-        `irqs.intx is ${intx} but the PCI description has no interruptPin: set interruptPin (1..4) or drop irqs.intx`,
-      );
+    const counts = irqCounts(this.model, image);
     this.irq = new IrqController(this.config, counts);
     this.regions = buildRegions(image, this.model.regions ?? {});
     this.dma = new DmaController(
@@ -275,16 +287,16 @@ export class DeviceHost {
     }
     const points = [...cuts].sort((a, b) => a - b);
     const pieces: [kind: "table" | "pba" | "plain", off: number, n: number][] = [];
-    for (let i = 0; i + 1 < points.length; i++) {
-      const s = points[i] as number;
-      const e = points[i + 1] as number;
+    for (const [i, e] of points.entries()) {
+      const s = points[i - 1];
+      if (s === undefined) continue;
       const inT = slot.msixTable && s >= slot.msixTable.start && e <= slot.msixTable.end;
       const inP = slot.msixPba && s >= slot.msixPba.start && e <= slot.msixPba.end;
       pieces.push([inT ? "table" : inP ? "pba" : "plain", s, e - s]);
     }
     const step = (i: number): void | Promise<void> => {
-      for (; i < pieces.length; i++) {
-        const [k, o, n] = pieces[i] as [kind: "table" | "pba" | "plain", off: number, n: number];
+      for (let piece = pieces[i]; piece !== undefined; piece = pieces[++i]) {
+        const [k, o, n] = piece;
         const r = run(k, o, n, o - offset);
         if (r !== undefined && isPromise(r)) {
           const next = i + 1;

@@ -1,8 +1,8 @@
 import { closeFd, fileSize, MAX_MAPPING_LENGTH, type Mapping, mmapWindows } from "@emu/sys";
 import { DmaMapFlags } from "@emu/vfio-user-proto";
-import type { DmaRegionInfo } from "../device.js";
 import { refuse } from "../errno.js";
 import { DmaError } from "../errors.js";
+import type { Dma, DmaRegionInfo, DmaView } from "../guest-memory.js";
 import type { DirtyLog } from "./dirty-log.js";
 
 /** Server → client memory access (DMA_READ / DMA_WRITE messages), provided by the connection. */
@@ -23,35 +23,8 @@ interface Entry {
   readonly views: Uint8Array[] | undefined;
 }
 
-/** A direct view of guest memory (fd-backed DMA). Its `bytes` read as empty once the mapping is gone. */
-export interface DmaView {
-  readonly iova: bigint;
-  readonly bytes: Uint8Array;
-  /** Done with the view (with write access: its pages are logged dirty again). */
-  release(): void;
-}
-
-/** How a device reaches guest memory: one API whether the client passed an fd or not. */
-export interface Dma {
-  /**
-   * Reads guest memory (directly when fd-backed, else with DMA_READ messages split to the client's limit). The bytes
-   * are the caller's: a buffer of their own (above 16 KiB read with one message: a view of that reply's own buffer).
-   */
-  read(iova: bigint | number, length: number): Promise<Uint8Array>;
-  /** Writes guest memory (directly when fd-backed, else with DMA_WRITE messages). */
-  write(iova: bigint | number, data: Uint8Array): Promise<void>;
-  /**
-   * A direct view of [iova, iova + length): only for fd-backed memory inside one mapping. Throws DmaError NotMapped,
-   * NotDirect, Spans or Permission.
-   */
-  map(iova: bigint | number, length: number, access?: "r" | "rw"): DmaView;
-  /** Marks a range written (for writes made through a view kept across a DMA_LOGGING_START). */
-  markDirty(iova: bigint | number, length: number): void;
-  /** The mappings currently in the table. */
-  regions(): readonly DmaRegionInfo[];
-}
-
 const MAX_WINDOW = BigInt(MAX_MAPPING_LENGTH);
+const NO_BYTES = new Uint8Array(0);
 
 /** The DMA table of the current client and the device-facing translation API. */
 export class DmaController implements Dma {
@@ -147,8 +120,8 @@ export class DmaController implements Dma {
       windows,
       views: windows?.map((w) => new Uint8Array(w.buffer)),
     };
-    let i = 0;
-    while (i < this.entries.length && (this.entries[i] as Entry).iova < iova) i++;
+    let i = this.entries.findIndex((e) => e.iova >= iova);
+    if (i < 0) i = this.entries.length;
     this.entries.splice(i, 0, entry);
     this.onMap(info);
     return info;
@@ -157,8 +130,8 @@ export class DmaController implements Dma {
   /** DMA_UNMAP: must match a mapping exactly. Throws ReplyError NotFound. */
   remove(iova: bigint, size: bigint): DmaRegionInfo {
     const i = this.entries.findIndex((e) => e.iova === iova && e.size === size);
-    if (i < 0) throw refuse("NotFound", `no DMA mapping 0x${iova.toString(16)}+0x${size.toString(16)}`);
-    const e = this.entries[i] as Entry;
+    const e = this.entries[i];
+    if (e === undefined) throw refuse("NotFound", `no DMA mapping 0x${iova.toString(16)}+0x${size.toString(16)}`);
     this.drop(e);
     this.entries.splice(i, 1);
     return e.info;
@@ -186,7 +159,8 @@ export class DmaController implements Dma {
     let hit: Entry | undefined;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const e = this.entries[mid] as Entry;
+      const e = this.entries[mid];
+      if (e === undefined) break;
       if (e.iova <= iova) {
         hit = e;
         lo = mid + 1;
@@ -238,13 +212,13 @@ export class DmaController implements Dma {
 
   /** Copies between a direct entry and `buf` (`toGuest`: buf -> guest). */
   private static copy(e: Entry, at: bigint, buf: Uint8Array, toGuest: boolean): void {
-    const views = e.views as Uint8Array[];
+    const views = e.views ?? [];
     let off = at - e.iova;
     let done = 0;
     while (done < buf.length) {
       const w = Number(off / MAX_WINDOW);
       const inWin = Number(off % MAX_WINDOW);
-      const view = views[w] as Uint8Array;
+      const view = views[w] ?? NO_BYTES; // a window gone: n <= 0 below
       const n = Math.min(buf.length - done, view.length - inWin);
       if (n <= 0) throw new DmaError("Disconnected", at, buf.length, "DMA mapping went away");
       if (toGuest) view.set(buf.subarray(done, done + n), inWin);
@@ -355,7 +329,7 @@ export class DmaController implements Dma {
     const off = a - e.iova;
     const w = Number(off / MAX_WINDOW);
     const inWin = Number(off % MAX_WINDOW);
-    const view = e.views[w] as Uint8Array;
+    const view = e.views[w] ?? NO_BYTES;
     if (inWin + length > view.length)
       throw new DmaError("Spans", a, length, `DMA 0x${a.toString(16)}+${length} crosses a 4 GiB window`);
     const bytes = view.subarray(inWin, inWin + length);

@@ -1,12 +1,10 @@
 import { PciMsix } from "@emu/pci-config";
-import { closeFd, EventFd } from "@emu/sys";
+import { closeFds, EventFd } from "@emu/sys";
 import { IrqInfoFlags, IrqSetFlags, PCI_NUM_IRQS, PciIrq } from "@emu/vfio-user-proto";
+import type { TriggerResult } from "../context.js";
 import { refuse } from "../errno.js";
 import { VfioUserServerError } from "../errors.js";
 import type { ConfigSpace } from "./config-space.js";
-
-/** What became of a trigger. */
-export type TriggerResult = "delivered" | "pending" | "dropped";
 
 interface IndexState {
   readonly count: number;
@@ -108,9 +106,16 @@ export class IrqController {
   // -------------------------------------------------------------------------------------------------------------
   // Masking and pending
 
+  /** The state of an IRQ index (callers checked it; a bad one is refused as SET_IRQS refuses it). */
+  private state(index: number): IndexState {
+    const s = this.idx[index];
+    if (s === undefined) throw refuse("BadIndex", `IRQ index ${index}`);
+    return s;
+  }
+
   /** The effective mask of a vector. */
   masked(index: number, vector: number): boolean {
-    const s = this.idx[index] as IndexState;
+    const s = this.state(index);
     if (s.irqMasked[vector]) return true;
     const cfg = this.config;
     switch (index) {
@@ -129,27 +134,27 @@ export class IrqController {
   }
 
   private tableMasked(vector: number): boolean {
-    return ((this.msixTable[vector * PciMsix.ENTRY_SIZE + PciMsix.ENTRY_VECTOR_CTRL] as number) & 1) === 1;
+    return ((this.msixTable[vector * PciMsix.ENTRY_SIZE + PciMsix.ENTRY_VECTOR_CTRL] ?? 0) & 1) === 1;
   }
 
   pending(index: number, vector: number): boolean {
-    if (index === PciIrq.MSIX) return ((this.msixPba[vector >> 3] as number) & (1 << (vector & 7))) !== 0;
+    if (index === PciIrq.MSIX) return ((this.msixPba[vector >> 3] ?? 0) & (1 << (vector & 7))) !== 0;
     if (index === PciIrq.MSI && this.config.image.msi?.pending !== undefined) return this.config.msiPending(vector);
-    return (this.idx[index] as IndexState).pending[vector] === true;
+    return this.state(index).pending[vector] === true;
   }
 
   private setPending(index: number, vector: number, on: boolean): void {
     if (index === PciIrq.MSIX) {
       const b = vector >> 3;
       const bit = 1 << (vector & 7);
-      this.msixPba[b] = on ? (this.msixPba[b] as number) | bit : (this.msixPba[b] as number) & ~bit;
+      this.msixPba[b] = on ? (this.msixPba[b] ?? 0) | bit : (this.msixPba[b] ?? 0) & ~bit;
       return;
     }
     if (index === PciIrq.MSI && this.config.image.msi?.pending !== undefined) {
       this.config.setMsiPending(vector, on);
       return;
     }
-    (this.idx[index] as IndexState).pending[vector] = on;
+    this.state(index).pending[vector] = on;
   }
 
   /** The index `trigger(vector)` uses: MSI-X, else MSI, else INTx, by what the client enabled. */
@@ -161,7 +166,7 @@ export class IrqController {
   }
 
   private anyTrigger(index: number): boolean {
-    return (this.idx[index] as IndexState).trigger.some((t) => t !== undefined);
+    return this.state(index).trigger.some((t) => t !== undefined);
   }
 
   /**
@@ -182,7 +187,7 @@ export class IrqController {
   }
 
   private deliver(index: number, vector: number): TriggerResult {
-    const s = this.idx[index] as IndexState;
+    const s = this.state(index);
     const fd = s.trigger[vector];
     if (fd === undefined || fd.closed) return "dropped";
     try {
@@ -197,7 +202,7 @@ export class IrqController {
   /** Delivers what is pending and no longer masked; signals mask/unmask eventfds on transitions. */
   private settle(index: number, vector: number, wasMasked: boolean): void {
     const now = this.masked(index, vector);
-    const s = this.idx[index] as IndexState;
+    const s = this.state(index);
     if (now !== wasMasked && !(index === PciIrq.INTX && !now)) {
       const fd = now ? s.maskFd[vector] : s.unmaskFd[vector];
       try {
@@ -213,7 +218,7 @@ export class IrqController {
   }
 
   private changeIrqMask(index: number, vector: number, on: boolean): void {
-    const s = this.idx[index] as IndexState;
+    const s = this.state(index);
     const was = this.masked(index, vector);
     s.irqMasked[vector] = on;
     this.settle(index, vector, was);
@@ -223,15 +228,15 @@ export class IrqController {
   withConfigChange(change: () => void): void {
     const before: boolean[][] = [];
     for (const index of [PciIrq.INTX, PciIrq.MSI, PciIrq.MSIX]) {
-      const s = this.idx[index] as IndexState;
+      const s = this.state(index);
       const m: boolean[] = [];
       for (let v = 0; v < s.count; v++) m.push(this.masked(index, v));
       before[index] = m;
     }
     change();
     for (const index of [PciIrq.INTX, PciIrq.MSI, PciIrq.MSIX]) {
-      const m = before[index] as boolean[];
-      for (let v = 0; v < m.length; v++) this.settle(index, v, m[v] as boolean);
+      const m = before[index] ?? [];
+      for (let v = 0; v < m.length; v++) this.settle(index, v, m[v] === true);
     }
   }
 
@@ -252,11 +257,11 @@ export class IrqController {
     // Vector control: only the mask bit is writable.
     for (let v = first; v <= last; v++) {
       const c = v * PciMsix.ENTRY_SIZE + PciMsix.ENTRY_VECTOR_CTRL;
-      this.msixTable[c] = (this.msixTable[c] as number) & PciMsix.ENTRY_CTRL_MASKBIT;
+      this.msixTable[c] = (this.msixTable[c] ?? 0) & PciMsix.ENTRY_CTRL_MASKBIT;
       this.msixTable.fill(0, c + 1, c + 4);
     }
     for (let v = first; v <= last; v++) {
-      if (v < this.count(PciIrq.MSIX)) this.settle(PciIrq.MSIX, v, before[v - first] as boolean);
+      if (v < this.count(PciIrq.MSIX)) this.settle(PciIrq.MSIX, v, before[v - first] === true);
     }
   }
 
@@ -282,22 +287,14 @@ export class IrqController {
   }
 
   private validateAndApply(req: SetIrqsArgs, fds: readonly number[], adopted: EventFd[]): void {
-    const own = (): void => {
-      for (const fd of fds) {
-        try {
-          closeFd(fd);
-        } catch {
-          // already gone
-        }
-      }
-    };
+    const own = (): void => closeFds(fds);
     const fail = (reason: "Malformed" | "BadIndex" | "OutOfRange" | "NotSupported", msg: string): never => {
       own();
       throw refuse(reason, msg);
     };
     const { flags, index, start, count } = req;
     if (index >= PCI_NUM_IRQS) fail("BadIndex", `IRQ index ${index}`);
-    const s = this.idx[index] as IndexState;
+    const s = this.state(index);
     const dataType = flags & IrqSetFlags.DATA_TYPE_MASK;
     const action = flags & IrqSetFlags.ACTION_TYPE_MASK;
     if (flags & ~(IrqSetFlags.DATA_TYPE_MASK | IrqSetFlags.ACTION_TYPE_MASK))
@@ -336,52 +333,59 @@ export class IrqController {
       fail("NotSupported", "ERR and REQ support ACTION_TRIGGER only");
 
     if (dataType === IrqSetFlags.DATA_EVENTFD) {
-      for (let i = 0; i < fds.length; i++) {
-        try {
-          adopted.push(EventFd.adopt(fds[i] as number));
-        } catch {
-          // Not an eventfd: the ones adopted so far are closed by setIrqs, the rest here.
-          for (const fd of fds.slice(i)) {
-            try {
-              closeFd(fd);
-            } catch {
-              // already gone
-            }
-          }
-          throw refuse("Malformed", "DATA_EVENTFD with an fd that is not an eventfd");
-        }
-      }
-      const list =
-        action === IrqSetFlags.ACTION_TRIGGER ? s.trigger : action === IrqSetFlags.ACTION_MASK ? s.maskFd : s.unmaskFd;
-      for (let i = 0; i < count; i++) {
-        list[start + i]?.close();
-        list[start + i] = adopted[i]; // undefined when no fds: de-assign
-      }
-      adopted.length = 0;
-      if (action === IrqSetFlags.ACTION_UNMASK && index === PciIrq.INTX) {
-        for (let i = 0; i < count; i++) {
-          const v = start + i;
-          list[v]?.watch(() => this.changeIrqMask(PciIrq.INTX, v, false));
-        }
-      }
-      if (action === IrqSetFlags.ACTION_TRIGGER) {
-        // A vector left pending while it had no eventfd is delivered now if unmasked.
-        for (let i = 0; i < count; i++) {
-          const v = start + i;
-          if (s.trigger[v] !== undefined && !this.masked(index, v) && this.pending(index, v)) {
-            this.setPending(index, v, false);
-            this.deliver(index, v);
-          }
-        }
-      }
+      this.assignEventFds(index, start, count, action, fds, adopted);
       return;
     }
 
     for (let i = 0; i < count; i++) {
-      if (dataType === IrqSetFlags.DATA_BOOL && (req.data as Uint8Array)[i] === 0) continue;
+      if (dataType === IrqSetFlags.DATA_BOOL && req.data?.[i] === 0) continue;
       const v = start + i;
       if (action === IrqSetFlags.ACTION_TRIGGER) this.trigger(v, index);
       else this.changeIrqMask(index, v, action === IrqSetFlags.ACTION_MASK);
+    }
+  }
+
+  /** DATA_EVENTFD: adopts the fds (closed on failure) and assigns them to the action's vectors (none: de-assigns). */
+  private assignEventFds(
+    index: number,
+    start: number,
+    count: number,
+    action: number,
+    fds: readonly number[],
+    adopted: EventFd[],
+  ): void {
+    const s = this.state(index);
+    for (const [i, fd] of fds.entries()) {
+      try {
+        adopted.push(EventFd.adopt(fd));
+      } catch {
+        // Not an eventfd: the ones adopted so far are closed by setIrqs, the rest here.
+        closeFds(fds.slice(i));
+        throw refuse("Malformed", "DATA_EVENTFD with an fd that is not an eventfd");
+      }
+    }
+    const list =
+      action === IrqSetFlags.ACTION_TRIGGER ? s.trigger : action === IrqSetFlags.ACTION_MASK ? s.maskFd : s.unmaskFd;
+    for (let i = 0; i < count; i++) {
+      list[start + i]?.close();
+      list[start + i] = adopted[i]; // undefined when no fds: de-assign
+    }
+    adopted.length = 0;
+    if (action === IrqSetFlags.ACTION_UNMASK && index === PciIrq.INTX) {
+      for (let i = 0; i < count; i++) {
+        const v = start + i;
+        list[v]?.watch(() => this.changeIrqMask(PciIrq.INTX, v, false));
+      }
+    }
+    if (action === IrqSetFlags.ACTION_TRIGGER) {
+      // A vector left pending while it had no eventfd is delivered now if unmasked.
+      for (let i = 0; i < count; i++) {
+        const v = start + i;
+        if (s.trigger[v] !== undefined && !this.masked(index, v) && this.pending(index, v)) {
+          this.setPending(index, v, false);
+          this.deliver(index, v);
+        }
+      }
     }
   }
 

@@ -39,8 +39,7 @@ export function migrationPath(from: State, to: State, preCopy: boolean): State[]
   const prev = new Map<State, State>();
   const queue: State[] = [from];
   const seen = new Set<State>([from]);
-  while (queue.length > 0) {
-    const s = queue.shift() as State;
+  for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
     if (s !== from && SAVING.has(s)) continue; // cannot pass through
     for (const [a, b] of arcs) {
       if (a !== s || seen.has(b)) continue;
@@ -49,8 +48,7 @@ export function migrationPath(from: State, to: State, preCopy: boolean): State[]
       if (b === to) {
         const path: State[][] = [];
         let cur = to;
-        while (cur !== from) {
-          const p = prev.get(cur) as State;
+        for (let p = prev.get(cur); p !== undefined && cur !== from; p = prev.get(cur)) {
           path.unshift([p, cur]);
           cur = p;
         }

@@ -56,10 +56,10 @@ export function buildRegions(
   }
   const count = Math.max(PCI_NUM_REGIONS, ...indices.map((i) => i + 1));
   const out: RegionSlot[] = [];
-  const created: { memfd?: number; mapping?: Mapping; efds: EventFd[] }[] = [];
+  const created: Resources[] = [];
   try {
     for (let index = 0; index < count; index++) {
-      const r: { memfd?: number; mapping?: Mapping; efds: EventFd[] } = { efds: [] };
+      const r: Resources = { efds: [] };
       created[index] = r;
       out.push(buildSlot(image, index, regions[index], r));
     }
@@ -74,13 +74,11 @@ export function buildRegions(
   return out;
 }
 
-function buildSlot(
-  image: PciConfigImage,
-  index: number,
-  d: RegionDescription | undefined,
-  res: { memfd?: number; mapping?: Mapping; efds: EventFd[] },
-): RegionSlot {
-  const empty = (size: number, isConfig = false): RegionSlot => ({
+type Resources = { memfd?: number; mapping?: Mapping; efds: EventFd[] };
+
+/** A slot with no callbacks, no memory and no traps (config space, an absent region, a BAR without description). */
+function emptySlot(index: number, size: number, isConfig = false): RegionSlot {
+  return {
     index,
     size,
     sizeBig: BigInt(size),
@@ -98,74 +96,87 @@ function buildSlot(
     msixTable: undefined,
     msixPba: undefined,
     ioEventFds: [],
-  });
-  if (index === PciRegion.CONFIG) return empty(image.size, true);
+  };
+}
 
-  // Size: BARs and ROM from config space, others from the description.
+/** The size of a region: BARs and ROM from config space, others from the description; undefined when absent. */
+function regionSize(image: PciConfigImage, index: number, d: RegionDescription | undefined): number | undefined {
   let size: number;
   if (index <= PciRegion.BAR5) {
     const bar = image.bars[index];
     if (bar === undefined) {
       if (d !== undefined) invalid(`region ${index} is described but BAR${index} is not in the PCI description`);
-      return { ...empty(0), readable: false, writable: false };
+      return undefined;
     }
     if (bar.size > BigInt(Number.MAX_SAFE_INTEGER)) invalid(`BAR${index} is too large to serve`);
     size = Number(bar.size);
   } else if (index === PciRegion.ROM) {
     if (image.rom === undefined) {
       if (d !== undefined) invalid("region 6 is described but the PCI description has no ROM");
-      return { ...empty(0), readable: false, writable: false };
+      return undefined;
     }
     size = image.rom.size;
   } else {
-    if (d === undefined) return { ...empty(0), readable: false, writable: false };
+    if (d === undefined) return undefined;
     if (d.size === undefined) invalid(`region ${index} needs a size`);
     size = d.size;
   }
   if (d?.size !== undefined && d.size !== size)
     invalid(`region ${index}: size ${d.size} differs from the PCI description (${size})`);
   if (!Number.isSafeInteger(size) || size < 0) invalid(`region ${index}: bad size ${size}`);
-  if (d === undefined) return { ...empty(size), writable: index !== PciRegion.ROM };
-  if (index >= PCI_NUM_REGIONS && d.type === undefined) invalid(`device-specific region ${index} needs a type`);
+  return size;
+}
 
-  // MSI-X table and PBA in this BAR are the server's.
+/** The MSI-X table and PBA that lie in this BAR: the server's. */
+function msixTraps(image: PciConfigImage, index: number): { table?: TrapRange; pba?: TrapRange } {
   const msix = image.msix;
-  const msixTable =
-    msix && msix.tableBar === index
-      ? { start: msix.tableOffset, end: msix.tableOffset + msix.tableSize * 16 }
-      : undefined;
-  const msixPba =
-    msix && msix.pbaBar === index ? { start: msix.pbaOffset, end: msix.pbaOffset + msix.pbaSize } : undefined;
+  const traps: { table?: TrapRange; pba?: TrapRange } = {};
+  if (msix && msix.tableBar === index)
+    traps.table = { start: msix.tableOffset, end: msix.tableOffset + msix.tableSize * 16 };
+  if (msix && msix.pbaBar === index) traps.pba = { start: msix.pbaOffset, end: msix.pbaOffset + msix.pbaSize };
+  return traps;
+}
 
-  let memfd: number | undefined;
-  let mapping: Mapping | undefined;
-  let memory: Uint8Array | undefined;
-  let areas: RegionArea[] = [];
-  if (d.memory === true) {
-    if (size === 0 || size > 2 ** 32) invalid(`region ${index}: shared memory must be 1 byte to 4 GiB`);
-    const fileSize = Math.ceil(size / pageSize) * pageSize;
-    memfd = memfdCreate(`emu-region-${index}`, fileSize);
-    res.memfd = memfd;
-    mapping = mmap(memfd, 0, fileSize, "rw");
-    res.mapping = mapping;
-    memory = new Uint8Array(mapping.buffer, 0, size);
-    areas = (d.mmap ?? [{ offset: 0, size }]).map((a) => ({ offset: a.offset, size: a.size }));
-    areas.sort((a, b) => a.offset - b.offset);
-    let prevEnd = 0;
-    for (const a of areas) {
-      if (!Number.isSafeInteger(a.offset) || !Number.isSafeInteger(a.size) || a.size <= 0 || a.offset < 0)
-        invalid(`region ${index}: bad mmap area`);
-      if (a.offset % pageSize !== 0) invalid(`region ${index}: mmap area offset ${a.offset} not page aligned`);
-      if (a.offset + a.size > size) invalid(`region ${index}: mmap area beyond the region`);
-      if (a.offset < prevEnd) invalid(`region ${index}: mmap areas overlap`);
-      prevEnd = a.offset + a.size;
-      for (const t of [msixTable, msixPba]) {
-        if (t && a.offset < t.end && t.start < a.offset + a.size)
-          invalid(`region ${index}: mmap area overlaps the MSI-X table or PBA`);
-      }
+/** Checks the mmap areas of a region with shared memory (sorted in place). */
+function checkAreas(index: number, size: number, areas: RegionArea[], traps: readonly (TrapRange | undefined)[]): void {
+  areas.sort((a, b) => a.offset - b.offset);
+  let prevEnd = 0;
+  for (const a of areas) {
+    if (!Number.isSafeInteger(a.offset) || !Number.isSafeInteger(a.size) || a.size <= 0 || a.offset < 0)
+      invalid(`region ${index}: bad mmap area`);
+    if (a.offset % pageSize !== 0) invalid(`region ${index}: mmap area offset ${a.offset} not page aligned`);
+    if (a.offset + a.size > size) invalid(`region ${index}: mmap area beyond the region`);
+    if (a.offset < prevEnd) invalid(`region ${index}: mmap areas overlap`);
+    prevEnd = a.offset + a.size;
+    for (const t of traps) {
+      if (t && a.offset < t.end && t.start < a.offset + a.size)
+        invalid(`region ${index}: mmap area overlaps the MSI-X table or PBA`);
     }
-  } else if (d.mmap !== undefined && d.mmap.length > 0) invalid(`region ${index}: mmap areas need memory: true`);
+  }
+}
 
+/** The shared memory of a region described with `memory: true` (recorded in `res` as soon as it exists). */
+function sharedMemory(
+  index: number,
+  size: number,
+  d: RegionDescription,
+  res: Resources,
+  traps: readonly (TrapRange | undefined)[],
+): { memfd: number; mapping: Mapping; memory: Uint8Array; areas: RegionArea[] } {
+  if (size === 0 || size > 2 ** 32) invalid(`region ${index}: shared memory must be 1 byte to 4 GiB`);
+  const fileSize = Math.ceil(size / pageSize) * pageSize;
+  const memfd = memfdCreate(`emu-region-${index}`, fileSize);
+  res.memfd = memfd;
+  const mapping = mmap(memfd, 0, fileSize, "rw");
+  res.mapping = mapping;
+  const memory = new Uint8Array(mapping.buffer, 0, size);
+  const areas = (d.mmap ?? [{ offset: 0, size }]).map((a) => ({ offset: a.offset, size: a.size }));
+  checkAreas(index, size, areas, traps);
+  return { memfd, mapping, memory, areas };
+}
+
+/** The ioeventfds of a region's doorbells (recorded in `res` as they are created). */
+function ioEventFdsOf(index: number, size: number, d: RegionDescription, res: Resources): IoEventFdSlot[] {
   const ioEventFds: IoEventFdSlot[] = [];
   for (const io of d.ioEventFds ?? []) {
     if (!Number.isSafeInteger(io.offset) || io.offset < 0 || io.offset + Math.max(1, io.size) > size)
@@ -175,7 +186,21 @@ function buildSlot(
     res.efds.push(efd);
     ioEventFds.push({ desc: io, efd });
   }
+  return ioEventFds;
+}
 
+function buildSlot(image: PciConfigImage, index: number, d: RegionDescription | undefined, res: Resources): RegionSlot {
+  if (index === PciRegion.CONFIG) return emptySlot(index, image.size, true);
+  const size = regionSize(image, index, d);
+  if (size === undefined) return { ...emptySlot(index, 0), readable: false, writable: false };
+  if (d === undefined) return { ...emptySlot(index, size), writable: index !== PciRegion.ROM };
+  if (index >= PCI_NUM_REGIONS && d.type === undefined) invalid(`device-specific region ${index} needs a type`);
+  const { table: msixTable, pba: msixPba } = msixTraps(image, index);
+  let shared: ReturnType<typeof sharedMemory> | undefined;
+  if (d.memory === true) shared = sharedMemory(index, size, d, res, [msixTable, msixPba]);
+  else if (d.mmap !== undefined && d.mmap.length > 0) invalid(`region ${index}: mmap areas need memory: true`);
+  const ioEventFds = ioEventFdsOf(index, size, d, res);
+  const areas = shared?.areas ?? [];
   return {
     index,
     size,
@@ -183,9 +208,9 @@ function buildSlot(
     readable: d.readable ?? true,
     writable: d.writable ?? index !== PciRegion.ROM,
     isConfig: false,
-    memfd,
-    mapping,
-    memory,
+    memfd: shared?.memfd,
+    mapping: shared?.mapping,
+    memory: shared?.memory,
     mmapAreas: areas,
     mmapWhole: areas.length === 1 && areas[0]?.offset === 0 && areas[0]?.size === size,
     read: d.read?.bind(d),

@@ -1,0 +1,39 @@
+/** Guest memory as a device model reaches it (`DeviceContext.dma`). */
+
+/** A DMA mapping as the device sees it in map/unmap notifications. */
+export interface DmaRegionInfo {
+  readonly iova: bigint;
+  readonly size: bigint;
+  readonly readable: boolean;
+  readonly writable: boolean;
+  /** true: fd-backed, mmapped by the server (direct access); false: served by DMA_READ/DMA_WRITE messages. */
+  readonly direct: boolean;
+}
+
+/** A direct view of guest memory (fd-backed DMA). Its `bytes` read as empty once the mapping is gone. */
+export interface DmaView {
+  readonly iova: bigint;
+  readonly bytes: Uint8Array;
+  /** Done with the view (with write access: its pages are logged dirty again). */
+  release(): void;
+}
+
+/** How a device reaches guest memory: one API whether the client passed an fd or not. */
+export interface Dma {
+  /**
+   * Reads guest memory (directly when fd-backed, else with DMA_READ messages split to the client's limit). The bytes
+   * are the caller's: a buffer of their own (above 16 KiB read with one message: a view of that reply's own buffer).
+   */
+  read(iova: bigint | number, length: number): Promise<Uint8Array>;
+  /** Writes guest memory (directly when fd-backed, else with DMA_WRITE messages). */
+  write(iova: bigint | number, data: Uint8Array): Promise<void>;
+  /**
+   * A direct view of [iova, iova + length): only for fd-backed memory inside one mapping. Throws DmaError NotMapped,
+   * NotDirect, Spans or Permission.
+   */
+  map(iova: bigint | number, length: number, access?: "r" | "rw"): DmaView;
+  /** Marks a range written (for writes made through a view kept across a DMA_LOGGING_START). */
+  markDirty(iova: bigint | number, length: number): void;
+  /** The mappings currently in the table. */
+  regions(): readonly DmaRegionInfo[];
+}

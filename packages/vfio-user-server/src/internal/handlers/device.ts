@@ -1,0 +1,45 @@
+import {
+  DeviceFlags,
+  type DeviceGetIrqInfoRequest,
+  type DeviceSetIrqsRequest,
+  type Header,
+} from "@emu/vfio-user-proto";
+import type { MaybePromise } from "../../device.js";
+import { refuse } from "../../errno.js";
+import { isPromise } from "../is-promise.js";
+import type { Session } from "../session.js";
+
+/** DEVICE_GET_INFO, DEVICE_GET_IRQ_INFO, DEVICE_SET_IRQS and DEVICE_RESET: the device as a whole. */
+
+export function deviceInfo(s: Session, h: Header): void {
+  s.send(h, {
+    kind: "DeviceGetInfoReply",
+    argsz: 16,
+    flags: DeviceFlags.RESET | DeviceFlags.PCI,
+    numRegions: s.host.regions.length,
+    numIrqs: s.host.numIrqs,
+  });
+}
+
+export function irqInfo(s: Session, h: Header, msg: DeviceGetIrqInfoRequest): void {
+  if (msg.index >= s.host.numIrqs) throw refuse("BadIndex", `IRQ index ${msg.index}`);
+  s.send(h, {
+    kind: "DeviceGetIrqInfoReply",
+    argsz: 16,
+    flags: s.host.irq.infoFlags(msg.index),
+    index: msg.index,
+    count: s.host.irq.count(msg.index),
+  });
+}
+
+/** DEVICE_SET_IRQS. Takes the fds (the eventfds). */
+export function setIrqs(s: Session, h: Header, msg: DeviceSetIrqsRequest, fds: readonly number[]): void {
+  s.host.irq.setIrqs(msg, fds);
+  s.send(h, { kind: "DeviceSetIrqsReply" });
+}
+
+export function reset(s: Session, h: Header): MaybePromise<void> {
+  const r = s.host.reset("client");
+  if (isPromise(r)) return r.then(() => s.send(h, { kind: "DeviceResetReply" }));
+  s.send(h, { kind: "DeviceResetReply" });
+}
