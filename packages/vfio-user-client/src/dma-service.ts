@@ -1,0 +1,121 @@
+import { closeFds } from "@emu/sys";
+import {
+  Command,
+  decodeBody,
+  encodeMessage,
+  type Frame,
+  HEADER_SIZE,
+  HeaderFlags,
+  type Message,
+} from "@emu/vfio-user-proto";
+import type { DirtyLog } from "./dirty-log.js";
+import type { CommandChannel } from "./internal/connection.js";
+import type { DmaTable } from "./internal/dma-table.js";
+
+/** A memory access the server made with a DMA_READ/DMA_WRITE message (the `dma` event). */
+export interface ServerDmaAccess {
+  readonly op: "read" | "write";
+  readonly address: bigint;
+  readonly count: bigint;
+  /** Set when we refused it (EFAULT outside what we mapped, EPERM against the mapping's access). */
+  readonly errno?: number;
+  /** It came on the twin socket. */
+  readonly twin: boolean;
+}
+
+/** Who hears of the accesses served (the client's `dma` event): `wanted()` false spares building them. */
+export interface DmaAccessObserver {
+  wanted(): boolean;
+  seen(access: ServerDmaAccess): void;
+}
+
+/** Linux errno numbers this client puts in its error replies to server commands. */
+const EPERM = 1;
+const EFAULT = 14;
+const EINVAL = 22;
+
+const LE = true;
+
+/**
+ * Serves the server's commands — DMA_READ and DMA_WRITE of our memory, on the main or the twin socket — from the DMA
+ * table: refused with EINVAL above our `max_data_xfer_size`, EFAULT outside what we mapped, EPERM against a mapping's
+ * access. DMA_WRITEs are reported to the dirty log; every access to the observer.
+ */
+export class DmaService {
+  private readonly table: DmaTable;
+  private readonly maxXfer: bigint;
+  private readonly dirty: DirtyLog;
+  private readonly observer: DmaAccessObserver;
+
+  constructor(table: DmaTable, maxXfer: number, dirty: DirtyLog, observer: DmaAccessObserver) {
+    this.table = table;
+    this.maxXfer = BigInt(maxXfer);
+    this.dirty = dirty;
+    this.observer = observer;
+  }
+
+  /** A command from the server (its fds are closed: DMA commands carry none). */
+  serve(frame: Frame, channel: CommandChannel): void {
+    closeFds(frame.fds);
+    const { msgId, command, flags } = frame.header;
+    const noReply = (flags & HeaderFlags.NO_REPLY) !== 0;
+    const fail = (errno: number): void => {
+      if (!noReply) channel.send(encodeMessage({ kind: "ErrorReply", command, errno }, { msgId }));
+    };
+    if (command !== Command.DMA_READ && command !== Command.DMA_WRITE) {
+      fail(EINVAL);
+      return;
+    }
+    let m: Message;
+    try {
+      m = decodeBody(frame.header, frame.payload);
+    } catch {
+      fail(EINVAL);
+      return;
+    }
+    if (m.kind !== "DmaReadRequest" && m.kind !== "DmaWriteRequest") {
+      fail(EINVAL);
+      return;
+    }
+    const read = m.kind === "DmaReadRequest";
+    const address = m.address;
+    const count = m.kind === "DmaReadRequest" ? m.count : BigInt(m.data.length);
+    const entry = count > this.maxXfer ? undefined : this.table.lookup(address, count);
+    let errno = 0;
+    if (count > this.maxXfer) errno = EINVAL;
+    else if (entry === undefined) errno = EFAULT;
+    else if (read ? !entry.readable : !entry.writable) errno = EPERM;
+    if (this.observer.wanted()) {
+      const op = read ? "read" : "write";
+      const twin = channel.twin;
+      this.observer.seen(errno === 0 ? { op, address, count, twin } : { op, address, count, errno, twin });
+    }
+    if (errno !== 0 || entry === undefined) {
+      fail(errno);
+      return;
+    }
+    const at = Number(address - entry.iova);
+    if (m.kind === "DmaReadRequest") {
+      if (!noReply) this.sendReadReply(channel, msgId, address, entry.bytes.subarray(at, at + Number(count)));
+      return;
+    }
+    entry.bytes.set(m.data, at);
+    this.dirty.noteMessageWrite(address, count);
+    if (!noReply) channel.send(encodeMessage({ kind: "DmaWriteReply", address, count }, { msgId }));
+  }
+
+  /** The DMA_READ reply carrying `data` (a view of our memory). */
+  private sendReadReply(channel: CommandChannel, msgId: number, address: bigint, data: Uint8Array): void {
+    const n = data.length;
+    const head = new Uint8Array(HEADER_SIZE + 16);
+    const v = new DataView(head.buffer);
+    v.setUint16(0, msgId, LE);
+    v.setUint16(2, Command.DMA_READ, LE);
+    v.setUint32(4, HEADER_SIZE + 16 + n, LE);
+    v.setUint32(8, HeaderFlags.TYPE_REPLY, LE);
+    v.setBigUint64(16, address, LE);
+    v.setBigUint64(24, BigInt(n), LE);
+    // Gathered into one sendmsg with the data straight from our memory.
+    channel.send(n === 0 ? head : [head, data]);
+  }
+}
