@@ -1,13 +1,6 @@
 import { closeFds } from "@emu/sys";
-import {
-  Command,
-  decodeBody,
-  encodeMessage,
-  type Frame,
-  HEADER_SIZE,
-  HeaderFlags,
-  type Message,
-} from "@emu/vfio-user-proto";
+import { Command, decodeBody, encodeMessage, type Frame, HeaderFlags, type Message } from "@emu/vfio-user-proto";
+import { appendDmaReadReply, dmaAccessFrameSize, FrameArena } from "@emu/vfio-user-proto/wire";
 import type { DirtyLog } from "./dirty-log.js";
 import type { CommandChannel } from "./internal/connection.js";
 import type { DmaTable } from "./internal/dma-table.js";
@@ -34,7 +27,8 @@ const EPERM = 1;
 const EFAULT = 14;
 const EINVAL = 22;
 
-const LE = true;
+/** The reply arena's starting size: the largest reply, up to 1 MiB (bigger ones grow it, up to 16 times that). */
+const ARENA_MAX_START = 1048576 + 64;
 
 /**
  * Serves the server's commands — DMA_READ and DMA_WRITE of our memory, on the main or the twin socket — from the DMA
@@ -46,12 +40,16 @@ export class DmaService {
   private readonly maxXfer: bigint;
   private readonly dirty: DirtyLog;
   private readonly observer: DmaAccessObserver;
+  /** Where DMA_READ replies are written (made on the first one, sized for the largest). */
+  private out: FrameArena | undefined;
+  private readonly arenaSize: number;
 
   constructor(table: DmaTable, maxXfer: number, dirty: DirtyLog, observer: DmaAccessObserver) {
     this.table = table;
     this.maxXfer = BigInt(maxXfer);
     this.dirty = dirty;
     this.observer = observer;
+    this.arenaSize = Math.min(dmaAccessFrameSize(maxXfer), ARENA_MAX_START);
   }
 
   /** A command from the server (its fds are closed: DMA commands carry none). */
@@ -104,18 +102,10 @@ export class DmaService {
     if (!noReply) channel.send(encodeMessage({ kind: "DmaWriteReply", address, count }, { msgId }));
   }
 
-  /** The DMA_READ reply carrying `data` (a view of our memory). */
+  /** The DMA_READ reply carrying `data` (a view of our memory), written by proto's writer. */
   private sendReadReply(channel: CommandChannel, msgId: number, address: bigint, data: Uint8Array): void {
-    const n = data.length;
-    const head = new Uint8Array(HEADER_SIZE + 16);
-    const v = new DataView(head.buffer);
-    v.setUint16(0, msgId, LE);
-    v.setUint16(2, Command.DMA_READ, LE);
-    v.setUint32(4, HEADER_SIZE + 16 + n, LE);
-    v.setUint32(8, HeaderFlags.TYPE_REPLY, LE);
-    v.setBigUint64(16, address, LE);
-    v.setBigUint64(24, BigInt(n), LE);
-    // Gathered into one sendmsg with the data straight from our memory.
-    channel.send(n === 0 ? head : [head, data]);
+    this.out ??= new FrameArena(this.arenaSize);
+    appendDmaReadReply(this.out, msgId, address, data);
+    channel.send(this.out.take());
   }
 }
