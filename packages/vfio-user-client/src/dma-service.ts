@@ -1,6 +1,6 @@
 import { closeFds } from "@emu/sys";
 import { Command, decodeBody, encodeMessage, type Frame, HeaderFlags, type Message } from "@emu/vfio-user-proto";
-import { appendDmaReadReply, dmaAccessFrameSize, FrameArena } from "@emu/vfio-user-proto/wire";
+import { appendDmaReadReplyHead, FrameArena } from "@emu/vfio-user-proto/wire";
 import type { DirtyLog } from "./dirty-log.js";
 import type { CommandChannel } from "./internal/connection.js";
 import type { DmaTable } from "./internal/dma-table.js";
@@ -27,9 +27,6 @@ const EPERM = 1;
 const EFAULT = 14;
 const EINVAL = 22;
 
-/** The reply arena's starting size: the largest reply, up to 1 MiB (bigger ones grow it, up to 16 times that). */
-const ARENA_MAX_START = 1048576 + 64;
-
 /**
  * Serves the server's commands — DMA_READ and DMA_WRITE of our memory, on the main or the twin socket — from the DMA
  * table: refused with EINVAL above our `max_data_xfer_size`, EFAULT outside what we mapped, EPERM against a mapping's
@@ -40,16 +37,14 @@ export class DmaService {
   private readonly maxXfer: bigint;
   private readonly dirty: DirtyLog;
   private readonly observer: DmaAccessObserver;
-  /** Where DMA_READ replies are written (made on the first one, sized for the largest). */
-  private out: FrameArena | undefined;
-  private readonly arenaSize: number;
+  /** Where the head of each DMA_READ reply is written (sent at once: the channel copies or sends it). */
+  private readonly head = new FrameArena(64);
 
   constructor(table: DmaTable, maxXfer: number, dirty: DirtyLog, observer: DmaAccessObserver) {
     this.table = table;
     this.maxXfer = BigInt(maxXfer);
     this.dirty = dirty;
     this.observer = observer;
-    this.arenaSize = Math.min(dmaAccessFrameSize(maxXfer), ARENA_MAX_START);
   }
 
   /** A command from the server (its fds are closed: DMA commands carry none). */
@@ -102,10 +97,13 @@ export class DmaService {
     if (!noReply) channel.send(encodeMessage({ kind: "DmaWriteReply", address, count }, { msgId }));
   }
 
-  /** The DMA_READ reply carrying `data` (a view of our memory), written by proto's writer. */
+  /**
+   * The DMA_READ reply carrying `data` (a view of our memory): its head written by proto's writer, the data gathered
+   * into the same sendmsg straight from our memory (the channel copies small messages into its batch, once).
+   */
   private sendReadReply(channel: CommandChannel, msgId: number, address: bigint, data: Uint8Array): void {
-    this.out ??= new FrameArena(this.arenaSize);
-    appendDmaReadReply(this.out, msgId, address, data);
-    channel.send(this.out.take());
+    const head = this.head;
+    appendDmaReadReplyHead(head, msgId, address, data.length);
+    channel.send(data.length === 0 ? head.take() : [head.take(), data]);
   }
 }
