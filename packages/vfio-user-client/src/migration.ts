@@ -1,5 +1,5 @@
 import { DeviceFeature, DeviceFeatureFlags, type MigrationState } from "@emu/vfio-user-proto";
-import { invalid, VfioUserClientError } from "./errors.js";
+import { invalid, isVfioUserClientError, VfioUserClientError } from "./errors.js";
 import { length, u32 } from "./internal/arguments.js";
 import { deviceFeature } from "./internal/device-feature.js";
 import type { ClientSession } from "./internal/session.js";
@@ -20,7 +20,7 @@ export class Migration {
       await deviceFeature(this.session, flags, 8, { type: "None" });
       return true;
     } catch (e) {
-      if ((e as VfioUserClientError).reason === "ErrorReply") return false;
+      if (isVfioUserClientError(e) && e.reason === "ErrorReply") return false;
       throw e;
     }
   }

@@ -7,7 +7,7 @@ import {
   maxMessageSizeFor,
   type VersionCapabilities,
 } from "@emu/vfio-user-proto";
-import { invalid, VfioUserClientError } from "./errors.js";
+import { invalid, isVfioUserClientError, VfioUserClientError } from "./errors.js";
 import type { Connection } from "./internal/connection.js";
 import { decodeReply } from "./internal/decode-reply.js";
 
@@ -144,13 +144,11 @@ async function versionReply(conn: Connection, frame: Uint8Array, timeoutMs: numb
   try {
     return await Promise.race([conn.request(frame), timeout]);
   } catch (e) {
-    if ((e as VfioUserClientError).reason === "ErrorReply") {
-      const err = e as VfioUserClientError;
-      throw new VfioUserClientError("Negotiation", `the server refused VERSION: ${err.code}`, {
-        errno: err.errno ?? 0,
+    if (isVfioUserClientError(e) && e.reason === "ErrorReply")
+      throw new VfioUserClientError("Negotiation", `the server refused VERSION: ${e.code}`, {
+        errno: e.errno ?? 0,
         cause: e,
       });
-    }
     throw e;
   } finally {
     clearTimeout(timer);
