@@ -1,8 +1,9 @@
 import { decodeConfigSpace, pciClassName } from "@emu/pci-config";
 import type { BusSource, DeviceAddress, DeviceDescriptor, VfioDevice } from "@emu/vfio-device";
 import { PciRegion } from "@emu/vfio-user-proto";
-import { VfioUserClient, type VfioUserConnectOptions } from "./client.js";
+import { VfioUserClient } from "./client.js";
 import { invalid, VfioUserClientError } from "./errors.js";
+import type { VfioUserConnectOptions } from "./negotiation.js";
 
 export interface VfioUserBusSourceOptions {
   /** The sockets to list, as the application was told them (devargs, command line). */

@@ -13,6 +13,7 @@ export { frameAt } from "./frame-parser.js";
 export { HeaderField, type MutableHeader, msgSizeAt, readHeaderAt, writeHeaderAt } from "./header.js";
 export {
   appendDmaReadReply,
+  appendDmaReadReplyHead,
   appendDmaReadRequest,
   appendDmaWriteReply,
   appendDmaWriteRequest,

@@ -3,6 +3,7 @@
 import { decodeMessage, FrameParser, HeaderFlags, isProtoError } from "@emu/vfio-user-proto";
 import {
   appendDmaReadReply,
+  appendDmaReadReplyHead,
   appendDmaReadRequest,
   appendDmaWriteReply,
   appendDmaWriteRequest,
@@ -11,6 +12,7 @@ import {
   appendRegionWriteReply,
   appendRegionWriteRequest,
   type DmaAccessHead,
+  DmaAccessLayout,
   FrameArena,
   frameAt,
   type MutableHeader,
@@ -173,6 +175,18 @@ describe("DMA_READ / DMA_WRITE in place", () => {
     const out: DmaAccessHead = { address: 0, count: 0 };
     readDmaAccessAt(viewOf(chunk), at, out);
     expect(out).toStrictEqual({ address: 0x3_ffff_f000, count: 4 });
+  });
+
+  it("appendDmaReadReplyHead, then the data (and QEMU's tail), gives appendDmaReadReply's frame", () => {
+    const data = b(0xc0, 0xc1, 0xc2, 0xc3, 0xc4);
+    for (const layout of ["spec", "qemu"] as const) {
+      const whole = new FrameArena();
+      appendDmaReadReply(whole, 9, 0x3_ffff_f000n, data, layout);
+      const head = new FrameArena();
+      appendDmaReadReplyHead(head, 9, 0x3_ffff_f000n, data.length, layout);
+      const tail = new Uint8Array(DmaAccessLayout[layout].TAIL);
+      expect(toHex(concat([head.take(), data, tail]))).toBe(toHex(whole.take()));
+    }
   });
 
   it("appendDmaReadReply / Request, appendDmaWriteRequest / Reply give the hand-written frames", () => {

@@ -314,6 +314,31 @@ export function readDmaAccessAt(
   out.count = L.COUNT_SIZE === 8 ? readU64At(view, p + L.COUNT) : view.getUint32(p + L.COUNT, LITTLE_ENDIAN);
 }
 
+/**
+ * Header (`msg_size` counting `dataLength` data bytes and the layout's tail), address, count, and room for `room` more
+ * bytes; returns where the data goes.
+ */
+function appendDmaAccessHead(
+  arena: FrameArena,
+  msgId: number,
+  command: number,
+  flags: number,
+  address: bigint | number,
+  count: bigint | number,
+  dataLength: number,
+  room: number,
+  L: DmaAccessLayoutInfo,
+): number {
+  const at = arena.reserve(HEADER_SIZE + L.DATA + room);
+  const v = arena.view;
+  writeHeaderAt(v, at, msgId, command, HEADER_SIZE + L.DATA + dataLength + L.TAIL, flags, 0);
+  const p = at + HEADER_SIZE;
+  writeU64At(v, p + L.ADDRESS, address);
+  if (L.COUNT_SIZE === 8) writeU64At(v, p + L.COUNT, count);
+  else v.setUint32(p + L.COUNT, Number(count), LITTLE_ENDIAN);
+  return p + L.DATA;
+}
+
 /** Header, address, count, `data` (if any), the layout's tail (zeros). */
 function appendDmaAccess(
   arena: FrameArena,
@@ -326,16 +351,9 @@ function appendDmaAccess(
   L: DmaAccessLayoutInfo,
 ): void {
   const n = data === undefined ? 0 : data.length;
-  const size = HEADER_SIZE + L.DATA + n + L.TAIL;
-  const at = arena.reserve(size);
-  const v = arena.view;
-  writeHeaderAt(v, at, msgId, command, size, flags, 0);
-  const p = at + HEADER_SIZE;
-  writeU64At(v, p + L.ADDRESS, address);
-  if (L.COUNT_SIZE === 8) writeU64At(v, p + L.COUNT, count);
-  else v.setUint32(p + L.COUNT, Number(count), LITTLE_ENDIAN);
-  if (data !== undefined) arena.bytes.set(data, p + L.DATA);
-  if (L.TAIL > 0) arena.bytes.fill(0, p + L.DATA + n, p + L.DATA + n + L.TAIL);
+  const d = appendDmaAccessHead(arena, msgId, command, flags, address, count, n, n + L.TAIL, L);
+  if (data !== undefined) arena.bytes.set(data, d);
+  if (L.TAIL > 0) arena.bytes.fill(0, d + n, d + n + L.TAIL);
 }
 
 /** Appends a whole DMA_READ request frame (server → client). */
@@ -361,6 +379,22 @@ export function appendDmaReadReply(
 ): void {
   const L = DmaAccessLayout[layout];
   appendDmaAccess(arena, msgId, Command.DMA_READ, HeaderFlags.TYPE_REPLY, address, data.length, data, L);
+}
+
+/**
+ * Appends the head of a DMA_READ reply whose `count` data bytes the caller sends right after it, gathered from where
+ * they lie instead of copied (then, in QEMU's layout, `DmaAccessLayout.qemu.TAIL` zero bytes): the first bytes of the
+ * frame {@link appendDmaReadReply} writes, `msg_size` counting the data.
+ */
+export function appendDmaReadReplyHead(
+  arena: FrameArena,
+  msgId: number,
+  address: bigint | number,
+  count: number,
+  layout: DmaMessageLayout = "spec",
+): void {
+  const L = DmaAccessLayout[layout];
+  appendDmaAccessHead(arena, msgId, Command.DMA_READ, HeaderFlags.TYPE_REPLY, address, count, count, 0, L);
 }
 
 /** Appends a whole DMA_WRITE request frame (`count` = `data.length`; QEMU's tail after the data). */

@@ -1,0 +1,131 @@
+import { closeFds, MAX_MAPPING_LENGTH, type Mapping, memfdCreate, mmap } from "@emu/sys";
+import type { DmaBuffer } from "@emu/vfio-device";
+import { DmaMapFlags, type Frame } from "@emu/vfio-user-proto";
+import { invalid, VfioUserClientError } from "./errors.js";
+import { U64_MAX, u64 } from "./internal/arguments.js";
+import { decodeReply } from "./internal/decode-reply.js";
+import { type DmaEntry, DmaTable } from "./internal/dma-table.js";
+import { type ClientSession, frameOf } from "./internal/session.js";
+
+/** A DMA buffer of this client: a {@link DmaBuffer} plus how the server reaches it. */
+export interface ClientDmaBuffer extends DmaBuffer {
+  /** Mapped without an fd: the server uses DMA_READ/DMA_WRITE messages. */
+  readonly messageBased: boolean;
+}
+
+/** Options of {@link VfioUserClient.dmaMap} beyond the access bits. */
+export interface DmaMapOptions {
+  readonly read?: boolean;
+  readonly write?: boolean;
+  /** Send no fd: the server must use DMA_READ/DMA_WRITE messages for this memory. Default false. */
+  readonly messageBased?: boolean;
+}
+
+/**
+ * Our memory the device may reach: memfds mapped here and made known to the server with DMA_MAP (with the fd, or
+ * without it for memory the server reaches with DMA_READ/DMA_WRITE messages), released by DMA_UNMAP or `close()`.
+ */
+export class DmaMemory {
+  private readonly session: ClientSession;
+  /** The mapped ranges (served to the server's DMA_READ/DMA_WRITE by the DMA service). */
+  readonly table = new DmaTable();
+
+  constructor(session: ClientSession) {
+    this.session = session;
+  }
+
+  /** See {@link VfioUserClient.dmaMap}. */
+  async dmaMap(iova: bigint, size: bigint, access?: DmaMapOptions): Promise<ClientDmaBuffer> {
+    this.session.live();
+    u64(iova, "iova");
+    u64(size, "size");
+    if (size === 0n || size > BigInt(MAX_MAPPING_LENGTH))
+      throw invalid(`DMA size 0x${size.toString(16)} is not in 1..4 GiB`);
+    if (iova + size > U64_MAX + 1n) throw invalid("iova + size overflows 64 bits");
+    const clash = this.table.overlaps(iova, size);
+    if (clash)
+      throw invalid(
+        `DMA range 0x${iova.toString(16)}+0x${size.toString(16)} overlaps 0x${clash.iova.toString(16)}+0x${clash.size.toString(16)}`,
+      );
+    const readable = access?.read ?? true;
+    const writable = access?.write ?? true;
+    const messageBased = access?.messageBased === true;
+    const fd = memfdCreate(`emu-dma-${iova.toString(16)}`, size);
+    let mapping: Mapping;
+    try {
+      mapping = mmap(fd, 0, Number(size), "rw");
+    } catch (e) {
+      closeFds([fd]);
+      throw new VfioUserClientError(
+        "InvalidArgument",
+        `cannot map ${size} bytes of DMA memory: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
+    const bytes = new Uint8Array(mapping.buffer);
+    const entry: DmaEntry = { iova, size, end: iova + size, bytes, readable, writable, messageBased, mapping };
+    this.table.add(entry);
+    try {
+      await this.announce(entry, fd);
+    } catch (e) {
+      this.table.remove(entry);
+      mapping.unmap();
+      throw e;
+    }
+    return { iova, size, bytes, readable, writable, messageBased };
+  }
+
+  /** DMA_MAP of `entry`, with `fd` unless it is message-based; `fd` is closed once the message has its copy. */
+  private async announce(entry: DmaEntry, fd: number): Promise<void> {
+    const flags = (entry.readable ? DmaMapFlags.READ : 0) | (entry.writable ? DmaMapFlags.WRITE : 0);
+    const frame = frameOf({
+      kind: "DmaMapRequest",
+      argsz: 32,
+      flags,
+      offset: 0n,
+      address: entry.iova,
+      size: entry.size,
+    });
+    let sent: Promise<Frame>;
+    try {
+      sent = this.session.conn.request(frame, entry.messageBased ? undefined : [fd]);
+    } finally {
+      closeFds([fd]); // the message left with its copy of the fd; our mapping does not need it
+    }
+    const reply = await sent;
+    closeFds(reply.fds);
+    decodeReply(reply, "DmaMapReply");
+  }
+
+  /** See {@link VfioUserClient.dmaUnmap}. */
+  async dmaUnmap(iova: bigint, size: bigint): Promise<void> {
+    this.session.live();
+    u64(iova, "iova");
+    u64(size, "size");
+    await this.session.call({ kind: "DmaUnmapRequest", argsz: 24, flags: 0, address: iova, size }, "DmaUnmapReply");
+    const e = this.table.find(iova, size);
+    if (e) {
+      this.table.remove(e);
+      e.mapping.unmap();
+    }
+  }
+
+  /** See {@link VfioUserClient.dmaBuffers}. */
+  dmaBuffers(): readonly ClientDmaBuffer[] {
+    return this.table.list().map((e) => ({
+      iova: e.iova,
+      size: e.size,
+      bytes: e.bytes,
+      readable: e.readable,
+      writable: e.writable,
+      messageBased: e.messageBased,
+    }));
+  }
+
+  /** Releases all of our DMA memory. */
+  close(): void {
+    for (const e of this.table.clear()) e.mapping.unmap();
+  }
+}
