@@ -1,6 +1,6 @@
 /**
  * @emu/vfio-user-client — a vfio-user device consumed over a UNIX socket, as the `VfioDevice` of `@emu/vfio-device`,
- * plus a bus source for vfio-user sockets and the `emu-lspci` view of a device.
+ * plus a bus source for vfio-user sockets.
  */
 export { VfioUserBusSource, type VfioUserBusSourceOptions } from "./bus-source.js";
 export {
@@ -16,4 +16,3 @@ export {
   type VfioUserConnectOptions,
 } from "./client.js";
 export { errnoName, isVfioUserClientError, VfioUserClientError, type VfioUserClientErrorReason } from "./errors.js";
-export { type DeviceReport, describeDevice, formatLspci, type LspciOptions, readDeviceReport } from "./lspci.js";
