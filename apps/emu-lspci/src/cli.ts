@@ -32,7 +32,7 @@ Exit status: 0, 1 when a device could not be read (the others are still printed)
 `;
 
 /** `emu-lspci <version>`, from this app's package.json. */
-export function versionText(): string {
+function versionText(): string {
   const pkg = createRequire(import.meta.url)("../package.json") as { version: string };
   return `emu-lspci ${pkg.version}\n`;
 }

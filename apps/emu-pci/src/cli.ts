@@ -46,7 +46,7 @@ Exit status: 0 done, 1 failed (the reason is printed), 2 bad usage.
 `;
 
 /** `emu-pci <version>`, from this app's package.json. */
-export function versionText(): string {
+function versionText(): string {
   const pkg = createRequire(import.meta.url)("../package.json") as { version: string };
   return `emu-pci ${pkg.version}\n`;
 }

@@ -2,10 +2,10 @@ import { type PciIds, pciIdsFromConfig, type VfioDevice } from "@emu/vfio-device
 import { MdevPciError } from "../errors.js";
 
 /** VFIO_PCI_CONFIG_REGION_INDEX. */
-export const CONFIG_REGION = 7;
+const CONFIG_REGION = 7;
 
 /** The IDs in a PCI config header, decoded by @emu/pci-config. */
-export function decodeConfigIds(bytes: Uint8Array, where: string): PciIds {
+function decodeConfigIds(bytes: Uint8Array, where: string): PciIds {
   const decoded = pciIdsFromConfig(bytes);
   if (!decoded.ok) throw new MdevPciError("NotVfio", `${where}: ${decoded.error.message}`, { cause: decoded.error });
   const ids = decoded.value;

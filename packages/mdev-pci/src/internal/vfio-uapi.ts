@@ -7,7 +7,7 @@
 import { LITTLE_ENDIAN } from "@emu/vfio-user-proto/wire";
 
 /** _IO(';', nr): no size or direction encoded. `_IOC_NONE` is 1 (shifted to bit 29) on powerpc, mips, sparc, alpha. */
-export function vfioIo(nr: number, arch: string = process.arch): number {
+function vfioIo(nr: number, arch: string = process.arch): number {
   const none = /^(ppc|mips|sparc|alpha)/.test(arch) ? 0x20000000 : 0;
   return (none | (0x3b << 8) | nr) >>> 0;
 }

@@ -3,7 +3,7 @@
 import type { KernelEventFd } from "../vfio-kernel.js";
 import type { StandInDevice, StandInRegion } from "./stand-in-device.js";
 
-export class StandInError extends Error {
+class StandInError extends Error {
   readonly _tag = "SysError";
   override readonly name = "SysError";
   constructor(
