@@ -31,10 +31,10 @@ Shows VFIO devices as lspci would, then their VFIO regions and IRQs. A <device> 
 Exit status: 0, 1 when a device could not be read (the others are still printed), 2 for bad usage.
 `;
 
-/** `emu-lspci <version>`, from this app's package.json. */
+/** `emu-lspci <version> (<library> <version>, ...)`: this app's version and the libraries' it runs on. */
 function versionText(): string {
-  const pkg = createRequire(import.meta.url)("../package.json") as { version: string };
-  return `emu-lspci ${pkg.version}\n`;
+  const req = createRequire(import.meta.url) as (id: string) => { version: string };
+  return `emu-lspci ${req("../package.json").version} (@emu/vfio-user-client ${req("@emu/vfio-user-client/package.json").version}, @emu/mdev-pci ${req("@emu/mdev-pci/package.json").version})\n`;
 }
 
 interface Parsed {

@@ -46,7 +46,9 @@ describe("emu-lspci manners", () => {
   it("--version and -V print the version", async () => {
     const r = await lspci(["--version"]);
     expect(r).toMatchObject({ code: 0, err: "" });
-    expect(r.out).toMatch(/^emu-lspci \d+\.\d+\.\d+\n$/);
+    expect(r.out).toMatch(
+      /^emu-lspci \d+\.\d+\.\d+ \(@emu\/vfio-user-client \d+\.\d+\.\d+, @emu\/mdev-pci \d+\.\d+\.\d+\)\n$/,
+    );
     expect((await lspci(["-V"])).out).toBe(r.out);
   });
 

@@ -45,10 +45,10 @@ Options:
 Exit status: 0 done, 1 failed (the reason is printed), 2 bad usage.
 `;
 
-/** `emu-pci <version>`, from this app's package.json. */
+/** `emu-pci <version> (<library> <version>, ...)`: this app's version and the libraries' it runs on. */
 function versionText(): string {
-  const pkg = createRequire(import.meta.url)("../package.json") as { version: string };
-  return `emu-pci ${pkg.version}\n`;
+  const req = createRequire(import.meta.url) as (id: string) => { version: string };
+  return `emu-pci ${req("../package.json").version} (@emu/mdev-pci ${req("@emu/mdev-pci/package.json").version})\n`;
 }
 
 /** The names database: the file given (which must be readable), none, or the first the host has. */

@@ -35,7 +35,7 @@ test("unknown options are usage errors (exit 2), wherever they are", async () =>
 test("--version and -V", async () => {
   const r = await run(["--version"]);
   expect(r).toMatchObject({ status: 0, stderr: "" });
-  expect(r.stdout).toMatch(/^emu-pci \d+\.\d+\.\d+\n$/);
+  expect(r.stdout).toMatch(/^emu-pci \d+\.\d+\.\d+ \(@emu\/mdev-pci \d+\.\d+\.\d+\)\n$/);
   expect((await run(["-V"])).stdout).toBe(r.stdout);
 });
 
