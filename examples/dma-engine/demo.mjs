@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { formatLspci, readDeviceReport, VfioUserClient } from "@emu/vfio-user-client";
+import { formatLspci, readDeviceReport } from "@emu/app-emu-lspci";
+import { VfioUserClient } from "@emu/vfio-user-client";
 import { openEngine } from "./driver.mjs";
 
 const dir = mkdtempSync(join(tmpdir(), "emu-demo-"));

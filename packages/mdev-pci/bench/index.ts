@@ -6,10 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readMdev, VfioHost } from "@emu/mdev-pci";
+import { GVT_APERTURE, GVTG_UUID, makeSysfs, standInKernel } from "@emu/mdev-pci/testing";
 import { RegionIo } from "@emu/vfio-device";
 import { Bench } from "tinybench";
-import { GVTG_UUID, makeSysfs } from "../test/fixtures/mksysfs.js";
-import { GVT_APERTURE, standInKernel } from "../test/fixtures/vfio-devices.js";
 
 const root = fs.mkdtempSync(path.join(fs.existsSync("/dev/shm") ? "/dev/shm" : "/tmp", "emu-mdev-pci-bench-"));
 try {

@@ -40,7 +40,7 @@ export class MdevPciError extends Error {
 }
 
 export function isMdevPciError(e: unknown): e is MdevPciError {
-  return e instanceof Error && (e as { _tag?: unknown })._tag === "MdevPciError";
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "MdevPciError";
 }
 
 /** The errno name of a Node system error or an `@emu/sys` SysError, when it has one. */

@@ -1,4 +1,3 @@
-export { type CliIo, runCli } from "./cli-run.js";
 export {
   type DeviceArg,
   type DeviceSelection,
@@ -39,15 +38,6 @@ export {
 } from "./pci-device.js";
 export { matchesId, PCI_ANY_ID, type PciDriver, type PciIdMatch, type ProbeContext } from "./pci-driver.js";
 export { PCI_IDS_PATHS, PciIdDatabase } from "./pci-ids.js";
-export {
-  type StandInBehaviour,
-  type StandInDevice,
-  type StandInDmaMapping,
-  type StandInIrq,
-  type StandInOptions,
-  type StandInRegion,
-  StandInVfioKernel,
-} from "./stand-in-kernel.js";
 export {
   DEFAULT_SYSFS_ROOT,
   parseBdfName,

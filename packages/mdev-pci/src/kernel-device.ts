@@ -3,6 +3,7 @@ import {
   type DmaBuffer,
   type InterruptListener,
   type IrqBinding,
+  IrqEventfds,
   type IrqInfo,
   type MappedArea,
   type MdevAddress,
@@ -14,6 +15,7 @@ import {
   type VfioDevice,
   VfioDeviceError,
 } from "@emu/vfio-device";
+import { LITTLE_ENDIAN } from "@emu/vfio-user-proto/wire";
 import { errnoCode } from "./errors.js";
 import {
   DEVICE_INFO_ARGSZ,
@@ -27,7 +29,7 @@ import {
 } from "./internal/vfio-structs.js";
 import type { VfioIoctls } from "./internal/vfio-uapi.js";
 import type { PciDevice } from "./pci-device.js";
-import type { KernelEventFd, KernelMapping, VfioKernel } from "./vfio-kernel.js";
+import type { KernelMapping, VfioKernel } from "./vfio-kernel.js";
 
 const PAGE_SIZE = 4096n;
 const EMPTY = new Uint8Array(0);
@@ -63,7 +65,7 @@ export class KernelVfioDevice implements VfioDevice {
   private closed = false;
   private readonly regionCache = new Map<number, RegionInfo>();
   private readonly mappings = new Set<LiveMapping>();
-  private readonly irqFds = new Map<number, KernelEventFd[]>();
+  private readonly irqs: IrqEventfds;
   private readonly dma = new Map<string, DmaBuffer>();
 
   constructor(
@@ -76,6 +78,11 @@ export class KernelVfioDevice implements VfioDevice {
     private readonly host: DeviceHostLink,
   ) {
     this.address = device.address;
+    this.irqs = new IrqEventfds({
+      setIrqs: (request) => this.setIrqs(request),
+      createEventfd: () => this.kernel.eventfd(),
+      canSetIrqs: () => !this.closed,
+    });
   }
 
   private live(): void {
@@ -93,7 +100,7 @@ export class KernelVfioDevice implements VfioDevice {
 
   async getInfo(): Promise<DeviceInfo> {
     const b = new Uint8Array(DEVICE_INFO_ARGSZ);
-    new DataView(b.buffer).setUint32(0, DEVICE_INFO_ARGSZ, true);
+    new DataView(b.buffer).setUint32(0, DEVICE_INFO_ARGSZ, LITTLE_ENDIAN);
     this.ioctl("DEVICE_GET_INFO", b);
     return deviceInfoFromKernel(b);
   }
@@ -109,8 +116,8 @@ export class KernelVfioDevice implements VfioDevice {
     for (let attempt = 0; attempt < 8; attempt++) {
       const b = new Uint8Array(argsz);
       const v = new DataView(b.buffer);
-      v.setUint32(0, argsz, true);
-      v.setUint32(8, index, true);
+      v.setUint32(0, argsz, LITTLE_ENDIAN);
+      v.setUint32(8, index, LITTLE_ENDIAN);
       this.ioctl("DEVICE_GET_REGION_INFO", b);
       const wanted = regionInfoArgsz(b);
       if (wanted > argsz) {
@@ -257,8 +264,8 @@ export class KernelVfioDevice implements VfioDevice {
   async getIrqInfo(index: number): Promise<IrqInfo> {
     const b = new Uint8Array(IRQ_INFO_SIZE);
     const v = new DataView(b.buffer);
-    v.setUint32(0, IRQ_INFO_SIZE, true);
-    v.setUint32(8, index, true);
+    v.setUint32(0, IRQ_INFO_SIZE, LITTLE_ENDIAN);
+    v.setUint32(8, index, LITTLE_ENDIAN);
     this.ioctl("DEVICE_GET_IRQ_INFO", b);
     return irqInfoFromKernel(b);
   }
@@ -269,34 +276,11 @@ export class KernelVfioDevice implements VfioDevice {
 
   async enableIrqs(index: number, start: number, count: number, listener: InterruptListener): Promise<IrqBinding> {
     this.live();
-    if (this.irqFds.has(index)) await this.disableIrqs(index);
-    const fds: KernelEventFd[] = [];
-    try {
-      for (let i = 0; i < count; i++) fds.push(this.kernel.eventfd());
-      await this.setIrqs({
-        index,
-        action: "trigger",
-        start,
-        count,
-        data: { kind: "eventfd", fds: fds.map((f) => f.fd) },
-      });
-    } catch (e) {
-      for (const f of fds) f.close();
-      throw e;
-    }
-    this.irqFds.set(index, fds);
-    for (const [i, f] of fds.entries()) f.watch((n) => listener(start + i, n));
-    return { index, start, count, disable: () => this.disableIrqs(index) };
+    return this.irqs.enable(index, start, count, listener);
   }
 
   async disableIrqs(index: number): Promise<void> {
-    const fds = this.irqFds.get(index);
-    this.irqFds.delete(index);
-    try {
-      if (!this.closed) await this.setIrqs({ index, action: "trigger", start: 0, count: 0, data: { kind: "none" } });
-    } finally {
-      for (const f of fds ?? []) f.close();
-    }
+    return this.irqs.disable(index);
   }
 
   async dmaMap(
@@ -322,7 +306,7 @@ export class KernelVfioDevice implements VfioDevice {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    for (const index of [...this.irqFds.keys()]) await this.disableIrqs(index).catch(() => undefined);
+    for (const index of this.irqs.indexes()) await this.disableIrqs(index).catch(() => undefined);
     for (const m of [...this.mappings]) this.unmapOne(m);
     for (const b of [...this.dma.values()]) await this.host.dmaUnmap(b.iova, b.size).catch(() => undefined);
     this.dma.clear();

@@ -9,12 +9,11 @@ import {
   SysfsBusSource,
   VfioHost,
 } from "@emu/mdev-pci";
+import { AP_UUID, GVTG_UUID, MBOCHS_UUID, MDPY_UUID, MTTY_UUID, standInKernel, VF_BDF } from "@emu/mdev-pci/testing";
 import { formatAddress, RegionIo, type VfioDevice } from "@emu/vfio-device";
 import { describe, expect, test } from "vitest";
 import { FakeVfioUserSource, iavfConfig } from "./fixtures/fake-source.js";
-import { AP_UUID, GVTG_UUID, MBOCHS_UUID, MDPY_UUID, MTTY_UUID, VF_BDF } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
-import { standInKernel } from "./fixtures/vfio-devices.js";
 
 function setup(known: string[] = ["/run/emu/iavf0.sock"]) {
   const { sys } = fixture();

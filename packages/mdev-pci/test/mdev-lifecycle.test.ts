@@ -1,7 +1,6 @@
 import { createMdev, isMdevPciError, type MdevPciError, removeMdev, scanSysfs } from "@emu/mdev-pci";
+import { fixtureKernelWriter, MTTY_UUID } from "@emu/mdev-pci/testing";
 import { expect, test } from "vitest";
-import { fixtureKernelWriter } from "./fixtures/fixture-kernel.js";
-import { MTTY_UUID } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
 
 function rejected(f: () => unknown): MdevPciError {

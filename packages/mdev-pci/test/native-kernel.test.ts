@@ -6,8 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMdevPciError, nativeVfioKernel, readMdev, VfioHost, type VfioKernel } from "@emu/mdev-pci";
+import { MTTY_UUID } from "@emu/mdev-pci/testing";
 import { afterEach, expect, test } from "vitest";
-import { MTTY_UUID } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
 
 let kernel: VfioKernel | undefined;

@@ -7,9 +7,9 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { type PciDevice, scanSysfs } from "@emu/mdev-pci";
+import { addMdev, defaultSpec, type FixtureSpec, MTTY_UUID } from "@emu/mdev-pci/testing";
 import { formatAddress, type PciAddress } from "@emu/vfio-device";
 import { describe, expect, inject, test } from "vitest";
-import { addMdev, defaultSpec, type FixtureSpec, MTTY_UUID } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
 
 const tools = inject("tools");
@@ -160,25 +160,4 @@ test("an mdev added after the first scan shows up in both", (ctx) => {
     .map((l) => l.split(" ")[0]);
   expect(scanSysfs({ sysfsRoot: sys }).mdevs.map((m) => m.name)).toEqual(listed);
   expect(listed).toContain(MTTY_UUID);
-});
-
-test("emu-pci mdev types prints what mdevctl types prints, byte for byte; mdev list its first three columns", async (ctx) => {
-  if (tools.mdevctl) return ctx.skip(tools.mdevctl);
-  if (tools.unshare) return ctx.skip(tools.unshare);
-  const { runCli } = await import("@emu/mdev-pci");
-  const { root, sys } = fixture();
-  const ours = async (argv: string[]) => {
-    let out = "";
-    await runCli(["--sysfs", sys, ...argv], {
-      stdout: { write: (t: string) => (out += t) },
-      stderr: { write: () => 0 },
-    });
-    return out;
-  };
-  expect(await ours(["mdev", "types"])).toBe(mdevctl(root, ["types"]));
-  const theirs = mdevctl(root, ["list"])
-    .trim()
-    .split("\n")
-    .map((l) => l.split(" ").slice(0, 3).join(" "));
-  expect((await ours(["mdev", "list"])).trim().split("\n")).toEqual(theirs);
 });

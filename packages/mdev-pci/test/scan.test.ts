@@ -1,7 +1,7 @@
 import { isMediated, readMdev, readMdevParent, readPciDevice, scanSysfs } from "@emu/mdev-pci";
+import { AP_UUID, GVTG_UUID, MBOCHS_UUID, MDPY_UUID, MTTY_UUID, VF_BDF } from "@emu/mdev-pci/testing";
 import { formatAddress } from "@emu/vfio-device";
 import { describe, expect, test } from "vitest";
-import { AP_UUID, GVTG_UUID, MBOCHS_UUID, MDPY_UUID, MTTY_UUID, VF_BDF } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
 
 describe("scanSysfs on the default fixture", () => {

@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { isMdevPciError, type MdevPciError, readMdev, readPciDevice, scanSysfs } from "@emu/mdev-pci";
+import { MTTY_UUID, VF_BDF } from "@emu/mdev-pci/testing";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { MTTY_UUID, VF_BDF } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
 
 function caught(f: () => unknown): MdevPciError {

@@ -5,16 +5,24 @@ import {
   nativeVfioKernel,
   readMdev,
   readPciDevice,
-  StandInVfioKernel,
   VfioHost,
   type VfioKernel,
   vfioIoctls,
 } from "@emu/mdev-pci";
+import {
+  AP_UUID,
+  GVT_APERTURE,
+  GVTG_UUID,
+  MBOCHS_UUID,
+  MDPY_UUID,
+  MTTY_UUID,
+  StandInVfioKernel,
+  standInKernel,
+  VF_BDF,
+} from "@emu/mdev-pci/testing";
 import { isVfioDeviceError, RegionIo } from "@emu/vfio-device";
 import { afterEach, describe, expect, test } from "vitest";
-import { AP_UUID, GVTG_UUID, MBOCHS_UUID, MDPY_UUID, MTTY_UUID, VF_BDF } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
-import { GVT_APERTURE, standInKernel } from "./fixtures/vfio-devices.js";
 
 const MiB = 1n << 20n;
 const opened: KernelVfioDevice[] = [];

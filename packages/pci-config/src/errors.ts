@@ -16,8 +16,8 @@ export class PciConfigError extends Error {
 }
 
 export function isPciConfigError(e: unknown): e is PciConfigError {
-  return e instanceof Error && (e as { _tag?: unknown })._tag === "PciConfigError";
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "PciConfigError";
 }
 
-/** Result of decoding untrusted bytes: never throws. */
-export type Result<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+/** Result of decoding untrusted bytes (never throws): the one `Result` shape of emu, `@emu/vfio-user-proto`'s. */
+export type { Result } from "@emu/vfio-user-proto";

@@ -24,5 +24,5 @@ export class VfioDeviceError extends Error {
 }
 
 export function isVfioDeviceError(e: unknown): e is VfioDeviceError {
-  return e instanceof Error && (e as { _tag?: unknown })._tag === "VfioDeviceError";
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "VfioDeviceError";
 }

@@ -9,6 +9,7 @@ export {
   type VfioUserAddress,
 } from "./address.js";
 export type { BusSource, DeviceDescriptor, PciIds } from "./bus-source.js";
+export { pciIdsFromConfig } from "./config-ids.js";
 export type {
   DeviceInfo,
   DmaBuffer,
@@ -21,6 +22,7 @@ export type {
 } from "./device.js";
 export { isVfioDeviceError, VfioDeviceError, type VfioDeviceErrorReason } from "./errors.js";
 export { irqSetFlags, toDeviceInfo, toIrqInfo, toRegionInfo } from "./from-vfio.js";
+export { type IrqEventfd, IrqEventfds, type IrqEventfdsOptions } from "./irq-eventfds.js";
 export {
   type MappedArea,
   mappableAreas,

@@ -1,8 +1,7 @@
+import { LITTLE_ENDIAN } from "@emu/vfio-user-proto/wire";
 import type { VfioDevice } from "./device.js";
 import { VfioDeviceError } from "./errors.js";
 import type { MappedArea, RegionInfo, RegionMapping } from "./region.js";
-
-const LE = true;
 
 /** A piece of an access: served from a mapped area (`area` set) or by the device's slow path. */
 interface Segment {
@@ -80,37 +79,37 @@ export class RegionIo {
     return this.view(await this.read(offset, 1)).getUint8(0);
   }
   async read16(offset: bigint): Promise<number> {
-    return this.view(await this.read(offset, 2)).getUint16(0, LE);
+    return this.view(await this.read(offset, 2)).getUint16(0, LITTLE_ENDIAN);
   }
   async read32(offset: bigint): Promise<number> {
     const direct = this.mappedView(offset, 4);
-    if (direct) return direct.view.getUint32(direct.at, LE);
-    return this.view(await this.read(offset, 4)).getUint32(0, LE);
+    if (direct) return direct.view.getUint32(direct.at, LITTLE_ENDIAN);
+    return this.view(await this.read(offset, 4)).getUint32(0, LITTLE_ENDIAN);
   }
   async read64(offset: bigint): Promise<bigint> {
-    return this.view(await this.read(offset, 8)).getBigUint64(0, LE);
+    return this.view(await this.read(offset, 8)).getBigUint64(0, LITTLE_ENDIAN);
   }
   async write8(offset: bigint, value: number): Promise<void> {
     await this.write(offset, Uint8Array.of(value & 0xff));
   }
   async write16(offset: bigint, value: number): Promise<void> {
     const b = new Uint8Array(2);
-    this.view(b).setUint16(0, value, LE);
+    this.view(b).setUint16(0, value, LITTLE_ENDIAN);
     await this.write(offset, b);
   }
   async write32(offset: bigint, value: number): Promise<void> {
     const direct = this.mappedView(offset, 4);
     if (direct) {
-      direct.view.setUint32(direct.at, value >>> 0, LE);
+      direct.view.setUint32(direct.at, value >>> 0, LITTLE_ENDIAN);
       return;
     }
     const b = new Uint8Array(4);
-    this.view(b).setUint32(0, value >>> 0, LE);
+    this.view(b).setUint32(0, value >>> 0, LITTLE_ENDIAN);
     await this.write(offset, b);
   }
   async write64(offset: bigint, value: bigint): Promise<void> {
     const b = new Uint8Array(8);
-    this.view(b).setBigUint64(0, BigInt.asUintN(64, value), LE);
+    this.view(b).setBigUint64(0, BigInt.asUintN(64, value), LITTLE_ENDIAN);
     await this.write(offset, b);
   }
 

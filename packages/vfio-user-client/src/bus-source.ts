@@ -1,8 +1,14 @@
-import { decodeConfigSpace, pciClassName } from "@emu/pci-config";
-import type { BusSource, DeviceAddress, DeviceDescriptor, VfioDevice } from "@emu/vfio-device";
+import { pciClassName } from "@emu/pci-config";
+import {
+  type BusSource,
+  type DeviceAddress,
+  type DeviceDescriptor,
+  pciIdsFromConfig,
+  type VfioDevice,
+} from "@emu/vfio-device";
 import { PciRegion } from "@emu/vfio-user-proto";
 import { VfioUserClient } from "./client.js";
-import { invalid, VfioUserClientError } from "./errors.js";
+import { invalid, isVfioUserClientError, VfioUserClientError } from "./errors.js";
 import type { VfioUserConnectOptions } from "./negotiation.js";
 
 export interface VfioUserBusSourceOptions {
@@ -47,25 +53,19 @@ export class VfioUserBusSource implements BusSource {
     try {
       client = await VfioUserClient.connect(socketPath, this.options.connect);
       const cfg = await client.regionRead(PciRegion.CONFIG, 0n, 64);
-      const d = decodeConfigSpace(cfg);
+      const d = pciIdsFromConfig(cfg);
       if (!d.ok) throw new VfioUserClientError("Protocol", `config space of ${socketPath}: ${d.error.message}`);
-      const c = d.value;
+      const ids = d.value;
       return {
         address: { kind: "vfio-user", socketPath },
         source: this.name,
-        vendorId: c.vendorId,
-        deviceId: c.deviceId,
-        classCode: c.classCode,
-        revision: c.revision,
-        ...(c.subsystemVendorId === undefined ? {} : { subsystemVendorId: c.subsystemVendorId }),
-        ...(c.subsystemId === undefined ? {} : { subsystemDeviceId: c.subsystemId }),
-        description: pciClassName(c.classCode),
+        ...ids,
+        description: pciClassName(ids.classCode),
       };
     } catch (e) {
-      const err =
-        e instanceof VfioUserClientError
-          ? e
-          : new VfioUserClientError("Protocol", `scanning ${socketPath}: ${(e as Error).message}`, { cause: e });
+      const err = isVfioUserClientError(e)
+        ? e
+        : new VfioUserClientError("Protocol", `scanning ${socketPath}: ${(e as Error).message}`, { cause: e });
       this.options.onScanError?.(socketPath, err);
       return undefined;
     } finally {

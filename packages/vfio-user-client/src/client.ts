@@ -33,9 +33,6 @@ import { RegionAccess } from "./region-access.js";
 import { RegionInfoCache, type RegionIoFds } from "./region-info.js";
 import { RegionMappings } from "./region-mapping.js";
 
-// lspci.ts takes the session type from here.
-export type { NegotiatedSession } from "./negotiation.js";
-
 /** Events of a {@link VfioUserClient}. */
 export interface VfioUserClientEvents {
   /** The server went away (or broke the protocol): every pending request has failed with `err`. A device failure. */

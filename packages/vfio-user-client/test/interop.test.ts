@@ -89,18 +89,6 @@ describe("a libvfio-user server (captured replies)", () => {
     expect([...(replies[1]!.data as Uint8Array)]).toEqual(new Array(8).fill(0x41));
     expect(replies[2]).toMatchObject({ command: Command.DMA_READ, error: 14, size: 16, kind: "ErrorReply" }); // EFAULT
   });
-
-  it("emu-lspci's report of the gpio sample's config space", async () => {
-    const peer = await scripted("libvfio-user");
-    const { readDeviceReport, formatLspci } = await import("@emu/vfio-user-client");
-    const c = await connect(peer.socketPath);
-    const text = formatLspci(await readDeviceReport(c), { verbose: 2 });
-    expect(text.split("\n")[0]).toBe("00:00.0 Non-VGA unclassified device: Device 494f:0dc8");
-    expect(text).toContain("\tRegion 0: I/O ports at <unassigned> [disabled]");
-    expect(text).toContain("\tvfio-user: ");
-    expect(text).toContain("Region 1 (BAR1): size=0x4000 [size=16K], offset=0x0, flags=0xf <READ WRITE MMAP CAPS>");
-    expect(text).toContain("\t\tSparse mmap: [0x0+0x1000] [0x2000+0x1000]");
-  });
 });
 
 describe("VERSION replies the client must refuse", () => {

@@ -5,12 +5,14 @@
  * Read whole frames straight from a received chunk (`readHeaderAt`, `readRegionAccessAt`, `readDmaAccessAt` into
  * reusable objects; `frameAt` for the odd frame that goes the general way), and write whole frames into a `FrameArena`
  * with the `append*` writers (the same bytes as `encodeMessage`, without its range checks). The field offsets come
- * from one place each: `HeaderField`, `RegionAccessField`, `DmaAccessLayout` (`DmaAccessField` is its spec entry).
+ * from one place each: `HeaderField`, `RegionAccessField`, `DmaAccessLayout` (`DmaAccessField` is its spec entry);
+ * the byte order of every field from `LITTLE_ENDIAN` (pass it to DataView accessors).
  */
 
 export { FrameArena } from "./frame-arena.js";
 export { frameAt } from "./frame-parser.js";
 export { HeaderField, type MutableHeader, msgSizeAt, readHeaderAt, writeHeaderAt } from "./header.js";
+export { LITTLE_ENDIAN } from "./internal/byte-order.js";
 export {
   appendDmaReadReply,
   appendDmaReadReplyHead,

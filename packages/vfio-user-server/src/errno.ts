@@ -83,7 +83,7 @@ export class ReplyError extends Error {
 }
 
 export function isReplyError(e: unknown): e is ReplyError {
-  return e instanceof Error && (e as { _tag?: unknown })._tag === "ReplyError";
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "ReplyError";
 }
 
 /** Shorthand: `throw refuse("OutOfRange", "...")`. */

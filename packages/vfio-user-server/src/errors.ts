@@ -17,7 +17,7 @@ export class VfioUserServerError extends Error {
 }
 
 export function isVfioUserServerError(e: unknown): e is VfioUserServerError {
-  return e instanceof Error && (e as { _tag?: unknown })._tag === "VfioUserServerError";
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "VfioUserServerError";
 }
 
 /** Why a device's access to guest memory failed. */
@@ -49,7 +49,7 @@ export class DmaError extends Error {
 }
 
 export function isDmaError(e: unknown): e is DmaError {
-  return e instanceof Error && (e as { _tag?: unknown })._tag === "DmaError";
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "DmaError";
 }
 
 /**
@@ -77,7 +77,7 @@ export class DmaMapError extends Error {
 }
 
 export function isDmaMapError(e: unknown): e is DmaMapError {
-  return e instanceof Error && (e as { _tag?: unknown })._tag === "DmaMapError";
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "DmaMapError";
 }
 
 /**
@@ -96,5 +96,5 @@ export class DeviceError extends Error {
 }
 
 export function isDeviceError(e: unknown): e is DeviceError {
-  return e instanceof Error && (e as { _tag?: unknown })._tag === "DeviceError";
+  return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "DeviceError";
 }

@@ -1,29 +1,21 @@
-import { decodeConfigSpace } from "@emu/pci-config";
-import type { PciIds, VfioDevice } from "@emu/vfio-device";
+import { type PciIds, pciIdsFromConfig, type VfioDevice } from "@emu/vfio-device";
 import { MdevPciError } from "../errors.js";
 
 /** VFIO_PCI_CONFIG_REGION_INDEX. */
-export const CONFIG_REGION = 7;
+const CONFIG_REGION = 7;
 
 /** The IDs in a PCI config header, decoded by @emu/pci-config. */
-export function decodeConfigIds(bytes: Uint8Array, where: string): PciIds {
-  const decoded = decodeConfigSpace(bytes);
+function decodeConfigIds(bytes: Uint8Array, where: string): PciIds {
+  const decoded = pciIdsFromConfig(bytes);
   if (!decoded.ok) throw new MdevPciError("NotVfio", `${where}: ${decoded.error.message}`, { cause: decoded.error });
-  const c = decoded.value;
-  if (c.vendorId === 0xffff || c.vendorId === 0) {
+  const ids = decoded.value;
+  if (ids.vendorId === 0xffff || ids.vendorId === 0) {
     throw new MdevPciError(
       "NotVfio",
-      `${where}: config space reads vendor 0x${c.vendorId.toString(16)}: no function there`,
+      `${where}: config space reads vendor 0x${ids.vendorId.toString(16)}: no function there`,
     );
   }
-  return {
-    vendorId: c.vendorId,
-    deviceId: c.deviceId,
-    revision: c.revision,
-    classCode: c.classCode,
-    ...(c.subsystemVendorId === undefined ? {} : { subsystemVendorId: c.subsystemVendorId }),
-    ...(c.subsystemId === undefined ? {} : { subsystemDeviceId: c.subsystemId }),
-  };
+  return ids;
 }
 
 /** Reads a device's IDs through its VFIO config region (how a mediated or vfio-user device is identified). */

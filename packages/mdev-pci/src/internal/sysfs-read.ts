@@ -49,7 +49,7 @@ export function oneLine(file: string, text: string): string {
 }
 
 /** A `0x%0Nx\n` attribute (vendor, device, class, revision...), checked against its bit width. */
-export function parseHexAttribute(file: string, text: string, bits: number): number {
+function parseHexAttribute(file: string, text: string, bits: number): number {
   const m = /^0x([0-9a-fA-F]{1,8})\n?$/.exec(text);
   const value = m ? Number.parseInt(m[1]!, 16) : Number.NaN;
   if (!m || value >= 2 ** bits)
@@ -58,7 +58,7 @@ export function parseHexAttribute(file: string, text: string, bits: number): num
 }
 
 /** A `%d\n` / `%u\n` attribute (irq, numa_node, available_instances). */
-export function parseDecimalAttribute(file: string, text: string, signed: boolean): number {
+function parseDecimalAttribute(file: string, text: string, signed: boolean): number {
   const m = (signed ? /^-?\d{1,10}\n?$/ : /^\d{1,10}\n?$/).exec(text);
   if (!m) throw malformed(file, text, signed ? "a decimal integer" : "an unsigned decimal integer");
   return Number.parseInt(text, 10);

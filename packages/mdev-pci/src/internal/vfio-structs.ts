@@ -22,6 +22,7 @@ import {
   IRQ_SET_SIZE,
   REGION_INFO_SIZE,
 } from "@emu/vfio-user-proto";
+import { LITTLE_ENDIAN } from "@emu/vfio-user-proto/wire";
 
 export { IRQ_INFO_SIZE, REGION_INFO_SIZE };
 
@@ -33,7 +34,7 @@ export function deviceInfoFromKernel(bytes: Uint8Array): DeviceInfo {
 }
 
 export function regionInfoArgsz(bytes: Uint8Array): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, LITTLE_ENDIAN);
 }
 
 export function regionInfoFromKernel(bytes: Uint8Array): RegionInfo {

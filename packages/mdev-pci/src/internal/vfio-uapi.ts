@@ -4,10 +4,10 @@
  * (device, region and IRQ info, irq_set) come from `@emu/vfio-user-proto`.
  */
 
-const LE = true;
+import { LITTLE_ENDIAN } from "@emu/vfio-user-proto/wire";
 
 /** _IO(';', nr): no size or direction encoded. `_IOC_NONE` is 1 (shifted to bit 29) on powerpc, mips, sparc, alpha. */
-export function vfioIo(nr: number, arch: string = process.arch): number {
+function vfioIo(nr: number, arch: string = process.arch): number {
   const none = /^(ppc|mips|sparc|alpha)/.test(arch) ? 0x20000000 : 0;
   return (none | (0x3b << 8) | nr) >>> 0;
 }
@@ -65,17 +65,17 @@ function view(b: Uint8Array): DataView {
 /** struct vfio_group_status {argsz, flags}. */
 export function encodeGroupStatus(): Uint8Array {
   const b = new Uint8Array(8);
-  view(b).setUint32(0, 8, LE);
+  view(b).setUint32(0, 8, LITTLE_ENDIAN);
   return b;
 }
 export function decodeGroupStatusFlags(b: Uint8Array): number {
-  return view(b).getUint32(4, LE);
+  return view(b).getUint32(4, LITTLE_ENDIAN);
 }
 
 /** An s32 fd passed by pointer (VFIO_GROUP_SET_CONTAINER). */
 export function encodeFdArg(fd: number): Uint8Array {
   const b = new Uint8Array(4);
-  view(b).setInt32(0, fd, LE);
+  view(b).setInt32(0, fd, LITTLE_ENDIAN);
   return b;
 }
 
@@ -91,11 +91,11 @@ export function encodeDeviceName(name: string): Uint8Array {
 export function encodeDmaMap(flags: number, vaddr: bigint, iova: bigint, size: bigint): Uint8Array {
   const b = new Uint8Array(32);
   const v = view(b);
-  v.setUint32(0, 32, LE);
-  v.setUint32(4, flags, LE);
-  v.setBigUint64(8, vaddr, LE);
-  v.setBigUint64(16, iova, LE);
-  v.setBigUint64(24, size, LE);
+  v.setUint32(0, 32, LITTLE_ENDIAN);
+  v.setUint32(4, flags, LITTLE_ENDIAN);
+  v.setBigUint64(8, vaddr, LITTLE_ENDIAN);
+  v.setBigUint64(16, iova, LITTLE_ENDIAN);
+  v.setBigUint64(24, size, LITTLE_ENDIAN);
   return b;
 }
 
@@ -103,9 +103,9 @@ export function encodeDmaMap(flags: number, vaddr: bigint, iova: bigint, size: b
 export function encodeDmaUnmap(iova: bigint, size: bigint): Uint8Array {
   const b = new Uint8Array(24);
   const v = view(b);
-  v.setUint32(0, 24, LE);
-  v.setBigUint64(8, iova, LE);
-  v.setBigUint64(16, size, LE);
+  v.setUint32(0, 24, LITTLE_ENDIAN);
+  v.setBigUint64(8, iova, LITTLE_ENDIAN);
+  v.setBigUint64(16, size, LITTLE_ENDIAN);
   return b;
 }
 
@@ -113,43 +113,43 @@ export function encodeDmaUnmap(iova: bigint, size: bigint): Uint8Array {
 export function encodeBindIommufd(iommufd: number): Uint8Array {
   const b = new Uint8Array(16);
   const v = view(b);
-  v.setUint32(0, 16, LE);
-  v.setInt32(8, iommufd, LE);
+  v.setUint32(0, 16, LITTLE_ENDIAN);
+  v.setInt32(8, iommufd, LITTLE_ENDIAN);
   return b;
 }
 export function decodeBoundDevId(b: Uint8Array): number {
-  return view(b).getUint32(12, LE);
+  return view(b).getUint32(12, LITTLE_ENDIAN);
 }
 
 /** struct vfio_device_attach_iommufd_pt {argsz, flags, pt_id} = 12 bytes. */
 export function encodeAttachPt(ptId: number): Uint8Array {
   const b = new Uint8Array(12);
   const v = view(b);
-  v.setUint32(0, 12, LE);
-  v.setUint32(8, ptId, LE);
+  v.setUint32(0, 12, LITTLE_ENDIAN);
+  v.setUint32(8, ptId, LITTLE_ENDIAN);
   return b;
 }
 
 /** struct iommu_ioas_alloc {size, flags, out_ioas_id} = 12 bytes. */
 export function encodeIoasAlloc(): Uint8Array {
   const b = new Uint8Array(12);
-  view(b).setUint32(0, 12, LE);
+  view(b).setUint32(0, 12, LITTLE_ENDIAN);
   return b;
 }
 export function decodeIoasId(b: Uint8Array): number {
-  return view(b).getUint32(8, LE);
+  return view(b).getUint32(8, LITTLE_ENDIAN);
 }
 
 /** struct iommu_ioas_map {size, flags, ioas_id, __reserved, user_va u64, length u64, iova u64} = 40 bytes. */
 export function encodeIoasMap(ioasId: number, flags: number, userVa: bigint, length: bigint, iova: bigint): Uint8Array {
   const b = new Uint8Array(40);
   const v = view(b);
-  v.setUint32(0, 40, LE);
-  v.setUint32(4, flags, LE);
-  v.setUint32(8, ioasId, LE);
-  v.setBigUint64(16, userVa, LE);
-  v.setBigUint64(24, length, LE);
-  v.setBigUint64(32, iova, LE);
+  v.setUint32(0, 40, LITTLE_ENDIAN);
+  v.setUint32(4, flags, LITTLE_ENDIAN);
+  v.setUint32(8, ioasId, LITTLE_ENDIAN);
+  v.setBigUint64(16, userVa, LITTLE_ENDIAN);
+  v.setBigUint64(24, length, LITTLE_ENDIAN);
+  v.setBigUint64(32, iova, LITTLE_ENDIAN);
   return b;
 }
 
@@ -157,17 +157,17 @@ export function encodeIoasMap(ioasId: number, flags: number, userVa: bigint, len
 export function encodeIoasUnmap(ioasId: number, iova: bigint, length: bigint): Uint8Array {
   const b = new Uint8Array(24);
   const v = view(b);
-  v.setUint32(0, 24, LE);
-  v.setUint32(4, ioasId, LE);
-  v.setBigUint64(8, iova, LE);
-  v.setBigUint64(16, length, LE);
+  v.setUint32(0, 24, LITTLE_ENDIAN);
+  v.setUint32(4, ioasId, LITTLE_ENDIAN);
+  v.setBigUint64(8, iova, LITTLE_ENDIAN);
+  v.setBigUint64(16, length, LITTLE_ENDIAN);
   return b;
 }
 
 /** Reads the fields the stand-in kernel needs back out of the kernel-only structs. */
 export const decodeKernelStruct = {
-  u32: (b: Uint8Array, at: number) => view(b).getUint32(at, LE),
-  s32: (b: Uint8Array, at: number) => view(b).getInt32(at, LE),
-  u64: (b: Uint8Array, at: number) => view(b).getBigUint64(at, LE),
-  setU32: (b: Uint8Array, at: number, value: number) => view(b).setUint32(at, value, LE),
+  u32: (b: Uint8Array, at: number) => view(b).getUint32(at, LITTLE_ENDIAN),
+  s32: (b: Uint8Array, at: number) => view(b).getInt32(at, LITTLE_ENDIAN),
+  u64: (b: Uint8Array, at: number) => view(b).getBigUint64(at, LITTLE_ENDIAN),
+  setU32: (b: Uint8Array, at: number, value: number) => view(b).setUint32(at, value, LITTLE_ENDIAN),
 };

@@ -33,7 +33,3 @@ export function wr32(b: Uint8Array, o: number, v: number): void {
 export function or16(b: Uint8Array, o: number, v: number): void {
   wr16(b, o, rd16(b, o) | v);
 }
-
-export function or32(b: Uint8Array, o: number, v: number): void {
-  wr32(b, o, (rd32(b, o) | v) >>> 0);
-}

@@ -45,7 +45,7 @@ export const CloseKind = { Eof: 0, Errno: 1, TooManyFds: 2 } as const;
 declare const mappingBrand: unique symbol;
 export type MappingHandle = { readonly [mappingBrand]: true };
 
-export interface Native {
+interface Native {
   init(sysError: (errno: number, syscall: string, path?: string) => Error, argError: (m: string) => Error): void;
   SocketHandle: new (fd: number, verify: boolean) => SocketHandle;
   ServerHandle: new (path: string, mode: number, backlog: number) => ServerHandle;

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { tolerateBrokenPipe } from "./broken-pipe.js";
 import { runLspci } from "./cli.js";
 
-runLspci(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }).then(
+tolerateBrokenPipe(process.stdout, process.stderr);
+runLspci(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
   (code) => {
     process.exitCode = code;
   },

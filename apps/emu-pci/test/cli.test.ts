@@ -2,10 +2,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { runCli } from "@emu/mdev-pci";
+import { runCli } from "@emu/app-emu-pci";
+import { fixtureKernelWriter, MTTY_UUID } from "@emu/mdev-pci/testing";
 import { expect, test } from "vitest";
-import { fixtureKernelWriter } from "./fixtures/fixture-kernel.js";
-import { MTTY_UUID } from "./fixtures/mksysfs.js";
 import { fixture } from "./fixtures/tmp.js";
 
 /** A few lines of pci.ids, so names do not depend on the host's database. */

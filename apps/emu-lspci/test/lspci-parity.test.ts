@@ -3,9 +3,9 @@
 // IDs), and Region lines are ours plus the [size=...] that lspci cannot know from a dump. Skipped, with the reason,
 // where lspci is missing and cannot be installed.
 import { join } from "node:path";
+import { type DeviceReport, formatLspci, runLspci } from "@emu/app-emu-lspci";
 import type { RegionInfo } from "@emu/vfio-device";
-import { type DeviceReport, formatLspci, VfioUserClient } from "@emu/vfio-user-client";
-import { runLspci } from "@emu/vfio-user-client/cli";
+import { VfioUserClient } from "@emu/vfio-user-client";
 import { PciRegion } from "@emu/vfio-user-proto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { forkFixture, startDevice, tempDir } from "./helpers.js";
@@ -81,7 +81,7 @@ function gpioReport(): DeviceReport {
     otherCapabilities: [],
   });
   return {
-    socketPath: "gpio.sock",
+    address: { kind: "vfio-user", socketPath: "gpio.sock" },
     // Only what the vfio-user lines print; the session itself is not under test here.
     negotiated: {
       major: 0,
@@ -89,7 +89,7 @@ function gpioReport(): DeviceReport {
       server: { maxDataXferSize: 1048576, maxMsgFds: 8 },
       twinSocket: false,
       writeMultiple: false,
-    } as unknown as DeviceReport["negotiated"],
+    } as unknown as NonNullable<DeviceReport["negotiated"]>,
     info: { flags: 3, resettable: true, pci: true, numRegions: 9, numIrqs: 5 },
     regions: [0n, 0n, 0x100n, 0n, 0n, 0n, 0n, 0x100n, 0n].map((size, i) => region(i, size)),
     irqs: [],

@@ -1,66 +1,20 @@
+// What each emu-pci command prints: dpdk-devbind's status, the bus list, mdevctl's list and types.
+
+import {
+  type MdevParent,
+  type PciDevice,
+  type PciIdDatabase,
+  type SysfsScan,
+  scanSysfs,
+  whyNotVfioUsable,
+} from "@emu/mdev-pci";
 import { pciBaseClassName } from "@emu/pci-config";
 import { formatAddress } from "@emu/vfio-device";
-import { isMdevPciError } from "./errors.js";
-import { type AttributeWriter, createMdev, removeMdev } from "./mdev-lifecycle.js";
-import type { MdevParent, PciDevice } from "./pci-device.js";
-import { PCI_IDS_PATHS, PciIdDatabase } from "./pci-ids.js";
-import { DEFAULT_SYSFS_ROOT, type SysfsScan, scanSysfs } from "./sysfs-scan.js";
-import { whyNotVfioUsable } from "./vfio-host.js";
-
-/** Where the CLI writes: process.stdout/stderr, or buffers in tests. */
-export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  /** For tests: how sysfs attributes are written (create/remove). */
-  readonly writeAttribute?: AttributeWriter;
-}
-
-const USAGE = `Usage: emu-pci [--sysfs <dir>] [--pci-ids <file>|none] <command>
-
-Commands:
-  status               PCI devices by class and driver, and mediated devices (like dpdk-devbind --status)
-  list [--json]        every device on the PCI bus: address, IDs, class, driver, IOMMU group, NUMA node
-  mdev list            active mediated devices (like mdevctl list)
-  mdev types           mdev parents and the types they offer (like mdevctl types)
-  mdev create --parent <name> --type <type-id> [--uuid <uuid>]
-  mdev remove <uuid>
-  help
-
-Options:
-  --sysfs <dir>        where sysfs is mounted (default $EMU_SYSFS_ROOT, else /sys)
-  --pci-ids <file>     the PCI ID database for names (default: ${PCI_IDS_PATHS[0]}); "none" prints IDs only
-`;
-
-class Usage extends Error {}
-
-function take(args: string[], flag: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === flag) {
-      const v = args[i + 1];
-      if (v === undefined || v.startsWith("--")) throw new Usage(`${flag} needs a value`);
-      args.splice(i, 2);
-      return v;
-    }
-    if (a.startsWith(`${flag}=`)) {
-      args.splice(i, 1);
-      return a.slice(flag.length + 1);
-    }
-  }
-  return undefined;
-}
-
-function takeFlag(args: string[], flag: string): boolean {
-  const i = args.indexOf(flag);
-  if (i < 0) return false;
-  args.splice(i, 1);
-  return true;
-}
 
 const h = (n: number, w: number) => n.toString(16).padStart(w, "0");
 
-interface Ctx {
+/** What a view needs: where sysfs is, the names database, and where lines go. */
+export interface Ctx {
   readonly sysfsRoot: string;
   readonly ids: PciIdDatabase;
   readonly out: (line?: string) => void;
@@ -93,7 +47,7 @@ function warnProblems(ctx: Ctx, scan: SysfsScan): void {
   for (const p of scan.problems) ctx.err(`warning: ${p.message}`);
 }
 
-function status(ctx: Ctx): void {
+export function status(ctx: Ctx): void {
   const scan = scanSysfs({ sysfsRoot: ctx.sysfsRoot });
   const classes = [...new Set(scan.devices.map((d) => (d.ids!.classCode >> 16) & 0xff))].sort((a, b) => a - b);
   for (const c of classes) {
@@ -154,7 +108,7 @@ function jsonable(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `0x${x.toString(16)}` : x)));
 }
 
-function list(ctx: Ctx, json: boolean): void {
+export function list(ctx: Ctx, json: boolean): void {
   const scan = scanSysfs({ sysfsRoot: ctx.sysfsRoot });
   const all = [...scan.devices, ...scan.mdevs.filter((m) => m.mdev!.deviceApi === "vfio-pci")];
   if (json) {
@@ -188,17 +142,31 @@ function list(ctx: Ctx, json: boolean): void {
   warnProblems(ctx, scan);
 }
 
-function mdevList(ctx: Ctx): void {
+/** What `mdev list` and `mdev types` are narrowed to (mdevctl's `--parent` and `--uuid`). */
+export interface MdevFilter {
+  readonly parent?: string;
+  readonly uuid?: string;
+}
+
+export function mdevList(ctx: Ctx, filter: MdevFilter = {}): void {
   const scan = scanSysfs({ sysfsRoot: ctx.sysfsRoot });
-  for (const m of scan.mdevs) ctx.out(`${m.name} ${m.mdev!.parent} ${m.mdev!.type}`);
+  for (const m of scan.mdevs) {
+    if (filter.parent !== undefined && m.mdev?.parent !== filter.parent) continue;
+    if (filter.uuid !== undefined && m.name !== filter.uuid) continue;
+    ctx.out(`${m.name} ${m.mdev?.parent} ${m.mdev?.type}`);
+  }
   warnProblems(ctx, scan);
 }
 
-/** Exactly `mdevctl types`: parents, their types, instances, API, name, description with newlines as ", ". */
-function mdevTypes(ctx: Ctx): void {
+/**
+ * Exactly `mdevctl types`: parents, their types, instances, API, name, description with newlines as ", ", and the
+ * blank line mdevctl ends with; nothing at all when there is no parent.
+ */
+export function mdevTypes(ctx: Ctx, filter: Pick<MdevFilter, "parent"> = {}): void {
   const scan = scanSysfs({ sysfsRoot: ctx.sysfsRoot });
   const byName = (a: MdevParent, b: MdevParent) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  for (const p of [...scan.parents].sort(byName)) {
+  const parents = scan.parents.filter((p) => filter.parent === undefined || p.name === filter.parent).sort(byName);
+  for (const p of parents) {
     ctx.out(p.name);
     for (const t of p.types) {
       ctx.out(`  ${t.id}`);
@@ -208,83 +176,6 @@ function mdevTypes(ctx: Ctx): void {
       if (t.description) ctx.out(`    Description: ${t.description.split("\n").join(", ")}`);
     }
   }
-  ctx.out();
+  if (parents.length > 0) ctx.out();
   warnProblems(ctx, scan);
-}
-
-/**
- * The `emu-pci` command line. Returns the exit status: 0 done, 1 failed (a tagged error, printed in words), 2 usage.
- */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = [...argv];
-  const out = (line = "") => void io.stdout.write(`${line}\n`);
-  const err = (line: string) => void io.stderr.write(`${line}\n`);
-  try {
-    const sysfsRoot = take(args, "--sysfs") ?? io.env?.EMU_SYSFS_ROOT ?? DEFAULT_SYSFS_ROOT;
-    const idsPath = take(args, "--pci-ids");
-    const ids =
-      idsPath === "none"
-        ? PciIdDatabase.parse("")
-        : PciIdDatabase.load(idsPath === undefined ? PCI_IDS_PATHS : [idsPath]);
-    const ctx: Ctx = { sysfsRoot, ids, out, err };
-    const write = io.writeAttribute === undefined ? {} : { writeAttribute: io.writeAttribute };
-    const [cmd = "status", sub, ...rest] = args;
-    switch (cmd) {
-      case "status":
-        status(ctx);
-        return 0;
-      case "list":
-        list(ctx, takeFlag(args, "--json"));
-        return 0;
-      case "help":
-      case "--help":
-      case "-h":
-        io.stdout.write(USAGE);
-        return 0;
-      case "mdev":
-        switch (sub) {
-          case "list":
-            mdevList(ctx);
-            return 0;
-          case "types":
-            mdevTypes(ctx);
-            return 0;
-          case "create": {
-            const parent = take(rest, "--parent");
-            const type = take(rest, "--type");
-            const uuid = take(rest, "--uuid");
-            if (!parent || !type) throw new Usage("mdev create needs --parent and --type");
-            const d = createMdev({ parent, type, ...(uuid === undefined ? {} : { uuid }) }, { sysfsRoot, ...write });
-            out(`${d.name} ${d.mdev!.parent} ${d.mdev!.type}`);
-            return 0;
-          }
-          case "remove": {
-            const [uuid] = rest;
-            if (!uuid) throw new Usage("mdev remove needs a UUID");
-            removeMdev(uuid, { sysfsRoot, ...write });
-            out(`removed ${uuid.toLowerCase()}`);
-            return 0;
-          }
-          default:
-            throw new Usage(
-              sub === undefined
-                ? "mdev needs a command: list, types, create or remove"
-                : `unknown mdev command "${sub}"`,
-            );
-        }
-      default:
-        throw new Usage(`unknown command "${cmd}"`);
-    }
-  } catch (e) {
-    if (e instanceof Usage) {
-      err(`emu-pci: ${e.message}`);
-      io.stderr.write(USAGE);
-      return 2;
-    }
-    if (isMdevPciError(e)) {
-      err(`emu-pci: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
 }

@@ -2,7 +2,7 @@
 // the real lspci -F when pciutils is there.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { runLspci, USAGE } from "@emu/vfio-user-client/cli";
+import { runLspci, USAGE } from "@emu/app-emu-lspci";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startDevice } from "./helpers.js";
 import { lspciF, lspciUnavailable } from "./lspci-oracle.js";

@@ -1,12 +1,8 @@
 #!/usr/bin/env node
-import { runCli } from "./cli-run.js";
+import { tolerateBrokenPipe } from "./broken-pipe.js";
+import { runCli } from "./cli.js";
 
-// A reader that went away (`emu-pci | head`) is not a failure.
-process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-  if (e.code === "EPIPE") process.exit(0);
-  throw e;
-});
-
+tolerateBrokenPipe(process.stdout, process.stderr);
 runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
   (status) => {
     process.exitCode = status;
