@@ -8,7 +8,7 @@ import {
   scanSysfs,
   whyNotVfioUsable,
 } from "@emu/mdev-pci";
-import { pciBaseClassName } from "@emu/pci-config";
+import { pciBaseClassName, pciClassName } from "@emu/pci-config";
 import { formatAddress } from "@emu/vfio-device";
 
 const h = (n: number, w: number) => n.toString(16).padStart(w, "0");
@@ -129,9 +129,7 @@ export function list(ctx: Ctx, json: boolean): void {
   const rows = all.map((d) => [
     d.name,
     d.ids ? `${h(d.ids.vendorId, 4)}:${h(d.ids.deviceId, 4)}` : "-",
-    d.ids
-      ? `${h(d.ids.classCode >> 8, 4)} ${pciBaseClassName(d.ids.classCode)}`
-      : `mdev ${d.mdev!.parent}/${d.mdev!.type}`,
+    d.ids ? `${h(d.ids.classCode >> 8, 4)} ${pciClassName(d.ids.classCode)}` : `mdev ${d.mdev!.parent}/${d.mdev!.type}`,
     d.driver ?? "-",
     d.iommuGroup === undefined ? "-" : String(d.iommuGroup),
     d.numaNode === undefined ? "-" : String(d.numaNode),

@@ -92,10 +92,10 @@ test("list: one aligned row per bus device; --json for scripts", async () => {
   const lines = r.stdout.trimEnd().split("\n");
   expect(lines[0]).toMatch(/^ADDRESS +ID +CLASS +DRIVER +GROUP +NUMA$/);
   expect(lines).toContain(
-    "0000:3b:02.0                          8086:154c  0200 Network controller           vfio-pci         40     0",
+    "0000:3b:02.0                          8086:154c  0200 Ethernet controller             vfio-pci         40     0",
   );
   expect(lines).toContain(
-    "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001  -          mdev mtty/mtty-2                  mtty             13     -",
+    "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001  -          mdev mtty/mtty-2                     mtty             13     -",
   );
   expect(lines.some((l) => l.includes("669d9b23"))).toBe(false); // vfio-ap is not on the PCI bus
   const json = JSON.parse((await run(["--sysfs", sys, "list", "--json"])).stdout);
@@ -166,7 +166,8 @@ test("a malformed entry is a warning on stderr; the rest is still listed", async
     /^warning: .*0000:3b:00\.1\/class: expected a 24-bit hex number such as 0x000000, found "ethernet\\n"\n$/,
   );
   expect(r.stdout).toContain("0000:3b:02.0 'Device 154c 154c'");
-  expect(r.stdout).not.toContain("0000:3b:00.1");
+  // The device stays listed with its class unknown, as lspci keeps it.
+  expect(r.stdout).toContain("0000:3b:00.1");
 });
 
 test("the installed bin runs and exits with the status", () => {

@@ -23,6 +23,7 @@ export {
   isIdentified,
   PciBus,
   type ProbeReport,
+  type ScanProblemReporter,
   SYSFS_SOURCE,
   UNKNOWN_VENDOR_ID,
   type UsabilityAdvisor,
@@ -46,8 +47,10 @@ export {
   readMdevParent,
   readPciDevice,
   type SysfsOptions,
+  type SysfsReadOptions,
   type SysfsScan,
   scanSysfs,
+  UNKNOWN_CLASS_CODE,
 } from "./sysfs-scan.js";
 export { describe as describeDevice, SysfsBusSource, type SysfsSourceOptions } from "./sysfs-source.js";
 export { isCanonicalUuid, parseUuid, randomUuid } from "./uuid.js";

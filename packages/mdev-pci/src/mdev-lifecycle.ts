@@ -71,8 +71,13 @@ export function createMdev(request: CreateMdevRequest, options?: MdevWriteOption
       { path: path.join(busDir, request.parent) },
     );
   }
-  const parent = readMdevParent(request.parent, { sysfsRoot });
+  const problems: MdevPciError[] = [];
+  const parent = readMdevParent(request.parent, { sysfsRoot, problems });
   const type = parent.types.find((t) => t.id === request.type);
+  const typePath = path.join(parent.sysfsPath, "mdev_supported_types", request.type);
+  // A type that exists but cannot be read says why, rather than that there is no such type.
+  const broken = problems.find((p) => p.path?.startsWith(`${typePath}${path.sep}`));
+  if (type === undefined && broken !== undefined) throw broken;
   if (type === undefined) {
     throw new MdevPciError(
       "NoSuchType",
@@ -80,7 +85,7 @@ export function createMdev(request: CreateMdevRequest, options?: MdevWriteOption
         request.type,
         parent.types.map((t) => t.id),
       )}`,
-      { path: path.join(parent.sysfsPath, "mdev_supported_types", request.type) },
+      { path: typePath },
     );
   }
   const typeDir = path.join(parent.sysfsPath, "mdev_supported_types", type.id);

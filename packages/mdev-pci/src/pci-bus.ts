@@ -27,6 +27,18 @@ function isAdvisor(s: BusSource): s is BusSource & UsabilityAdvisor {
   return typeof (s as Partial<UsabilityAdvisor>).whyUnusable === "function";
 }
 
+/**
+ * A source that lists what it could not read in its last scan without failing it (a device left out, a device's field
+ * left unknown); the bus adds those to its scan's problems.
+ */
+export interface ScanProblemReporter {
+  scanProblems(): readonly Error[];
+}
+
+function isReporter(s: BusSource): s is BusSource & ScanProblemReporter {
+  return typeof (s as Partial<ScanProblemReporter>).scanProblems === "function";
+}
+
 /** A device on the bus, with what the selection made of it. */
 export interface BusDevice {
   readonly descriptor: DeviceDescriptor;
@@ -37,7 +49,10 @@ export interface BusDevice {
 
 export interface BusScan {
   readonly devices: readonly BusDevice[];
-  /** Sources that failed to scan, and allow-listed addresses no source found. */
+  /**
+   * Sources that failed to scan, allow-listed addresses no source found, and what a source could not read while
+   * scanning (see {@link ScanProblemReporter}).
+   */
   readonly problems: readonly Error[];
 }
 
@@ -116,6 +131,7 @@ export class PciBus {
         for (const d of await source.scan()) {
           if (!found.some((f) => sameAddress(f.address, d.address))) found.push(d);
         }
+        if (isReporter(source)) problems.push(...source.scanProblems());
       } catch (e) {
         problems.push(
           e instanceof Error ? e : new MdevPciError("Kernel", `source "${source.name}" failed to scan: ${String(e)}`),

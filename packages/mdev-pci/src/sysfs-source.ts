@@ -1,4 +1,4 @@
-import { pciBaseClassName } from "@emu/pci-config";
+import { pciClassName } from "@emu/pci-config";
 import {
   type BusSource,
   type DeviceAddress,
@@ -8,7 +8,7 @@ import {
   type VfioDevice,
 } from "@emu/vfio-device";
 import { MdevPciError } from "./errors.js";
-import { SYSFS_SOURCE, UNKNOWN_VENDOR_ID, type UsabilityAdvisor } from "./pci-bus.js";
+import { type ScanProblemReporter, SYSFS_SOURCE, UNKNOWN_VENDOR_ID, type UsabilityAdvisor } from "./pci-bus.js";
 import type { PciDevice } from "./pci-device.js";
 import { readMdev, readPciDevice, scanSysfs } from "./sysfs-scan.js";
 import { VfioHost, whyNotVfioUsable } from "./vfio-host.js";
@@ -19,7 +19,10 @@ export interface SysfsSourceOptions {
   readonly host?: VfioHost | (() => Promise<VfioHost>);
 }
 
-/** A scanned device as the bus describes it. Mediated devices' IDs are unknown until opened (0xffff). */
+/**
+ * A scanned device as the bus describes it. Mediated devices' IDs are unknown until opened (0xffff). The description
+ * of a physical function is its class name as lspci prints it ("VGA compatible controller" for 0x0300).
+ */
 export function describe(device: PciDevice): DeviceDescriptor {
   const ids = device.ids;
   return {
@@ -36,7 +39,7 @@ export function describe(device: PciDevice): DeviceDescriptor {
     ...(device.numaNode === undefined ? {} : { numaNode: device.numaNode }),
     ...(device.mdev?.parentAddress === undefined ? {} : { parent: device.mdev.parentAddress }),
     ...(device.mdev === undefined ? {} : { mdevType: device.mdev.type }),
-    description: device.mdev ? `mediated ${device.mdev.type}` : pciBaseClassName(ids?.classCode ?? 0xffffff),
+    description: device.mdev ? `mediated ${device.mdev.type}` : pciClassName(ids?.classCode ?? 0xffffff),
   };
 }
 
@@ -45,12 +48,13 @@ export function describe(device: PciDevice): DeviceDescriptor {
  * found in sysfs and opened through kernel VFIO. Mediated devices of other APIs (vfio-ap, vfio-ccw) are not PCI
  * and are left out.
  */
-export class SysfsBusSource implements BusSource, UsabilityAdvisor {
+export class SysfsBusSource implements BusSource, UsabilityAdvisor, ScanProblemReporter {
   readonly name = SYSFS_SOURCE;
   readonly sysfsRoot: string;
   private host: VfioHost | undefined;
   private readonly makeHost: () => Promise<VfioHost>;
   private last = new Map<string, PciDevice>();
+  private lastProblems: readonly MdevPciError[] = [];
 
   constructor(options?: SysfsSourceOptions) {
     this.sysfsRoot = options?.sysfsRoot ?? "/sys";
@@ -67,7 +71,13 @@ export class SysfsBusSource implements BusSource, UsabilityAdvisor {
     const scan = scanSysfs({ sysfsRoot: this.sysfsRoot });
     const devices = [...scan.devices, ...scan.mdevs.filter((m) => m.mdev?.deviceApi === "vfio-pci")];
     this.last = new Map(devices.map((d) => [formatAddress(d.address), d]));
+    this.lastProblems = scan.problems;
     return devices.map(describe);
+  }
+
+  /** What the last scan could not read: devices left out, and fields left unknown on listed devices. */
+  scanProblems(): readonly MdevPciError[] {
+    return this.lastProblems;
   }
 
   whyUnusable(descriptor: DeviceDescriptor): string | undefined {

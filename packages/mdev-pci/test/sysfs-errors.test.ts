@@ -20,7 +20,7 @@ const vfDir = (sys: string) => fs.realpathSync(path.join(sys, "bus/pci/devices",
 const mttyDir = (sys: string) => fs.realpathSync(path.join(sys, "bus/mdev/devices", MTTY_UUID));
 
 describe("malformed sysfs files name the file and what was expected", () => {
-  test.each([
+  const table: Array<[string, string, RegExp]> = [
     ["vendor", "8086\n", /vendor: expected a 16-bit hex number such as 0x0000, found "8086\\n"/],
     ["device", "0x1234567\n", /device: expected a 16-bit hex number/],
     ["class", "0x02000000\n", /class: expected a 24-bit hex number/],
@@ -28,18 +28,26 @@ describe("malformed sysfs files name the file and what was expected", () => {
     ["numa_node", "zero\n", /numa_node: expected a decimal integer/],
     ["resource", "0x0 0x1\n", /resource line 1: expected "0x<start> 0x<end> 0x<flags>", found "0x0 0x1"/],
     ["resource", "", /resource is empty/],
-  ])("%s = %j", (file, text, message) => {
+  ];
+  test.each(table)("%s = %j", (file, text, message) => {
     const { sys } = fixture();
     fs.writeFileSync(path.join(vfDir(sys), file), text);
-    const e = caught(() => readPciDevice(VF_BDF, { sysfsRoot: sys }));
+    const e = caught(() => readPciDevice(VF_BDF, { sysfsRoot: sys, strict: true }));
     expect(e.reason).toBe("MalformedSysfs");
     expect(e.path).toBe(path.join(vfDir(sys), file));
     expect(e.message).toMatch(message);
-    // The scan goes on without the device and reports the same error; strict mode throws it.
+    // The scan goes on and reports the same error once; strict mode throws it.
     const scan = scanSysfs({ sysfsRoot: sys });
-    expect(scan.devices.map((d) => d.name)).not.toContain(VF_BDF);
     expect(scan.problems.map((p) => p.message)).toEqual([e.message]);
     expect(caught(() => scanSysfs({ sysfsRoot: sys, strict: true })).message).toBe(e.message);
+    if (file === "vendor" || file === "device") {
+      // Without its IDs a function is not a device at all (lspci too leaves out one without them).
+      expect(scan.devices.map((d) => d.name)).not.toContain(VF_BDF);
+    } else {
+      // Any other attribute is optional: the device stays, with that one field unknown.
+      expect(scan.devices.map((d) => d.name)).toContain(VF_BDF);
+      expect(scan.unknownFields).toEqual(new Map([[VF_BDF, [file]]]));
+    }
   });
 
   test("a multi-line device_api", () => {
@@ -48,7 +56,7 @@ describe("malformed sysfs files name the file and what was expected", () => {
       path.join(sys, "devices/virtual/mtty/mtty/mdev_supported_types/mtty-2/device_api"),
       "vfio-pci\nx\n",
     );
-    const e = caught(() => readMdev(MTTY_UUID, { sysfsRoot: sys }));
+    const e = caught(() => readMdev(MTTY_UUID, { sysfsRoot: sys, strict: true }));
     expect(e).toMatchObject({ reason: "MalformedSysfs" });
     expect(e.message).toMatch(/mdev_type\/device_api: expected a single line/);
   });
@@ -59,7 +67,7 @@ describe("malformed sysfs files name the file and what was expected", () => {
     fs.mkdirSync(path.join(sys, "kernel/iommu_groups/abc"));
     fs.rmSync(path.join(dir, "iommu_group"));
     fs.symlinkSync(path.relative(dir, path.join(sys, "kernel/iommu_groups/abc")), path.join(dir, "iommu_group"));
-    expect(caught(() => readPciDevice(VF_BDF, { sysfsRoot: sys })).message).toMatch(
+    expect(caught(() => readPciDevice(VF_BDF, { sysfsRoot: sys, strict: true })).message).toMatch(
       /iommu_group points to group "abc"/,
     );
   });
@@ -78,7 +86,7 @@ describe("missing files and links", () => {
   test("a dangling driver link", () => {
     const { sys } = fixture();
     fs.rmSync(path.join(sys, "bus/pci/drivers/vfio-pci"), { recursive: true });
-    const e = caught(() => readPciDevice(VF_BDF, { sysfsRoot: sys }));
+    const e = caught(() => readPciDevice(VF_BDF, { sysfsRoot: sys, strict: true }));
     expect(e.reason).toBe("MissingLink");
     expect(e.message).toMatch(/driver points to .*bus\/pci\/drivers\/vfio-pci, which does not exist/);
   });

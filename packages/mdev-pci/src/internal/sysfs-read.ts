@@ -48,18 +48,21 @@ export function oneLine(file: string, text: string): string {
   return body;
 }
 
-/** A `0x%0Nx\n` attribute (vendor, device, class, revision...), checked against its bit width. */
-function parseHexAttribute(file: string, text: string, bits: number): number {
-  const m = /^0x([0-9a-fA-F]{1,8})\n?$/.exec(text);
+/**
+ * A `0x%0Nx\n` attribute (vendor, device, class, revision...), checked against its bit width. Trailing white space is
+ * allowed, as lspci allows it.
+ */
+export function parseHexAttribute(file: string, text: string, bits: number): number {
+  const m = /^0x([0-9a-fA-F]{1,8})\s*$/.exec(text);
   const value = m ? Number.parseInt(m[1]!, 16) : Number.NaN;
   if (!m || value >= 2 ** bits)
     throw malformed(file, text, `a ${bits}-bit hex number such as 0x${"0".repeat(bits / 4)}`);
   return value;
 }
 
-/** A `%d\n` / `%u\n` attribute (irq, numa_node, available_instances). */
-function parseDecimalAttribute(file: string, text: string, signed: boolean): number {
-  const m = (signed ? /^-?\d{1,10}\n?$/ : /^\d{1,10}\n?$/).exec(text);
+/** A `%d\n` / `%u\n` attribute (irq, numa_node, available_instances); trailing white space is allowed. */
+export function parseDecimalAttribute(file: string, text: string, signed: boolean): number {
+  const m = (signed ? /^-?\d{1,10}\s*$/ : /^\d{1,10}\s*$/).exec(text);
   if (!m) throw malformed(file, text, signed ? "a decimal integer" : "an unsigned decimal integer");
   return Number.parseInt(text, 10);
 }
