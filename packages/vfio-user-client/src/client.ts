@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { closeFds, isSysError, UnixSocket } from "@emu/sys";
+import { isSysError, UnixSocket } from "@emu/sys";
 import type {
   DeviceInfo,
   InterruptListener,
@@ -17,7 +17,6 @@ import { DirtyLog } from "./dirty-log.js";
 import { type ClientDmaBuffer, type DmaMapOptions, DmaMemory } from "./dma-memory.js";
 import { DmaService, type ServerDmaAccess } from "./dma-service.js";
 import { invalid, VfioUserClientError } from "./errors.js";
-import { judgeAccessReply } from "./internal/access-reply.js";
 import { Connection, type ConnectionStats } from "./internal/connection.js";
 import { ClientSession } from "./internal/session.js";
 import { Irqs } from "./irqs.js";
@@ -88,10 +87,6 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     this.address = { kind: "vfio-user", socketPath };
     const conn = new Connection(socket, limits.maxFds, {
       onCommand: (frame, channel) => this.dmaService.serve(frame, channel),
-      judgeAccess: (frame, count) => {
-        closeFds(frame.fds);
-        return judgeAccessReply(frame, count);
-      },
       onLost: (err) => {
         if (this.listenerCount("disconnected") > 0) this.emit("disconnected", err);
       },

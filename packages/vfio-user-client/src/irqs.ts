@@ -1,6 +1,6 @@
 import { EventFd } from "@emu/sys";
 import type { InterruptListener, IrqBinding, IrqInfo, SetIrqsRequest } from "@emu/vfio-device";
-import { toIrqInfo } from "@emu/vfio-device";
+import { IrqEventfds, toIrqInfo } from "@emu/vfio-device";
 import { Command, IrqSetFlags } from "@emu/vfio-user-proto";
 import { invalid, VfioUserClientError } from "./errors.js";
 import { u32 } from "./internal/arguments.js";
@@ -13,11 +13,19 @@ export type InterruptSink = (index: number, vector: number, count: bigint) => vo
 export class Irqs {
   private readonly session: ClientSession;
   private readonly onInterrupt: InterruptSink;
-  private readonly irqFds = new Map<number, EventFd[]>();
+  private readonly eventfds: IrqEventfds;
 
   constructor(session: ClientSession, onInterrupt: InterruptSink) {
     this.session = session;
     this.onInterrupt = onInterrupt;
+    this.eventfds = new IrqEventfds({
+      setIrqs: (request) => this.setIrqs(request),
+      createEventfd: () => {
+        const e = EventFd.create();
+        return { fd: e.fd, watch: (l) => e.watch(l, { onError: () => undefined }), close: () => e.close() };
+      },
+      canSetIrqs: () => session.connected,
+    });
   }
 
   /** See {@link VfioUserClient.getIrqInfo}. */
@@ -110,51 +118,20 @@ export class Irqs {
     u32(start, "start");
     u32(count, "count");
     if (typeof listener !== "function") throw invalid("enableIrqs needs a listener function");
-    if (this.irqFds.has(index)) await this.disableIrqs(index);
-    const efds: EventFd[] = [];
-    try {
-      for (let i = 0; i < count; i++) efds.push(EventFd.create());
-      await this.setIrqs({
-        index,
-        action: "trigger",
-        start,
-        count,
-        data: { kind: "eventfd", fds: efds.map((e) => e.fd) },
-      });
-    } catch (e) {
-      for (const f of efds) f.close();
-      throw e;
-    }
-    this.irqFds.set(index, efds);
-    efds.forEach((f, i) => {
-      const vector = start + i;
-      f.watch(
-        (n) => {
-          listener(vector, n);
-          this.onInterrupt(index, vector, n);
-        },
-        { onError: () => undefined },
-      );
+    return this.eventfds.enable(index, start, count, (vector, n) => {
+      listener(vector, n);
+      this.onInterrupt(index, vector, n);
     });
-    return { index, start, count, disable: () => this.disableIrqs(index) };
   }
 
   /** See {@link VfioUserClient.disableIrqs}. */
   async disableIrqs(index: number): Promise<void> {
     u32(index, "IRQ index");
-    const efds = this.irqFds.get(index);
-    this.irqFds.delete(index);
-    try {
-      if (this.session.connected)
-        await this.setIrqs({ index, action: "trigger", start: 0, count: 0, data: { kind: "none" } });
-    } finally {
-      for (const f of efds ?? []) f.close();
-    }
+    return this.eventfds.disable(index);
   }
 
   /** Closes every eventfd of ours (the server drops its copies when we go). */
   close(): void {
-    for (const efds of this.irqFds.values()) for (const f of efds) f.close();
-    this.irqFds.clear();
+    this.eventfds.closeAll();
   }
 }

@@ -1,4 +1,4 @@
-import { closeFds, MAX_FDS_PER_MESSAGE, UnixSocket } from "@emu/sys";
+import { closeFds, MAX_FDS_PER_MESSAGE } from "@emu/sys";
 import {
   type EffectiveCapabilities,
   effectiveCapabilities,
@@ -113,7 +113,7 @@ export async function negotiate(
     if (twin) {
       if (offered.twinSocket === undefined)
         throw new VfioUserClientError("Negotiation", "the server enabled twin_socket, which we did not offer");
-      conn.adoptTwin(takeTwinSocket(fds, caps.twinSocket?.fdIndex), limits.maxFds);
+      adoptTwinSocket(conn, takeTwinFd(fds, caps.twinSocket?.fdIndex), limits.maxFds);
     }
     conn.maxMessageSize = maxMessageSizeFor(limits.maxXfer);
     return {
@@ -156,7 +156,7 @@ async function versionReply(conn: Connection, frame: Uint8Array, timeoutMs: numb
 }
 
 /** Takes the twin socket's fd (`fdIndex` of the VERSION reply's `fds`) out of `fds` and adopts it as a socket. */
-function takeTwinSocket(fds: number[], fdIndex: number | undefined): UnixSocket {
+function takeTwinFd(fds: number[], fdIndex: number | undefined): number {
   const fd = fdIndex === undefined ? undefined : fds[fdIndex];
   if (fdIndex === undefined || fd === undefined)
     throw new VfioUserClientError(
@@ -164,8 +164,13 @@ function takeTwinSocket(fds: number[], fdIndex: number | undefined): UnixSocket 
       `twin_socket fd_index ${String(fdIndex)} but the VERSION reply carried ${fds.length} fd(s)`,
     );
   fds.splice(fdIndex, 1);
+  return fd;
+}
+
+/** Server commands arrive on the twin socket `fd` from now on too; an fd that is not a socket is closed. */
+function adoptTwinSocket(conn: Connection, fd: number, maxRecvFds: number): void {
   try {
-    return UnixSocket.adopt(fd);
+    conn.adoptTwin(fd, maxRecvFds);
   } catch (e) {
     closeFds([fd]);
     throw new VfioUserClientError("Negotiation", `the twin_socket fd is not a socket: ${(e as Error).message}`, {

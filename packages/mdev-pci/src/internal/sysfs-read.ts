@@ -61,7 +61,7 @@ export function parseHexAttribute(file: string, text: string, bits: number): num
 }
 
 /** A `%d\n` / `%u\n` attribute (irq, numa_node, available_instances); trailing white space is allowed. */
-export function parseDecimalAttribute(file: string, text: string, signed: boolean): number {
+function parseDecimalAttribute(file: string, text: string, signed: boolean): number {
   const m = (signed ? /^-?\d{1,10}\s*$/ : /^\d{1,10}\s*$/).exec(text);
   if (!m) throw malformed(file, text, signed ? "a decimal integer" : "an unsigned decimal integer");
   return Number.parseInt(text, 10);

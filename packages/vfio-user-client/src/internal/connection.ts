@@ -11,19 +11,21 @@ import {
 import { appendRegionReadRequest, appendRegionWriteRequest, type MutableHeader } from "@emu/vfio-user-proto/wire";
 import {
   ARENA_COPY_MAX,
+  adoptTwin,
   Endpoint,
   type EndpointHandlers,
   Outstanding,
   type OutstandingRequest,
 } from "@emu/vfio-user-transport";
 import { errorReply, VfioUserClientError } from "../errors.js";
+import { judgeAccessReply } from "./access-reply.js";
 
 /** A request waiting for its reply. Replies come in request order; the id + command pair confirms the match. */
 interface Pending extends OutstandingRequest {
   /**
    * A REGION_READ/WRITE of `requestAccess`: its `count`; -1 for `request` (resolved with the reply frame). The plain
    * reply to an access (no fds, the access head, and for a read `count` bytes) resolves with its data (a view) or
-   * undefined without a Frame object; any other reply goes to `ConnectionHandlers.judgeAccess`.
+   * undefined without a Frame object; any other reply is decoded and judged by `judgeAccessReply`.
    */
   readonly count: number;
   readonly resolve: (value: Frame | Uint8Array | undefined) => void;
@@ -42,12 +44,6 @@ export interface CommandChannel {
 export interface ConnectionHandlers {
   /** A command from the server (type bits = command). Its fds are the handler's (close them). */
   onCommand(frame: Frame, channel: CommandChannel): void;
-  /**
-   * A successful reply to `requestAccess` that is not the plain one (another size, fds): returns what the request
-   * resolves with (REGION_READ: the `count` bytes; REGION_WRITE: undefined) or throws what it rejects with. Its fds are
-   * the handler's.
-   */
-  judgeAccess(frame: Frame, count: number): Uint8Array | undefined;
   /** The connection ended without `close()`: every pending request has already been rejected with `err`. */
   onLost(err: VfioUserClientError): void;
 }
@@ -139,9 +135,9 @@ export class Connection {
     return this.twin !== undefined;
   }
 
-  /** Server commands arrive on `socket` from now on too (the twin socket of VERSION). */
-  adoptTwin(socket: UnixSocket, maxRecvFds: number): void {
-    const twin = new Endpoint(socket, {
+  /** Server commands arrive on the socket `fd` from now on too (the twin socket of VERSION; owned from here). */
+  adoptTwin(fd: number, maxRecvFds: number): void {
+    const twin = adoptTwin(fd, {
       maxMessageSize: this.main.parser.maxMessageSize,
       capacity: ARENA_START,
       later: "microtask",
@@ -261,7 +257,7 @@ export class Connection {
     });
   }
 
-  /** The value of an access's reply: the plain reply's data, else the handler's judgement. */
+  /** The value of an access's reply: the plain reply's data, else the general decode's judgement (fds closed). */
   private judge(reply: Frame, count: number): Uint8Array | undefined {
     const p = reply.payload;
     if (
@@ -269,7 +265,8 @@ export class Connection {
       p.length === REGION_ACCESS_SIZE + (reply.header.command === Command.REGION_READ ? count : 0)
     )
       return reply.header.command === Command.REGION_READ ? p.subarray(REGION_ACCESS_SIZE) : undefined;
-    return this.handlers.judgeAccess(reply, count);
+    closeFds(reply.fds);
+    return judgeAccessReply(reply, count);
   }
 
   /** Sends on the main socket in order with queued requests. */

@@ -20,7 +20,7 @@ const ARCS: readonly (readonly [State, State])[] = [
 const SAVING = new Set<State>([PRE_COPY, STOP_COPY]);
 
 /** States a client may request, given PRE_COPY support. */
-export function settableStates(preCopy: boolean): ReadonlySet<State> {
+function settableStates(preCopy: boolean): ReadonlySet<State> {
   return new Set(preCopy ? [STOP, RUNNING, STOP_COPY, RESUMING, PRE_COPY] : [STOP, RUNNING, STOP_COPY, RESUMING]);
 }
 

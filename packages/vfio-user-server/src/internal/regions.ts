@@ -5,12 +5,12 @@ import type { IoEventFdDescription, MaybePromise, RegionArea, RegionDescription 
 import { VfioUserServerError } from "../errors.js";
 
 /** A range of a region the server handles itself (MSI-X table / PBA). */
-export interface TrapRange {
+interface TrapRange {
   readonly start: number;
   readonly end: number;
 }
 
-export interface IoEventFdSlot {
+interface IoEventFdSlot {
   readonly desc: IoEventFdDescription;
   readonly efd: EventFd;
 }

@@ -13,8 +13,8 @@ import type { Session } from "../session.js";
 /** VERSION: the client's capabilities against ours; the twin socket; the DMA table's limits. */
 
 /** The protocol version we speak: 0.2 (as libvfio-user). */
-export const VERSION_MAJOR = 0;
-export const VERSION_MINOR = 2;
+const VERSION_MAJOR = 0;
+const VERSION_MINOR = 2;
 /** The most fds a VERSION reply may advertise before QEMU's client rejects it (VFIO_USER_MAX_MAX_FDS). */
 const ADVERTISED_MAX_MSG_FDS = 16;
 
