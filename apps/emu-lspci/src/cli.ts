@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { createRequire } from "node:module";
+import type { CliIo as BaseCliIo } from "@emu/cli-kit";
 import { DEFAULT_SYSFS_ROOT, SysfsBusSource, type VfioHost } from "@emu/mdev-pci";
 import { type DeviceAddress, parseAddress, type VfioDevice } from "@emu/vfio-device";
 import { isVfioUserClientError, VfioUserClient } from "@emu/vfio-user-client";
@@ -7,10 +8,7 @@ import { formatLspci } from "./format.js";
 import { readDeviceReport } from "./report.js";
 
 /** Where the CLI writes (process.stdout, or a test's collector), its environment, and for tests the VFIO host. */
-export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-  readonly env?: Readonly<Record<string, string | undefined>>;
+export interface CliIo extends BaseCliIo {
   /** How PCI functions and mediated devices are opened (default: the host's kernel VFIO). */
   readonly vfioHost?: VfioHost;
 }

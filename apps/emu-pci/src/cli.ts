@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import type { CliIo as BaseCliIo } from "@emu/cli-kit";
 import {
   type AttributeWriter,
   createMdev,
@@ -14,10 +15,7 @@ import { isUsageError, type ParsedArgs, parseArgs, UsageError } from "./args.js"
 import { type Ctx, list, mdevList, mdevTypes, status } from "./views.js";
 
 /** Where the CLI writes: process.stdout/stderr, or buffers in tests. */
-export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
-  readonly env?: Readonly<Record<string, string | undefined>>;
+export interface CliIo extends BaseCliIo {
   /** For tests: how sysfs attributes are written (create/remove). */
   readonly writeAttribute?: AttributeWriter;
 }
