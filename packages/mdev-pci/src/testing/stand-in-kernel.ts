@@ -1,14 +1,4 @@
-import {
-  decodeEventfdData,
-  decodeIrqSet,
-  encodeDeviceInfo,
-  encodeIrqInfo,
-  encodeRegionInfo,
-  IrqSetFlags,
-  type RegionCapability,
-  RegionInfoFlags,
-  regionInfoSize,
-} from "@emu/vfio-user-proto";
+import { RegionInfoFlags } from "@emu/vfio-user-proto";
 import {
   decodeKernelStruct as k,
   VFIO_GROUP_FLAGS_CONTAINER_SET,
@@ -19,13 +9,31 @@ import {
 } from "../internal/vfio-uapi.js";
 import type { KernelDmaMemory, KernelEventFd, KernelMapping, VfioKernel } from "../vfio-kernel.js";
 import type { StandInDmaMapping, StandInOptions } from "./stand-in-device.js";
+import { deviceIoctl } from "./stand-in-device-ioctls.js";
+import { StandInDma } from "./stand-in-dma.js";
 import { fail, type LiveDevice, LiveRegion, type OpenFile, StandInEventFd } from "./stand-in-files.js";
+
+type IoctlArg = Uint8Array | number | bigint | undefined;
+type FileOf<K extends OpenFile["kind"]> = Extract<OpenFile, { kind: K }>;
+
+/** An ioctl's struct argument, at least `min` bytes long. */
+function buffer(arg: IoctlArg, request: number, min: number): Uint8Array {
+  if (!(arg instanceof Uint8Array) || arg.length < min)
+    return fail("EFAULT", `ioctl 0x${request.toString(16)} needs a ${min}-byte buffer`);
+  return arg;
+}
+
+/** An ioctl's integer argument. */
+function value(arg: IoctlArg): number {
+  return typeof arg === "number" ? arg : typeof arg === "bigint" ? Number(arg) : fail("EINVAL", "needs a value");
+}
 
 /**
  * A kernel VFIO backend in TypeScript, behind the same `VfioKernel` seam as the native calls. It answers the group,
  * container, cdev and iommufd ioctls, encodes region info with its capability chain into the caller's buffer (asking
  * for a larger argsz when the chain does not fit, as the kernel does), serves pread/pwrite at each region's reported
- * offset, and mmaps only inside MMAP regions (inside a sparse area when the region has them).
+ * offset, and mmaps only inside MMAP regions (inside a sparse area when the region has them). The device-fd ioctls
+ * live in `stand-in-device-ioctls.ts`, the DMA memory and IOMMU mappings in `stand-in-dma.ts`.
  *
  * Region memory is a plain ArrayBuffer per region: an mmap returns a view of the same bytes pread/pwrite reach, so
  * the mapped-vs-slow-path coherence is the kernel's; nothing native is needed, and sparse regions of hundreds of
@@ -39,10 +47,8 @@ export class StandInVfioKernel implements VfioKernel {
   private readonly devices = new Map<string, LiveDevice>();
   private readonly fds = new Map<number, OpenFile>();
   private readonly openGroups = new Set<number>();
-  private readonly dmaMemory = new Map<bigint, Uint8Array>();
-  private readonly dmaTable: StandInDmaMapping[] = [];
+  private readonly dma = new StandInDma();
   private nextFd = 100;
-  private nextVaddr = 0x7f0000000000n;
   private nextIoas = 1;
   private liveMappings = 0;
   private readonly cdev: boolean;
@@ -74,7 +80,7 @@ export class StandInVfioKernel implements VfioKernel {
     return this.device(name).resets;
   }
   get dmaMappings(): readonly StandInDmaMapping[] {
-    return this.dmaTable;
+    return this.dma.mappings;
   }
   /** The bytes of a region as the device sees them. */
   regionMemory(name: string, index: number): Uint8Array {
@@ -178,240 +184,115 @@ export class StandInVfioKernel implements VfioKernel {
 
   ioctl(fd: number, request: number, arg?: Uint8Array | number | bigint): number {
     const f = this.file(fd);
-    const io = this.ioctls;
-    const buf = (min: number): Uint8Array => {
-      if (!(arg instanceof Uint8Array) || arg.length < min)
-        return fail("EFAULT", `ioctl 0x${request.toString(16)} needs a ${min}-byte buffer`);
-      return arg;
-    };
-    const num = (): number =>
-      typeof arg === "number" ? arg : typeof arg === "bigint" ? Number(arg) : fail("EINVAL", "needs a value");
     switch (f.kind) {
       case "container":
-        switch (request) {
-          case io.GET_API_VERSION:
-            return 0;
-          case io.CHECK_EXTENSION:
-            return num() === VFIO_TYPE1_IOMMU || num() === VFIO_TYPE1v2_IOMMU ? 1 : 0;
-          case io.SET_IOMMU: {
-            const t = num();
-            if (f.groups.size === 0) return fail("EINVAL", "SET_IOMMU before any group joined the container");
-            if (t !== VFIO_TYPE1_IOMMU && t !== VFIO_TYPE1v2_IOMMU) return fail("EINVAL", `IOMMU type ${t}`);
-            f.iommu = t;
-            return 0;
-          }
-          case io.IOMMU_MAP_DMA: {
-            const b = buf(32);
-            if (f.iommu === undefined) return fail("EINVAL", "MAP_DMA before SET_IOMMU");
-            return this.mapDma(k.u64(b, 16), k.u64(b, 24), k.u64(b, 8), k.u32(b, 4) & 1, k.u32(b, 4) & 2);
-          }
-          case io.IOMMU_UNMAP_DMA: {
-            const b = buf(24);
-            return this.unmapDma(k.u64(b, 8), k.u64(b, 16));
-          }
-        }
-        return fail("ENOTTY", `container ioctl 0x${request.toString(16)}`);
+        return this.containerIoctl(f, request, arg);
       case "group":
-        switch (request) {
-          case io.GROUP_GET_STATUS: {
-            const b = buf(8);
-            const flags =
-              (this.nonViable.has(f.group) ? 0 : VFIO_GROUP_FLAGS_VIABLE) |
-              (f.container !== undefined ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
-            k.setU32(b, 4, flags);
-            return 0;
-          }
-          case io.GROUP_SET_CONTAINER: {
-            const cfd = k.s32(buf(4), 0);
-            const c = this.file(cfd);
-            if (c.kind !== "container") return fail("EBADF", `fd ${cfd} is not a container`);
-            if (f.container !== undefined) return fail("EBUSY", "group already has a container");
-            if (this.nonViable.has(f.group)) return fail("EPERM", "group is not viable");
-            f.container = cfd;
-            c.groups.add(f.group);
-            return 0;
-          }
-          case io.GROUP_UNSET_CONTAINER: {
-            if (f.container === undefined) return fail("EINVAL", "no container");
-            const c = this.fds.get(f.container);
-            if (c?.kind === "container") c.groups.delete(f.group);
-            f.container = undefined;
-            return 0;
-          }
-          case io.GROUP_GET_DEVICE_FD: {
-            const b = buf(1);
-            const end = b.indexOf(0);
-            const name = new TextDecoder().decode(b.subarray(0, end < 0 ? b.length : end));
-            const c = f.container === undefined ? undefined : this.fds.get(f.container);
-            if (c?.kind !== "container" || c.iommu === undefined)
-              return fail("EINVAL", "GET_DEVICE_FD before the container has an IOMMU");
-            const d = this.devices.get(name);
-            if (!d || d.spec.group !== f.group) return fail("ENODEV", `no device "${name}" in group ${f.group}`);
-            d.opens++;
-            return this.add({ kind: "device", device: d, bound: true, attached: true, cdev: false });
-          }
-        }
-        return fail("ENOTTY", `group ioctl 0x${request.toString(16)}`);
+        return this.groupIoctl(f, request, arg);
       case "iommufd":
-        switch (request) {
-          case io.IOMMU_IOAS_ALLOC: {
-            const b = buf(12);
-            const id = this.nextIoas++;
-            f.ioas.add(id);
-            k.setU32(b, 8, id);
-            return 0;
-          }
-          case io.IOMMU_IOAS_MAP: {
-            const b = buf(40);
-            if (!f.ioas.has(k.u32(b, 8))) return fail("ENOENT", `IOAS ${k.u32(b, 8)}`);
-            const flags = k.u32(b, 4);
-            return this.mapDma(k.u64(b, 32), k.u64(b, 24), k.u64(b, 16), flags & 4, flags & 2);
-          }
-          case io.IOMMU_IOAS_UNMAP: {
-            const b = buf(24);
-            return this.unmapDma(k.u64(b, 8), k.u64(b, 16));
-          }
-        }
-        return fail("ENOTTY", `iommufd ioctl 0x${request.toString(16)}`);
+        return this.iommufdIoctl(f, request, arg);
       case "device":
-        return this.deviceIoctl(f, request, arg);
+        return deviceIoctl(this.ioctls, this.fds, f, request, arg);
       case "eventfd":
         return fail("ENOTTY", "eventfd");
     }
   }
 
-  private deviceIoctl(
-    f: Extract<OpenFile, { kind: "device" }>,
-    request: number,
-    arg: Uint8Array | number | bigint | undefined,
-  ): number {
+  private containerIoctl(f: FileOf<"container">, request: number, arg: IoctlArg): number {
     const io = this.ioctls;
-    const d = f.device;
-    const b = arg instanceof Uint8Array ? arg : undefined;
-    if (f.cdev) {
-      if (request === io.DEVICE_BIND_IOMMUFD) {
-        if (!b || b.length < 16) return fail("EFAULT", "bind");
-        const ifd = this.fds.get(k.s32(b, 8));
-        if (ifd?.kind !== "iommufd") return fail("EBADF", "not an iommufd");
-        if (f.bound) return fail("EINVAL", "already bound");
-        f.bound = true;
-        k.setU32(b, 12, 1);
-        return 0;
-      }
-      if (request === io.DEVICE_ATTACH_IOMMUFD_PT) {
-        if (!f.bound) return fail("EINVAL", "attach before bind");
-        f.attached = true;
-        return 0;
-      }
-      if (!f.bound) return fail("EINVAL", "a cdev must be bound to an iommufd first");
-    }
     switch (request) {
-      case io.DEVICE_GET_INFO: {
-        if (!b || b.length < 16 || k.u32(b, 0) < 16) return fail("EINVAL", "argsz < 16");
-        b.set(
-          encodeDeviceInfo({
-            argsz: k.u32(b, 0),
-            flags: d.spec.flags,
-            numRegions: d.spec.numRegions,
-            numIrqs: d.spec.numIrqs,
-          }),
-        );
-        if (b.length >= 20) k.setU32(b, 16, 0);
+      case io.GET_API_VERSION:
+        return 0;
+      case io.CHECK_EXTENSION:
+        return value(arg) === VFIO_TYPE1_IOMMU || value(arg) === VFIO_TYPE1v2_IOMMU ? 1 : 0;
+      case io.SET_IOMMU: {
+        const t = value(arg);
+        if (f.groups.size === 0) return fail("EINVAL", "SET_IOMMU before any group joined the container");
+        if (t !== VFIO_TYPE1_IOMMU && t !== VFIO_TYPE1v2_IOMMU) return fail("EINVAL", `IOMMU type ${t}`);
+        f.iommu = t;
         return 0;
       }
-      case io.DEVICE_GET_REGION_INFO: {
-        if (!b || b.length < 32 || k.u32(b, 0) < 32) return fail("EINVAL", "argsz < 32");
-        const argsz = Math.min(k.u32(b, 0), b.length);
-        const index = k.u32(b, 8);
-        const r = d.regions.get(index)?.spec;
-        if (!r && index >= d.spec.numRegions) return fail("EINVAL", `region ${index}`);
-        const caps: RegionCapability[] = [];
-        if (r?.sparseAreas) caps.push({ kind: "SparseMmap", areas: r.sparseAreas });
-        if (r?.type) caps.push({ kind: "Type", type: r.type.type, subtype: r.type.subtype });
-        if (r?.msixMappable) caps.push({ kind: "MsixMappable" });
-        const flags = (r?.flags ?? 0) | (caps.length > 0 ? RegionInfoFlags.CAPS : 0);
-        const size = r?.size ?? 0n;
-        const offset = r?.offset ?? 0n;
-        const needed = regionInfoSize(caps);
-        if (argsz < needed) {
-          // Too small for the chain: say how much is needed, with no cap_offset. Not an error.
-          b.set(encodeRegionInfo({ argsz: needed, flags, index, size, offset, capabilities: [] }));
-          return 0;
-        }
-        b.set(encodeRegionInfo({ argsz, flags, index, size, offset, capabilities: caps }));
-        return 0;
+      case io.IOMMU_MAP_DMA: {
+        const b = buffer(arg, request, 32);
+        if (f.iommu === undefined) return fail("EINVAL", "MAP_DMA before SET_IOMMU");
+        return this.dma.map(k.u64(b, 16), k.u64(b, 24), k.u64(b, 8), k.u32(b, 4) & 1, k.u32(b, 4) & 2);
       }
-      case io.DEVICE_GET_IRQ_INFO: {
-        if (!b || b.length < 16 || k.u32(b, 0) < 16) return fail("EINVAL", "argsz < 16");
-        const index = k.u32(b, 8);
-        if (index >= d.spec.numIrqs) return fail("EINVAL", `IRQ index ${index}`);
-        const irq = d.spec.irqs.find((i) => i.index === index);
-        b.set(encodeIrqInfo({ argsz: k.u32(b, 0), flags: irq?.flags ?? 0, index, count: irq?.count ?? 0 }));
-        return 0;
+      case io.IOMMU_UNMAP_DMA: {
+        const b = buffer(arg, request, 24);
+        return this.dma.unmap(k.u64(b, 8), k.u64(b, 16));
       }
-      case io.DEVICE_SET_IRQS:
-        return this.setIrqs(d, b ?? fail("EFAULT", "SET_IRQS needs a buffer"));
-      case io.DEVICE_RESET:
-        d.resets++;
-        // Registers with an initial image (config space) come back; memory such as VRAM or an aperture keeps its bytes.
-        for (const r of d.regions.values()) {
-          if (!r.spec.initial) continue;
-          r.memory.fill(0);
-          r.memory.set(r.spec.initial.subarray(0, r.memory.length));
-        }
-        return 0;
     }
-    return fail("ENOTTY", `device ioctl 0x${request.toString(16)}`);
+    return fail("ENOTTY", `container ioctl 0x${request.toString(16)}`);
   }
 
-  private setIrqs(d: LiveDevice, b: Uint8Array): number {
-    let set: ReturnType<typeof decodeIrqSet>;
-    try {
-      set = decodeIrqSet(b);
-    } catch {
-      return fail("EINVAL", "malformed vfio_irq_set");
-    }
-    if (set.index >= d.spec.numIrqs) return fail("EINVAL", `IRQ index ${set.index}`);
-    const irq = d.spec.irqs.find((i) => i.index === set.index);
-    const total = irq?.count ?? 0;
-    const dataType = set.flags & IrqSetFlags.DATA_TYPE_MASK;
-    const action = set.flags & IrqSetFlags.ACTION_TYPE_MASK;
-    if (action === IrqSetFlags.ACTION_TRIGGER && dataType === IrqSetFlags.DATA_NONE && set.count === 0) {
-      d.triggers.delete(set.index);
-      d.masked.delete(set.index);
-      return 0;
-    }
-    if (set.start + set.count > total) return fail("EINVAL", `vectors ${set.start}+${set.count} of ${total}`);
-    if (action === IrqSetFlags.ACTION_TRIGGER && dataType === IrqSetFlags.DATA_EVENTFD) {
-      const fds = decodeEventfdData(set.data ?? new Uint8Array(0));
-      const map = d.triggers.get(set.index) ?? new Map<number, StandInEventFd>();
-      fds.forEach((fd, i) => {
-        if (fd === -1) {
-          map.delete(set.start + i);
-          return;
-        }
-        const e = this.fds.get(fd);
-        if (e?.kind !== "eventfd") fail("EBADF", `fd ${fd} is not an eventfd`);
-        map.set(set.start + i, (e as Extract<OpenFile, { kind: "eventfd" }>).event);
-      });
-      d.triggers.set(set.index, map);
-      return 0;
-    }
-    if (action === IrqSetFlags.ACTION_MASK || action === IrqSetFlags.ACTION_UNMASK) {
-      if (irq && (irq.flags & 2) === 0) return fail("EINVAL", "IRQ is not maskable");
-      const masked = d.masked.get(set.index) ?? new Set<number>();
-      for (let v = set.start; v < set.start + set.count; v++) {
-        if (action === IrqSetFlags.ACTION_MASK) masked.add(v);
-        else masked.delete(v);
+  private groupIoctl(f: FileOf<"group">, request: number, arg: IoctlArg): number {
+    const io = this.ioctls;
+    switch (request) {
+      case io.GROUP_GET_STATUS: {
+        const b = buffer(arg, request, 8);
+        const flags =
+          (this.nonViable.has(f.group) ? 0 : VFIO_GROUP_FLAGS_VIABLE) |
+          (f.container !== undefined ? VFIO_GROUP_FLAGS_CONTAINER_SET : 0);
+        k.setU32(b, 4, flags);
+        return 0;
       }
-      d.masked.set(set.index, masked);
-      return 0;
+      case io.GROUP_SET_CONTAINER: {
+        const cfd = k.s32(buffer(arg, request, 4), 0);
+        const c = this.file(cfd);
+        if (c.kind !== "container") return fail("EBADF", `fd ${cfd} is not a container`);
+        if (f.container !== undefined) return fail("EBUSY", "group already has a container");
+        if (this.nonViable.has(f.group)) return fail("EPERM", "group is not viable");
+        f.container = cfd;
+        c.groups.add(f.group);
+        return 0;
+      }
+      case io.GROUP_UNSET_CONTAINER: {
+        if (f.container === undefined) return fail("EINVAL", "no container");
+        const c = this.fds.get(f.container);
+        if (c?.kind === "container") c.groups.delete(f.group);
+        f.container = undefined;
+        return 0;
+      }
+      case io.GROUP_GET_DEVICE_FD:
+        return this.groupDeviceFd(f, buffer(arg, request, 1));
     }
-    if (action === IrqSetFlags.ACTION_TRIGGER) {
-      for (let v = set.start; v < set.start + set.count; v++) d.triggers.get(set.index)?.get(v)?.signal();
-      return 0;
+    return fail("ENOTTY", `group ioctl 0x${request.toString(16)}`);
+  }
+
+  private groupDeviceFd(f: FileOf<"group">, b: Uint8Array): number {
+    const end = b.indexOf(0);
+    const name = new TextDecoder().decode(b.subarray(0, end < 0 ? b.length : end));
+    const c = f.container === undefined ? undefined : this.fds.get(f.container);
+    if (c?.kind !== "container" || c.iommu === undefined)
+      return fail("EINVAL", "GET_DEVICE_FD before the container has an IOMMU");
+    const d = this.devices.get(name);
+    if (!d || d.spec.group !== f.group) return fail("ENODEV", `no device "${name}" in group ${f.group}`);
+    d.opens++;
+    return this.add({ kind: "device", device: d, bound: true, attached: true, cdev: false });
+  }
+
+  private iommufdIoctl(f: FileOf<"iommufd">, request: number, arg: IoctlArg): number {
+    const io = this.ioctls;
+    switch (request) {
+      case io.IOMMU_IOAS_ALLOC: {
+        const b = buffer(arg, request, 12);
+        const id = this.nextIoas++;
+        f.ioas.add(id);
+        k.setU32(b, 8, id);
+        return 0;
+      }
+      case io.IOMMU_IOAS_MAP: {
+        const b = buffer(arg, request, 40);
+        if (!f.ioas.has(k.u32(b, 8))) return fail("ENOENT", `IOAS ${k.u32(b, 8)}`);
+        const flags = k.u32(b, 4);
+        return this.dma.map(k.u64(b, 32), k.u64(b, 24), k.u64(b, 16), flags & 4, flags & 2);
+      }
+      case io.IOMMU_IOAS_UNMAP: {
+        const b = buffer(arg, request, 24);
+        return this.dma.unmap(k.u64(b, 8), k.u64(b, 16));
+      }
     }
-    return fail("EINVAL", "unsupported SET_IRQS");
+    return fail("ENOTTY", `iommufd ioctl 0x${request.toString(16)}`);
   }
 
   private deviceFile(fd: number): Extract<OpenFile, { kind: "device" }> {
@@ -482,33 +363,6 @@ export class StandInVfioKernel implements VfioKernel {
   }
 
   allocDma(size: number): KernelDmaMemory {
-    const vaddr = this.nextVaddr;
-    this.nextVaddr += BigInt(Math.ceil(size / 4096) * 4096 + 4096);
-    const bytes = new Uint8Array(size);
-    this.dmaMemory.set(vaddr, bytes);
-    return { bytes, vaddr, free: () => void this.dmaMemory.delete(vaddr) };
-  }
-
-  private mapDma(iova: bigint, size: bigint, vaddr: bigint, read: number, write: number): number {
-    const bytes = this.dmaMemory.get(vaddr);
-    if (!bytes || BigInt(bytes.length) < size)
-      return fail("EFAULT", `no memory of ours at vaddr 0x${vaddr.toString(16)}`);
-    if (this.dmaTable.some((m) => iova < m.iova + m.size && m.iova < iova + size))
-      return fail("EEXIST", `iova 0x${iova.toString(16)} overlaps a mapping`);
-    this.dmaTable.push({
-      iova,
-      size,
-      bytes: bytes.subarray(0, Number(size)),
-      readable: read !== 0,
-      writable: write !== 0,
-    });
-    return 0;
-  }
-
-  private unmapDma(iova: bigint, size: bigint): number {
-    const i = this.dmaTable.findIndex((m) => m.iova === iova && m.size === size);
-    if (i < 0) return fail("ENOENT", `nothing mapped at 0x${iova.toString(16)}`);
-    this.dmaTable.splice(i, 1);
-    return 0;
+    return this.dma.alloc(size);
   }
 }
