@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { closeFd, dupFd, EventFd, isSysError, memfdCreate, SysArgumentError, SysStateError } from "@emu/sys";
+import { tempDir } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
-import { fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, tempDir, waitFor } from "./helpers.js";
+import { fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, waitFor } from "./helpers.js";
 
 describe("EventFd", () => {
   it("signals and reads without blocking", () => {

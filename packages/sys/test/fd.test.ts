@@ -11,8 +11,9 @@ import {
   SysError,
   UnixSocket,
 } from "@emu/sys";
+import { tempDir } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
-import { fdFlags, O_CLOEXEC, tempDir, waitFor } from "./helpers.js";
+import { fdFlags, O_CLOEXEC, waitFor } from "./helpers.js";
 
 const FIONREAD = 0x541b; // _IO-style number: no size encoded
 const FIONBIO = 0x5421;

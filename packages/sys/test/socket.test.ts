@@ -14,33 +14,11 @@ import {
   UnixServer,
   UnixSocket,
 } from "@emu/sys";
+import { bytesOf, collect, tempDir } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { Framer, frame, payloadOk } from "./fixtures/framer.mjs";
-import { fdCount, fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, spawnPeer, tempDir, waitFor } from "./helpers.js";
+import { fdCount, fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, spawnPeer, waitFor } from "./helpers.js";
 
-interface Received {
-  chunks: Uint8Array[];
-  fds: number[][];
-  closed: { err: SocketCloseError | undefined } | undefined;
-}
-
-function collect(s: UnixSocket, maxRecvFds?: number): Received {
-  const r: Received = { chunks: [], fds: [], closed: undefined };
-  s.start({
-    onData: (c, fds) => {
-      r.chunks.push(c);
-      r.fds.push(fds);
-    },
-    onClose: (err) => {
-      expect(r.closed).toBeUndefined();
-      r.closed = { err };
-    },
-    ...(maxRecvFds === undefined ? {} : { maxRecvFds }),
-  });
-  return r;
-}
-
-const bytes = (r: Received) => Buffer.concat(r.chunks);
 const nameOf = (fd: number) => {
   const b = Buffer.alloc(64);
   return b.toString("utf8", 0, readSync(fd, b, 0, 64, 0));
@@ -152,8 +130,8 @@ describe("UnixSocket.pair", () => {
     expect(() => a.send(data, fds)).toThrow(SysArgumentError);
     closeFd(m);
     a.send(new Uint8Array([7]));
-    await waitFor(() => bytes(rb).length >= 2);
-    expect([...bytes(rb)]).toEqual([9, 7]);
+    await waitFor(() => bytesOf(rb).length >= 2);
+    expect([...bytesOf(rb)]).toEqual([9, 7]);
     expect(rb.fds.flat()).toEqual([]);
     a.close();
     b.close();
@@ -193,7 +171,7 @@ describe("UnixSocket.pair", () => {
     b.send(new TextEncoder().encode("bye"));
     b.close(); // unread data: the kernel gives a ECONNRESET (POLLERR)
     await waitFor(() => ra.closed !== undefined);
-    expect(Buffer.from(bytes(ra)).toString()).toBe("bye");
+    expect(Buffer.from(bytesOf(ra)).toString()).toBe("bye");
     expect((ra.closed!.err as SysError | undefined)?.code ?? "EOF").toMatch(/^(ECONNRESET|EOF)$/);
   });
 
@@ -388,8 +366,8 @@ describe("UnixServer", () => {
     const c = await UnixSocket.connect(p);
     const rc = collect(c);
     c.send(new Uint8Array([1, 2, 3]));
-    await waitFor(() => bytes(rc).length === 3);
-    expect([...bytes(rc)]).toEqual([2, 3, 4]);
+    await waitFor(() => bytesOf(rc).length === 3);
+    expect([...bytesOf(rc)]).toEqual([2, 3, 4]);
     expect(accepted).toHaveLength(1);
     expect(fdFlags(accepted[0]!.fd) & (O_CLOEXEC | O_NONBLOCK)).toBe(O_CLOEXEC | O_NONBLOCK);
     c.close();
@@ -613,8 +591,8 @@ describe("two processes", () => {
     await peer.next();
     const r = collect(mine);
     mine.send(new Uint8Array([5, 6, 7]));
-    await waitFor(() => bytes(r).length === 3);
-    expect([...bytes(r)]).toEqual([5, 6, 7]);
+    await waitFor(() => bytesOf(r).length === 3);
+    expect([...bytesOf(r)]).toEqual([5, 6, 7]);
     mine.close();
     a.close();
   });

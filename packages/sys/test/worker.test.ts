@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { closeFd, memfdCreate, mmap, UnixSocket } from "@emu/sys";
+import { tempDir } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
-import { fdCount, sleep, tempDir, waitFor } from "./helpers.js";
+import { fdCount, sleep, waitFor } from "./helpers.js";
 
 const WORKER = new URL("./fixtures/worker.mjs", import.meta.url);
 
