@@ -56,14 +56,6 @@ export function spawnPeer(mode: string, args: string[] = [], fds: number[] = [],
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting for a condition");
-    await sleep(5);
-  }
-}
-
 /** Flags of an fd from /proc/self/fdinfo (octal, as the kernel prints them). */
 export function fdFlags(fd: number): number {
   const info = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");

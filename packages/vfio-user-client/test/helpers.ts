@@ -96,12 +96,3 @@ export async function startDevice(options: Record<string, unknown> = {}): Promis
   const child = await forkFixture("device-server.ts", [socketPath, JSON.stringify(options)]);
   return { ...child, socketPath };
 }
-
-/** Waits until `check` holds (polling), or fails after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -13,14 +13,6 @@ export function writeRequest(msgId: number, n: number): Uint8Array {
   return encodeMessage({ kind: "RegionWriteRequest", offset: 0n, region: 0, data: new Uint8Array(n) }, { msgId });
 }
 
-export async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 /** Everything an endpoint under test reports. */
 export interface Seen {
   inPlace: Header[];
