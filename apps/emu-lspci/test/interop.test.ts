@@ -2,9 +2,10 @@
 // libvfio-user's gpio sample (packages/vfio-user-client/test/fixtures/scripted-server.ts).
 import { join } from "node:path";
 import { formatLspci, readDeviceReport } from "@emu/app-emu-lspci";
+import { tempDir } from "@emu/test-kit";
 import { VfioUserClient } from "@emu/vfio-user-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLIENT_FIXTURES, forkFixture, tempDir } from "./helpers.js";
+import { CLIENT_FIXTURES, forkFixture } from "./helpers.js";
 
 const clients: VfioUserClient[] = [];
 afterEach(async () => {

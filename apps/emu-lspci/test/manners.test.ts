@@ -1,14 +1,13 @@
 // emu-lspci's command-line manners, through injected streams: what it says about a path that is not a socket, its
 // version, a device found on the PCI bus (a stand-in kernel behind a fixture sysfs tree), and a reader that goes away.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runLspci } from "@emu/app-emu-lspci";
 import { VfioHost } from "@emu/mdev-pci";
 import { MTTY_UUID, makeSysfs, standInKernel, VF_BDF } from "@emu/mdev-pci/testing";
-import { afterEach, describe, expect, it } from "vitest";
-import { tempDir } from "./helpers.js";
+import { tempDir } from "@emu/test-kit";
+import { describe, expect, it } from "vitest";
 
 async function lspci(argv: string[], extra: { env?: Record<string, string>; vfioHost?: VfioHost } = {}) {
   let out = "";
@@ -21,14 +20,8 @@ async function lspci(argv: string[], extra: { env?: Record<string, string>; vfio
   return { code, out, err };
 }
 
-const trees: string[] = [];
-afterEach(() => {
-  for (const d of trees.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
 function host(): { sys: string; vfioHost: VfioHost } {
-  const root = mkdtempSync(join(tmpdir(), "emu-lspci-sysfs-"));
-  trees.push(root);
+  const root = tempDir({ prefix: "emu-sysfs-", tmpfs: true });
   return { sys: makeSysfs(root), vfioHost: new VfioHost({ kernel: standInKernel() }) };
 }
 

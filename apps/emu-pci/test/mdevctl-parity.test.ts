@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { runCli } from "@emu/app-emu-pci";
+import { runMdevctl } from "@emu/mdev-pci/testing";
 import { expect, test } from "vitest";
 import { fixture } from "./fixtures/tmp.js";
 
@@ -19,11 +20,9 @@ function whyNoMdevctl(): string | undefined {
   return undefined;
 }
 
-/** Runs mdevctl with the fixture bind-mounted over /sys and /etc/mdevctl.d in a private mount namespace. */
+/** mdevctl's output on the fixture under `root`; a failure throws with what it said. */
 function mdevctl(root: string, args: string[]): string {
-  const script =
-    'mount --bind "$1/sys" /sys && mount --bind "$1/etc/mdevctl.d" /etc/mdevctl.d && shift && exec mdevctl "$@"';
-  const r = spawnSync("unshare", ["-m", "sh", "-c", script, "sh", root, ...args], { encoding: "utf8" });
+  const r = runMdevctl(root, args);
   if (r.status !== 0) throw new Error(`mdevctl ${args.join(" ")} failed: ${r.stderr}`);
   return r.stdout;
 }

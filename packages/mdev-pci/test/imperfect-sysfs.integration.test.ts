@@ -7,9 +7,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describeDevice, scanSysfs } from "@emu/mdev-pci";
-import { VF_BDF } from "@emu/mdev-pci/testing";
+import { runMdevctl, VF_BDF } from "@emu/mdev-pci/testing";
 import { describe, expect, inject, test } from "vitest";
-import { expectedFields, fromLspci, lspci, mdevctl, nameOf, typesAsMdevctlJson } from "./fixtures/real-tools.js";
+import { expectedFields, fromLspci, lspci, nameOf, typesAsMdevctlJson } from "./fixtures/real-tools.js";
 import { fixture } from "./fixtures/tmp.js";
 
 const tools = inject("tools");
@@ -91,7 +91,7 @@ describe.each(typeDamages)("mdevctl: %s", (_name, damage) => {
     damage(typeDir);
     const scan = scanSysfs({ sysfsRoot: sys });
 
-    const listed = mdevctl(root, ["list"]);
+    const listed = runMdevctl(root, ["list"]);
     expect(listed.status).toBe(0);
     const theirs = listed.stdout
       .trim()
@@ -101,7 +101,7 @@ describe.each(typeDamages)("mdevctl: %s", (_name, damage) => {
 
     // mdevctl types fails on the whole tree for one broken type; without it, it shows what we show with it.
     fs.rmSync(typeDir, { recursive: true });
-    const types = mdevctl(root, ["types", "--dumpjson"]);
+    const types = runMdevctl(root, ["types", "--dumpjson"]);
     expect(types.status).toBe(0);
     expect(typesAsMdevctlJson(scan.parents)).toEqual(JSON.parse(types.stdout));
   });

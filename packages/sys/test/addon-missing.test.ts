@@ -2,8 +2,8 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { tempDir } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
-import { tempDir } from "./helpers.js";
 
 const PKG = join(import.meta.dirname, "..");
 

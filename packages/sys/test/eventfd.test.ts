@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { closeFd, dupFd, EventFd, isSysError, memfdCreate, SysArgumentError, SysStateError } from "@emu/sys";
+import { tempDir, until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
-import { fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, tempDir, waitFor } from "./helpers.js";
+import { fdFlags, O_CLOEXEC, O_NONBLOCK, sleep } from "./helpers.js";
 
 describe("EventFd", () => {
   it("signals and reads without blocking", () => {
@@ -53,11 +54,11 @@ describe("EventFd", () => {
     expect(() => e.watch(() => {})).toThrow(SysStateError);
     expect(() => e.watch("no" as never)).toThrow(SysArgumentError);
     e.signal(3);
-    await waitFor(() => got.length === 1);
+    await until(() => got.length === 1);
     expect(got).toEqual([3n]);
     e.signal(1);
     e.signal(1);
-    await waitFor(() => got.length === 2);
+    await until(() => got.length === 2);
     expect(got[1]).toBe(2n);
     e.unwatch();
     e.signal(5);
@@ -67,7 +68,7 @@ describe("EventFd", () => {
     // Watch again after unwatch; close while watching.
     e.watch((n) => got.push(n));
     e.signal(1);
-    await waitFor(() => got.length === 3);
+    await until(() => got.length === 3);
     e.close();
     expect(e.watching).toBe(false);
   });
@@ -80,7 +81,7 @@ describe("EventFd", () => {
       e.close();
     });
     e.signal(3); // three wake-ups pending; only the first is delivered
-    await waitFor(() => got.length === 1);
+    await until(() => got.length === 1);
     await sleep(20);
     expect(got).toEqual([1n]);
     expect(e.closed).toBe(true);
@@ -92,7 +93,7 @@ describe("EventFd", () => {
     const got: bigint[] = [];
     e.watch((n) => got.push(n));
     e.signal(3);
-    await waitFor(() => got.length === 3);
+    await until(() => got.length === 3);
     expect(got).toEqual([1n, 1n, 1n]);
     e.close();
   });

@@ -11,8 +11,9 @@ import {
   SysError,
   UnixSocket,
 } from "@emu/sys";
+import { tempDir, until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
-import { fdFlags, O_CLOEXEC, tempDir, waitFor } from "./helpers.js";
+import { fdFlags, O_CLOEXEC } from "./helpers.js";
 
 const FIONREAD = 0x541b; // _IO-style number: no size encoded
 const FIONBIO = 0x5421;
@@ -67,7 +68,7 @@ describe("ioctl", () => {
     const [a, b] = UnixSocket.pair();
     a.send(new Uint8Array(37));
     const out = new Uint8Array(4);
-    await waitFor(() => {
+    await until(() => {
       ioctl(b.fd, FIONREAD, out);
       return new DataView(out.buffer).getInt32(0, true) === 37;
     });

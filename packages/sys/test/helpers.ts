@@ -1,26 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterEach } from "vitest";
+import { reapAfterTest } from "@emu/test-kit";
 
 const PEER = join(import.meta.dirname, "fixtures", "peer.mjs");
-const children = new Set<ChildProcess>();
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const c of children) c.kill("SIGKILL");
-  children.clear();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** A fresh temporary directory, removed after the test. */
-export function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "emu-sys-"));
-  dirs.push(d);
-  return d;
-}
 
 export const fdCount = (): number => readdirSync("/proc/self/fd").length;
 
@@ -42,11 +26,12 @@ export function spawnPeer(mode: string, args: string[] = [], fds: number[] = [],
     maxFds === undefined
       ? [process.execPath, ...argv]
       : ["/bin/sh", "-c", `ulimit -n ${maxFds} && exec "$0" "$@"`, process.execPath, ...argv];
-  const proc = spawn(cmd!, rest, {
-    stdio: ["pipe", "pipe", "inherit", ...fds],
-    cwd: import.meta.dirname,
-  });
-  children.add(proc);
+  const proc = reapAfterTest(
+    spawn(cmd!, rest, {
+      stdio: ["pipe", "pipe", "inherit", ...fds],
+      cwd: import.meta.dirname,
+    }),
+  );
   const lines: string[] = [];
   const waiters: ((l: string) => void)[] = [];
   createInterface({ input: proc.stdout! }).on("line", (l) => {
@@ -70,14 +55,6 @@ export function spawnPeer(mode: string, args: string[] = [], fds: number[] = [],
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out waiting for a condition");
-    await sleep(5);
-  }
-}
 
 /** Flags of an fd from /proc/self/fdinfo (octal, as the kernel prints them). */
 export function fdFlags(fd: number): number {

@@ -14,33 +14,11 @@ import {
   UnixServer,
   UnixSocket,
 } from "@emu/sys";
+import { bytesOf, collect, tempDir, until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { Framer, frame, payloadOk } from "./fixtures/framer.mjs";
-import { fdCount, fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, spawnPeer, tempDir, waitFor } from "./helpers.js";
+import { fdCount, fdFlags, O_CLOEXEC, O_NONBLOCK, sleep, spawnPeer } from "./helpers.js";
 
-interface Received {
-  chunks: Uint8Array[];
-  fds: number[][];
-  closed: { err: SocketCloseError | undefined } | undefined;
-}
-
-function collect(s: UnixSocket, maxRecvFds?: number): Received {
-  const r: Received = { chunks: [], fds: [], closed: undefined };
-  s.start({
-    onData: (c, fds) => {
-      r.chunks.push(c);
-      r.fds.push(fds);
-    },
-    onClose: (err) => {
-      expect(r.closed).toBeUndefined();
-      r.closed = { err };
-    },
-    ...(maxRecvFds === undefined ? {} : { maxRecvFds }),
-  });
-  return r;
-}
-
-const bytes = (r: Received) => Buffer.concat(r.chunks);
 const nameOf = (fd: number) => {
   const b = Buffer.alloc(64);
   return b.toString("utf8", 0, readSync(fd, b, 0, 64, 0));
@@ -58,7 +36,7 @@ describe("UnixSocket.pair", () => {
     const m = namedMemfd("first");
     expect(a.send([new Uint8Array([1, 2]), new Uint8Array([]), new Uint8Array([3, 4, 5])], [m])).toBe(true);
     closeFd(m);
-    await waitFor(() => rb.chunks.length === 1);
+    await until(() => rb.chunks.length === 1);
     expect([...rb.chunks[0]!]).toEqual([1, 2, 3, 4, 5]);
     expect(rb.fds[0]).toHaveLength(1);
     const got = rb.fds[0]![0]!;
@@ -66,7 +44,7 @@ describe("UnixSocket.pair", () => {
     expect(fdFlags(got) & O_CLOEXEC).toBe(O_CLOEXEC); // MSG_CMSG_CLOEXEC
     closeFd(got);
     a.send(new Uint8Array([9]));
-    await waitFor(() => rb.chunks.length === 2);
+    await until(() => rb.chunks.length === 2);
     const [c0, c1] = rb.chunks as [Uint8Array, Uint8Array];
     expect(c0.byteOffset).toBe(0);
     expect(c0.buffer.byteLength).toBe(c0.length); // its own buffer, not a view of a reused one
@@ -75,7 +53,7 @@ describe("UnixSocket.pair", () => {
     expect(rb.fds[1]).toEqual([]);
     expect(fdFlags(a.fd) & (O_CLOEXEC | O_NONBLOCK)).toBe(O_CLOEXEC | O_NONBLOCK);
     a.close();
-    await waitFor(() => rb.closed !== undefined);
+    await until(() => rb.closed !== undefined);
     expect(rb.closed!.err).toBeUndefined(); // end of stream
     expect(b.closed).toBe(true);
     expect(b.fd).toBe(-1);
@@ -152,8 +130,8 @@ describe("UnixSocket.pair", () => {
     expect(() => a.send(data, fds)).toThrow(SysArgumentError);
     closeFd(m);
     a.send(new Uint8Array([7]));
-    await waitFor(() => bytes(rb).length >= 2);
-    expect([...bytes(rb)]).toEqual([9, 7]);
+    await until(() => bytesOf(rb).length >= 2);
+    expect([...bytesOf(rb)]).toEqual([9, 7]);
     expect(rb.fds.flat()).toEqual([]);
     a.close();
     b.close();
@@ -179,7 +157,7 @@ describe("UnixSocket.pair", () => {
     });
     a.pause(); // not reading: the close is found by send
     expect(a.send(new Uint8Array(16))).toBe(false);
-    await waitFor(() => calls === 1);
+    await until(() => calls === 1);
     expect(isSysError(err)).toBe(true);
     expect(["EPIPE", "ECONNRESET"]).toContain((err as SysError).code);
     await sleep(10);
@@ -192,8 +170,8 @@ describe("UnixSocket.pair", () => {
     a.send(new Uint8Array(1000)); // b never reads this
     b.send(new TextEncoder().encode("bye"));
     b.close(); // unread data: the kernel gives a ECONNRESET (POLLERR)
-    await waitFor(() => ra.closed !== undefined);
-    expect(Buffer.from(bytes(ra)).toString()).toBe("bye");
+    await until(() => ra.closed !== undefined);
+    expect(Buffer.from(bytesOf(ra)).toString()).toBe("bye");
     expect((ra.closed!.err as SysError | undefined)?.code ?? "EOF").toMatch(/^(ECONNRESET|EOF)$/);
   });
 
@@ -217,10 +195,10 @@ describe("UnixSocket.pair", () => {
     closeFd(m);
     expect(a.bufferedAmount).toBeGreaterThan(0);
     b.close();
-    await waitFor(() => closed);
+    await until(() => closed);
     expect(["EPIPE", "ECONNRESET"]).toContain((err as SysError).code);
     expect(a.bufferedAmount).toBe(0);
-    await waitFor(() => fdCount() === before);
+    await until(() => fdCount() === before);
   });
 
   it("too many fds: typed error, the fds that arrived are closed, the socket is closed", async () => {
@@ -229,12 +207,12 @@ describe("UnixSocket.pair", () => {
     const fds = Array.from({ length: 8 }, () => memfdCreate("many"));
     const before = fdCount();
     a.send(new Uint8Array([1]), fds.slice(0, 4)); // exactly the limit: fine
-    await waitFor(() => rb.chunks.length === 1);
+    await until(() => rb.chunks.length === 1);
     expect(rb.fds[0]).toHaveLength(4);
     for (const fd of rb.fds[0]!) closeFd(fd);
     expect(fdCount()).toBe(before);
     a.send(new Uint8Array([2]), fds);
-    await waitFor(() => rb.closed !== undefined);
+    await until(() => rb.closed !== undefined);
     expect(rb.chunks).toHaveLength(1); // the offending chunk is not delivered
     expect(isTooManyFdsError(rb.closed!.err)).toBe(true);
     expect((rb.closed!.err as TooManyFdsError).limit).toBe(4);
@@ -252,7 +230,7 @@ describe("UnixSocket.pair", () => {
     await sleep(30);
     expect(rb.chunks).toHaveLength(0);
     b.resume();
-    await waitFor(() => rb.chunks.length === 1);
+    await until(() => rb.chunks.length === 1);
     a.close();
     b.close();
   });
@@ -271,7 +249,7 @@ describe("UnixSocket.pair", () => {
         err = e;
       },
     });
-    await waitFor(() => called);
+    await until(() => called);
     expect(isSysError(err)).toBe(true);
   });
 
@@ -299,7 +277,7 @@ describe("UnixSocket.pair", () => {
         b.close(); // again, from the close handler
       },
     });
-    await waitFor(() => closeCalls === 1);
+    await until(() => closeCalls === 1);
     await sleep(20);
     expect(dataCalls).toBe(1);
     expect(closeCalls).toBe(1);
@@ -322,11 +300,11 @@ describe("UnixSocket.pair", () => {
       },
     });
     while (c.send(new Uint8Array(1 << 16))) {}
-    await waitFor(() => cClosed);
+    await until(() => cClosed);
     expect(drained).toBe(1);
     expect(c.send(new Uint8Array(1))).toBe(false);
     d.close();
-    await waitFor(() => fdCount() === before);
+    await until(() => fdCount() === before);
   });
 
   it("an exception in onData is uncaught (like any event callback) and reading goes on", async () => {
@@ -345,9 +323,9 @@ describe("UnixSocket.pair", () => {
         onClose: () => {},
       });
       a.send(new Uint8Array([1]));
-      await waitFor(() => seen.length === 1);
+      await until(() => seen.length === 1);
       a.send(new Uint8Array([2]));
-      await waitFor(() => seen.length === 2);
+      await until(() => seen.length === 2);
     } finally {
       process.removeAllListeners("uncaughtException");
       for (const l of listeners) process.on("uncaughtException", l);
@@ -388,8 +366,8 @@ describe("UnixServer", () => {
     const c = await UnixSocket.connect(p);
     const rc = collect(c);
     c.send(new Uint8Array([1, 2, 3]));
-    await waitFor(() => bytes(rc).length === 3);
-    expect([...bytes(rc)]).toEqual([2, 3, 4]);
+    await until(() => bytesOf(rc).length === 3);
+    expect([...bytesOf(rc)]).toEqual([2, 3, 4]);
     expect(accepted).toHaveLength(1);
     expect(fdFlags(accepted[0]!.fd) & (O_CLOEXEC | O_NONBLOCK)).toBe(O_CLOEXEC | O_NONBLOCK);
     c.close();
@@ -470,7 +448,7 @@ describe("UnixServer", () => {
       s.close();
     });
     const c = await UnixSocket.connect(p);
-    await waitFor(() => got.length === 1);
+    await until(() => got.length === 1);
     expect(server.closed).toBe(true);
     expect(() => statSync(p)).toThrow(); // unlinked
     await expect(UnixSocket.connect(p)).rejects.toMatchObject({ code: "ENOENT" });
@@ -518,12 +496,12 @@ describe("two processes", () => {
       });
     });
     const peer = spawnPeer("burst", [p, String(count)]);
-    await waitFor(() => conn !== undefined);
+    await until(() => conn !== undefined);
     await sleep(200);
     conn!.resume();
     const done = await peer.next();
     expect(done.queuedSends).toBeGreaterThan(0); // the sender's queue was used
-    await waitFor(() => frames.length === count);
+    await until(() => frames.length === count);
     expect(multi).toBeGreaterThan(0); // chunks did hold several messages
     for (const [i, f] of frames.entries()) {
       expect(f.index).toBe(i);
@@ -532,7 +510,7 @@ describe("two processes", () => {
     }
     expect(chunks).toBeLessThan(count);
     peer.proc.stdin!.end();
-    await waitFor(() => closed);
+    await until(() => closed);
     server.close();
   });
 
@@ -567,7 +545,7 @@ describe("two processes", () => {
     expect(report.problems).toEqual([]);
     expect(report.frames).toBe(plan.length);
     expect(report.chunks as number).toBeGreaterThan(30);
-    await waitFor(() => drains === 1 && a.bufferedAmount === 0);
+    await until(() => drains === 1 && a.bufferedAmount === 0);
     a.close();
   });
 
@@ -613,8 +591,8 @@ describe("two processes", () => {
     await peer.next();
     const r = collect(mine);
     mine.send(new Uint8Array([5, 6, 7]));
-    await waitFor(() => bytes(r).length === 3);
-    expect([...bytes(r)]).toEqual([5, 6, 7]);
+    await until(() => bytesOf(r).length === 3);
+    expect([...bytesOf(r)]).toEqual([5, 6, 7]);
     mine.close();
     a.close();
   });
@@ -635,7 +613,7 @@ describe("two processes", () => {
       s.start({ onData: (c, rfds) => framer.push(c, rfds), onClose: () => {} });
       s.send(frame(i, 100, 2), fds);
       for (const fd of fds) closeFd(fd);
-      await waitFor(() => got.length === 1);
+      await until(() => got.length === 1);
       expect(got[0]!.names).toEqual([`m${i}f0`, `m${i}f1`]);
       s.close();
     }

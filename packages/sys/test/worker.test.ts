@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { closeFd, memfdCreate, mmap, UnixSocket } from "@emu/sys";
+import { tempDir, until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
-import { fdCount, sleep, tempDir, waitFor } from "./helpers.js";
+import { fdCount, sleep } from "./helpers.js";
 
 const WORKER = new URL("./fixtures/worker.mjs", import.meta.url);
 
@@ -30,10 +31,10 @@ describe("worker threads", () => {
         },
       });
       a.send(new Uint8Array([1, 2, 3]));
-      await waitFor(() => echoed.length > 0);
+      await until(() => echoed.length > 0);
       if (how === "is terminated") await w.terminate();
       await exited;
-      await waitFor(() => closed); // the worker's end was closed by its teardown
+      await until(() => closed); // the worker's end was closed by its teardown
       closeFd(memfd);
       await sleep(50); // the worker's own event-loop fds
       expect(fdCount()).toBe(baseline);

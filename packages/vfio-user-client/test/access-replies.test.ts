@@ -1,9 +1,10 @@
 // REGION_READ / REGION_WRITE replies other than the plain one (which the connection settles in place) are decoded and
 // judged as before: from a scripted peer in another process.
 import { join } from "node:path";
+import { tempDir } from "@emu/test-kit";
 import type { VfioUserClientError } from "@emu/vfio-user-client";
 import { describe, expect, it } from "vitest";
-import { connect, fdCount, forkFixture, tempDir } from "./helpers.js";
+import { connect, fdCount, forkFixture } from "./helpers.js";
 
 async function peer() {
   const socketPath = join(tempDir(), "peer.sock");

@@ -1,6 +1,7 @@
 // Every command, client in this process, server (test/fixtures/device-server.ts) in another, over a real socket.
 import { type DecodedMsix, decodeConfigSpace } from "@emu/pci-config";
 import { EventFd } from "@emu/sys";
+import { until } from "@emu/test-kit";
 import { RegionIo } from "@emu/vfio-device";
 import { isVfioUserClientError, type VfioUserClient, type VfioUserClientError } from "@emu/vfio-user-client";
 import {
@@ -15,7 +16,7 @@ import {
   RegionInfoFlags,
 } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
-import { connect, startDevice, type TestDevice, until } from "./helpers.js";
+import { connect, startDevice, type TestDevice } from "./helpers.js";
 
 const TESTDEV_BAR0 = 0x4000n;
 const SPARSE = { offset: 0x1000n, size: 0x1000n };

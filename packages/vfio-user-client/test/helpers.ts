@@ -1,45 +1,18 @@
-import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import type { ChildProcess } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { afterThisTest, forkChild, tempDir, whenReady } from "@emu/test-kit";
 import { VfioUserClient, type VfioUserConnectOptions } from "@emu/vfio-user-client";
-import { afterEach } from "vitest";
 
 const PACKAGE_DIR = join(import.meta.dirname, "..");
 const FIXTURES = join(import.meta.dirname, "fixtures");
-const children = new Set<ChildProcess>();
-const clients = new Set<VfioUserClient>();
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const c of clients) await c.close();
-  clients.clear();
-  const exits = [...children].map(
-    (c) =>
-      new Promise<void>((resolve) => {
-        if (c.exitCode !== null || c.signalCode !== null) return resolve();
-        c.once("exit", () => resolve());
-        c.kill("SIGKILL");
-      }),
-  );
-  await Promise.all(exits);
-  children.clear();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** A fresh temporary directory, removed after the test. */
-export function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "emu-client-"));
-  dirs.push(d);
-  return d;
-}
 
 export const fdCount = (): number => readdirSync("/proc/self/fd").length;
 
 /** Connects and closes the client after the test. */
 export async function connect(socketPath: string, options?: VfioUserConnectOptions): Promise<VfioUserClient> {
   const c = await VfioUserClient.connect(socketPath, options);
-  clients.add(c);
+  afterThisTest(() => c.close());
   return c;
 }
 
@@ -63,14 +36,8 @@ export class ChildOpError extends Error {
   }
 }
 
-export function forkFixture(script: string, args: string[]): Promise<Child> {
-  const proc = fork(join(FIXTURES, script), args, {
-    execArgv: ["--import", "tsx"],
-    serialization: "advanced",
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    cwd: PACKAGE_DIR,
-  });
-  children.add(proc);
+export async function forkFixture(script: string, args: string[]): Promise<Child> {
+  const proc = forkChild(join(FIXTURES, script), args, { cwd: PACKAGE_DIR });
   let nextId = 1;
   const events: Record<string, unknown>[] = [];
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -81,46 +48,42 @@ export function forkFixture(script: string, args: string[]): Promise<Child> {
       resolve(code);
     }),
   );
-  return new Promise((resolve, reject) => {
-    proc.on(
-      "message",
-      (m: {
-        ready?: true;
-        id?: number;
-        ok?: boolean;
-        value?: unknown;
-        error?: string;
-        reason?: string;
-        errno?: number;
-        [k: string]: unknown;
-      }) => {
-        if (m.ready) {
-          resolve({
-            proc,
-            exited,
-            events,
-            call: <T>(op: string, a?: Record<string, unknown>) =>
-              new Promise<T>((res, rej) => {
-                const id = nextId++;
-                waiting.set(id, { resolve: res as (v: unknown) => void, reject: rej });
-                proc.send({ id, op, args: a ?? {} });
-              }),
-          });
-          return;
-        }
-        if (m.id === undefined) {
-          events.push(m);
-          return;
-        }
-        const w = waiting.get(m.id);
-        if (w === undefined) return;
-        waiting.delete(m.id as number);
-        if (m.ok) w.resolve(m.value);
-        else w.reject(new ChildOpError(m.error ?? "failed", m.reason, m.errno));
-      },
-    );
-    exited.then((code) => reject(new Error(`${script} exited (${code}) before it was ready`)));
-  });
+  proc.on(
+    "message",
+    (m: {
+      ready?: true;
+      id?: number;
+      ok?: boolean;
+      value?: unknown;
+      error?: string;
+      reason?: string;
+      errno?: number;
+      [k: string]: unknown;
+    }) => {
+      if (m.ready) return;
+      if (m.id === undefined) {
+        events.push(m);
+        return;
+      }
+      const w = waiting.get(m.id);
+      if (w === undefined) return;
+      waiting.delete(m.id);
+      if (m.ok) w.resolve(m.value);
+      else w.reject(new ChildOpError(m.error ?? "failed", m.reason, m.errno));
+    },
+  );
+  await whenReady(proc, script);
+  return {
+    proc,
+    exited,
+    events,
+    call: <T>(op: string, a?: Record<string, unknown>) =>
+      new Promise<T>((res, rej) => {
+        const id = nextId++;
+        waiting.set(id, { resolve: res as (v: unknown) => void, reject: rej });
+        proc.send({ id, op, args: a ?? {} });
+      }),
+  };
 }
 
 /** The test device (test/fixtures/device-server.ts) served in another process on a fresh socket. */
@@ -132,13 +95,4 @@ export async function startDevice(options: Record<string, unknown> = {}): Promis
   const socketPath = join(tempDir(), "dev.sock");
   const child = await forkFixture("device-server.ts", [socketPath, JSON.stringify(options)]);
   return { ...child, socketPath };
-}
-
-/** Waits until `check` holds (polling), or fails after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }

@@ -1,10 +1,11 @@
 // What other servers do that ours does not, from a scripted peer in another process that answers with frames
 // captured from libvfio-user (test/fixtures/libvfio-user-replies.json).
 import { join } from "node:path";
+import { tempDir, until } from "@emu/test-kit";
 import { VfioUserClient, type VfioUserClientError } from "@emu/vfio-user-client";
 import { Command, PciRegion } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
-import { connect, forkFixture, tempDir, until } from "./helpers.js";
+import { connect, forkFixture } from "./helpers.js";
 
 async function scripted(mode: string) {
   const socketPath = join(tempDir(), "peer.sock");

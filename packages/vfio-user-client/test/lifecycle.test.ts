@@ -1,9 +1,10 @@
 // Twin socket, lost connections, a client killed and a new one connecting, and fd counts over many cycles.
 import { closeFd } from "@emu/sys";
+import { until } from "@emu/test-kit";
 import { isVfioUserClientError, type VfioUserClientError } from "@emu/vfio-user-client";
 import { PciIrq, PciRegion } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
-import { connect, fdCount, forkFixture, startDevice, until } from "./helpers.js";
+import { connect, fdCount, forkFixture, startDevice } from "./helpers.js";
 
 describe("twin socket", () => {
   it("server commands travel on the twin socket when it is negotiated", async () => {

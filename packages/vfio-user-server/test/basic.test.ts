@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { decodeConfigSpace } from "@emu/pci-config";
+import { until } from "@emu/test-kit";
 import {
   DeviceFlags,
   encodeMessage,
@@ -12,7 +13,7 @@ import {
 import { createServer } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { NIC_BAR0, NIC_DOORBELL_PAGE, newLog, nic } from "./fixtures/devices.js";
-import { Client, le32, socketPath, track, u32, until } from "./fixtures/harness.js";
+import { Client, le32, socketPath, track, u32 } from "./fixtures/harness.js";
 
 async function setup() {
   const path = socketPath();

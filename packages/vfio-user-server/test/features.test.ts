@@ -1,8 +1,9 @@
+import { until } from "@emu/test-kit";
 import { IoeventfdFlags, IoFdType, RegionInfoFlags } from "@emu/vfio-user-proto";
 import { createServer, type DeviceContext, isDmaMapError } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { NIC_IOEVENTFD, newLog, nic } from "./fixtures/devices.js";
-import { Client, le32, socketPath, track, until } from "./fixtures/harness.js";
+import { Client, le32, socketPath, track } from "./fixtures/harness.js";
 
 describe("GET_REGION_IO_FDS", () => {
   it("hands out the doorbell's ioeventfd; a signal reaches the device without a message", async () => {

@@ -1,8 +1,9 @@
 import { UnixSocket } from "@emu/sys";
+import { bytesOf, until } from "@emu/test-kit";
 import { Command, HeaderFlags, isProtoError } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
 import { adoptTwin, createStats, createTwin, type Endpoint } from "../src/index.js";
-import { bytesOf, closeFd, endpointPair, memfd, readRequest, until, writeRequest } from "./helpers.js";
+import { closeFd, endpointPair, memfd, readRequest, writeRequest } from "./helpers.js";
 
 const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 

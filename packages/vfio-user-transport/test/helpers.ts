@@ -1,29 +1,7 @@
 import { closeFd, memfdCreate, type SocketCloseError, UnixSocket } from "@emu/sys";
+import { collect, type Received } from "@emu/test-kit";
 import { encodeMessage, type Header } from "@emu/vfio-user-proto";
 import { Endpoint, type EndpointHandlers, type EndpointOptions } from "../src/index.js";
-
-/** What the plain peer socket of a pair received. */
-export interface Received {
-  chunks: Uint8Array[];
-  fds: number[][];
-  closed: { err: SocketCloseError | undefined } | undefined;
-}
-
-export function collect(s: UnixSocket): Received {
-  const r: Received = { chunks: [], fds: [], closed: undefined };
-  s.start({
-    onData: (c, fds) => {
-      r.chunks.push(c);
-      r.fds.push(fds);
-    },
-    onClose: (err) => {
-      r.closed = { err };
-    },
-  });
-  return r;
-}
-
-export const bytesOf = (r: Received): Buffer => Buffer.concat(r.chunks);
 
 /** A REGION_READ request frame (32 bytes). */
 export function readRequest(msgId: number, count = 4): Uint8Array {
@@ -33,14 +11,6 @@ export function readRequest(msgId: number, count = 4): Uint8Array {
 /** A REGION_WRITE request frame of `n` data bytes. */
 export function writeRequest(msgId: number, n: number): Uint8Array {
   return encodeMessage({ kind: "RegionWriteRequest", offset: 0n, region: 0, data: new Uint8Array(n) }, { msgId });
-}
-
-export async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 /** Everything an endpoint under test reports. */
@@ -55,7 +25,7 @@ export interface Seen {
 export function endpointPair(
   handlers: Partial<EndpointHandlers> & { inPlaceAccepts?: (h: Header) => boolean },
   options?: EndpointOptions,
-): { ep: Endpoint; peer: UnixSocket; seen: Seen; got: Received } {
+): { ep: Endpoint; peer: UnixSocket; seen: Seen; got: Received<SocketCloseError> } {
   const [a, b] = UnixSocket.pair();
   const ep = new Endpoint(a, options);
   const seen: Seen = { inPlace: [], frames: [], errors: [], closed: false };

@@ -1,7 +1,8 @@
 import { UnixSocket } from "@emu/sys";
+import { bytesOf, collect, until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { ARENA_COPY_MAX, ARENA_FLUSH_AT, createStats, Outbox } from "../src/index.js";
-import { bytesOf, closeFd, collect, memfd, readRequest, until } from "./helpers.js";
+import { closeFd, memfd, readRequest } from "./helpers.js";
 
 function outboxPair(later?: "tick" | "microtask") {
   const [a, b] = UnixSocket.pair();
