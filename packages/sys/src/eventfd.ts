@@ -16,25 +16,27 @@ export interface EventFdWatchOptions {
 }
 
 /**
- * An eventfd (close-on-exec, non-blocking), owned by this object: `close()` closes it, and so does the teardown of
- * the thread's environment (a worker exiting). `watch()` waits with a poller on the event loop, never with a blocking
- * read on the libuv thread pool.
+ * An eventfd (close-on-exec), owned by this object: `close()` closes it, and so does the teardown of the thread's
+ * environment (a worker exiting). `watch()` waits with a poller on the event loop, never with a blocking read on the
+ * libuv thread pool. Reads and signals never block, also on an adopted eventfd that is in blocking mode.
  */
 export class EventFd {
   readonly #h: EventFdHandle;
   #fd: number;
+  readonly #adopted: boolean;
   #watching = false;
 
-  private constructor(fd: number) {
-    this.#h = new native.EventFdHandle(fd);
+  private constructor(fd: number, adopted: boolean) {
+    this.#h = new native.EventFdHandle(fd, adopted);
     this.#fd = fd;
+    this.#adopted = adopted;
   }
 
   /** A new eventfd (EFD_CLOEXEC | EFD_NONBLOCK). */
   static create(options: EventFdOptions = {}): EventFd {
     const fd = native.eventfdCreate(options.initval ?? 0, options.semaphore ?? false);
     try {
-      return new EventFd(fd);
+      return new EventFd(fd, false);
     } catch (e) {
       native.closeFd(fd);
       throw e;
@@ -42,12 +44,15 @@ export class EventFd {
   }
 
   /**
-   * Takes ownership of an eventfd (e.g. received over a socket): it is made close-on-exec and non-blocking (the
-   * O_NONBLOCK flag is shared with every process holding it). On a thrown error the caller still owns `fd`.
+   * Takes ownership of an eventfd (e.g. received over a socket): it is made close-on-exec (a flag of this process's
+   * descriptor). Its file status flags are left alone: O_NONBLOCK lives on the open file description every holder
+   * shares, and a peer that reads its eventfd in blocking mode must keep doing so. Reads are non-blocking per call
+   * (`preadv2(RWF_NOWAIT)`), signals are preceded by a zero-timeout poll (see the README's "eventfd"). On a thrown
+   * error the caller still owns `fd`.
    */
   static adopt(fd: number): EventFd {
     native.eventfdAdopt(fd);
-    return new EventFd(fd);
+    return new EventFd(fd, true);
   }
 
   /** The fd, or -1 once closed. Do not close it yourself. */
@@ -67,7 +72,7 @@ export class EventFd {
 
   /** Adds `n` (default 1) to the counter. SysError EAGAIN if the counter would overflow. */
   signal(n: number | bigint = 1): void {
-    native.eventfdWrite(this.#live(), n);
+    native.eventfdWrite(this.#live(), n, this.#adopted);
   }
 
   /** Reads and resets the counter (semaphore: takes 1): its value, or null when it is zero. Never blocks. */

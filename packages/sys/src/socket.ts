@@ -44,8 +44,8 @@ const noFds = (): number[] => [];
 let wrapHandle: (handle: SocketHandle) => UnixSocket;
 
 /**
- * A connected AF_UNIX stream socket owned by the addon: close-on-exec, non-blocking, watched by a poller on the
- * event loop. Messages leave in one sendmsg with their fds; what the kernel does not take at once is queued natively
+ * A connected AF_UNIX stream socket owned by the addon: close-on-exec, never blocking (every sendmsg and recvmsg is
+ * MSG_DONTWAIT, whatever the fd's O_NONBLOCK), watched by a poller on the event loop. Messages leave in one sendmsg with their fds; what the kernel does not take at once is queued natively
  * and finished before anything sent later. The socket stays open until `close()`, end of stream or an error.
  */
 export class UnixSocket {
@@ -92,7 +92,9 @@ export class UnixSocket {
 
   /**
    * Takes ownership of an AF_UNIX stream socket fd (e.g. one received with SCM_RIGHTS, or inherited): it is made
-   * close-on-exec and non-blocking, and closed with this object. On a thrown error the caller still owns `fd`.
+   * close-on-exec (a flag of this process's descriptor) and closed with this object. Its file status flags are left
+   * as the sender set them (O_NONBLOCK is shared with every holder of the socket); sends and receives are
+   * non-blocking per call. On a thrown error the caller still owns `fd`.
    */
   static adopt(fd: number): UnixSocket {
     return new UnixSocket(new native.SocketHandle(fd, true));

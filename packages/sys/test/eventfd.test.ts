@@ -98,7 +98,7 @@ describe("EventFd", () => {
     e.close();
   });
 
-  it("adopt takes an eventfd (made non-blocking and close-on-exec) and refuses anything else", () => {
+  it("adopt takes an eventfd (made close-on-exec) and refuses anything else", () => {
     const a = EventFd.create();
     const b = EventFd.adopt(dupFd(a.fd)); // the same eventfd, through an fd of its own
     b.signal(4);

@@ -49,7 +49,7 @@ interface Native {
   init(sysError: (errno: number, syscall: string, path?: string) => Error, argError: (m: string) => Error): void;
   SocketHandle: new (fd: number, verify: boolean) => SocketHandle;
   ServerHandle: new (path: string, mode: number, backlog: number) => ServerHandle;
-  EventFdHandle: new (fd: number) => EventFdHandle;
+  EventFdHandle: new (fd: number, adopted?: boolean) => EventFdHandle;
   connect(path: string): SocketHandle;
   socketPair(): [SocketHandle, SocketHandle];
   closeFd(fd: number): void;
@@ -62,7 +62,7 @@ interface Native {
   unmap(handle: MappingHandle, buffer: ArrayBuffer): void;
   eventfdCreate(initval: number, semaphore: boolean): number;
   eventfdAdopt(fd: number): void;
-  eventfdWrite(fd: number, count: bigint | number): void;
+  eventfdWrite(fd: number, count: bigint | number, shared?: boolean): void;
   eventfdRead(fd: number): bigint | null;
   readonly pageSize: number;
 }

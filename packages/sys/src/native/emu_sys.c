@@ -2,7 +2,10 @@
 // uv_poll on the Node event loop), memfd + mmap as external ArrayBuffers, eventfd, dup/close/ioctl.
 //
 // Conventions:
-//  - Every fd this file creates is close-on-exec and non-blocking.
+//  - Every fd this file creates is close-on-exec and non-blocking. An fd it adopts (a peer's, received over a
+//    socket) is made close-on-exec, a flag of our descriptor alone; its file status flags (O_NONBLOCK) are never
+//    changed, since they live on the open file description the peer shares. I/O on such fds is non-blocking per
+//    call instead: MSG_DONTWAIT on sockets, efd_read_nowait/efd_write_nowait on eventfds.
 //  - Errors thrown to JS are built by factories that the TypeScript layer registers at load (init()), so they are
 //    the package's tagged classes. Bad arguments throw SysArgumentError; failed syscalls throw SysError.
 //  - Objects with a poller (socket, server, eventfd) share `pbase`: the struct lives until both the uv handle
@@ -12,11 +15,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -36,6 +41,9 @@
 #define EMU_FLUSH_IOV 64   /* queued messages gathered into one sendmsg when flushing */
 #define EMU_MAX_IOV 1024   /* IOV_MAX */
 #define EMU_CTRL_SIZE CMSG_SPACE(sizeof(int) * EMU_MAX_FDS)
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
 #ifndef EMU_MAX_MAP
 #define EMU_MAX_MAP ((uint64_t)1 << 32) /* Node 20 refuses ArrayBuffers above 4 GiB */
 #endif
@@ -305,6 +313,8 @@ struct pbase {
   int fd;
   int owns_fd;
   int poll_events; /* events the handle is started with; 0 = stopped */
+  int proxy;       /* an epoll instance watching fd, which libuv polls in its place (see pbase_init), or -1 */
+  uv_poll_cb proxied_cb;
   int handle_alive;
   int wrapper_alive;
   int torn; /* torn down: poller closing, fd closed (if owned), JS callbacks released */
@@ -336,6 +346,8 @@ static void pbase_teardown(pbase* b, int finalizing) {
     uv_close((uv_handle_t*)&b->poll, pbase_on_closed);
   }
   b->poll_events = 0;
+  if (b->proxy >= 0) close(b->proxy); /* after uv_close: libuv no longer watches it */
+  b->proxy = -1;
   if (b->owns_fd && b->fd >= 0) close(b->fd);
   b->fd = -1;
   if (b->release) b->release(b);
@@ -358,13 +370,31 @@ static void pbase_finalize(napi_env env, void* data, void* hint) {
   pbase_maybe_free(b);
 }
 
+/* An epoll instance with `fd` registered (no events yet), or -1 with errno set. */
+static int proxy_create(int fd) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return -1;
+  struct epoll_event ev = {.events = 0, .data = {.fd = fd}};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    int err = errno;
+    close(ep);
+    errno = err;
+    return -1;
+  }
+  return ep;
+}
+
 /* Initializes the poller (not started) and wraps `jsthis`. On failure throws and returns 0; b is then either
-   freed or will be freed by the uv close callback, and the fd is untouched. */
-static int pbase_init(napi_env env, pbase* b, napi_value jsthis, int fd, int owns_fd, const char* name) {
+   freed or will be freed by the uv close callback, and the fd is untouched.
+   proxied: the fd is a peer's (adopted). uv_poll_init would set O_NONBLOCK on it (libuv makes every polled fd
+   non-blocking), which changes the open file description the peer shares; so libuv polls an epoll instance of ours
+   that watches the fd (level-triggered: readable while the fd has a wanted event), and proxy_cb asks it which. */
+static int pbase_init(napi_env env, pbase* b, napi_value jsthis, int fd, int owns_fd, const char* name, int proxied) {
   env_data* ed = get_ed(env);
   b->env = env;
   b->ed = ed;
   b->fd = fd;
+  b->proxy = -1;
   b->owns_fd = 0; /* only once everything succeeded */
   b->poll.data = b;
   if (!ed) {
@@ -372,9 +402,15 @@ static int pbase_init(napi_env env, pbase* b, napi_value jsthis, int fd, int own
     free(b);
     return 0;
   }
-  int r = uv_poll_init(ed->loop, &b->poll, fd);
+  if (proxied && (b->proxy = proxy_create(fd)) < 0) {
+    throw_sys(env, errno, "epoll_ctl", NULL);
+    free(b);
+    return 0;
+  }
+  int r = uv_poll_init(ed->loop, &b->poll, proxied ? b->proxy : fd);
   if (r < 0) {
     throw_sys(env, -r, "uv_poll_init", NULL);
+    if (b->proxy >= 0) close(b->proxy);
     free(b);
     return 0;
   }
@@ -399,13 +435,48 @@ fail_closing:
   throw_generic(env, "emu_sys: could not create the native object");
   b->torn = 1;
   uv_close((uv_handle_t*)&b->poll, pbase_on_closed); /* frees b */
+  if (b->proxy >= 0) close(b->proxy);
   return 0;
+}
+
+/* The proxy's epoll instance is readable: report the fd's own events as libuv would (POLLERR: the handle stops
+   and the callback gets UV_EBADF; a bare hang-up wakes every wanted event so the syscalls tell what happened). */
+static void proxy_cb(uv_poll_t* h, int status, int events) {
+  (void)events;
+  pbase* b = (pbase*)h->data;
+  if (status < 0 || b->proxy < 0) {
+    b->proxied_cb(h, status, 0);
+    return;
+  }
+  struct epoll_event ev;
+  int n;
+  do {
+    n = epoll_wait(b->proxy, &ev, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return; /* nothing ready any more (level-triggered: it comes back) */
+  if (ev.events & EPOLLERR) {
+    uv_poll_stop(h);
+    b->proxied_cb(h, UV_EBADF, 0);
+    return;
+  }
+  int pe = (ev.events & EPOLLIN ? UV_READABLE : 0) | (ev.events & EPOLLOUT ? UV_WRITABLE : 0);
+  if (ev.events & EPOLLHUP) pe |= b->poll_events;
+  if (pe) b->proxied_cb(h, 0, pe);
 }
 
 static int pbase_set_events(pbase* b, int want, uv_poll_cb cb) {
   if (b->torn) return 0;
   if (want == b->poll_events) return 0;
-  int r = want ? uv_poll_start(&b->poll, want, cb) : uv_poll_stop(&b->poll);
+  int r;
+  if (b->proxy >= 0) {
+    struct epoll_event ev = {.events = (want & UV_READABLE ? EPOLLIN : 0) | (want & UV_WRITABLE ? EPOLLOUT : 0),
+                             .data = {.fd = b->fd}};
+    if (epoll_ctl(b->proxy, EPOLL_CTL_MOD, b->fd, &ev) < 0) return -errno;
+    b->proxied_cb = cb;
+    r = want ? uv_poll_start(&b->poll, UV_READABLE, proxy_cb) : uv_poll_stop(&b->poll);
+  } else {
+    r = want ? uv_poll_start(&b->poll, want, cb) : uv_poll_stop(&b->poll);
+  }
   if (r == 0) b->poll_events = want;
   return r;
 }
@@ -801,7 +872,8 @@ static void sock_poll_cb(uv_poll_t* h, int status, int events) {
 }
 
 /* new SocketHandle(fd, verify): takes ownership of fd on success. verify: check it is an AF_UNIX stream socket
-   and make it close-on-exec and non-blocking (adopt). */
+   and make it close-on-exec (adopt). Its O_NONBLOCK is left as the peer set it: every sendmsg/recvmsg here is
+   MSG_DONTWAIT, so a blocking socket never blocks us. */
 static napi_value sock_new(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], jsthis;
@@ -824,15 +896,13 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
       return throw_arg(env, "fd %d is not an AF_UNIX SOCK_STREAM socket (domain %d, type %d)", fd, domain, type);
     int fl = fcntl(fd, F_GETFD);
     if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return throw_sys(env, errno, "fcntl", NULL);
-    fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return throw_sys(env, errno, "fcntl", NULL);
   }
   sock* s = (sock*)calloc(1, sizeof(sock));
   if (!s) return throw_sys(env, ENOMEM, "malloc", NULL);
   s->closed_kind = -1;
   s->max_fds = EMU_MAX_FDS;
   s->b.release = sock_release;
-  if (!pbase_init(env, &s->b, jsthis, fd, 1, "emu.UnixSocket")) return NULL;
+  if (!pbase_init(env, &s->b, jsthis, fd, 1, "emu.UnixSocket", verify)) return NULL;
   return jsthis;
 }
 
@@ -1316,7 +1386,7 @@ static napi_value server_new(napi_env env, napi_callback_info info) {
   v->dev = st.st_dev;
   v->ino = st.st_ino;
   v->b.release = server_release;
-  if (!pbase_init(env, &v->b, jsthis, fd, 1, "emu.UnixServer")) {
+  if (!pbase_init(env, &v->b, jsthis, fd, 1, "emu.UnixServer", 0)) {
     close(fd);
     unlink(path);
     return NULL;
@@ -1370,6 +1440,61 @@ static napi_value server_close(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------------------------------------------------- */
 /* eventfd handle: owns the fd (closed by close(), or at env teardown), watches it on demand                      */
 
+/* eventfd I/O that never blocks the loop, whatever the fd's O_NONBLOCK: an adopted eventfd keeps the flags its
+   sender chose (a blocking reader on the other side must stay blocking), so non-blocking is asked per call.
+   Reading: preadv2(RWF_NOWAIT) with offset -1 (eventfds honour it since Linux 5.8). A kernel that refuses it
+   (EOPNOTSUPP; ENOSYS or EINVAL before preadv2 or RWF_NOWAIT) is remembered, and from then on a zero-timeout poll
+   comes first: then a blocking fd's read can block only if another reader (the peer) empties the counter between
+   the two calls. Writing has no per-call form (eventfds have no write_iter: RWF_NOWAIT is EOPNOTSUPP on every
+   kernel), so a shared fd is polled for POLLOUT first: a write of 1 then cannot block unless another writer fills
+   the counter in between; a write of more than 1 can also block when the counter is within `n` of its maximum. */
+static int efd_no_rwf_nowait; /* set once by any thread; a stale 0 only costs one more refused preadv2 */
+
+static int efd_poll0(int fd, short events) {
+  struct pollfd p = {.fd = fd, .events = events, .revents = 0};
+  int r;
+  do {
+    r = poll(&p, 1, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return -1;
+  if (p.revents & POLLNVAL) {
+    errno = EBADF;
+    return -1;
+  }
+  if (!(p.revents & events)) {
+    errno = EAGAIN;
+    return -1;
+  }
+  return 0;
+}
+
+static ssize_t efd_read_nowait(int fd, uint64_t* v) {
+  ssize_t r;
+  if (!__atomic_load_n(&efd_no_rwf_nowait, __ATOMIC_RELAXED)) {
+    struct iovec iov = {.iov_base = v, .iov_len = sizeof *v};
+    do {
+      r = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+    } while (r < 0 && errno == EINTR);
+    if (r >= 0 || (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)) return r;
+    __atomic_store_n(&efd_no_rwf_nowait, 1, __ATOMIC_RELAXED);
+  }
+  if (efd_poll0(fd, POLLIN) < 0) return -1;
+  do {
+    r = read(fd, v, sizeof *v);
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
+/* shared: the fd may lack O_NONBLOCK (adopted); ours (EFD_NONBLOCK) skip the poll. */
+static ssize_t efd_write_nowait(int fd, uint64_t n, bool shared) {
+  if (shared && efd_poll0(fd, POLLOUT) < 0) return -1;
+  ssize_t r;
+  do {
+    r = write(fd, &n, sizeof n);
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
 typedef struct {
   pbase b;
   napi_ref on_count, on_error;
@@ -1394,10 +1519,7 @@ static void efd_poll_cb(uv_poll_t* h, int status, int events) {
   if (err) w->b.poll_events = 0; /* libuv stopped the handle */
   if (!err) {
     uint64_t v;
-    ssize_t r;
-    do {
-      r = read(w->b.fd, &v, sizeof v);
-    } while (r < 0 && errno == EINTR);
+    ssize_t r = efd_read_nowait(w->b.fd, &v);
     if (r == (ssize_t)sizeof v) {
       /* One read per wake-up (semaphore mode: 1); the poller is level-triggered and comes back for more. */
       napi_value fn = NULL, arg;
@@ -1425,18 +1547,21 @@ static void efd_poll_cb(uv_poll_t* h, int status, int events) {
   cb_leave(&w->b, &c);
 }
 
-/* new EventFdHandle(fd): takes ownership of an eventfd (checked by the caller). */
+/* new EventFdHandle(fd, adopted): takes ownership of an eventfd (checked by the caller). adopted: a peer's, whose
+   flags are never changed (polled through a proxy, see pbase_init). */
 static napi_value efd_new(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], jsthis;
+  size_t argc = 2;
+  napi_value argv[2], jsthis;
   NAPI(napi_get_cb_info(env, info, &argc, argv, &jsthis, NULL));
   if (argc < 1) return throw_arg(env, "fd is required");
   int fd;
   if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  bool adopted = false;
+  if (argc > 1) arg_bool(env, argv[1], &adopted);
   efd* w = (efd*)calloc(1, sizeof(efd));
   if (!w) return throw_sys(env, ENOMEM, "malloc", NULL);
   w->b.release = efd_release;
-  if (!pbase_init(env, &w->b, jsthis, fd, 1, "emu.EventFd")) return NULL;
+  if (!pbase_init(env, &w->b, jsthis, fd, 1, "emu.EventFd", adopted)) return NULL;
   return jsthis;
 }
 
@@ -1739,7 +1864,7 @@ static napi_value f_eventfd(napi_env env, napi_callback_info info) {
   return return_fd(env, fd);
 }
 
-/* eventfdAdopt(fd): checks it is an eventfd; makes it close-on-exec and non-blocking. */
+/* eventfdAdopt(fd): checks it is an eventfd; makes it close-on-exec. Its O_NONBLOCK stays as the peer set it. */
 static napi_value f_eventfd_adopt(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -1755,24 +1880,22 @@ static napi_value f_eventfd_adopt(napi_env env, napi_callback_info info) {
   if (strcmp(target, "anon_inode:[eventfd]") != 0) return throw_arg(env, "fd %d is not an eventfd (%s)", fd, target);
   int fl = fcntl(fd, F_GETFD);
   if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return throw_sys(env, errno, "fcntl", NULL);
-  fl = fcntl(fd, F_GETFL);
-  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return throw_sys(env, errno, "fcntl", NULL);
   return undef(env);
 }
 
+/* eventfdWrite(fd, count, shared?): shared = the fd may be blocking (adopted), see efd_write_nowait. */
 static napi_value f_eventfd_write(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) return throw_arg(env, "fd and count are required");
   int fd;
   uint64_t n;
   if (!arg_fd(env, argv[0], &fd, "fd") || !arg_u64(env, argv[1], &n, "count")) return NULL;
   if (n == UINT64_MAX) return throw_arg(env, "count must be below 2^64-1");
-  ssize_t r;
-  do {
-    r = write(fd, &n, sizeof n);
-  } while (r < 0 && errno == EINTR);
+  bool shared = false;
+  if (argc > 2) arg_bool(env, argv[2], &shared);
+  ssize_t r = efd_write_nowait(fd, n, shared);
   if (r < 0) return throw_sys(env, errno, "write", NULL); /* EAGAIN: the counter would overflow */
   if (r != (ssize_t)sizeof n) return throw_sys(env, EIO, "write", NULL);
   return undef(env);
@@ -1787,10 +1910,7 @@ static napi_value f_eventfd_read(napi_env env, napi_callback_info info) {
   if (argc < 1) return throw_arg(env, "fd is required");
   if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
   uint64_t n;
-  ssize_t r;
-  do {
-    r = read(fd, &n, sizeof n);
-  } while (r < 0 && errno == EINTR);
+  ssize_t r = efd_read_nowait(fd, &n);
   if (r < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       NAPI(napi_get_null(env, &v));
