@@ -2,18 +2,15 @@
 // share, so setting it (adopt, or libuv's poller) would make the peer's blocking reads fail with EAGAIN. The peer is
 // a Python program (fixtures/blocking-peer.py) whose eventfd and socket are in blocking mode; our side must still
 // never block.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { EventFd, isSysError, UnixSocket } from "@emu/sys";
-import { afterEach, describe, expect, it } from "vitest";
-import { fdFlags, O_CLOEXEC, O_NONBLOCK, waitFor } from "./helpers.js";
+import { reapAfterTest, until } from "@emu/test-kit";
+import { describe, expect, it } from "vitest";
+import { fdFlags, O_CLOEXEC, O_NONBLOCK } from "./helpers.js";
 
 const hasPython = spawnSync("python3", ["-c", "import os, socket; os.eventfd; socket.send_fds"]).status === 0;
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill("SIGKILL");
-});
 
 /** The file status flags (those of the open file description, without the descriptor's close-on-exec). */
 const statusFlags = (fd: number): number => fdFlags(fd) & ~O_CLOEXEC;
@@ -21,10 +18,11 @@ const statusFlags = (fd: number): number => fdFlags(fd) & ~O_CLOEXEC;
 /** Starts the peer; resolves with its eventfd and its socket's other end (ours now) and a command function. */
 async function blockingPeer() {
   const [a, b] = UnixSocket.pair();
-  const proc = spawn("python3", [join(import.meta.dirname, "fixtures", "blocking-peer.py")], {
-    stdio: ["pipe", "pipe", "inherit", b.fd],
-  });
-  children.push(proc);
+  const proc = reapAfterTest(
+    spawn("python3", [join(import.meta.dirname, "fixtures", "blocking-peer.py")], {
+      stdio: ["pipe", "pipe", "inherit", b.fd],
+    }),
+  );
   b.close();
   const lines: string[] = [];
   const waiters: ((l: string) => void)[] = [];
@@ -45,7 +43,7 @@ async function blockingPeer() {
   };
   const got: number[] = [];
   a.start({ onData: (_c, fds) => got.push(...fds), onClose: () => {} });
-  await waitFor(() => got.length === 2);
+  await until(() => got.length === 2);
   a.close();
   const [efd, sock] = got as [number, number];
   return { efd, sock, next, ask };
@@ -69,7 +67,7 @@ describe.skipIf(!hasPython)("a peer's fds in blocking mode (Python peer; skipped
     // The watcher sees the peer's write (polled through our own epoll instance, not the fd itself).
     const seen: bigint[] = [];
     e.watch((n) => seen.push(n));
-    await waitFor(() => seen.length === 1);
+    await until(() => seen.length === 1);
     expect(seen).toEqual([7n]);
     e.unwatch();
     expect(statusFlags(e.fd)).toBe(flags);
@@ -111,11 +109,11 @@ describe.skipIf(!hasPython)("a peer's fds in blocking mode (Python peer; skipped
     expect(await peer.ask(`recv-later 1000 ${big.length}`)).toBe("ok");
     expect(s.send(big)).toBe(false);
     expect(await peer.next()).toBe(`recv ${big.length} ${sum}`);
-    await waitFor(() => drained === 1);
+    await until(() => drained === 1);
 
     // And the other way, read from the loop.
     expect(await peer.ask("send 100000")).toBe("ok");
-    await waitFor(() => chunks.reduce((n, c) => n + c.length, 0) === 100000);
+    await until(() => chunks.reduce((n, c) => n + c.length, 0) === 100000);
     expect(statusFlags(s.fd)).toBe(flags);
     s.close();
   });
