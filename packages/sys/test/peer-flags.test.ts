@@ -4,9 +4,8 @@
 // never block.
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { EventFd, isSysError, UnixSocket } from "@emu/sys";
-import { reapAfterTest, until } from "@emu/test-kit";
+import { linePeer, reapAfterTest, until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { fdFlags, O_CLOEXEC, O_NONBLOCK } from "./helpers.js";
 
@@ -24,23 +23,7 @@ async function blockingPeer() {
     }),
   );
   b.close();
-  const lines: string[] = [];
-  const waiters: ((l: string) => void)[] = [];
-  createInterface({ input: proc.stdout! }).on("line", (l) => {
-    const w = waiters.shift();
-    if (w) w(l);
-    else lines.push(l);
-  });
-  const next = (): Promise<string> =>
-    new Promise((resolve) => {
-      const l = lines.shift();
-      if (l !== undefined) resolve(l);
-      else waiters.push(resolve);
-    });
-  const ask = (command: string): Promise<string> => {
-    proc.stdin!.write(`${command}\n`);
-    return next();
-  };
+  const { next, ask } = linePeer(proc);
   const got: number[] = [];
   a.start({ onData: (_c, fds) => got.push(...fds), onClose: () => {} });
   await until(() => got.length === 2);

@@ -2,25 +2,20 @@
 // which behaves like libvfio-user's sample client) gives blocking eventfds and reads its interrupt eventfd with a
 // blocking read(2): the server must never set O_NONBLOCK on them (it lives on the open file description both share,
 // so the client's read would fail with EAGAIN), nor on the DMA memfd.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { linePeer, reapAfterTest, tempDir, until } from "@emu/test-kit";
 import { PciIrq } from "@emu/vfio-user-proto";
 import { createServer, type DeviceContext } from "@emu/vfio-user-server";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { newLog, nic } from "./fixtures/devices.js";
-import { socketPath, tempDir, track, until } from "./fixtures/harness.js";
+import { socketPath, track } from "./fixtures/harness.js";
 
 const hasCc = spawnSync("cc", ["--version"]).status === 0;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000; // fdinfo shows the descriptor's close-on-exec too; F_GETFL does not
 const INTX = PciIrq.INTX;
-
-const peers: ChildProcess[] = [];
-afterEach(() => {
-  for (const p of peers.splice(0)) p.kill("SIGKILL");
-});
 
 /** The file status flags of `/proc/<pid>/fdinfo/<fd>` (the open file description's, which every holder shares). */
 function fdFlagsOf(pid: number, fd: number): number {
@@ -34,25 +29,8 @@ function startPeer(path: string) {
   execFileSync("cc", ["-O1", "-Wall", "-o", exe, join(import.meta.dirname, "fixtures", "blocking-peer.c")], {
     stdio: "inherit",
   });
-  const proc = spawn(exe, [path], { stdio: ["pipe", "pipe", "inherit"] });
-  peers.push(proc);
-  const lines: string[] = [];
-  const waiters: ((l: string) => void)[] = [];
-  createInterface({ input: proc.stdout! }).on("line", (l) => {
-    const w = waiters.shift();
-    if (w) w(l);
-    else lines.push(l);
-  });
-  const next = (): Promise<string> =>
-    new Promise((resolve) => {
-      const l = lines.shift();
-      if (l !== undefined) resolve(l);
-      else waiters.push(resolve);
-    });
-  const ask = (command: string): Promise<string> => {
-    proc.stdin!.write(`${command}\n`);
-    return next();
-  };
+  const proc = reapAfterTest(spawn(exe, [path], { stdio: ["pipe", "pipe", "inherit"] }));
+  const { next, ask } = linePeer(proc);
   return { next, ask };
 }
 
