@@ -172,6 +172,23 @@ describe("fd-backed DMA", () => {
     expect(ctx.dma.regions().map((r) => r.iova)).toEqual([0x3000n, 0x5000n]);
   });
 
+  it("bounds a mapping at 8 TiB as libvfio-user does (ENOSPC): a no-fd map of 2^62 bytes is refused", async () => {
+    const path = socketPath();
+    const errors: unknown[] = [];
+    track(await createServer({ socketPath: path, device: nic(newLog()), onError: (e) => errors.push(e) }));
+    const client = await Client.spawn();
+    await client.connect(path);
+    const map = (address: bigint, size: bigint) =>
+      ({ kind: "DmaMapRequest", argsz: 32, flags: R | W, offset: 0n, address, size }) as const;
+    expect(await client.errno(map(0n, 1n << 62n))).toBe(28); // ENOSPC
+    expect(await client.errno(map(1n << 50n, (8n << 40n) + 0x1000n))).toBe(28);
+    expect(errors.map((e) => isDmaMapError(e) && [e.iova, e.size, e.errno, e.withFd])).toEqual([
+      [0n, 1n << 62n, 28, false],
+      [1n << 50n, (8n << 40n) + 0x1000n, 28, false],
+    ]);
+    await client.ok(map(1n << 50n, 8n << 40n), "DmaMapReply"); // exactly 8 TiB is accepted
+  });
+
   it("UNMAP with the ALL flag drops every mapping", async () => {
     const { client, ctx } = await setup();
     for (const a of [0x1000n, 0x3000n]) {

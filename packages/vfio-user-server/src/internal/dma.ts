@@ -24,6 +24,11 @@ interface Entry {
 }
 
 const MAX_WINDOW = BigInt(MAX_MAPPING_LENGTH);
+/**
+ * The largest DMA_MAP: 8 TiB, libvfio-user's limit (`MAX_DMA_SIZE`, refused with ENOSPC as here). It bounds what a
+ * client can claim without an fd, where nothing else does (an fd-backed range must also lie within its file).
+ */
+const MAX_DMA_MAP_SIZE = 8n << 40n;
 const NO_BYTES = new Uint8Array(0);
 
 /** The DMA table of the current client and the device-facing translation API. */
@@ -82,6 +87,11 @@ export class DmaController implements Dma {
       );
     const end = iova + size;
     if (end > 1n << 64n) throw refuse("Malformed", "DMA_MAP range wraps");
+    if (size > MAX_DMA_MAP_SIZE)
+      throw refuse(
+        "NoSpace",
+        `DMA_MAP of 0x${size.toString(16)} bytes: at most 0x${MAX_DMA_MAP_SIZE.toString(16)} (8 TiB)`,
+      );
     if (fd === undefined && offset !== 0n) throw refuse("Malformed", "DMA_MAP offset without an fd");
     for (const e of this.entries) {
       if (iova < e.end && e.iova < end)
