@@ -404,6 +404,26 @@ describe("reset and migration", () => {
     expect((await rejection(c.readMigrationData(64))).code).toBe("EINVAL"); // not in a saving state
   });
 
+  it("MIG_DATA_READ: takes the data from `size`, whether the reply is padded to the size asked (libvfio-user's, our server's default) or not", async () => {
+    for (const migDataReadReply of ["padded", "exact"] as const) {
+      const dev = await startDevice({ migDataReadReply });
+      const c = await connect(dev.socketPath);
+      const state = Uint8Array.from({ length: 0x1000 }, (_, i) => (i * 5 + 1) & 0xff);
+      await c.regionWrite(0, 0n, state);
+      await c.setMigrationState(MigrationState.STOP_COPY);
+      const parts: Uint8Array[] = [];
+      for (let p = await c.readMigrationData(1000); ; p = await c.readMigrationData(1000)) {
+        parts.push(p);
+        if (p.length < 1000) break;
+      }
+      expect(parts.map((p) => p.length)).toEqual([1000, 1000, 1000, 1000, 96]);
+      expect(new Uint8Array(Buffer.concat(parts))).toEqual(state);
+      expect(await c.readMigrationData(1000)).toEqual(new Uint8Array(0));
+      expect(c.connected).toBe(true);
+      await c.close();
+    }
+  });
+
   it("DMA logging: start, report (fd-backed pages from the server, message-based ones tracked here), stop", async () => {
     const dev = await startDevice();
     const c = await connect(dev.socketPath);
