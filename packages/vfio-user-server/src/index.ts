@@ -10,7 +10,7 @@ export type {
   RegionDescription,
   ResetReason,
 } from "./device.js";
-export { ERRNO_OF, Errno, type ReplyErrorReason } from "./errno.js";
+export { DEVICE_ERRNO, type DeviceErrorReason, ERRNO_OF, Errno, type ReplyErrorReason } from "./errno.js";
 export {
   DeviceError,
   DmaError,
