@@ -40,7 +40,10 @@ export interface Dma {
    * message: a view of that reply's own buffer).
    */
   read(iova: bigint | number, length: number, options?: DmaAccessOptions): Promise<Uint8Array>;
-  /** Writes guest memory (directly when fd-backed, else with DMA_WRITE messages; always messages with `{ via: "message" }`). */
+  /**
+   * Writes guest memory (directly when fd-backed, else with DMA_WRITE messages; always messages with
+   * `{ via: "message" }`).
+   */
   write(iova: bigint | number, data: Uint8Array, options?: DmaAccessOptions): Promise<void>;
   /**
    * A direct view of [iova, iova + length): only for fd-backed memory inside one mapping. Throws DmaError NotMapped,
