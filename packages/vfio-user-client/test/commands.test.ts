@@ -314,6 +314,27 @@ describe("DMA", () => {
     expect((await dev.call<{ dmaUnmaps: string[] }>("log")).dmaUnmaps).toEqual(["100000"]);
   });
 
+  it('fd-backed memory reached with { via: "message" }: we see and serve DMA_READ / DMA_WRITE (libvfio-user\'s way)', async () => {
+    const dev = await startDevice();
+    const c = await connect(dev.socketPath, { maxDataXferSize: 4096 });
+    const accesses: { op: string; address: bigint; count: bigint }[] = [];
+    c.on("dma", (a) => accesses.push(a));
+    const buf = await c.dmaMap(0x100000n, 0x10000n);
+    expect(buf.messageBased).toBe(false);
+    buf.bytes.set([1, 2, 3, 4], 0x100);
+    const via = "message";
+    expect([...(await dev.call<Uint8Array>("dmaRead", { iova: 0x100100n, length: 4, via }))]).toEqual([1, 2, 3, 4]);
+    await dev.call("dmaWrite", { iova: 0x10fff0n, data: Uint8Array.of(9, 8, 7), via });
+    expect([...buf.bytes.subarray(0xfff0, 0xfff3)]).toEqual([9, 8, 7]);
+    expect(accesses.map((a) => [a.op, a.address, a.count])).toEqual([
+      ["read", 0x100100n, 4n],
+      ["write", 0x10fff0n, 3n],
+    ]);
+    // Without it the same mapping is reached directly: no message.
+    expect([...(await dev.call<Uint8Array>("dmaRead", { iova: 0x100100n, length: 4 }))]).toEqual([1, 2, 3, 4]);
+    expect(accesses).toHaveLength(2);
+  });
+
   it("message-based: DMA_READ / DMA_WRITE served from our memory, split to our max_data_xfer_size", async () => {
     const dev = await startDevice();
     const c = await connect(dev.socketPath, { maxDataXferSize: 4096 });
@@ -403,6 +424,26 @@ describe("reset and migration", () => {
       [MigrationState.STOP, MigrationState.RUNNING],
     ]);
     expect((await rejection(c.readMigrationData(64))).code).toBe("EINVAL"); // not in a saving state
+  });
+
+  it("MIG_DATA_READ: takes the data from `size`, whether the reply is padded to the size asked (libvfio-user's, our server's default) or not", async () => {
+    for (const migDataReadReply of ["padded", "exact"] as const) {
+      const dev = await startDevice({ migDataReadReply });
+      const c = await connect(dev.socketPath);
+      const state = Uint8Array.from({ length: 0x1000 }, (_, i) => (i * 5 + 1) & 0xff);
+      await c.regionWrite(0, 0n, state);
+      await c.setMigrationState(MigrationState.STOP_COPY);
+      const parts: Uint8Array[] = [];
+      for (let p = await c.readMigrationData(1000); ; p = await c.readMigrationData(1000)) {
+        parts.push(p);
+        if (p.length < 1000) break;
+      }
+      expect(parts.map((p) => p.length)).toEqual([1000, 1000, 1000, 1000, 96]);
+      expect(new Uint8Array(Buffer.concat(parts))).toEqual(state);
+      expect(await c.readMigrationData(1000)).toEqual(new Uint8Array(0));
+      expect(c.connected).toBe(true);
+      await c.close();
+    }
   });
 
   it("DMA logging: start, report (fd-backed pages from the server, message-based ones tracked here), stop", async () => {

@@ -20,6 +20,7 @@ import { describe, expect, it } from "vitest";
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const nonZeroU32 = fc.integer({ min: 1, max: 0xffffffff });
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const bytes = (maxLength = 48) => fc.uint8Array({ maxLength });
 const nonEmptyBytes = (maxLength = 48) => fc.uint8Array({ minLength: 1, maxLength });
@@ -218,7 +219,13 @@ const arbitraries: Record<MessageKind, fc.Arbitrary<Message>> = {
       ...m,
     })),
   DeviceGetRegionIoFdsRequest: fc
-    .record({ argsz: u32.filter((a) => a >= 16), index: u32, trailing: opt(nonEmptyBytes()) })
+    .record({
+      argsz: u32.filter((a) => a >= 16),
+      index: u32,
+      flags: opt(nonZeroU32),
+      count: opt(nonZeroU32),
+      trailing: opt(nonEmptyBytes()),
+    })
     .map((m) => clean({ kind: "DeviceGetRegionIoFdsRequest" as const, ...m })),
   DeviceGetRegionIoFdsReply: fc.oneof(
     fc.constantFrom(40 as const, 48 as const).chain((entrySize) =>
@@ -241,7 +248,13 @@ const arbitraries: Record<MessageKind, fc.Arbitrary<Message>> = {
     })),
   ),
   DeviceGetIrqInfoRequest: fc
-    .record({ argsz: u32.filter((a) => a >= 16), index: u32, trailing: opt(nonEmptyBytes()) })
+    .record({
+      argsz: u32.filter((a) => a >= 16),
+      index: u32,
+      flags: opt(nonZeroU32),
+      count: opt(nonZeroU32),
+      trailing: opt(nonEmptyBytes()),
+    })
     .map((m) => clean({ kind: "DeviceGetIrqInfoRequest" as const, ...m })),
   DeviceGetIrqInfoReply: fc.record({
     kind: fc.constant("DeviceGetIrqInfoReply" as const),

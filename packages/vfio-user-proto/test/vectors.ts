@@ -317,6 +317,19 @@ export const vectors: readonly Vector[] = [
     message: { kind: "DeviceGetRegionIoFdsRequest", argsz: 256, index: 0 },
   },
   {
+    name: "DEVICE_GET_REGION_IO_FDS request with flags and count not 0 (the spec requires 0: a server refuses it)",
+    msgId: 9,
+    bytes: h`
+      0900 0600 20000000   # msg_id 9, cmd 6, msg_size 32
+      00000000 00000000
+      00010000             # argsz 256
+      01000000             # flags 1
+      02000000             # index 2
+      03000000             # count 3
+    `,
+    message: { kind: "DeviceGetRegionIoFdsRequest", argsz: 256, index: 2, flags: 1, count: 3 },
+  },
+  {
     name: "DEVICE_GET_REGION_IO_FDS reply, spec 40-byte entry",
     msgId: 9,
     bytes: h`

@@ -68,6 +68,30 @@ export const ERRNO_OF: Readonly<Record<ReplyErrorReason, Errno>> = {
   DeviceFailed: Errno.EIO,
 };
 
+/**
+ * Why a device callback fails a request, by name (`new DeviceError("InvalidArgument", "…")`); the errno each becomes
+ * on the wire is `DEVICE_ERRNO`.
+ */
+export type DeviceErrorReason =
+  /** EINVAL: the access or the value is not valid for the device (a bad register, size or value). */
+  | "InvalidArgument"
+  /** EOPNOTSUPP: the device does not do this. */
+  | "NotSupported"
+  /** EBUSY: the device cannot do it now. */
+  | "Busy"
+  /** EFAULT: a guest address the device was given is bad. */
+  | "BadAddress"
+  /** EIO: the device failed (what any other exception from a callback becomes). */
+  | "IoError";
+
+export const DEVICE_ERRNO: Readonly<Record<DeviceErrorReason, Errno>> = {
+  InvalidArgument: Errno.EINVAL,
+  NotSupported: Errno.EOPNOTSUPP,
+  Busy: Errno.EBUSY,
+  BadAddress: Errno.EFAULT,
+  IoError: Errno.EIO,
+};
+
 /** Thrown by request handlers; turned into an error reply by the connection (never escapes the server). */
 export class ReplyError extends Error {
   readonly _tag = "ReplyError" as const;

@@ -1,3 +1,5 @@
+import { DEVICE_ERRNO, type DeviceErrorReason } from "./errno.js";
+
 /** Why the server API refused something (device description, lifecycle). */
 export type VfioUserServerErrorReason =
   | "InvalidDevice" // a device description the server cannot serve (see message)
@@ -81,19 +83,33 @@ export function isDmaMapError(e: unknown): e is DmaMapError {
 }
 
 /**
- * A device callback throws this to fail the client's request with a specific errno (e.g. `Errno.EIO`). Any other
- * exception from a callback becomes EIO.
+ * A device callback throws this to fail the client's request with a chosen errno: by name —
+ * `new DeviceError("InvalidArgument", "register 0x10 is read-only")` is EINVAL on the wire (`DEVICE_ERRNO` lists the
+ * names) — or by number for any other errno (`new DeviceError(Errno.ENOSPC, "…")`). Any other exception from a
+ * callback becomes EIO.
  */
 export class DeviceError extends Error {
   readonly _tag = "DeviceError" as const;
   override readonly name = "DeviceError";
+  /** The name given, or the name of the errno given; "Other" for an errno without one. */
+  readonly reason: DeviceErrorReason | "Other";
   readonly errno: number;
 
-  constructor(errno: number, message: string) {
+  constructor(reason: DeviceErrorReason | number, message: string) {
     super(message);
-    this.errno = errno;
+    if (typeof reason === "number") {
+      this.errno = reason;
+      this.reason = REASON_OF_ERRNO.get(reason) ?? "Other";
+    } else {
+      this.errno = DEVICE_ERRNO[reason];
+      this.reason = reason;
+    }
   }
 }
+
+const REASON_OF_ERRNO = new Map<number, DeviceErrorReason>(
+  Object.entries(DEVICE_ERRNO).map(([name, errno]) => [errno, name as DeviceErrorReason]),
+);
 
 export function isDeviceError(e: unknown): e is DeviceError {
   return typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "DeviceError";

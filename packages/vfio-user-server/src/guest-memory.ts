@@ -18,15 +18,33 @@ export interface DmaView {
   release(): void;
 }
 
+/** How one `dma.read`/`dma.write` reaches guest memory. */
+export interface DmaAccessOptions {
+  /**
+   * - `"auto"` (default): directly where the client mapped the memory with an fd, with DMA_READ/DMA_WRITE messages
+   *   where it did not;
+   * - `"message"`: with DMA_READ/DMA_WRITE messages, fd or not — what libvfio-user's `vfu_sgl_read`/`vfu_sgl_write`
+   *   always do. For a client that waits to see the device's accesses as messages (libvfio-user's sample client does),
+   *   or that must serve them itself (e.g. to trace or check them). Slower: one round trip per `max_data_xfer_size`.
+   *   The mapping's permissions and the table are checked as for a direct access; the writes are the client's own and
+   *   not logged dirty.
+   */
+  readonly via?: "auto" | "message";
+}
+
 /** How a device reaches guest memory: one API whether the client passed an fd or not. */
 export interface Dma {
   /**
-   * Reads guest memory (directly when fd-backed, else with DMA_READ messages split to the client's limit). The bytes
-   * are the caller's: a buffer of their own (above 16 KiB read with one message: a view of that reply's own buffer).
+   * Reads guest memory (directly when fd-backed, else with DMA_READ messages split to the client's limit; always
+   * messages with `{ via: "message" }`). The bytes are the caller's: a buffer of their own (above 16 KiB read with one
+   * message: a view of that reply's own buffer).
    */
-  read(iova: bigint | number, length: number): Promise<Uint8Array>;
-  /** Writes guest memory (directly when fd-backed, else with DMA_WRITE messages). */
-  write(iova: bigint | number, data: Uint8Array): Promise<void>;
+  read(iova: bigint | number, length: number, options?: DmaAccessOptions): Promise<Uint8Array>;
+  /**
+   * Writes guest memory (directly when fd-backed, else with DMA_WRITE messages; always messages with
+   * `{ via: "message" }`).
+   */
+  write(iova: bigint | number, data: Uint8Array, options?: DmaAccessOptions): Promise<void>;
   /**
    * A direct view of [iova, iova + length): only for fd-backed memory inside one mapping. Throws DmaError NotMapped,
    * NotDirect, Spans or Permission.

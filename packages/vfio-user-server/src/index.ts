@@ -10,7 +10,7 @@ export type {
   RegionDescription,
   ResetReason,
 } from "./device.js";
-export { ERRNO_OF, Errno, type ReplyErrorReason } from "./errno.js";
+export { DEVICE_ERRNO, type DeviceErrorReason, ERRNO_OF, Errno, type ReplyErrorReason } from "./errno.js";
 export {
   DeviceError,
   DmaError,
@@ -23,5 +23,5 @@ export {
   VfioUserServerError,
   type VfioUserServerErrorReason,
 } from "./errors.js";
-export type { Dma, DmaRegionInfo, DmaView } from "./guest-memory.js";
+export type { Dma, DmaAccessOptions, DmaRegionInfo, DmaView } from "./guest-memory.js";
 export { createServer, type ServerOptions, type VfioUserServer } from "./server.js";

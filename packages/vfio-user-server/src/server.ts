@@ -38,6 +38,14 @@ export interface ServerOptions {
    */
   readonly dmaMessageLayout?: "spec" | "qemu" | "auto";
   /**
+   * How long a MIG_DATA_READ reply is:
+   * - `"padded"` (default): 16 + 8 + the requested `size` bytes, zero-padded after the data the device returned, with
+   *   the real count in `size` and `argsz` — what libvfio-user sends, and what its client requires (it takes a shorter
+   *   reply for a broken connection);
+   * - `"exact"`: 16 + 8 + the bytes returned, nothing after them, for a peer that insists on it.
+   */
+  readonly migDataReadReply?: "padded" | "exact";
+  /**
    * Failures that cannot become an error reply (a device notification threw, a socket error, a malformed frame that
    * ended a connection), and DMA_MAP requests the server refused (`DmaMapError`: QEMU and cloud-hypervisor only log
    * or ignore the error reply, so nobody else learns that guest memory stays out of the device's reach). Default: a
@@ -95,6 +103,12 @@ class Server implements VfioUserServer {
         "InvalidDevice",
         `dmaMessageLayout ${String(dmaLayout)} must be spec, qemu or auto`,
       );
+    const migDataReadReply = options.migDataReadReply ?? "padded";
+    if (migDataReadReply !== "padded" && migDataReadReply !== "exact")
+      throw new VfioUserServerError(
+        "InvalidDevice",
+        `migDataReadReply ${String(migDataReadReply)} must be padded or exact`,
+      );
     this.limits = {
       maxDataXferSize: maxData,
       maxMsgFds: maxFds,
@@ -102,6 +116,7 @@ class Server implements VfioUserServer {
       pgsizes: PGSIZES,
       hardMaxMessageSize: HARD_MAX_MESSAGE,
       dmaMessageLayout: dmaLayout,
+      padMigDataRead: migDataReadReply === "padded",
     };
     this.host = new DeviceHost(options.device, this.report, { maxDataXferSize: maxData });
     try {

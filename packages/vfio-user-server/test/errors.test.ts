@@ -1,5 +1,13 @@
 import { Command, encodeHeader, encodeMessage, HeaderFlags } from "@emu/vfio-user-proto";
-import { createServer, type DeviceContext, Errno } from "@emu/vfio-user-server";
+import {
+  createServer,
+  DEVICE_ERRNO,
+  type DeviceContext,
+  DeviceError,
+  Errno,
+  isDeviceError,
+  isVfioUserServerError,
+} from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { newLog, nic } from "./fixtures/devices.js";
 import { Client, type Reply, socketPath, track } from "./fixtures/harness.js";
@@ -178,5 +186,52 @@ describe("framing errors end the connection; the server serves the next client",
     await server.disconnected();
     const third = await Client.spawn();
     expect((await third.connect(path)).message?.kind).toBe("VersionReply");
+  });
+});
+
+describe("a device fails an access by name", () => {
+  // libvfio-user's sample server: BAR0 is an 8-byte time register that refuses any access but a 4-byte one (EINVAL).
+  const sampleBar0 = (bars: { index: 0; kind: "io" | "memory32"; size: number }[]) => ({
+    pci: { vendorId: 0xdead, deviceId: 0xbeef, classCode: 0, bars },
+    regions: {
+      0: {
+        read: (_off: number, n: number) => {
+          if (n !== 4) throw new DeviceError("InvalidArgument", `BAR0 access of ${n} bytes`);
+          return new Uint8Array(4);
+        },
+        write: (_off: number, d: Uint8Array) => {
+          if (d.length !== 4) throw new DeviceError(Errno.EINVAL, `BAR0 access of ${d.length} bytes`);
+        },
+      },
+    },
+  });
+
+  it('DeviceError("InvalidArgument") is EINVAL on the wire, as DeviceError(Errno.EINVAL) is', async () => {
+    const path = socketPath();
+    track(await createServer({ socketPath: path, device: sampleBar0([{ index: 0, kind: "io", size: 8 }]) }));
+    const client = await Client.spawn();
+    await client.connect(path);
+    expect(await client.errno({ kind: "RegionReadRequest", offset: 0n, region: 0, count: 2 })).toBe(Errno.EINVAL);
+    expect(await client.errno({ kind: "RegionWriteRequest", offset: 0n, region: 0, data: new Uint8Array(1) })).toBe(
+      Errno.EINVAL,
+    );
+    await client.ok({ kind: "RegionReadRequest", offset: 4n, region: 0, count: 4 }, "RegionReadReply");
+    const e = new DeviceError("InvalidArgument", "x");
+    expect([e.reason, e.errno, isDeviceError(e)]).toEqual(["InvalidArgument", Errno.EINVAL, true]);
+    expect([new DeviceError(Errno.EINVAL, "x").reason, new DeviceError(Errno.ENOSPC, "x").reason]).toEqual([
+      "InvalidArgument",
+      "Other",
+    ]);
+    expect(DEVICE_ERRNO).toEqual({ InvalidArgument: 22, NotSupported: 95, Busy: 16, BadAddress: 14, IoError: 5 });
+  });
+
+  it("an 8-byte memory BAR is refused with a message that says memory BARs are at least 16 bytes and names io", async () => {
+    const path = socketPath();
+    const e = await createServer({ socketPath: path, device: sampleBar0([{ index: 0, kind: "memory32", size: 8 }]) })
+      .then(() => undefined)
+      .catch((err: unknown) => err);
+    expect(isVfioUserServerError(e) && e.reason).toBe("InvalidDevice");
+    expect((e as Error).message).toMatch(/BAR0: a memory BAR is at least 16 bytes, got 8/);
+    expect((e as Error).message).toMatch(/kind "io"/);
   });
 });

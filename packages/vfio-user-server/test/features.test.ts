@@ -1,9 +1,9 @@
 import { until } from "@emu/test-kit";
 import { IoeventfdFlags, IoFdType, RegionInfoFlags } from "@emu/vfio-user-proto";
-import { createServer, type DeviceContext, isDmaMapError } from "@emu/vfio-user-server";
+import { createServer, type DeviceContext, Errno, isDmaMapError } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { NIC_IOEVENTFD, newLog, nic } from "./fixtures/devices.js";
-import { Client, le32, socketPath, track } from "./fixtures/harness.js";
+import { Client, le32, type Reply, socketPath, track } from "./fixtures/harness.js";
 
 describe("GET_REGION_IO_FDS", () => {
   it("hands out the doorbell's ioeventfd; a signal reaches the device without a message", async () => {
@@ -41,6 +41,23 @@ describe("GET_REGION_IO_FDS", () => {
     );
     expect(none).toMatchObject({ argsz: 16, count: 0 });
     expect(IoeventfdFlags.DATAMATCH).toBe(1);
+  });
+
+  it("refuses a request whose flags or count is not 0 (the spec requires 0) with EINVAL, as libvfio-user does", async () => {
+    const path = socketPath();
+    track(await createServer({ socketPath: path, device: nic(newLog()) }));
+    const client = await Client.spawn();
+    await client.connect(path);
+    // argsz 1024, flags 1, index 0, count 0 / argsz 1024, flags 0, index 0, count 1: as a sloppy peer writes them.
+    for (const body of ["00040000010000000000000000000000", "00040000000000000000000001000000"]) {
+      const bytes = new Uint8Array(Buffer.from(`07000600200000000000000000000000${body}`, "hex"));
+      const r = await client.op<Reply>("raw", { bytes, msgId: 7 });
+      expect(r.message).toMatchObject({ kind: "ErrorReply", errno: Errno.EINVAL });
+      expect(r.fdNames).toEqual([]);
+    }
+    const q = { kind: "DeviceGetRegionIoFdsRequest", argsz: 1024, index: 0 } as const;
+    expect(await client.errno({ ...q, count: 1 })).toBe(Errno.EINVAL);
+    expect((await client.ok(q, "DeviceGetRegionIoFdsReply")).count).toBe(1); // the same request with zeros is served
   });
 });
 

@@ -236,6 +236,7 @@ describe("socket path and shutdown", () => {
       /expansion ROM \(8192 bytes\) is larger than maxDataXferSize \(4096\)/,
     );
     await refused({ dmaMessageLayout: "libvfio" as "spec", device: { pci: base } }, /dmaMessageLayout/);
+    await refused({ migDataReadReply: "short" as "exact", device: { pci: base } }, /migDataReadReply/);
     expect(existsSync(path)).toBe(false);
     // The consistent variants are served.
     const ok = track(

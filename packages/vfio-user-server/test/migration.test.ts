@@ -6,20 +6,21 @@ import {
   MigrationFlags,
   MigrationState,
 } from "@emu/vfio-user-proto";
-import { createServer, Errno } from "@emu/vfio-user-server";
+import { createServer, Errno, type ServerOptions } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { newLog, nic } from "./fixtures/devices.js";
-import { Client, socketPath, track } from "./fixtures/harness.js";
+import { Client, socketPath, track, u32 } from "./fixtures/harness.js";
 
 const { GET, SET, PROBE } = DeviceFeatureFlags;
 const { ERROR, STOP, RUNNING, STOP_COPY, RESUMING, PRE_COPY } = MigrationState;
 
-async function setup(withMigration = true) {
+async function setup(withMigration = true, options: Pick<ServerOptions, "migDataReadReply"> = {}) {
   const path = socketPath();
   const log = newLog();
   const make = nic(log);
   track(
     await createServer({
+      ...options,
       socketPath: path,
       onError: () => {},
       device: (ctx) => {
@@ -156,5 +157,103 @@ describe("migration v2 state machine and data", () => {
     // The device rejects a 10-byte stream on RESUMING -> STOP: EIO, state unchanged.
     expect((await setState(client, STOP)).message).toMatchObject({ kind: "ErrorReply", errno: Errno.EIO });
     expect(await getState(client)).toBe(RESUMING);
+  });
+});
+
+describe("migration state legality is the server's (as libvfio-user's next_state table)", () => {
+  it("refuses illegal requests with EINVAL before any transition callback runs", async () => {
+    const { client, log } = await setup();
+    const RUNNING_P2P = 5;
+    const PRE_COPY_P2P = 7;
+    const refusedFrom = async (from: number, targets: number[]) => {
+      log.transitions.length = 0;
+      for (const to of targets) {
+        expect((await setState(client, to)).message, `${from} -> ${to}`).toMatchObject({
+          kind: "ErrorReply",
+          errno: Errno.EINVAL,
+        });
+      }
+      expect(log.transitions).toEqual([]);
+      expect(await getState(client)).toBe(from);
+    };
+    await refusedFrom(RUNNING, [ERROR, RUNNING_P2P, PRE_COPY_P2P, 8, 0xabcd]);
+    await setState(client, STOP_COPY);
+    await refusedFrom(STOP_COPY, [PRE_COPY, ERROR, RUNNING_P2P]);
+    // Migration data outside its states never reaches the device's read/write.
+    const reads = log.transitions.length;
+    await setState(client, STOP);
+    expect(await client.errno({ kind: "MigDataReadRequest", argsz: 72, size: 64 })).toBe(Errno.EINVAL);
+    expect(await client.errno({ kind: "MigDataWriteRequest", argsz: 12, data: new Uint8Array(4) })).toBe(Errno.EINVAL);
+    expect(log.migrationIn).toEqual([]);
+    expect(log.transitions.length).toBe(reads + 1); // STOP_COPY -> STOP only
+  });
+
+  it("refuses PRE_COPY on a device without preCopy, before its transition callback", async () => {
+    const path = socketPath();
+    const transitions: [number, number][] = [];
+    const make = nic(newLog());
+    track(
+      await createServer({
+        socketPath: path,
+        onError: () => {},
+        device: (ctx) => {
+          const m = make(ctx);
+          const mig = m.migration!;
+          return {
+            ...m,
+            migration: {
+              read: (max) => mig.read(max),
+              write: (d) => mig.write(d),
+              transition: (from, to) => {
+                transitions.push([from, to]);
+              },
+            },
+          };
+        },
+      }),
+    );
+    const client = await Client.spawn();
+    await client.connect(path);
+    expect((await setState(client, PRE_COPY)).message).toMatchObject({ kind: "ErrorReply", errno: Errno.EINVAL });
+    expect(transitions).toEqual([]);
+    expect((await setState(client, STOP_COPY)).message?.kind).toBe("DeviceFeatureReply");
+    expect(transitions).toEqual([
+      [RUNNING, STOP],
+      [STOP, STOP_COPY],
+    ]);
+  });
+});
+
+describe("MIG_DATA_READ reply length", () => {
+  // libvfio-user's client receives a MIG_DATA_READ reply into a buffer of 16 + 8 + the size it asked for and takes a
+  // shorter reply for a broken connection (ECONNRESET on the last, short chunk of STOP_COPY).
+  it("is 16 + 8 + the requested size, zero-padded, the real count in size and argsz (libvfio-user's)", async () => {
+    const { client } = await setup();
+    await setState(client, STOP_COPY);
+    const frames: { size: number; data: number; argsz: number; bytes: Uint8Array }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await client.call({ kind: "MigDataReadRequest", argsz: 8 + 200, size: 200 });
+      const m = r.message as Extract<Message, { kind: "MigDataReadReply" }>;
+      frames.push({ size: r.size, data: m.data.length, argsz: m.argsz, bytes: r.bytes });
+    }
+    expect(frames.map((f) => [f.size, f.data, f.argsz])).toEqual([
+      [224, 200, 208],
+      [224, 56, 64],
+      [224, 0, 8],
+    ]);
+    expect(u32(frames[1]!.bytes, 20)).toBe(56); // size
+    expect(frames[1]!.bytes.subarray(24 + 56).every((b) => b === 0)).toBe(true);
+    // The padding never exceeds the client's buffer: argsz 8 + 100 for a size of 200 gets 16 + 8 + 100.
+    const small = await client.call({ kind: "MigDataReadRequest", argsz: 8 + 100, size: 200 });
+    expect(small.size).toBe(124);
+  });
+
+  it('is 16 + 8 + the bytes returned with migDataReadReply: "exact"', async () => {
+    const { client } = await setup(true, { migDataReadReply: "exact" });
+    await setState(client, STOP_COPY);
+    const { sizes } = await readAll(client, 200);
+    expect(sizes).toEqual([200, 56]);
+    const r = await client.call({ kind: "MigDataReadRequest", argsz: 8 + 200, size: 200 });
+    expect(r.size).toBe(24);
   });
 });

@@ -31,7 +31,10 @@ export function writeBars(buf: ConfigBuffers, descs: readonly BarDescription[]):
       wr32(bytes, off, PciBar.SPACE_IO);
       wr32(wmask, off, ~(Number(sz) - 1) & PciBar.IO_ADDRESS_MASK);
     } else {
-      if (sz < 16n) invalid(`BAR${bar.index}: memory size must be at least 16 bytes`);
+      if (sz < 16n)
+        invalid(
+          `BAR${bar.index}: a memory BAR is at least 16 bytes, got ${sz}; declare kind "io" for a smaller register block (4..256 bytes)`,
+        );
       const limit = bar.kind === "memory32" ? 1n << 31n : 1n << 63n;
       if (sz > limit) invalid(`BAR${bar.index}: size ${sz} too large for a ${bar.kind} BAR`);
       const type = bar.kind === "memory64" ? PciBar.MEM_TYPE_64 : PciBar.MEM_TYPE_32;

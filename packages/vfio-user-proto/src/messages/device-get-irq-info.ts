@@ -5,12 +5,16 @@ import { type IrqInfo, readIrqInfo, writeIrqInfo } from "../vfio/irq-info.js";
 
 /**
  * VFIO_USER_DEVICE_GET_IRQ_INFO (7) request: a 16-byte `vfio_irq_info` with only `argsz` (≥ 16) and `index`
- * meaningful; `flags` and `count` must be zero and are written as zero.
+ * meaningful; `flags` and `count` must be zero (other values decode as `flags` / `count`).
  */
 export interface DeviceGetIrqInfoRequest {
   readonly kind: "DeviceGetIrqInfoRequest";
   readonly argsz: number;
   readonly index: number;
+  /** `flags`, present only when not 0 (the spec requires 0): decoded so a server can refuse it. */
+  readonly flags?: number;
+  /** `count`, present only when not 0 (the spec requires 0): decoded so a server can refuse it. */
+  readonly count?: number;
   /** Bytes after the 16-byte struct; kept only for byte-exact re-encoding. */
   readonly trailing?: Uint8Array;
 }

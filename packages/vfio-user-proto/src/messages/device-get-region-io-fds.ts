@@ -72,12 +72,16 @@ export interface SubRegionIoFd {
 
 /**
  * VFIO_USER_DEVICE_GET_REGION_IO_FDS (6) request: `argsz` u32 @0 (max reply, ≥ 16), `flags` u32 @4 (0), `index` u32
- * @8, `count` u32 @12 (0). Zero fields are written as zero.
+ * @8, `count` u32 @12 (0; other values decode as `flags` / `count`, for the server to refuse).
  */
 export interface DeviceGetRegionIoFdsRequest {
   readonly kind: "DeviceGetRegionIoFdsRequest";
   readonly argsz: number;
   readonly index: number;
+  /** `flags`, present only when not 0 (the spec requires 0): decoded so a server can refuse it. */
+  readonly flags?: number;
+  /** `count`, present only when not 0 (the spec requires 0): decoded so a server can refuse it. */
+  readonly count?: number;
   /** Bytes after the 16-byte request; kept only for byte-exact re-encoding. */
   readonly trailing?: Uint8Array;
 }

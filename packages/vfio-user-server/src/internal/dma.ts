@@ -2,7 +2,7 @@ import { closeFd, fileSize, MAX_MAPPING_LENGTH, type Mapping, mmapWindows } from
 import { DmaMapFlags } from "@emu/vfio-user-proto";
 import { refuse } from "../errno.js";
 import { DmaError } from "../errors.js";
-import type { Dma, DmaRegionInfo, DmaView } from "../guest-memory.js";
+import type { Dma, DmaAccessOptions, DmaRegionInfo, DmaView } from "../guest-memory.js";
 import type { DirtyLog } from "./dirty-log.js";
 
 /** Server → client memory access (DMA_READ / DMA_WRITE messages), provided by the connection. */
@@ -24,6 +24,11 @@ interface Entry {
 }
 
 const MAX_WINDOW = BigInt(MAX_MAPPING_LENGTH);
+/**
+ * The largest DMA_MAP: 8 TiB, libvfio-user's limit (`MAX_DMA_SIZE`, refused with ENOSPC as here). It bounds what a
+ * client can claim without an fd, where nothing else does (an fd-backed range must also lie within its file).
+ */
+const MAX_DMA_MAP_SIZE = 8n << 40n;
 const NO_BYTES = new Uint8Array(0);
 
 /** The DMA table of the current client and the device-facing translation API. */
@@ -82,6 +87,11 @@ export class DmaController implements Dma {
       );
     const end = iova + size;
     if (end > 1n << 64n) throw refuse("Malformed", "DMA_MAP range wraps");
+    if (size > MAX_DMA_MAP_SIZE)
+      throw refuse(
+        "NoSpace",
+        `DMA_MAP of 0x${size.toString(16)} bytes: at most 0x${MAX_DMA_MAP_SIZE.toString(16)} (8 TiB)`,
+      );
     if (fd === undefined && offset !== 0n) throw refuse("Malformed", "DMA_MAP offset without an fd");
     for (const e of this.entries) {
       if (iova < e.end && e.iova < end)
@@ -229,54 +239,65 @@ export class DmaController implements Dma {
   }
 
   /**
-   * The transport, when [a, a + length) is one message-based access: within one mapping that is not fd-backed,
-   * allowed, and small enough for one DMA_READ/DMA_WRITE. Such an access needs no pieces and no copy.
+   * The transport, when [a, a + length) is one message-based access: within one mapping that is not fd-backed (or any
+   * mapping, with `viaMessage`), allowed, and small enough for one DMA_READ/DMA_WRITE. Such an access needs no pieces
+   * and no copy.
    */
-  private oneMessage(a: bigint, length: number, write: boolean): DmaTransport | undefined {
+  private oneMessage(a: bigint, length: number, write: boolean, viaMessage: boolean): DmaTransport | undefined {
     const t = this.transport;
     if (t === undefined || length === 0 || length > t.maxDataXferSize) return undefined;
     const e = this.find(a);
-    if (e === undefined || e.views !== undefined || !(write ? e.info.writable : e.info.readable)) return undefined;
+    if (e === undefined || (e.views !== undefined && !viaMessage) || !(write ? e.info.writable : e.info.readable))
+      return undefined;
     return a + BigInt(length) <= e.end ? t : undefined;
   }
 
-  read(iova: bigint | number, length: number): Promise<Uint8Array> {
+  read(iova: bigint | number, length: number, options?: DmaAccessOptions): Promise<Uint8Array> {
     try {
       const a = DmaController.checkArgs(iova, length);
-      const t = this.oneMessage(a, length, false);
-      return t !== undefined ? t.read(a, length) : this.readPieces(a, length);
+      const viaMessage = DmaController.viaMessage(options);
+      const t = this.oneMessage(a, length, false, viaMessage);
+      return t !== undefined ? t.read(a, length) : this.readPieces(a, length, viaMessage);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  write(iova: bigint | number, data: Uint8Array): Promise<void> {
+  write(iova: bigint | number, data: Uint8Array, options?: DmaAccessOptions): Promise<void> {
     try {
       const a = DmaController.checkArgs(iova, data.length);
-      const t = this.oneMessage(a, data.length, true);
-      return t !== undefined ? t.write(a, data) : this.writePieces(a, data);
+      const viaMessage = DmaController.viaMessage(options);
+      const t = this.oneMessage(a, data.length, true, viaMessage);
+      return t !== undefined ? t.write(a, data) : this.writePieces(a, data, viaMessage);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  private async readPieces(a: bigint, length: number): Promise<Uint8Array> {
+  /** `options.via` judged: true for "message", false for "auto" or nothing; anything else is a caller's mistake. */
+  private static viaMessage(options: DmaAccessOptions | undefined): boolean {
+    const via = options?.via ?? "auto";
+    if (via !== "auto" && via !== "message") throw new TypeError(`dma: via ${String(via)} must be "auto" or "message"`);
+    return via === "message";
+  }
+
+  private async readPieces(a: bigint, length: number, viaMessage: boolean): Promise<Uint8Array> {
     const out = new Uint8Array(length);
     const msgs: Promise<void>[] = [];
     for (const p of this.pieces(a, length, false)) {
       const dst = out.subarray(p.done, p.done + p.n);
-      if (p.e.views !== undefined) DmaController.copy(p.e, p.at, dst, false);
+      if (p.e.views !== undefined && !viaMessage) DmaController.copy(p.e, p.at, dst, false);
       else msgs.push(this.messageRead(p.at, dst));
     }
     if (msgs.length > 0) await Promise.all(msgs);
     return out;
   }
 
-  private async writePieces(a: bigint, data: Uint8Array): Promise<void> {
+  private async writePieces(a: bigint, data: Uint8Array, viaMessage: boolean): Promise<void> {
     const msgs: Promise<void>[] = [];
     for (const p of this.pieces(a, data.length, true)) {
       const src = data.subarray(p.done, p.done + p.n);
-      if (p.e.views !== undefined) {
+      if (p.e.views !== undefined && !viaMessage) {
         DmaController.copy(p.e, p.at, src, true);
         this.log?.mark(p.at, BigInt(p.n));
       } else msgs.push(this.messageWrite(p.at, src));

@@ -15,6 +15,8 @@ export interface ServerLimits {
   readonly hardMaxMessageSize: number;
   /** The DMA_READ/DMA_WRITE layout, or "auto" to choose per client (see `ServerOptions.dmaMessageLayout`). */
   readonly dmaMessageLayout: DmaMessageLayout | "auto";
+  /** MIG_DATA_READ replies carry the requested size, zero-padded (`ServerOptions.migDataReadReply`). */
+  readonly padMigDataRead: boolean;
 }
 
 /** What VERSION settled about this client (defaults until then). */

@@ -15,7 +15,9 @@ export function migDataRead(s: Session, h: Header, argsz: number, size: number):
   const max = Math.min(size, argsz - 8, s.limits.maxDataXferSize);
   const reply = (data: Uint8Array): void => {
     const out = data.length > max ? data.subarray(0, max) : data;
-    s.send(h, { kind: "MigDataReadReply", argsz: 8 + out.length, data: out });
+    // libvfio-user's reply is always 16 + 8 + the size asked for, the real count in `size` and `argsz`.
+    const pad = s.limits.padMigDataRead && out.length < max ? { trailing: new Uint8Array(max - out.length) } : {};
+    s.send(h, { kind: "MigDataReadReply", argsz: 8 + out.length, data: out, ...pad });
   };
   const r = mig.read(max);
   if (isPromise(r)) return r.then(reply);

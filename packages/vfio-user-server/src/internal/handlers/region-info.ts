@@ -59,6 +59,9 @@ export function regionInfo(s: Session, h: Header, msg: DeviceGetRegionInfoReques
 }
 
 export function regionIoFds(s: Session, h: Header, msg: DeviceGetRegionIoFdsRequest): void {
+  // The spec: flags and count "must be 0" in the request; libvfio-user refuses anything else with EINVAL too.
+  if (msg.flags !== undefined || msg.count !== undefined)
+    throw refuse("Malformed", `GET_REGION_IO_FDS flags ${msg.flags ?? 0} count ${msg.count ?? 0} (both must be 0)`);
   const slot = slotOf(s, msg.index);
   // Never more fds than the client accepts in one message.
   const list = slot.ioEventFds.slice(0, Math.max(0, s.negotiated.clientMaxFds));
