@@ -99,6 +99,8 @@ export class Connection {
     this.main.start(
       {
         inPlace: (chunk, _view, at, h) => this.accessReplyInPlace(chunk, at, h),
+        // Replies to our requests come here: read them even while the server's commands wait (see `Endpoint`).
+        awaitingReplies: () => this.pending.size > 0,
         ...this.commonHandlers(this.mainChannel, "main"),
       },
       maxRecvFds,
@@ -175,6 +177,7 @@ export class Connection {
     }
     return new Promise<Frame>((resolve, reject) => {
       this.pending.add({ msgId, command, twin: false, count: -1, resolve: resolve as Pending["resolve"], reject });
+      this.main.replyDue();
     });
   }
 
@@ -254,6 +257,7 @@ export class Connection {
     if (noReply) return undefined;
     return new Promise<Uint8Array | undefined>((resolve, reject) => {
       this.pending.add({ msgId, command, twin: false, count, resolve: resolve as Pending["resolve"], reject });
+      this.main.replyDue();
     });
   }
 

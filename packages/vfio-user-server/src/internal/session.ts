@@ -15,6 +15,8 @@ export interface ServerLimits {
   readonly hardMaxMessageSize: number;
   /** The DMA_READ/DMA_WRITE layout, or "auto" to choose per client (see `ServerOptions.dmaMessageLayout`). */
   readonly dmaMessageLayout: DmaMessageLayout | "auto";
+  /** How long a DMA_READ/DMA_WRITE of ours waits for its reply before the access fails and the connection ends. */
+  readonly dmaReplyTimeoutMs: number;
 }
 
 /** What VERSION settled about this client (defaults until then). */
