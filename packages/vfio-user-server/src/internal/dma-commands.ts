@@ -188,7 +188,16 @@ export class DmaCommands implements DmaTransport {
     if (id < 0) return Promise.reject(new DmaError("Disconnected", 0n, 0, "no free message id"));
     return new Promise<Uint8Array | undefined>((resolve, reject) => {
       const sentAt = Date.now();
-      const p: PendingCommand = { msgId: id, command, address, count, twin: twin !== undefined, sentAt, resolve, reject };
+      const p: PendingCommand = {
+        msgId: id,
+        command,
+        address,
+        count,
+        twin: twin !== undefined,
+        sentAt,
+        resolve,
+        reject,
+      };
       this.pending.add(p);
       if (this.timer === undefined) this.arm(this.timeoutMs);
       if (twin === undefined) this.owner.mainCommandSent();
