@@ -1,5 +1,5 @@
 import { DeviceFeature, DeviceFeatureFlags, type DmaLoggingRange, dirtyBitmapSize } from "@emu/vfio-user-proto";
-import { invalid, VfioUserClientError } from "./errors.js";
+import { invalid } from "./errors.js";
 import { u64 } from "./internal/arguments.js";
 import { deviceFeature } from "./internal/device-feature.js";
 import type { ClientSession } from "./internal/session.js";
@@ -81,7 +81,7 @@ export class DirtyLog {
       },
     );
     if (r.data.type !== "DmaLoggingReport" || r.data.bitmap === undefined)
-      throw new VfioUserClientError("Protocol", "DMA_LOGGING_REPORT reply without a bitmap");
+      throw this.session.protocol("DMA_LOGGING_REPORT reply without a bitmap");
     const bitmap = r.data.bitmap.slice();
     if (len > 0n) this.takeMessageDirty(bitmap, iova, len, pageSize);
     return bitmap;

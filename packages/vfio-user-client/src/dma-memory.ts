@@ -3,7 +3,6 @@ import type { DmaBuffer } from "@emu/vfio-device";
 import { DmaMapFlags, type Frame } from "@emu/vfio-user-proto";
 import { invalid, VfioUserClientError } from "./errors.js";
 import { U64_MAX, u64 } from "./internal/arguments.js";
-import { decodeReply } from "./internal/decode-reply.js";
 import { type DmaEntry, DmaTable } from "./internal/dma-table.js";
 import { type ClientSession, frameOf } from "./internal/session.js";
 
@@ -96,7 +95,7 @@ export class DmaMemory {
     }
     const reply = await sent;
     closeFds(reply.fds);
-    decodeReply(reply, "DmaMapReply");
+    this.session.decode(reply, "DmaMapReply");
   }
 
   /** See {@link VfioUserClient.dmaUnmap}. */

@@ -1,5 +1,5 @@
 import { DeviceFeature, DeviceFeatureFlags, type MigrationState } from "@emu/vfio-user-proto";
-import { invalid, isVfioUserClientError, VfioUserClientError } from "./errors.js";
+import { invalid, isVfioUserClientError } from "./errors.js";
 import { length, u32 } from "./internal/arguments.js";
 import { deviceFeature } from "./internal/device-feature.js";
 import type { ClientSession } from "./internal/session.js";
@@ -30,7 +30,7 @@ export class Migration {
     const r = await deviceFeature(this.session, DeviceFeature.MIGRATION | DeviceFeatureFlags.GET, 16, {
       type: "None",
     });
-    if (r.data.type !== "Migration") throw new VfioUserClientError("Protocol", "GET MIGRATION reply without flags");
+    if (r.data.type !== "Migration") throw this.session.protocol("GET MIGRATION reply without flags");
     return r.data.flags;
   }
 
@@ -39,8 +39,7 @@ export class Migration {
     const r = await deviceFeature(this.session, DeviceFeature.MIG_DEVICE_STATE | DeviceFeatureFlags.GET, 16, {
       type: "None",
     });
-    if (r.data.type !== "MigDeviceState")
-      throw new VfioUserClientError("Protocol", "GET MIG_DEVICE_STATE reply without a state");
+    if (r.data.type !== "MigDeviceState") throw this.session.protocol("GET MIG_DEVICE_STATE reply without a state");
     return r.data.deviceState as MigrationState;
   }
 
@@ -60,8 +59,7 @@ export class Migration {
     session.live();
     const size = Math.min(length(max ?? session.negotiated.maxTransfer, "max"), session.negotiated.maxTransfer);
     const r = await session.call({ kind: "MigDataReadRequest", argsz: 8 + size, size }, "MigDataReadReply");
-    if (r.data.length > size)
-      throw new VfioUserClientError("Protocol", `MIG_DATA_READ of ${size} returned ${r.data.length} byte(s)`);
+    if (r.data.length > size) throw session.protocol(`MIG_DATA_READ of ${size} returned ${r.data.length} byte(s)`);
     return r.data.slice();
   }
 

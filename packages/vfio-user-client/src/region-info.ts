@@ -2,9 +2,7 @@ import { closeFds } from "@emu/sys";
 import type { RegionInfo } from "@emu/vfio-device";
 import { toRegionInfo } from "@emu/vfio-device";
 import { Command, REGION_INFO_SIZE, type SubRegionIoFd } from "@emu/vfio-user-proto";
-import { VfioUserClientError } from "./errors.js";
 import { u32 } from "./internal/arguments.js";
-import { decodeReply } from "./internal/decode-reply.js";
 import { type ClientSession, frameOf } from "./internal/session.js";
 
 /** GET_REGION_IO_FDS result. The fds are yours (close them); `subRegions[i].fdIndex` indexes `fds`. */
@@ -66,14 +64,14 @@ export class RegionInfoCache {
       const reply = await session.conn.request(frameOf({ kind: "DeviceGetRegionInfoRequest", argsz, index }));
       const fds = [...reply.fds];
       try {
-        const m = decodeReply(reply, "DeviceGetRegionInfoReply");
+        const m = session.decode(reply, "DeviceGetRegionInfoReply");
         if (m.argsz > argsz) {
           // Truncated to the fixed part (no capabilities, no fd): ask again with room for everything.
           argsz = m.argsz;
           continue;
         }
         if (m.index !== index)
-          throw new VfioUserClientError("Protocol", `asked for region ${index}, got the info of region ${m.index}`, {
+          throw this.session.protocol(`asked for region ${index}, got the info of region ${m.index}`, {
             command: Command.DEVICE_GET_REGION_INFO,
           });
         const info = toRegionInfo(m);
@@ -87,7 +85,7 @@ export class RegionInfoCache {
         closeFds(fds);
       }
     }
-    throw new VfioUserClientError("Protocol", `region ${index}: the server kept asking for a larger argsz`, {
+    throw this.session.protocol(`region ${index}: the server kept asking for a larger argsz`, {
       command: Command.DEVICE_GET_REGION_INFO,
     });
   }
@@ -104,14 +102,14 @@ export class RegionInfoCache {
       const fds = [...reply.fds];
       let keep = false;
       try {
-        const m = decodeReply(reply, "DeviceGetRegionIoFdsReply");
+        const m = session.decode(reply, "DeviceGetRegionIoFdsReply");
         if (m.argsz > argsz) {
           argsz = m.argsz;
           continue;
         }
         for (const s of m.subRegions)
           if (s.fdIndex >= fds.length)
-            throw new VfioUserClientError("Protocol", `sub-region fd_index ${s.fdIndex} but ${fds.length} fd(s) came`, {
+            throw this.session.protocol(`sub-region fd_index ${s.fdIndex} but ${fds.length} fd(s) came`, {
               command: Command.DEVICE_GET_REGION_IO_FDS,
             });
         keep = true;
@@ -120,7 +118,7 @@ export class RegionInfoCache {
         if (!keep) closeFds(fds);
       }
     }
-    throw new VfioUserClientError("Protocol", `region ${index}: GET_REGION_IO_FDS kept asking for a larger argsz`);
+    throw this.session.protocol(`region ${index}: GET_REGION_IO_FDS kept asking for a larger argsz`);
   }
 
   /** Forgets every region and closes the region fds (after the fetches under way have settled). */

@@ -30,20 +30,37 @@ describe("REGION_READ / REGION_WRITE replies that are not the plain one", () => 
     expect(fdCount()).toBe(before);
   });
 
-  it("a read answered with fewer bytes, a write reply with stray bytes: Protocol errors, the stream stays in step", async () => {
+  it("a read answered with fewer bytes: a Protocol error that drops the connection (pending requests fail with it)", async () => {
     const c = await peer();
-    const short = await refusal(c.regionRead(3, 0n, 4));
-    expect([short.reason, short.message]).toEqual(["Protocol", "REGION_READ of 4 byte(s) returned 2"]);
-    const stray = await refusal(c.regionWrite(2, 0n, Uint8Array.of(1, 2)));
-    expect(stray.reason).toBe("Protocol");
-    // pipelined: plain replies around the odd ones keep their order
+    const lost: unknown[] = [];
+    c.on("disconnected", (e) => lost.push(e));
+    // pipelined: the plain reply before the odd one still counts; the one behind it fails with the same error
     const [a, b, d] = await Promise.allSettled([
       c.regionRead(2, 0n, 8),
-      c.regionRead(3, 0n, 8),
+      c.regionRead(3, 0n, 4),
       c.regionRead(2, 0n, 1),
     ]);
     expect(a).toEqual({ status: "fulfilled", value: new Uint8Array(8).fill(0x77) });
-    expect(b.status).toBe("rejected");
-    expect(d).toEqual({ status: "fulfilled", value: Uint8Array.of(0x77) });
+    const short = (b as PromiseRejectedResult).reason as VfioUserClientError;
+    expect([short.reason, short.message]).toEqual(["Protocol", "REGION_READ of 4 byte(s) returned 2"]);
+    expect(d).toEqual({ status: "rejected", reason: short });
+    expect(c.connected).toBe(false);
+    expect(lost).toEqual([short]);
+    expect(await refusal(c.regionRead(2, 0n, 1))).toBe(short);
+  });
+
+  it("a write reply with stray bytes: a Protocol error that drops the connection", async () => {
+    const c = await peer();
+    const stray = await refusal(c.regionWrite(2, 0n, Uint8Array.of(1, 2)));
+    expect(stray.reason).toBe("Protocol");
+    expect(c.connected).toBe(false);
+    expect(await refusal(c.regionRead(2, 0n, 1))).toBe(stray);
+  });
+
+  it("a big read (sent alone, judged after the general decode) answered short: the connection drops as well", async () => {
+    const c = await peer();
+    const short = await refusal(c.regionRead(3, 0n, 20000));
+    expect([short.reason, short.message]).toEqual(["Protocol", "REGION_READ of 20000 byte(s) returned 2"]);
+    expect(c.connected).toBe(false);
   });
 });

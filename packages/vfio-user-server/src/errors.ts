@@ -29,7 +29,8 @@ export type DmaErrorReason =
   | "Spans" // a direct view was asked of a range that crosses two mappings
   | "Permission" // write to a read-only mapping, or read of a write-only one
   | "Disconnected" // no client, or the client went away before answering
-  | "ClientError"; // the client answered DMA_READ/DMA_WRITE with an error (see errno)
+  | "ClientError" // the client answered DMA_READ/DMA_WRITE with an error (see errno)
+  | "Timeout"; // the client did not answer DMA_READ/DMA_WRITE in time (`dmaReplyTimeoutMs`): the connection is closed
 
 /** A failed DMA access: never a crash, always this. */
 export class DmaError extends Error {

@@ -46,6 +46,12 @@ export interface ServerOptions {
    */
   readonly migDataReadReply?: "padded" | "exact";
   /**
+   * How long a DMA_READ/DMA_WRITE we send waits for the client's reply, in ms. Past it the access fails with
+   * `DmaError("Timeout")` (and every other one outstanding) and the connection is closed: a client that does not
+   * answer cannot be trusted with the device. Default 5000, as QEMU's own reply timeout.
+   */
+  readonly dmaReplyTimeoutMs?: number;
+  /**
    * Failures that cannot become an error reply (a device notification threw, a socket error, a malformed frame that
    * ended a connection), and DMA_MAP requests the server refused (`DmaMapError`: QEMU and cloud-hypervisor only log
    * or ignore the error reply, so nobody else learns that guest memory stays out of the device's reach). Default: a
@@ -70,6 +76,9 @@ export interface VfioUserServer {
 }
 
 const DEFAULT_MAX_DATA_XFER = 1048576;
+const DEFAULT_DMA_REPLY_TIMEOUT_MS = 5000;
+/** setTimeout's largest delay. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** Frames up to this size are read whole even when over the negotiated limit (answered with EMSGSIZE); beyond it the connection is closed. */
 const HARD_MAX_MESSAGE = 16 * 1048576;
 /** DMA page sizes we accept: 4 KiB, 2 MiB, 1 GiB. */
@@ -109,6 +118,9 @@ class Server implements VfioUserServer {
         "InvalidDevice",
         `migDataReadReply ${String(migDataReadReply)} must be padded or exact`,
       );
+    const dmaTimeout = options.dmaReplyTimeoutMs ?? DEFAULT_DMA_REPLY_TIMEOUT_MS;
+    if (typeof dmaTimeout !== "number" || !(dmaTimeout > 0 && dmaTimeout <= MAX_TIMEOUT_MS))
+      throw new VfioUserServerError("InvalidDevice", `dmaReplyTimeoutMs ${String(dmaTimeout)} must be 1..2^31-1 ms`);
     this.limits = {
       maxDataXferSize: maxData,
       maxMsgFds: maxFds,
@@ -117,6 +129,7 @@ class Server implements VfioUserServer {
       hardMaxMessageSize: HARD_MAX_MESSAGE,
       dmaMessageLayout: dmaLayout,
       padMigDataRead: migDataReadReply === "padded",
+      dmaReplyTimeoutMs: dmaTimeout,
     };
     this.host = new DeviceHost(options.device, this.report, { maxDataXferSize: maxData });
     try {

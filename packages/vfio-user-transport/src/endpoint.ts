@@ -1,5 +1,5 @@
 import { closeFds, type SocketCloseError, type UnixSocket } from "@emu/sys";
-import { type Frame, FrameParser, type ProtoError } from "@emu/vfio-user-proto";
+import { type Frame, FrameParser, HeaderFlags, type ProtoError } from "@emu/vfio-user-proto";
 import { frameAt, type MutableHeader, readHeaderAt } from "@emu/vfio-user-proto/wire";
 import { type FlushTiming, Outbox } from "./outbox.js";
 import type { TransportStats } from "./stats.js";
@@ -13,13 +13,18 @@ export interface EndpointHandlers {
    * way unless the handler does.
    */
   inPlace?(chunk: Uint8Array, view: DataView, at: number, head: MutableHeader): boolean;
-  /** Every other frame. Its fds are the handler's: close or keep them. */
+  /** Every other frame: replies at once, commands in order while nothing holds them. Its fds are the handler's. */
   onFrame(frame: Frame): void;
   /**
-   * While true, frames are not read in place: the rest of a chunk goes through the parser to `onFrame` (a server whose
-   * command went asynchronous queues the frames behind it). Checked before a chunk and after each in-place frame.
+   * While true, commands wait in the endpoint, in order (replies still reach `onFrame`): a server whose command went
+   * asynchronous holds the ones behind it. Call {@link Endpoint.release} when it turns false.
    */
   hold?(): boolean;
+  /**
+   * Replies to our own commands are due on this socket: while commands wait, reading goes on however many wait (a
+   * reply may be behind them). Default false. Call {@link Endpoint.replyDue} when it turns true.
+   */
+  awaitingReplies?(): boolean;
   /**
    * True once the connection is ending: no frame is handled any more (checked after each; chunks arriving then are
    * dropped, their fds closed). Default: the socket is closed.
@@ -30,6 +35,11 @@ export interface EndpointHandlers {
   /** The socket closed (exactly once; `err` as `UnixSocket` reports it). */
   onClose(err: SocketCloseError | undefined): void;
 }
+
+/** Commands waiting (held, or the send side blocked) before the socket stops being read, unless replies are due. */
+export const MAX_WAITING_COMMANDS = 4096;
+/** The same in bytes. */
+export const MAX_WAITING_BYTES = 1 << 20;
 
 export interface EndpointOptions {
   /** Largest frame accepted (default: the parser's, 1 MiB of data). */
@@ -50,6 +60,13 @@ export interface EndpointOptions {
  * parser holds nothing and no fds came with it, the chunk's whole frames are read in place — each header into one
  * reused {@link MutableHeader}, offered to `inPlace`, else handed to `onFrame` as a Frame — and only the rest reaches
  * the parser. A framing error closes the endpoint.
+ *
+ * Backpressure: commands (every frame that is not a reply) are what make us send, so they wait in the endpoint while
+ * the handler holds them (`hold`) or while the peer does not take what we send ({@link Outbox.blocked}); replies
+ * are handled as they come. The socket stops being read once the send side is blocked, or once
+ * {@link MAX_WAITING_COMMANDS} commands or {@link MAX_WAITING_BYTES} bytes of them wait — unless a reply to one of
+ * our commands is due (`awaitingReplies`): then it is read on, since that reply may be behind them. Reading goes on
+ * when the send queue empties or the handler calls {@link release}.
  */
 export class Endpoint {
   readonly socket: UnixSocket;
@@ -58,6 +75,15 @@ export class Endpoint {
   private readonly stats: TransportStats | undefined;
   /** The frame being read in place: reused, nothing allocated per message. */
   private readonly head: MutableHeader = { msgId: 0, command: 0, msgSize: 0, flags: 0, error: 0 };
+  private handlers: EndpointHandlers | undefined;
+  /** Commands not yet handed over, oldest at `waitingHead`. */
+  private waiting: (Frame | undefined)[] = [];
+  private waitingHead = 0;
+  private waitingBytes = 0;
+  /** Reading is paused (backpressure). */
+  private paused = false;
+  /** Inside `drain`: a nested `release`/`replyDue` leaves the work to it. */
+  private draining = false;
 
   constructor(socket: UnixSocket, options: EndpointOptions = {}) {
     this.socket = socket;
@@ -74,9 +100,14 @@ export class Endpoint {
 
   /** Starts reading (once). `maxRecvFds`: the most fds accepted with one message (more closes the socket). */
   start(handlers: EndpointHandlers, maxRecvFds: number): void {
+    this.handlers = handlers;
     this.socket.start({
       maxRecvFds,
       onData: (chunk, fds) => this.onData(handlers, chunk, fds),
+      onDrain: () => {
+        this.outbox.drained();
+        this.pump();
+      },
       onClose: (err) => handlers.onClose(err),
     });
   }
@@ -86,23 +117,39 @@ export class Endpoint {
     return this.socket.closed;
   }
 
-  /** Stops reading (backpressure: the kernel buffers, then the peer's sends block). */
-  pause(): void {
-    this.socket.pause();
+  /** Commands waiting to be handed over. */
+  get waitingCommands(): number {
+    return this.waiting.length - this.waitingHead;
   }
 
-  resume(): void {
-    this.socket.resume();
+  /** The handler's `hold` turned false: the commands that waited are handed over, then reading goes on. */
+  release(): void {
+    this.pump();
   }
 
-  /** Closes the socket (idempotent) and the fds the parser still holds; `onClose` follows. What is queued is dropped. */
+  /** `awaitingReplies` turned true (a command of ours went out): reading goes on if backpressure had stopped it. */
+  replyDue(): void {
+    if (this.paused) this.pump();
+  }
+
+  /** Closes the socket (idempotent) and the fds the parser and the waiting commands hold; `onClose` follows. */
   close(): void {
     this.socket.close();
     closeFds(this.parser.takeFds());
+    const waiting = this.waiting;
+    for (let i = this.waitingHead; i < waiting.length; i++) closeFds((waiting[i] as Frame).fds);
+    this.waiting = [];
+    this.waitingHead = 0;
+    this.waitingBytes = 0;
   }
 
   private halted(handlers: EndpointHandlers): boolean {
     return handlers.halted === undefined ? this.socket.closed : handlers.halted();
+  }
+
+  /** Commands must wait: the handler holds them or the peer is not taking what we send. */
+  private stalled(handlers: EndpointHandlers): boolean {
+    return this.outbox.blocked || handlers.hold?.() === true;
   }
 
   private onData(handlers: EndpointHandlers, chunk: Uint8Array, fds: number[]): void {
@@ -114,7 +161,10 @@ export class Endpoint {
     const outbox = this.outbox;
     const outer = outbox.openBatch();
     try {
-      const n = handlers.inPlace === undefined || handlers.hold?.() === true ? 0 : parser.inPlaceLength(chunk, fds);
+      const n =
+        handlers.inPlace === undefined || this.waitingHead < this.waiting.length || this.stalled(handlers)
+          ? 0
+          : parser.inPlaceLength(chunk, fds);
       if (n === 0) {
         if (parser.push(chunk, fds) !== undefined) this.fail(handlers);
         else this.drain(handlers);
@@ -122,7 +172,7 @@ export class Endpoint {
       }
       const done = this.readInPlace(handlers, chunk, n);
       if (done === chunk.length || this.halted(handlers)) return;
-      // A partial frame, or the frames the handler held back: the parser's (no fds came with an in-place chunk).
+      // A partial frame, or the frames behind a stall: the parser's (no fds came with an in-place chunk).
       if (parser.push(chunk.subarray(done)) !== undefined) this.fail(handlers);
       else this.drain(handlers);
     } finally {
@@ -130,11 +180,12 @@ export class Endpoint {
     }
   }
 
-  /** Handles the whole frames in [0, n) of a chunk; returns where it stopped (held or halted). */
+  /** Handles the whole frames in [0, n) of a chunk; returns where it stopped (stalled or halted). */
   private readInPlace(handlers: EndpointHandlers, chunk: Uint8Array, n: number): number {
     const view = new DataView(chunk.buffer, chunk.byteOffset, n);
     const h = this.head;
     const stats = this.stats;
+    const outbox = this.outbox;
     let at = 0;
     while (at < n) {
       readHeaderAt(view, at, h);
@@ -142,27 +193,96 @@ export class Endpoint {
       if (stats !== undefined) stats.framesReceived++;
       if (handlers.inPlace?.(chunk, view, at, h) !== true) handlers.onFrame(frameAt(chunk, at));
       at += size;
-      if (this.halted(handlers) || handlers.hold?.() === true) break;
+      if (outbox.blocked || this.halted(handlers) || handlers.hold?.() === true) break;
     }
     return at;
   }
 
-  private drain(handlers: EndpointHandlers): void {
-    const parser = this.parser;
-    const stats = this.stats;
-    for (;;) {
-      let f: Frame | undefined;
-      try {
-        f = parser.next();
-      } catch {
-        this.fail(handlers);
-        return;
-      }
-      if (f === undefined) return;
-      if (stats !== undefined) stats.framesReceived++;
-      handlers.onFrame(f);
-      if (this.halted(handlers)) return;
+  /** Hands over the waiting commands and what the parser holds, in a batch (after a drain, a release, a reply due). */
+  private pump(): void {
+    const handlers = this.handlers;
+    if (handlers === undefined || this.draining || this.halted(handlers)) return;
+    const outer = this.outbox.openBatch();
+    try {
+      this.drain(handlers);
+    } finally {
+      this.outbox.closeBatch(outer);
     }
+  }
+
+  /**
+   * The waiting commands first (while nothing stalls them), then the parser's frames: replies handed over, commands
+   * handed over or, while stalled, kept waiting. Ends by pausing the socket (see the class) or, once the parser is
+   * empty, reading on.
+   */
+  private drain(handlers: EndpointHandlers): void {
+    this.draining = true;
+    try {
+      if (!this.handOver(handlers)) return;
+      const parser = this.parser;
+      const stats = this.stats;
+      for (;;) {
+        const stalled = this.waitingHead < this.waiting.length || this.stalled(handlers);
+        if (stalled && this.mustPause(handlers)) {
+          this.setPaused(true);
+          return;
+        }
+        let f: Frame | undefined;
+        try {
+          f = parser.next();
+        } catch {
+          this.fail(handlers);
+          return;
+        }
+        if (f === undefined) break;
+        if (stats !== undefined) stats.framesReceived++;
+        if (stalled && (f.header.flags & HeaderFlags.TYPE_MASK) !== HeaderFlags.TYPE_REPLY) {
+          this.waiting.push(f);
+          this.waitingBytes += f.header.msgSize;
+          continue;
+        }
+        handlers.onFrame(f);
+        if (this.halted(handlers)) return;
+      }
+      this.setPaused(false);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Hands over waiting commands until none is left or they stall again; false once halted. */
+  private handOver(handlers: EndpointHandlers): boolean {
+    while (this.waitingHead < this.waiting.length) {
+      if (this.halted(handlers)) return false;
+      if (this.stalled(handlers)) return true;
+      const waiting = this.waiting;
+      const f = waiting[this.waitingHead] as Frame;
+      waiting[this.waitingHead++] = undefined;
+      this.waitingBytes -= f.header.msgSize;
+      if (this.waitingHead === waiting.length) {
+        this.waiting = [];
+        this.waitingHead = 0;
+      }
+      handlers.onFrame(f);
+    }
+    return !this.halted(handlers);
+  }
+
+  /** While commands are stalled: stop reading (the send side is blocked, or enough wait) unless replies are due. */
+  private mustPause(handlers: EndpointHandlers): boolean {
+    if (handlers.awaitingReplies?.() === true) return false;
+    return (
+      this.outbox.blocked ||
+      this.waiting.length - this.waitingHead >= MAX_WAITING_COMMANDS ||
+      this.waitingBytes >= MAX_WAITING_BYTES
+    );
+  }
+
+  private setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (paused) this.socket.pause();
+    else this.socket.resume();
   }
 
   /** A framing error: the stream cannot be trusted any more. */

@@ -9,6 +9,12 @@ export const ARENA_COPY_MAX = 16384;
  * for up to max_data_xfer_size each could otherwise grow it to gigabytes. Whole frames only, in order.
  */
 export const ARENA_FLUSH_AT = 1 << 20;
+/**
+ * Sending is {@link Outbox.blocked} once this much waits in the socket's own queue (the kernel's buffer is full: the
+ * peer is not reading), until that queue is empty again. An endpoint stops handling commands meanwhile, so what one
+ * socket keeps queued stays below this + {@link ARENA_FLUSH_AT} + 16 KiB + its largest message.
+ */
+export const SEND_QUEUE_HIGH = 1 << 20;
 
 /** When what `queue` collected outside a batch leaves: after the current tick (`process.nextTick`) or microtask. */
 export type FlushTiming = "tick" | "microtask";
@@ -37,6 +43,7 @@ function partsLength(parts: Uint8Array | readonly Uint8Array[]): number {
  * - Inside a batch (`openBatch`/`closeBatch`: what a received chunk causes) everything waits for the batch's end;
  *   outside one, `send` leaves at once and `queue` at the end of the tick.
  * - The arena leaves as soon as it holds 1 MiB, even inside a batch.
+ * - Once 1 MiB waits unsent in the socket's queue, {@link blocked} is true until the queue is empty (`drained`).
  *
  * The zero-allocation `append*` writers of `@emu/vfio-user-proto/wire` write into {@link arena} directly; call
  * {@link sent} or {@link queued} after each.
@@ -48,6 +55,7 @@ export class Outbox {
   private readonly stats: TransportStats | undefined;
   private readonly later: FlushTiming;
   private batching = false;
+  private stuck = false;
   private scheduled = false;
   private readonly flushLater = (): void => {
     this.scheduled = false;
@@ -59,6 +67,19 @@ export class Outbox {
     this.arena = new FrameArena(options.capacity ?? 65536);
     this.stats = options.stats;
     this.later = options.later ?? "tick";
+  }
+
+  /**
+   * The peer is not taking what we send: {@link SEND_QUEUE_HIGH} bytes or more wait in the socket's queue. Set by a
+   * send, cleared by {@link drained}. Sends still work (they queue); it tells the reader to stop causing more.
+   */
+  get blocked(): boolean {
+    return this.stuck;
+  }
+
+  /** The socket's queue is empty again (its `onDrain`). */
+  drained(): void {
+    this.stuck = false;
   }
 
   /** Inside a batch: sends wait for its end. */
@@ -112,7 +133,7 @@ export class Outbox {
     const arena = this.arena;
     if (arena.length === 0) return;
     if (this.stats !== undefined) this.stats.sendCalls++;
-    this.socket.send(arena.take());
+    if (!this.socket.send(arena.take())) this.checkQueue();
   }
 
   /** Drops what the arena holds (the connection is lost: nothing may leave any more). */
@@ -130,13 +151,17 @@ export class Outbox {
         stats.messagesSent++;
         stats.sendCalls++;
       }
-      if (withFds) this.socket.send(parts, fds);
-      else this.socket.send(parts);
+      if (!(withFds ? this.socket.send(parts, fds) : this.socket.send(parts))) this.checkQueue();
       return true;
     }
     if (parts instanceof Uint8Array) this.arena.append(parts);
     else for (const p of parts) this.arena.append(p);
     return false;
+  }
+
+  /** A send left bytes queued (or the socket is closed): blocked once the queue reaches the mark. */
+  private checkQueue(): void {
+    if (this.socket.bufferedAmount >= SEND_QUEUE_HIGH) this.stuck = true;
   }
 
   private schedule(): void {

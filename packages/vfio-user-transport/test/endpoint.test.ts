@@ -36,7 +36,7 @@ describe("Endpoint: receiving", () => {
     peer.close();
   });
 
-  it("hold stops reading in place: the rest of the chunk reaches onFrame in order", async () => {
+  it("hold stops reading in place: the rest of the chunk waits, then reaches onFrame in order on release", async () => {
     let held = false;
     const { ep, peer, seen } = endpointPair({
       inPlaceAccepts: (h) => {
@@ -46,6 +46,10 @@ describe("Endpoint: receiving", () => {
       hold: () => held,
     });
     peer.send(concat(readRequest(1), readRequest(2), readRequest(3), readRequest(4)));
+    await until(() => seen.inPlace.length === 2 && ep.waitingCommands === 2);
+    expect(seen.frames).toHaveLength(0);
+    held = false;
+    ep.release();
     await until(() => seen.inPlace.length + seen.frames.length === 4);
     expect(seen.inPlace.map((h) => h.msgId)).toEqual([1, 2]);
     expect(seen.frames.map((f) => f.header.msgId)).toEqual([3, 4]);

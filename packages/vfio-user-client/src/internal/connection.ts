@@ -17,7 +17,7 @@ import {
   Outstanding,
   type OutstandingRequest,
 } from "@emu/vfio-user-transport";
-import { errorReply, VfioUserClientError } from "../errors.js";
+import { errorReply, isVfioUserClientError, VfioUserClientError } from "../errors.js";
 import { judgeAccessReply } from "./access-reply.js";
 
 /** A request waiting for its reply. Replies come in request order; the id + command pair confirms the match. */
@@ -99,6 +99,8 @@ export class Connection {
     this.main.start(
       {
         inPlace: (chunk, _view, at, h) => this.accessReplyInPlace(chunk, at, h),
+        // Replies to our requests come here: read them even while the server's commands wait (see `Endpoint`).
+        awaitingReplies: () => this.pending.size > 0,
         ...this.commonHandlers(this.mainChannel, "main"),
       },
       maxRecvFds,
@@ -175,6 +177,7 @@ export class Connection {
     }
     return new Promise<Frame>((resolve, reject) => {
       this.pending.add({ msgId, command, twin: false, count: -1, resolve: resolve as Pending["resolve"], reject });
+      this.main.replyDue();
     });
   }
 
@@ -244,7 +247,7 @@ export class Connection {
         this.post(f);
         return undefined;
       }
-      return this.request(f).then((reply) => this.judge(reply, count));
+      return this.request(f).then((reply) => this.judgeOrBreak(reply, count));
     }
     const msgId = this.nextId();
     const out = this.main.outbox;
@@ -254,7 +257,18 @@ export class Connection {
     if (noReply) return undefined;
     return new Promise<Uint8Array | undefined>((resolve, reject) => {
       this.pending.add({ msgId, command, twin: false, count, resolve: resolve as Pending["resolve"], reject });
+      this.main.replyDue();
     });
+  }
+
+  /** `judge`, and a reply that does not decode or match (a "Protocol" error) breaks the connection. */
+  private judgeOrBreak(reply: Frame, count: number): Uint8Array | undefined {
+    try {
+      return this.judge(reply, count);
+    } catch (e) {
+      this.breakOn(e);
+      throw e;
+    }
   }
 
   /** The value of an access's reply: the plain reply's data, else the general decode's judgement (fds closed). */
@@ -332,13 +346,26 @@ export class Connection {
       value = this.judge(frame, p.count);
     } catch (e) {
       p.reject(e);
+      this.breakOn(e);
       return;
     }
     p.resolve(value);
   }
 
   private protocolFailure(message: string, cause?: unknown): void {
-    const err = new VfioUserClientError("Protocol", `the server broke the protocol: ${message}`, { cause });
+    this.broken(new VfioUserClientError("Protocol", `the server broke the protocol: ${message}`, { cause }));
+  }
+
+  /**
+   * A reply that does not decode or does not answer what was asked (a "Protocol" error): a stream that carried it
+   * cannot be trusted, so the connection ends with `err` (every pending request fails with it, `onLost` follows).
+   * Other errors pass.
+   */
+  breakOn(err: unknown): void {
+    if (isVfioUserClientError(err) && err.reason === "Protocol") this.broken(err);
+  }
+
+  private broken(err: VfioUserClientError): void {
     this.lose(err);
     this.main.close();
     this.twin?.close();

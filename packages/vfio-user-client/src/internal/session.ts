@@ -1,5 +1,5 @@
 import { closeFds } from "@emu/sys";
-import { encodeMessage, type MessageKind, type MessageOf, type RequestMessage } from "@emu/vfio-user-proto";
+import { encodeMessage, type Frame, type MessageKind, type MessageOf, type RequestMessage } from "@emu/vfio-user-proto";
 import { VfioUserClientError } from "../errors.js";
 import type { NegotiatedSession } from "../negotiation.js";
 import type { Connection } from "./connection.js";
@@ -62,14 +62,37 @@ export class ClientSession {
     if (lost) throw lost;
   }
 
-  /** Sends a request and decodes the reply as `kind` (a "Protocol" error otherwise). The reply's fds are closed. */
+  /**
+   * Sends a request and decodes the reply as `kind`; a reply that does not decode is a "Protocol" error, which ends
+   * the connection (see `protocol`). The reply's fds are closed.
+   */
   async call<K extends MessageKind>(message: RequestMessage, kind: K, fds?: readonly number[]): Promise<MessageOf<K>> {
     this.live();
     const reply = await this.conn.request(frameOf(message), fds);
     try {
-      return decodeReply(reply, kind);
+      return this.decode(reply, kind);
     } finally {
       closeFds(reply.fds);
     }
+  }
+
+  /** Decodes a reply as `kind`; one that does not decode is a "Protocol" error that ends the connection. */
+  decode<K extends MessageKind>(reply: Frame, kind: K): MessageOf<K> {
+    try {
+      return decodeReply(reply, kind);
+    } catch (e) {
+      this.conn.breakOn(e);
+      throw e;
+    }
+  }
+
+  /**
+   * The "Protocol" error of a reply that decoded but does not answer what was asked (to throw). The connection ends
+   * with it: a server that sent it cannot be trusted (pending requests fail with it, `disconnected` follows).
+   */
+  protocol(message: string, options?: { readonly command?: number }): VfioUserClientError {
+    const err = new VfioUserClientError("Protocol", message, options);
+    this.conn.breakOn(err);
+    return err;
   }
 }

@@ -27,9 +27,6 @@ import { version } from "./handlers/version.js";
 import { isPromise } from "./is-promise.js";
 import type { Negotiated, ServerLimits, Session } from "./session.js";
 
-/** Frames queued behind an asynchronous command before the main socket stops being read (backpressure). */
-const MAX_QUEUED_FRAMES = 4096;
-
 /** The commands that carry fds (any other frame with fds is refused and its fds closed). */
 function takesFds(command: number): boolean {
   return command === Command.DMA_MAP || command === Command.DEVICE_SET_IRQS;
@@ -37,9 +34,9 @@ function takesFds(command: number): boolean {
 
 /**
  * One client connection: its lifecycle, and the client's commands executed one at a time in arrival order — a command
- * whose device callback is asynchronous holds the commands behind it (queued; the socket pauses when too many wait),
- * never the replies to our own DMA commands. Each command goes to its handler (`handlers/`); the socket side is the
- * transport's `Endpoint`, our DMA commands are `DmaCommands`.
+ * whose device callback is asynchronous holds the commands behind it (they wait in the `Endpoint`, which stops reading
+ * when too many wait or the client does not read our replies), never the replies to our own DMA commands. Each command
+ * goes to its handler (`handlers/`); the socket side is the transport's `Endpoint`, our DMA commands are `DmaCommands`.
  */
 export class Connection implements Session, DmaCommandsOwner {
   readonly host: DeviceHost;
@@ -54,8 +51,6 @@ export class Connection implements Session, DmaCommandsOwner {
   private readonly softMax: number;
   private isDown = false;
   private busy = false;
-  private paused = false;
-  private readonly queue: Frame[] = [];
 
   constructor(
     host: DeviceHost,
@@ -70,7 +65,7 @@ export class Connection implements Session, DmaCommandsOwner {
     this.reportTo = report;
     this.main = new Endpoint(sock, { maxMessageSize: limits.hardMaxMessageSize });
     this.out = this.main.outbox;
-    this.dma = new DmaCommands(this, this.out);
+    this.dma = new DmaCommands(this, this.out, limits.dmaReplyTimeoutMs);
     this.softMax = maxMessageSizeFor(limits.maxDataXferSize);
   }
 
@@ -80,6 +75,7 @@ export class Connection implements Session, DmaCommandsOwner {
         inPlace: (chunk, view, at, h) => this.inPlace(chunk, view, at, h),
         onFrame: (f) => this.dispatch(f),
         hold: () => this.busy,
+        awaitingReplies: () => this.dma.awaitingOnMain,
         halted: () => this.gone,
         onFramingError: (err) => {
           this.report(err);
@@ -132,33 +128,25 @@ export class Connection implements Session, DmaCommandsOwner {
     return regionAccessInPlace(this, chunk, view, at, h);
   }
 
+  /** A reply to our DMA command, or a command (the endpoint hands those over one at a time, never while busy). */
   private dispatch(f: Frame): void {
     if ((f.header.flags & HeaderFlags.TYPE_MASK) === HeaderFlags.TYPE_REPLY) this.dma.onFrame(f, false);
-    else if (this.busy) {
-      this.queue.push(f);
-      if (this.queue.length > MAX_QUEUED_FRAMES && !this.paused && this.mayPause()) {
-        this.paused = true;
-        this.main.pause();
-      }
-    } else this.run(f);
-  }
-
-  /**
-   * Backpressure may stop reading the main socket only when no reply to our DMA commands has to come through it:
-   * without a twin socket a command that awaits one would wait for ever behind the frames it holds.
-   */
-  private mayPause(): boolean {
-    return this.dma.hasTwin || this.dma.outstanding === 0;
+    else this.run(f);
   }
 
   mainCommandSent(): void {
-    if (!this.paused) return;
-    // Its reply comes on the main socket: read it again (see `mayPause`).
-    this.paused = false;
-    this.main.resume();
+    // Its reply comes on the main socket: it is read even while commands wait (without a twin socket a command that
+    // awaits it would wait for ever behind the frames it holds).
+    this.main.replyDue();
   }
 
   twinBroken(err: unknown): void {
+    this.report(err);
+    this.end();
+  }
+
+  dmaTimedOut(err: unknown): void {
+    // A client that does not answer cannot be trusted with the device any more.
     this.report(err);
     this.end();
   }
@@ -187,20 +175,7 @@ export class Connection implements Session, DmaCommandsOwner {
 
   private resume(): void {
     this.busy = false;
-    const outer = this.out.openBatch();
-    try {
-      while (!this.busy && !this.gone) {
-        const f = this.queue.shift();
-        if (f === undefined) break;
-        this.run(f);
-      }
-    } finally {
-      this.out.closeBatch(outer);
-    }
-    if (this.paused && this.queue.length < MAX_QUEUED_FRAMES / 2) {
-      this.paused = false;
-      this.main.resume();
-    }
+    this.main.release(); // the commands that waited, in order, until one goes asynchronous again
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -316,9 +291,7 @@ export class Connection implements Session, DmaCommandsOwner {
     if (this.isDown) return;
     this.isDown = true;
     this.dma.close();
-    this.main.close(); // the fds its parser still holds
-    for (const f of this.queue) closeFds(f.fds);
-    this.queue.length = 0;
+    this.main.close(); // the fds its parser and the waiting commands still hold
     this.host.detach();
     this.onClosed(this);
   }

@@ -38,6 +38,8 @@ const DMA_FRAME_SIZE = HEADER_SIZE + DMA_ACCESS_SIZE;
 interface PendingCommand extends OutstandingRequest {
   readonly address: bigint;
   readonly count: number;
+  /** When it was sent (`Date.now()`), for the reply timeout. */
+  readonly sentAt: number;
   /** DMA_READ: the data (a view of the reply); DMA_WRITE: undefined. */
   resolve(data: Uint8Array | undefined): void;
   reject(e: unknown): void;
@@ -53,12 +55,15 @@ export interface DmaCommandsOwner {
   mainCommandSent(): void;
   /** The twin socket's stream broke: end the connection. */
   twinBroken(err: unknown): void;
+  /** A command went unanswered past the timeout (`err`, the DmaError its access failed with): end the connection. */
+  dmaTimedOut(err: unknown): void;
 }
 
 /**
  * Our own commands to the client — DMA_READ and DMA_WRITE, for guest memory mapped without an fd — and their replies:
  * the `DmaTransport` of the DMA table. They go out on the twin socket when VERSION negotiated one, else on the main
- * socket; the commands of one tick leave together in one sendmsg.
+ * socket; the commands of one tick leave together in one sendmsg. A command not answered within the reply timeout
+ * fails with `DmaError("Timeout")`, with every other one outstanding, and the connection is ended (`dmaTimedOut`).
  */
 export class DmaCommands implements DmaTransport {
   /** The largest DMA_READ/DMA_WRITE `count`: min(the client's max_data_xfer_size, ours), set at VERSION. */
@@ -71,15 +76,19 @@ export class DmaCommands implements DmaTransport {
   private readonly pending = new Outstanding<PendingCommand>();
   /** The DMA_READ reply being judged: reused, nothing allocated per message. */
   private readonly head: DmaAccessHead = { address: 0, count: 0 };
+  private readonly timeoutMs: number;
+  /** Armed while commands are outstanding: fires at the oldest one's deadline (re-armed lazily, not per reply). */
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(owner: DmaCommandsOwner, main: Outbox) {
+  constructor(owner: DmaCommandsOwner, main: Outbox, timeoutMs: number) {
     this.owner = owner;
     this.main = main;
+    this.timeoutMs = timeoutMs;
   }
 
-  /** Commands are outstanding. */
-  get outstanding(): number {
-    return this.pending.size;
+  /** Replies to our commands are due on the main socket (no twin socket, commands outstanding). */
+  get awaitingOnMain(): boolean {
+    return this.twin === undefined && this.pending.size > 0;
   }
 
   get hasTwin(): boolean {
@@ -101,6 +110,7 @@ export class DmaCommands implements DmaTransport {
           return true;
         },
         onFrame: (f) => this.onFrame(f, true),
+        awaitingReplies: () => this.pending.size > 0,
         halted: () => this.owner.gone,
         onFramingError: (err) => this.owner.twinBroken(err),
         // The twin socket ends with the connection; a client closing it early only loses DMA messages.
@@ -130,6 +140,31 @@ export class DmaCommands implements DmaTransport {
     this.rejectAll();
     this.twin?.close();
     this.twin = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The oldest command's deadline: past it, everything outstanding fails and the connection ends; else re-armed. */
+  private checkDeadline = (): void => {
+    this.timer = undefined;
+    const oldest = this.pending.oldest();
+    if (oldest === undefined || this.owner.closed) return;
+    const left = oldest.sentAt + this.timeoutMs - Date.now();
+    if (left > 0) {
+      this.arm(left);
+      return;
+    }
+    const name = commandName(oldest.command);
+    const why = `the client did not answer ${name} within ${this.timeoutMs} ms`;
+    const err = new DmaError("Timeout", oldest.address, oldest.count, why);
+    for (const p of this.pending.takeAll())
+      p.reject(p === oldest ? err : new DmaError("Timeout", p.address, p.count, why));
+    this.owner.dmaTimedOut(err);
+  };
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(this.checkDeadline, ms);
+    this.timer.unref();
   }
 
   private rejectAll(): void {
@@ -152,9 +187,21 @@ export class DmaCommands implements DmaTransport {
     const id = this.pending.allocate();
     if (id < 0) return Promise.reject(new DmaError("Disconnected", 0n, 0, "no free message id"));
     return new Promise<Uint8Array | undefined>((resolve, reject) => {
-      const p: PendingCommand = { msgId: id, command, address, count, twin: twin !== undefined, resolve, reject };
+      const sentAt = Date.now();
+      const p: PendingCommand = {
+        msgId: id,
+        command,
+        address,
+        count,
+        twin: twin !== undefined,
+        sentAt,
+        resolve,
+        reject,
+      };
       this.pending.add(p);
+      if (this.timer === undefined) this.arm(this.timeoutMs);
       if (twin === undefined) this.owner.mainCommandSent();
+      else twin.replyDue();
       const out = twin === undefined ? this.main : twin.outbox;
       try {
         this.append(out, id, address, count, data);

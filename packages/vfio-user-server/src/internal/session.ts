@@ -17,6 +17,8 @@ export interface ServerLimits {
   readonly dmaMessageLayout: DmaMessageLayout | "auto";
   /** MIG_DATA_READ replies carry the requested size, zero-padded (`ServerOptions.migDataReadReply`). */
   readonly padMigDataRead: boolean;
+  /** How long a DMA_READ/DMA_WRITE of ours waits for its reply before the access fails and the connection ends. */
+  readonly dmaReplyTimeoutMs: number;
 }
 
 /** What VERSION settled about this client (defaults until then). */
