@@ -5,7 +5,7 @@
 //  - Every fd this file creates is close-on-exec and non-blocking. An fd it adopts (a peer's, received over a
 //    socket) is made close-on-exec, a flag of our descriptor alone; its file status flags (O_NONBLOCK) are never
 //    changed, since they live on the open file description the peer shares. I/O on such fds is non-blocking per
-//    call instead: MSG_DONTWAIT on sockets, efd_read_nowait/efd_write_nowait on eventfds.
+//    call instead: MSG_DONTWAIT on sockets, emu_efd_read_nowait/emu_efd_write_nowait on eventfds.
 //  - Errors thrown to JS are built by factories that the TypeScript layer registers at load (init()), so they are
 //    the package's tagged classes. Bad arguments throw SysArgumentError; failed syscalls throw SysError.
 //  - Objects with a poller (socket, server, eventfd) share `pbase`: the struct lives until both the uv handle
@@ -63,7 +63,7 @@ typedef struct {
   } ctrl;
 } env_data;
 
-static env_data* get_ed(napi_env env) {
+static env_data* emu_env_data(napi_env env) {
   void* p = NULL;
   if (napi_get_instance_data(env, &p) != napi_ok) return NULL;
   return (env_data*)p;
@@ -82,23 +82,23 @@ static void ed_finalize(napi_env env, void* data, void* hint) {
 /* ------------------------------------------------------------------------------------------------------------- */
 /* errors                                                                                                         */
 
-static void throw_generic(napi_env env, const char* msg) {
+static void emu_throw_generic(napi_env env, const char* msg) {
   bool pending = false;
   napi_is_exception_pending(env, &pending);
   if (!pending) napi_throw_error(env, "ERR_EMU_SYS", msg);
 }
 
-static napi_value napi_failed(napi_env env) {
-  throw_generic(env, "emu_sys: N-API call failed");
+static napi_value emu_napi_failed(napi_env env) {
+  emu_throw_generic(env, "emu_sys: N-API call failed");
   return NULL;
 }
 
-#define NAPI(call)                                   \
-  do {                                               \
-    if ((call) != napi_ok) return napi_failed(env); \
+#define NAPI(call)                                       \
+  do {                                                   \
+    if ((call) != napi_ok) return emu_napi_failed(env); \
   } while (0)
 
-static napi_value undef(napi_env env) {
+static napi_value emu_undef(napi_env env) {
   napi_value u = NULL;
   napi_get_undefined(env, &u);
   return u;
@@ -106,7 +106,7 @@ static napi_value undef(napi_env env) {
 
 /* Builds a SysError through the JS factory (errno is passed in: N-API calls may clobber errno). */
 static napi_value make_sys_error(napi_env env, int err, const char* syscall, const char* path) {
-  env_data* ed = get_ed(env);
+  env_data* ed = emu_env_data(env);
   napi_value fn = NULL, argv[3], res = NULL;
   if (ed && ed->sys_error && napi_get_reference_value(env, ed->sys_error, &fn) == napi_ok && fn) {
     napi_create_int32(env, err, &argv[0]);
@@ -114,8 +114,8 @@ static napi_value make_sys_error(napi_env env, int err, const char* syscall, con
     if (path)
       napi_create_string_utf8(env, path, NAPI_AUTO_LENGTH, &argv[2]);
     else
-      argv[2] = undef(env);
-    if (napi_call_function(env, undef(env), fn, 3, argv, &res) == napi_ok) return res;
+      argv[2] = emu_undef(env);
+    if (napi_call_function(env, emu_undef(env), fn, 3, argv, &res) == napi_ok) return res;
     return NULL;
   }
   char msg[256];
@@ -126,26 +126,26 @@ static napi_value make_sys_error(napi_env env, int err, const char* syscall, con
   return res;
 }
 
-static napi_value throw_sys(napi_env env, int err, const char* syscall, const char* path) {
+static napi_value emu_throw_sys(napi_env env, int err, const char* syscall, const char* path) {
   napi_value e = make_sys_error(env, err, syscall, path);
   if (e)
     napi_throw(env, e);
   else
-    throw_generic(env, strerror(err));
+    emu_throw_generic(env, strerror(err));
   return NULL;
 }
 
-static napi_value throw_arg(napi_env env, const char* fmt, ...) {
+static napi_value emu_throw_arg(napi_env env, const char* fmt, ...) {
   char msg[512];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  env_data* ed = get_ed(env);
+  env_data* ed = emu_env_data(env);
   napi_value fn = NULL, m, res;
   if (ed && ed->arg_error && napi_get_reference_value(env, ed->arg_error, &fn) == napi_ok && fn &&
       napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m) == napi_ok &&
-      napi_call_function(env, undef(env), fn, 1, &m, &res) == napi_ok) {
+      napi_call_function(env, emu_undef(env), fn, 1, &m, &res) == napi_ok) {
     napi_throw(env, res);
     return NULL;
   }
@@ -155,8 +155,8 @@ static napi_value throw_arg(napi_env env, const char* fmt, ...) {
 
 /* Calls fn; an exception becomes an uncaught exception of the process (as with any event-loop callback).
    Returns 1 when the call completed normally. */
-static int call_js(napi_env env, napi_value fn, size_t argc, napi_value* argv) {
-  napi_status st = napi_call_function(env, undef(env), fn, argc, argv, NULL);
+static int emu_call_js(napi_env env, napi_value fn, size_t argc, napi_value* argv) {
+  napi_status st = napi_call_function(env, emu_undef(env), fn, argc, argv, NULL);
   if (st == napi_ok) return 1;
   bool pending = false;
   napi_is_exception_pending(env, &pending);
@@ -170,7 +170,7 @@ static int call_js(napi_env env, napi_value fn, size_t argc, napi_value* argv) {
 /* ------------------------------------------------------------------------------------------------------------- */
 /* argument parsing: each returns 1 on success, or throws and returns 0                                           */
 
-static int arg_int(napi_env env, napi_value v, int64_t lo, int64_t hi, int64_t* out, const char* what) {
+static int emu_arg_int(napi_env env, napi_value v, int64_t lo, int64_t hi, int64_t* out, const char* what) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) == napi_ok) {
     if (t == napi_number) {
@@ -189,24 +189,24 @@ static int arg_int(napi_env env, napi_value v, int64_t lo, int64_t hi, int64_t* 
       }
     }
   }
-  throw_arg(env, "%s must be an integer in [%lld, %lld]", what, (long long)lo, (long long)hi);
+  emu_throw_arg(env, "%s must be an integer in [%lld, %lld]", what, (long long)lo, (long long)hi);
   return 0;
 }
 
-static int arg_fd(napi_env env, napi_value v, int* fd, const char* what) {
+static int emu_arg_fd(napi_env env, napi_value v, int* fd, const char* what) {
   int64_t x;
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
-    throw_arg(env, "%s must be a file descriptor (a non-negative integer number)", what);
+    emu_throw_arg(env, "%s must be a file descriptor (a non-negative integer number)", what);
     return 0;
   }
-  if (!arg_int(env, v, 0, INT_MAX, &x, what)) return 0;
+  if (!emu_arg_int(env, v, 0, INT_MAX, &x, what)) return 0;
   *fd = (int)x;
   return 1;
 }
 
 /* Non-negative 64-bit value from a safe-integer number or a bigint. */
-static int arg_u64(napi_env env, napi_value v, uint64_t* out, const char* what) {
+static int emu_arg_u64(napi_env env, napi_value v, uint64_t* out, const char* what) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) == napi_ok) {
     if (t == napi_number) {
@@ -221,11 +221,11 @@ static int arg_u64(napi_env env, napi_value v, uint64_t* out, const char* what) 
       if (napi_get_value_bigint_uint64(env, v, out, &lossless) == napi_ok && lossless) return 1;
     }
   }
-  throw_arg(env, "%s must be a non-negative integer (number up to 2^53-1, or bigint up to 2^64-1)", what);
+  emu_throw_arg(env, "%s must be a non-negative integer (number up to 2^53-1, or bigint up to 2^64-1)", what);
   return 0;
 }
 
-static int arg_bool(napi_env env, napi_value v, bool* out) {
+static int emu_arg_bool(napi_env env, napi_value v, bool* out) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) == napi_ok && t == napi_boolean) return napi_get_value_bool(env, v, out) == napi_ok;
   *out = false;
@@ -233,73 +233,73 @@ static int arg_bool(napi_env env, napi_value v, bool* out) {
 }
 
 /* A Uint8Array's bytes; 1 on success, else throws. */
-static int arg_u8(napi_env env, napi_value v, void** data, size_t* len, const char* what) {
+static int emu_arg_u8(napi_env env, napi_value v, void** data, size_t* len, const char* what) {
   bool is = false;
   napi_typedarray_type type;
   if (napi_is_typedarray(env, v, &is) == napi_ok && is &&
       napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) == napi_ok && type == napi_uint8_array)
     return 1;
-  throw_arg(env, "%s must be a Uint8Array", what);
+  emu_throw_arg(env, "%s must be a Uint8Array", what);
   return 0;
 }
 
 /* A JS string into buf (at most cap-1 bytes); 1 on success, else throws. */
-static int arg_str(napi_env env, napi_value v, char* buf, size_t cap, const char* what) {
+static int emu_arg_str(napi_env env, napi_value v, char* buf, size_t cap, const char* what) {
   napi_valuetype t;
   size_t len = 0;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) {
-    throw_arg(env, "%s must be a string", what);
+    emu_throw_arg(env, "%s must be a string", what);
     return 0;
   }
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return 0;
   if (len == 0 || len >= cap) {
-    throw_arg(env, "%s must be 1 to %zu bytes long (UTF-8), got %zu", what, cap - 1, len);
+    emu_throw_arg(env, "%s must be 1 to %zu bytes long (UTF-8), got %zu", what, cap - 1, len);
     return 0;
   }
   napi_get_value_string_utf8(env, v, buf, cap, &len);
   if (strlen(buf) != len) {
-    throw_arg(env, "%s must not contain NUL characters", what);
+    emu_throw_arg(env, "%s must not contain NUL characters", what);
     return 0;
   }
   return 1;
 }
 
 /* fds from a JS array (or undefined/null: none). 1 on success, else throws. */
-static int arg_fds(napi_env env, napi_value v, int* fds, int* nfds) {
+static int emu_arg_fds(napi_env env, napi_value v, int* fds, int* nfds) {
   napi_valuetype t;
   *nfds = 0;
   if (napi_typeof(env, v, &t) != napi_ok) return 0;
   if (t == napi_undefined || t == napi_null) return 1;
   bool is = false;
   if (napi_is_array(env, v, &is) != napi_ok || !is) {
-    throw_arg(env, "fds must be an array of file descriptors");
+    emu_throw_arg(env, "fds must be an array of file descriptors");
     return 0;
   }
   uint32_t n;
   napi_get_array_length(env, v, &n);
   if (n > EMU_MAX_FDS) {
-    throw_arg(env, "at most %d fds can be sent with one message, got %u", EMU_MAX_FDS, n);
+    emu_throw_arg(env, "at most %d fds can be sent with one message, got %u", EMU_MAX_FDS, n);
     return 0;
   }
   for (uint32_t i = 0; i < n; i++) {
     napi_value e;
     if (napi_get_element(env, v, i, &e) != napi_ok) return 0;
-    if (!arg_fd(env, e, &fds[i], "each fd")) return 0;
+    if (!emu_arg_fd(env, e, &fds[i], "each fd")) return 0;
   }
   *nfds = (int)n;
   return 1;
 }
 
-static void close_fds(const int* fds, int n) {
+static void emu_close_fds(const int* fds, int n) {
   for (int i = 0; i < n; i++) close(fds[i]);
 }
 
 /* Returns a new fd to JS; closes it if even that fails, so it never leaks. */
-static napi_value return_fd(napi_env env, int fd) {
+static napi_value emu_return_fd(napi_env env, int fd) {
   napi_value v;
   if (napi_create_int32(env, fd, &v) == napi_ok) return v;
   close(fd);
-  return napi_failed(env);
+  return emu_napi_failed(env);
 }
 
 /* ------------------------------------------------------------------------------------------------------------- */
@@ -313,7 +313,7 @@ struct pbase {
   int fd;
   int owns_fd;
   int poll_events; /* events the handle is started with; 0 = stopped */
-  int proxy;       /* an epoll instance watching fd, which libuv polls in its place (see pbase_init), or -1 */
+  int proxy;       /* an epoll instance watching fd, which libuv polls in its place (see emu_pbase_init), or -1 */
   uv_poll_cb proxied_cb;
   int handle_alive;
   int wrapper_alive;
@@ -337,7 +337,7 @@ static void pbase_on_closed(uv_handle_t* h) {
 }
 
 /* finalizing: called from the wrapper's finalizer (the strong reference is gone or the env is shutting down). */
-static void pbase_teardown(pbase* b, int finalizing) {
+static void emu_pbase_teardown(pbase* b, int finalizing) {
   if (b->torn) return;
   b->torn = 1;
   napi_env env = b->env;
@@ -363,7 +363,7 @@ static void pbase_teardown(pbase* b, int finalizing) {
 static void pbase_finalize(napi_env env, void* data, void* hint) {
   (void)hint;
   pbase* b = (pbase*)data;
-  pbase_teardown(b, 1);
+  emu_pbase_teardown(b, 1);
   if (b->self) napi_delete_reference(env, b->self);
   b->self = NULL;
   b->wrapper_alive = 0;
@@ -389,8 +389,9 @@ static int proxy_create(int fd) {
    proxied: the fd is a peer's (adopted). uv_poll_init would set O_NONBLOCK on it (libuv makes every polled fd
    non-blocking), which changes the open file description the peer shares; so libuv polls an epoll instance of ours
    that watches the fd (level-triggered: readable while the fd has a wanted event), and proxy_cb asks it which. */
-static int pbase_init(napi_env env, pbase* b, napi_value jsthis, int fd, int owns_fd, const char* name, int proxied) {
-  env_data* ed = get_ed(env);
+static int emu_pbase_init(napi_env env, pbase* b, napi_value jsthis, int fd, int owns_fd, const char* name,
+                          int proxied) {
+  env_data* ed = emu_env_data(env);
   b->env = env;
   b->ed = ed;
   b->fd = fd;
@@ -398,18 +399,18 @@ static int pbase_init(napi_env env, pbase* b, napi_value jsthis, int fd, int own
   b->owns_fd = 0; /* only once everything succeeded */
   b->poll.data = b;
   if (!ed) {
-    throw_generic(env, "emu_sys: not initialized");
+    emu_throw_generic(env, "emu_sys: not initialized");
     free(b);
     return 0;
   }
   if (proxied && (b->proxy = proxy_create(fd)) < 0) {
-    throw_sys(env, errno, "epoll_ctl", NULL);
+    emu_throw_sys(env, errno, "epoll_ctl", NULL);
     free(b);
     return 0;
   }
   int r = uv_poll_init(ed->loop, &b->poll, proxied ? b->proxy : fd);
   if (r < 0) {
-    throw_sys(env, -r, "uv_poll_init", NULL);
+    emu_throw_sys(env, -r, "uv_poll_init", NULL);
     if (b->proxy >= 0) close(b->proxy);
     free(b);
     return 0;
@@ -432,7 +433,7 @@ static int pbase_init(napi_env env, pbase* b, napi_value jsthis, int fd, int own
   b->owns_fd = owns_fd;
   return 1;
 fail_closing:
-  throw_generic(env, "emu_sys: could not create the native object");
+  emu_throw_generic(env, "emu_sys: could not create the native object");
   b->torn = 1;
   uv_close((uv_handle_t*)&b->poll, pbase_on_closed); /* frees b */
   if (b->proxy >= 0) close(b->proxy);
@@ -464,7 +465,7 @@ static void proxy_cb(uv_poll_t* h, int status, int events) {
   if (pe) b->proxied_cb(h, 0, pe);
 }
 
-static int pbase_set_events(pbase* b, int want, uv_poll_cb cb) {
+static int emu_pbase_set_events(pbase* b, int want, uv_poll_cb cb) {
   if (b->torn) return 0;
   if (want == b->poll_events) return 0;
   int r;
@@ -487,7 +488,7 @@ typedef struct {
 } cbscope;
 
 /* Enters JS from a libuv callback: one callback scope per wake-up (microtasks and nextTicks run when it closes). */
-static int cb_enter(pbase* b, cbscope* c) {
+static int emu_cb_enter(pbase* b, cbscope* c) {
   napi_env env = b->env;
   if (b->torn || !b->self) return 0;
   if (napi_open_handle_scope(env, &c->hs) != napi_ok) return 0;
@@ -501,7 +502,7 @@ static int cb_enter(pbase* b, cbscope* c) {
   return 1;
 }
 
-static void cb_leave(pbase* b, cbscope* c) {
+static void emu_cb_leave(pbase* b, cbscope* c) {
   napi_env env = b->env;
   b->in_cb--;
   napi_close_callback_scope(env, c->cs);
@@ -512,31 +513,31 @@ static void cb_leave(pbase* b, cbscope* c) {
   napi_close_handle_scope(env, c->hs);
 }
 
-static void* unwrap_this(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
+static void* emu_unwrap_this(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
   napi_value jsthis;
   void* p = NULL;
   if (napi_get_cb_info(env, info, argc, argv, &jsthis, NULL) != napi_ok) return NULL;
   if (napi_unwrap(env, jsthis, &p) != napi_ok || !p) {
-    throw_generic(env, "emu_sys: method called on a wrong object");
+    emu_throw_generic(env, "emu_sys: method called on a wrong object");
     return NULL;
   }
   return p;
 }
 
-static napi_value pbase_ref(napi_env env, napi_callback_info info) {
+static napi_value emu_pbase_ref(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  pbase* b = (pbase*)unwrap_this(env, info, &argc, NULL);
+  pbase* b = (pbase*)emu_unwrap_this(env, info, &argc, NULL);
   if (!b) return NULL;
   if (!b->torn) uv_ref((uv_handle_t*)&b->poll);
-  return undef(env);
+  return emu_undef(env);
 }
 
-static napi_value pbase_unref(napi_env env, napi_callback_info info) {
+static napi_value emu_pbase_unref(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  pbase* b = (pbase*)unwrap_this(env, info, &argc, NULL);
+  pbase* b = (pbase*)emu_unwrap_this(env, info, &argc, NULL);
   if (!b) return NULL;
   if (!b->torn) uv_unref((uv_handle_t*)&b->poll);
-  return undef(env);
+  return emu_undef(env);
 }
 
 /* ------------------------------------------------------------------------------------------------------------- */
@@ -567,11 +568,11 @@ typedef struct {
   napi_ref on_data, on_drain, on_close;
 } sock;
 
-static void q_free_all(sock* s) {
+static void emu_sock_queue_free(sock* s) {
   qent* e = s->qhead;
   while (e) {
     qent* n = e->next;
-    close_fds(e->fds, e->nfds);
+    emu_close_fds(e->fds, e->nfds);
     free(e);
     e = n;
   }
@@ -582,7 +583,7 @@ static void q_free_all(sock* s) {
 static void sock_release(pbase* b) {
   sock* s = (sock*)b;
   napi_env env = b->env;
-  q_free_all(s);
+  emu_sock_queue_free(s);
   if (s->on_data) napi_delete_reference(env, s->on_data);
   if (s->on_drain) napi_delete_reference(env, s->on_drain);
   if (s->on_close) napi_delete_reference(env, s->on_close);
@@ -591,35 +592,35 @@ static void sock_release(pbase* b) {
 
 static void sock_poll_cb(uv_poll_t* h, int status, int events);
 
-static int sock_update_poll(sock* s) {
+static int emu_sock_update_poll(sock* s) {
   int want = 0;
   if (s->reading && !s->paused) want |= UV_READABLE;
   if (s->qhead) want |= UV_WRITABLE;
-  return pbase_set_events(&s->b, want, sock_poll_cb);
+  return emu_pbase_set_events(&s->b, want, sock_poll_cb);
 }
 
 /* Records why the socket closed and tears it down; no JS call. */
-static void sock_fail_quiet(sock* s, int kind, int err, const char* syscall) {
+static void emu_sock_fail_quiet(sock* s, int kind, int err, const char* syscall) {
   if (s->b.torn) return;
   s->closed_kind = kind;
   s->closed_errno = err;
   s->closed_syscall = syscall;
-  pbase_teardown(&s->b, 0);
+  emu_pbase_teardown(&s->b, 0);
 }
 
 /* Same, then tells JS (inside a callback scope). */
-static void sock_fail(sock* s, int kind, int err, const char* syscall) {
+static void emu_sock_fail(sock* s, int kind, int err, const char* syscall) {
   if (s->b.torn) return;
   napi_env env = s->b.env;
   napi_value fn = NULL;
   if (s->on_close) napi_get_reference_value(env, s->on_close, &fn);
-  sock_fail_quiet(s, kind, err, syscall);
+  emu_sock_fail_quiet(s, kind, err, syscall);
   if (fn) {
     napi_value argv[3];
     napi_create_int32(env, kind, &argv[0]);
     napi_create_int32(env, err, &argv[1]);
     napi_create_string_utf8(env, syscall ? syscall : "", NAPI_AUTO_LENGTH, &argv[2]);
-    call_js(env, fn, 3, argv);
+    emu_call_js(env, fn, 3, argv);
   }
 }
 
@@ -638,7 +639,7 @@ static void set_rights(struct msghdr* msg, void* ctrl, const int* fds, int nfds)
 /* Sends queued data. Returns 0 (all sent, or the kernel is full) or an errno that closes the socket.
    A message carrying fds is sent by a sendmsg of its own that starts at its first byte, so the receiver gets the fds
    in the chunk where that message starts and no later message starts in that chunk; fd-less messages are gathered. */
-static int sock_flush(sock* s) {
+static int emu_sock_flush(sock* s) {
   struct {
     _Alignas(struct cmsghdr) char buf[EMU_CTRL_SIZE];
   } ctrl;
@@ -671,7 +672,7 @@ static int sock_flush(sock* s) {
     if (w == 0) return 0;
     e = s->qhead;
     if (e->nfds > 0) { /* the kernel took the fds with the first byte: our dups are no longer needed */
-      close_fds(e->fds, e->nfds);
+      emu_close_fds(e->fds, e->nfds);
       e->nfds = 0;
     }
     size_t left = (size_t)w;
@@ -709,7 +710,7 @@ static int sock_enqueue(sock* s, const struct iovec* iov, int niov, size_t total
     int d = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
     if (d < 0) {
       int err = errno;
-      close_fds(e->fds, e->nfds);
+      emu_close_fds(e->fds, e->nfds);
       free(e);
       return err;
     }
@@ -736,7 +737,7 @@ static int sock_enqueue(sock* s, const struct iovec* iov, int niov, size_t total
   return 0;
 }
 
-static void sock_read_loop(sock* s) {
+static void emu_sock_read_loop(sock* s) {
   napi_env env = s->b.env;
   env_data* ed = s->b.ed;
   napi_value on_data = NULL;
@@ -756,7 +757,7 @@ static void sock_read_loop(sock* s) {
       int err = errno;
       if (err == EINTR) continue;
       if (err == EAGAIN || err == EWOULDBLOCK) return;
-      sock_fail(s, CLOSE_ERRNO, err, "recvmsg");
+      emu_sock_fail(s, CLOSE_ERRNO, err, "recvmsg");
       return;
     }
     int nfds = 0;
@@ -776,19 +777,19 @@ static void sock_read_loop(sock* s) {
     }
     if (msg.msg_flags & MSG_CTRUNC) {
       /* More fds than max_fds: the kernel discarded the rest; close the ones that arrived, and the socket. */
-      close_fds(fds, nfds);
-      sock_fail(s, CLOSE_TOO_MANY_FDS, 0, "recvmsg");
+      emu_close_fds(fds, nfds);
+      emu_sock_fail(s, CLOSE_TOO_MANY_FDS, 0, "recvmsg");
       return;
     }
     if (n == 0) {
-      close_fds(fds, nfds);
-      sock_fail(s, CLOSE_EOF, 0, "recvmsg");
+      emu_close_fds(fds, nfds);
+      emu_sock_fail(s, CLOSE_EOF, 0, "recvmsg");
       return;
     }
     napi_handle_scope hs;
     if (napi_open_handle_scope(env, &hs) != napi_ok) {
-      close_fds(fds, nfds);
-      sock_fail(s, CLOSE_ERRNO, ENOMEM, "recvmsg");
+      emu_close_fds(fds, nfds);
+      emu_sock_fail(s, CLOSE_ERRNO, ENOMEM, "recvmsg");
       return;
     }
     napi_value argv[2], ab;
@@ -805,10 +806,10 @@ static void sock_read_loop(sock* s) {
         ok = napi_create_int32(env, fds[j], &v) == napi_ok && napi_set_element(env, argv[1], (uint32_t)j, v) == napi_ok;
       }
     } else if (ok) {
-      argv[1] = undef(env);
+      argv[1] = emu_undef(env);
     }
     if (!ok) {
-      close_fds(fds, nfds);
+      emu_close_fds(fds, nfds);
       bool pending = false;
       napi_is_exception_pending(env, &pending);
       if (pending) {
@@ -816,11 +817,11 @@ static void sock_read_loop(sock* s) {
         napi_get_and_clear_last_exception(env, &exc);
       }
       napi_close_handle_scope(env, hs);
-      sock_fail(s, CLOSE_ERRNO, ENOMEM, "recvmsg");
+      emu_sock_fail(s, CLOSE_ERRNO, ENOMEM, "recvmsg");
       return;
     }
     /* From here the fds belong to JS. */
-    int completed = call_js(env, on_data, 2, argv);
+    int completed = emu_call_js(env, on_data, 2, argv);
     napi_close_handle_scope(env, hs);
     if (!completed) return;
     /* A short read without fds means the kernel queue was empty at that moment (a stream recvmsg only stops early
@@ -833,42 +834,43 @@ static void sock_poll_cb(uv_poll_t* h, int status, int events) {
   sock* s = (sock*)h->data;
   napi_env env = s->b.env;
   cbscope c;
-  if (!cb_enter(&s->b, &c)) return;
+  if (!emu_cb_enter(&s->b, &c)) return;
   if (status < 0) {
     /* libuv reports POLLERR as UV_EBADF and stops the handle. The peer closing with unread data sets POLLERR here,
        yet data it sent before may still be queued for us: let the syscalls tell the real story (flush: EPIPE;
        read: the remaining data, then ECONNRESET or end of stream), then fall back to SO_ERROR. */
     s->b.poll_events = 0;
     if (s->qhead) {
-      int err = sock_flush(s);
-      if (err) sock_fail(s, CLOSE_ERRNO, err, "sendmsg");
+      int err = emu_sock_flush(s);
+      if (err) emu_sock_fail(s, CLOSE_ERRNO, err, "sendmsg");
     }
-    if (!s->b.torn && s->reading && !s->paused) sock_read_loop(s);
+    if (!s->b.torn && s->reading && !s->paused) emu_sock_read_loop(s);
     if (!s->b.torn) {
       int soerr = 0;
       socklen_t l = sizeof soerr;
       if (getsockopt(s->b.fd, SOL_SOCKET, SO_ERROR, &soerr, &l) < 0) soerr = errno;
       if (soerr) {
-        sock_fail(s, CLOSE_ERRNO, soerr, "poll");
+        emu_sock_fail(s, CLOSE_ERRNO, soerr, "poll");
       } else {
-        int r = sock_update_poll(s);
-        if (r < 0) sock_fail(s, CLOSE_ERRNO, -r, "uv_poll_start");
+        int r = emu_sock_update_poll(s);
+        if (r < 0) emu_sock_fail(s, CLOSE_ERRNO, -r, "uv_poll_start");
       }
     }
   } else {
     if ((events & UV_WRITABLE) && s->qhead) {
-      int err = sock_flush(s);
+      int err = emu_sock_flush(s);
       if (err) {
-        sock_fail(s, CLOSE_ERRNO, err, "sendmsg");
+        emu_sock_fail(s, CLOSE_ERRNO, err, "sendmsg");
       } else if (!s->qhead) {
-        sock_update_poll(s);
+        emu_sock_update_poll(s);
         napi_value fn = NULL;
-        if (s->on_drain && napi_get_reference_value(env, s->on_drain, &fn) == napi_ok && fn) call_js(env, fn, 0, NULL);
+        if (s->on_drain && napi_get_reference_value(env, s->on_drain, &fn) == napi_ok && fn)
+          emu_call_js(env, fn, 0, NULL);
       }
     }
-    if (!s->b.torn && (events & UV_READABLE) && s->reading && !s->paused) sock_read_loop(s);
+    if (!s->b.torn && (events & UV_READABLE) && s->reading && !s->paused) emu_sock_read_loop(s);
   }
-  cb_leave(&s->b, &c);
+  emu_cb_leave(&s->b, &c);
 }
 
 /* new SocketHandle(fd, verify): takes ownership of fd on success. verify: check it is an AF_UNIX stream socket
@@ -878,31 +880,31 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], jsthis;
   NAPI(napi_get_cb_info(env, info, &argc, argv, &jsthis, NULL));
-  if (argc < 1) return throw_arg(env, "fd is required");
+  if (argc < 1) return emu_throw_arg(env, "fd is required");
   int fd;
-  if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  if (!emu_arg_fd(env, argv[0], &fd, "fd")) return NULL;
   bool verify = false;
-  if (argc > 1) arg_bool(env, argv[1], &verify);
+  if (argc > 1) emu_arg_bool(env, argv[1], &verify);
   if (verify) {
     int type = 0, domain = 0;
     socklen_t l1 = sizeof type, l2 = sizeof domain;
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) < 0) {
       int err = errno;
-      if (err == ENOTSOCK) return throw_arg(env, "fd %d is not a socket", fd);
-      return throw_sys(env, err, "getsockopt", NULL);
+      if (err == ENOTSOCK) return emu_throw_arg(env, "fd %d is not a socket", fd);
+      return emu_throw_sys(env, err, "getsockopt", NULL);
     }
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l2) < 0) return throw_sys(env, errno, "getsockopt", NULL);
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l2) < 0) return emu_throw_sys(env, errno, "getsockopt", NULL);
     if (domain != AF_UNIX || type != SOCK_STREAM)
-      return throw_arg(env, "fd %d is not an AF_UNIX SOCK_STREAM socket (domain %d, type %d)", fd, domain, type);
+      return emu_throw_arg(env, "fd %d is not an AF_UNIX SOCK_STREAM socket (domain %d, type %d)", fd, domain, type);
     int fl = fcntl(fd, F_GETFD);
-    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return throw_sys(env, errno, "fcntl", NULL);
+    if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return emu_throw_sys(env, errno, "fcntl", NULL);
   }
   sock* s = (sock*)calloc(1, sizeof(sock));
-  if (!s) return throw_sys(env, ENOMEM, "malloc", NULL);
+  if (!s) return emu_throw_sys(env, ENOMEM, "malloc", NULL);
   s->closed_kind = -1;
   s->max_fds = EMU_MAX_FDS;
   s->b.release = sock_release;
-  if (!pbase_init(env, &s->b, jsthis, fd, 1, "emu.UnixSocket", verify)) return NULL;
+  if (!emu_pbase_init(env, &s->b, jsthis, fd, 1, "emu.UnixSocket", verify)) return NULL;
   return jsthis;
 }
 
@@ -910,61 +912,61 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
 static napi_value sock_set_callbacks(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  sock* s = (sock*)unwrap_this(env, info, &argc, argv);
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, argv);
   if (!s) return NULL;
-  if (s->b.torn) return undef(env);
+  if (s->b.torn) return emu_undef(env);
   napi_ref* refs[3] = {&s->on_data, &s->on_drain, &s->on_close};
   for (size_t i = 0; i < 3; i++) {
     napi_valuetype t = napi_undefined;
     if (i < argc) napi_typeof(env, argv[i], &t);
-    if (t != napi_function) return throw_arg(env, "callbacks must be functions");
+    if (t != napi_function) return emu_throw_arg(env, "callbacks must be functions");
   }
   for (size_t i = 0; i < 3; i++) {
     if (*refs[i]) napi_delete_reference(env, *refs[i]);
     *refs[i] = NULL;
     NAPI(napi_create_reference(env, argv[i], 1, refs[i]));
   }
-  return undef(env);
+  return emu_undef(env);
 }
 
 /* start(maxRecvFds): begin reading. */
 static napi_value sock_start(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  sock* s = (sock*)unwrap_this(env, info, &argc, argv);
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, argv);
   if (!s) return NULL;
   int64_t maxfds = EMU_MAX_FDS;
-  if (argc > 0 && !arg_int(env, argv[0], 0, EMU_MAX_FDS, &maxfds, "maxRecvFds")) return NULL;
-  if (s->b.torn) return undef(env);
+  if (argc > 0 && !emu_arg_int(env, argv[0], 0, EMU_MAX_FDS, &maxfds, "maxRecvFds")) return NULL;
+  if (s->b.torn) return emu_undef(env);
   s->max_fds = (int)maxfds;
   s->reading = 1;
-  int r = sock_update_poll(s);
-  if (r < 0) return throw_sys(env, -r, "uv_poll_start", NULL);
-  return undef(env);
+  int r = emu_sock_update_poll(s);
+  if (r < 0) return emu_throw_sys(env, -r, "uv_poll_start", NULL);
+  return emu_undef(env);
 }
 
 static napi_value sock_set_paused(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  sock* s = (sock*)unwrap_this(env, info, &argc, argv);
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, argv);
   if (!s) return NULL;
   bool paused = false;
-  if (argc > 0) arg_bool(env, argv[0], &paused);
-  if (s->b.torn) return undef(env);
+  if (argc > 0) emu_arg_bool(env, argv[0], &paused);
+  if (s->b.torn) return emu_undef(env);
   s->paused = paused;
-  int r = sock_update_poll(s);
-  if (r < 0) return throw_sys(env, -r, "uv_poll_start", NULL);
-  return undef(env);
+  int r = emu_sock_update_poll(s);
+  if (r < 0) return emu_throw_sys(env, -r, "uv_poll_start", NULL);
+  return emu_undef(env);
 }
 
 /* send(data: Uint8Array | Uint8Array[], fds?: number[]) -> bufferedAmount (>= 0), or -1 when the socket is closed
    (before or by this call: then closeError() says why). Bad fds and other local errors throw, nothing sent. */
-static napi_value sock_send(napi_env env, napi_callback_info info) {
+static napi_value emu_sock_send(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  sock* s = (sock*)unwrap_this(env, info, &argc, argv);
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, argv);
   if (!s) return NULL;
-  if (argc < 1) return throw_arg(env, "data is required");
+  if (argc < 1) return emu_throw_arg(env, "data is required");
   struct iovec iov_small[8];
   struct iovec* iov = iov_small;
   napi_value parts_small[8];
@@ -979,12 +981,12 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
   napi_is_array(env, argv[0], &is_arr);
   if (is_arr) {
     NAPI(napi_get_array_length(env, argv[0], &nparts));
-    if (nparts > EMU_MAX_IOV) return throw_arg(env, "at most %d buffers per message, got %u", EMU_MAX_IOV, nparts);
+    if (nparts > EMU_MAX_IOV) return emu_throw_arg(env, "at most %d buffers per message, got %u", EMU_MAX_IOV, nparts);
     if (nparts > 8) {
       parts = (napi_value*)malloc(sizeof(napi_value) * nparts);
       iov = (struct iovec*)malloc(sizeof(struct iovec) * nparts);
       if (!parts || !iov) {
-        throw_sys(env, ENOMEM, "malloc", NULL);
+        emu_throw_sys(env, ENOMEM, "malloc", NULL);
         goto out;
       }
     }
@@ -993,13 +995,13 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
   } else {
     parts[0] = argv[0];
   }
-  if (argc > 1 && !arg_fds(env, argv[1], fds, &nfds)) goto out;
+  if (argc > 1 && !emu_arg_fds(env, argv[1], fds, &nfds)) goto out;
   /* Only now take the data pointers: fetching array elements and fds may run JS (accessor elements) that could
      detach a part's buffer and free its memory. From here to sendmsg/enqueue no JS runs. */
   for (uint32_t i = 0; i < nparts; i++) {
     void* d;
     size_t l;
-    if (!arg_u8(env, parts[i], &d, &l, is_arr ? "each part of data" : "data (a Uint8Array or an array of them)"))
+    if (!emu_arg_u8(env, parts[i], &d, &l, is_arr ? "each part of data" : "data (a Uint8Array or an array of them)"))
       goto out;
     if (l == 0) continue;
     iov[niov].iov_base = d;
@@ -1008,7 +1010,7 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
     total += l;
   }
   if (total == 0 && nfds > 0) {
-    throw_arg(env, "fds need at least one byte of data (the kernel drops fds sent with zero bytes)");
+    emu_throw_arg(env, "fds need at least one byte of data (the kernel drops fds sent with zero bytes)");
     goto out;
   }
   if (s->b.torn) {
@@ -1037,12 +1039,12 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
     if (w < 0) {
       int err = errno;
       if (err == EPIPE || err == ECONNRESET || err == ENOTCONN) {
-        sock_fail_quiet(s, CLOSE_ERRNO, err, "sendmsg");
+        emu_sock_fail_quiet(s, CLOSE_ERRNO, err, "sendmsg");
         napi_create_int32(env, -1, &result);
         goto out;
       }
       if (err != EAGAIN && err != EWOULDBLOCK) {
-        throw_sys(env, err, "sendmsg", NULL);
+        emu_throw_sys(env, err, "sendmsg", NULL);
         goto out;
       }
       w = 0;
@@ -1058,16 +1060,16 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
   if (err) {
     if (sent > 0) {
       /* Part of this message is in the kernel already; without the rest the stream is corrupt. */
-      sock_fail_quiet(s, CLOSE_ERRNO, err, "sendmsg");
+      emu_sock_fail_quiet(s, CLOSE_ERRNO, err, "sendmsg");
       napi_create_int32(env, -1, &result);
     } else {
-      throw_sys(env, err, err == ENOMEM ? "malloc" : "fcntl", NULL);
+      emu_throw_sys(env, err, err == ENOMEM ? "malloc" : "fcntl", NULL);
     }
     goto out;
   }
-  int r = sock_update_poll(s);
+  int r = emu_sock_update_poll(s);
   if (r < 0) {
-    sock_fail_quiet(s, CLOSE_ERRNO, -r, "uv_poll_start");
+    emu_sock_fail_quiet(s, CLOSE_ERRNO, -r, "uv_poll_start");
     napi_create_int32(env, -1, &result);
     goto out;
   }
@@ -1080,7 +1082,7 @@ out:
 
 static napi_value sock_buffered(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  sock* s = (sock*)unwrap_this(env, info, &argc, NULL);
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, NULL);
   if (!s) return NULL;
   napi_value v;
   NAPI(napi_create_double(env, (double)s->queued, &v));
@@ -1089,7 +1091,7 @@ static napi_value sock_buffered(napi_env env, napi_callback_info info) {
 
 static napi_value sock_get_fd(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  sock* s = (sock*)unwrap_this(env, info, &argc, NULL);
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, NULL);
   if (!s) return NULL;
   napi_value v;
   NAPI(napi_create_int32(env, s->b.torn ? -1 : s->b.fd, &v));
@@ -1098,7 +1100,7 @@ static napi_value sock_get_fd(napi_env env, napi_callback_info info) {
 
 static napi_value sock_is_closed(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  sock* s = (sock*)unwrap_this(env, info, &argc, NULL);
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, NULL);
   if (!s) return NULL;
   napi_value v;
   NAPI(napi_get_boolean(env, s->b.torn != 0, &v));
@@ -1108,9 +1110,9 @@ static napi_value sock_is_closed(napi_env env, napi_callback_info info) {
 /* closeError() -> [kind, errno, syscall] when the socket was closed by EOF or an error, else undefined. */
 static napi_value sock_close_error(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  sock* s = (sock*)unwrap_this(env, info, &argc, NULL);
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, NULL);
   if (!s) return NULL;
-  if (s->closed_kind < 0) return undef(env);
+  if (s->closed_kind < 0) return emu_undef(env);
   napi_value arr, v;
   NAPI(napi_create_array_with_length(env, 3, &arr));
   NAPI(napi_create_int32(env, s->closed_kind, &v));
@@ -1124,41 +1126,42 @@ static napi_value sock_close_error(napi_env env, napi_callback_info info) {
 
 static napi_value sock_close(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  sock* s = (sock*)unwrap_this(env, info, &argc, NULL);
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, NULL);
   if (!s) return NULL;
-  pbase_teardown(&s->b, 0); /* idempotent; drops queued data and closes its dup'd fds */
-  return undef(env);
+  emu_pbase_teardown(&s->b, 0); /* idempotent; drops queued data and closes its dup'd fds */
+  return emu_undef(env);
 }
 
-static napi_value new_sock_object(napi_env env, int fd) {
-  env_data* ed = get_ed(env);
+static napi_value emu_sock_object_new(napi_env env, int fd) {
+  env_data* ed = emu_env_data(env);
   napi_value ctor, argv[2], obj;
-  if (!ed || !ed->sock_ctor || napi_get_reference_value(env, ed->sock_ctor, &ctor) != napi_ok) return napi_failed(env);
+  if (!ed || !ed->sock_ctor || napi_get_reference_value(env, ed->sock_ctor, &ctor) != napi_ok)
+    return emu_napi_failed(env);
   NAPI(napi_create_int32(env, fd, &argv[0]));
   NAPI(napi_get_boolean(env, false, &argv[1]));
   if (napi_new_instance(env, ctor, 2, argv, &obj) != napi_ok) return NULL;
   return obj;
 }
 
-static int fill_sun(napi_env env, napi_value v, struct sockaddr_un* sun, char* path, size_t cap) {
+static int emu_fill_sun(napi_env env, napi_value v, struct sockaddr_un* sun, char* path, size_t cap) {
   memset(sun, 0, sizeof *sun);
   sun->sun_family = AF_UNIX;
-  if (!arg_str(env, v, path, cap < sizeof sun->sun_path ? cap : sizeof sun->sun_path, "path")) return 0;
+  if (!emu_arg_str(env, v, path, cap < sizeof sun->sun_path ? cap : sizeof sun->sun_path, "path")) return 0;
   memcpy(sun->sun_path, path, strlen(path));
   return 1;
 }
 
 /* connect(path) -> SocketHandle. Throws SysError (EAGAIN when the listener's backlog is full: retry). */
-static napi_value sock_connect(napi_env env, napi_callback_info info) {
+static napi_value emu_connect(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) return throw_arg(env, "path is required");
+  if (argc < 1) return emu_throw_arg(env, "path is required");
   struct sockaddr_un sun;
   char path[sizeof sun.sun_path];
-  if (!fill_sun(env, argv[0], &sun, path, sizeof path)) return NULL;
+  if (!emu_fill_sun(env, argv[0], &sun, path, sizeof path)) return NULL;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_sys(env, errno, "socket", NULL);
+  if (fd < 0) return emu_throw_sys(env, errno, "socket", NULL);
   int r;
   do {
     r = connect(fd, (struct sockaddr*)&sun, sizeof sun);
@@ -1166,30 +1169,30 @@ static napi_value sock_connect(napi_env env, napi_callback_info info) {
   if (r < 0) {
     int err = errno;
     close(fd);
-    return throw_sys(env, err, "connect", path);
+    return emu_throw_sys(env, err, "connect", path);
   }
-  napi_value obj = new_sock_object(env, fd);
+  napi_value obj = emu_sock_object_new(env, fd);
   if (!obj) close(fd);
   return obj;
 }
 
 /* pair() -> [SocketHandle, SocketHandle] */
-static napi_value sock_pair(napi_env env, napi_callback_info info) {
+static napi_value emu_socket_pair(napi_env env, napi_callback_info info) {
   (void)info;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
-    return throw_sys(env, errno, "socketpair", NULL);
-  napi_value a = new_sock_object(env, sv[0]);
+    return emu_throw_sys(env, errno, "socketpair", NULL);
+  napi_value a = emu_sock_object_new(env, sv[0]);
   if (!a) {
     close(sv[0]);
     close(sv[1]);
     return NULL;
   }
-  napi_value b = new_sock_object(env, sv[1]);
+  napi_value b = emu_sock_object_new(env, sv[1]);
   if (!b) {
     close(sv[1]);
     void* p = NULL;
-    if (napi_unwrap(env, a, &p) == napi_ok && p) pbase_teardown((pbase*)p, 0);
+    if (napi_unwrap(env, a, &p) == napi_ok && p) emu_pbase_teardown((pbase*)p, 0);
     return NULL;
   }
   napi_value arr;
@@ -1223,7 +1226,7 @@ static void server_poll_cb(uv_poll_t* h, int status, int events) {
   server* v = (server*)h->data;
   napi_env env = v->b.env;
   cbscope c;
-  if (!cb_enter(&v->b, &c)) return;
+  if (!emu_cb_enter(&v->b, &c)) return;
   napi_value on_conn = NULL, on_error = NULL;
   if (v->on_conn) napi_get_reference_value(env, v->on_conn, &on_conn);
   if (v->on_error) napi_get_reference_value(env, v->on_error, &on_error);
@@ -1233,7 +1236,7 @@ static void server_poll_cb(uv_poll_t* h, int status, int events) {
     v->b.poll_events = 0;
     if (getsockopt(v->b.fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0) err = errno;
     if (!err) {
-      int r = pbase_set_events(&v->b, UV_READABLE, server_poll_cb);
+      int r = emu_pbase_set_events(&v->b, UV_READABLE, server_poll_cb);
       if (r < 0) err = -r;
     }
   }
@@ -1251,7 +1254,7 @@ static void server_poll_cb(uv_poll_t* h, int status, int events) {
       close(fd);
       break;
     }
-    napi_value obj = new_sock_object(env, fd);
+    napi_value obj = emu_sock_object_new(env, fd);
     if (!obj) {
       close(fd);
       bool pending = false;
@@ -1264,10 +1267,10 @@ static void server_poll_cb(uv_poll_t* h, int status, int events) {
       napi_close_handle_scope(env, hs);
       break;
     }
-    int ok = on_conn ? call_js(env, on_conn, 1, &obj) : 0;
+    int ok = on_conn ? emu_call_js(env, on_conn, 1, &obj) : 0;
     if (!on_conn) { /* cannot happen: start() sets it */
       void* p = NULL;
-      if (napi_unwrap(env, obj, &p) == napi_ok && p) pbase_teardown((pbase*)p, 0);
+      if (napi_unwrap(env, obj, &p) == napi_ok && p) emu_pbase_teardown((pbase*)p, 0);
     }
     napi_close_handle_scope(env, hs);
     if (!ok) break;
@@ -1276,14 +1279,14 @@ static void server_poll_cb(uv_poll_t* h, int status, int events) {
     /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: stop accepting (the level-triggered poller would spin); JS decides when
        to resume. */
     v->accepting = 0;
-    pbase_set_events(&v->b, 0, server_poll_cb);
+    emu_pbase_set_events(&v->b, 0, server_poll_cb);
     if (on_error) {
       napi_value e;
       napi_create_int32(env, err, &e);
-      call_js(env, on_error, 1, &e);
+      emu_call_js(env, on_error, 1, &e);
     }
   }
-  cb_leave(&v->b, &c);
+  emu_cb_leave(&v->b, &c);
 }
 
 /* new ServerHandle(path, mode, backlog): binds (replacing a stale socket file) and listens; not yet accepting. */
@@ -1291,20 +1294,20 @@ static napi_value server_new(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], jsthis;
   NAPI(napi_get_cb_info(env, info, &argc, argv, &jsthis, NULL));
-  if (argc < 3) return throw_arg(env, "path, mode and backlog are required");
+  if (argc < 3) return emu_throw_arg(env, "path, mode and backlog are required");
   struct sockaddr_un sun;
   char path[sizeof sun.sun_path];
-  if (!fill_sun(env, argv[0], &sun, path, sizeof path)) return NULL;
+  if (!emu_fill_sun(env, argv[0], &sun, path, sizeof path)) return NULL;
   int64_t mode, backlog;
-  if (!arg_int(env, argv[1], 0, 0777, &mode, "mode")) return NULL;
-  if (!arg_int(env, argv[2], 1, 65535, &backlog, "backlog")) return NULL;
+  if (!emu_arg_int(env, argv[1], 0, 0777, &mode, "mode")) return NULL;
+  if (!emu_arg_int(env, argv[2], 1, 65535, &backlog, "backlog")) return NULL;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_sys(env, errno, "socket", NULL);
+  if (fd < 0) return emu_throw_sys(env, errno, "socket", NULL);
   /* The socket file takes its mode from the socket inode (minus the umask) at bind: never more open than asked. */
   if (fchmod(fd, (mode_t)mode) < 0) {
     int err = errno;
     close(fd);
-    return throw_sys(env, err, "fchmod", NULL);
+    return emu_throw_sys(env, err, "fchmod", NULL);
   }
   int bound = 0;
   for (int attempt = 0; attempt < 3 && !bound; attempt++) {
@@ -1315,24 +1318,24 @@ static napi_value server_new(napi_env env, napi_callback_info info) {
     int err = errno;
     if (err != EADDRINUSE) {
       close(fd);
-      return throw_sys(env, err, "bind", path);
+      return emu_throw_sys(env, err, "bind", path);
     }
     struct stat st;
     if (lstat(path, &st) < 0) {
       err = errno;
       if (err == ENOENT) continue;
       close(fd);
-      return throw_sys(env, err, "lstat", path);
+      return emu_throw_sys(env, err, "lstat", path);
     }
     if (!S_ISSOCK(st.st_mode)) {
       close(fd);
-      return throw_sys(env, EEXIST, "bind", path); /* not a socket: never replaced */
+      return emu_throw_sys(env, EEXIST, "bind", path); /* not a socket: never replaced */
     }
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (probe < 0) {
       err = errno;
       close(fd);
-      return throw_sys(env, err, "socket", NULL);
+      return emu_throw_sys(env, err, "socket", NULL);
     }
     int r;
     do {
@@ -1342,12 +1345,12 @@ static napi_value server_new(napi_env env, napi_callback_info info) {
     close(probe);
     if (r == 0 || err == EAGAIN) { /* someone accepts (or will: backlog full) */
       close(fd);
-      return throw_sys(env, EADDRINUSE, "bind", path);
+      return emu_throw_sys(env, EADDRINUSE, "bind", path);
     }
     if (err == ENOENT) continue;
     if (err != ECONNREFUSED) {
       close(fd);
-      return throw_sys(env, err, "connect", path);
+      return emu_throw_sys(env, err, "connect", path);
     }
     /* Stale: nobody listens. Remove it, unless it was replaced in the meantime. */
     struct stat st2;
@@ -1355,12 +1358,12 @@ static napi_value server_new(napi_env env, napi_callback_info info) {
         errno != ENOENT) {
       err = errno;
       close(fd);
-      return throw_sys(env, err, "unlink", path);
+      return emu_throw_sys(env, err, "unlink", path);
     }
   }
   if (!bound) {
     close(fd);
-    return throw_sys(env, EADDRINUSE, "bind", path);
+    return emu_throw_sys(env, EADDRINUSE, "bind", path);
   }
   struct stat st;
   const char* failed = NULL;
@@ -1374,19 +1377,19 @@ static napi_value server_new(napi_env env, napi_callback_info info) {
     int err = errno;
     close(fd);
     unlink(path);
-    return throw_sys(env, err, failed, path);
+    return emu_throw_sys(env, err, failed, path);
   }
   server* v = (server*)calloc(1, sizeof(server));
   if (!v) {
     close(fd);
     unlink(path);
-    return throw_sys(env, ENOMEM, "malloc", NULL);
+    return emu_throw_sys(env, ENOMEM, "malloc", NULL);
   }
   memcpy(v->path, path, sizeof v->path);
   v->dev = st.st_dev;
   v->ino = st.st_ino;
   v->b.release = server_release;
-  if (!pbase_init(env, &v->b, jsthis, fd, 1, "emu.UnixServer", 0)) {
+  if (!emu_pbase_init(env, &v->b, jsthis, fd, 1, "emu.UnixServer", 0)) {
     close(fd);
     unlink(path);
     return NULL;
@@ -1398,43 +1401,43 @@ static napi_value server_new(napi_env env, napi_callback_info info) {
 static napi_value server_start(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  server* v = (server*)unwrap_this(env, info, &argc, argv);
+  server* v = (server*)emu_unwrap_this(env, info, &argc, argv);
   if (!v) return NULL;
-  if (v->b.torn) return undef(env);
+  if (v->b.torn) return emu_undef(env);
   if (argc >= 2) {
     napi_valuetype t0, t1;
     napi_typeof(env, argv[0], &t0);
     napi_typeof(env, argv[1], &t1);
-    if (t0 != napi_function || t1 != napi_function) return throw_arg(env, "callbacks must be functions");
+    if (t0 != napi_function || t1 != napi_function) return emu_throw_arg(env, "callbacks must be functions");
     if (v->on_conn) napi_delete_reference(env, v->on_conn);
     if (v->on_error) napi_delete_reference(env, v->on_error);
     v->on_conn = v->on_error = NULL;
     NAPI(napi_create_reference(env, argv[0], 1, &v->on_conn));
     NAPI(napi_create_reference(env, argv[1], 1, &v->on_error));
   }
-  if (!v->on_conn) return throw_arg(env, "start needs callbacks");
+  if (!v->on_conn) return emu_throw_arg(env, "start needs callbacks");
   v->accepting = 1;
-  int r = pbase_set_events(&v->b, UV_READABLE, server_poll_cb);
-  if (r < 0) return throw_sys(env, -r, "uv_poll_start", NULL);
-  return undef(env);
+  int r = emu_pbase_set_events(&v->b, UV_READABLE, server_poll_cb);
+  if (r < 0) return emu_throw_sys(env, -r, "uv_poll_start", NULL);
+  return emu_undef(env);
 }
 
 /* close(unlink) */
 static napi_value server_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  server* v = (server*)unwrap_this(env, info, &argc, argv);
+  server* v = (server*)emu_unwrap_this(env, info, &argc, argv);
   if (!v) return NULL;
   bool do_unlink = true;
-  if (argc > 0) arg_bool(env, argv[0], &do_unlink);
-  if (v->b.torn) return undef(env);
-  pbase_teardown(&v->b, 0);
+  if (argc > 0) emu_arg_bool(env, argv[0], &do_unlink);
+  if (v->b.torn) return emu_undef(env);
+  emu_pbase_teardown(&v->b, 0);
   if (do_unlink) {
     struct stat st;
     /* Only our own socket file: a later server may have replaced it. */
     if (lstat(v->path, &st) == 0 && st.st_dev == v->dev && st.st_ino == v->ino) unlink(v->path);
   }
-  return undef(env);
+  return emu_undef(env);
 }
 
 /* ------------------------------------------------------------------------------------------------------------- */
@@ -1468,7 +1471,7 @@ static int efd_poll0(int fd, short events) {
   return 0;
 }
 
-static ssize_t efd_read_nowait(int fd, uint64_t* v) {
+static ssize_t emu_efd_read_nowait(int fd, uint64_t* v) {
   ssize_t r;
   if (!__atomic_load_n(&efd_no_rwf_nowait, __ATOMIC_RELAXED)) {
     struct iovec iov = {.iov_base = v, .iov_len = sizeof *v};
@@ -1486,7 +1489,7 @@ static ssize_t efd_read_nowait(int fd, uint64_t* v) {
 }
 
 /* shared: the fd may lack O_NONBLOCK (adopted); ours (EFD_NONBLOCK) skip the poll. */
-static ssize_t efd_write_nowait(int fd, uint64_t n, bool shared) {
+static ssize_t emu_efd_write_nowait(int fd, uint64_t n, bool shared) {
   if (shared && efd_poll0(fd, POLLOUT) < 0) return -1;
   ssize_t r;
   do {
@@ -1514,18 +1517,18 @@ static void efd_poll_cb(uv_poll_t* h, int status, int events) {
   efd* w = (efd*)h->data;
   napi_env env = w->b.env;
   cbscope c;
-  if (!cb_enter(&w->b, &c)) return;
+  if (!emu_cb_enter(&w->b, &c)) return;
   int err = status < 0 ? -status : 0;
   if (err) w->b.poll_events = 0; /* libuv stopped the handle */
   if (!err) {
     uint64_t v;
-    ssize_t r = efd_read_nowait(w->b.fd, &v);
+    ssize_t r = emu_efd_read_nowait(w->b.fd, &v);
     if (r == (ssize_t)sizeof v) {
       /* One read per wake-up (semaphore mode: 1); the poller is level-triggered and comes back for more. */
       napi_value fn = NULL, arg;
       if (w->on_count && napi_get_reference_value(env, w->on_count, &fn) == napi_ok && fn &&
           napi_create_bigint_uint64(env, v, &arg) == napi_ok)
-        call_js(env, fn, 1, &arg);
+        emu_call_js(env, fn, 1, &arg);
     } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       /* another reader took it */
     } else {
@@ -1536,32 +1539,32 @@ static void efd_poll_cb(uv_poll_t* h, int status, int events) {
     /* Stop watching (the fd stays open: it is the EventFd's), then report. */
     napi_value fn = NULL;
     if (w->on_error) napi_get_reference_value(env, w->on_error, &fn);
-    pbase_set_events(&w->b, 0, efd_poll_cb);
+    emu_pbase_set_events(&w->b, 0, efd_poll_cb);
     efd_drop_callbacks(w);
     if (fn) {
       napi_value e;
       napi_create_int32(env, err, &e);
-      call_js(env, fn, 1, &e);
+      emu_call_js(env, fn, 1, &e);
     }
   }
-  cb_leave(&w->b, &c);
+  emu_cb_leave(&w->b, &c);
 }
 
 /* new EventFdHandle(fd, adopted): takes ownership of an eventfd (checked by the caller). adopted: a peer's, whose
-   flags are never changed (polled through a proxy, see pbase_init). */
+   flags are never changed (polled through a proxy, see emu_pbase_init). */
 static napi_value efd_new(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], jsthis;
   NAPI(napi_get_cb_info(env, info, &argc, argv, &jsthis, NULL));
-  if (argc < 1) return throw_arg(env, "fd is required");
+  if (argc < 1) return emu_throw_arg(env, "fd is required");
   int fd;
-  if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  if (!emu_arg_fd(env, argv[0], &fd, "fd")) return NULL;
   bool adopted = false;
-  if (argc > 1) arg_bool(env, argv[1], &adopted);
+  if (argc > 1) emu_arg_bool(env, argv[1], &adopted);
   efd* w = (efd*)calloc(1, sizeof(efd));
-  if (!w) return throw_sys(env, ENOMEM, "malloc", NULL);
+  if (!w) return emu_throw_sys(env, ENOMEM, "malloc", NULL);
   w->b.release = efd_release;
-  if (!pbase_init(env, &w->b, jsthis, fd, 1, "emu.EventFd", adopted)) return NULL;
+  if (!emu_pbase_init(env, &w->b, jsthis, fd, 1, "emu.EventFd", adopted)) return NULL;
   return jsthis;
 }
 
@@ -1569,79 +1572,79 @@ static napi_value efd_new(napi_env env, napi_callback_info info) {
 static napi_value efd_watch(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  efd* w = (efd*)unwrap_this(env, info, &argc, argv);
+  efd* w = (efd*)emu_unwrap_this(env, info, &argc, argv);
   if (!w) return NULL;
   napi_valuetype t0 = napi_undefined, t1 = napi_undefined;
   if (argc >= 2) {
     napi_typeof(env, argv[0], &t0);
     napi_typeof(env, argv[1], &t1);
   }
-  if (t0 != napi_function || t1 != napi_function) return throw_arg(env, "callbacks must be functions");
-  if (w->b.torn) return throw_sys(env, EBADF, "watch", NULL);
+  if (t0 != napi_function || t1 != napi_function) return emu_throw_arg(env, "callbacks must be functions");
+  if (w->b.torn) return emu_throw_sys(env, EBADF, "watch", NULL);
   efd_drop_callbacks(w);
   NAPI(napi_create_reference(env, argv[0], 1, &w->on_count));
   NAPI(napi_create_reference(env, argv[1], 1, &w->on_error));
-  int r = pbase_set_events(&w->b, UV_READABLE, efd_poll_cb);
+  int r = emu_pbase_set_events(&w->b, UV_READABLE, efd_poll_cb);
   if (r < 0) {
     efd_drop_callbacks(w);
-    return throw_sys(env, -r, "uv_poll_start", NULL);
+    return emu_throw_sys(env, -r, "uv_poll_start", NULL);
   }
-  return undef(env);
+  return emu_undef(env);
 }
 
 static napi_value efd_unwatch(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  efd* w = (efd*)unwrap_this(env, info, &argc, NULL);
+  efd* w = (efd*)emu_unwrap_this(env, info, &argc, NULL);
   if (!w) return NULL;
-  pbase_set_events(&w->b, 0, efd_poll_cb);
+  emu_pbase_set_events(&w->b, 0, efd_poll_cb);
   if (!w->b.torn) efd_drop_callbacks(w);
-  return undef(env);
+  return emu_undef(env);
 }
 
 static napi_value efd_close(napi_env env, napi_callback_info info) {
   size_t argc = 0;
-  efd* w = (efd*)unwrap_this(env, info, &argc, NULL);
+  efd* w = (efd*)emu_unwrap_this(env, info, &argc, NULL);
   if (!w) return NULL;
-  pbase_teardown(&w->b, 0);
-  return undef(env);
+  emu_pbase_teardown(&w->b, 0);
+  return emu_undef(env);
 }
 
 /* ------------------------------------------------------------------------------------------------------------- */
 /* plain fd functions                                                                                             */
 
-static napi_value f_close(napi_env env, napi_callback_info info) {
+static napi_value emu_close_fd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1) return throw_arg(env, "fd is required");
-  if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
-  if (close(fd) < 0 && errno != EINTR) return throw_sys(env, errno, "close", NULL); /* EINTR: Linux closed it */
-  return undef(env);
+  if (argc < 1) return emu_throw_arg(env, "fd is required");
+  if (!emu_arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  if (close(fd) < 0 && errno != EINTR) return emu_throw_sys(env, errno, "close", NULL); /* EINTR: Linux closed it */
+  return emu_undef(env);
 }
 
-static napi_value f_dup(napi_env env, napi_callback_info info) {
+static napi_value emu_dup_fd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1) return throw_arg(env, "fd is required");
-  if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  if (argc < 1) return emu_throw_arg(env, "fd is required");
+  if (!emu_arg_fd(env, argv[0], &fd, "fd")) return NULL;
   int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (d < 0) return throw_sys(env, errno, "fcntl", NULL);
-  return return_fd(env, d);
+  if (d < 0) return emu_throw_sys(env, errno, "fcntl", NULL);
+  return emu_return_fd(env, d);
 }
 
 /* ioctl(fd, request, arg?) */
-static napi_value f_ioctl(napi_env env, napi_callback_info info) {
+static napi_value emu_ioctl(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], v;
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return throw_arg(env, "fd and request are required");
+  if (argc < 2) return emu_throw_arg(env, "fd and request are required");
   int fd;
-  if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  if (!emu_arg_fd(env, argv[0], &fd, "fd")) return NULL;
   int64_t req;
-  if (!arg_int(env, argv[1], INT32_MIN, UINT32_MAX, &req, "request")) return NULL;
+  if (!emu_arg_int(env, argv[1], INT32_MIN, UINT32_MAX, &req, "request")) return NULL;
   unsigned long request = (unsigned long)(uint32_t)req; /* some VFIO requests exceed 2^31 */
   unsigned long arg = 0;
   napi_valuetype t = napi_undefined;
@@ -1651,41 +1654,41 @@ static napi_value f_ioctl(napi_env env, napi_callback_info info) {
   if (is_ta) {
     void* data;
     size_t len;
-    if (!arg_u8(env, argv[2], &data, &len, "arg")) return NULL;
+    if (!emu_arg_u8(env, argv[2], &data, &len, "arg")) return NULL;
     unsigned dir = _IOC_DIR(request), size = _IOC_SIZE(request);
     if (dir != _IOC_NONE && size > len)
-      return throw_arg(env, "ioctl request 0x%lx needs a %u-byte argument; the Uint8Array has %zu bytes", request, size,
-                       len);
+      return emu_throw_arg(env, "ioctl request 0x%lx needs a %u-byte argument; the Uint8Array has %zu bytes", request,
+                           size, len);
     arg = (unsigned long)data;
   } else if (t == napi_number || t == napi_bigint) {
     uint64_t x;
-    if (!arg_u64(env, argv[2], &x, "arg")) return NULL;
+    if (!emu_arg_u64(env, argv[2], &x, "arg")) return NULL;
     arg = (unsigned long)x;
   } else if (t != napi_undefined) {
-    return throw_arg(env, "arg must be a Uint8Array (passed by pointer), a number or a bigint (passed by value)");
+    return emu_throw_arg(env, "arg must be a Uint8Array (passed by pointer), a number or a bigint (passed by value)");
   }
   int r;
   do {
     r = ioctl(fd, request, arg);
   } while (r < 0 && errno == EINTR);
-  if (r < 0) return throw_sys(env, errno, "ioctl", NULL);
+  if (r < 0) return emu_throw_sys(env, errno, "ioctl", NULL);
   NAPI(napi_create_int32(env, r, &v));
   return v;
 }
 
 /* memfdCreate(name, size: bigint) -> fd */
-static napi_value f_memfd(napi_env env, napi_callback_info info) {
+static napi_value emu_memfd_create(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return throw_arg(env, "name and size are required");
+  if (argc < 2) return emu_throw_arg(env, "name and size are required");
   char name[250];
-  if (!arg_str(env, argv[0], name, sizeof name, "name")) return NULL;
+  if (!emu_arg_str(env, argv[0], name, sizeof name, "name")) return NULL;
   uint64_t size;
-  if (!arg_u64(env, argv[1], &size, "size")) return NULL;
-  if (size > (uint64_t)INT64_MAX) return throw_arg(env, "size is too large");
+  if (!emu_arg_u64(env, argv[1], &size, "size")) return NULL;
+  if (size > (uint64_t)INT64_MAX) return emu_throw_arg(env, "size is too large");
   int fd = memfd_create(name, MFD_CLOEXEC);
-  if (fd < 0) return throw_sys(env, errno, "memfd_create", NULL);
+  if (fd < 0) return emu_throw_sys(env, errno, "memfd_create", NULL);
   int r;
   do {
     r = size > 0 ? ftruncate(fd, (off_t)size) : 0;
@@ -1693,37 +1696,37 @@ static napi_value f_memfd(napi_env env, napi_callback_info info) {
   if (r < 0) {
     int err = errno;
     close(fd);
-    return throw_sys(env, err, "ftruncate", NULL);
+    return emu_throw_sys(env, err, "ftruncate", NULL);
   }
-  return return_fd(env, fd);
+  return emu_return_fd(env, fd);
 }
 
-static napi_value f_ftruncate(napi_env env, napi_callback_info info) {
+static napi_value emu_ftruncate(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return throw_arg(env, "fd and size are required");
+  if (argc < 2) return emu_throw_arg(env, "fd and size are required");
   int fd;
   uint64_t size;
-  if (!arg_fd(env, argv[0], &fd, "fd") || !arg_u64(env, argv[1], &size, "size")) return NULL;
-  if (size > (uint64_t)INT64_MAX) return throw_arg(env, "size is too large");
+  if (!emu_arg_fd(env, argv[0], &fd, "fd") || !emu_arg_u64(env, argv[1], &size, "size")) return NULL;
+  if (size > (uint64_t)INT64_MAX) return emu_throw_arg(env, "size is too large");
   int r;
   do {
     r = ftruncate(fd, (off_t)size);
   } while (r < 0 && errno == EINTR);
-  if (r < 0) return throw_sys(env, errno, "ftruncate", NULL);
-  return undef(env);
+  if (r < 0) return emu_throw_sys(env, errno, "ftruncate", NULL);
+  return emu_undef(env);
 }
 
-static napi_value f_file_size(napi_env env, napi_callback_info info) {
+static napi_value emu_file_size(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], v;
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1) return throw_arg(env, "fd is required");
-  if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  if (argc < 1) return emu_throw_arg(env, "fd is required");
+  if (!emu_arg_fd(env, argv[0], &fd, "fd")) return NULL;
   struct stat st;
-  if (fstat(fd, &st) < 0) return throw_sys(env, errno, "fstat", NULL);
+  if (fstat(fd, &st) < 0) return emu_throw_sys(env, errno, "fstat", NULL);
   NAPI(napi_create_bigint_int64(env, (int64_t)st.st_size, &v));
   return v;
 }
@@ -1740,7 +1743,7 @@ typedef struct {
 } mapping;
 
 /* Runs when the ArrayBuffer's memory is released: after GC, or after unmap() detached it (then already unmapped).
-   Node 20 also calls it synchronously when creating the external ArrayBuffer fails: f_mmap then owns `m`. */
+   Node 20 also calls it synchronously when creating the external ArrayBuffer fails: emu_mmap then owns `m`. */
 static void mapping_finalize(napi_env env, void* data, void* hint) {
   (void)env;
   (void)data;
@@ -1757,40 +1760,41 @@ static void mapping_finalize(napi_env env, void* data, void* hint) {
 }
 
 /* mmap(fd, offset: bigint, length: number, writable: boolean) -> [ArrayBuffer, handle, address: bigint] */
-static napi_value f_mmap(napi_env env, napi_callback_info info) {
+static napi_value emu_mmap(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return throw_arg(env, "fd, offset, length and access are required");
+  if (argc < 4) return emu_throw_arg(env, "fd, offset, length and access are required");
   int fd;
   uint64_t off, len;
   bool writable;
-  if (!arg_fd(env, argv[0], &fd, "fd") || !arg_u64(env, argv[1], &off, "offset") ||
-      !arg_u64(env, argv[2], &len, "length"))
+  if (!emu_arg_fd(env, argv[0], &fd, "fd") || !emu_arg_u64(env, argv[1], &off, "offset") ||
+      !emu_arg_u64(env, argv[2], &len, "length"))
     return NULL;
-  arg_bool(env, argv[3], &writable);
+  emu_arg_bool(env, argv[3], &writable);
   uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-  if (off % page != 0) return throw_arg(env, "offset %llu is not a multiple of the page size (%llu)",
-                                        (unsigned long long)off, (unsigned long long)page);
+  if (off % page != 0)
+    return emu_throw_arg(env, "offset %llu is not a multiple of the page size (%llu)", (unsigned long long)off,
+                         (unsigned long long)page);
   if (len == 0 || len > EMU_MAX_MAP)
-    return throw_arg(env, "length must be 1 to %llu bytes (Node 20 refuses larger ArrayBuffers: use mmapWindows)",
-                     (unsigned long long)EMU_MAX_MAP);
-  if (off > (uint64_t)INT64_MAX - len) return throw_arg(env, "offset + length overflows");
+    return emu_throw_arg(env, "length must be 1 to %llu bytes (Node 20 refuses larger ArrayBuffers: use mmapWindows)",
+                         (unsigned long long)EMU_MAX_MAP);
+  if (off > (uint64_t)INT64_MAX - len) return emu_throw_arg(env, "offset + length overflows");
   /* Touching a page beyond the end of a file raises SIGBUS: refuse such mappings of regular files (memfds
      included). Device fds (e.g. VFIO regions) have no meaningful size and are not checked. */
   struct stat fst;
-  if (fstat(fd, &fst) < 0) return throw_sys(env, errno, "fstat", NULL);
+  if (fstat(fd, &fst) < 0) return emu_throw_sys(env, errno, "fstat", NULL);
   if (S_ISREG(fst.st_mode) && off + len > (uint64_t)fst.st_size)
-    return throw_arg(env,
-                     "offset %llu + length %llu is beyond the end of the file (%lld bytes): touching it would raise "
-                     "SIGBUS",
-                     (unsigned long long)off, (unsigned long long)len, (long long)fst.st_size);
+    return emu_throw_arg(env,
+                         "offset %llu + length %llu is beyond the end of the file (%lld bytes): touching it would "
+                         "raise SIGBUS",
+                         (unsigned long long)off, (unsigned long long)len, (long long)fst.st_size);
   void* addr = mmap(NULL, (size_t)len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, (off_t)off);
-  if (addr == MAP_FAILED) return throw_sys(env, errno, "mmap", NULL);
+  if (addr == MAP_FAILED) return emu_throw_sys(env, errno, "mmap", NULL);
   mapping* m = (mapping*)calloc(1, sizeof(mapping));
   if (!m) {
     munmap(addr, (size_t)len);
-    return throw_sys(env, ENOMEM, "malloc", NULL);
+    return emu_throw_sys(env, ENOMEM, "malloc", NULL);
   }
   m->addr = addr;
   m->len = (size_t)len;
@@ -1804,7 +1808,7 @@ static napi_value f_mmap(napi_env env, napi_callback_info info) {
     /* If the finalizer already ran (Node 20: synchronously), it left m to us; if it may still run later, it will
        free m then (a few bytes leak if it never does). */
     if (m->finalized_in_create) free(m);
-    return napi_failed(env);
+    return emu_napi_failed(env);
   }
   /* From here the ArrayBuffer owns the mapping; the handle only points at it (no finalizer). */
   napi_value address;
@@ -1819,106 +1823,109 @@ static napi_value f_mmap(napi_env env, napi_callback_info info) {
 
 /* unmap(handle, arrayBuffer): munmap now and detach the ArrayBuffer (views then have length 0). The caller
    guarantees it is called at most once per mapping (m may be freed by the detach). */
-static napi_value f_unmap(napi_env env, napi_callback_info info) {
+static napi_value emu_unmap(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return throw_arg(env, "handle and buffer are required");
+  if (argc < 2) return emu_throw_arg(env, "handle and buffer are required");
   napi_valuetype t;
   bool is_ab = false;
   void* p = NULL;
-  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external || napi_get_value_external(env, argv[0], &p) != napi_ok ||
-      !p || napi_is_arraybuffer(env, argv[1], &is_ab) != napi_ok || !is_ab)
-    return throw_arg(env, "not a mapping");
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, argv[0], &p) != napi_ok || !p ||
+      napi_is_arraybuffer(env, argv[1], &is_ab) != napi_ok || !is_ab)
+    return emu_throw_arg(env, "not a mapping");
   /* A detached buffer may mean m is already freed: check that before touching m. While the buffer is attached,
      its finalizer has not run, so m is alive. */
   bool detached = false;
   if (napi_is_detached_arraybuffer(env, argv[1], &detached) != napi_ok || detached)
-    return throw_arg(env, "mapping already unmapped (its ArrayBuffer is detached)");
+    return emu_throw_arg(env, "mapping already unmapped (its ArrayBuffer is detached)");
   mapping* m = (mapping*)p;
   void* data = NULL;
   size_t len = 0;
   NAPI(napi_get_arraybuffer_info(env, argv[1], &data, &len));
-  if (m->unmapped || data != m->addr || len != m->len) return throw_arg(env, "buffer does not belong to this mapping");
-  if (munmap(m->addr, m->len) < 0) return throw_sys(env, errno, "munmap", NULL);
+  if (m->unmapped || data != m->addr || len != m->len)
+    return emu_throw_arg(env, "buffer does not belong to this mapping");
+  if (munmap(m->addr, m->len) < 0) return emu_throw_sys(env, errno, "munmap", NULL);
   m->unmapped = 1;
   /* No JS runs between munmap and detach. The detach may release the backing store and run the finalizer. */
   NAPI(napi_detach_arraybuffer(env, argv[1]));
-  return undef(env);
+  return emu_undef(env);
 }
 
 /* ------------------------------------------------------------------------------------------------------------- */
 /* eventfd                                                                                                        */
 
-static napi_value f_eventfd(napi_env env, napi_callback_info info) {
+static napi_value emu_eventfd_create(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return throw_arg(env, "initval and semaphore are required");
+  if (argc < 2) return emu_throw_arg(env, "initval and semaphore are required");
   int64_t init;
-  if (!arg_int(env, argv[0], 0, UINT32_MAX, &init, "initval")) return NULL;
+  if (!emu_arg_int(env, argv[0], 0, UINT32_MAX, &init, "initval")) return NULL;
   bool sem;
-  arg_bool(env, argv[1], &sem);
+  emu_arg_bool(env, argv[1], &sem);
   int fd = eventfd((unsigned int)init, EFD_CLOEXEC | EFD_NONBLOCK | (sem ? EFD_SEMAPHORE : 0));
-  if (fd < 0) return throw_sys(env, errno, "eventfd", NULL);
-  return return_fd(env, fd);
+  if (fd < 0) return emu_throw_sys(env, errno, "eventfd", NULL);
+  return emu_return_fd(env, fd);
 }
 
 /* eventfdAdopt(fd): checks it is an eventfd; makes it close-on-exec. Its O_NONBLOCK stays as the peer set it. */
-static napi_value f_eventfd_adopt(napi_env env, napi_callback_info info) {
+static napi_value emu_eventfd_adopt(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1) return throw_arg(env, "fd is required");
-  if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  if (argc < 1) return emu_throw_arg(env, "fd is required");
+  if (!emu_arg_fd(env, argv[0], &fd, "fd")) return NULL;
   char link[64], target[64];
   snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t n = readlink(link, target, sizeof target - 1);
-  if (n < 0) return throw_sys(env, errno == ENOENT ? EBADF : errno, "readlink", NULL);
+  if (n < 0) return emu_throw_sys(env, errno == ENOENT ? EBADF : errno, "readlink", NULL);
   target[n] = 0;
-  if (strcmp(target, "anon_inode:[eventfd]") != 0) return throw_arg(env, "fd %d is not an eventfd (%s)", fd, target);
+  if (strcmp(target, "anon_inode:[eventfd]") != 0)
+    return emu_throw_arg(env, "fd %d is not an eventfd (%s)", fd, target);
   int fl = fcntl(fd, F_GETFD);
-  if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return throw_sys(env, errno, "fcntl", NULL);
-  return undef(env);
+  if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return emu_throw_sys(env, errno, "fcntl", NULL);
+  return emu_undef(env);
 }
 
-/* eventfdWrite(fd, count, shared?): shared = the fd may be blocking (adopted), see efd_write_nowait. */
-static napi_value f_eventfd_write(napi_env env, napi_callback_info info) {
+/* eventfdWrite(fd, count, shared?): shared = the fd may be blocking (adopted), see emu_efd_write_nowait. */
+static napi_value emu_eventfd_write(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return throw_arg(env, "fd and count are required");
+  if (argc < 2) return emu_throw_arg(env, "fd and count are required");
   int fd;
   uint64_t n;
-  if (!arg_fd(env, argv[0], &fd, "fd") || !arg_u64(env, argv[1], &n, "count")) return NULL;
-  if (n == UINT64_MAX) return throw_arg(env, "count must be below 2^64-1");
+  if (!emu_arg_fd(env, argv[0], &fd, "fd") || !emu_arg_u64(env, argv[1], &n, "count")) return NULL;
+  if (n == UINT64_MAX) return emu_throw_arg(env, "count must be below 2^64-1");
   bool shared = false;
-  if (argc > 2) arg_bool(env, argv[2], &shared);
-  ssize_t r = efd_write_nowait(fd, n, shared);
-  if (r < 0) return throw_sys(env, errno, "write", NULL); /* EAGAIN: the counter would overflow */
-  if (r != (ssize_t)sizeof n) return throw_sys(env, EIO, "write", NULL);
-  return undef(env);
+  if (argc > 2) emu_arg_bool(env, argv[2], &shared);
+  ssize_t r = emu_efd_write_nowait(fd, n, shared);
+  if (r < 0) return emu_throw_sys(env, errno, "write", NULL); /* EAGAIN: the counter would overflow */
+  if (r != (ssize_t)sizeof n) return emu_throw_sys(env, EIO, "write", NULL);
+  return emu_undef(env);
 }
 
 /* eventfdRead(fd) -> bigint, or null when the counter is zero */
-static napi_value f_eventfd_read(napi_env env, napi_callback_info info) {
+static napi_value emu_eventfd_read(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], v;
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1) return throw_arg(env, "fd is required");
-  if (!arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  if (argc < 1) return emu_throw_arg(env, "fd is required");
+  if (!emu_arg_fd(env, argv[0], &fd, "fd")) return NULL;
   uint64_t n;
-  ssize_t r = efd_read_nowait(fd, &n);
+  ssize_t r = emu_efd_read_nowait(fd, &n);
   if (r < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       NAPI(napi_get_null(env, &v));
       return v;
     }
-    return throw_sys(env, errno, "read", NULL);
+    return emu_throw_sys(env, errno, "read", NULL);
   }
-  if (r != (ssize_t)sizeof n) return throw_sys(env, EIO, "read", NULL);
+  if (r != (ssize_t)sizeof n) return emu_throw_sys(env, EIO, "read", NULL);
   NAPI(napi_create_bigint_uint64(env, n, &v));
   return v;
 }
@@ -1931,46 +1938,46 @@ static napi_value f_init(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  env_data* ed = get_ed(env);
-  if (!ed) return napi_failed(env);
+  env_data* ed = emu_env_data(env);
+  if (!ed) return emu_napi_failed(env);
   napi_valuetype t0 = napi_undefined, t1 = napi_undefined;
   if (argc >= 2) {
     napi_typeof(env, argv[0], &t0);
     napi_typeof(env, argv[1], &t1);
   }
-  if (t0 != napi_function || t1 != napi_function) return throw_arg(env, "init needs two functions");
+  if (t0 != napi_function || t1 != napi_function) return emu_throw_arg(env, "init needs two functions");
   if (ed->sys_error) napi_delete_reference(env, ed->sys_error);
   if (ed->arg_error) napi_delete_reference(env, ed->arg_error);
   ed->sys_error = ed->arg_error = NULL;
   NAPI(napi_create_reference(env, argv[0], 1, &ed->sys_error));
   NAPI(napi_create_reference(env, argv[1], 1, &ed->arg_error));
-  return undef(env);
+  return emu_undef(env);
 }
 
 #define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
 
 static napi_value Init(napi_env env, napi_value exports) {
   env_data* ed = (env_data*)calloc(1, sizeof(env_data));
-  if (!ed) return napi_failed(env);
+  if (!ed) return emu_napi_failed(env);
   ed->rbuf = (char*)malloc(EMU_RECV_BUF);
   if (!ed->rbuf || napi_get_uv_event_loop(env, &ed->loop) != napi_ok) {
     free(ed->rbuf);
     free(ed);
-    return napi_failed(env);
+    return emu_napi_failed(env);
   }
   if (napi_set_instance_data(env, ed, ed_finalize, NULL) != napi_ok) {
     free(ed->rbuf);
     free(ed);
-    return napi_failed(env);
+    return emu_napi_failed(env);
   }
 
   napi_property_descriptor sock_methods[] = {
       METHOD("setCallbacks", sock_set_callbacks), METHOD("start", sock_start),
-      METHOD("setPaused", sock_set_paused),       METHOD("send", sock_send),
+      METHOD("setPaused", sock_set_paused),       METHOD("send", emu_sock_send),
       METHOD("bufferedAmount", sock_buffered),    METHOD("fd", sock_get_fd),
       METHOD("isClosed", sock_is_closed),         METHOD("closeError", sock_close_error),
-      METHOD("close", sock_close),                METHOD("ref", pbase_ref),
-      METHOD("unref", pbase_unref),
+      METHOD("close", sock_close),                METHOD("ref", emu_pbase_ref),
+      METHOD("unref", emu_pbase_unref),
   };
   napi_value sock_cls;
   NAPI(napi_define_class(env, "SocketHandle", NAPI_AUTO_LENGTH, sock_new, NULL,
@@ -1980,8 +1987,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor server_methods[] = {
       METHOD("start", server_start),
       METHOD("close", server_close),
-      METHOD("ref", pbase_ref),
-      METHOD("unref", pbase_unref),
+      METHOD("ref", emu_pbase_ref),
+      METHOD("unref", emu_pbase_unref),
   };
   napi_value server_cls;
   NAPI(napi_define_class(env, "ServerHandle", NAPI_AUTO_LENGTH, server_new, NULL,
@@ -1989,7 +1996,7 @@ static napi_value Init(napi_env env, napi_value exports) {
 
   napi_property_descriptor efd_methods[] = {
       METHOD("watch", efd_watch), METHOD("unwatch", efd_unwatch), METHOD("close", efd_close),
-      METHOD("ref", pbase_ref),   METHOD("unref", pbase_unref),
+      METHOD("ref", emu_pbase_ref),   METHOD("unref", emu_pbase_unref),
   };
   napi_value efd_cls;
   NAPI(napi_define_class(env, "EventFdHandle", NAPI_AUTO_LENGTH, efd_new, NULL,
@@ -2000,20 +2007,20 @@ static napi_value Init(napi_env env, napi_value exports) {
 
   napi_property_descriptor props[] = {
       METHOD("init", f_init),
-      METHOD("connect", sock_connect),
-      METHOD("socketPair", sock_pair),
-      METHOD("closeFd", f_close),
-      METHOD("dupFd", f_dup),
-      METHOD("ioctl", f_ioctl),
-      METHOD("memfdCreate", f_memfd),
-      METHOD("ftruncate", f_ftruncate),
-      METHOD("fileSize", f_file_size),
-      METHOD("mmap", f_mmap),
-      METHOD("unmap", f_unmap),
-      METHOD("eventfdCreate", f_eventfd),
-      METHOD("eventfdAdopt", f_eventfd_adopt),
-      METHOD("eventfdWrite", f_eventfd_write),
-      METHOD("eventfdRead", f_eventfd_read),
+      METHOD("connect", emu_connect),
+      METHOD("socketPair", emu_socket_pair),
+      METHOD("closeFd", emu_close_fd),
+      METHOD("dupFd", emu_dup_fd),
+      METHOD("ioctl", emu_ioctl),
+      METHOD("memfdCreate", emu_memfd_create),
+      METHOD("ftruncate", emu_ftruncate),
+      METHOD("fileSize", emu_file_size),
+      METHOD("mmap", emu_mmap),
+      METHOD("unmap", emu_unmap),
+      METHOD("eventfdCreate", emu_eventfd_create),
+      METHOD("eventfdAdopt", emu_eventfd_adopt),
+      METHOD("eventfdWrite", emu_eventfd_write),
+      METHOD("eventfdRead", emu_eventfd_read),
       {"SocketHandle", NULL, NULL, NULL, NULL, sock_cls, napi_enumerable, NULL},
       {"ServerHandle", NULL, NULL, NULL, NULL, server_cls, napi_enumerable, NULL},
       {"EventFdHandle", NULL, NULL, NULL, NULL, efd_cls, napi_enumerable, NULL},
