@@ -137,6 +137,149 @@ static int sock_enqueue(sock* s, const struct iovec* iov, int niov, size_t total
   return 0;
 }
 
+/* send()'s arguments: the parts' bytes (empty parts left out) and the fds. */
+typedef struct {
+  struct iovec iov_small[8];
+  struct iovec* iov;
+  napi_value parts_small[8];
+  napi_value* parts;
+  uint32_t nparts;
+  int niov;
+  size_t total;
+  int fds[EMU_MAX_FDS];
+  int nfds;
+} send_args;
+
+static void send_args_free(send_args* a) {
+  if (a->iov != a->iov_small) free(a->iov);
+  if (a->parts != a->parts_small) free(a->parts);
+}
+
+/* data's parts: an array's elements, or data itself. 1, or 0 (thrown, or an element getter threw). */
+static int send_args_parts(napi_env env, napi_value data, bool is_arr, send_args* a) {
+  if (!is_arr) {
+    a->parts[0] = data;
+    return 1;
+  }
+  if (napi_get_array_length(env, data, &a->nparts) != napi_ok) {
+    emu_napi_failed(env);
+    return 0;
+  }
+  if (a->nparts > EMU_MAX_IOV) {
+    emu_throw_arg(env, "at most %d buffers per message, got %u", EMU_MAX_IOV, a->nparts);
+    return 0;
+  }
+  if (a->nparts > 8) {
+    a->parts = (napi_value*)malloc(sizeof(napi_value) * a->nparts);
+    a->iov = (struct iovec*)malloc(sizeof(struct iovec) * a->nparts);
+    if (!a->parts || !a->iov) {
+      emu_throw_sys(env, ENOMEM, "malloc", NULL);
+      return 0;
+    }
+  }
+  for (uint32_t i = 0; i < a->nparts; i++)
+    if (napi_get_element(env, data, i, &a->parts[i]) != napi_ok) return 0;
+  return 1;
+}
+
+/* Parses send()'s arguments into a (send_args_free is needed whatever the outcome). 1, or 0 when it threw. */
+static int send_args_parse(napi_env env, size_t argc, napi_value* argv, send_args* a) {
+  a->iov = a->iov_small;
+  a->parts = a->parts_small;
+  a->nparts = 1;
+  a->niov = 0;
+  a->total = 0;
+  a->nfds = 0;
+  bool is_arr = false;
+  napi_is_array(env, argv[0], &is_arr);
+  if (!send_args_parts(env, argv[0], is_arr, a)) return 0;
+  if (argc > 1 && !emu_arg_fds(env, argv[1], a->fds, &a->nfds)) return 0;
+  /* Only now take the data pointers: fetching array elements and fds may run JS (accessor elements) that could
+     detach a part's buffer and free its memory. From here to sendmsg/enqueue no JS runs. */
+  for (uint32_t i = 0; i < a->nparts; i++) {
+    void* d;
+    size_t l;
+    if (!emu_arg_u8(env, a->parts[i], &d, &l, is_arr ? "each part of data" : "data (a Uint8Array or an array of them)"))
+      return 0;
+    if (l == 0) continue;
+    a->iov[a->niov].iov_base = d;
+    a->iov[a->niov].iov_len = l;
+    a->niov++;
+    a->total += l;
+  }
+  if (a->total == 0 && a->nfds > 0) {
+    emu_throw_arg(env, "fds need at least one byte of data (the kernel drops fds sent with zero bytes)");
+    return 0;
+  }
+  return 1;
+}
+
+/* One sendmsg of the whole message, never blocking: the bytes the kernel took (0 when it is full), or -errno. */
+static ssize_t send_now(sock* s, struct iovec* iov, int niov, const int* fds, int nfds) {
+  struct msghdr msg;
+  struct {
+    _Alignas(struct cmsghdr) char buf[EMU_CTRL_SIZE];
+  } ctrl;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = (size_t)niov;
+  if (nfds > 0) set_rights(&msg, ctrl.buf, fds, nfds);
+  ssize_t w;
+  do {
+    w = sendmsg(s->b.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (w < 0 && errno == EINTR);
+  if (w < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+  return w;
+}
+
+/* send()'s results: -1 (the socket is closed) or bufferedAmount. */
+static napi_value send_closed(napi_env env) {
+  napi_value v = NULL;
+  napi_create_int32(env, -1, &v);
+  return v;
+}
+
+static napi_value send_buffered(napi_env env, size_t queued) {
+  napi_value v = NULL;
+  napi_create_double(env, (double)queued, &v);
+  return v;
+}
+
+/* Sends what the kernel takes now when nothing is queued, and queues the rest. send()'s result, or NULL (thrown). */
+static napi_value send_message(napi_env env, sock* s, send_args* a) {
+  if (s->b.torn) return send_closed(env);
+  if (a->total == 0) return send_buffered(env, s->queued);
+  size_t sent = 0;
+  int fds_sent = 0;
+  if (!s->qhead) {
+    ssize_t w = send_now(s, a->iov, a->niov, a->fds, a->nfds);
+    if (w < 0) {
+      int err = (int)-w;
+      if (err == EPIPE || err == ECONNRESET || err == ENOTCONN) {
+        emu_sock_fail_quiet(s, CLOSE_ERRNO, err, "sendmsg");
+        return send_closed(env);
+      }
+      return emu_throw_sys(env, err, "sendmsg", NULL);
+    }
+    sent = (size_t)w;
+    fds_sent = w > 0;
+    if (sent == a->total) return send_buffered(env, 0);
+  }
+  int err = sock_enqueue(s, a->iov, a->niov, a->total, sent, a->fds, fds_sent ? 0 : a->nfds);
+  if (err) {
+    if (sent == 0) return emu_throw_sys(env, err, err == ENOMEM ? "malloc" : "fcntl", NULL);
+    /* Part of this message is in the kernel already; without the rest the stream is corrupt. */
+    emu_sock_fail_quiet(s, CLOSE_ERRNO, err, "sendmsg");
+    return send_closed(env);
+  }
+  int r = emu_sock_update_poll(s);
+  if (r < 0) {
+    emu_sock_fail_quiet(s, CLOSE_ERRNO, -r, "uv_poll_start");
+    return send_closed(env);
+  }
+  return send_buffered(env, s->queued);
+}
+
 /* send(data: Uint8Array | Uint8Array[], fds?: number[]) -> bufferedAmount (>= 0), or -1 when the socket is closed
    (before or by this call: then closeError() says why). Bad fds and other local errors throw, nothing sent. */
 napi_value emu_sock_send(napi_env env, napi_callback_info info) {
@@ -145,115 +288,9 @@ napi_value emu_sock_send(napi_env env, napi_callback_info info) {
   sock* s = (sock*)emu_unwrap_this(env, info, &argc, argv);
   if (!s) return NULL;
   if (argc < 1) return emu_throw_arg(env, "data is required");
-  struct iovec iov_small[8];
-  struct iovec* iov = iov_small;
-  napi_value parts_small[8];
-  napi_value* parts = parts_small;
-  uint32_t nparts = 1;
-  int niov = 0;
-  size_t total = 0;
+  send_args a;
   napi_value result = NULL;
-  int fds[EMU_MAX_FDS];
-  int nfds = 0;
-  bool is_arr = false;
-  napi_is_array(env, argv[0], &is_arr);
-  if (is_arr) {
-    NAPI(napi_get_array_length(env, argv[0], &nparts));
-    if (nparts > EMU_MAX_IOV) return emu_throw_arg(env, "at most %d buffers per message, got %u", EMU_MAX_IOV, nparts);
-    if (nparts > 8) {
-      parts = (napi_value*)malloc(sizeof(napi_value) * nparts);
-      iov = (struct iovec*)malloc(sizeof(struct iovec) * nparts);
-      if (!parts || !iov) {
-        emu_throw_sys(env, ENOMEM, "malloc", NULL);
-        goto out;
-      }
-    }
-    for (uint32_t i = 0; i < nparts; i++)
-      if (napi_get_element(env, argv[0], i, &parts[i]) != napi_ok) goto out;
-  } else {
-    parts[0] = argv[0];
-  }
-  if (argc > 1 && !emu_arg_fds(env, argv[1], fds, &nfds)) goto out;
-  /* Only now take the data pointers: fetching array elements and fds may run JS (accessor elements) that could
-     detach a part's buffer and free its memory. From here to sendmsg/enqueue no JS runs. */
-  for (uint32_t i = 0; i < nparts; i++) {
-    void* d;
-    size_t l;
-    if (!emu_arg_u8(env, parts[i], &d, &l, is_arr ? "each part of data" : "data (a Uint8Array or an array of them)"))
-      goto out;
-    if (l == 0) continue;
-    iov[niov].iov_base = d;
-    iov[niov].iov_len = l;
-    niov++;
-    total += l;
-  }
-  if (total == 0 && nfds > 0) {
-    emu_throw_arg(env, "fds need at least one byte of data (the kernel drops fds sent with zero bytes)");
-    goto out;
-  }
-  if (s->b.torn) {
-    napi_create_int32(env, -1, &result);
-    goto out;
-  }
-  if (total == 0) {
-    napi_create_double(env, (double)s->queued, &result);
-    goto out;
-  }
-  size_t sent = 0;
-  int fds_sent = 0;
-  if (!s->qhead) {
-    struct msghdr msg;
-    struct {
-      _Alignas(struct cmsghdr) char buf[EMU_CTRL_SIZE];
-    } ctrl;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = iov;
-    msg.msg_iovlen = (size_t)niov;
-    if (nfds > 0) set_rights(&msg, ctrl.buf, fds, nfds);
-    ssize_t w;
-    do {
-      w = sendmsg(s->b.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (w < 0 && errno == EINTR);
-    if (w < 0) {
-      int err = errno;
-      if (err == EPIPE || err == ECONNRESET || err == ENOTCONN) {
-        emu_sock_fail_quiet(s, CLOSE_ERRNO, err, "sendmsg");
-        napi_create_int32(env, -1, &result);
-        goto out;
-      }
-      if (err != EAGAIN && err != EWOULDBLOCK) {
-        emu_throw_sys(env, err, "sendmsg", NULL);
-        goto out;
-      }
-      w = 0;
-    }
-    sent = (size_t)w;
-    fds_sent = w > 0;
-    if (sent == total) {
-      napi_create_double(env, 0, &result);
-      goto out;
-    }
-  }
-  int err = sock_enqueue(s, iov, niov, total, sent, fds, fds_sent ? 0 : nfds);
-  if (err) {
-    if (sent > 0) {
-      /* Part of this message is in the kernel already; without the rest the stream is corrupt. */
-      emu_sock_fail_quiet(s, CLOSE_ERRNO, err, "sendmsg");
-      napi_create_int32(env, -1, &result);
-    } else {
-      emu_throw_sys(env, err, err == ENOMEM ? "malloc" : "fcntl", NULL);
-    }
-    goto out;
-  }
-  int r = emu_sock_update_poll(s);
-  if (r < 0) {
-    emu_sock_fail_quiet(s, CLOSE_ERRNO, -r, "uv_poll_start");
-    napi_create_int32(env, -1, &result);
-    goto out;
-  }
-  napi_create_double(env, (double)s->queued, &result);
-out:
-  if (iov != iov_small) free(iov);
-  if (parts != parts_small) free(parts);
+  if (send_args_parse(env, argc, argv, &a)) result = send_message(env, s, &a);
+  send_args_free(&a);
   return result;
 }
