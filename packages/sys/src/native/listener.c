@@ -94,6 +94,65 @@ static void server_poll_cb(uv_poll_t* h, int status, int events) {
   emu_cb_leave(&v->b, &c);
 }
 
+/* A failed syscall, to throw as a SysError. */
+typedef struct {
+  int err;
+  const char* syscall;
+  const char* path;
+} failure;
+
+static int set_failure(failure* f, int err, const char* syscall, const char* path) {
+  f->err = err;
+  f->syscall = syscall;
+  f->path = path;
+  return 0;
+}
+
+/* bind found path in use: removes the socket file there if nobody listens on it (a stale one). 1 to bind again, or 0
+   with *f set. */
+static int remove_if_stale(const struct sockaddr_un* sun, const char* path, failure* f) {
+  struct stat st;
+  if (lstat(path, &st) < 0) return errno == ENOENT ? 1 : set_failure(f, errno, "lstat", path);
+  if (!S_ISSOCK(st.st_mode)) return set_failure(f, EEXIST, "bind", path); /* not a socket: never replaced */
+  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (probe < 0) return set_failure(f, errno, "socket", NULL);
+  int r;
+  do {
+    r = connect(probe, (const struct sockaddr*)sun, sizeof *sun);
+  } while (r < 0 && errno == EINTR);
+  int err = r < 0 ? errno : 0;
+  close(probe);
+  if (r == 0 || err == EAGAIN) /* someone accepts (or will: backlog full) */
+    return set_failure(f, EADDRINUSE, "bind", path);
+  if (err == ENOENT) return 1;
+  if (err != ECONNREFUSED) return set_failure(f, err, "connect", path);
+  /* Stale: nobody listens. Remove it, unless it was replaced in the meantime. */
+  struct stat st2;
+  if (lstat(path, &st2) == 0 && st2.st_dev == st.st_dev && st2.st_ino == st.st_ino && unlink(path) < 0 &&
+      errno != ENOENT)
+    return set_failure(f, errno, "unlink", path);
+  return 1;
+}
+
+/* Binds fd to path, replacing a stale socket file (3 tries). 1, or 0 with *f set. */
+static int bind_replacing_stale(int fd, const struct sockaddr_un* sun, const char* path, failure* f) {
+  for (int attempt = 0; attempt < 3; attempt++) {
+    if (bind(fd, (const struct sockaddr*)sun, sizeof *sun) == 0) return 1;
+    if (errno != EADDRINUSE) return set_failure(f, errno, "bind", path);
+    if (!remove_if_stale(sun, path, f)) return 0;
+  }
+  return set_failure(f, EADDRINUSE, "bind", path);
+}
+
+/* Gives the bound socket file at path its mode (the umask may have removed bits) and listens. *st: that file.
+   1, or 0 with *f set. */
+static int listen_at(int fd, const char* path, mode_t mode, int backlog, struct stat* st, failure* f) {
+  if (lstat(path, st) < 0) return set_failure(f, errno, "lstat", path);
+  if ((st->st_mode & 07777) != mode && chmod(path, mode) < 0) return set_failure(f, errno, "chmod", path);
+  if (listen(fd, backlog) < 0) return set_failure(f, errno, "listen", path);
+  return 1;
+}
+
 /* new ServerHandle(path, mode, backlog): binds (replacing a stale socket file) and listens; not yet accepting. */
 static napi_value server_new(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -114,75 +173,16 @@ static napi_value server_new(napi_env env, napi_callback_info info) {
     close(fd);
     return emu_throw_sys(env, err, "fchmod", NULL);
   }
-  int bound = 0;
-  for (int attempt = 0; attempt < 3 && !bound; attempt++) {
-    if (bind(fd, (struct sockaddr*)&sun, sizeof sun) == 0) {
-      bound = 1;
-      break;
-    }
-    int err = errno;
-    if (err != EADDRINUSE) {
-      close(fd);
-      return emu_throw_sys(env, err, "bind", path);
-    }
-    struct stat st;
-    if (lstat(path, &st) < 0) {
-      err = errno;
-      if (err == ENOENT) continue;
-      close(fd);
-      return emu_throw_sys(env, err, "lstat", path);
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-      close(fd);
-      return emu_throw_sys(env, EEXIST, "bind", path); /* not a socket: never replaced */
-    }
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (probe < 0) {
-      err = errno;
-      close(fd);
-      return emu_throw_sys(env, err, "socket", NULL);
-    }
-    int r;
-    do {
-      r = connect(probe, (struct sockaddr*)&sun, sizeof sun);
-    } while (r < 0 && errno == EINTR);
-    err = r < 0 ? errno : 0;
-    close(probe);
-    if (r == 0 || err == EAGAIN) { /* someone accepts (or will: backlog full) */
-      close(fd);
-      return emu_throw_sys(env, EADDRINUSE, "bind", path);
-    }
-    if (err == ENOENT) continue;
-    if (err != ECONNREFUSED) {
-      close(fd);
-      return emu_throw_sys(env, err, "connect", path);
-    }
-    /* Stale: nobody listens. Remove it, unless it was replaced in the meantime. */
-    struct stat st2;
-    if (lstat(path, &st2) == 0 && st2.st_dev == st.st_dev && st2.st_ino == st.st_ino && unlink(path) < 0 &&
-        errno != ENOENT) {
-      err = errno;
-      close(fd);
-      return emu_throw_sys(env, err, "unlink", path);
-    }
-  }
-  if (!bound) {
+  failure f;
+  if (!bind_replacing_stale(fd, &sun, path, &f)) {
     close(fd);
-    return emu_throw_sys(env, EADDRINUSE, "bind", path);
+    return emu_throw_sys(env, f.err, f.syscall, f.path);
   }
   struct stat st;
-  const char* failed = NULL;
-  if (lstat(path, &st) < 0)
-    failed = "lstat";
-  else if ((st.st_mode & 07777) != (mode_t)mode && chmod(path, (mode_t)mode) < 0) /* umask removed bits: add them */
-    failed = "chmod";
-  else if (listen(fd, (int)backlog) < 0)
-    failed = "listen";
-  if (failed) {
-    int err = errno;
+  if (!listen_at(fd, path, (mode_t)mode, (int)backlog, &st, &f)) {
     close(fd);
     unlink(path);
-    return emu_throw_sys(env, err, failed, path);
+    return emu_throw_sys(env, f.err, f.syscall, f.path);
   }
   server* v = (server*)calloc(1, sizeof(server));
   if (!v) {
