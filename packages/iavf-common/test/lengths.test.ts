@@ -65,7 +65,7 @@ describe("list lengths: legacy (n + 1 elements) and exact (n elements)", () => {
   }
 });
 
-describe("RSS key and LUT: one placeholder byte, the 6-byte struct for an empty array", () => {
+describe("RSS key and LUT: one placeholder byte (VPP: also for an empty array), the 6-byte struct for an empty array", () => {
   for (const op of [VirtchnlOp.CONFIG_RSS_KEY, VirtchnlOp.CONFIG_RSS_LUT]) {
     for (const n of [0, 1, 52, 64]) {
       const legacy = n === 0 ? 6 : 5 + n;
@@ -74,7 +74,7 @@ describe("RSS key and LUT: one placeholder byte, the 6-byte struct for an empty 
           const b = new Uint8Array(len);
           new DataView(b.buffer).setUint16(2, n, true);
           const r = decodeVirtchnl(op, b, "request");
-          expect(r.ok, `len ${len}`).toBe(len === legacy || len === 4 + n);
+          expect(r.ok, `len ${len}`).toBe(len === legacy || len === 4 + n || len === 5 + n);
         }
         const enc = encodeVirtchnl({
           kind: op === 23 ? "ConfigRssKey" : "ConfigRssLut",

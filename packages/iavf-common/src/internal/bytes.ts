@@ -44,5 +44,3 @@ export function checkU64(value: bigint, field: string, opcode?: number): bigint 
 export const U8 = 0xff;
 export const U16 = 0xffff;
 export const U32 = 0xffff_ffff;
-/** The largest integer a u64 number field takes (Number.MAX_SAFE_INTEGER). */
-export const U53 = Number.MAX_SAFE_INTEGER;

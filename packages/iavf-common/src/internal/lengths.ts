@@ -29,10 +29,13 @@ export function legacyByteListLength(n: number): number {
   return n === 0 ? 6 : 5 + n;
 }
 
-/** Throws `BadLength` unless `len` is the exact (4 + n) or the legacy length of a byte-array message. */
+/**
+ * Throws `BadLength` unless `len` is the exact (4 + n) or a legacy length of a byte-array message: 5 + n (one
+ * placeholder byte; what VPP sends even for n = 0) or, for n = 0, the 6-byte padded struct (what the PF validator wants).
+ */
 export function checkByteListLength(opcode: number, len: number, n: number): void {
   const legacy = legacyByteListLength(n);
-  if (len !== 4 + n && len !== legacy) {
+  if (len !== 4 + n && len !== 5 + n && len !== legacy) {
     throw new IavfError(
       "BadLength",
       `${virtchnlOpName(opcode)}: ${len} bytes for ${n} byte(s); expected ${legacy} (legacy) or ${4 + n} (exact)`,

@@ -68,7 +68,7 @@ export interface Event {
 }
 
 const OP = VirtchnlOp.EVENT;
-export const PF_EVENT_SIZE = 16;
+const PF_EVENT_SIZE = 16;
 
 export function decodeEvent(bytes: Uint8Array): Event {
   checkFixedLength(OP, bytes.length, PF_EVENT_SIZE);

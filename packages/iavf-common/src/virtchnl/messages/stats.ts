@@ -41,7 +41,7 @@ export const ETH_STATS_FIELDS = [
 ] as const satisfies readonly (keyof EthStats)[];
 
 const OP = VirtchnlOp.GET_STATS;
-export const ETH_STATS_SIZE = 96;
+const ETH_STATS_SIZE = 96;
 
 export function decodeGetStatsReply(bytes: Uint8Array): GetStatsReply {
   checkFixedLength(OP, bytes.length, ETH_STATS_SIZE);
