@@ -121,14 +121,16 @@ export type {
   RequestQueuesReply,
 } from "./virtchnl/messages/queue-resources.js";
 export type { DisableQueues, EnableQueues, GetStatsRequest } from "./virtchnl/messages/queue-select.js";
-export type {
-  ConfigRssKey,
-  ConfigRssLut,
-  GetMaxRssQregionReply,
-  GetMaxRssQregionRequest,
-  GetRssHenaCapsReply,
-  GetRssHenaCapsRequest,
-  SetRssHena,
+export {
+  type ConfigRssKey,
+  type ConfigRssLut,
+  DEFAULT_RSS_HENA,
+  type GetMaxRssQregionReply,
+  type GetMaxRssQregionRequest,
+  type GetRssHenaCapsReply,
+  type GetRssHenaCapsRequest,
+  RssPctype,
+  type SetRssHena,
 } from "./virtchnl/messages/rss.js";
 export { ETH_STATS_FIELDS, type EthStats, type GetStatsReply } from "./virtchnl/messages/stats.js";
 export type { VersionReply, VersionRequest } from "./virtchnl/messages/version.js";

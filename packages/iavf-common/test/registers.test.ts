@@ -2,6 +2,7 @@
 import {
   AqLen,
   BAR0_SIZE,
+  DEFAULT_RSS_HENA,
   DynCtl,
   Icr0,
   qrxTail,
@@ -57,5 +58,11 @@ describe("BAR0 register map", () => {
     ).toBe(0x0100_001d);
     expect(DynCtl.WB_ON_ITR | (DynCtl.ITR_NONE << DynCtl.ITR_INDX_SHIFT)).toBe(0x4000_0018);
     expect(VfrState).toEqual({ INPROGRESS: 0, COMPLETED: 1, VFACTIVE: 2 });
+  });
+});
+
+describe("RSS hash enables", () => {
+  it("Linux's default HENA: pctypes 31, 33-36, 41, 43-46 and 63", () => {
+    expect(DEFAULT_RSS_HENA).toBe(0x8000_7a1e_8000_0000n);
   });
 });

@@ -7,6 +7,45 @@ import { checkInt, checkU64, LE, U16, viewOf } from "../../internal/bytes.js";
 import { checkByteListLength, checkFixedLength, checkMinLength, legacyByteListLength } from "../../internal/lengths.js";
 import { VirtchnlOp } from "../opcodes.js";
 
+/** Packet classifier types: bit n of a HENA bitmap enables hashing of pctype n (`enum iavf_filter_pctype`). */
+export const RssPctype = {
+  NONF_UNICAST_IPV4_UDP: 29,
+  NONF_MULTICAST_IPV4_UDP: 30,
+  NONF_IPV4_UDP: 31,
+  NONF_IPV4_TCP_SYN_NO_ACK: 32,
+  NONF_IPV4_TCP: 33,
+  NONF_IPV4_SCTP: 34,
+  NONF_IPV4_OTHER: 35,
+  FRAG_IPV4: 36,
+  NONF_UNICAST_IPV6_UDP: 39,
+  NONF_MULTICAST_IPV6_UDP: 40,
+  NONF_IPV6_UDP: 41,
+  NONF_IPV6_TCP_SYN_NO_ACK: 42,
+  NONF_IPV6_TCP: 43,
+  NONF_IPV6_SCTP: 44,
+  NONF_IPV6_OTHER: 45,
+  FRAG_IPV6: 46,
+  L2_PAYLOAD: 63,
+} as const;
+
+/**
+ * Linux iavf's default hash set (`IAVF_DEFAULT_RSS_HENA`): IPv4 and IPv6 UDP/TCP/SCTP/other/fragments and L2 payload
+ * — a plausible answer to GET_RSS_HENA_CAPS.
+ */
+export const DEFAULT_RSS_HENA: bigint = [
+  RssPctype.NONF_IPV4_UDP,
+  RssPctype.NONF_IPV4_SCTP,
+  RssPctype.NONF_IPV4_TCP,
+  RssPctype.NONF_IPV4_OTHER,
+  RssPctype.FRAG_IPV4,
+  RssPctype.NONF_IPV6_UDP,
+  RssPctype.NONF_IPV6_TCP,
+  RssPctype.NONF_IPV6_SCTP,
+  RssPctype.NONF_IPV6_OTHER,
+  RssPctype.FRAG_IPV6,
+  RssPctype.L2_PAYLOAD,
+].reduce((acc, bit) => acc | (1n << BigInt(bit)), 0n);
+
 interface RssBytesFields {
   readonly vsiId: number;
   /** `key_len` / `lut_entries` is this array's length (0 is allowed). */
