@@ -1,0 +1,100 @@
+/**
+ * The 16-byte TX descriptors (`struct iavf_tx_desc`): QW0 = buffer address; QW1 = DTYPE 3:0, CMD 13:4, OFFSET 33:16,
+ * TX_BUF_SZ 47:34, L2TAG1 63:48. Functions read and write one descriptor in place in a DataView at a byte offset,
+ * without allocating, for the data path. QW1 is handled as two 32-bit halves (lo = bits 31:0, hi = bits 63:32).
+ */
+import { getU64Number, LE, setU64Number } from "../internal/bytes.js";
+
+export const TX_DESCRIPTOR_SIZE = 16;
+
+/** DTYPE values (QW1 bits 3:0). */
+export const TxDtype = {
+  DATA: 0x0,
+  /** Context descriptor (also used as a NOP); it occupies a ring slot. */
+  CONTEXT: 0x1,
+  FCOE_CTX: 0x2,
+  FILTER_PROG: 0x8,
+  DDP_CTX: 0x9,
+  FLEX_DATA: 0xb,
+  FLEX_CTX_1: 0xc,
+  FLEX_CTX_2: 0xd,
+  /** Written back by the device on completion. */
+  DESC_DONE: 0xf,
+} as const;
+
+/** CMD bits of a data descriptor (relative to QW1 bit 4). */
+export const TxCmd = {
+  /** Last descriptor of a packet. */
+  EOP: 0x001,
+  /** Report status: the device writes DESC_DONE here when done. */
+  RS: 0x002,
+  /** Insert the CRC (DPDK always sets it). */
+  ICRC: 0x004,
+  /** Insert the VLAN tag in L2TAG1. */
+  IL2TAG1: 0x008,
+  DUMMY: 0x010,
+  /** IIPT field (2 bits): 0 non-IP, IPv6, IPv4 without and with checksum offload. */
+  IIPT_MASK: 0x060,
+  IIPT_IPV6: 0x020,
+  IIPT_IPV4: 0x040,
+  IIPT_IPV4_CSUM: 0x060,
+  FCOET: 0x080,
+  /** L4T field (2 bits): 0 unknown, TCP, SCTP, UDP. */
+  L4T_MASK: 0x300,
+  L4T_TCP: 0x100,
+  L4T_SCTP: 0x200,
+  L4T_UDP: 0x300,
+} as const;
+
+/** Largest TX_BUF_SZ (14 bits). */
+export const TX_MAX_BUF_SIZE = 0x3fff;
+
+const lo = (v: DataView, at: number): number => v.getUint32(at + 8, LE);
+const hi = (v: DataView, at: number): number => v.getUint32(at + 12, LE);
+
+/** The fragment's DMA address (QW0), as a number. */
+export const txBufferAddr = (v: DataView, at: number): number => getU64Number(v, at);
+/** DTYPE (QW1 bits 3:0). */
+export const txDtype = (v: DataView, at: number): number => lo(v, at) & 0xf;
+/** CMD (QW1 bits 13:4), compare with {@link TxCmd}. */
+export const txCmd = (v: DataView, at: number): number => (lo(v, at) >>> 4) & 0x3ff;
+/** OFFSET (QW1 bits 33:16): MACLEN 6:0 in 2-byte units, IPLEN 13:7 and L4LEN 17:14 in 4-byte units. */
+export const txOffset = (v: DataView, at: number): number => (lo(v, at) >>> 16) | ((hi(v, at) & 0x3) << 16);
+/** TX_BUF_SZ (QW1 bits 47:34): bytes in this buffer. */
+export const txBufSize = (v: DataView, at: number): number => (hi(v, at) >>> 2) & 0x3fff;
+/** L2TAG1 (QW1 bits 63:48): the VLAN tag to insert with CMD.IL2TAG1. */
+export const txL2Tag1 = (v: DataView, at: number): number => hi(v, at) >>> 16;
+
+/** Writes a data descriptor (DTYPE 0): the driver's side. `offset` is the 18-bit OFFSET field. */
+export function writeTxDataDescriptor(
+  v: DataView,
+  at: number,
+  bufferAddr: number,
+  cmd: number,
+  bufSize: number,
+  offset = 0,
+  l2tag1 = 0,
+): void {
+  setU64Number(v, at, bufferAddr);
+  v.setUint32(at + 8, (TxDtype.DATA | ((cmd & 0x3ff) << 4) | ((offset & 0xffff) << 16)) >>> 0, LE);
+  v.setUint32(at + 12, (((offset >>> 16) & 0x3) | ((bufSize & 0x3fff) << 2) | ((l2tag1 & 0xffff) << 16)) >>> 0, LE);
+}
+
+/** Marks the descriptor done (DTYPE := DESC_DONE), keeping the rest of QW1: the device's completion write-back. */
+export function writeTxDescriptorDone(v: DataView, at: number): void {
+  v.setUint32(at + 8, (lo(v, at) | TxDtype.DESC_DONE) >>> 0, LE);
+}
+
+/** True when the device has written DESC_DONE into this descriptor. */
+export const isTxDescriptorDone = (v: DataView, at: number): boolean => (lo(v, at) & 0xf) === TxDtype.DESC_DONE;
+
+/** Context descriptor (DTYPE 1) QW1 fields: CMD 19:4 (TSO 0x01, TSYN 0x02, IL2TAG2 0x04), TSO_LEN 47:30, MSS 63:50. */
+export const TxCtxCmd = { TSO: 0x01, TSYN: 0x02, IL2TAG2: 0x04, IL2TAG2_IL2H: 0x08 } as const;
+/** CMD of a context descriptor (QW1 bits 19:4). */
+export const txCtxCmd = (v: DataView, at: number): number => (lo(v, at) >>> 4) & 0xffff;
+/** TSO_LEN of a context descriptor (QW1 bits 47:30). */
+export const txCtxTsoLen = (v: DataView, at: number): number => (lo(v, at) >>> 30) | ((hi(v, at) & 0xffff) << 2);
+/** MSS of a context descriptor (QW1 bits 63:50). */
+export const txCtxMss = (v: DataView, at: number): number => hi(v, at) >>> 18;
+/** L2TAG2 of a context descriptor (QW0 bytes 4..5). */
+export const txCtxL2Tag2 = (v: DataView, at: number): number => v.getUint16(at + 4, LE);
