@@ -1,0 +1,131 @@
+import { existsSync } from "node:fs";
+import { type EmudevDevice, isEmudevError } from "@emu/emudev";
+import { describe, expect, it } from "vitest";
+import { connect, recordingProvider, registry, sockPath, started } from "./fixtures/harness.js";
+
+async function refusal(f: () => unknown): Promise<string> {
+  try {
+    await f();
+  } catch (e) {
+    if (isEmudevError(e)) return `${e.reason}: ${e.message}`;
+    throw e;
+  }
+  throw new Error("no EmudevError");
+}
+
+describe("lifecycle", () => {
+  it("created → configured → started ⇄ stopped → closed, serving only while started", async () => {
+    const { emu } = registry();
+    const path = sockPath();
+    const dev = emu.create(`counter0,sock=${path}`);
+    expect(dev.state).toBe("created");
+    dev.configure({ link: true });
+    expect(dev.state).toBe("configured");
+    expect(dev.attribute("link")).toBe(true);
+    await dev.start();
+    expect(dev.state).toBe("started");
+    expect(existsSync(path)).toBe(true);
+    const client = await connect(dev);
+    expect(dev.connected).toBe(true);
+    await client.close();
+    await dev.stop();
+    expect(dev.state).toBe("stopped");
+    expect(existsSync(path)).toBe(false);
+    dev.configure();
+    await dev.start();
+    await connect(dev);
+    await dev.close();
+    expect(dev.state).toBe("closed");
+    expect(existsSync(path)).toBe(false);
+    expect(emu.device("counter0")).toBeUndefined();
+    await dev.close(); // idempotent
+  });
+
+  it("misuse is refused with the state and what to do", async () => {
+    const { emu } = registry();
+    const dev: EmudevDevice = emu.create(`counter0,sock=${sockPath()}`);
+    expect(await refusal(() => dev.start())).toBe("BadState: cannot start counter0: it is created; configure it first");
+    expect(await refusal(() => dev.stop())).toBe("BadState: cannot stop counter0: it is created");
+    expect(await refusal(() => dev.irq(0))).toBe(
+      "BadState: cannot use the resources of counter0: it is created; start it first",
+    );
+    expect(await refusal(() => dev.doorbell(0))).toMatch(/start it first/);
+    expect(await refusal(() => dev.configure({ speed: 5 }))).toBe(
+      "InvalidValue: counter0 refused its configuration: unknown setting speed",
+    );
+    dev.configure();
+    await dev.start();
+    expect(await refusal(() => dev.start())).toBe("BadState: cannot start counter0: it is started");
+    expect(await refusal(() => dev.configure())).toBe(
+      "BadState: cannot configure counter0: it is started; stop it first",
+    );
+    await dev.close();
+    expect(await refusal(() => dev.start())).toBe("BadState: cannot start counter0: it is closed");
+    expect(await refusal(() => dev.attach("rec"))).toBe("BadState: cannot attach a provider to counter0: it is closed");
+    expect(await refusal(() => dev.setAttribute("link", true))).toMatch(/it is closed/);
+  });
+
+  it("a socket path nobody can use fails start and leaves the device stopped", async () => {
+    const { emu } = registry();
+    const dev = emu.create("counter0,sock=/nonexistent-dir/x.sock");
+    dev.configure();
+    await expect(dev.start()).rejects.toThrow();
+    expect(dev.state).toBe("stopped");
+  });
+
+  it("resources: queues, IRQs, doorbells, regions, attributes", async () => {
+    const { emu } = registry();
+    const dev = await started(emu, ",queues=1,label=mine");
+    expect(dev.queues()).toEqual([{ id: 0, base: 0n, size: 0, doorbell: -1, irqVector: -1, enabled: false }]);
+    expect(await refusal(() => dev.queue(1))).toBe("UnknownResource: no queue 1 (the device has 1)");
+    expect(dev.irq(1)).toMatchObject({ vector: 1, index: 2 }); // MSI-X;
+    expect(dev.irq(1).masked()).toBe(false);
+    expect(dev.irq(1).trigger()).toBe("dropped"); // no client eventfd yet
+    expect(await refusal(() => dev.irq(2))).toBe("UnknownResource: no interrupt vector 2 (the device has 2)");
+    expect(dev.doorbells().map((d) => [d.id, d.region, d.offset, d.bytes.length])).toEqual([[0, 0, 0x1000, 4]]);
+    expect(await refusal(() => dev.doorbell(1))).toBe("UnknownResource: counter0 has no doorbell 1");
+    expect(dev.regions().map((r) => [r.index, r.memory?.length])).toEqual([[0, 0x2000]]);
+    expect(dev.attributes()).toEqual(["link", "label"]);
+    expect(dev.attribute("label")).toBe("mine");
+    expect(await refusal(() => dev.setAttribute("label", "x"))).toBe('InvalidValue: attribute "label" is read-only');
+    expect(await refusal(() => dev.setAttribute("link", 1))).toBe(
+      'InvalidValue: attribute "link" refused 1: link is a boolean',
+    );
+    expect(await refusal(() => dev.attribute("speed"))).toBe(
+      'UnknownResource: no attribute "speed" (the device has: link, label)',
+    );
+  });
+});
+
+describe("provider binding", () => {
+  it("binds by name, one provider at a time, within the provider's limits", async () => {
+    const { emu } = registry();
+    const a = recordingProvider("a", { deviceCount: 1 });
+    const small = recordingProvider("small", { queueCount: 1 });
+    emu.registerProvider(a.provider);
+    emu.registerProvider(small.provider);
+    expect(await refusal(() => emu.registerProvider(a.provider))).toBe("Duplicate: provider a is already registered");
+    expect(await refusal(() => emu.registerProvider({ ...a.provider, name: "b", ops: {} as never }))).toMatch(
+      /ops need deviceConfigured and deviceClosed/,
+    );
+    const d0 = emu.create(`counter0,sock=${sockPath()}`);
+    const d1 = emu.create(`counter1,sock=${sockPath()}`);
+    expect(await refusal(() => d0.attach("nope"))).toBe('UnknownProvider: no provider "nope" (registered: a, small)');
+    expect(await refusal(() => d0.attach("small"))).toBe(
+      "ProviderLimit: provider small serves at most 1 queues; counter0 has 2",
+    );
+    d0.attach("a");
+    expect(d0.provider).toBe("a");
+    expect(await refusal(() => d0.attach("a"))).toMatch(/already attached to provider a; detach first/);
+    expect(await refusal(() => d1.attach("a"))).toBe("ProviderLimit: provider a serves at most 1 device(s)");
+    expect(await refusal(() => emu.unregisterProvider("a"))).toMatch(/still has 1 device/);
+    d0.detach();
+    expect(await refusal(() => d0.detach())).toBe("NotBound: counter0 has no provider attached");
+    d1.attach("a");
+    expect(a.log).toEqual(["attached counter0", "detached counter0", "attached counter1"]);
+    await d1.close();
+    expect(a.log.at(-1)).toBe("detached counter1");
+    emu.unregisterProvider("a");
+    expect(emu.providerNames()).toEqual(["small"]);
+  });
+});
