@@ -27,7 +27,7 @@ export interface DmaTable {
 }
 
 /** Checks a guest range; returns the IOVA as a bigint. */
-export function checkRange(iova: bigint | number, length: number): bigint {
+function checkRange(iova: bigint | number, length: number): bigint {
   if (!Number.isSafeInteger(length) || length <= 0)
     throw new EmudevError("BadRange", `DMA length ${String(length)} must be a positive integer`);
   if (typeof iova === "number" && !Number.isSafeInteger(iova))
