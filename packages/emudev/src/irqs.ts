@@ -12,6 +12,12 @@ export interface IrqInfo {
   trigger(): TriggerResult;
   /** The guest's mask (MSI-X table, function mask, SET_IRQS mask). */
   masked(): boolean;
+  /**
+   * The client's eventfd for this vector (the seeds' irq info `fd`), or undefined: for a data path in another thread.
+   * Writing it bypasses the guest's mask; the server owns it and it changes with the client's SET_IRQS, a reset or a
+   * reconnect, so ask again then (the "connection" and "reset" events).
+   */
+  eventfd(): number | undefined;
 }
 
 /** The vector of a running device; checks it exists. */
@@ -23,5 +29,6 @@ export function irqInfo(ctx: DeviceContext, vector: number, count: number, index
     index,
     trigger: () => ctx.irq.trigger(vector, index),
     masked: () => ctx.irq.masked(vector, index),
+    eventfd: () => ctx.irq.eventfd(vector, index),
   };
 }

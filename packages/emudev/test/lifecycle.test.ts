@@ -81,6 +81,7 @@ describe("lifecycle", () => {
     expect(dev.irq(1)).toMatchObject({ vector: 1, index: 2 }); // MSI-X;
     expect(dev.irq(1).masked()).toBe(false);
     expect(dev.irq(1).trigger()).toBe("dropped"); // no client eventfd yet
+    expect(dev.irq(1).eventfd()).toBeUndefined();
     expect(await refusal(() => dev.irq(2))).toBe("UnknownResource: no interrupt vector 2 (the device has 2)");
     expect(dev.doorbells().map((d) => [d.id, d.region, d.offset, d.bytes.length])).toEqual([[0, 0, 0x1000, 4]]);
     expect(await refusal(() => dev.doorbell(1))).toBe("UnknownResource: counter0 has no doorbell 1");

@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import type { EmudevEvent } from "@emu/emudev";
 import { until } from "@emu/test-kit";
 import { PciIrq } from "@emu/vfio-user-proto";
@@ -120,6 +121,11 @@ describe("a provider bound at attach, driven by a real client", () => {
     expect(dev.irq(1).trigger()).toBe("delivered");
     await until(() => got.length > 0, 5000, "the interrupt");
     expect(got).toEqual([1]);
+    const fd = dev.irq(0).eventfd();
+    expect(fd).toBeTypeOf("number");
+    writeSync(fd!, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0)); // what a data-path thread does
+    await until(() => got.length > 1, 5000, "the interrupt through the eventfd");
+    expect(got).toEqual([1, 0]);
 
     const bar0 = await client.mapRegion(0);
     const page = bar0.areas.find((a) => a.offset === BigInt(REG.DOORBELL));
