@@ -1,7 +1,7 @@
 import { writeSync } from "node:fs";
 import type { EmudevEvent } from "@emu/emudev";
 import { until } from "@emu/test-kit";
-import { PciIrq } from "@emu/vfio-user-proto";
+import { MigrationState, PciIrq } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
 import { REG } from "./fixtures/counter-driver.js";
 import { connect, le32, recordingProvider, registry, started } from "./fixtures/harness.js";
@@ -136,6 +136,17 @@ describe("a provider bound at attach, driven by a real client", () => {
     await client.regionWrite(0, BigInt(REG.DOORBELL), le32(7)); // the slow path lands in the same memory
     expect(dev.doorbell(0).bytes).toEqual(le32(7));
     bar0.unmap();
+  });
+
+  it("migrationDone once the device leaves RESUMING", async () => {
+    const { rec, client } = await setup();
+    await client.setMigrationState(MigrationState.STOP);
+    await client.setMigrationState(MigrationState.RESUMING);
+    expect(rec.log.at(-1)).toBe("attached counter0");
+    await client.setMigrationState(MigrationState.STOP);
+    expect(rec.log.at(-1)).toBe("migrated counter0");
+    await client.setMigrationState(MigrationState.RUNNING);
+    expect(rec.log.filter((l) => l.startsWith("migrated"))).toHaveLength(1);
   });
 
   it("listeners and provider ops that throw are reported, the device carries on", async () => {
