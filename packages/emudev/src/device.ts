@@ -97,6 +97,7 @@ export class EmudevDeviceImpl implements EmudevDevice {
   private server: VfioUserServer | undefined;
   private model: DeviceModel | undefined;
   private bound: EmudevProvider | undefined;
+  private starting: Promise<VfioUserServer> | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly setup: DeviceSetup) {
@@ -178,19 +179,22 @@ export class EmudevDeviceImpl implements EmudevDevice {
   async start(): Promise<void> {
     if (!START_FROM.includes(this.state)) this.refuse("start", this.state === "created" ? "configure it first" : "");
     this.state = "started";
+    this.starting = createServer({
+      socketPath: this.socketPath,
+      onError: this.setup.onError,
+      device: (ctx) => {
+        this.model = hookModel(this.instance.model(ctx), this.hooks());
+        return this.model;
+      },
+    });
     try {
-      this.server = await createServer({
-        socketPath: this.socketPath,
-        onError: this.setup.onError,
-        device: (ctx) => {
-          this.model = hookModel(this.instance.model(ctx), this.hooks());
-          return this.model;
-        },
-      });
+      this.server = await this.starting;
     } catch (e) {
       this.state = "stopped";
       this.model = undefined;
       throw e;
+    } finally {
+      this.starting = undefined;
     }
   }
 
@@ -216,10 +220,10 @@ export class EmudevDeviceImpl implements EmudevDevice {
   async stop(): Promise<void> {
     if (this.state !== "started") this.refuse("stop", "");
     if (this.stopping !== undefined) return this.stopping;
-    const server = this.server;
     this.stopping = (async () => {
       try {
-        await server?.close();
+        await this.starting?.catch(() => undefined); // a stop during start closes what start made
+        await this.server?.close();
       } finally {
         this.setNotReady();
         this.dma.clear();

@@ -65,6 +65,23 @@ describe("lifecycle", () => {
     expect(await refusal(() => dev.setAttribute("link", true))).toMatch(/it is closed/);
   });
 
+  it("a stop or close while starting waits for the start and undoes it", async () => {
+    const { emu } = registry();
+    const path = sockPath();
+    const dev = emu.create(`counter0,sock=${path}`);
+    dev.configure();
+    const starting = dev.start();
+    await dev.stop();
+    await starting;
+    expect(dev.state).toBe("stopped");
+    expect(existsSync(path)).toBe(false);
+    const again = dev.start();
+    await dev.close();
+    await again;
+    expect(dev.state).toBe("closed");
+    expect(existsSync(path)).toBe(false);
+  });
+
   it("a socket path nobody can use fails start and leaves the device stopped", async () => {
     const { emu } = registry();
     const dev = emu.create("counter0,sock=/nonexistent-dir/x.sock");
