@@ -36,6 +36,8 @@ export interface EmudevResources extends EmudevEvents {
   readonly connected: boolean;
   /** The features the guest negotiated (0n until then). */
   readonly features: bigint;
+  /** What the device may offer the guest: the driver's features, and of them only the bound provider's. */
+  readonly offeredFeatures: bigint;
   readonly dma: DmaTable;
   queue(id: number): QueueInfo;
   queues(): readonly QueueInfo[];
@@ -125,6 +127,10 @@ export class EmudevDeviceImpl implements EmudevDevice {
 
   get info(): DeviceInfo {
     return this.instance.info;
+  }
+
+  get offeredFeatures(): bigint {
+    return this.info.features & (this.bound?.attributes.features ?? this.info.features);
   }
 
   get provider(): string | undefined {
@@ -311,6 +317,7 @@ export class EmudevDeviceImpl implements EmudevDevice {
         this.callProvider((p) => p.ops.featuresSet?.(this, features));
       },
       attributeChanged: (name: string) => this.attrs.changed(name),
+      offeredFeatures: () => this.offeredFeatures,
     };
   }
 

@@ -25,7 +25,12 @@ export interface DriverHost {
   notReady(): void;
   /** The device was reset from inside (the driver's own reset register): queues are disabled, "reset" raised. */
   reset(): void;
-  /** The guest negotiated these features: raises the provider's `featuresSet`. */
+  /**
+   * What to offer the guest: `info.features`, and of them only those of the bound provider (all of them while none is
+   * bound). A provider attached later learns the negotiated ones in `featuresSet`.
+   */
+  offeredFeatures(): bigint;
+  /** The guest negotiated these features (the driver keeps them within what it offered): the provider's `featuresSet`. */
   setFeatures(features: bigint): void;
   /** An attribute changed inside the driver (e.g. "link"): raises "attribute". */
   attributeChanged(name: string): void;

@@ -6,7 +6,7 @@ import { EmudevError } from "./errors.js";
 
 /** What a provider can do (the seeds' `rte_vdpa_dev` attributes). */
 export interface ProviderAttributes {
-  /** Feature bits the provider supports; the device's features it lacks are still offered, it learns them in `featuresSet`. */
+  /** Feature bits the provider supports: a bound device offers the guest only these of its own (`offeredFeatures`). */
   readonly features: bigint;
   /** Most queues it serves per device: a device with more is refused at attach. */
   readonly queueCount: number;

@@ -132,18 +132,25 @@ describe("provider binding", () => {
     expect(await refusal(() => d0.attach("small"))).toBe(
       "ProviderLimit: provider small serves at most 1 queues; counter0 has 2",
     );
+    expect(d0.offeredFeatures).toBe(0b101n); // unbound: all the driver's
     d0.attach("a");
     expect(d0.provider).toBe("a");
+    expect(d0.offeredFeatures).toBe(0b101n); // a supports 0xff
     expect(await refusal(() => d0.attach("a"))).toMatch(/already attached to provider a; detach first/);
     expect(await refusal(() => d1.attach("a"))).toBe("ProviderLimit: provider a serves at most 1 device(s)");
     expect(await refusal(() => emu.unregisterProvider("a"))).toMatch(/still has 1 device/);
     d0.detach();
     expect(await refusal(() => d0.detach())).toBe("NotBound: counter0 has no provider attached");
+    const narrow = recordingProvider("narrow", { features: 0b100n });
+    emu.registerProvider(narrow.provider);
+    d1.attach("narrow");
+    expect(d1.offeredFeatures).toBe(0b100n);
+    d1.detach();
     d1.attach("a");
     expect(a.log).toEqual(["attached counter0", "detached counter0", "attached counter1"]);
     await d1.close();
     expect(a.log.at(-1)).toBe("detached counter1");
     emu.unregisterProvider("a");
-    expect(emu.providerNames()).toEqual(["small"]);
+    expect(emu.providerNames()).toEqual(["small", "narrow"]);
   });
 });
