@@ -59,5 +59,8 @@ export function hookModel(model: DeviceModel, hooks: ModelHooks): DeviceModel {
     },
   };
   if (model.migration !== undefined) hooked.migration = hookMigration(model.migration, hooks);
+  // Called on the model itself, so a class-based model keeps its `this` (and its #private fields).
+  if (model.onConfigWrite !== undefined)
+    hooked.onConfigWrite = (offset: number, data: Uint8Array) => model.onConfigWrite?.(offset, data);
   return Object.assign(Object.create(model) as DeviceModel, hooked);
 }

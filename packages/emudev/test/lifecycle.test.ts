@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { type EmudevDevice, isEmudevError } from "@emu/emudev";
+import type { DeviceModel } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { connect, recordingProvider, registry, sockPath, started } from "./fixtures/harness.js";
 
@@ -112,6 +113,40 @@ describe("lifecycle", () => {
     expect(await refusal(() => dev.attribute("speed"))).toBe(
       'UnknownResource: no attribute "speed" (the device has: link, label)',
     );
+  });
+});
+
+describe("the driver's model", () => {
+  it("a class-based model keeps its this (and #private fields) in every callback emudev wraps or passes on", async () => {
+    const { emu } = registry();
+    class Model implements DeviceModel {
+      #writes = 0;
+      #resets = 0;
+      readonly pci = { vendorId: 0x1234, deviceId: 1, classCode: 0xff0000 };
+      onConfigWrite(): void {
+        this.#writes++;
+      }
+      reset(): void {
+        this.#resets++;
+      }
+      counts(): [number, number] {
+        return [this.#writes, this.#resets];
+      }
+    }
+    const model = new Model();
+    emu.registerDriver({
+      name: "plain",
+      args: {},
+      create: () => ({ info: { type: "plain", queueCount: 0, features: 0n }, model: () => model }),
+    });
+    const dev = emu.create(`plain0,sock=${sockPath()}`);
+    dev.configure();
+    await dev.start();
+    const client = await connect(dev);
+    await client.regionWrite(7, 4n, Uint8Array.of(0x06, 0)); // COMMAND: memory + bus master
+    await client.reset();
+    expect(model.counts()).toEqual([1, 1]);
+    await dev.close();
   });
 });
 
