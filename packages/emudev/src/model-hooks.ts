@@ -33,9 +33,17 @@ function hookMigration(m: MigrationCallbacks, hooks: ModelHooks): MigrationCallb
   };
 }
 
-/** `model` seen through a prototype link (class-based models keep their methods), with the hooks in front. */
+/**
+ * `model` with the hooks in front: a plain object of the model's fields (read once) and callbacks (called on the model
+ * itself, so a class-based model keeps its `this` and its #private fields).
+ */
 export function hookModel(model: DeviceModel, hooks: ModelHooks): DeviceModel {
-  const hooked: Partial<Record<keyof DeviceModel, unknown>> = {
+  const { pci, regions, irqs, migration } = model;
+  return {
+    pci,
+    ...(regions === undefined ? {} : { regions }),
+    ...(irqs === undefined ? {} : { irqs }),
+    ...(migration === undefined ? {} : { migration: hookMigration(migration, hooks) }),
     reset(reason: ResetReason) {
       const r = model.reset?.(reason);
       if (isThenable(r)) return r.then(() => hooks.reset(reason));
@@ -57,10 +65,8 @@ export function hookModel(model: DeviceModel, hooks: ModelHooks): DeviceModel {
       model.onDisconnect?.();
       hooks.connection(false);
     },
+    ...(model.onConfigWrite === undefined
+      ? {}
+      : { onConfigWrite: (offset: number, data: Uint8Array) => model.onConfigWrite?.(offset, data) }),
   };
-  if (model.migration !== undefined) hooked.migration = hookMigration(model.migration, hooks);
-  // Called on the model itself, so a class-based model keeps its `this` (and its #private fields).
-  if (model.onConfigWrite !== undefined)
-    hooked.onConfigWrite = (offset: number, data: Uint8Array) => model.onConfigWrite?.(offset, data);
-  return Object.assign(Object.create(model) as DeviceModel, hooked);
 }

@@ -117,12 +117,15 @@ describe("lifecycle", () => {
 });
 
 describe("the driver's model", () => {
-  it("a class-based model keeps its this (and #private fields) in every callback emudev wraps or passes on", async () => {
+  it("a class-based model keeps its this (and #private fields) in its getters and every callback", async () => {
     const { emu } = registry();
     class Model implements DeviceModel {
       #writes = 0;
       #resets = 0;
-      readonly pci = { vendorId: 0x1234, deviceId: 1, classCode: 0xff0000 };
+      #pci = { vendorId: 0x1234, deviceId: 1, classCode: 0xff0000 };
+      get pci() {
+        return this.#pci;
+      }
       onConfigWrite(): void {
         this.#writes++;
       }
