@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { type EmudevDevice, isEmudevError } from "@emu/emudev";
+import { type DriverHost, type EmudevDevice, isEmudevError } from "@emu/emudev";
 import type { DeviceModel } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { connect, recordingProvider, registry, sockPath, started } from "./fixtures/harness.js";
@@ -150,6 +150,36 @@ describe("the driver's model", () => {
     await client.reset();
     expect(model.counts()).toEqual([1, 1]);
     await dev.close();
+  });
+});
+
+describe("the driver-facing side", () => {
+  it("checks queue fields and refuses readiness before start", async () => {
+    const { emu } = registry();
+    let host: DriverHost | undefined;
+    emu.registerDriver({
+      name: "q",
+      args: {},
+      create: (h) => {
+        host = h;
+        return {
+          info: { type: "q", queueCount: 1, features: 0n },
+          model: () => ({ pci: { vendorId: 1, deviceId: 1, classCode: 0 } }),
+        };
+      },
+    });
+    emu.create(`q0,sock=${sockPath()}`);
+    const h = host!;
+    expect(h.name).toBe("q0");
+    expect(await refusal(() => h.ready())).toBe("BadState: cannot make ready q0: it is created; start it first");
+    expect(await refusal(() => h.setQueue(0, { base: -1n }))).toBe(
+      "InvalidValue: queue 0: base -1 must be a 64-bit guest address",
+    );
+    expect(await refusal(() => h.setQueue(0, { base: 1n << 64n }))).toMatch(/must be a 64-bit guest address/);
+    expect(await refusal(() => h.setQueue(0, { size: 1.5 }))).toBe("InvalidValue: queue 0: size 1.5 must be >= 0");
+    expect(await refusal(() => h.setQueue(0, { irqVector: -2 }))).toMatch(/irqVector -2 must be a vector or -1/);
+    expect(await refusal(() => h.setQueue(1, { size: 1 }))).toBe("UnknownResource: no queue 1 (the device has 1)");
+    expect(h.setQueue(0, { base: 0x1000n, size: 64 })).toMatchObject({ base: 0x1000n, size: 64, enabled: false });
   });
 });
 
