@@ -16,6 +16,14 @@ export interface DeviceIrqs {
   /** The effective mask of a vector (SET_IRQS mask, MSI-X table/function mask, MSI mask bit, INTX_DISABLE). */
   masked(vector: number, index: number): boolean;
   pending(vector: number, index: number): boolean;
+  /**
+   * The trigger eventfd the client assigned to `vector` of `index` with SET_IRQS, or undefined (none assigned, or no
+   * client). For a data path that signals interrupts from another thread: writing it delivers the interrupt at once,
+   * bypassing masks and pending bits (check `masked` first). The server owns the fd: it stays valid until the client
+   * assigns another one to the vector, de-assigns it or goes away — ask again after SET_IRQS, a reset or a reconnect.
+   * Throws VfioUserServerError "BadVector" for a vector the device does not have.
+   */
+  eventfd(vector: number, index: number): number | undefined;
   /** The IRQ index `trigger(vector)` uses now. */
   activeIndex(): number;
 }

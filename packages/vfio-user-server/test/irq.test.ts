@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import { type DecodedMsi, type DecodedMsix, decodeConfigSpace } from "@emu/pci-config";
 import { IrqSetFlags, PciIrq } from "@emu/vfio-user-proto";
 import { createServer, type DeviceContext, isVfioUserServerError } from "@emu/vfio-user-server";
@@ -124,6 +125,27 @@ describe("INTx", () => {
     await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.INTX, 0, 1);
     expect(ctx.irq.trigger(0)).toBe("dropped");
     expect(await total(client, fd!)).toBe(0n);
+  });
+});
+
+describe("the trigger eventfd as the device sees it", () => {
+  it("is the client's eventfd while assigned: a write to it is an interrupt; undefined before and after", async () => {
+    const { client, ctx } = await setup();
+    expect(ctx.irq.eventfd(1, PciIrq.MSIX)).toBeUndefined();
+    const fds = await eventfds(client, "x", 2);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 2, fds);
+    const fd = ctx.irq.eventfd(1, PciIrq.MSIX);
+    expect(fd).toBeTypeOf("number");
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    writeSync(fd!, one); // what a data-path thread does
+    expect(await waitFor(client, fds[1]!, 1)).toBe(1n);
+    expect(await total(client, fds[0]!)).toBe(0n);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 1, 1, [fds[0]!]);
+    expect(ctx.irq.eventfd(1, PciIrq.MSIX)).not.toBe(fd); // replaced: ask again after SET_IRQS
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 2);
+    expect(ctx.irq.eventfd(0, PciIrq.MSIX)).toBeUndefined();
+    expect(() => ctx.irq.eventfd(99, PciIrq.MSIX)).toThrow(/has no vector 99/);
   });
 });
 

@@ -99,6 +99,7 @@ export class DeviceHost {
         index === undefined ? host().irq.trigger(vector) : host().irq.trigger(vector, index),
       masked: (vector, index) => host().irq.masked(index, vector),
       pending: (vector, index) => host().irq.pending(index, vector),
+      eventfd: (vector, index) => host().irq.eventfd(index, vector),
       activeIndex: () => host().irq.activeIndex(),
     };
     const config: DeviceConfig = {

@@ -186,6 +186,15 @@ export class IrqController {
     return this.deliver(index, vector);
   }
 
+  /** The trigger eventfd the client assigned to `vector` of `index` (SET_IRQS), or undefined. */
+  eventfd(index: number, vector: number): number | undefined {
+    const s = this.idx[index];
+    if (s === undefined || !Number.isInteger(vector) || vector < 0 || vector >= s.count)
+      throw new VfioUserServerError("BadVector", `IRQ index ${index} has no vector ${vector}`);
+    const fd = s.trigger[vector];
+    return fd === undefined || fd.closed ? undefined : fd.fd;
+  }
+
   private deliver(index: number, vector: number): TriggerResult {
     const s = this.state(index);
     const fd = s.trigger[vector];

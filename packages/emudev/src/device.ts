@@ -1,0 +1,369 @@
+// An emudev device: the application's handle (lifecycle, provider binding) over the resources a data path uses
+// (queues, IRQs, doorbells, regions, attributes, the DMA table, events), and the driver-facing side behind them.
+import { createServer, type DeviceContext, type DeviceModel, type VfioUserServer } from "@emu/vfio-user-server";
+import { AttributeTable } from "./attributes.js";
+import { type DmaTable, DmaTableImpl } from "./dma-table.js";
+import { type DoorbellInfo, doorbellInfo } from "./doorbells.js";
+import type { DeviceInfo, DriverHost, DriverInstance } from "./driver.js";
+import { EmudevError } from "./errors.js";
+import { type EmudevEvent, type EmudevEvents, EventHub } from "./events.js";
+import { type IrqInfo, irqInfo } from "./irqs.js";
+import { hookModel, type ModelHooks } from "./model-hooks.js";
+import type { EmudevProvider, ProviderRegistry } from "./provider.js";
+import { type QueueInfo, QueueTable, type QueueUpdate } from "./queues.js";
+
+/** created → configured → started ⇄ stopped → closed (configure again from stopped; close from anywhere). */
+export type EmudevState = "created" | "configured" | "started" | "stopped" | "closed";
+
+/** A region of the running device. */
+export interface RegionInfo {
+  readonly index: number;
+  /** The region's shared memory (regions described with `memory: true`), else undefined: trapped. */
+  readonly memory: Uint8Array | undefined;
+}
+
+/** What a data-path provider sees of a device: resources and events, no lifecycle. */
+export interface EmudevResources extends EmudevEvents {
+  /** e.g. "emu_iavf0". */
+  readonly name: string;
+  readonly driver: string;
+  readonly socketPath: string;
+  readonly info: DeviceInfo;
+  readonly state: EmudevState;
+  /** The driver said the guest configured the device (and it has not been undone since). */
+  readonly ready: boolean;
+  /** A client is connected. */
+  readonly connected: boolean;
+  /** The features the guest negotiated (0n until then). */
+  readonly features: bigint;
+  /** What the device may offer the guest: the driver's features, and of them only the bound provider's. */
+  readonly offeredFeatures: bigint;
+  readonly dma: DmaTable;
+  queue(id: number): QueueInfo;
+  queues(): readonly QueueInfo[];
+  /** An interrupt vector (MSI-X); the device must be started. */
+  irq(vector: number): IrqInfo;
+  /** A memory doorbell; the device must be started. */
+  doorbell(id: number): DoorbellInfo;
+  doorbells(): readonly DoorbellInfo[];
+  /** The regions the driver described; the device must be started. */
+  regions(): readonly RegionInfo[];
+  attribute(name: string): unknown;
+  /** Sets an attribute (the driver checks it); raises "attribute". */
+  setAttribute(name: string, value: unknown): void;
+  attributes(): readonly string[];
+}
+
+/** The application's handle on a device. */
+export interface EmudevDevice extends EmudevResources {
+  /** The bound provider's name. */
+  readonly provider: string | undefined;
+  /** Driver-specific settings (created or stopped only). */
+  configure(config?: Readonly<Record<string, unknown>>): void;
+  /** Serves the device on its socket (configured or stopped only). */
+  start(): Promise<void>;
+  /** Closes the socket and its client; resources are kept, `start` serves again. */
+  stop(): Promise<void>;
+  /** Stops, detaches the provider, drops the device from its registry. Idempotent. */
+  close(): Promise<void>;
+  /** Binds the device to a registered provider (one at a time, not when closed). */
+  attach(provider: string): void;
+  detach(): void;
+}
+
+/** What a device needs from the registry that made it. */
+export interface DeviceSetup {
+  readonly name: string;
+  readonly driver: string;
+  readonly socketPath: string;
+  readonly providers: ProviderRegistry;
+  readonly onError: (e: unknown) => void;
+  readonly onClosed: () => void;
+}
+
+const START_FROM: readonly EmudevState[] = ["configured", "stopped"];
+const CONFIGURE_FROM: readonly EmudevState[] = ["created", "configured", "stopped"];
+
+export class EmudevDeviceImpl implements EmudevDevice {
+  readonly name: string;
+  readonly driver: string;
+  readonly socketPath: string;
+  state: EmudevState = "created";
+  ready = false;
+  features = 0n;
+  readonly dma: DmaTableImpl;
+  private readonly hub: EventHub;
+  private instance!: DriverInstance;
+  private queueTable!: QueueTable;
+  private attrs!: AttributeTable;
+  private server: VfioUserServer | undefined;
+  private model: DeviceModel | undefined;
+  private bound: EmudevProvider | undefined;
+  private starting: Promise<VfioUserServer> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly setup: DeviceSetup) {
+    this.name = setup.name;
+    this.driver = setup.driver;
+    this.socketPath = setup.socketPath;
+    this.hub = new EventHub(setup.onError);
+    this.dma = new DmaTableImpl(() => this.server?.context.dma);
+  }
+
+  /** Second step of construction: the driver's instance (made with `host`). */
+  adopt(instance: DriverInstance): void {
+    this.instance = instance;
+    const n = instance.info.queueCount;
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new EmudevError("InvalidValue", `${this.name}: driver says queueCount ${n}`);
+    this.queueTable = new QueueTable(n, (queue, enabled) => {
+      this.emit({ kind: "queueState", queue, enabled });
+      this.callProvider((p) => p.ops.queueStateSet(this, queue, enabled));
+    });
+    this.attrs = new AttributeTable(instance.attributes ?? {}, (name, value) =>
+      this.emit({ kind: "attribute", name, value }),
+    );
+  }
+
+  get info(): DeviceInfo {
+    return this.instance.info;
+  }
+
+  get offeredFeatures(): bigint {
+    return this.info.features & (this.bound?.attributes.features ?? this.info.features);
+  }
+
+  get provider(): string | undefined {
+    return this.bound?.name;
+  }
+
+  get connected(): boolean {
+    return this.server?.context.connected ?? false;
+  }
+
+  on: EmudevEvents["on"] = (kind: string, listener: (e: never) => void) => this.hub.on(kind, listener);
+
+  private emit(e: EmudevEvent): void {
+    this.hub.emit(e);
+  }
+
+  /** Runs a provider op (if bound), reporting a throw or a rejection. */
+  private callProvider(op: (p: EmudevProvider) => unknown): void {
+    const p = this.bound;
+    if (p === undefined) return;
+    try {
+      const r = op(p);
+      if (r instanceof Promise) r.catch(this.setup.onError);
+    } catch (e) {
+      this.setup.onError(e);
+    }
+  }
+
+  private refuse(what: string, hint: string): never {
+    throw new EmudevError("BadState", `cannot ${what} ${this.name}: it is ${this.state}${hint ? `; ${hint}` : ""}`);
+  }
+
+  private running(): { ctx: DeviceContext; model: DeviceModel } {
+    if (this.server === undefined || this.model === undefined) this.refuse("use the resources of", "start it first");
+    return { ctx: this.server.context, model: this.model };
+  }
+
+  // ---- lifecycle ----
+
+  configure(config: Readonly<Record<string, unknown>> = {}): void {
+    if (!CONFIGURE_FROM.includes(this.state)) this.refuse("configure", this.state === "started" ? "stop it first" : "");
+    try {
+      this.instance.configure?.(config);
+    } catch (e) {
+      if (e instanceof EmudevError) throw e;
+      const why = e instanceof Error ? e.message : String(e);
+      throw new EmudevError("InvalidValue", `${this.name} refused its configuration: ${why}`, { cause: e });
+    }
+    this.state = "configured";
+  }
+
+  async start(): Promise<void> {
+    if (!START_FROM.includes(this.state)) this.refuse("start", this.state === "created" ? "configure it first" : "");
+    this.state = "started";
+    this.starting = createServer({
+      socketPath: this.socketPath,
+      onError: this.setup.onError,
+      device: (ctx) => {
+        this.model = hookModel(this.instance.model(ctx), this.hooks());
+        return this.model;
+      },
+    });
+    try {
+      this.server = await this.starting;
+    } catch (e) {
+      this.state = "stopped";
+      this.model = undefined;
+      throw e;
+    } finally {
+      this.starting = undefined;
+    }
+  }
+
+  private hooks(): ModelHooks {
+    return {
+      reset: (reason) => this.wasReset(reason),
+      dmaMapped: (region) => {
+        this.dma.mapped(region);
+        this.emit({ kind: "dmaTable", change: "map", region });
+      },
+      dmaUnmapping: (region) => {
+        this.emit({ kind: "dmaTable", change: "unmap", region });
+        this.dma.unmapped(region);
+      },
+      connection: (connected) => {
+        if (!connected) this.setNotReady(); // its guest memory is gone
+        this.emit({ kind: "connection", connected });
+      },
+      migrationDone: () => this.callProvider((p) => p.ops.migrationDone?.(this)),
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.state !== "started") this.refuse("stop", "");
+    if (this.stopping !== undefined) return this.stopping;
+    this.stopping = (async () => {
+      try {
+        await this.starting?.catch(() => undefined); // a stop during start closes what start made
+        await this.server?.close();
+      } finally {
+        this.setNotReady();
+        this.dma.clear();
+        this.server = undefined;
+        this.model = undefined;
+        this.instance.stopped?.();
+        this.state = "stopped";
+        this.stopping = undefined;
+      }
+    })();
+    return this.stopping;
+  }
+
+  async close(): Promise<void> {
+    if (this.state === "closed") return;
+    if (this.state === "started") await this.stop();
+    else await this.stopping;
+    if (this.bound !== undefined) this.detach();
+    this.state = "closed";
+    this.hub.clear();
+    this.setup.onClosed();
+  }
+
+  // ---- provider binding ----
+
+  attach(provider: string): void {
+    if (this.state === "closed") this.refuse("attach a provider to", "");
+    if (this.bound !== undefined)
+      throw new EmudevError(
+        "BadState",
+        `${this.name} is already attached to provider ${this.bound.name}; detach first`,
+      );
+    this.bound = this.setup.providers.bind(provider, this.name, this.info.queueCount);
+    this.callProvider((p) => p.ops.attached?.(this));
+    if (this.features !== 0n) this.callProvider((p) => p.ops.featuresSet?.(this, this.features));
+    if (this.ready) this.callProvider((p) => p.ops.deviceConfigured(this));
+  }
+
+  detach(): void {
+    const p = this.bound;
+    if (p === undefined) throw new EmudevError("NotBound", `${this.name} has no provider attached`);
+    if (this.ready) this.callProvider((q) => q.ops.deviceClosed(this));
+    this.callProvider((q) => q.ops.detached?.(this));
+    this.bound = undefined;
+    this.setup.providers.release(p.name);
+  }
+
+  // ---- driver side ----
+
+  private setReady(): void {
+    if (this.state !== "started") this.refuse("make ready", "start it first");
+    if (this.ready) return;
+    this.ready = true;
+    this.emit({ kind: "ready" });
+    this.callProvider((p) => p.ops.deviceConfigured(this));
+  }
+
+  private setNotReady(): void {
+    if (!this.ready) return;
+    this.ready = false;
+    this.emit({ kind: "notReady" });
+    this.callProvider((p) => p.ops.deviceClosed(this));
+  }
+
+  private wasReset(reason: "client" | "flr" | "driver"): void {
+    this.setNotReady();
+    this.queueTable.reset();
+    this.features = 0n;
+    this.emit({ kind: "reset", reason });
+  }
+
+  /** The driver-facing side handed to the driver's `create`. */
+  host(): DriverHost {
+    return {
+      name: this.name,
+      dma: this.dma,
+      setQueue: (id: number, u: QueueUpdate) => this.queueTable.update(id, u),
+      queue: (id: number) => this.queueTable.get(id),
+      irq: (vector: number) => this.irq(vector),
+      ready: () => this.setReady(),
+      notReady: () => this.setNotReady(),
+      reset: () => this.wasReset("driver"),
+      setFeatures: (features: bigint) => {
+        this.features = features;
+        this.callProvider((p) => p.ops.featuresSet?.(this, features));
+      },
+      attributeChanged: (name: string) => this.attrs.changed(name),
+      offeredFeatures: () => this.offeredFeatures,
+    };
+  }
+
+  // ---- resources ----
+
+  queue(id: number): QueueInfo {
+    return this.queueTable.get(id);
+  }
+
+  queues(): readonly QueueInfo[] {
+    return this.queueTable.all();
+  }
+
+  irq(vector: number): IrqInfo {
+    const { ctx, model } = this.running();
+    const cap = model.pci.capabilities?.find((c) => c.kind === "msix");
+    const count = model.irqs?.msix ?? (cap?.kind === "msix" ? cap.tableSize : 0);
+    return irqInfo(ctx, vector, count);
+  }
+
+  doorbell(id: number): DoorbellInfo {
+    const { ctx } = this.running();
+    const d = this.instance.doorbells?.find((x) => x.id === id);
+    if (d === undefined) throw new EmudevError("UnknownResource", `${this.name} has no doorbell ${id}`);
+    return doorbellInfo(d, ctx.regionMemory(d.region));
+  }
+
+  doorbells(): readonly DoorbellInfo[] {
+    return (this.instance.doorbells ?? []).map((d) => this.doorbell(d.id));
+  }
+
+  regions(): readonly RegionInfo[] {
+    const { ctx, model } = this.running();
+    return Object.keys(model.regions ?? {}).map((k) => ({ index: Number(k), memory: ctx.regionMemory(Number(k)) }));
+  }
+
+  attribute(name: string): unknown {
+    return this.attrs.get(name);
+  }
+
+  setAttribute(name: string, value: unknown): void {
+    if (this.state === "closed") this.refuse("set an attribute of", "");
+    this.attrs.set(name, value);
+  }
+
+  attributes(): readonly string[] {
+    return this.attrs.names();
+  }
+}

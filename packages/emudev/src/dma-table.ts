@@ -1,0 +1,138 @@
+// Guest memory as a data path reaches it: the DMA table kept from the server's map/unmap notifications, address
+// translation to a direct view (fd-backed memory only, never a socket round trip), bounds checks before anything.
+import { type Dma, type DmaRegionInfo, type DmaView, isDmaError } from "@emu/vfio-user-server";
+import { EmudevError } from "./errors.js";
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** The guest memory table of an emudev device. */
+export interface DmaTable {
+  /** The mappings, ordered by IOVA. */
+  regions(): readonly DmaRegionInfo[];
+  /** Bumped on every map and unmap: a provider caching views re-translates when it changed. */
+  readonly generation: number;
+  /**
+   * A direct view of [iova, iova + length) inside one fd-backed mapping, `access` "r" or "rw" (default "r"). Throws
+   * EmudevError "BadRange" (length not a positive safe integer, iova negative or the range beyond 2^64), "NotMapped"
+   * (not entirely inside one mapping), "NotDirect" (mapped without an fd: use `read`/`write`), "Permission".
+   */
+  translate(iova: bigint | number, length: number, access?: "r" | "rw"): DmaView;
+  /**
+   * Reads guest memory, directly or by DMA_READ messages for message-based mappings. Same range checks; a message
+   * that fails rejects with the server's DmaError ("Disconnected", "ClientError", "Timeout").
+   */
+  read(iova: bigint | number, length: number): Promise<Uint8Array>;
+  /** Writes guest memory, directly or by DMA_WRITE messages. Same range checks. */
+  write(iova: bigint | number, data: Uint8Array): Promise<void>;
+}
+
+/** Checks a guest range; returns the IOVA as a bigint. */
+function checkRange(iova: bigint | number, length: number): bigint {
+  if (!Number.isSafeInteger(length) || length <= 0)
+    throw new EmudevError("BadRange", `DMA length ${String(length)} must be a positive integer`);
+  if (typeof iova === "number" && !Number.isSafeInteger(iova))
+    throw new EmudevError("BadRange", `DMA address ${String(iova)} is not an integer`);
+  const a = BigInt(iova);
+  if (a < 0n || a + BigInt(length) - 1n > MAX_U64)
+    throw new EmudevError("BadRange", `DMA range 0x${a.toString(16)}+${length} is outside the 64-bit space`);
+  return a;
+}
+
+function hex(a: bigint): string {
+  return `0x${a.toString(16)}`;
+}
+
+/** The table over the server's `Dma`, kept in step by `mapped`/`unmapped` (the device model's notifications). */
+export class DmaTableImpl implements DmaTable {
+  private table: DmaRegionInfo[] = [];
+  generation = 0;
+
+  constructor(private readonly dma: () => Dma | undefined) {}
+
+  mapped(region: DmaRegionInfo): void {
+    this.table = [...this.table, region].sort((x, y) => (x.iova < y.iova ? -1 : x.iova > y.iova ? 1 : 0));
+    this.generation++;
+  }
+
+  unmapped(region: DmaRegionInfo): void {
+    this.table = this.table.filter((r) => r.iova !== region.iova || r.size !== region.size);
+    this.generation++;
+  }
+
+  /** All mappings dropped (the server stopped). */
+  clear(): void {
+    if (this.table.length === 0) return;
+    this.table = [];
+    this.generation++;
+  }
+
+  regions(): readonly DmaRegionInfo[] {
+    return this.table;
+  }
+
+  private find(a: bigint, length: number): DmaRegionInfo {
+    const end = a + BigInt(length);
+    const r = this.table.find((m) => a >= m.iova && a < m.iova + m.size);
+    if (r === undefined) throw new EmudevError("NotMapped", `DMA ${hex(a)}+${length}: ${hex(a)} is not mapped`);
+    if (end > r.iova + r.size)
+      throw new EmudevError(
+        "NotMapped",
+        `DMA ${hex(a)}+${length} crosses the end of its mapping ${hex(r.iova)}+${hex(r.size)}`,
+      );
+    return r;
+  }
+
+  private server(): Dma {
+    const d = this.dma();
+    if (d === undefined) throw new EmudevError("NotMapped", "the device is not started: no DMA table");
+    return d;
+  }
+
+  translate(iova: bigint | number, length: number, access: "r" | "rw" = "r"): DmaView {
+    const a = checkRange(iova, length);
+    const r = this.find(a, length);
+    if (!r.direct)
+      throw new EmudevError("NotDirect", `DMA ${hex(a)}+${length} was mapped without an fd: no direct view`);
+    if (!r.readable || (access === "rw" && !r.writable))
+      throw new EmudevError("Permission", `DMA ${hex(a)}+${length}: mapping does not allow ${access}`);
+    return wrapDma(() => this.server().map(a, length, access));
+  }
+
+  read(iova: bigint | number, length: number): Promise<Uint8Array> {
+    const a = checkRange(iova, length);
+    const r = this.find(a, length);
+    if (!r.readable) throw new EmudevError("Permission", `DMA ${hex(a)}+${length}: mapping is not readable`);
+    return wrapDmaAsync(() => this.server().read(a, length));
+  }
+
+  write(iova: bigint | number, data: Uint8Array): Promise<void> {
+    const a = checkRange(iova, data.length);
+    const r = this.find(a, data.length);
+    if (!r.writable) throw new EmudevError("Permission", `DMA ${hex(a)}+${data.length}: mapping is not writable`);
+    return wrapDmaAsync(() => this.server().write(a, data));
+  }
+}
+
+/** The server's DmaError as ours (the table and the server can disagree only in a race with an unmap). */
+function convert(e: unknown): unknown {
+  if (!isDmaError(e)) return e;
+  if (e.reason === "NotMapped" || e.reason === "Spans") return new EmudevError("NotMapped", e.message, { cause: e });
+  if (e.reason === "NotDirect" || e.reason === "Permission") return new EmudevError(e.reason, e.message, { cause: e });
+  return e; // Disconnected, ClientError, Timeout: the server's own DmaError
+}
+
+function wrapDma<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw convert(e);
+  }
+}
+
+async function wrapDmaAsync<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw convert(e);
+  }
+}

@@ -1,0 +1,12 @@
+export type { AttributeDescription } from "./attributes.js";
+export { type ArgSpec, type ArgsOf, arg, type Devargs, type DevargsSchema, parseDevargs, readArgs } from "./devargs.js";
+export type { EmudevDevice, EmudevResources, EmudevState, RegionInfo } from "./device.js";
+export type { DmaTable } from "./dma-table.js";
+export type { DoorbellDescription, DoorbellInfo } from "./doorbells.js";
+export type { DeviceInfo, DriverHost, DriverInstance, EmudevDriver } from "./driver.js";
+export { EmudevError, type EmudevErrorReason, isEmudevError } from "./errors.js";
+export type { EmudevEvent, EmudevEventKind, EmudevEventOf, EmudevEvents, EmudevListener } from "./events.js";
+export type { IrqInfo } from "./irqs.js";
+export type { EmudevProvider, ProviderAttributes, ProviderOps } from "./provider.js";
+export type { QueueInfo, QueueUpdate } from "./queues.js";
+export { EmudevRegistry, type EmudevRegistryOptions } from "./registry.js";

@@ -1,0 +1,72 @@
+// The driver's device model with emudev's hooks added: reset, DMA map/unmap, connection and migration become emudev
+// events. The driver's own callbacks run first (for an unmap: after the event, so a data path stops using the memory
+// before the driver and the server let it go).
+import { MigrationState } from "@emu/vfio-user-proto";
+import type { DeviceModel, DmaRegionInfo, MigrationCallbacks, ResetReason } from "@emu/vfio-user-server";
+
+/** What the device does on each hook. */
+export interface ModelHooks {
+  reset(reason: ResetReason): void;
+  dmaMapped(region: DmaRegionInfo): void;
+  dmaUnmapping(region: DmaRegionInfo): void;
+  connection(connected: boolean): void;
+  migrationDone(): void;
+}
+
+function isThenable(v: unknown): v is Promise<void> {
+  return typeof (v as { then?: unknown } | undefined)?.then === "function";
+}
+
+function hookMigration(m: MigrationCallbacks, hooks: ModelHooks): MigrationCallbacks {
+  const after = (from: MigrationState): void => {
+    if (from === MigrationState.RESUMING) hooks.migrationDone();
+  };
+  return {
+    ...(m.preCopy === undefined ? {} : { preCopy: m.preCopy }),
+    transition(from, to) {
+      const r = m.transition(from, to);
+      if (isThenable(r)) return r.then(() => after(from));
+      after(from);
+    },
+    read: (max) => m.read(max),
+    write: (data) => m.write(data),
+  };
+}
+
+/**
+ * `model` with the hooks in front: a plain object of the model's fields (read once) and callbacks (called on the model
+ * itself, so a class-based model keeps its `this` and its #private fields).
+ */
+export function hookModel(model: DeviceModel, hooks: ModelHooks): DeviceModel {
+  const { pci, regions, irqs, migration } = model;
+  return {
+    pci,
+    ...(regions === undefined ? {} : { regions }),
+    ...(irqs === undefined ? {} : { irqs }),
+    ...(migration === undefined ? {} : { migration: hookMigration(migration, hooks) }),
+    reset(reason: ResetReason) {
+      const r = model.reset?.(reason);
+      if (isThenable(r)) return r.then(() => hooks.reset(reason));
+      hooks.reset(reason);
+    },
+    onDmaMap(region: DmaRegionInfo) {
+      model.onDmaMap?.(region);
+      hooks.dmaMapped(region);
+    },
+    onDmaUnmap(region: DmaRegionInfo) {
+      hooks.dmaUnmapping(region);
+      model.onDmaUnmap?.(region);
+    },
+    onConnect() {
+      model.onConnect?.();
+      hooks.connection(true);
+    },
+    onDisconnect() {
+      model.onDisconnect?.();
+      hooks.connection(false);
+    },
+    ...(model.onConfigWrite === undefined
+      ? {}
+      : { onConfigWrite: (offset: number, data: Uint8Array) => model.onConfigWrite?.(offset, data) }),
+  };
+}
