@@ -2,9 +2,8 @@
 // A driver for the DMA engine, written against the VfioDevice interface (so it runs over any transport) plus the
 // client's DMA buffers: programs the ring, submits copies, completes them on the MSI-X interrupt.
 
-import { decodeConfigSpace } from "@emu/pci-config";
-import { RegionIo } from "@emu/vfio-device";
-import { PciIrq, PciRegion } from "@emu/vfio-user-proto";
+import { enableMsix, RegionIo } from "@emu/vfio-device";
+import { PciIrq } from "@emu/vfio-user-proto";
 import { CONTROL, DESC, ENGINE, ID_VALUE, REG, STATUS_PAGE } from "./device.mjs";
 
 const RING_SIZE = 64;
@@ -13,19 +12,6 @@ const RING_SIZE = 64;
  * @typedef {import("@emu/vfio-device").VfioDevice} VfioDevice
  * @typedef {import("@emu/vfio-device").DmaBuffer} DmaBuffer
  */
-
-/** Enables MSI-X in config space and unmasks the table entries (the device emulates both). */
-async function enableMsix(/** @type {VfioDevice} */ device, /** @type {RegionIo} */ bar0) {
-  const cfg = await device.regionRead(PciRegion.CONFIG, 0n, 256);
-  const d = decodeConfigSpace(cfg);
-  if (!d.ok) throw d.error;
-  const msix = d.value.capabilities.find((c) => c.kind === "msix");
-  if (msix === undefined || msix.kind !== "msix") throw new Error("the engine has no MSI-X capability");
-  for (let i = 0; i < msix.tableSize; i++) await bar0.write32(BigInt(msix.tableOffset + 16 * i + 12), 0);
-  const ctl = cfg[msix.offset + 2] | (cfg[msix.offset + 3] << 8);
-  const v = ctl | 0x8000; // MSI-X enable
-  await device.regionWrite(PciRegion.CONFIG, BigInt(msix.offset + 2), Uint8Array.of(v & 0xff, v >> 8));
-}
 
 /**
  * Opens the engine: checks its ID, maps the status page, puts the ring in DMA memory at `ringIova` (one page),
@@ -52,7 +38,7 @@ export async function openEngine(device, options = {}) {
   const waiting = new Map();
   const status = bar0.areas.find((a) => a.offset === BigInt(ENGINE.statusPage.offset));
 
-  await enableMsix(device, bar0);
+  await enableMsix(device);
   // Completions: on each interrupt, finish every descriptor whose status the device has written.
   const binding = await device.enableIrqs(PciIrq.MSIX, 0, 1, () => {
     interrupts++;

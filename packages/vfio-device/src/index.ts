@@ -23,6 +23,7 @@ export type {
 export { isVfioDeviceError, VfioDeviceError, type VfioDeviceErrorReason } from "./errors.js";
 export { irqSetFlags, toDeviceInfo, toIrqInfo, toRegionInfo } from "./from-vfio.js";
 export { type IrqEventfd, IrqEventfds, type IrqEventfdsOptions } from "./irq-eventfds.js";
+export { disableMsix, enableMsix } from "./msix.js";
 export {
   type MappedArea,
   mappableAreas,
