@@ -220,9 +220,13 @@ export class MbufPool {
 
   /** Sets packet `buf`'s length (and where it starts, from the buffer's start): both within the buffer. */
   setPacket(buf: number, length: number, off = this.headroom): void {
-    if (!(buf >= 0 && buf < this.count)) throw new PortError("InvalidValue", `mbuf pool ${this.name}: no buffer ${buf}`);
+    if (!(buf >= 0 && buf < this.count))
+      throw new PortError("InvalidValue", `mbuf pool ${this.name}: no buffer ${buf}`);
     if (!(Number.isInteger(off) && Number.isInteger(length) && off >= 0 && length >= 0 && off + length <= this.bufSize))
-      throw new PortError("InvalidValue", `packet at ${off} of ${length} bytes does not fit a ${this.bufSize}-byte buffer`);
+      throw new PortError(
+        "InvalidValue",
+        `packet at ${off} of ${length} bytes does not fit a ${this.bufSize}-byte buffer`,
+      );
     const m = buf * MBUF_META_WORDS;
     this.meta[m + MBUF_OFF] = off;
     this.meta[m + MBUF_LEN] = length;
@@ -313,7 +317,8 @@ export class MbufPool {
   #lock(): void {
     const c = this.#ctl;
     if (Atomics.compareExchange(c, LOCK, 0, 1) === 0) return;
-    for (let i = 0; i < 100; i++) if (Atomics.load(c, LOCK) === 0 && Atomics.compareExchange(c, LOCK, 0, 1) === 0) return;
+    for (let i = 0; i < 100; i++)
+      if (Atomics.load(c, LOCK) === 0 && Atomics.compareExchange(c, LOCK, 0, 1) === 0) return;
     while (Atomics.exchange(c, LOCK, 2) !== 0) Atomics.wait(c, LOCK, 2, 10);
   }
 

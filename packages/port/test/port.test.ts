@@ -104,7 +104,9 @@ describe("Port", () => {
     expect(p.stats()).toMatchObject({ ipackets: 2, ibytes: 128 });
     expect(() => d.rxBurst(0, bufs, 1)).toThrow("net_null0: this thread does not serve RX queue 0");
     expect(() => d.txBurst(0, bufs, 1)).toThrow("net_null0: this thread does not serve TX queue 0");
-    await expect(openPortData(lease.description, { rxQueues: [2] })).rejects.toThrow("net_null0: no RX queue 2 (it has 2)");
+    await expect(openPortData(lease.description, { rxQueues: [2] })).rejects.toThrow(
+      "net_null0: no RX queue 2 (it has 2)",
+    );
     d.close();
     lease.release();
   });

@@ -6,7 +6,8 @@ import { PcapWriter } from "./writer.js";
 
 export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver {
   const p = params as PcapParams;
-  const reader = p.rxPath !== "" && env.servedRx.length > 0 ? new PcapReader(p.rxPath, p.cursor, p.infinite, env) : null;
+  const reader =
+    p.rxPath !== "" && env.servedRx.length > 0 ? new PcapReader(p.rxPath, p.cursor, p.infinite, env) : null;
   let writer: PcapWriter | null = null;
   try {
     writer = p.txPath !== "" && env.servedTx.length > 0 ? new PcapWriter(p.txPath, env) : null;

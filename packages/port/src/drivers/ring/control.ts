@@ -113,8 +113,7 @@ export const netRing: PortDriver<typeof args> = {
         throw new PortError("Devargs", `${host.name}: peer ${a.peer} is not a net_ring port`);
       if (other.peer !== other)
         throw new PortError("Devargs", `${host.name}: ${a.peer} is already paired with ${other.peer.name}`);
-      if (other.started)
-        throw new PortError("BadState", `${host.name}: stop ${a.peer} before pairing with it`);
+      if (other.started) throw new PortError("BadState", `${host.name}: stop ${a.peer} before pairing with it`);
       other.peer = control;
       control.peer = other;
     }

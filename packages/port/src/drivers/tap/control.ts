@@ -30,7 +30,10 @@ export const netTap: PortDriver<typeof args> = {
   create(host, a) {
     const iface = a.iface || `dtap${/\d+$/.exec(host.name)?.[0] ?? "0"}`;
     if (new TextEncoder().encode(iface).length > MAX_IFNAME || /[\s/:]/.test(iface))
-      throw new PortError("Devargs", `${host.name}: bad interface name "${iface}" (at most ${MAX_IFNAME} bytes, no /, : or spaces)`);
+      throw new PortError(
+        "Devargs",
+        `${host.name}: bad interface name "${iface}" (at most ${MAX_IFNAME} bytes, no /, : or spaces)`,
+      );
     let first: number;
     try {
       first = openTapQueue(iface);
@@ -66,7 +69,10 @@ export const netTap: PortDriver<typeof args> = {
         closeExtra();
         for (const fd of fds.splice(0)) closeSync(fd);
       },
-      data: () => ({ module: new URL("./data.js", import.meta.url).href, params: { fds: [...fds] } satisfies TapParams }),
+      data: () => ({
+        module: new URL("./data.js", import.meta.url).href,
+        params: { fds: [...fds] } satisfies TapParams,
+      }),
       details() {
         let kernelMac = "?";
         try {
