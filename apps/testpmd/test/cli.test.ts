@@ -12,7 +12,9 @@ describe("startup and ports", () => {
     expect(s.banner).toMatch(/^EAL: Detected CPU lcores: \d+\nInteractive-mode selected\n/);
     expect(s.banner).toMatch(/testpmd: create a new mbuf pool <mb_pool_0>: n=\d+, size=2176, socket=0\n/);
     expect(s.banner).toMatch(
-      new RegExp(`Configuring Port 0 \\(socket 0\\)\\nPort 0: ${MAC.source}\\nConfiguring Port 1 \\(socket 0\\)\\nPort 1: ${MAC.source}\\nChecking link statuses...\\nDone\\n$`),
+      new RegExp(
+        `Configuring Port 0 \\(socket 0\\)\\nPort 0: ${MAC.source}\\nConfiguring Port 1 \\(socket 0\\)\\nPort 1: ${MAC.source}\\nChecking link statuses...\\nDone\\n$`,
+      ),
     );
     expect((await s.quit()).status).toBe(0);
   });
@@ -25,7 +27,9 @@ describe("startup and ports", () => {
     );
     expect(await s.ask("show port summary 1")).toMatch(/^Number of available ports: 2\n.*\n1 {4}\S{17} net_null1/);
     const info = await s.ask("show port info 1");
-    expect(info).toMatch(/^\n\*{21} Infos for port 1  \*{21}\nMAC address: \S{17}\nDevice name: net_null1\nDriver name: net_null\nDevargs: \n/);
+    expect(info).toMatch(
+      /^\n\*{21} Infos for port 1 {2}\*{21}\nMAC address: \S{17}\nDevice name: net_null1\nDriver name: net_null\nDevargs: \n/,
+    );
     expect(info).toContain("Link status: up\nLink speed: 10 Gbps\nLink duplex: full-duplex\n");
     expect(info).toContain("Current number of RX queues: 1\nMax possible RX queues: 1024\n");
     expect(await s.ask("show port stats 0")).toBe(
@@ -113,18 +117,24 @@ describe("forwarding commands", () => {
     expect(await s.ask("set nbcore 2")).toBe("Number of forwarding cores set to 2\n");
     expect(await s.ask("set nbcore 3")).toBe("nb fwd cores 3 > 2 (max. number of configured lcores) - ignored\n");
     expect(await s.ask("show config fwd")).toMatch(
-      /^macswap packet forwarding - ports=2 - cores=2 - streams=2 .*\nLogical Core 1 \(socket 0\) forwards packets on 1 streams:\n  RX P=0\/Q=0 .*\nLogical Core 2 \(socket 0\) forwards packets on 1 streams:\n  RX P=1\/Q=0 /,
+      /^macswap packet forwarding - ports=2 - cores=2 - streams=2 .*\nLogical Core 1 \(socket 0\) forwards packets on 1 streams:\n {2}RX P=0\/Q=0 .*\nLogical Core 2 \(socket 0\) forwards packets on 1 streams:\n {2}RX P=1\/Q=0 /,
     );
     const start = await s.ask("start");
     expect(start).toMatch(/^macswap packet forwarding - ports=2 - cores=2/);
-    expect(start).toContain("\n  macswap packet forwarding packets/burst=32\n  nb forwarding cores=2 - nb forwarding ports=2\n");
+    expect(start).toContain(
+      "\n  macswap packet forwarding packets/burst=32\n  nb forwarding cores=2 - nb forwarding ports=2\n",
+    );
     expect(start).toContain("  port 0: RX queue number: 1 Tx queue number: 1\n");
     expect(start).toContain("      RX desc=1024 - RX free threshold=0\n");
     expect(await s.ask("start")).toBe("Packet forwarding already started\n");
     expect(await s.ask("port stop 0")).toBe("Please stop forwarding first\n");
     const stop = await s.ask("stop");
-    expect(stop).toMatch(/^Telling cores to stop...\nWaiting for lcores to finish...\n\n {2}-{22} Forward statistics for port 0 {2}-{22}\n/);
-    expect(stop).toMatch(/\n {2}\+{15} Accumulated forward statistics for all ports\+{15}\n {2}RX-packets: \d+ +RX-dropped: 0 +RX-total: \d+\n {2}TX-packets: \d+ +TX-dropped: \d+ +TX-total: \d+\n {2}\+{76}\n\nDone\.\n$/);
+    expect(stop).toMatch(
+      /^Telling cores to stop...\nWaiting for lcores to finish...\n\n {2}-{22} Forward statistics for port 0 {2}-{22}\n/,
+    );
+    expect(stop).toMatch(
+      /\n {2}\+{15} Accumulated forward statistics for all ports\+{15}\n {2}RX-packets: \d+ +RX-dropped: 0 +RX-total: \d+\n {2}TX-packets: \d+ +TX-dropped: \d+ +TX-total: \d+\n {2}\+{76}\n\nDone\.\n$/,
+    );
     expect(await s.ask("stop")).toBe("Packet forwarding not started\n");
     expect(await s.ask("set burst 8")).toBe("Number of packets per burst set to 8\n");
     await s.ask("set fwd io");
@@ -136,7 +146,9 @@ describe("forwarding commands", () => {
 
   it("stop prints per-stream statistics when there are more streams than ports", async () => {
     const s = await session(["-l", "0-2", "--vdev", "net_null0", "--", "-i", "--rxq=2", "--txq=2", "--nb-cores=2"]);
-    expect(s.banner).toContain("Warning! port-topology=paired and odd forward ports number, the last port will pair with itself.");
+    expect(s.banner).toContain(
+      "Warning! port-topology=paired and odd forward ports number, the last port will pair with itself.",
+    );
     await s.ask("start");
     const stop = await s.ask("stop");
     expect(stop).toMatch(
@@ -149,7 +161,9 @@ describe("forwarding commands", () => {
 describe("the prompt", () => {
   it("unknown commands get the closest one; wrong arguments get the usage", async () => {
     const s = await session(NULLS);
-    expect(await s.ask("sho port stats all")).toBe('Command not found: did you mean "show port stats all|<port_id>"?\n');
+    expect(await s.ask("sho port stats all")).toBe(
+      'Command not found: did you mean "show port stats all|<port_id>"?\n',
+    );
     expect(await s.ask("strat")).toBe('Command not found: did you mean "start"?\n');
     expect(await s.ask("qiut")).toBe('Command not found: did you mean "quit"?\n');
     expect(await s.ask("xyzzy plugh")).toBe("Command not found\n");
@@ -180,11 +194,19 @@ describe("the prompt", () => {
   it("help lists the sections; help <section> the commands with their syntax", async () => {
     const s = await session(NULLS);
     const help = await s.ask("help");
-    expect(help).toContain("\nHelp is available for the following sections:\n\n    help control                    : Start and stop forwarding.\n");
+    expect(help).toContain(
+      "\nHelp is available for the following sections:\n\n    help control                    : Start and stop forwarding.\n",
+    );
     expect(help).toContain("    help all                        : All of the above sections.\n");
     expect(await s.ask("help ports")).toContain("\nPorts:\n------\n\nport attach <devargs>\n    Attach a port");
     const all = await s.ask("help all");
-    for (const c of ["start tx_first [<n>]", "show port summary", "set nbcore <n>", "port detach <port_id>", "show config fwd"])
+    for (const c of [
+      "start tx_first [<n>]",
+      "show port summary",
+      "set nbcore <n>",
+      "port detach <port_id>",
+      "show config fwd",
+    ])
       expect(all).toContain(`\n${c}\n`);
     await s.quit();
   });

@@ -85,6 +85,11 @@ export class Port {
     return this.#state;
   }
 
+  /** Leases of the data half not yet released: threads that run this port's data path now. */
+  get leases(): number {
+    return this.#leases;
+  }
+
   /** The configuration taken by `configure`, if any. */
   get config(): PortConfig | undefined {
     return this.#config;

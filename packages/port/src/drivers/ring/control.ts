@@ -3,7 +3,7 @@
 // DPDK's `--vdev net_ring0`; `net_ring1,peer=net_ring0` pairs two ports like a cable: what one sends, the other
 // receives, from any threads (each ring has one producer thread and one consumer thread).
 import { arg } from "@emu/emudev";
-import type { PortConfig, PortControl, PortDriver } from "../../driver.js";
+import type { PortConfig, PortControl, PortDriver, PortHost } from "../../driver.js";
 import { PortError } from "../../errors.js";
 import { randomMac } from "../../mac.js";
 import { PacketRing } from "../../ring.js";
@@ -31,15 +31,18 @@ class RingControl implements PortControl {
   config: PortConfig | undefined;
   started = false;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    private readonly host: PortHost,
+  ) {}
 
   configure(config: PortConfig): void {
     const size = ringSize(config.rxDesc);
     if (this.rings.length === config.rxQueues && this.rings.every((r) => r.capacity === size)) return;
-    if (this.peer !== this && this.peer.started)
+    if (this.peer !== this && (this.host.port(this.peer.name)?.leases ?? 0) > 0)
       throw new PortError(
         "BadState",
-        `cannot change ${this.name}'s RX queues while its peer ${this.peer.name} is started (it sends into them)`,
+        `cannot change ${this.name}'s RX queues while its peer ${this.peer.name} forwards (it sends into them)`,
       );
     this.#drain();
     this.rings = Array.from({ length: config.rxQueues }, () => PacketRing.create(size));
@@ -106,7 +109,7 @@ export const netRing: PortDriver<typeof args> = {
   name: "net_ring",
   args,
   create(host, a) {
-    const control = new RingControl(host.name);
+    const control = new RingControl(host.name, host);
     if (a.peer !== "") {
       const other = host.port(a.peer)?.control;
       if (!(other instanceof RingControl))
