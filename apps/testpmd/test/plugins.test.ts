@@ -12,13 +12,26 @@ const plugin = fileURLToPath(new URL("./fixtures/fake-plugin.mjs", import.meta.u
 describe("plugins", () => {
   it("-d registers an emudev driver and a port driver; the port finds its emudev device", async () => {
     const sock = join(tempDir(), "fake.sock");
-    const s = await session(["-l", "0-1", "-d", plugin, "--vdev", `fakedev0,sock=${sock}`, "--vdev", "net_null0", "--", "-i"]);
+    const s = await session([
+      "-l",
+      "0-1",
+      "-d",
+      plugin,
+      "--vdev",
+      `fakedev0,sock=${sock}`,
+      "--vdev",
+      "net_null0",
+      "--",
+      "-i",
+    ]);
     expect(s.banner).toContain("EMUDEV: device fakedev0 (driver fakedev) created and started\n");
     expect(existsSync(sock)).toBe(true); // served over vfio-user
     expect(await s.ask("port attach net_fakebe0,emu=fakedev0")).toBe(
       "Attaching a new port...\nPort 1 is attached. Now total ports is 2\nDone\n",
     );
-    expect(await s.ask("show port info 1")).toContain("Driver name: net_fakebe\nDevargs: emu=fakedev0\nEmu: fakedev0 (fake, started)\n");
+    expect(await s.ask("show port info 1")).toContain(
+      "Driver name: net_fakebe\nDevargs: emu=fakedev0\nEmu: fakedev0 (fake, started)\n",
+    );
     expect(await s.ask("port attach net_fakebe1,emu=nope0")).toBe(
       "Attaching a new port...\nnet_fakebe1: no emudev device nope0 (make it with --vdev nope0,sock=<path>)\n",
     );
