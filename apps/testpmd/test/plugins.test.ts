@@ -35,7 +35,7 @@ describe("plugins", () => {
     expect(await s.ask("port attach net_fakebe1,emu=nope0")).toBe(
       "Attaching a new port...\nnet_fakebe1: no emudev device nope0 (make it with --vdev nope0,sock=<path>)\n",
     );
-    expect(await s.ask("port attach fakedev1,sock=" + join(tempDir(), "b.sock"))).toBe(
+    expect(await s.ask(`port attach fakedev1,sock=${join(tempDir(), "b.sock")}`)).toBe(
       "EMUDEV: device fakedev1 (driver fakedev) created and started\n",
     );
     await s.ask("port start 1");
