@@ -145,7 +145,16 @@ describe("forwarding commands", () => {
   });
 
   it("--lcores maps lcore ids: the first is the main one, the others forward", async () => {
-    const s = await session(["--lcores=0@0,(2-3)@1", "--vdev", "net_null0", "--vdev", "net_null1", "--", "-i", "--nb-cores=2"]);
+    const s = await session([
+      "--lcores=0@0,(2-3)@1",
+      "--vdev",
+      "net_null0",
+      "--vdev",
+      "net_null1",
+      "--",
+      "-i",
+      "--nb-cores=2",
+    ]);
     expect(await s.ask("show config fwd")).toMatch(
       /\nLogical Core 2 \(socket 0\) forwards packets on 1 streams:\n.*\nLogical Core 3 \(socket 0\) forwards/,
     );

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { TestpmdPlugin } from "@emu/app-testpmd";
 import { tempDir } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { session } from "./fixtures/session.js";
@@ -45,6 +46,15 @@ describe("plugins", () => {
     expect(status).toBe(0);
     expect(tail).toContain("\nEMUDEV: device fakedev0 closed\n");
     expect(existsSync(sock)).toBe(false);
+  });
+
+  it("a plugin whose registration fails stops the start with the reason", async () => {
+    const twice: TestpmdPlugin = {
+      register: ({ ports }) => ports.registerDriver({ name: "net_null", args: {}, create: () => ({}) as never }),
+    };
+    const s = await session(["--", "-i"], [twice]);
+    expect(await s.exited).toBe(1);
+    expect(s.stderr()).toBe("testpmd: a plugin failed to register: port driver net_null is already registered\n");
   });
 
   it("a plugin that cannot load or registers nothing is a usage error", async () => {
