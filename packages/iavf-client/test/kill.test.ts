@@ -3,12 +3,12 @@ import { join } from "node:path";
 import { IavfDriver } from "@emu/iavf-client";
 import { afterThisTest, forkChild } from "@emu/test-kit";
 import { expect, it } from "vitest";
-import { serveIavf } from "./fixtures/device.js";
+import { PACKAGE_DIR, serveIavf } from "./fixtures/device.js";
 
 const here = new URL(".", import.meta.url).pathname;
 
 function driverChild(sock: string, queues: number) {
-  const proc = forkChild(join(here, "fixtures/driver-child.ts"), [sock, String(queues)]);
+  const proc = forkChild(join(here, "fixtures/driver-child.ts"), [sock, String(queues)], { cwd: PACKAGE_DIR });
   return {
     proc,
     ready: new Promise<{ mac: string; queues: number; link: { up: boolean } }>((resolve, reject) => {
