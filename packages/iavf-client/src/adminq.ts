@@ -268,9 +268,24 @@ export class AdminQueue {
     if (head >= this.arq.length) {
       throw new IavfClientError("AdminQueue", `ARQH ${head} is outside the ${this.arq.length}-descriptor ring`);
     }
+    return this.take(head);
+  }
+
+  /**
+   * Takes the messages the device wrote back (DD) from next_to_clean on, without reading ARQH: what the PF posted
+   * before a reset zeroed the registers (a RESET_IMPENDING, say). Buffers are re-posted; ARQT is written only while
+   * the queue is enabled.
+   */
+  async receivePosted(): Promise<ArqMessage[]> {
+    return this.take(undefined);
+  }
+
+  /** Messages from next_to_clean up to `head` (or, without it, while DD is set), each with DD set. */
+  private async take(head: number | undefined): Promise<ArqMessage[]> {
     const out: ArqMessage[] = [];
     let last = -1;
-    while (this.arqClean !== head) {
+    // A descriptor without DD before ARQH is not the device's yet (or ARQH was zeroed by a reset): stop there.
+    while (this.arqClean !== head && this.arqPending() && out.length < this.arq.length) {
       const i = this.arqClean;
       const descriptor = readAqDescriptor(this.arq.ring.view, i * AQ_DESCRIPTOR_SIZE);
       const n = Math.min(descriptor.datalen, AQ_BUFFER_SIZE);

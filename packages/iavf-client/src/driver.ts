@@ -29,7 +29,7 @@ import {
   waitOutOfReset,
 } from "./bring-up.js";
 import { DmaPool } from "./dma-pool.js";
-import { deviceFailure, IavfClientError } from "./errors.js";
+import { deviceFailure, IavfClientError, isIavfClientError } from "./errors.js";
 import type { DriverContext } from "./internal/context.js";
 import { Emitter } from "./internal/emitter.js";
 import { Interrupts } from "./interrupts.js";
@@ -183,13 +183,22 @@ export class IavfDriver {
     );
   }
 
-  /** GET_STATS of the VSI. Waits for a reset in progress to finish first. */
+  /**
+   * GET_STATS of the VSI. Waits for a reset in progress to finish first, and asks again (up to 3 times) when a reset
+   * cuts the request off.
+   */
   async stats(): Promise<EthStats> {
-    await this.waitUntilRunning(this.ctx.options.resetTimeoutMs);
-    const e = encodeVirtchnl({ kind: "GetStatsRequest", vsiId: this.vsiId ?? 0, rxQueues: 0, txQueues: 0 });
-    const r = await this.ctx.mailbox.request(e.opcode, e.payload);
-    if (r.kind !== "GetStatsReply") throw new IavfClientError("BadReply", `GET_STATS answered ${r.kind}`);
-    return r.stats;
+    for (let attempt = 1; ; attempt++) {
+      await this.waitUntilRunning(this.ctx.options.resetTimeoutMs);
+      const e = encodeVirtchnl({ kind: "GetStatsRequest", vsiId: this.vsiId ?? 0, rxQueues: 0, txQueues: 0 });
+      try {
+        const r = await this.ctx.mailbox.request(e.opcode, e.payload);
+        if (r.kind !== "GetStatsReply") throw new IavfClientError("BadReply", `GET_STATS answered ${r.kind}`);
+        return r.stats;
+      } catch (err) {
+        if (!(isIavfClientError(err) && err.reason === "Reset") || attempt === 3) throw err;
+      }
+    }
   }
 
   /**
@@ -373,6 +382,7 @@ export class IavfDriver {
       const arqLen = await this.ctx.bar.read(Reg.VF_ARQLEN1);
       if (this.stateValue !== "running") return;
       if ((arqLen & AqLen.ENABLE) === 0) {
+        await this.ctx.mailbox.drainPosted(); // a RESET_IMPENDING the PF posted just before makes this its reset
         this.scheduleReset("detected");
         return;
       }

@@ -189,6 +189,11 @@ export class Mailbox {
     return this.servicing;
   }
 
+  /** Hands out what the PF posted before a reset took the registers away (read by DD from memory). */
+  async drainPosted(): Promise<void> {
+    for (const m of await this.adminq.receivePosted()) this.dispatch(m);
+  }
+
   /** Rejects the request in flight (its reply will not come: the VF is being reset). */
   abort(reason: IavfClientError): void {
     const p = this.pending;

@@ -87,12 +87,17 @@ describe.each([true, false])("interrupts %s", (interrupts) => {
 
   it("survives several resets in a row from both sides", async () => {
     const { served, nic } = await running(interrupts, 1);
-    for (let i = 0; i < 3; i++) {
+    const resets: string[] = [];
+    nic.on("reset", (r) => {
+      if (r.done) resets.push(r.cause);
+    });
+    for (let i = 1; i <= 3; i++) {
       await nic.reset("vf");
       await served.pfReset();
-      await nic.waitUntilRunning(5000);
+      await expect.poll(() => resets.length, { timeout: 5000 }).toBe(2 * i);
       await nic.waitForLink(5000);
     }
+    expect(resets).toEqual(["vf", "pf", "vf", "pf", "vf", "pf"]);
     expect((await nic.stats()).rxDiscards).toBe(0n);
   });
 }, 60_000);
