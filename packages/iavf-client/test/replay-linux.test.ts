@@ -32,7 +32,7 @@ it("replays Linux: RSTAT, AQ (LEN before BAL/BAH), VERSION, GET_VF_RESOURCES, IR
   const r = await replay({ order: "linux", atqLength: 32, arqLength: 32 });
   expect([VfrState.COMPLETED, VfrState.VFACTIVE]).toContain(await rstat(r));
   await r.adminq.setup();
-  expect(await r.reg(Reg.VF_ATQLEN1)).toBe(32 | AqLen.ENABLE);
+  expect(await r.reg(Reg.VF_ATQLEN1)).toBe((32 | AqLen.ENABLE) >>> 0);
   expect(await r.reg(Reg.VF_ARQT1)).toBe(31);
 
   await r.expectReply(VirtchnlOp.VERSION, le().u32(1).u32(1).bytes(), le().u32(1).u32(1).bytes());
