@@ -220,6 +220,11 @@ export class AdminQueue {
     return readAqDescriptor(this.atq.ring.view, slot * AQ_DESCRIPTOR_SIZE);
   }
 
+  /** The descriptor at ARQ slot `i` as it is in memory now. */
+  arqDescriptor(i: number): AqDescriptor {
+    return readAqDescriptor(this.arq.ring.view, i * AQ_DESCRIPTOR_SIZE);
+  }
+
   /** Whether the device wrote DD back into ATQ `slot`. */
   atqDone(slot: number): boolean {
     return (this.atq.ring.view.getUint16(slot * AQ_DESCRIPTOR_SIZE, true) & AqFlag.DD) !== 0;

@@ -53,6 +53,8 @@ export interface IavfDriverEvents {
   readonly reset: { readonly cause: ResetCause; readonly done: boolean };
   /** Every EVENT the PF sent, decoded. */
   readonly event: PfEvent;
+  /** The counters of each periodic GET_STATS (`statsIntervalMs`). */
+  readonly stats: EthStats;
   /** What failed in the background (the watchdog, an interrupt, a reset): the driver is then `failed`. */
   readonly error: IavfClientError;
 }
@@ -363,6 +365,20 @@ export class IavfDriver {
     const watchdog = setInterval(() => void this.watchdog(), o.watchdogMs);
     watchdog.unref();
     this.timers.push(watchdog);
+    if (o.statsIntervalMs > 0) {
+      const stats = setInterval(() => {
+        if (this.stateValue !== "running" || this.statsBusy) return;
+        this.statsBusy = true;
+        this.stats()
+          .then((s) => this.events.emit("stats", s, (e) => this.report(e)))
+          .catch(() => undefined) // a reset or a close cut it off; the watchdog reports a dead device
+          .finally(() => {
+            this.statsBusy = false;
+          });
+      }, o.statsIntervalMs);
+      stats.unref();
+      this.timers.push(stats);
+    }
     if (!o.interrupts) {
       const poll = setInterval(() => {
         if (this.stateValue === "running" && this.ctx.adminq.arqPending()) {
@@ -375,6 +391,7 @@ export class IavfDriver {
   }
 
   private watchdogBusy = false;
+  private statsBusy = false;
   private async watchdog(): Promise<void> {
     if (this.watchdogBusy || this.stateValue !== "running" || this.resetQueued) return;
     this.watchdogBusy = true;

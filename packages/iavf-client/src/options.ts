@@ -55,6 +55,8 @@ export interface IavfDriverOptions {
   readonly watchdogMs?: number;
   /** Poll mode: how often the ARQ is looked at for events while no request waits (default 50 ms, as DPDK). */
   readonly pollIntervalMs?: number;
+  /** How often GET_STATS is sent while running, as Linux's watchdog does every 2 s (default 2000; 0: never). */
+  readonly statsIntervalMs?: number;
   /** Send RESET_VF when closing, as Linux's remove and DPDK's close do (default true). */
   readonly resetOnClose?: boolean;
   /** Admin-queue sizes (default 32 and 32). */
@@ -77,6 +79,7 @@ export interface ResolvedOptions {
   readonly resetTimeoutMs: number;
   readonly watchdogMs: number;
   readonly pollIntervalMs: number;
+  readonly statsIntervalMs: number;
   readonly resetOnClose: boolean;
   readonly atqLength: number | undefined;
   readonly arqLength: number | undefined;
@@ -117,6 +120,7 @@ export function resolveOptions(o: IavfDriverOptions = {}): ResolvedOptions {
     resetTimeoutMs: int(o.resetTimeoutMs, 10_000, "resetTimeoutMs", 1, 600_000),
     watchdogMs: int(o.watchdogMs, 250, "watchdogMs", 1, 600_000),
     pollIntervalMs: int(o.pollIntervalMs, 50, "pollIntervalMs", 1, 600_000),
+    statsIntervalMs: int(o.statsIntervalMs, 2000, "statsIntervalMs", 0, 600_000),
     resetOnClose: o.resetOnClose ?? true,
     atqLength: o.adminq?.atqLength,
     arqLength: o.adminq?.arqLength,

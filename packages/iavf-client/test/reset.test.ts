@@ -9,7 +9,7 @@ import { serveIavf } from "./fixtures/device.js";
 async function running(interrupts: boolean, queues = 4) {
   const served = await serveIavf({ queues, link: true });
   const client = await served.connect();
-  const nic = await IavfDriver.attach(client, { queuePairs: queues, interrupts, watchdogMs: 50 });
+  const nic = await IavfDriver.attach(client, { queuePairs: queues, interrupts, watchdogMs: 50, statsIntervalMs: 0 });
   afterThisTest(() => nic.close());
   await nic.waitForLink(5000);
   const resets: { cause: ResetCause; done: boolean }[] = [];
