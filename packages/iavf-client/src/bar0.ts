@@ -61,17 +61,21 @@ export class Bar0 {
   }
 
   /**
-   * A doorbell write: a plain store (returns `undefined`, done) when `offset` is mapped, a region write (returns its
-   * promise) otherwise.
+   * A doorbell writer for the register at `offset`: a plain store into the mapped area when the register is mapped
+   * (the writer returns undefined, done), a region write otherwise (the writer returns its promise).
    */
-  writeDoorbell(offset: number, value: number): Promise<void> | undefined {
-    if (this.closed) throw new IavfClientError("Closed", "BAR0 is closed");
-    if (this.io.isMapped(BigInt(offset), 4)) {
-      // RegionIo.write32 stores synchronously into the mapping (it cannot fail once the bounds hold).
-      this.io.write32(BigInt(offset), value >>> 0).catch(() => undefined);
+  doorbell(offset: number): (value: number) => Promise<void> | undefined {
+    const area = this.io.areas.find(
+      (a) => a.bytes.length > 0 && BigInt(offset) >= a.offset && BigInt(offset + 4) <= a.offset + a.size,
+    );
+    if (area === undefined) return (value) => this.write(offset, value);
+    const view = new DataView(area.bytes.buffer, area.bytes.byteOffset, area.bytes.byteLength);
+    const at = offset - Number(area.offset);
+    return (value) => {
+      if (this.closed) throw new IavfClientError("Closed", "BAR0 is closed");
+      view.setUint32(at, value >>> 0, true);
       return undefined;
-    }
-    return this.write(offset, value);
+    };
   }
 
   /** Unmaps the mapped areas (the device stays open). Idempotent. */

@@ -88,10 +88,8 @@ export class IavfDriver {
     let driver: IavfDriver | undefined;
     try {
       const adminq = await AdminQueue.create(bar, pool, { atqLength: o.atqLength, arqLength: o.arqLength });
-      const mailbox = new Mailbox(adminq, {
-        wait: o.interrupts ? "interrupt" : "poll",
-        replyTimeoutMs: o.replyTimeoutMs,
-      });
+      // Polled until vector 0 is armed, as Linux's init runs from its watchdog before the misc interrupt exists.
+      const mailbox = new Mailbox(adminq, { wait: "poll", replyTimeoutMs: o.replyTimeoutMs });
       driver = new IavfDriver({
         device,
         options: o,
@@ -271,7 +269,10 @@ export class IavfDriver {
       ctx.vectors - 1,
     );
     ctx.pairs = pairs;
-    if (ctx.irqs) await ctx.irqs.miscEnable();
+    if (ctx.irqs) {
+      await ctx.irqs.miscEnable();
+      ctx.mailbox.wait = "interrupt";
+    }
     await configureQueues(ctx);
     ctx.running = true;
     await enableQueues(ctx);
@@ -334,7 +335,7 @@ export class IavfDriver {
 
   /** Vector 0 (`iavf_msix_aq` then `iavf_adminq_task`): read ICR01 and ICR0_ENA1, drain the ARQ, re-arm. */
   private onInterrupt(vector: number): void {
-    if (vector !== 0 || this.stateValue !== "running") return;
+    if (vector !== 0 || !this.serving()) return;
     if (this.isr.running) {
       this.isr.again = true;
       return;
@@ -347,16 +348,21 @@ export class IavfDriver {
           this.isr.again = false;
           await irqs?.acknowledge();
           await this.ctx.mailbox.service();
-          if (this.stateValue === "running") await irqs?.miscEnable();
+          if (this.serving()) await irqs?.miscEnable();
           // A message posted while the vector was still disarmed raises nothing: look once more.
           if (this.ctx.adminq.arqPending()) this.isr.again = true;
-        } while (this.isr.again && this.stateValue === "running");
+        } while (this.isr.again && this.serving());
       } catch (e) {
         this.fail(deviceFailure("mailbox interrupt", e));
       } finally {
         this.isr.running = false;
       }
     })();
+  }
+
+  /** Whether vector 0 is served: during bring-up and while running (a reset disarms it, as Linux does). */
+  private serving(): boolean {
+    return this.stateValue === "starting" || this.stateValue === "running";
   }
 
   /** The watchdog (reset detection: ARQLEN.ENABLE cleared; the ARQ serviced as Linux's watchdog queues it). */

@@ -60,7 +60,11 @@ const POLL_FULL_SERVICE_MS = 10;
 const INTERRUPT_BACKSTOP_MS = 20;
 
 export class Mailbox {
-  readonly wait: MailboxWait;
+  /**
+   * How replies are noticed now: the driver polls while vector 0 is not armed (bring-up before the misc interrupt is
+   * enabled, a reset) and waits for the interrupt otherwise.
+   */
+  wait: MailboxWait;
   readonly replyTimeoutMs: number;
   private pending: Pending | undefined;
   private chain: Promise<unknown> = Promise.resolve();

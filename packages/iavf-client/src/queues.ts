@@ -65,7 +65,7 @@ function makeRing(
     view: new DataView(region.bytes.buffer, region.bytes.byteOffset, size * descriptorSize),
     tailOffset,
     doorbellMapped: bar.isMapped(tailOffset),
-    writeTail: (value) => bar.writeDoorbell(tailOffset, value),
+    writeTail: bar.doorbell(tailOffset),
   };
 }
 

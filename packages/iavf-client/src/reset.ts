@@ -55,6 +55,7 @@ async function waitResetDetected(ctx: DriverContext): Promise<boolean> {
  * driver counts link-up events from there, as Linux's RUNNING state). Resolves with whether the reset was seen.
  */
 export async function resetTask(ctx: DriverContext, cause: ResetCause, beforeEnable: () => void): Promise<boolean> {
+  ctx.mailbox.wait = "poll"; // vector 0 is disarmed until the VF is configured again
   await ctx.irqs?.miscDisable().catch(() => undefined);
   await requestReset(ctx, cause);
   const seen = await waitResetDetected(ctx);
@@ -64,7 +65,10 @@ export async function resetTask(ctx: DriverContext, cause: ResetCause, beforeEna
   await ctx.adminq.shutdown(true); // iavf_shutdown_adminq: the queue is no longer alive, its registers are zeroed
   await ctx.adminq.setup();
   await getResources(ctx);
-  if (ctx.irqs) await ctx.irqs.miscEnable();
+  if (ctx.irqs) {
+    await ctx.irqs.miscEnable();
+    ctx.mailbox.wait = "interrupt";
+  }
   await configureQueues(ctx);
   beforeEnable();
   await enableQueues(ctx);
