@@ -76,7 +76,8 @@ function syncRate(op: (i: number) => void): number {
   return median(rates);
 }
 
-const fmt = (r: number) => (r >= 1e6 ? `${(r / 1e6).toFixed(1)} M` : r >= 1e3 ? `${(r / 1e3).toFixed(1)} k` : r.toFixed(0));
+const fmt = (r: number) =>
+  r >= 1e6 ? `${(r / 1e6).toFixed(1)} M` : r >= 1e3 ? `${(r / 1e3).toFixed(1)} k` : r.toFixed(0);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "iavf-bench-"));
@@ -88,7 +89,9 @@ async function main(): Promise<void> {
     for (const interrupts of [true, false]) {
       const ms = await initToLinkUp(sock, interrupts);
       const mode = interrupts ? "interrupt" : "poll";
-      console.log(`| attach → link up, 4 queue pairs, ${mode} mode (median of ${ms.length}) | ${median(ms).toFixed(1)} ms | — |`);
+      console.log(
+        `| attach → link up, 4 queue pairs, ${mode} mode (median of ${ms.length}) | ${median(ms).toFixed(1)} ms | — |`,
+      );
     }
     for (const interrupts of [true, false]) {
       const client = await VfioUserClient.connect(sock);
@@ -119,8 +122,12 @@ async function main(): Promise<void> {
     await slow.close();
     await slowClient.close();
     console.log(`| TX tail doorbell, REGION_WRITE, 1 in flight | ${fmt(regionRate)} writes/s | 100% |`);
-    console.log(`| TX tail doorbell, REGION_WRITE, 32 in flight | ${fmt(regionRate32 * 32)} writes/s | ${((regionRate32 * 32 * 100) / regionRate).toFixed(0)}% |`);
-    console.log(`| TX tail doorbell, mmapped page (plain store) | ${fmt(mmapRate)} writes/s | ${(mmapRate / regionRate).toFixed(0)}× |`);
+    console.log(
+      `| TX tail doorbell, REGION_WRITE, 32 in flight | ${fmt(regionRate32 * 32)} writes/s | ${((regionRate32 * 32 * 100) / regionRate).toFixed(0)}% |`,
+    );
+    console.log(
+      `| TX tail doorbell, mmapped page (plain store) | ${fmt(mmapRate)} writes/s | ${(mmapRate / regionRate).toFixed(0)}× |`,
+    );
   } finally {
     device.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });

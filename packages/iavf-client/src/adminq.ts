@@ -13,8 +13,8 @@ import {
   AqFlag,
   AqLen,
   AqOpcode,
-  readAqDescriptor,
   Reg,
+  readAqDescriptor,
   writeAqDescriptor,
 } from "@emu/iavf-common";
 import type { Bar0 } from "./bar0.js";
@@ -191,10 +191,14 @@ export class AdminQueue {
   async post(command: AqCommand, payload: Uint8Array = new Uint8Array(0)): Promise<number> {
     if (!this.enabled) throw new IavfClientError("Closed", "the admin queue is not set up");
     if (payload.length > AQ_BUFFER_SIZE) {
-      throw new IavfClientError("InvalidArgument", `a message holds at most ${AQ_BUFFER_SIZE} bytes (${payload.length})`);
+      throw new IavfClientError(
+        "InvalidArgument",
+        `a message holds at most ${AQ_BUFFER_SIZE} bytes (${payload.length})`,
+      );
     }
     if (this.unusedSlots() === 0) await this.reclaimByHead();
-    if (this.unusedSlots() === 0) throw new IavfClientError("AdminQueue", "the send queue is full (ATQH does not move)");
+    if (this.unusedSlots() === 0)
+      throw new IavfClientError("AdminQueue", "the send queue is full (ATQH does not move)");
     const slot = this.atqUse;
     const addr = this.atq.buffers.iova + BigInt(slot * AQ_BUFFER_SIZE);
     if (payload.length > 0) this.atq.buffers.bytes.set(payload, slot * AQ_BUFFER_SIZE);

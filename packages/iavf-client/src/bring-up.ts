@@ -30,7 +30,11 @@ import { isUsableMac, randomMac } from "./options.js";
 import { irqMapMessage, vsiQueuesMessage } from "./queues.js";
 
 /** Polls VFGEN_RSTAT every 10 ms until its state is one of `states` (rejects with `Timeout` after `timeoutMs`). */
-export async function waitResetState(ctx: DriverContext, states: readonly number[], timeoutMs: number): Promise<number> {
+export async function waitResetState(
+  ctx: DriverContext,
+  states: readonly number[],
+  timeoutMs: number,
+): Promise<number> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const s = (await ctx.bar.read(Reg.VFGEN_RSTAT)) & VFGEN_RSTAT_VFR_STATE_MASK;
@@ -64,9 +68,7 @@ export async function negotiateVersion(ctx: DriverContext): Promise<void> {
 export async function getResources(ctx: DriverContext): Promise<GetVfResourcesReply> {
   const v11 = ctx.pfVersion?.major === 1 && ctx.pfVersion.minor === 1;
   const req = encodeVirtchnl(
-    v11
-      ? { kind: "GetVfResourcesRequest", capabilities: ctx.options.capabilities }
-      : { kind: "GetVfResourcesRequest" },
+    v11 ? { kind: "GetVfResourcesRequest", capabilities: ctx.options.capabilities } : { kind: "GetVfResourcesRequest" },
   );
   const r = await ctx.mailbox.request(VirtchnlOp.GET_VF_RESOURCES, req.payload);
   if (r.kind !== "GetVfResourcesReply") throw new IavfClientError("BadReply", `GET_VF_RESOURCES answered ${r.kind}`);

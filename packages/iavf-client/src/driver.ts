@@ -222,10 +222,11 @@ export class IavfDriver {
     this.setState("closed");
     await this.task.catch(() => undefined);
     const ctx = this.ctx;
-    const quietly = (p: Promise<unknown>) => p.then(
-      () => undefined,
-      () => undefined,
-    );
+    const quietly = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        () => undefined,
+      );
     if (wasRunning && ctx.adminq.isEnabled) {
       await quietly(disableQueues(ctx));
       await quietly(deleteMac(ctx));

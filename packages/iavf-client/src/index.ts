@@ -2,9 +2,15 @@
  * `@emu/iavf-client`: a guest-side Intel Adaptive Virtual Function driver written against the `VfioDevice` interface,
  * so it runs over vfio-user (`@emu/vfio-user-client`) or over a real VF or mediated device (`@emu/mdev-pci`).
  */
-export { type AdminQueueOptions, AdminQueue, type AqCommand, type AqProgrammingOrder, type ArqMessage } from "./adminq.js";
+export {
+  AdminQueue,
+  type AdminQueueOptions,
+  type AqCommand,
+  type AqProgrammingOrder,
+  type ArqMessage,
+} from "./adminq.js";
 export { Bar0 } from "./bar0.js";
-export { type DmaPoolOptions, DmaPool, type DmaRegion } from "./dma-pool.js";
+export { DmaPool, type DmaPoolOptions, type DmaRegion } from "./dma-pool.js";
 export {
   type DriverState,
   IavfDriver,

@@ -18,51 +18,55 @@ describe.each([
   [4, true],
   [1, false],
   [4, false],
-])("%i queue pair(s), interrupts %s", (queues, interrupts) => {
-  it("brings the VF up, reaches link-up when the device's link comes up, reads stats", async () => {
-    const { served, nic } = await attach(queues, interrupts);
-    expect(nic.state).toBe("running");
-    expect(nic.mac).toBe(served.mac);
-    expect(nic.queueCount).toBe(queues);
-    expect(nic.vectors).toBe(queues + 1);
-    expect(nic.pfVersion).toEqual({ major: 1, minor: 1 });
-    expect(nic.capabilities & VfCap.OFFLOAD_L2).toBe(VfCap.OFFLOAD_L2);
-    expect(nic.link.up).toBe(false); // the device's link is down until something sets it
-    await served.setLink(true);
-    const link = await nic.waitForLink(5000);
-    expect(link).toEqual({ up: true, speedMbps: 25_000 });
-    const stats = await nic.stats();
-    expect(stats.rxBytes).toBe(0n);
-    expect(stats.txErrors).toBe(0n);
-    if (interrupts) expect(nic.interruptCounts[0]).toBeGreaterThan(0);
-    else expect(nic.interruptCounts).toEqual([]);
-    await served.setLink(false);
-    await expect.poll(() => nic.link.up).toBe(false);
-  });
+])(
+  "%i queue pair(s), interrupts %s",
+  (queues, interrupts) => {
+    it("brings the VF up, reaches link-up when the device's link comes up, reads stats", async () => {
+      const { served, nic } = await attach(queues, interrupts);
+      expect(nic.state).toBe("running");
+      expect(nic.mac).toBe(served.mac);
+      expect(nic.queueCount).toBe(queues);
+      expect(nic.vectors).toBe(queues + 1);
+      expect(nic.pfVersion).toEqual({ major: 1, minor: 1 });
+      expect(nic.capabilities & VfCap.OFFLOAD_L2).toBe(VfCap.OFFLOAD_L2);
+      expect(nic.link.up).toBe(false); // the device's link is down until something sets it
+      await served.setLink(true);
+      const link = await nic.waitForLink(5000);
+      expect(link).toEqual({ up: true, speedMbps: 25_000 });
+      const stats = await nic.stats();
+      expect(stats.rxBytes).toBe(0n);
+      expect(stats.txErrors).toBe(0n);
+      if (interrupts) expect(nic.interruptCounts[0]).toBeGreaterThan(0);
+      else expect(nic.interruptCounts).toEqual([]);
+      await served.setLink(false);
+      await expect.poll(() => nic.link.up).toBe(false);
+    });
 
-  it("exposes each queue pair's rings, IOVAs, vectors and mapped doorbells", async () => {
-    const { nic } = await attach(queues, interrupts);
-    expect(nic.doorbellsMapped).toBe(true);
-    const iovas = new Set<bigint>();
-    for (const [i, p] of nic.queuePairs.entries()) {
-      expect(p.id).toBe(i);
-      expect(p.vector).toBe(1 + i);
-      expect(p.tx.size).toBe(256);
-      expect(p.rx.size).toBe(128);
-      expect(p.tx.descriptorSize).toBe(TX_DESCRIPTOR_SIZE);
-      expect(p.rx.descriptorSize).toBe(RX_DESCRIPTOR_SIZE);
-      expect(p.tx.bytes.length).toBe(256 * 16);
-      expect(p.rx.bytes.length).toBe(128 * 32);
-      expect(p.tx.iova % 4096n).toBe(0n);
-      expect(p.tx.tailOffset).toBe(4 * i);
-      expect(p.rx.tailOffset).toBe(0x2000 + 4 * i);
-      expect(p.tx.doorbellMapped && p.rx.doorbellMapped).toBe(true);
-      iovas.add(p.tx.iova).add(p.rx.iova);
-      expect(p.tx.writeTail(5)).toBeUndefined(); // a plain store, no message
-    }
-    expect(iovas.size).toBe(2 * queues);
-  });
-}, 30_000);
+    it("exposes each queue pair's rings, IOVAs, vectors and mapped doorbells", async () => {
+      const { nic } = await attach(queues, interrupts);
+      expect(nic.doorbellsMapped).toBe(true);
+      const iovas = new Set<bigint>();
+      for (const [i, p] of nic.queuePairs.entries()) {
+        expect(p.id).toBe(i);
+        expect(p.vector).toBe(1 + i);
+        expect(p.tx.size).toBe(256);
+        expect(p.rx.size).toBe(128);
+        expect(p.tx.descriptorSize).toBe(TX_DESCRIPTOR_SIZE);
+        expect(p.rx.descriptorSize).toBe(RX_DESCRIPTOR_SIZE);
+        expect(p.tx.bytes.length).toBe(256 * 16);
+        expect(p.rx.bytes.length).toBe(128 * 32);
+        expect(p.tx.iova % 4096n).toBe(0n);
+        expect(p.tx.tailOffset).toBe(4 * i);
+        expect(p.rx.tailOffset).toBe(0x2000 + 4 * i);
+        expect(p.tx.doorbellMapped && p.rx.doorbellMapped).toBe(true);
+        iovas.add(p.tx.iova).add(p.rx.iova);
+        expect(p.tx.writeTail(5)).toBeUndefined(); // a plain store, no message
+      }
+      expect(iovas.size).toBe(2 * queues);
+    });
+  },
+  30_000,
+);
 
 describe("bring-up refusals", () => {
   it("refuses more queue pairs than the VF offers, naming both counts, and leaves the device usable", async () => {

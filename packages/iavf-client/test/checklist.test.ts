@@ -2,8 +2,8 @@
 // received and from the registers and memory the driver left.
 import { IavfDriver, isIavfClientError, LINUX_REQUESTED_CAPS } from "@emu/iavf-client";
 import { AqFlag, AqLen, Reg, VirtchnlOp } from "@emu/iavf-common";
-import { RegionIo } from "@emu/vfio-device";
 import { afterThisTest } from "@emu/test-kit";
+import { RegionIo } from "@emu/vfio-device";
 import { describe, expect, it } from "vitest";
 import { serveIavf } from "./fixtures/device.js";
 import { rawSession } from "./fixtures/raw.js";

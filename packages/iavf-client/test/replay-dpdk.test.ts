@@ -1,6 +1,6 @@
 // DPDK's iavf PMD order (21.02 with the additions of DPDK main, iavf-device.md §4.8), replayed message by message
 // through the raw mailbox, each reply checked byte for byte against the struct layouts.
-import { AqFlag, AqLen, DEFAULT_RSS_HENA, Icr0, Reg, qrxTail, qtxTail, VfCap, VirtchnlOp } from "@emu/iavf-common";
+import { AqLen, DEFAULT_RSS_HENA, Icr0, qrxTail, qtxTail, Reg, VfCap, VirtchnlOp } from "@emu/iavf-common";
 import { expect, it } from "vitest";
 import { le } from "./fixtures/raw.js";
 import { linkEvent, MAC, QUEUES, replay, VSI, vfResourcesReply } from "./fixtures/replay.js";
@@ -28,9 +28,16 @@ const N = 1024;
 function dpdkVsiQueues(): Uint8Array {
   const b = le().u16(VSI).u16(QUEUES).u32(0);
   for (let q = 0; q < QUEUES; q++) {
-    b.u16(VSI).u16(q).u16(N).u16(0).u64(RING + BigInt(2 * q) * 0x10000n).u64(0n);
+    b.u16(VSI)
+      .u16(q)
+      .u16(N)
+      .u16(0)
+      .u64(RING + BigInt(2 * q) * 0x10000n)
+      .u64(0n);
     b.u16(VSI).u16(q).u32(N).u16(0).u16(0).u32(2048).u32(1518).u8(0).u8(0).u8(0).u8(0);
-    b.u64(RING + BigInt(2 * q + 1) * 0x10000n).u32(0).u32(0);
+    b.u64(RING + BigInt(2 * q + 1) * 0x10000n)
+      .u32(0)
+      .u32(0);
   }
   return b.zeros(64).bytes();
 }
@@ -56,7 +63,10 @@ it("replays DPDK: init, configure (VLAN strip off, RSS), start (queue by queue),
   // dev_start
   await r.expectReply(VirtchnlOp.CONFIG_VSI_QUEUES, dpdkVsiQueues());
   // RX queues only, all on vector 1 (no RX interrupts): 14 + 12 bytes
-  await r.expectReply(VirtchnlOp.CONFIG_IRQ_MAP, le().u16(1).u16(VSI).u16(1).u16(0xf).u16(0).u16(0).u16(0).zeros(12).bytes());
+  await r.expectReply(
+    VirtchnlOp.CONFIG_IRQ_MAP,
+    le().u16(1).u16(VSI).u16(1).u16(0xf).u16(0).u16(0).u16(0).zeros(12).bytes(),
+  );
   await r.expectReply(VirtchnlOp.ADD_ETH_ADDR, le().u16(VSI).u16(1).mac(MAC).u8(0).u8(0).zeros(8).bytes());
   for (let q = 0; q < QUEUES; q++) {
     await r.bar.write(qtxTail(q), 0);

@@ -13,7 +13,13 @@ const RX_RING = 0x3_0000_0000n;
 /** CONFIG_IRQ_MAP as iavf_map_queues: one vector per queue (both maps, ITR 0/1), then vector 0; 14 + 12·n bytes. */
 function linuxIrqMap(): Uint8Array {
   const b = le().u16(QUEUES + 1);
-  for (let q = 0; q < QUEUES; q++) b.u16(VSI).u16(q + 1).u16(1 << q).u16(1 << q).u16(0).u16(1);
+  for (let q = 0; q < QUEUES; q++)
+    b.u16(VSI)
+      .u16(q + 1)
+      .u16(1 << q)
+      .u16(1 << q)
+      .u16(0)
+      .u16(1);
   return b.u16(VSI).u16(0).u16(0).u16(0).u16(0).u16(0).zeros(12).bytes();
 }
 
@@ -21,9 +27,16 @@ function linuxIrqMap(): Uint8Array {
 function linuxVsiQueues(): Uint8Array {
   const b = le().u16(VSI).u16(QUEUES).u32(0);
   for (let q = 0; q < QUEUES; q++) {
-    b.u16(VSI).u16(q).u16(512).u16(0).u64(TX_RING + BigInt(q) * 0x10000n).u64(0n); // txq_info
+    b.u16(VSI)
+      .u16(q)
+      .u16(512)
+      .u16(0)
+      .u64(TX_RING + BigInt(q) * 0x10000n)
+      .u64(0n); // txq_info
     b.u16(VSI).u16(q).u32(512).u16(0).u16(0).u32(2048).u32(1534).u8(0).u8(0).u8(0).u8(0); // rxq_info …
-    b.u64(RX_RING + BigInt(q) * 0x10000n).u32(0).u32(0);
+    b.u64(RX_RING + BigInt(q) * 0x10000n)
+      .u32(0)
+      .u32(0);
   }
   return b.zeros(64).bytes();
 }

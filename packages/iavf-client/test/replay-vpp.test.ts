@@ -24,9 +24,26 @@ const RING = 0x5_0000_0000n;
 function vppVsiQueues(): Uint8Array {
   const b = le().u16(VSI).u16(QUEUES).u32(0);
   for (let q = 0; q < QUEUES; q++) {
-    b.u16(VSI).u16(q).u16(512).u16(0).u64(RING + BigInt(2 * q) * 0x8000n).u64(0n);
-    b.u16(VSI).u16(q).u32(512).u16(0).u16(0).u32(2048).u32(1518 + 8).u8(0).u8(0).u8(0).u8(0);
-    b.u64(RING + BigInt(2 * q + 1) * 0x8000n).u32(0).u32(0);
+    b.u16(VSI)
+      .u16(q)
+      .u16(512)
+      .u16(0)
+      .u64(RING + BigInt(2 * q) * 0x8000n)
+      .u64(0n);
+    b.u16(VSI)
+      .u16(q)
+      .u32(512)
+      .u16(0)
+      .u16(0)
+      .u32(2048)
+      .u32(1518 + 8)
+      .u8(0)
+      .u8(0)
+      .u8(0)
+      .u8(0);
+    b.u64(RING + BigInt(2 * q + 1) * 0x8000n)
+      .u32(0)
+      .u32(0);
   }
   return b.zeros(64).bytes();
 }
