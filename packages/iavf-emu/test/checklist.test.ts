@@ -22,14 +22,14 @@ import { until } from "@emu/test-kit";
 import { PciIrq } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
 import { bringUp, linuxIrqMap, negotiate, rxRing, txRing, VSI, vsiQueues } from "./fixtures/bring-up.js";
-import { serveIavf } from "./fixtures/harness.js";
-import { MEM, RawDriver } from "./fixtures/raw-driver.js";
+import { openDriver, serveIavf } from "./fixtures/harness.js";
+import { MEM } from "./fixtures/raw-driver.js";
 
 const u8 = (...b: number[]) => Uint8Array.from(b);
 
 async function setup(extra?: string, resetDelayMs?: number) {
   const dev = await serveIavf(extra, resetDelayMs);
-  const drv = await RawDriver.open(dev.sock);
+  const drv = await openDriver(dev.sock);
   return { dev, drv };
 }
 
