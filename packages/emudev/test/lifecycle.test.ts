@@ -111,7 +111,7 @@ describe("lifecycle", () => {
       'InvalidValue: attribute "link" refused 1: link is a boolean',
     );
     expect(await refusal(() => dev.attribute("speed"))).toBe(
-      'UnknownResource: no attribute "speed" (the device has: link, label)',
+      'UnknownResource: no attribute "speed" (the device has: link, label, boundTo)',
     );
   });
 });
