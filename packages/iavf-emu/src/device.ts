@@ -4,6 +4,7 @@
 // client leaves), the link, and the NIC view handed to providers.
 import type { AttributeDescription, DriverHost, DriverInstance } from "@emu/emudev";
 import {
+  BAR0_SIZE,
   encodeVirtchnl,
   MAX_VECTORS,
   mbpsToLegacyLinkSpeed,
@@ -62,7 +63,7 @@ export interface VirtchnlLogEntry {
 export interface IavfConfig {
   /** Each message of the virtchnl conversation, for logs. */
   readonly onVirtchnl?: (entry: VirtchnlLogEntry) => void;
-  /** Milliseconds between a VF reset's COMPLETED and VFACTIVE (default 10; Linux polls ARQLEN first anyway). */
+  /** Milliseconds from a VF reset to VFACTIVE (default 10: INPROGRESS, then COMPLETED, each half of it). */
   readonly resetDelayMs?: number;
   /** What went wrong inside the device that no guest request can be told (default: a process warning). */
   readonly onError?: (e: unknown) => void;
@@ -88,7 +89,7 @@ export class IavfDevice implements DriverInstance {
   /** The running server's context (BAR0's shared memory is reached through it, once the server is built). */
   private ctx: DeviceContext | undefined;
   private chain: Promise<void> = Promise.resolve();
-  private activeTimer: NodeJS.Timeout | undefined;
+  private resetTimer: NodeJS.Timeout | undefined;
   private activeWaiters: (() => void)[] = [];
   private config: IavfConfig = {};
 
@@ -311,7 +312,8 @@ export class IavfDevice implements DriverInstance {
   /**
    * The VF reset (§4.9 of the design notes): ARQLEN/ATQLEN.ENABLE cleared and VFGEN_RSTAT INPROGRESS before anything
    * else, every register and doorbell zeroed, the configuration forgotten (the version kept), queues disabled, then
-   * COMPLETED and — after `resetDelayMs` for a VF or PF reset, at once otherwise — VFACTIVE.
+   * VFACTIVE — at once for a client reset or a disconnect, and for a VF or PF reset after `resetDelayMs` (INPROGRESS
+   * for the first half, COMPLETED for the second).
    */
   private resetVf(kind: ResetKind): void {
     this.bar.clear(this.allRegisters());
@@ -322,22 +324,29 @@ export class IavfDevice implements DriverInstance {
     this.state.reset();
     this.pf.reset();
     if (kind !== "client") this.host.reset(); // emudev reports a DEVICE_RESET or an FLR itself
-    this.bar.set(Reg.VFGEN_RSTAT, VfrState.COMPLETED);
-    clearTimeout(this.activeTimer);
-    this.activeTimer = undefined;
+    clearTimeout(this.resetTimer);
+    this.resetTimer = undefined;
     const delay = this.config.resetDelayMs ?? 10;
-    if ((kind === "vf" || kind === "pf") && delay > 0) this.activeTimer = setTimeout(() => this.activate(), delay);
-    else this.activate();
+    if ((kind === "vf" || kind === "pf") && delay > 0) {
+      // INPROGRESS for the first half, COMPLETED for the second, then VFACTIVE: each state can be seen by a driver.
+      this.resetTimer = setTimeout(
+        () => {
+          this.bar.set(Reg.VFGEN_RSTAT, VfrState.COMPLETED);
+          this.resetTimer = setTimeout(() => this.activate(), delay - Math.floor(delay / 2));
+        },
+        Math.floor(delay / 2),
+      );
+    } else this.activate();
   }
 
   private activate(): void {
-    this.activeTimer = undefined;
+    this.resetTimer = undefined;
     this.bar.set(Reg.VFGEN_RSTAT, VfrState.VFACTIVE);
     for (const w of this.activeWaiters.splice(0)) w();
   }
 
   private *allRegisters(): Generator<number> {
-    for (let o = 0; o < 0x10000; o += 4) yield o;
+    for (let o = 0; o < BAR0_SIZE; o += 4) yield o;
   }
 
   private pfReset(): Promise<void> {

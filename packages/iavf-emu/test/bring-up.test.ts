@@ -1,13 +1,13 @@
 // A guest brings the NIC up the way the Linux iavf driver does (doc §4.8), against emu_iavf in another process.
 import { AqFlag, PF_MINIMAL_CAPS, Reg, VfCap, VfrState, VirtchnlOp, VsiType } from "@emu/iavf-common";
 import { describe, expect, it } from "vitest";
-import { serveIavf } from "./fixtures/harness.js";
-import { GUEST, MEM, RawDriver } from "./fixtures/raw-driver.js";
+import { openDriver, serveIavf } from "./fixtures/harness.js";
+import { GUEST, MEM } from "./fixtures/raw-driver.js";
 
 describe("bring-up", () => {
   it("RSTAT VFACTIVE, admin queues, VERSION and GET_VF_RESOURCES", async () => {
     const dev = await serveIavf();
-    const drv = await RawDriver.open(dev.sock);
+    const drv = await openDriver(dev.sock);
     expect((await drv.r32(Reg.VFGEN_RSTAT)) & 3).toBe(VfrState.VFACTIVE);
     await drv.initAdminQueues();
     const version = await drv.call({ kind: "VersionRequest", major: 1, minor: 1 });
