@@ -205,9 +205,9 @@ export class IavfDriver {
    * Resets the VF and brings it up again: `vf` sends RESET_VF (Linux's reset request), `device` resets the device
    * through VFIO. Resolves when the driver runs again.
    */
-  reset(kind: "vf" | "device" = "vf"): Promise<void> {
+  async reset(kind: "vf" | "device" = "vf"): Promise<void> {
     this.live();
-    return this.queue(() => this.doReset(kind));
+    await this.queue(() => this.doReset(kind));
   }
 
   /**

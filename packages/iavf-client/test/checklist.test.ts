@@ -123,7 +123,7 @@ describe("§7 driver 5: close", () => {
     expect(client.dmaBuffers()).toEqual([]);
     expect(nic.state).toBe("closed");
     await expect(nic.stats()).rejects.toMatchObject({ reason: "Closed" });
-    expect(() => nic.reset()).toThrow(/closed/);
+    await expect(nic.reset()).rejects.toThrow(/closed/);
     const again = await IavfDriver.attach(client, { statsIntervalMs: 0 });
     afterThisTest(() => again.close());
     expect(again.state).toBe("running");
