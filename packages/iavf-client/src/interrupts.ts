@@ -1,12 +1,11 @@
 /**
- * MSI-X for the driver: the vectors' eventfds (through the `VfioDevice`), the MSI-X enable bit in config space (as
- * QEMU forwards it; kernel VFIO virtualises it), and the register writes of Linux's `iavf_misc_irq_enable/disable`
+ * MSI-X for the driver: the vectors' eventfds (through the `VfioDevice`), MSI-X enable in config space (the shared
+ * `enableMsix`/`disableMsix` of `@emu/vfio-device`), and the register writes of Linux's `iavf_misc_irq_enable/disable`
  * and `iavf_irq_enable_queues` around the mailbox vector 0.
  */
 import { DynCtl, Icr0, Reg, vfintDynCtln1 } from "@emu/iavf-common";
-import { decodeConfigSpace, PciMsix } from "@emu/pci-config";
-import type { InterruptListener, IrqBinding, VfioDevice } from "@emu/vfio-device";
-import { PciIrq, PciRegion } from "@emu/vfio-user-proto";
+import { disableMsix, enableMsix, type InterruptListener, type IrqBinding, type VfioDevice } from "@emu/vfio-device";
+import { PciIrq } from "@emu/vfio-user-proto";
 import type { Bar0 } from "./bar0.js";
 import { deviceFailure, IavfClientError } from "./errors.js";
 
@@ -38,7 +37,11 @@ export class Interrupts {
           `the device has ${info.count} MSI-X vectors, the driver needs ${this.vectors}`,
         );
       }
-      await this.setMsixEnable(true);
+      // What the guest kernel does (pci_enable_msix): the used table entries unmasked, then MSI-X Enable.
+      await enableMsix(
+        this.device,
+        Array.from({ length: this.vectors }, (_, v) => v),
+      );
       this.binding = await this.device.enableIrqs(PciIrq.MSIX, 0, this.vectors, (vector, count) => {
         if (vector < this.counts.length) this.counts[vector] = (this.counts[vector] ?? 0) + 1;
         this.listener(vector, count);
@@ -48,11 +51,13 @@ export class Interrupts {
     }
   }
 
-  /** De-assigns the eventfds (best effort). */
+  /** De-assigns the eventfds and clears MSI-X Enable (best effort: the device may be gone). */
   async disable(): Promise<void> {
     const b = this.binding;
     this.binding = undefined;
-    await b?.disable().catch(() => undefined);
+    if (b === undefined) return;
+    await b.disable().catch(() => undefined);
+    await disableMsix(this.device).catch(() => undefined);
   }
 
   get enabled(): boolean {
@@ -85,17 +90,5 @@ export class Interrupts {
   /** `iavf_irq_disable`: DYN_CTLN1(v − 1) = 0 for every queue vector. */
   async queuesDisable(): Promise<void> {
     for (let v = 1; v < this.vectors; v++) await this.bar.write(vfintDynCtln1(v - 1), 0);
-  }
-
-  private async setMsixEnable(on: boolean): Promise<void> {
-    const cfg = await this.device.regionRead(PciRegion.CONFIG, 0n, 256);
-    const d = decodeConfigSpace(cfg);
-    if (!d.ok) throw new IavfClientError("Unsupported", `config space does not decode: ${d.error.message}`);
-    const msix = d.value.capabilities.find((c) => c.kind === "msix");
-    if (msix === undefined) throw new IavfClientError("Unsupported", "the device has no MSI-X capability");
-    const at = msix.offset + PciMsix.FLAGS;
-    const ctl = (cfg[at] ?? 0) | ((cfg[at + 1] ?? 0) << 8);
-    const v = on ? ctl | PciMsix.FLAGS_ENABLE : ctl & ~PciMsix.FLAGS_ENABLE;
-    if (v !== ctl) await this.device.regionWrite(PciRegion.CONFIG, BigInt(at), Uint8Array.of(v & 0xff, v >> 8));
   }
 }
