@@ -7,6 +7,14 @@ import { RegionIo, type VfioDevice } from "@emu/vfio-device";
 import { PciRegion } from "@emu/vfio-user-proto";
 import { deviceFailure, IavfClientError } from "./errors.js";
 
+/** A doorbell register inside a mapped file: mmap `size` bytes of `fd` at `offset`, the register is at byte `at`. */
+export interface DoorbellFile {
+  readonly fd: number;
+  readonly offset: bigint;
+  readonly size: number;
+  readonly at: number;
+}
+
 export class Bar0 {
   private closed = false;
 
@@ -69,13 +77,25 @@ export class Bar0 {
       (a) => a.bytes.length > 0 && BigInt(offset) >= a.offset && BigInt(offset + 4) <= a.offset + a.size,
     );
     if (area === undefined) return (value) => this.write(offset, value);
-    const view = new DataView(area.bytes.buffer, area.bytes.byteOffset, area.bytes.byteLength);
-    const at = offset - Number(area.offset);
+    const word = new Uint32Array(area.bytes.buffer, area.bytes.byteOffset + (offset - Number(area.offset)), 1);
     return (value) => {
       if (this.closed) throw new IavfClientError("Closed", "BAR0 is closed");
-      view.setUint32(at, value >>> 0, true);
+      // A sequentially consistent store: the descriptors written before it are visible to the device first.
+      Atomics.store(word, 0, value >>> 0);
       return undefined;
     };
+  }
+
+  /**
+   * Where the register at `offset` lives in a file, when it is in a mapped area whose file the device gave: the
+   * area's fd and file offset, its size, and the register's byte offset in it (a worker thread maps it from there).
+   */
+  doorbellFile(offset: number): DoorbellFile | undefined {
+    const area = this.io.areas.find(
+      (a) => a.bytes.length > 0 && BigInt(offset) >= a.offset && BigInt(offset + 4) <= a.offset + a.size,
+    );
+    if (area?.file === undefined) return undefined;
+    return { fd: area.file.fd, offset: area.file.offset, size: Number(area.size), at: offset - Number(area.offset) };
   }
 
   /** Unmaps the mapped areas (the device stays open). Idempotent. */

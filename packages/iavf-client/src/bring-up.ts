@@ -117,6 +117,7 @@ export async function configureQueues(ctx: DriverContext): Promise<void> {
   }
   const o = ctx.options;
   await send(vsiQueuesMessage(vsi, ctx.pairs, o.rxBufferSize, o.maxPacketSize));
+  ctx.dataPath?.restart(); // RX buffers posted, the tails written, before ENABLE_QUEUES
 }
 
 /** ENABLE_QUEUES for every pair in one message (rx = tx = 2^n − 1), as `iavf_enable_queues`. */
@@ -143,6 +144,16 @@ export async function deleteMac(ctx: DriverContext): Promise<void> {
   await ctx.mailbox.request(e.opcode, e.payload);
 }
 
+/** GET_RSS_HENA_CAPS, then SET_RSS_HENA with the offered part of Linux's default pctype set (all offered if none). */
+async function setHena(ctx: DriverContext): Promise<void> {
+  const caps = encodeVirtchnl({ kind: "GetRssHenaCapsRequest" });
+  const r = await ctx.mailbox.request(caps.opcode, caps.payload);
+  if (r.kind !== "GetRssHenaCapsReply") throw new IavfClientError("BadReply", `GET_RSS_HENA_CAPS answered ${r.kind}`);
+  const hena = r.hena & DEFAULT_RSS_HENA || r.hena;
+  const set = encodeVirtchnl({ kind: "SetRssHena", hena });
+  await ctx.mailbox.request(set.opcode, set.payload);
+}
+
 /**
  * `iavf_init_rss` + `iavf_config_rss`: a random key and LUT[i] = i mod queues, sent with CONFIG_RSS_KEY and
  * CONFIG_RSS_LUT when RSS_PF was granted; written to VFQF_HENA/HKEY/HLUT (one word past each array, as Linux does)
@@ -162,6 +173,7 @@ export async function configureRss(ctx: DriverContext): Promise<void> {
     ]) {
       await ctx.mailbox.request(m.opcode, m.payload);
     }
+    if (ctx.options.rssHena) await setHena(ctx);
     return;
   }
   if (granted(ctx, VfCap.OFFLOAD_RSS_AQ)) return;

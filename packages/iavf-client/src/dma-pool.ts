@@ -3,7 +3,7 @@
  * chosen here, carved into aligned pieces (rings, admin-queue buffers, packet buffers) by a first-fit allocator that
  * coalesces freed pieces. Everything is released by `close()`.
  */
-import type { DmaBuffer, VfioDevice } from "@emu/vfio-device";
+import type { DmaBuffer, FileRange, VfioDevice } from "@emu/vfio-device";
 import { deviceFailure, IavfClientError } from "./errors.js";
 
 /** A piece of DMA memory: the device reaches it at `iova`, the driver through `bytes`. */
@@ -13,6 +13,8 @@ export interface DmaRegion {
   readonly bytes: Uint8Array;
   /** A DataView over `bytes`. */
   readonly view: DataView;
+  /** Where the memory lives in a file, when the device says (another thread maps it from there). */
+  readonly file?: FileRange;
 }
 
 export interface DmaPoolOptions {
@@ -36,6 +38,8 @@ const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 export class DmaPool {
   private readonly chunks: Chunk[] = [];
+  /** Files of the caller's mapped with `mapFile` (unmapped at close). */
+  private readonly external: DmaBuffer[] = [];
   private nextIova: bigint;
   private readonly chunkSize: number;
   private closed = false;
@@ -103,14 +107,46 @@ export class DmaPool {
     chunk.free = merged;
   }
 
+  /**
+   * Maps `size` bytes of the caller's file (e.g. a packet-buffer pool's memfd) for the device at the next free IOVA:
+   * the device then reaches that memory itself (zero copy). Unmapped by `unmapFile` or `close`. A device that cannot
+   * map a given file rejects (`Device`, its cause "Unsupported").
+   */
+  async mapFile(fd: number, size: number): Promise<DmaRegion> {
+    if (this.closed) throw new IavfClientError("Closed", "the DMA pool is closed");
+    if (!Number.isSafeInteger(size) || size <= 0 || size % PAGE !== 0) {
+      throw new IavfClientError("InvalidArgument", `a mapped file's size must be a multiple of ${PAGE} (got ${size})`);
+    }
+    const iova = this.nextIova;
+    let buffer: DmaBuffer;
+    try {
+      buffer = await this.device.dmaMap(iova, BigInt(size), { read: true, write: true, file: { fd } });
+    } catch (e) {
+      throw deviceFailure(`DMA map of fd ${fd} (0x${size.toString(16)} bytes) at IOVA 0x${iova.toString(16)}`, e);
+    }
+    this.nextIova = iova + BigInt(size);
+    this.external.push(buffer);
+    const bytes = buffer.bytes;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return { iova, size, bytes, view, ...(buffer.file ? { file: buffer.file } : {}) };
+  }
+
+  /** Unmaps a file mapped with `mapFile` (best effort). */
+  async unmapFile(region: DmaRegion): Promise<void> {
+    const i = this.external.findIndex((b) => b.iova === region.iova);
+    if (i < 0) return;
+    const [b] = this.external.splice(i, 1);
+    if (b) await this.device.dmaUnmap(b.iova, b.size).catch(() => undefined);
+  }
+
   /** Unmaps every chunk from the device (best effort: a device already gone is not an error). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const chunks = this.chunks.splice(0);
-    for (const c of chunks) {
+    const buffers = [...this.chunks.splice(0).map((c) => c.buffer), ...this.external.splice(0)];
+    for (const b of buffers) {
       try {
-        await this.device.dmaUnmap(c.buffer.iova, c.buffer.size);
+        await this.device.dmaUnmap(b.iova, b.size);
       } catch {
         // The device or its transport is gone; its mappings went with it.
       }
@@ -144,11 +180,13 @@ export class DmaPool {
       chunk.free.splice(i, 1, ...pieces);
       const bytes = chunk.buffer.bytes.subarray(start, start + size);
       bytes.fill(0);
+      const file = chunk.buffer.file;
       return {
         iova: chunk.buffer.iova + BigInt(start),
         size,
         bytes,
         view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        ...(file ? { file: { fd: file.fd, offset: file.offset + BigInt(start) } } : {}),
       };
     }
     return undefined;

@@ -28,6 +28,10 @@ import {
   negotiateVersion,
   waitOutOfReset,
 } from "./bring-up.js";
+import { DataPath, type RxFrame } from "./data-path.js";
+import { RingState } from "./datapath/ring-state.js";
+import type { RingShare } from "./datapath/share.js";
+import { shareRing } from "./datapath/share.js";
 import { DmaPool } from "./dma-pool.js";
 import { deviceFailure, IavfClientError, isIavfClientError } from "./errors.js";
 import type { DriverContext } from "./internal/context.js";
@@ -105,6 +109,7 @@ export class IavfDriver {
         vectors: 0,
         pairs: [],
         rssKey: undefined,
+        dataPath: undefined,
         running: false,
       });
       await driver.bringUp();
@@ -131,7 +136,7 @@ export class IavfDriver {
   get queueCount(): number {
     return this.ctx.pairs.length;
   }
-  /** Ring memory, IOVA and doorbell of each queue pair (packet I/O is not part of this driver yet). */
+  /** Ring memory, IOVA, vector and doorbell of each queue pair. */
   get queuePairs(): readonly QueuePair[] {
     return this.ctx.pairs;
   }
@@ -164,6 +169,67 @@ export class IavfDriver {
   /** The raw virtchnl API: `call(opcode, payload)` and the messages the driver did not claim. */
   get mailbox(): Mailbox {
     return this.ctx.mailbox;
+  }
+
+  /**
+   * Copies `packets` into the driver's TX buffers of queue pair `queue` and hands them to the device (one tail write);
+   * returns how many were taken (fewer when the ring or the buffers are full; 0 while not running). Needs `ownBuffers`.
+   */
+  txBurst(queue: number, packets: readonly Uint8Array[]): number {
+    const dp = this.ownPath();
+    return this.stateValue === "running" ? dp.txBurst(queue, packets) : 0;
+  }
+
+  /** Up to `max` received frames of queue pair `queue`, copied out; their buffers go back on the ring. */
+  rxBurst(queue: number, max = 32): RxFrame[] {
+    const dp = this.ownPath();
+    return this.stateValue === "running" ? dp.rxBurst(queue, max) : [];
+  }
+
+  /**
+   * Resolves true once queue pair `queue` has a frame to receive, false after `timeoutMs`. In interrupt mode it
+   * re-arms the pair's MSI-X vector (DYN_CTLN1 INTENA) and sleeps until it fires; in poll mode it polls the ring.
+   */
+  waitRx(queue: number, timeoutMs = 1000): Promise<boolean> {
+    const dp = this.ownPath();
+    return dp.waitRx(queue, timeoutMs, this.ctx.irqs !== undefined);
+  }
+
+  /** Frames of queue pair `queue` the driver dropped (the device marked them RXE, or spread them over buffers). */
+  rxErrors(queue: number): number {
+    return this.ownPath().rxErrors(queue);
+  }
+
+  /** Packets of queue pair `queue` the device has not completed. */
+  txPending(queue: number): number {
+    return this.ownPath().txPending(queue);
+  }
+
+  /**
+   * The rings of every queue pair as plain data for worker threads that run them with buffers of their own
+   * (`ownBuffers: false`): each thread maps the ring and the doorbell page from the files named here, and the software
+   * state lives in the SharedArrayBuffer. Call once; after a reset the states' generation moves (see `RingState`).
+   */
+  shareRings(): {
+    readonly tx: RingShare;
+    readonly rx: RingShare;
+    readonly txState: RingState;
+    readonly rxState: RingState;
+  }[] {
+    if (this.ctx.options.ownBuffers)
+      throw new IavfClientError("InvalidArgument", "the rings carry the driver's own buffers (ownBuffers is on)");
+    return this.ctx.pairs.map((p) => {
+      const txState = RingState.create(p.tx.size);
+      const rxState = RingState.create(p.rx.size);
+      return { tx: shareRing(p.tx, txState), rx: shareRing(p.rx, rxState), txState, rxState };
+    });
+  }
+
+  private ownPath(): DataPath {
+    const dp = this.ctx.dataPath;
+    if (dp === undefined)
+      throw new IavfClientError("InvalidArgument", "no packet buffers of the driver's own (ownBuffers is off)");
+    return dp;
   }
 
   on<K extends keyof IavfDriverEvents>(kind: K, listener: (value: IavfDriverEvents[K]) => void): () => void {
@@ -240,6 +306,7 @@ export class IavfDriver {
     this.stateValue = "closed";
     const ctx = this.ctx;
     ctx.mailbox.close();
+    ctx.dataPath?.wakeAll();
     if (ctx.irqs) {
       await ctx.irqs.queuesDisable().catch(() => undefined);
       await ctx.irqs.miscDisable().catch(() => undefined);
@@ -270,6 +337,11 @@ export class IavfDriver {
       ctx.vectors - 1,
     );
     ctx.pairs = pairs;
+    if (ctx.options.ownBuffers) {
+      ctx.dataPath = await DataPath.create(ctx.pool, ctx.bar, pairs, ctx.options.rxBufferSize, (e) =>
+        this.fail(deviceFailure("tail doorbell write", e)),
+      );
+    }
     if (ctx.irqs) {
       await ctx.irqs.miscEnable();
       ctx.mailbox.wait = "interrupt";
@@ -336,7 +408,11 @@ export class IavfDriver {
 
   /** Vector 0 (`iavf_msix_aq` then `iavf_adminq_task`): read ICR01 and ICR0_ENA1, drain the ARQ, re-arm. */
   private onInterrupt(vector: number): void {
-    if (vector !== 0 || !this.serving()) return;
+    if (vector !== 0) {
+      this.ctx.dataPath?.interrupt(vector);
+      return;
+    }
+    if (!this.serving()) return;
     if (this.isr.running) {
       this.isr.again = true;
       return;

@@ -9,7 +9,19 @@ export {
   type AqProgrammingOrder,
   type ArqMessage,
 } from "./adminq.js";
-export { Bar0 } from "./bar0.js";
+export { Bar0, type DoorbellFile } from "./bar0.js";
+export type { RxFrame } from "./data-path.js";
+export { RingState } from "./datapath/ring-state.js";
+export { type RxBurstOut, RxQueue } from "./datapath/rx-queue.js";
+export {
+  type FileWindow,
+  type OpenedRing,
+  openRxRing,
+  openTxRing,
+  type RingShare,
+  shareRing,
+} from "./datapath/share.js";
+export { type TailWriter, TxQueue } from "./datapath/tx-queue.js";
 export { DmaPool, type DmaPoolOptions, type DmaRegion } from "./dma-pool.js";
 export {
   type DriverState,

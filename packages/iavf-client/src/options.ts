@@ -59,6 +59,17 @@ export interface IavfDriverOptions {
   readonly statsIntervalMs?: number;
   /** Send RESET_VF when closing, as Linux's remove and DPDK's close do (default true). */
   readonly resetOnClose?: boolean;
+  /**
+   * Packet buffers of the driver's own in its DMA memory, RX buffers posted at each (re)configuration, for `txBurst`,
+   * `rxBurst` and `waitRx` (default true). false: the rings stay empty for a data path that brings its own buffers
+   * (a port, from worker threads: `shareRings`).
+   */
+  readonly ownBuffers?: boolean;
+  /**
+   * After the key and LUT, GET_RSS_HENA_CAPS then SET_RSS_HENA with the offered pctypes of Linux's default set, as
+   * DPDK's configure does (default false: Linux leaves the hash set to the PF's default).
+   */
+  readonly rssHena?: boolean;
   /** Admin-queue sizes (default 32 and 32). */
   readonly adminq?: { readonly atqLength?: number; readonly arqLength?: number };
   /** Where the driver's DMA memory goes in IOVA space, and in what mapping sizes. */
@@ -81,6 +92,8 @@ export interface ResolvedOptions {
   readonly pollIntervalMs: number;
   readonly statsIntervalMs: number;
   readonly resetOnClose: boolean;
+  readonly ownBuffers: boolean;
+  readonly rssHena: boolean;
   readonly atqLength: number | undefined;
   readonly arqLength: number | undefined;
   readonly dma: DmaPoolOptions;
@@ -122,6 +135,8 @@ export function resolveOptions(o: IavfDriverOptions = {}): ResolvedOptions {
     pollIntervalMs: int(o.pollIntervalMs, 50, "pollIntervalMs", 1, 600_000),
     statsIntervalMs: int(o.statsIntervalMs, 2000, "statsIntervalMs", 0, 600_000),
     resetOnClose: o.resetOnClose ?? true,
+    ownBuffers: o.ownBuffers ?? true,
+    rssHena: o.rssHena ?? false,
     atqLength: o.adminq?.atqLength,
     arqLength: o.adminq?.arqLength,
     dma: o.dma ?? {},

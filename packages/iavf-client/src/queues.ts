@@ -1,7 +1,7 @@
 /**
  * The VF's queue pairs as the driver sets them up: ring memory in DMA space, the tail doorbell of each ring and the
  * MSI-X vector that serves the pair, plus the virtchnl messages that describe them to the PF (CONFIG_VSI_QUEUES,
- * CONFIG_IRQ_MAP as `iavf_map_queues` builds it). Packet I/O on these rings is not here.
+ * CONFIG_IRQ_MAP as `iavf_map_queues` builds it). Packet I/O on these rings is in `datapath/`.
  */
 import {
   type ConfigIrqMap,
@@ -11,7 +11,8 @@ import {
   RX_DESCRIPTOR_SIZE,
   TX_DESCRIPTOR_SIZE,
 } from "@emu/iavf-common";
-import type { Bar0 } from "./bar0.js";
+import type { FileRange } from "@emu/vfio-device";
+import type { Bar0, DoorbellFile } from "./bar0.js";
 import type { DmaPool, DmaRegion } from "./dma-pool.js";
 
 /** One descriptor ring: where it lives (for the device and for us) and how the device is told of new work. */
@@ -33,6 +34,10 @@ export interface Ring {
   readonly doorbellMapped: boolean;
   /** Writes the tail doorbell: done at once when mapped (returns undefined), else the write's promise. */
   writeTail(value: number): Promise<void> | undefined;
+  /** The file holding the ring memory (a worker thread maps the ring from it), when the device says. */
+  readonly file: FileRange | undefined;
+  /** The file holding the tail register, when the doorbell page is mapped and the device says which file it is. */
+  readonly doorbellFile: DoorbellFile | undefined;
 }
 
 /** A queue pair: its TX and RX rings and the MSI-X vector CONFIG_IRQ_MAP gave it. */
@@ -66,6 +71,8 @@ function makeRing(
     tailOffset,
     doorbellMapped: bar.isMapped(tailOffset),
     writeTail: bar.doorbell(tailOffset),
+    file: region.file,
+    doorbellFile: bar.doorbellFile(tailOffset),
   };
 }
 

@@ -3,6 +3,7 @@ import type { GetVfResourcesReply, VsiResource } from "@emu/iavf-common";
 import type { VfioDevice } from "@emu/vfio-device";
 import type { AdminQueue } from "../adminq.js";
 import type { Bar0 } from "../bar0.js";
+import type { DataPath } from "../data-path.js";
 import type { DmaPool } from "../dma-pool.js";
 import type { Interrupts } from "../interrupts.js";
 import type { Mailbox } from "../mailbox.js";
@@ -29,6 +30,8 @@ export interface DriverContext {
   pairs: QueuePair[];
   /** The RSS key and LUT sent (Linux: a random key, LUT[i] = i mod queues). */
   rssKey: Uint8Array | undefined;
+  /** The driver's own packet I/O (`ownBuffers`), restarted whenever the rings are configured. */
+  dataPath: DataPath | undefined;
   /** Whether the driver is RUNNING in Linux's sense: link-up events count from then on. */
   running: boolean;
 }
