@@ -49,17 +49,20 @@ export class DataPath {
   private constructor(
     private readonly bar: Bar0,
     private readonly bufSize: number,
+    private readonly interrupts: () => boolean,
+    private readonly running: () => boolean,
   ) {}
 
-  /** Carves `rxSize + txSize` buffers of `bufSize` bytes per pair from `pool`. */
+  /** Carves `rxSize + txSize` buffers of `bufSize` bytes per pair from the driver's DMA pool. */
   static async create(
-    pool: DmaPool,
-    bar: Bar0,
+    ctx: { readonly pool: DmaPool; readonly bar: Bar0; readonly irqs: unknown },
     pairs: readonly QueuePair[],
     bufSize: number,
-    report: (e: unknown) => void,
+    hooks: { readonly running: () => boolean; readonly report: (e: unknown) => void },
   ): Promise<DataPath> {
-    const dp = new DataPath(bar, bufSize);
+    const { pool, bar } = ctx;
+    const report = hooks.report;
+    const dp = new DataPath(bar, bufSize, () => ctx.irqs !== undefined, hooks.running);
     for (const pair of pairs) {
       const count = pair.rx.size + pair.tx.size;
       const buffers = await pool.alloc(count * bufSize);
@@ -124,9 +127,13 @@ export class DataPath {
     }
   }
 
-  /** Copies `packets` into free buffers and puts them on TX ring `q` (one tail write); returns how many were taken. */
+  /**
+   * Copies `packets` into free buffers of queue pair `q` and puts them on its TX ring (one tail write); returns how
+   * many were taken (fewer when the ring or the buffers are full; 0 while the driver is not running).
+   */
   txBurst(q: number, packets: readonly Uint8Array[]): number {
     const p = this.path(q);
+    if (!this.running()) return 0;
     this.reclaim(p);
     let n = 0;
     for (const pkt of packets) {
@@ -147,6 +154,7 @@ export class DataPath {
   /** Takes up to `max` frames from RX ring `q` (copied out), then posts the buffers again. */
   rxBurst(q: number, max = 32): RxFrame[] {
     const p = this.path(q);
+    if (!this.running()) return [];
     const s = this.scratch;
     const frames: RxFrame[] = [];
     while (frames.length < max) {
@@ -193,8 +201,9 @@ export class DataPath {
    * Resolves true once RX ring `q` has a frame, false after `timeoutMs`. With interrupts, the pair's vector is
    * re-armed first (DYN_CTLN1 = INTENA | ITR_INDX none) and its interrupt ends the wait; without, the ring is polled.
    */
-  async waitRx(q: number, timeoutMs: number, interrupts: boolean): Promise<boolean> {
+  async waitRx(q: number, timeoutMs = 1000): Promise<boolean> {
     const p = this.path(q);
+    const interrupts = this.interrupts();
     if (this.rxReady(q)) return true;
     if (interrupts) await this.bar.write(vfintDynCtln1(p.pair.vector - 1), DynCtl.INTENA | DynCtl.ITR_INDX_MASK);
     const end = Date.now() + timeoutMs;

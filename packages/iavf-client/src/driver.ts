@@ -4,14 +4,12 @@
  * doorbell) and the raw mailbox.
  */
 import {
-  AqLen,
   decodeVirtchnl,
   type EthStats,
   encodeVirtchnl,
   type GetVfResourcesReply,
   legacyLinkSpeedToMbps,
   type PfEvent,
-  Reg,
   VfCap,
   VirtchnlOp,
 } from "@emu/iavf-common";
@@ -28,19 +26,18 @@ import {
   negotiateVersion,
   waitOutOfReset,
 } from "./bring-up.js";
-import { DataPath, type RxFrame } from "./data-path.js";
-import { RingState } from "./datapath/ring-state.js";
-import type { RingShare } from "./datapath/share.js";
-import { shareRing } from "./datapath/share.js";
+import { DataPath } from "./data-path.js";
+import { type SharedPair, sharePairs } from "./datapath/share.js";
 import { DmaPool } from "./dma-pool.js";
 import { deviceFailure, IavfClientError, isIavfClientError } from "./errors.js";
 import type { DriverContext } from "./internal/context.js";
 import { Emitter } from "./internal/emitter.js";
+import { waitForChange } from "./internal/wait.js";
 import { Interrupts } from "./interrupts.js";
 import { Mailbox, type VirtchnlResult } from "./mailbox.js";
 import { type IavfDriverOptions, resolveOptions } from "./options.js";
 import { allocateQueuePairs, type QueuePair } from "./queues.js";
-import { type ResetCause, resetTask } from "./reset.js";
+import { type ResetCause, resetTask, watchdogCheck } from "./reset.js";
 
 export type DriverState = "starting" | "running" | "resetting" | "failed" | "closed";
 
@@ -172,64 +169,25 @@ export class IavfDriver {
   }
 
   /**
-   * Copies `packets` into the driver's TX buffers of queue pair `queue` and hands them to the device (one tail write);
-   * returns how many were taken (fewer when the ring or the buffers are full; 0 while not running). Needs `ownBuffers`.
+   * The driver's own packet I/O (`ownBuffers`): `txBurst(q, packets)`, `rxBurst(q, max)`, `waitRx(q, ms)`,
+   * `txPending(q)`, `rxErrors(q)`. Bursts move nothing while the driver is not running (a reset, say).
    */
-  txBurst(queue: number, packets: readonly Uint8Array[]): number {
-    const dp = this.ownPath();
-    return this.stateValue === "running" ? dp.txBurst(queue, packets) : 0;
-  }
-
-  /** Up to `max` received frames of queue pair `queue`, copied out; their buffers go back on the ring. */
-  rxBurst(queue: number, max = 32): RxFrame[] {
-    const dp = this.ownPath();
-    return this.stateValue === "running" ? dp.rxBurst(queue, max) : [];
-  }
-
-  /**
-   * Resolves true once queue pair `queue` has a frame to receive, false after `timeoutMs`. In interrupt mode it
-   * re-arms the pair's MSI-X vector (DYN_CTLN1 INTENA) and sleeps until it fires; in poll mode it polls the ring.
-   */
-  waitRx(queue: number, timeoutMs = 1000): Promise<boolean> {
-    const dp = this.ownPath();
-    return dp.waitRx(queue, timeoutMs, this.ctx.irqs !== undefined);
-  }
-
-  /** Frames of queue pair `queue` the driver dropped (the device marked them RXE, or spread them over buffers). */
-  rxErrors(queue: number): number {
-    return this.ownPath().rxErrors(queue);
-  }
-
-  /** Packets of queue pair `queue` the device has not completed. */
-  txPending(queue: number): number {
-    return this.ownPath().txPending(queue);
-  }
-
-  /**
-   * The rings of every queue pair as plain data for worker threads that run them with buffers of their own
-   * (`ownBuffers: false`): each thread maps the ring and the doorbell page from the files named here, and the software
-   * state lives in the SharedArrayBuffer. Call once; after a reset the states' generation moves (see `RingState`).
-   */
-  shareRings(): {
-    readonly tx: RingShare;
-    readonly rx: RingShare;
-    readonly txState: RingState;
-    readonly rxState: RingState;
-  }[] {
-    if (this.ctx.options.ownBuffers)
-      throw new IavfClientError("InvalidArgument", "the rings carry the driver's own buffers (ownBuffers is on)");
-    return this.ctx.pairs.map((p) => {
-      const txState = RingState.create(p.tx.size);
-      const rxState = RingState.create(p.rx.size);
-      return { tx: shareRing(p.tx, txState), rx: shareRing(p.rx, rxState), txState, rxState };
-    });
-  }
-
-  private ownPath(): DataPath {
+  get io(): DataPath {
     const dp = this.ctx.dataPath;
     if (dp === undefined)
       throw new IavfClientError("InvalidArgument", "no packet buffers of the driver's own (ownBuffers is off)");
     return dp;
+  }
+
+  /**
+   * The rings of every queue pair as plain data for worker threads that run them with buffers of their own
+   * (`ownBuffers: false`): each thread maps the ring and the doorbell page from the files named here; the software
+   * state lives in the shared `RingState`s (after a reset, bump their generation: the serving threads start over).
+   */
+  shareRings(): SharedPair[] {
+    if (this.ctx.options.ownBuffers)
+      throw new IavfClientError("InvalidArgument", "the rings carry the driver's own buffers (ownBuffers is on)");
+    return sharePairs(this.ctx.pairs);
   }
 
   on<K extends keyof IavfDriverEvents>(kind: K, listener: (value: IavfDriverEvents[K]) => void): () => void {
@@ -338,9 +296,10 @@ export class IavfDriver {
     );
     ctx.pairs = pairs;
     if (ctx.options.ownBuffers) {
-      ctx.dataPath = await DataPath.create(ctx.pool, ctx.bar, pairs, ctx.options.rxBufferSize, (e) =>
-        this.fail(deviceFailure("tail doorbell write", e)),
-      );
+      ctx.dataPath = await DataPath.create(ctx, pairs, ctx.options.rxBufferSize, {
+        running: () => this.stateValue === "running",
+        report: (e) => this.fail(deviceFailure("tail doorbell write", e)),
+      });
     }
     if (ctx.irqs) {
       await ctx.irqs.miscEnable();
@@ -479,14 +438,8 @@ export class IavfDriver {
     if (this.watchdogBusy || this.stateValue !== "running" || this.resetQueued) return;
     this.watchdogBusy = true;
     try {
-      const arqLen = await this.ctx.bar.read(Reg.VF_ARQLEN1);
-      if (this.stateValue !== "running") return;
-      if ((arqLen & AqLen.ENABLE) === 0) {
-        await this.ctx.mailbox.drainPosted(); // a RESET_IMPENDING the PF posted just before makes this its reset
-        this.scheduleReset("detected");
-        return;
-      }
-      if (this.ctx.options.interrupts) await this.ctx.mailbox.service();
+      const reset = await watchdogCheck(this.ctx, () => this.stateValue === "running");
+      if (reset) this.scheduleReset("detected");
     } catch (e) {
       if (this.stateValue === "running") this.fail(deviceFailure("watchdog", e));
     } finally {
@@ -511,27 +464,13 @@ export class IavfDriver {
   }
 
   private waitFor<T>(what: string, timeoutMs: number, check: () => T | undefined): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const offs: (() => void)[] = [];
-      const done = (f: () => void) => {
-        clearTimeout(timer);
-        for (const off of offs) off();
-        f();
-      };
-      const test = () => {
-        const v = check();
-        if (v !== undefined) done(() => resolve(v));
-        else if (this.stateValue === "closed" || this.stateValue === "failed") {
-          done(() => reject(new IavfClientError("Closed", `the driver is ${this.stateValue} (waiting for ${what})`)));
-        }
-      };
-      const timer = setTimeout(
-        () => done(() => reject(new IavfClientError("Timeout", `no ${what} in ${timeoutMs} ms`))),
-        timeoutMs,
-      );
-      offs.push(this.events.on("link", test), this.events.on("state", test));
-      test();
-    });
+    return waitForChange(
+      what,
+      timeoutMs,
+      check,
+      () => (this.stateValue === "closed" || this.stateValue === "failed" ? this.stateValue : undefined),
+      (test) => [this.events.on("link", test), this.events.on("state", test)],
+    );
   }
 
   private setState(s: DriverState): void {

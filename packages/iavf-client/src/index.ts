@@ -10,7 +10,7 @@ export {
   type ArqMessage,
 } from "./adminq.js";
 export { Bar0, type DoorbellFile } from "./bar0.js";
-export type { RxFrame } from "./data-path.js";
+export type { DataPath, RxFrame } from "./data-path.js";
 export { RingState } from "./datapath/ring-state.js";
 export { type RxBurstOut, RxQueue } from "./datapath/rx-queue.js";
 export {

@@ -76,3 +76,19 @@ export async function resetTask(ctx: DriverContext, cause: ResetCause, beforeEna
   await configureRss(ctx);
   return seen;
 }
+
+/**
+ * One watchdog round (Linux's `iavf_watchdog_task`): ARQLEN.ENABLE found cleared means a reset nobody announced —
+ * resolves true after draining what the PF posted just before (a RESET_IMPENDING there makes it the PF's reset); else
+ * the ARQ is serviced in interrupt mode, as the watchdog queues it. `stillRunning` is asked after the register read.
+ */
+export async function watchdogCheck(ctx: DriverContext, stillRunning: () => boolean): Promise<boolean> {
+  const arqLen = await ctx.bar.read(Reg.VF_ARQLEN1);
+  if (!stillRunning()) return false;
+  if ((arqLen & AqLen.ENABLE) === 0) {
+    await ctx.mailbox.drainPosted();
+    return true;
+  }
+  if (ctx.options.interrupts) await ctx.mailbox.service();
+  return false;
+}

@@ -26,13 +26,16 @@ describe.each([true, false])("interrupts %s", (interrupts) => {
     const sent = Array.from({ length: 150 }, (_, i) => frame(i, 60 + i));
     let taken = 0;
     while (taken < sent.length) {
-      taken += nic.txBurst(0, sent.slice(taken, taken + 32));
-      await until(() => nic.txPending(0) === 0, 5000, "TX completions");
+      taken += nic.io.txBurst(0, sent.slice(taken, taken + 32));
+      await until(() => nic.io.txPending(0) === 0, 5000, "TX completions");
     }
     const got: number[][] = [];
-    await until(async () => (got.push(...(await served.captured()).map((c) => c.data)), got.length === 150), 5000);
+    await until(async () => {
+      got.push(...(await served.captured()).map((c) => c.data));
+      return got.length === 150;
+    }, 5000);
     expect(got).toEqual(sent.map((f) => Array.from(f)));
-    expect(nic.txPending(0)).toBe(0); // 150 packets through a ring of 64: it wrapped, every slot reclaimed
+    expect(nic.io.txPending(0)).toBe(0); // 150 packets through a ring of 64: it wrapped, every slot reclaimed
   });
 
   it("receives: frames the device writes arrive with their length, ptype and RSS hash; the ring wraps", async () => {
@@ -41,8 +44,8 @@ describe.each([true, false])("interrupts %s", (interrupts) => {
     for (let round = 0; round < 4; round++) {
       const frames = Array.from({ length: 40 }, (_, i) => frame(round * 100 + i, 64 + i));
       expect(await served.inject(0, frames)).toBe(40);
-      expect(await nic.waitRx(0, 5000)).toBe(true);
-      const rx = nic.rxBurst(0, 64);
+      expect(await nic.io.waitRx(0, 5000)).toBe(true);
+      const rx = nic.io.rxBurst(0, 64);
       expect(rx.map((f) => f.ptype)).toEqual(rx.map(() => 1));
       expect(rx.map((f) => f.rssHash)).toEqual(rx.map((f) => hashOf(f.data)));
       got.push(...rx.map((f) => f.data));
@@ -51,20 +54,20 @@ describe.each([true, false])("interrupts %s", (interrupts) => {
     expect(got.map((f) => new DataView(f.buffer).getUint32(42))).toEqual(
       [0, 1, 2, 3].flatMap((r) => Array.from({ length: 40 }, (_, i) => r * 100 + i)),
     );
-    expect(nic.rxBurst(0)).toEqual([]);
-    expect(await nic.waitRx(0, 30)).toBe(false);
+    expect(nic.io.rxBurst(0)).toEqual([]);
+    expect(await nic.io.waitRx(0, 30)).toBe(false);
     if (interrupts) expect(nic.interruptCounts[1]).toBeGreaterThan(0); // the queue vector woke the waits
   });
 });
 
 it("four queue pairs: each pair's ring is its own, and a frame looped by the device comes back on its pair", async () => {
   const { nic } = await up(4, "loop", true);
-  for (let q = 0; q < 4; q++) expect(nic.txBurst(q, [frame(q * 10), frame(q * 10 + 1)])).toBe(2);
+  for (let q = 0; q < 4; q++) expect(nic.io.txBurst(q, [frame(q * 10), frame(q * 10 + 1)])).toBe(2);
   for (let q = 0; q < 4; q++) {
     const rx: number[] = [];
     await until(async () => {
-      await nic.waitRx(q, 200);
-      rx.push(...nic.rxBurst(q).map((f) => new DataView(f.data.buffer).getUint32(42)));
+      await nic.io.waitRx(q, 200);
+      rx.push(...nic.io.rxBurst(q).map((f) => new DataView(f.data.buffer).getUint32(42)));
       return rx.length === 2;
     }, 5000);
     expect(rx).toEqual([q * 10, q * 10 + 1]);
@@ -73,22 +76,22 @@ it("four queue pairs: each pair's ring is its own, and a frame looped by the dev
 
 it("after a reset the rings start over: RX buffers posted again, traffic flows both ways", async () => {
   const { nic } = await up(1, "loop", true);
-  expect(nic.txBurst(0, [frame(1)])).toBe(1);
-  await until(() => nic.rxBurst(0).length === 1, 5000, "looped frame");
+  expect(nic.io.txBurst(0, [frame(1)])).toBe(1);
+  await until(() => nic.io.rxBurst(0).length === 1, 5000, "looped frame");
   await nic.reset();
-  expect(nic.txBurst(0, [frame(2), frame(3)])).toBe(2);
+  expect(nic.io.txBurst(0, [frame(2), frame(3)])).toBe(2);
   const rx: number[] = [];
-  await until(
-    () => (rx.push(...nic.rxBurst(0).map((f) => new DataView(f.data.buffer).getUint32(42))), rx.length === 2),
-    5000,
-  );
+  await until(() => {
+    rx.push(...nic.io.rxBurst(0).map((f) => new DataView(f.data.buffer).getUint32(42)));
+    return rx.length === 2;
+  }, 5000);
   expect(rx).toEqual([2, 3]);
 });
 
 it("refuses bad input: an unknown queue, an empty or oversized packet, bursts without buffers of its own", async () => {
   const { nic } = await up(1, "capture", false);
-  expect(() => nic.txBurst(1, [frame(0)])).toThrow(/no queue pair 1/);
-  expect(() => nic.txBurst(0, [new Uint8Array(0)])).toThrow(/1\.\.2048/);
-  expect(() => nic.txBurst(0, [new Uint8Array(4000)])).toThrow(/1\.\.2048/);
+  expect(() => nic.io.txBurst(1, [frame(0)])).toThrow(/no queue pair 1/);
+  expect(() => nic.io.txBurst(0, [new Uint8Array(0)])).toThrow(/1\.\.2048/);
+  expect(() => nic.io.txBurst(0, [new Uint8Array(4000)])).toThrow(/1\.\.2048/);
   expect(() => nic.shareRings()).toThrow(/ownBuffers/);
 });

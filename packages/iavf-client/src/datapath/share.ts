@@ -5,7 +5,7 @@
  */
 import { type Mapping, mmap, pageSize } from "@emu/sys";
 import { IavfClientError } from "../errors.js";
-import type { Ring } from "../queues.js";
+import type { QueuePair, Ring } from "../queues.js";
 import { RingState } from "./ring-state.js";
 import { RxQueue } from "./rx-queue.js";
 import { TxQueue } from "./tx-queue.js";
@@ -107,4 +107,21 @@ export function openTxRing(share: RingShare): OpenedRing<TxQueue> {
 export function openRxRing(share: RingShare): OpenedRing<RxQueue> {
   const { desc, tail, state, maps } = open(share);
   return { queue: new RxQueue(desc, state, tail), close: () => unmapAll(maps) };
+}
+
+/** A queue pair handed to worker threads: both rings and their software states. */
+export interface SharedPair {
+  readonly tx: RingShare;
+  readonly rx: RingShare;
+  readonly txState: RingState;
+  readonly rxState: RingState;
+}
+
+/** Fresh software states for `pairs` and their descriptions for other threads. */
+export function sharePairs(pairs: readonly QueuePair[]): SharedPair[] {
+  return pairs.map((p) => {
+    const txState = RingState.create(p.tx.size);
+    const rxState = RingState.create(p.rx.size);
+    return { tx: shareRing(p.tx, txState), rx: shareRing(p.rx, rxState), txState, rxState };
+  });
 }
