@@ -28,7 +28,7 @@ import {
 } from "./bring-up.js";
 import { DataPath } from "./data-path.js";
 import { type SharedPair, sharePairs } from "./datapath/share.js";
-import { DmaPool } from "./dma-pool.js";
+import { DmaPool, type DmaRegion } from "./dma-pool.js";
 import { deviceFailure, IavfClientError, isIavfClientError } from "./errors.js";
 import type { DriverContext } from "./internal/context.js";
 import { Emitter } from "./internal/emitter.js";
@@ -188,6 +188,12 @@ export class IavfDriver {
     if (this.ctx.options.ownBuffers)
       throw new IavfClientError("InvalidArgument", "the rings carry the driver's own buffers (ownBuffers is on)");
     return sharePairs(this.ctx.pairs);
+  }
+
+  /** DMA-maps the caller's file (a packet pool's memfd) at a free IOVA: the device reaches that memory itself. */
+  mapFile(fd: number, size: number): Promise<DmaRegion> {
+    this.live();
+    return this.ctx.pool.mapFile(fd, size);
   }
 
   on<K extends keyof IavfDriverEvents>(kind: K, listener: (value: IavfDriverEvents[K]) => void): () => void {
