@@ -35,8 +35,15 @@ export class RingState {
     this.header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
     this.ids = new Uint32Array(buffer, HEADER_BYTES, size);
     this.iovas = new Float64Array(buffer, HEADER_BYTES + Math.ceil((size * 4) / 8) * 8, size);
-    this.ntu = this.header[NTU] ?? 0;
-    this.ntc = this.header[NTC] ?? 0;
+    this.ntu = 0;
+    this.ntc = 0;
+    this.load();
+  }
+
+  /** Reads next-to-use and next-to-clean from shared memory (a thread taking the ring over does, before using it). */
+  load(): void {
+    this.ntu = Atomics.load(this.header, NTU);
+    this.ntc = Atomics.load(this.header, NTC);
   }
 
   /** A fresh state for a ring of `size` slots. */
@@ -64,8 +71,8 @@ export class RingState {
 
   /** Writes next-to-use and next-to-clean back to shared memory (at the end of each burst). */
   save(): void {
-    this.header[NTU] = this.ntu;
-    this.header[NTC] = this.ntc;
+    Atomics.store(this.header, NTU, this.ntu);
+    Atomics.store(this.header, NTC, this.ntc);
   }
 
   /** Starts the ring over (the device's head is 0 again); returns how many buffers were in flight (ids[0..n)). */

@@ -42,7 +42,9 @@ export class RxQueue {
     private readonly desc: DataView,
     readonly state: RingState,
     private readonly tail: TailWriter,
-  ) {}
+  ) {
+    state.load(); // this thread takes the ring over where the last one left it
+  }
 
   /** Slots that can take a buffer now. */
   get free(): number {

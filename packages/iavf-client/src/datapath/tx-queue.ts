@@ -18,7 +18,9 @@ export class TxQueue {
     private readonly desc: DataView,
     readonly state: RingState,
     private readonly tail: TailWriter,
-  ) {}
+  ) {
+    state.load(); // this thread takes the ring over where the last one left it
+  }
 
   /** Descriptors free for packets now (call `clean` first to reclaim finished ones). */
   get free(): number {

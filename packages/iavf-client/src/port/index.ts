@@ -8,7 +8,7 @@ import { netIavfClient } from "./control.js";
 export type { IavfClientParams } from "./data.js";
 export { netIavfClient };
 
-/** A testpmd plugin (`-d @emu/iavf-client/port`): registers `net_iavf_client`. */
+/** A testpmd plugin (`-d @emu/iavf-client/port`): registers `net_iavf_client` (unless it is registered already). */
 export function register(ctx: { readonly ports: PortRegistry }): void {
-  ctx.ports.registerDriver(netIavfClient);
+  if (!ctx.ports.hasDriver(netIavfClient.name)) ctx.ports.registerDriver(netIavfClient);
 }
