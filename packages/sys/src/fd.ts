@@ -33,3 +33,20 @@ export function dupFd(fd: number): number {
 export function ioctl(fd: number, request: number, arg?: Uint8Array | number | bigint): number {
   return arg === undefined ? native.ioctl(fd, request) : native.ioctl(fd, request, arg);
 }
+
+/**
+ * One read(2) of at most `length` bytes into `buffer` at `offset` (defaults: the whole array). Returns the bytes read
+ * (0: end of file), or -1 when the fd is non-blocking and has nothing now (EAGAIN): a poll loop (a worker polling a
+ * TAP fd, a pipe) asks again without paying for an exception per empty poll. Any other error throws SysError.
+ */
+export function readFd(fd: number, buffer: Uint8Array, offset?: number, length?: number): number {
+  return native.readFd(fd, buffer, offset, length);
+}
+
+/**
+ * One write(2) of `length` bytes of `buffer` from `offset` (defaults: the whole array). Returns the bytes written, or
+ * -1 when a non-blocking fd cannot take them now (EAGAIN). Any other error throws SysError.
+ */
+export function writeFd(fd: number, buffer: Uint8Array, offset?: number, length?: number): number {
+  return native.writeFd(fd, buffer, offset, length);
+}

@@ -12,7 +12,7 @@ export {
   TooManyFdsError,
 } from "./errors.js";
 export { EventFd, type EventFdOptions, type EventFdWatchOptions } from "./eventfd.js";
-export { closeFd, closeFds, dupFd, ioctl } from "./fd.js";
+export { closeFd, closeFds, dupFd, ioctl, readFd, writeFd } from "./fd.js";
 export {
   fileSize,
   ftruncate,

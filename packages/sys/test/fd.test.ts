@@ -7,9 +7,11 @@ import {
   isEmuSysError,
   isSysError,
   memfdCreate,
+  readFd,
   SysArgumentError,
   SysError,
   UnixSocket,
+  writeFd,
 } from "@emu/sys";
 import { tempDir, until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
@@ -96,5 +98,33 @@ describe("ioctl", () => {
     } finally {
       closeFd(fd);
     }
+  });
+});
+
+describe("readFd / writeFd", () => {
+  it("one read or write on a window of the array; EAGAIN on a non-blocking fd is -1, not an exception", () => {
+    const [a, b] = UnixSocket.pair(); // the addon's sockets are non-blocking
+    const buf = new Uint8Array(16);
+    expect(readFd(b.fd, buf)).toBe(-1); // nothing yet
+    expect(writeFd(a.fd, Uint8Array.of(9, 1, 2, 3, 9), 1, 3)).toBe(3);
+    expect(readFd(b.fd, buf, 4, 8)).toBe(3);
+    expect([...buf.subarray(0, 8)]).toEqual([0, 0, 0, 0, 1, 2, 3, 0]);
+    expect(readFd(b.fd, buf)).toBe(-1);
+    a.close();
+    b.close();
+  });
+
+  it("0 at end of file; bad windows are SysArgumentError, bad fds SysError", () => {
+    const m = memfdCreate("rw");
+    expect(writeFd(m, new Uint8Array([5, 6, 7]))).toBe(3);
+    const out = new Uint8Array(4);
+    expect(readFd(m, out)).toBe(0); // the file offset is at its end
+    expect(() => readFd(m, out, 3, 2)).toThrow(SysArgumentError);
+    expect(() => readFd(m, out, 5)).toThrow(SysArgumentError);
+    expect(() => writeFd(m, out, -1)).toThrow(SysArgumentError);
+    expect(() => readFd(m, new Uint16Array(2) as unknown as Uint8Array)).toThrow(SysArgumentError);
+    closeFd(m);
+    expect(() => readFd(m, out)).toThrow(expect.objectContaining({ _tag: "SysError", code: "EBADF", syscall: "read" }));
+    expect(() => writeFd(m, out)).toThrow(expect.objectContaining({ code: "EBADF", syscall: "write" }));
   });
 });

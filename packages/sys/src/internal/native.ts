@@ -55,6 +55,8 @@ interface Native {
   closeFd(fd: number): void;
   dupFd(fd: number): number;
   ioctl(fd: number, request: number, arg?: Uint8Array | number | bigint): number;
+  readFd(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;
+  writeFd(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;
   memfdCreate(name: string, size: bigint): number;
   ftruncate(fd: number, size: bigint): void;
   fileSize(fd: number): bigint;

@@ -12,7 +12,7 @@
 //   listener.c       the ServerHandle class: bind (replacing a stale socket file), listen, accept
 //   eventfd-watch.c  the EventFdHandle class: an owned eventfd, watched on demand
 //   eventfd.c        eventfd create/adopt/read/write, and I/O that never blocks on a peer's eventfd
-//   fd.c             close, dup, ioctl
+//   fd.c             close, dup, ioctl, read/write that report EAGAIN as -1
 //   memory.c         memfd, ftruncate, file size, mmap/unmap as ArrayBuffers
 //   module.c         per-env state, init() and the module's exports
 //
@@ -148,6 +148,8 @@ napi_value emu_socket_pair(napi_env env, napi_callback_info info); /* socket.c *
 napi_value emu_close_fd(napi_env env, napi_callback_info info); /* fd.c */
 napi_value emu_dup_fd(napi_env env, napi_callback_info info);
 napi_value emu_ioctl(napi_env env, napi_callback_info info);
+napi_value emu_read_fd(napi_env env, napi_callback_info info);
+napi_value emu_write_fd(napi_env env, napi_callback_info info);
 
 napi_value emu_memfd_create(napi_env env, napi_callback_info info); /* memory.c */
 napi_value emu_ftruncate(napi_env env, napi_callback_info info);

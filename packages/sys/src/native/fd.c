@@ -1,4 +1,4 @@
-// fd.c: plain fd functions (close, dup, ioctl) and the fd helpers the other files share.
+// fd.c: plain fd functions (close, dup, ioctl, read/write that report EAGAIN) and the fd helpers the other files share.
 #include "emu_sys.h"
 
 #include <errno.h>
@@ -80,4 +80,59 @@ napi_value emu_ioctl(napi_env env, napi_callback_info info) {
   if (r < 0) return emu_throw_sys(env, errno, "ioctl", NULL);
   NAPI(napi_create_int32(env, r, &v));
   return v;
+}
+
+/* The [offset, offset + length) window of a Uint8Array argument (argv[1..3]); 1 on success, else throws. */
+static int io_window(napi_env env, size_t argc, napi_value* argv, char** at, size_t* n) {
+  void* data;
+  size_t len;
+  if (!emu_arg_u8(env, argv[1], &data, &len, "buffer")) return 0;
+  int64_t off = 0, cnt = -1;
+  napi_valuetype t = napi_undefined;
+  if (argc > 2) napi_typeof(env, argv[2], &t);
+  if (t != napi_undefined && !emu_arg_int(env, argv[2], 0, (int64_t)len, &off, "offset")) return 0;
+  t = napi_undefined;
+  if (argc > 3) napi_typeof(env, argv[3], &t);
+  if (t != napi_undefined && !emu_arg_int(env, argv[3], 0, (int64_t)len, &cnt, "length")) return 0;
+  if (cnt < 0) cnt = (int64_t)len - off;
+  if (off + cnt > (int64_t)len) {
+    emu_throw_arg(env, "offset %lld + length %lld is beyond the buffer's %zu bytes", (long long)off, (long long)cnt,
+                  len);
+    return 0;
+  }
+  *at = (char*)data + off;
+  *n = (size_t)cnt;
+  return 1;
+}
+
+/*
+ * readFd(fd, buffer, offset?, length?) / writeFd(...): one read(2) or write(2) into/from a window of a Uint8Array.
+ * Returns the byte count (0 from read: end of file), or -1 when a non-blocking fd has nothing to give or take now
+ * (EAGAIN): a poll loop asks again without an exception per empty poll. Other errors throw SysError.
+ */
+static napi_value rw_fd(napi_env env, napi_callback_info info, int writing) {
+  size_t argc = 4;
+  napi_value argv[4], v;
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) return emu_throw_arg(env, "fd and buffer are required");
+  int fd;
+  if (!emu_arg_fd(env, argv[0], &fd, "fd")) return NULL;
+  char* at;
+  size_t n;
+  if (!io_window(env, argc, argv, &at, &n)) return NULL;
+  ssize_t r;
+  do {
+    r = writing ? write(fd, at, n) : read(fd, at, n);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return emu_throw_sys(env, errno, writing ? "write" : "read", NULL);
+  NAPI(napi_create_int32(env, r < 0 ? -1 : (int32_t)r, &v));
+  return v;
+}
+
+napi_value emu_read_fd(napi_env env, napi_callback_info info) {
+  return rw_fd(env, info, 0);
+}
+
+napi_value emu_write_fd(napi_env env, napi_callback_info info) {
+  return rw_fd(env, info, 1);
 }

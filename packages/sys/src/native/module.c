@@ -75,6 +75,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       EMU_METHOD("closeFd", emu_close_fd),
       EMU_METHOD("dupFd", emu_dup_fd),
       EMU_METHOD("ioctl", emu_ioctl),
+      EMU_METHOD("readFd", emu_read_fd),
+      EMU_METHOD("writeFd", emu_write_fd),
       EMU_METHOD("memfdCreate", emu_memfd_create),
       EMU_METHOD("ftruncate", emu_ftruncate),
       EMU_METHOD("fileSize", emu_file_size),

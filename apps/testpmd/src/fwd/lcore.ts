@@ -1,0 +1,82 @@
+// A forwarding lcore: a worker thread that maps the packet-buffer pool itself, opens the data halves of the ports
+// its streams use (only their queues), waits for the go, then runs its streams in a loop until told to stop. When a
+// whole round finds nothing to do for a while it naps up to 1 ms (a DPDK lcore would spin), so idle forwarding
+// does not hold a CPU.
+import { parentPort, workerData } from "node:worker_threads";
+import { MbufPool, openPortData, type PortData } from "@emu/port/data";
+import { ENGINES, STREAM_SLOTS, type StreamRun, txFirstBurst } from "./modes.js";
+import { udpTemplate } from "./packets.js";
+import { CTL_STATE, type LcoreMessage, type LcoreTask, STATE_RUN, STATE_STOP, STATE_WAIT } from "./task.js";
+
+const IDLE_ROUNDS = 4096;
+
+async function open(task: LcoreTask, pool: MbufPool): Promise<Map<number, PortData>> {
+  const ports = new Map<number, PortData>();
+  try {
+    for (const p of task.ports)
+      ports.set(p.id, await openPortData(p.desc, { pool, rxQueues: p.rxQueues, txQueues: p.txQueues }));
+  } catch (e) {
+    for (const d of ports.values()) d.close();
+    throw e;
+  }
+  return ports;
+}
+
+function streams(task: LcoreTask, pool: MbufPool, ports: Map<number, PortData>): StreamRun[] {
+  const stats = new Float64Array(task.streamStats);
+  return task.streams.map((s) => ({
+    rx: ports.get(s.rxPort)!,
+    rxQueue: s.rxQueue,
+    tx: ports.get(s.txPort)!,
+    txQueue: s.txQueue,
+    pool,
+    bufs: new Uint32Array(task.burst),
+    burst: task.burst,
+    stats,
+    slot: s.index * STREAM_SLOTS,
+    txMac: s.txMac,
+    peerMac: s.peerMac,
+    template: udpTemplate(task.txpkts, s.peerMac, s.txMac),
+    flows: task.flows,
+    nextFlow: 0,
+  }));
+}
+
+function forward(task: LcoreTask, runs: StreamRun[], ports: Map<number, PortData>): void {
+  const ctl = new Int32Array(task.control);
+  const engine = ENGINES[task.mode];
+  for (const s of runs) for (let i = 0; i < task.txFirst; i++) txFirstBurst(s);
+  let idle = 0;
+  while (Atomics.load(ctl, CTL_STATE) === STATE_RUN) {
+    let moved = 0;
+    for (let i = 0; i < runs.length; i++) moved += engine(runs[i]!);
+    if (moved > 0) {
+      idle = 0;
+      continue;
+    }
+    if (++idle < IDLE_ROUNDS) continue;
+    for (const d of ports.values()) d.flush();
+    Atomics.wait(ctl, CTL_STATE, STATE_RUN, 1);
+  }
+}
+
+async function main(task: LcoreTask): Promise<void> {
+  const post = (m: LcoreMessage) => parentPort!.postMessage(m);
+  const pool = MbufPool.attach(task.pool);
+  let ports: Map<number, PortData> | undefined;
+  try {
+    ports = await open(task, pool);
+    const runs = streams(task, pool, ports);
+    post({ kind: "ready" });
+    const ctl = new Int32Array(task.control);
+    while (Atomics.load(ctl, CTL_STATE) === STATE_WAIT) Atomics.wait(ctl, CTL_STATE, STATE_WAIT, 100);
+    if (Atomics.load(ctl, CTL_STATE) !== STATE_STOP) forward(task, runs, ports);
+  } catch (e) {
+    post({ kind: "error", message: e instanceof Error ? e.message : String(e) });
+  } finally {
+    for (const d of ports?.values() ?? []) d.close();
+    pool.close(); // gives this lcore's cached buffers back
+  }
+}
+
+await main(workerData as LcoreTask);

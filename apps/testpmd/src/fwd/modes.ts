@@ -1,0 +1,144 @@
+// One burst of each forwarding mode on one stream, as testpmd's engines do it. Each returns the packets it moved
+// (0 when idle) and keeps the stream's counters: received, sent, dropped (sent but not taken by the TX queue, then
+// freed). Packets are never copied: forwarding hands the buffer indices on; mac and macswap rewrite the header in
+// place; txonly/flowgen write the template into fresh buffers.
+import type { MbufPool, PortData } from "@emu/port/data";
+import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
+import type { FwdMode } from "./modes-list.js";
+import { setFlow } from "./packets.js";
+
+export const STREAM_RX = 0;
+export const STREAM_TX = 1;
+export const STREAM_DROPPED = 2;
+export const STREAM_SLOTS = 4;
+
+export interface StreamRun {
+  readonly rx: PortData;
+  readonly rxQueue: number;
+  readonly tx: PortData;
+  readonly txQueue: number;
+  readonly pool: MbufPool;
+  readonly bufs: Uint32Array;
+  readonly burst: number;
+  /** Counters: STREAM_SLOTS per stream, this stream's at `slot`. */
+  readonly stats: Float64Array;
+  readonly slot: number;
+  /** The TX port's MAC (mac mode's source) and the peer's (mac mode's destination). */
+  readonly txMac: Uint8Array;
+  readonly peerMac: Uint8Array;
+  /** The frame txonly and flowgen send. */
+  readonly template: Uint8Array;
+  readonly flows: number;
+  nextFlow: number;
+}
+
+/** Sends bufs[0..n), frees what the queue did not take; counts both. */
+function send(s: StreamRun, n: number): void {
+  const sent = s.tx.txBurst(s.txQueue, s.bufs, n);
+  const st = s.stats;
+  st[s.slot + STREAM_TX] = st[s.slot + STREAM_TX]! + sent;
+  if (sent < n) {
+    s.pool.free(s.bufs, n - sent, sent);
+    st[s.slot + STREAM_DROPPED] = st[s.slot + STREAM_DROPPED]! + n - sent;
+  }
+}
+
+function receive(s: StreamRun): number {
+  const k = s.rx.rxBurst(s.rxQueue, s.bufs, s.burst);
+  if (k > 0) s.stats[s.slot + STREAM_RX] = s.stats[s.slot + STREAM_RX]! + k;
+  return k;
+}
+
+function io(s: StreamRun): number {
+  const k = receive(s);
+  if (k > 0) send(s, k);
+  return k;
+}
+
+function start(pool: MbufPool, b: number): number {
+  return b * pool.bufSize + pool.meta[b * MBUF_META_WORDS + MBUF_OFF]!;
+}
+
+function mac(s: StreamRun): number {
+  const k = receive(s);
+  if (k === 0) return 0;
+  const bytes = s.pool.bytes;
+  const d = s.peerMac;
+  const m = s.txMac;
+  for (let i = 0; i < k; i++) {
+    const at = start(s.pool, s.bufs[i]!);
+    for (let j = 0; j < 6; j++) {
+      bytes[at + j] = d[j]!;
+      bytes[at + 6 + j] = m[j]!;
+    }
+  }
+  send(s, k);
+  return k;
+}
+
+function macswap(s: StreamRun): number {
+  const k = receive(s);
+  if (k === 0) return 0;
+  const bytes = s.pool.bytes;
+  for (let i = 0; i < k; i++) {
+    const at = start(s.pool, s.bufs[i]!);
+    for (let j = 0; j < 6; j++) {
+      const t = bytes[at + j]!;
+      bytes[at + j] = bytes[at + 6 + j]!;
+      bytes[at + 6 + j] = t;
+    }
+  }
+  send(s, k);
+  return k;
+}
+
+function rxonly(s: StreamRun): number {
+  const k = receive(s);
+  if (k > 0) s.pool.free(s.bufs, k);
+  return k;
+}
+
+/** Fills a burst of fresh buffers with the template (flowgen: one flow each); 0 when the pool is empty. */
+function generate(s: StreamRun, flows: boolean): number {
+  const n = s.burst;
+  const pool = s.pool;
+  if (pool.alloc(s.bufs, n) === 0) return 0;
+  const t = s.template;
+  const bytes = pool.bytes;
+  const meta = pool.meta;
+  for (let i = 0; i < n; i++) {
+    const b = s.bufs[i]!;
+    const at = start(pool, b);
+    bytes.set(t, at);
+    meta[b * MBUF_META_WORDS + MBUF_LEN] = t.length;
+    if (flows) {
+      setFlow(bytes, at, s.nextFlow);
+      s.nextFlow = s.nextFlow + 1 === s.flows ? 0 : s.nextFlow + 1;
+    }
+  }
+  send(s, n);
+  return n;
+}
+
+function txonly(s: StreamRun): number {
+  return generate(s, false);
+}
+
+function flowgen(s: StreamRun): number {
+  rxonly(s);
+  return generate(s, true);
+}
+
+export const ENGINES: Readonly<Record<FwdMode, (s: StreamRun) => number>> = {
+  io,
+  mac,
+  macswap,
+  rxonly,
+  txonly,
+  flowgen,
+};
+
+/** One burst of txonly packets (start tx_first). */
+export function txFirstBurst(s: StreamRun): number {
+  return generate(s, false);
+}

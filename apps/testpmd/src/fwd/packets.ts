@@ -1,0 +1,64 @@
+// The packets txonly, flowgen and tx_first make: Ethernet + IPv4 + UDP, as DPDK's txonly does — from 198.18.0.1
+// to 198.18.0.2 (the benchmarking range), UDP port 9 to 9, TTL 64, a zero payload. Flowgen varies the destination
+// address over its flows: 198.18.0.2 + flow. Header checksums are real, so a kernel or tshark accepts them.
+
+export const ETH_HLEN = 14;
+const IP_HLEN = 20;
+export const UDP_HLEN = 8;
+/** Ethernet + IPv4 + UDP headers: the shortest packet txonly makes. */
+export const MIN_TX_LEN = ETH_HLEN + IP_HLEN + UDP_HLEN;
+const IP_SRC = (198 << 24) | (18 << 16) | 1;
+const IP_DST = (198 << 24) | (18 << 16) | 2;
+/** Where the IPv4 destination address sits in the frame. */
+export const IP_DST_AT = ETH_HLEN + 16;
+export const IP_CSUM_AT = ETH_HLEN + 10;
+
+/** RFC 1071 checksum of the IPv4 header at `at` (its checksum field counted as is). */
+export function ipv4HeaderChecksum(b: Uint8Array, at: number): number {
+  let sum = 0;
+  for (let i = 0; i < IP_HLEN; i += 2) sum += (b[at + i]! << 8) | b[at + i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = (v >>> 16) & 0xff;
+  b[at + 2] = (v >>> 8) & 0xff;
+  b[at + 3] = v & 0xff;
+}
+
+/** A whole frame of `length` bytes from `src` to `dst` (MACs), with the IPv4 checksum filled in. */
+export function udpTemplate(length: number, dst: Uint8Array, src: Uint8Array): Uint8Array {
+  const f = new Uint8Array(length);
+  f.set(dst.subarray(0, 6), 0);
+  f.set(src.subarray(0, 6), 6);
+  f[12] = 0x08; // IPv4
+  const ip = ETH_HLEN;
+  f[ip] = 0x45;
+  f[ip + 2] = (length - ETH_HLEN) >> 8;
+  f[ip + 3] = (length - ETH_HLEN) & 0xff;
+  f[ip + 8] = 64; // TTL
+  f[ip + 9] = 17; // UDP
+  put32(f, ip + 12, IP_SRC);
+  put32(f, ip + 16, IP_DST);
+  const sum = ipv4HeaderChecksum(f, ip);
+  f[IP_CSUM_AT] = sum >> 8;
+  f[IP_CSUM_AT + 1] = sum & 0xff;
+  const udp = ip + IP_HLEN;
+  f[udp + 1] = 9;
+  f[udp + 3] = 9;
+  f[udp + 4] = (length - udp) >> 8;
+  f[udp + 5] = (length - udp) & 0xff;
+  return f;
+}
+
+/** Rewrites a frame made from `udpTemplate` in place for flow `flow`: destination 198.18.0.2 + flow, new checksum. */
+export function setFlow(b: Uint8Array, at: number, flow: number): void {
+  put32(b, at + IP_DST_AT, (IP_DST + flow) | 0);
+  b[at + IP_CSUM_AT] = 0;
+  b[at + IP_CSUM_AT + 1] = 0;
+  const sum = ipv4HeaderChecksum(b, at + ETH_HLEN);
+  b[at + IP_CSUM_AT] = sum >> 8;
+  b[at + IP_CSUM_AT + 1] = sum & 0xff;
+}

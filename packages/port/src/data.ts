@@ -1,0 +1,19 @@
+/**
+ * @emu/port/data — what a worker thread imports to run ports' data halves: the packet-buffer pool, rings, and
+ * `openPortData`. Lighter than the main entry (no registry, no drivers' control halves).
+ */
+export type { DriverCounter, PortDataDriver, PortDataEnv, PortDataFactory } from "./driver.js";
+export {
+  MBUF_FLAGS,
+  MBUF_HASH,
+  MBUF_LEN,
+  MBUF_META_WORDS,
+  MBUF_OFF,
+  type MbufCacheOptions,
+  MbufPool,
+  type MbufPoolDescription,
+  type MbufPoolOptions,
+} from "./mbuf-pool.js";
+export type { PortDataDescription } from "./port.js";
+export { type OpenPortDataOptions, openPortData, PortData } from "./port-data.js";
+export { PacketRing } from "./ring.js";

@@ -1,0 +1,85 @@
+// net_tap: a port whose other end is the Linux kernel's network stack, through a TAP interface, as DPDK's tap PMD.
+// The interface (`iface=`, default dtap<N>) is made when the port is made and goes when it closes; the port's start
+// brings it up (IFF_UP) with one fd per queue pair, its stop brings it down. What the port sends, the kernel
+// receives on that interface; what the kernel sends out of it, the port receives.
+import { closeSync } from "node:fs";
+import { arg } from "@emu/emudev";
+import type { PortConfig, PortDriver } from "../../driver.js";
+import { PortError } from "../../errors.js";
+import { formatMac, randomMac } from "../../mac.js";
+import { interfaceMac, MAX_IFNAME, openTapQueue, setInterfaceUp } from "./tun.js";
+
+export interface TapParams {
+  /** fd of queue pair q (RX queue q and TX queue q share it). */
+  readonly fds: readonly number[];
+}
+
+const args = {
+  iface: arg.string({ default: "", help: `TAP interface name (default dtap<N>), at most ${MAX_IFNAME} bytes` }),
+  mac: arg.mac({ default: new Uint8Array(0), help: "the port's MAC address (default: random)" }),
+};
+
+function ioError(name: string, what: string, e: unknown): PortError {
+  const code = (e as { code?: string }).code ?? String(e);
+  return new PortError("Io", `${name}: ${what}: ${code}`, { cause: e });
+}
+
+export const netTap: PortDriver<typeof args> = {
+  name: "net_tap",
+  args,
+  create(host, a) {
+    const iface = a.iface || `dtap${/\d+$/.exec(host.name)?.[0] ?? "0"}`;
+    if (new TextEncoder().encode(iface).length > MAX_IFNAME || /[\s/:]/.test(iface))
+      throw new PortError(
+        "Devargs",
+        `${host.name}: bad interface name "${iface}" (at most ${MAX_IFNAME} bytes, no /, : or spaces)`,
+      );
+    let first: number;
+    try {
+      first = openTapQueue(iface);
+    } catch (e) {
+      throw ioError(host.name, `cannot make TAP interface ${iface} (/dev/net/tun; needs CAP_NET_ADMIN)`, e);
+    }
+    const fds = [first];
+    const mac = a.mac.length === 6 ? a.mac : randomMac();
+    const closeExtra = () => {
+      for (const fd of fds.splice(1)) closeSync(fd);
+    };
+    return {
+      capabilities: { maxRxQueues: 16, maxTxQueues: 16, maxDesc: 16384 },
+      mac,
+      start(config: PortConfig) {
+        try {
+          while (fds.length < Math.max(config.rxQueues, config.txQueues)) fds.push(openTapQueue(iface));
+          setInterfaceUp(iface, true);
+        } catch (e) {
+          closeExtra();
+          throw ioError(host.name, `cannot start TAP interface ${iface}`, e);
+        }
+      },
+      stop() {
+        closeExtra();
+        try {
+          setInterfaceUp(iface, false);
+        } catch {
+          // the interface may be gone with its namespace: nothing to bring down
+        }
+      },
+      close() {
+        closeExtra();
+        for (const fd of fds.splice(0)) closeSync(fd);
+      },
+      data: () => ({
+        module: new URL("./data.js", import.meta.url).href,
+        params: { fds: [...fds] } satisfies TapParams,
+      }),
+      details() {
+        let kernelMac = "?";
+        try {
+          kernelMac = formatMac(interfaceMac(iface));
+        } catch {}
+        return { iface, "kernel MAC": kernelMac };
+      },
+    };
+  },
+};
