@@ -80,8 +80,14 @@ async function setup(
   const registry = new PortRegistry(builtinPortDrivers);
   const emudev = new EmudevRegistry({ onError: (e) => out(`EMUDEV: ${describeError(e)}\n`) });
   registry.provide(emudevService, emudev);
-  for (const p of [...(io.plugins ?? []), ...(await Promise.all(o.plugins.map(loadPlugin)))])
-    await p.register({ ports: registry, emudev });
+  for (const p of [...(io.plugins ?? []), ...(await Promise.all(o.plugins.map(loadPlugin)))]) {
+    try {
+      await p.register({ ports: registry, emudev });
+    } catch (e) {
+      io.stderr.write(`testpmd: a plugin failed to register: ${describeError(e)}\n`);
+      return 1;
+    }
+  }
   if (o.interactive) out("Interactive-mode selected\n");
   else if (o.forwardMode !== "io") out(`Set ${o.forwardMode} packet forwarding mode\n`);
   if (o.autoStart) out("Auto-start selected\n");

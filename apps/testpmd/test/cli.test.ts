@@ -144,6 +144,23 @@ describe("forwarding commands", () => {
     await s.quit();
   });
 
+  it("--lcores maps lcore ids: the first is the main one, the others forward", async () => {
+    const s = await session([
+      "--lcores=0@0,(2-3)@1",
+      "--vdev",
+      "net_null0",
+      "--vdev",
+      "net_null1",
+      "--",
+      "-i",
+      "--nb-cores=2",
+    ]);
+    expect(await s.ask("show config fwd")).toMatch(
+      /\nLogical Core 2 \(socket 0\) forwards packets on 1 streams:\n.*\nLogical Core 3 \(socket 0\) forwards/,
+    );
+    await s.quit();
+  });
+
   it("stop prints per-stream statistics when there are more streams than ports", async () => {
     const s = await session(["-l", "0-2", "--vdev", "net_null0", "--", "-i", "--rxq=2", "--txq=2", "--nb-cores=2"]);
     expect(s.banner).toContain(

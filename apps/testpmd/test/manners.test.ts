@@ -6,7 +6,8 @@ import { reapAfterTest, until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 
 const bin = fileURLToPath(new URL("../bin/emu-testpmd.js", import.meta.url));
-const run = (args: string[], input = "") => spawnSync(process.execPath, [bin, ...args], { input, encoding: "utf8", timeout: 20_000 });
+const run = (args: string[], input = "") =>
+  spawnSync(process.execPath, [bin, ...args], { input, encoding: "utf8", timeout: 20_000 });
 
 describe("emu-testpmd", () => {
   it("--help prints the usage; a bad option is exit 2 with the reason", () => {
@@ -27,11 +28,16 @@ describe("emu-testpmd", () => {
     const r = run(["-l", "0", "--vdev", "net_null0"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe("testpmd: No cores defined for forwarding\nCheck the core mask argument\n");
-    expect(run(["--lcores=0@0,1@0", "--", "--nb-cores=2"]).stderr).toBe("testpmd: The nb-cores must be >= 1 and <= 1\n");
+    expect(run(["--lcores=0@0,1@0", "--", "--nb-cores=2"]).stderr).toBe(
+      "testpmd: The nb-cores must be >= 1 and <= 1\n",
+    );
   });
 
   it("without -i it forwards until enter (or the end of the input), then shuts down", () => {
-    const r = run(["--lcores=0@0,1@0", "--no-huge", "-m", "1024", "--no-pci", "--file-prefix=t1", "--vdev", "net_null0"], "\n");
+    const r = run(
+      ["--lcores=0@0,1@0", "--no-huge", "-m", "1024", "--no-pci", "--file-prefix=t1", "--vdev", "net_null0"],
+      "\n",
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("No commandline core given, start packet forwarding\n");
     expect(r.stdout).toContain("Press enter to exit\n");
@@ -40,9 +46,13 @@ describe("emu-testpmd", () => {
 
   it("--stats-period shows the statistics until a signal, which stops forwarding and shuts down", async () => {
     const child = reapAfterTest(
-      spawn(process.execPath, [bin, "-l", "0-1", "--vdev", "net_null0", "--", "--stats-period", "1", "--forward-mode=rxonly"], {
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
+      spawn(
+        process.execPath,
+        [bin, "-l", "0-1", "--vdev", "net_null0", "--", "--stats-period", "1", "--forward-mode=rxonly"],
+        {
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      ),
     );
     let out = "";
     child.stdout.on("data", (d) => (out += d));

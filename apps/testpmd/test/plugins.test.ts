@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { TestpmdPlugin } from "@emu/app-testpmd";
 import { tempDir } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { session } from "./fixtures/session.js";
@@ -12,17 +13,30 @@ const plugin = fileURLToPath(new URL("./fixtures/fake-plugin.mjs", import.meta.u
 describe("plugins", () => {
   it("-d registers an emudev driver and a port driver; the port finds its emudev device", async () => {
     const sock = join(tempDir(), "fake.sock");
-    const s = await session(["-l", "0-1", "-d", plugin, "--vdev", `fakedev0,sock=${sock}`, "--vdev", "net_null0", "--", "-i"]);
+    const s = await session([
+      "-l",
+      "0-1",
+      "-d",
+      plugin,
+      "--vdev",
+      `fakedev0,sock=${sock}`,
+      "--vdev",
+      "net_null0",
+      "--",
+      "-i",
+    ]);
     expect(s.banner).toContain("EMUDEV: device fakedev0 (driver fakedev) created and started\n");
     expect(existsSync(sock)).toBe(true); // served over vfio-user
     expect(await s.ask("port attach net_fakebe0,emu=fakedev0")).toBe(
       "Attaching a new port...\nPort 1 is attached. Now total ports is 2\nDone\n",
     );
-    expect(await s.ask("show port info 1")).toContain("Driver name: net_fakebe\nDevargs: emu=fakedev0\nEmu: fakedev0 (fake, started)\n");
+    expect(await s.ask("show port info 1")).toContain(
+      "Driver name: net_fakebe\nDevargs: emu=fakedev0\nEmu: fakedev0 (fake, started)\n",
+    );
     expect(await s.ask("port attach net_fakebe1,emu=nope0")).toBe(
       "Attaching a new port...\nnet_fakebe1: no emudev device nope0 (make it with --vdev nope0,sock=<path>)\n",
     );
-    expect(await s.ask("port attach fakedev1,sock=" + join(tempDir(), "b.sock"))).toBe(
+    expect(await s.ask(`port attach fakedev1,sock=${join(tempDir(), "b.sock")}`)).toBe(
       "EMUDEV: device fakedev1 (driver fakedev) created and started\n",
     );
     await s.ask("port start 1");
@@ -32,6 +46,15 @@ describe("plugins", () => {
     expect(status).toBe(0);
     expect(tail).toContain("\nEMUDEV: device fakedev0 closed\n");
     expect(existsSync(sock)).toBe(false);
+  });
+
+  it("a plugin whose registration fails stops the start with the reason", async () => {
+    const twice: TestpmdPlugin = {
+      register: ({ ports }) => ports.registerDriver({ name: "net_null", args: {}, create: () => ({}) as never }),
+    };
+    const s = await session(["--", "-i"], [twice]);
+    expect(await s.exited).toBe(1);
+    expect(s.stderr()).toBe("testpmd: a plugin failed to register: port driver net_null is already registered\n");
   });
 
   it("a plugin that cannot load or registers nothing is a usage error", async () => {

@@ -39,7 +39,8 @@ export interface IavfSettings {
   readonly mac: string;
   readonly maxMtu: number;
   readonly speedMbps: number;
-  readonly linkUp: boolean;
+  /** auto: up while a provider is attached; up/down: as given until set. */
+  readonly link: "auto" | "up" | "down";
 }
 
 /** One line of the virtchnl conversation (`configure({ onVirtchnl })`). */
@@ -104,7 +105,7 @@ export class IavfDevice implements DriverInstance {
       { id: txQueueId(q), region: REGISTER_BAR, offset: qtxTail(q), size: 4 as const },
     ]).flat();
     this.state = new NicState(n, settings.mac);
-    this.link = { up: settings.linkUp, speedMbps: settings.speedMbps };
+    this.link = { up: settings.link === "up", speedMbps: settings.speedMbps };
     this.bar = new Bar0({ write: (o, v) => this.onRegisterWrite(o, v), read: (o) => this.onRegisterRead(o) });
     this.bar.set(Reg.VFGEN_RSTAT, VfrState.VFACTIVE);
     this.irqs = new InterruptControl(MAX_VECTORS, this.interruptRegisters(), (v) => this.raise(v));
@@ -153,6 +154,11 @@ export class IavfDevice implements DriverInstance {
     if (d !== undefined && !(Number.isInteger(d) && d >= 0 && d <= 1000))
       throw new Error(`resetDelayMs must be 0..1000, got ${String(d)}`);
     this.config = c;
+  }
+
+  /** With link=auto the link follows whether a data path is attached. */
+  providerChanged(provider: string | undefined): void {
+    if (this.settings.link === "auto") this.setLink(provider !== undefined);
   }
 
   stopped(): void {

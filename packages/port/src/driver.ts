@@ -129,5 +129,3 @@ export interface PortDataDriver {
 
 /** What a driver's data module exports as `openPortData`. */
 export type PortDataFactory = (params: unknown, env: PortDataEnv) => PortDataDriver | Promise<PortDataDriver>;
-
-export type { ArgsOf, DevargsSchema };

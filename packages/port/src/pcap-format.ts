@@ -4,8 +4,8 @@
 // with microsecond timestamps, as libpcap does on x86.
 import { PortError } from "./errors.js";
 
-export const PCAP_MAGIC_MICROS = 0xa1b2c3d4;
-export const PCAP_MAGIC_NANOS = 0xa1b23c4d;
+const PCAP_MAGIC_MICROS = 0xa1b2c3d4;
+const PCAP_MAGIC_NANOS = 0xa1b23c4d;
 /** LINKTYPE_ETHERNET */
 export const PCAP_LINKTYPE_ETHERNET = 1;
 export const PCAP_HEADER_SIZE = 24;

@@ -3,7 +3,7 @@
 // A block is a 64-byte cache line, so queues served by different threads never share a line.
 
 /** Counters (Float64Array slots) of one queue's block. */
-export const QUEUE_STATS_SLOTS = 8;
+const QUEUE_STATS_SLOTS = 8;
 /** Packets received (RX) or sent (TX). */
 export const STAT_PACKETS = 0;
 export const STAT_BYTES = 1;

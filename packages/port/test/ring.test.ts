@@ -106,4 +106,25 @@ describe("net_ring", () => {
     }
     expect(isPortError(err) && err.reason).toBe("Pool");
   });
+
+  it("a port's RX rings cannot change while its peer forwards into them", async () => {
+    const r = registry();
+    const mp = pool(64);
+    await r.create("net_ring0");
+    await r.create("net_ring1,peer=net_ring0");
+    const [a, b] = [r.port("net_ring0")!, r.port("net_ring1")!];
+    for (const p of [a, b]) await p.configure({ pool: mp });
+    await a.start();
+    await b.start();
+    const lease = a.lease(); // a thread sends from net_ring0 into net_ring1's rings
+    expect(a.leases).toBe(1);
+    await b.stop();
+    await expect(b.configure({ pool: mp, rxDesc: 256 })).rejects.toThrow(
+      "cannot change net_ring1's RX queues while its peer net_ring0 forwards (it sends into them)",
+    );
+    await b.configure({ pool: mp }); // the same rings: allowed
+    lease.release();
+    await b.configure({ pool: mp, rxDesc: 256 });
+    expect(b.info().rxDesc).toBe(256);
+  });
 });

@@ -70,7 +70,7 @@ export function nextWords(s: Syntax, done: readonly string[], hints: ValueHints)
 }
 
 /** Edit distance with adjacent transpositions (optimal string alignment): "strat" is 1 from "start". */
-export function distance(a: string, b: string): number {
+function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++)

@@ -6,10 +6,10 @@ import { COMMANDS, type Context } from "./commands.js";
 import { closest, match, nextWords, type ValueHints } from "./grammar.js";
 import { helpText } from "./help.js";
 
-export const PROMPT = "testpmd> ";
+const PROMPT = "testpmd> ";
 
 /** Runs one typed line. */
-export async function runLine(ctx: Omit<Context, "help">, line: string): Promise<void> {
+async function runLine(ctx: Omit<Context, "help">, line: string): Promise<void> {
   const words = line
     .trim()
     .split(/\s+/)
@@ -39,7 +39,7 @@ export async function runLine(ctx: Omit<Context, "help">, line: string): Promise
 }
 
 /** Readline's completer: the words that may come next, filtered by what is typed of the last one. */
-export function completer(hints: ValueHints): (line: string) => [string[], string] {
+function completer(hints: ValueHints): (line: string) => [string[], string] {
   return (line) => {
     const endsWithSpace = /\s$/.test(line);
     const words = line

@@ -8,7 +8,7 @@ export interface FwdPort {
   readonly txQueues: number;
 }
 
-export interface Stream {
+interface Stream {
   /** Index in the configuration (its statistics slot). */
   readonly index: number;
   readonly rxPort: number;
@@ -17,7 +17,7 @@ export interface Stream {
   readonly txQueue: number;
 }
 
-export interface LcoreStreams {
+interface LcoreStreams {
   readonly lcore: number;
   readonly streams: readonly Stream[];
 }

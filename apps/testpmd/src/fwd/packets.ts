@@ -2,19 +2,19 @@
 // to 198.18.0.2 (the benchmarking range), UDP port 9 to 9, TTL 64, a zero payload. Flowgen varies the destination
 // address over its flows: 198.18.0.2 + flow. Header checksums are real, so a kernel or tshark accepts them.
 
-export const ETH_HLEN = 14;
+const ETH_HLEN = 14;
 const IP_HLEN = 20;
-export const UDP_HLEN = 8;
+const UDP_HLEN = 8;
 /** Ethernet + IPv4 + UDP headers: the shortest packet txonly makes. */
 export const MIN_TX_LEN = ETH_HLEN + IP_HLEN + UDP_HLEN;
 const IP_SRC = (198 << 24) | (18 << 16) | 1;
 const IP_DST = (198 << 24) | (18 << 16) | 2;
 /** Where the IPv4 destination address sits in the frame. */
-export const IP_DST_AT = ETH_HLEN + 16;
-export const IP_CSUM_AT = ETH_HLEN + 10;
+const IP_DST_AT = ETH_HLEN + 16;
+const IP_CSUM_AT = ETH_HLEN + 10;
 
 /** RFC 1071 checksum of the IPv4 header at `at` (its checksum field counted as is). */
-export function ipv4HeaderChecksum(b: Uint8Array, at: number): number {
+function ipv4HeaderChecksum(b: Uint8Array, at: number): number {
   let sum = 0;
   for (let i = 0; i < IP_HLEN; i += 2) sum += (b[at + i]! << 8) | b[at + i + 1]!;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
