@@ -35,6 +35,8 @@ function itrRegister(vector: number, index: number): { offset: number; shared: b
 
 export class InterruptControl {
   private readonly held: boolean[];
+  /** Told when a vector's INTENA changes (a guest write, or firing); not told of a reset's clearing. */
+  onArmChange: ((vector: number, armed: boolean) => void) | undefined;
 
   constructor(
     private readonly vectors: number,
@@ -49,9 +51,14 @@ export class InterruptControl {
   writeDynCtl(vector: number, value: number): void {
     const index = (value & DynCtl.ITR_INDX_MASK) >>> DynCtl.ITR_INDX_SHIFT;
     if (index !== DynCtl.ITR_NONE) this.setItr(vector, index, (value & DynCtl.INTERVAL_MASK) >>> DynCtl.INTERVAL_SHIFT);
+    const was = this.armed(vector);
     this.regs.set(dynCtlOffset(vector), (value & ~WRITE_ONLY) >>> 0);
-    if ((value & DynCtl.INTENA) === 0) return;
+    if ((value & DynCtl.INTENA) === 0) {
+      if (was) this.onArmChange?.(vector, false);
+      return;
+    }
     if ((value & DynCtl.SWINT_TRIG) !== 0 || this.held[vector]) this.deliver(vector);
+    else if (!was) this.onArmChange?.(vector, true);
   }
 
   /** Whether INTENA of `vector` is set. */
@@ -71,8 +78,11 @@ export class InterruptControl {
   private deliver(vector: number): VectorResult {
     this.held[vector] = false;
     const off = dynCtlOffset(vector);
+    const was = (this.regs.get(off) & DynCtl.INTENA) !== 0;
     this.regs.set(off, (this.regs.get(off) & ~DynCtl.INTENA) >>> 0);
-    return this.raise(vector);
+    const r = this.raise(vector);
+    if (was) this.onArmChange?.(vector, false);
+    return r;
   }
 
   /** The admin queue posted a message: ICR01.ADMINQ, and vector 0 if the cause is enabled (VFINT_ICR0_ENA1). */
