@@ -17,7 +17,10 @@ describe("one queue pair", () => {
     expect(await be.ask("link")).toBe(true);
 
     // Guest → port: ten frames of growing size and a full-size one.
-    const out = [...Array.from({ length: 10 }, (_, i) => frameOf(udp, payload(18 + 50 * i, i))), frameOf(udp, payload(1472, 99))];
+    const out = [
+      ...Array.from({ length: 10 }, (_, i) => frameOf(udp, payload(18 + 50 * i, i))),
+      frameOf(udp, payload(1472, 99)),
+    ];
     const used = await queues.transmit(0, out);
     const got = await be.ask<{ queue: number; bytes: Uint8Array }[]>("rx", out.length);
     expect(got.map((g) => Array.from(g.bytes))).toEqual(out.map((f) => Array.from(f)));
