@@ -38,6 +38,8 @@ export const H_HENA_LO = 12;
 export const H_HENA_HI = 13;
 /** 1 when the main thread stops relaying (the backend is gone). */
 export const H_CLOSED = 14;
+/** 1 while the main thread waits for acknowledgements: a worker leaving a burst then wakes it. */
+export const H_WAITING = 15;
 const HEADER_WORDS = 16;
 
 export const F_UCAST_PROMISC = 1;
@@ -100,6 +102,11 @@ export const W_STATE = 0;
 export const W_ACK = 1;
 /** The worker's threadId (the main thread never waits for itself). */
 export const W_THREAD = 2;
+/**
+ * 1 while the worker is inside a burst. It is set before the worker reads the generation and cleared after its last
+ * access, so a worker found outside a burst after a publish will see the new generation before it touches anything.
+ */
+export const W_BUSY = 3;
 const WORKERS_AT = LUT_AT + RSS_LUT_BYTES / 4;
 const TOTAL_WORDS = WORKERS_AT + MAX_WORKERS * WORKER_WORDS;
 

@@ -4,7 +4,7 @@
 // touches the memory, fd or ring the change removed. The wait is bounded; a worker that does not answer in time is
 // reported (its own mappings keep the memory it reads valid: it cannot crash, only act on a stale table).
 import { threadId } from "node:worker_threads";
-import { AT, H_GEN, MAX_WORKERS, type SharedBlocks, W_ACK, W_STATE, W_THREAD } from "./layout.js";
+import { AT, H_GEN, H_WAITING, MAX_WORKERS, type SharedBlocks, W_ACK, W_BUSY, W_STATE, W_THREAD } from "./layout.js";
 
 /** How long an unmap waits for the workers' acknowledgements. */
 export const ACK_TIMEOUT_MS = 2000;
@@ -46,21 +46,28 @@ export class Publisher {
   }
 
   private waitAcks(gen: number, timeoutMs: number): boolean {
+    const ctl = this.ctl;
     const deadline = performance.now() + timeoutMs;
-    for (let s = 0; s < MAX_WORKERS; s++) {
-      const at = AT.worker(s) + W_ACK;
-      for (;;) {
-        if (!this.active(s)) break;
-        const ack = Atomics.load(this.ctl, at);
-        if (ack - gen >= 0) break;
-        const left = deadline - performance.now();
-        if (left <= 0) {
-          this.timeouts++;
-          return false;
+    Atomics.store(ctl, H_WAITING, 1);
+    try {
+      for (let s = 0; s < MAX_WORKERS; s++) {
+        const w = AT.worker(s);
+        for (;;) {
+          if (!this.active(s)) break;
+          const ack = Atomics.load(ctl, w + W_ACK);
+          // Done: it applied the generation, or it is between bursts (it reads the generation before anything else).
+          if (ack - gen >= 0 || Atomics.load(ctl, w + W_BUSY) === 0) break;
+          const left = deadline - performance.now();
+          if (left <= 0) {
+            this.timeouts++;
+            return false;
+          }
+          Atomics.wait(ctl, w + W_ACK, ack, Math.min(left, 5)); // woken by an ack, a burst's end or a worker leaving
         }
-        Atomics.wait(this.ctl, at, ack, Math.min(left, 5)); // woken by the ack, or a worker leaving
       }
+      return true;
+    } finally {
+      Atomics.store(ctl, H_WAITING, 0);
     }
-    return true;
   }
 }

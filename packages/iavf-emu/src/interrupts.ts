@@ -35,6 +35,8 @@ function itrRegister(vector: number, index: number): { offset: number; shared: b
 
 export class InterruptControl {
   private readonly held: boolean[];
+  /** INTENA of each vector as `onArmChange` was last told. */
+  private readonly told: boolean[];
   /** Told when a vector's INTENA changes (a guest write, or firing); not told of a reset's clearing. */
   onArmChange: ((vector: number, armed: boolean) => void) | undefined;
 
@@ -45,20 +47,24 @@ export class InterruptControl {
     private readonly raise: (vector: number) => "delivered" | "pending" | "dropped",
   ) {
     this.held = new Array(vectors).fill(false);
+    this.told = new Array(vectors).fill(false);
   }
 
   /** A guest write of VFINT_DYN_CTL01 / VFINT_DYN_CTLN1. */
   writeDynCtl(vector: number, value: number): void {
     const index = (value & DynCtl.ITR_INDX_MASK) >>> DynCtl.ITR_INDX_SHIFT;
     if (index !== DynCtl.ITR_NONE) this.setItr(vector, index, (value & DynCtl.INTERVAL_MASK) >>> DynCtl.INTERVAL_SHIFT);
-    const was = this.armed(vector);
     this.regs.set(dynCtlOffset(vector), (value & ~WRITE_ONLY) >>> 0);
-    if ((value & DynCtl.INTENA) === 0) {
-      if (was) this.onArmChange?.(vector, false);
-      return;
-    }
-    if ((value & DynCtl.SWINT_TRIG) !== 0 || this.held[vector]) this.deliver(vector);
-    else if (!was) this.onArmChange?.(vector, true);
+    if ((value & DynCtl.INTENA) !== 0 && ((value & DynCtl.SWINT_TRIG) !== 0 || this.held[vector])) this.deliver(vector);
+    this.tell(vector);
+  }
+
+  /** Tells `onArmChange` when INTENA of `vector` differs from what it was last told. */
+  private tell(vector: number): void {
+    const armed = this.armed(vector);
+    if (armed === this.told[vector]) return;
+    this.told[vector] = armed;
+    this.onArmChange?.(vector, armed);
   }
 
   /** Whether INTENA of `vector` is set. */
@@ -78,10 +84,9 @@ export class InterruptControl {
   private deliver(vector: number): VectorResult {
     this.held[vector] = false;
     const off = dynCtlOffset(vector);
-    const was = (this.regs.get(off) & DynCtl.INTENA) !== 0;
     this.regs.set(off, (this.regs.get(off) & ~DynCtl.INTENA) >>> 0);
     const r = this.raise(vector);
-    if (was) this.onArmChange?.(vector, false);
+    this.tell(vector);
     return r;
   }
 
@@ -116,5 +121,6 @@ export class InterruptControl {
   /** Nothing held (the registers are cleared by the caller). */
   reset(): void {
     this.held.fill(false);
+    this.told.fill(false);
   }
 }

@@ -23,33 +23,52 @@ export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver 
   /** Per port RX queue, the next guest TX queue to start from (round robin over its share). */
   const start = new Int32Array(env.rxQueues);
   let closed = false;
+  const rxBurst = (queue: number, bufs: Uint32Array, n: number): number => {
+    irq.poll();
+    if (!s.ready || n <= 0) return 0;
+    const step = env.rxQueues;
+    const share = Math.ceil((s.pairs - queue) / step);
+    if (share <= 0) return 0;
+    let got = 0;
+    const first = start[queue]! % share;
+    for (let k = 0; k < share && got < n; k++) {
+      const q = queue + ((first + k) % share) * step;
+      got += tx.drain(q, queue, bufs, got, n - got);
+    }
+    start[queue] = (first + 1) % share;
+    return got;
+  };
+  const txBurst = (queue: number, bufs: Uint32Array, n: number): number => {
+    irq.poll();
+    if (!s.ready || n <= 0) return 0;
+    rx.deliver(queue, bufs, n);
+    env.pool.free(bufs, n);
+    return n;
+  };
   return {
     rxBurst(queue, bufs, n) {
-      if (closed || !s.fresh()) return 0;
-      irq.poll();
-      if (!s.ready || n <= 0) return 0;
-      const step = env.rxQueues;
-      const share = Math.ceil((s.pairs - queue) / step);
-      if (share <= 0) return 0;
-      let got = 0;
-      const first = start[queue]!;
-      for (let k = 0; k < share && got < n; k++) {
-        const q = queue + ((first + k) % share) * step;
-        got += tx.drain(q, queue, bufs, got, n - got);
+      if (closed) return 0;
+      try {
+        return s.enter() ? rxBurst(queue, bufs, n) : 0;
+      } finally {
+        s.leave();
       }
-      start[queue] = (first + 1) % share;
-      return got;
     },
     txBurst(queue, bufs, n) {
-      if (closed || !s.fresh()) return 0;
-      irq.poll();
-      if (!s.ready || n <= 0) return 0;
-      rx.deliver(queue, bufs, n);
-      env.pool.free(bufs, n);
-      return n;
+      if (closed) return 0;
+      try {
+        return s.enter() ? txBurst(queue, bufs, n) : 0;
+      } finally {
+        s.leave();
+      }
     },
     flush() {
-      if (!closed && s.fresh()) irq.poll();
+      if (closed) return;
+      try {
+        if (s.enter()) irq.poll();
+      } finally {
+        s.leave();
+      }
     },
     close() {
       if (closed) return;

@@ -18,6 +18,7 @@ import {
   H_MACS,
   H_PAIRS,
   H_READY,
+  H_WAITING,
   MAX_MACS,
   MAX_PAIRS,
   MAX_WORKERS,
@@ -33,6 +34,7 @@ import {
   STAT,
   STAT_WORDS,
   W_ACK,
+  W_BUSY,
   W_STATE,
   W_THREAD,
   wordsToNumber,
@@ -63,6 +65,7 @@ export class WorkerState {
   readonly rxMax = new Int32Array(QUEUES);
   gen = -1;
   ready = false;
+  readonly #busy: number;
   pairs = 0;
   /** The doorbell page (tails, ITRs) as 32-bit words; empty while the device has none. */
   db32 = new Uint32Array(0);
@@ -88,6 +91,8 @@ export class WorkerState {
       if (Atomics.compareExchange(this.ctl, AT.worker(s) + W_STATE, 0, 1) === 0) slot = s;
     if (slot < 0) throw new Error(`more than ${MAX_WORKERS} threads run this device's data path`);
     this.slot = slot;
+    this.#busy = AT.worker(slot) + W_BUSY;
+    Atomics.store(this.ctl, this.#busy, 0);
     Atomics.store(this.ctl, AT.worker(slot) + W_THREAD, threadId);
     this.stats = new Float64Array(blocks.stats, slot * STAT_WORDS * 8, STAT_WORDS);
   }
@@ -96,9 +101,20 @@ export class WorkerState {
     this.stats[stat] = this.stats[stat]! + n;
   }
 
-  /** True when the published state is the one applied (syncing first if it moved); false: try the next burst. */
-  fresh(): boolean {
+  /**
+   * Enters a burst: marks the worker busy, then makes sure the published state is the one applied (syncing if it
+   * moved). False: the main thread is mid-write; try the next burst. Pair with `leave()` in every case.
+   */
+  enter(): boolean {
+    Atomics.store(this.ctl, this.#busy, 1);
     return Atomics.load(this.ctl, H_GEN) === this.gen || this.sync();
+  }
+
+  /** Leaves a burst: from here the main thread need not wait for this worker (it syncs at its next `enter`). */
+  leave(): void {
+    const ctl = this.ctl;
+    Atomics.store(ctl, this.#busy, 0);
+    if (ctl[H_WAITING] === 1) Atomics.notify(ctl, this.#busy - W_BUSY + W_ACK);
   }
 
   private sync(): boolean {
