@@ -39,7 +39,8 @@ export interface IavfSettings {
   readonly mac: string;
   readonly maxMtu: number;
   readonly speedMbps: number;
-  readonly linkUp: boolean;
+  /** auto: up while a provider is attached; up/down: as given until set. */
+  readonly link: "auto" | "up" | "down";
 }
 
 /** One line of the virtchnl conversation (`configure({ onVirtchnl })`). */
@@ -92,6 +93,7 @@ export class IavfDevice implements DriverInstance {
   private resetTimer: NodeJS.Timeout | undefined;
   private activeWaiters: (() => void)[] = [];
   private config: IavfConfig = {};
+  private readonly armListeners = new Set<(vector: number, armed: boolean) => void>();
 
   constructor(
     private readonly host: DriverHost,
@@ -104,10 +106,18 @@ export class IavfDevice implements DriverInstance {
       { id: txQueueId(q), region: REGISTER_BAR, offset: qtxTail(q), size: 4 as const },
     ]).flat();
     this.state = new NicState(n, settings.mac);
-    this.link = { up: settings.linkUp, speedMbps: settings.speedMbps };
+    this.link = { up: settings.link === "up", speedMbps: settings.speedMbps };
     this.bar = new Bar0({ write: (o, v) => this.onRegisterWrite(o, v), read: (o) => this.onRegisterRead(o) });
     this.bar.set(Reg.VFGEN_RSTAT, VfrState.VFACTIVE);
     this.irqs = new InterruptControl(MAX_VECTORS, this.interruptRegisters(), (v) => this.raise(v));
+    this.irqs.onArmChange = (v, armed) => {
+      for (const l of this.armListeners)
+        try {
+          l(v, armed);
+        } catch (e) {
+          this.report(e);
+        }
+    };
     this.aq = new AdminQueues(this.bar, host.dma, this.state.counters, () => this.irqs.mailboxCause());
     this.pf = new VirtchnlPf({
       state: this.state,
@@ -153,6 +163,11 @@ export class IavfDevice implements DriverInstance {
     if (d !== undefined && !(Number.isInteger(d) && d >= 0 && d <= 1000))
       throw new Error(`resetDelayMs must be 0..1000, got ${String(d)}`);
     this.config = c;
+  }
+
+  /** With link=auto the link follows whether a data path is attached. */
+  providerChanged(provider: string | undefined): void {
+    if (this.settings.link === "auto") this.setLink(provider !== undefined);
   }
 
   stopped(): void {
@@ -392,6 +407,11 @@ export class IavfDevice implements DriverInstance {
       addStats: (delta) => s.addStats(delta),
       interrupt: (v): VectorResult => (this.mem === undefined || !this.validVector(v) ? "dropped" : this.irqs.fire(v)),
       interruptArmed: (v) => this.validVector(v) && this.irqs.armed(v),
+      watchInterrupts: (listener) => {
+        const l = (v: number, armed: boolean) => listener(v, armed);
+        this.armListeners.add(l);
+        return () => this.armListeners.delete(l);
+      },
       itr: (v, i) => this.irqs.itr(v, i),
       wbOnItr: (v) => this.validVector(v) && v > 0 && (this.bar.get(dynCtlOffset(v)) & (1 << 30)) !== 0,
       counters: () => ({ ...s.counters }),

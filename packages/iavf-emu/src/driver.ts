@@ -17,14 +17,13 @@ const macSpec: ArgSpec<Uint8Array | undefined> = {
   help: "the VF's MAC, xx:xx:xx:xx:xx:xx (default: random, locally administered)",
 };
 
-const linkSpec: ArgSpec<boolean> = {
+const linkSpec: ArgSpec<"auto" | "up" | "down"> = {
   parse(v) {
-    if (v === "up") return true;
-    if (v === "down") return false;
-    return arg.bool().parse(v);
+    if (v === "auto" || v === "up" || v === "down") return v;
+    throw new Error("must be auto (up while a provider is attached), up or down");
   },
-  default: false,
-  help: "the link before a provider sets it: up or down (default down)",
+  default: "auto",
+  help: "the link: auto (up while a provider is attached), up or down; a provider or the application may set it",
 };
 
 const args = {
@@ -51,7 +50,7 @@ export const iavfDriver: EmudevDriver<typeof args> = {
       mac: formatMac(a.mac ?? randomMac()),
       maxMtu: a.mtu,
       speedMbps: a.speed,
-      linkUp: a.link,
+      link: a.link,
     });
   },
 };

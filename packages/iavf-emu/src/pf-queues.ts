@@ -11,7 +11,7 @@ import {
   VfCap,
 } from "@emu/iavf-common";
 import { checkVsi, OK, type PfContext, type PfReply, queuesBeyond, refuse } from "./pf-context.js";
-import { rxQueueId, txQueueId } from "./queue-ids.js";
+import { queueOf, rxQueueId, txQueueId } from "./queue-ids.js";
 
 /** Ring lengths ice accepts (0 = not configured; 32..8160 in steps of 32 — ice's minimum is 64, VPP uses 32). */
 const RING_MIN = 32;
@@ -51,7 +51,8 @@ function rxProblem(ctx: PfContext, q: RxQueueInfo): string | undefined {
 
 function applyTx(ctx: PfContext, q: TxQueueInfo): void {
   ctx.state.txq[q.queueId] = q.ringLen === 0 ? undefined : { ringLen: q.ringLen, dmaRingAddr: q.dmaRingAddr };
-  ctx.host.setQueue(txQueueId(q.queueId), { base: q.ringLen === 0 ? 0n : q.dmaRingAddr, size: q.ringLen });
+  const id = txQueueId(q.queueId);
+  ctx.host.setQueue(id, { base: q.ringLen === 0 ? 0n : q.dmaRingAddr, size: q.ringLen, doorbell: id });
 }
 
 function applyRx(ctx: PfContext, q: RxQueueInfo): void {
@@ -67,7 +68,8 @@ function applyRx(ctx: PfContext, q: RxQueueInfo): void {
           crcStrip: !keepCrc,
           rxdid: q.rxdid,
         };
-  ctx.host.setQueue(rxQueueId(q.queueId), { base: q.ringLen === 0 ? 0n : q.dmaRingAddr, size: q.ringLen });
+  const id = rxQueueId(q.queueId);
+  ctx.host.setQueue(id, { base: q.ringLen === 0 ? 0n : q.dmaRingAddr, size: q.ringLen, doorbell: id });
 }
 
 export function configVsiQueues(ctx: PfContext, m: ConfigVsiQueues): PfReply {
@@ -148,7 +150,10 @@ export function enableQueues(ctx: PfContext, m: EnableQueues): PfReply {
   const sel = selection(ctx, m);
   if (!("ids" in sel)) return sel;
   const unconfigured = sel.ids.filter((id) => ctx.host.queue(id).size === 0);
-  if (unconfigured.length > 0) return refuse(`queues ${unconfigured.join(", ")} (emudev ids) are not configured`);
+  if (unconfigured.length > 0) {
+    const names = unconfigured.map((id) => `${queueOf(id).dir} ${queueOf(id).pair}`);
+    return refuse(`queues ${names.join(", ")} are not configured`);
+  }
   for (const id of sel.ids) ctx.host.setQueue(id, { enabled: true });
   ctx.host.ready();
   return { ...OK, linkEvent: true };

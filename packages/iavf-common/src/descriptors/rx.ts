@@ -82,8 +82,7 @@ export function writeRxReadDescriptor(v: DataView, at: number, packetAddr: numbe
 /**
  * Writes back a received fragment: the device's side. `status` is {@link RxStatus} bits (include DD, and EOF on the
  * frame's last descriptor), `errors` {@link RxError} bits. `rssHash` goes to QW0 high (set FLTSTAT to 3 in
- * `status` to make drivers use it). QW2/QW3 are zeroed. The 32-bit word holding DD is stored last (on x86 stores are
- * seen in order), so a driver that sees DD sees the whole write-back.
+ * `status` to make drivers use it). QW2/QW3 are zeroed. The low word of QW1 (DD) is written last.
  */
 export function writeRxWriteback(
   v: DataView,
@@ -95,6 +94,7 @@ export function writeRxWriteback(
   l2tag1 = 0,
   rssHash = 0,
 ): void {
+  // The word holding DD is stored last: a driver polling DD must find the rest of the write-back already there.
   v.setUint16(at, 0, LE);
   v.setUint16(at + 2, l2tag1 & 0xffff, LE);
   v.setUint32(at + 4, rssHash >>> 0, LE);
@@ -103,7 +103,6 @@ export function writeRxWriteback(
   v.setUint32(at + 24, 0, LE);
   v.setUint32(at + 28, 0, LE);
   v.setUint32(at + 12, (((ptype >>> 2) & 0x3f) | ((length & 0x3fff) << 6)) >>> 0, LE);
-  // The word with DD last: a driver polling DD from another thread or process must find the rest written.
   v.setUint32(at + 8, ((status & 0x7ffff) | ((errors & 0xff) << 19) | ((ptype & 0x3) << 30)) >>> 0, LE);
 }
 
