@@ -177,9 +177,10 @@ export class IavfDevice implements DriverInstance {
 
   // ---- registers ----
 
-  /** BAR0's shared memory (the doorbell pages), while the device is started. */
+  /** BAR0's shared memory (the doorbell pages), while the device is started (not once the server unmapped it). */
   private get mem(): Uint8Array | undefined {
-    return this.ctx?.regionMemory(REGISTER_BAR);
+    const m = this.ctx?.regionMemory(REGISTER_BAR);
+    return m !== undefined && m.byteLength > 0 ? m : undefined;
   }
 
   private interruptRegisters() {
