@@ -22,9 +22,15 @@ export interface RemoteTestpmd {
 /** Spawns `emu-testpmd <argv>` (which must include `-i`) and waits for its first prompt. */
 export async function spawnTestpmd(
   argv: readonly string[],
-  options: { readonly env?: NodeJS.ProcessEnv; readonly node?: readonly string[] } = {},
+  options: {
+    readonly env?: NodeJS.ProcessEnv;
+    readonly node?: readonly string[];
+    /** A command that runs node in its place, e.g. ["unshare", "-n"]: testpmd in a network namespace of its own. */
+    readonly wrap?: readonly string[];
+  } = {},
 ): Promise<RemoteTestpmd> {
-  const proc = spawn(process.execPath, [...(options.node ?? []), BIN, ...argv], {
+  const cmd = [...(options.wrap ?? []), process.execPath, ...(options.node ?? []), BIN, ...argv];
+  const proc = spawn(cmd[0] as string, cmd.slice(1), {
     stdio: ["pipe", "pipe", "pipe"],
     env: options.env ?? process.env,
   });

@@ -9,6 +9,7 @@ import {
   EthAddrType,
   encodeVirtchnl,
   type GetVfResourcesReply,
+  PromiscFlag,
   Reg,
   RSS_KEY_SIZE,
   RSS_LUT_SIZE,
@@ -142,6 +143,17 @@ export async function deleteMac(ctx: DriverContext): Promise<void> {
     addresses: [{ mac: ctx.mac, type: EthAddrType.PRIMARY }],
   });
   await ctx.mailbox.request(e.opcode, e.payload);
+}
+
+/** CONFIG_PROMISCUOUS_MODE with unicast and multicast on, when the options ask for it (after RSS, as Linux). */
+export async function configurePromiscuous(ctx: DriverContext): Promise<void> {
+  if (!ctx.options.promiscuous) return;
+  const m = encodeVirtchnl({
+    kind: "ConfigPromiscuousMode",
+    vsiId: vsiId(ctx),
+    flags: PromiscFlag.UNICAST | PromiscFlag.MULTICAST,
+  });
+  await ctx.mailbox.request(m.opcode, m.payload);
 }
 
 /** GET_RSS_HENA_CAPS, then SET_RSS_HENA with the offered part of Linux's default pctype set (all offered if none). */

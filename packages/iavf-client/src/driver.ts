@@ -17,6 +17,7 @@ import type { VfioDevice } from "@emu/vfio-device";
 import { AdminQueue } from "./adminq.js";
 import { Bar0 } from "./bar0.js";
 import {
+  configurePromiscuous,
   configureQueues,
   configureRss,
   deleteMac,
@@ -252,11 +253,7 @@ export class IavfDriver {
     this.setState("closed");
     await this.task.catch(() => undefined);
     const ctx = this.ctx;
-    const quietly = (p: Promise<unknown>) =>
-      p.then(
-        () => undefined,
-        () => undefined,
-      );
+    const quietly = (p: Promise<unknown>) => p.catch(() => undefined);
     if (wasRunning && ctx.adminq.isEnabled) {
       await quietly(disableQueues(ctx));
       await quietly(deleteMac(ctx));
@@ -316,6 +313,7 @@ export class IavfDriver {
     await enableQueues(ctx);
     if (ctx.irqs) await ctx.irqs.queuesEnable();
     await configureRss(ctx);
+    await configurePromiscuous(ctx);
     this.setState("running");
     this.startTimers();
   }
@@ -342,7 +340,7 @@ export class IavfDriver {
 
   private onMessage(m: VirtchnlResult): void {
     if (m.opcode !== VirtchnlOp.EVENT) return;
-    const d = IavfDriver.decodeEvent(m);
+    const d = decodeEvent(m);
     if (d === undefined) return;
     this.events.emit("event", d, (e) => this.report(e));
     if (d.type === "LinkChange") {
@@ -354,11 +352,6 @@ export class IavfDriver {
     } else if (d.type === "ResetImpending") {
       this.scheduleReset("pf");
     }
-  }
-
-  private static decodeEvent(m: VirtchnlResult): PfEvent | undefined {
-    const d = decodeVirtchnl(VirtchnlOp.EVENT, m.payload, "reply");
-    return d.ok && d.value.kind === "Event" ? d.value.event : undefined;
   }
 
   /** Queues a reset unless one is queued or running. */
@@ -504,4 +497,9 @@ export class IavfDriver {
     const err = e instanceof IavfClientError ? e : deviceFailure("listener", e);
     this.events.emit("error", err, () => undefined);
   }
+}
+
+function decodeEvent(m: VirtchnlResult): PfEvent | undefined {
+  const d = decodeVirtchnl(VirtchnlOp.EVENT, m.payload, "reply");
+  return d.ok && d.value.kind === "Event" ? d.value.event : undefined;
 }

@@ -70,6 +70,11 @@ export interface IavfDriverOptions {
    * DPDK's configure does (default false: Linux leaves the hash set to the PF's default).
    */
   readonly rssHena?: boolean;
+  /**
+   * Unicast and multicast promiscuous mode (CONFIG_PROMISCUOUS_MODE after RSS, as Linux sends it for IFF_PROMISC and
+   * as testpmd asks of every port; default false).
+   */
+  readonly promiscuous?: boolean;
   /** Admin-queue sizes (default 32 and 32). */
   readonly adminq?: { readonly atqLength?: number; readonly arqLength?: number };
   /** Where the driver's DMA memory goes in IOVA space, and in what mapping sizes. */
@@ -94,6 +99,7 @@ export interface ResolvedOptions {
   readonly resetOnClose: boolean;
   readonly ownBuffers: boolean;
   readonly rssHena: boolean;
+  readonly promiscuous: boolean;
   readonly atqLength: number | undefined;
   readonly arqLength: number | undefined;
   readonly dma: DmaPoolOptions;
@@ -137,6 +143,7 @@ export function resolveOptions(o: IavfDriverOptions = {}): ResolvedOptions {
     resetOnClose: o.resetOnClose ?? true,
     ownBuffers: o.ownBuffers ?? true,
     rssHena: o.rssHena ?? false,
+    promiscuous: o.promiscuous ?? false,
     atqLength: o.adminq?.atqLength,
     arqLength: o.adminq?.arqLength,
     dma: o.dma ?? {},

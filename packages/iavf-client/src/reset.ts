@@ -6,7 +6,14 @@
  * queues, ENABLE_QUEUES, RSS.
  */
 import { AqLen, Reg, VfrState, VirtchnlOp } from "@emu/iavf-common";
-import { configureQueues, configureRss, enableQueues, getResources, waitResetState } from "./bring-up.js";
+import {
+  configurePromiscuous,
+  configureQueues,
+  configureRss,
+  enableQueues,
+  getResources,
+  waitResetState,
+} from "./bring-up.js";
 import { deviceFailure } from "./errors.js";
 import type { DriverContext } from "./internal/context.js";
 import { delay } from "./internal/delay.js";
@@ -74,6 +81,7 @@ export async function resetTask(ctx: DriverContext, cause: ResetCause, beforeEna
   await enableQueues(ctx);
   if (ctx.irqs) await ctx.irqs.queuesEnable();
   await configureRss(ctx);
+  await configurePromiscuous(ctx);
   return seen;
 }
 

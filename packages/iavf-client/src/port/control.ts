@@ -24,6 +24,7 @@ const args = {
   path: arg.string({ help: "the vfio-user socket of the VF (e.g. served by emu_iavf)" }),
   intr: arg.bool({ default: false, help: "serve the mailbox on its MSI-X vector (default: polled)" }),
   mac: arg.mac({ default: new Uint8Array(0), help: "use this MAC instead of the PF's" }),
+  promisc: arg.bool({ default: true, help: "promiscuous mode, as testpmd sets on every port (default on)" }),
 };
 
 /** How often the VF's statistics are read while started. */
@@ -53,7 +54,11 @@ class IavfClientPort implements PortControl {
   constructor(
     private readonly host: PortHost,
     private readonly dev: VfioUserClient,
-    private readonly options: { readonly interrupts: boolean; readonly mac: string | undefined },
+    private readonly options: {
+      readonly interrupts: boolean;
+      readonly mac: string | undefined;
+      readonly promiscuous: boolean;
+    },
     maxPairs: number,
     mac: string,
   ) {
@@ -89,6 +94,7 @@ class IavfClientPort implements PortControl {
         interrupts: this.options.interrupts,
         ownBuffers: false,
         rssHena: true,
+        promiscuous: this.options.promiscuous,
         statsIntervalMs: STATS_MS,
         ...(this.options.mac ? { mac: this.options.mac } : {}),
       });
@@ -248,7 +254,13 @@ export const netIavfClient: PortDriver<typeof args> = {
     try {
       const mac = a.mac.length === 6 ? macText(a.mac) : undefined;
       const found = await probe(host, dev, a.intr);
-      return new IavfClientPort(host, dev, { interrupts: a.intr, mac }, found.pairs, mac ?? found.mac);
+      return new IavfClientPort(
+        host,
+        dev,
+        { interrupts: a.intr, mac, promiscuous: a.promisc },
+        found.pairs,
+        mac ?? found.mac,
+      );
     } catch (e) {
       await dev.close();
       throw e;
