@@ -90,7 +90,7 @@ async function dpdk(kind: Kind, queues: number): Promise<number[]> {
   };
   const vhost = run(
     ["--lcores=0@1,1@1", ...common("vh"), `--vdev=net_vhost0,iface=${sock},queues=${queues}`, ...app(m.backend)],
-    SAMPLES + WARMUP + 40,
+    SAMPLES + WARMUP + 60,
   );
   // The back-end makes its socket once its EAL is up (slow on a loaded machine): the front end starts after it.
   for (let i = 0; i < 60 && !existsSync(sock); i++) await sleep(500);
@@ -101,16 +101,24 @@ async function dpdk(kind: Kind, queues: number): Promise<number[]> {
       `--vdev=net_virtio_user0,path=${sock},queues=${queues}`,
       ...app(m.guest, kind === "io loop" ? ["--tx-first"] : []),
     ],
-    SAMPLES + WARMUP + 6,
+    SAMPLES + WARMUP + 25,
   );
-  await virtio.done;
-  vhost.p.kill("SIGINT");
-  await vhost.done;
+  // Samples from the first one with traffic on (the EAL start is not the benchmark's); both stop once there are enough.
+  const measured = m.measure === "backend" ? vhost : virtio;
+  const wanted = () => {
+    const rates = rxPps(measured.out());
+    const first = rates.findIndex((x) => x > 0);
+    return first < 0 ? [] : rates.slice(first + WARMUP, first + WARMUP + SAMPLES);
+  };
+  let exited = false;
+  void virtio.done.then(() => {
+    exited = true;
+  });
+  while (!exited && wanted().length < SAMPLES) await sleep(500);
+  for (const side of [virtio, vhost]) side.p.kill("SIGINT");
+  await Promise.all([virtio.done, vhost.done]);
   rmSync(dir, { recursive: true, force: true });
-  // Samples from the first one with traffic on (the front end's EAL start is not the benchmark's).
-  const rates = rxPps(m.measure === "backend" ? vhost.out() : virtio.out());
-  const first = rates.findIndex((x) => x > 0);
-  return first < 0 ? [] : rates.slice(first + WARMUP, first + WARMUP + SAMPLES);
+  return wanted();
 }
 
 const mpps = (xs: readonly number[]) => (xs.length === 0 ? "-" : (median(xs) / 1e6).toFixed(2));
