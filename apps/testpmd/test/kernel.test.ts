@@ -61,6 +61,7 @@ describe.skipIf(!usable)(usable ? "the kernel at both ends" : "the kernel at bot
         "7000",
       ]),
     );
+    const serverExit = new Promise((resolve) => server.once("exit", resolve)); // it may end before the sender returns
     let received = "";
     server.stdout?.on("data", (d) => {
       received += String(d);
@@ -79,7 +80,7 @@ describe.skipIf(!usable)(usable ? "the kernel at both ends" : "the kernel at bot
       "7000",
       String(bytes),
     );
-    await new Promise((resolve) => server.once("exit", resolve));
+    await serverExit;
     const [, got] = received.trim().split("\n");
     expect(got).toBe(sent.stdout.trim());
     expect(got?.startsWith(`${bytes} `)).toBe(true);
@@ -87,5 +88,5 @@ describe.skipIf(!usable)(usable ? "the kernel at both ends" : "the kernel at bot
     await b.ask("stop");
     const stats = await a.ask("stop");
     expect(stats).toContain("Accumulated forward statistics");
-  });
+  }, 120_000); // two testpmd processes, namespaces and a TCP transfer: slow on a loaded machine
 });

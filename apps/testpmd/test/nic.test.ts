@@ -33,7 +33,7 @@ async function stopped(p: { ask(l: string): Promise<string> }) {
   return p.ask("stop");
 }
 
-describe("one queue pair", () => {
+describe("one queue pair", { timeout: 120_000 }, () => {
   it("io both ways: frames from a pcap file in A reach B's pcap file byte for byte, and B's reach A's", async () => {
     const dir = (await import("@emu/test-kit")).tempDir({ prefix: "nic-pcap-" });
     const toGuest = numbered(300, VF_MAC, 1);
@@ -109,7 +109,7 @@ describe("one queue pair", () => {
   });
 });
 
-describe("four queue pairs", () => {
+describe("four queue pairs", { timeout: 120_000 }, () => {
   it("RSS spreads A's flows over B's four RX queues; B's four TX queues arrive on A's queue for queue", async () => {
     const { a, b } = await composition(4, { args: ["--flowgen-flows=64"] });
     await b.ask("set fwd rxonly");
@@ -140,7 +140,9 @@ describe("four queue pairs", () => {
   });
 });
 
-it("the frames are testpmd's own: txonly's UDP packets arrive whole in the guest (pcap in B)", async () => {
+it("the frames are testpmd's own: txonly's UDP packets arrive whole in the guest (pcap in B)", {
+  timeout: 120_000,
+}, async () => {
   const dir = (await import("@emu/test-kit")).tempDir({ prefix: "nic-udp-" });
   const out = join(dir, "b-out.pcap");
   const { a, b } = await composition(1, { b: ["--vdev", `net_pcap0,tx_pcap=${out}`] });
