@@ -289,6 +289,9 @@ describe("DMA", () => {
     await vf.dmaUnmap(0x100000n, 0x2000n);
     expect(kernel.dmaMappings).toHaveLength(0);
     await expect(vf.dmaUnmap(0x100000n, 0x2000n)).rejects.toMatchObject({ reason: "OutOfBounds" });
+    // A file of the caller's is not mapped over kernel VFIO yet: refused, nothing mapped.
+    await expect(vf.dmaMap(0x200000n, 0x1000n, { file: { fd: 0 } })).rejects.toMatchObject({ reason: "Unsupported" });
+    expect(kernel.dmaMappings).toHaveLength(0);
   });
 });
 
