@@ -266,6 +266,16 @@ export class EmudevDeviceImpl implements EmudevDevice {
     this.callProvider((p) => p.ops.attached?.(this));
     if (this.features !== 0n) this.callProvider((p) => p.ops.featuresSet?.(this, this.features));
     if (this.ready) this.callProvider((p) => p.ops.deviceConfigured(this));
+    this.tellDriver(provider);
+  }
+
+  /** The driver's `providerChanged`; a throw goes to `onError` (the binding stands). */
+  private tellDriver(provider: string | undefined): void {
+    try {
+      this.instance.providerChanged?.(provider);
+    } catch (e) {
+      this.setup.onError(e);
+    }
   }
 
   detach(): void {
@@ -275,6 +285,7 @@ export class EmudevDeviceImpl implements EmudevDevice {
     this.callProvider((q) => q.ops.detached?.(this));
     this.bound = undefined;
     this.setup.providers.release(p.name);
+    this.tellDriver(undefined);
   }
 
   // ---- driver side ----

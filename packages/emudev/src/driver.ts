@@ -61,6 +61,11 @@ export interface DriverInstance {
   configure?(config: Readonly<Record<string, unknown>>): void;
   /** The device stopped (its socket closed) or was closed: release what `model` made. */
   stopped?(): void;
+  /**
+   * A provider was attached (its name, after its `attached` op) or detached (undefined, after its `detached` op): a
+   * data path exists or not, e.g. a NIC's link can follow it.
+   */
+  providerChanged?(provider: string | undefined): void;
 }
 
 /** An emudev driver: devices named `<name><n>` are made by it from devargs. */

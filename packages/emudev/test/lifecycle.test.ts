@@ -104,14 +104,14 @@ describe("lifecycle", () => {
     expect(dev.doorbells().map((d) => [d.id, d.region, d.offset, d.bytes.length])).toEqual([[0, 0, 0x1000, 4]]);
     expect(await refusal(() => dev.doorbell(1))).toBe("UnknownResource: counter0 has no doorbell 1");
     expect(dev.regions().map((r) => [r.index, r.memory?.length])).toEqual([[0, 0x2000]]);
-    expect(dev.attributes()).toEqual(["link", "label"]);
+    expect(dev.attributes()).toEqual(["link", "label", "boundTo"]);
     expect(dev.attribute("label")).toBe("mine");
     expect(await refusal(() => dev.setAttribute("label", "x"))).toBe('InvalidValue: attribute "label" is read-only');
     expect(await refusal(() => dev.setAttribute("link", 1))).toBe(
       'InvalidValue: attribute "link" refused 1: link is a boolean',
     );
     expect(await refusal(() => dev.attribute("speed"))).toBe(
-      'UnknownResource: no attribute "speed" (the device has: link, label)',
+      'UnknownResource: no attribute "speed" (the device has: link, label, boundTo)',
     );
   });
 });
@@ -203,11 +203,13 @@ describe("provider binding", () => {
     expect(d0.offeredFeatures).toBe(0b101n); // unbound: all the driver's
     d0.attach("a");
     expect(d0.provider).toBe("a");
+    expect(d0.attribute("boundTo")).toBe("a"); // the driver's providerChanged
     expect(d0.offeredFeatures).toBe(0b101n); // a supports 0xff
     expect(await refusal(() => d0.attach("a"))).toMatch(/already attached to provider a; detach first/);
     expect(await refusal(() => d1.attach("a"))).toBe("ProviderLimit: provider a serves at most 1 device(s)");
     expect(await refusal(() => emu.unregisterProvider("a"))).toMatch(/still has 1 device/);
     d0.detach();
+    expect(d0.attribute("boundTo")).toBeUndefined();
     expect(await refusal(() => d0.detach())).toBe("NotBound: counter0 has no provider attached");
     const narrow = recordingProvider("narrow", { features: 0b100n });
     emu.registerProvider(narrow.provider);
