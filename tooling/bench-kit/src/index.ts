@@ -2,7 +2,10 @@
 // that reports a ratio to it (packages/sys/bench, packages/vfio-user-client/bench):
 // the client keeps <inflight> fixed-size requests outstanding; per chunk received it counts the whole replies and
 // sends as many requests in one send(); the server answers every whole request with a fixed-size reply, all the
-// replies of a chunk in one send(). No framing, no allocation per message.
+// replies of a chunk in one send(). No framing, no allocation per message. Its C twin and the other C programs of the
+// benchmarks: c-programs.ts.
+export { buildC, hasTaskset, PINGPONG_C, pinned, runJson } from "./c-programs.js";
+
 /** The part of @emu/sys's UnixSocket the ping-pong uses (structural, so this kit does not depend on @emu/sys). */
 export interface PingPongSocket {
   start(handlers: { onData(chunk: Uint8Array, fds: number[]): void; onClose(err?: unknown): void }): void;
