@@ -43,7 +43,8 @@
 #include <uv.h>
 
 #define EMU_MAX_FDS 253 /* SCM_MAX_FD: the most fds one sendmsg can carry */
-#define EMU_RECV_BUF (256 * 1024)
+#define EMU_RECV_BUF (256 * 1024) /* the most one recvmsg reads */
+#define EMU_POOL_SIZE (1024 * 1024) /* a receive pool: chunks are read into it back to back (socket-recv.c) */
 #define EMU_CTRL_SIZE CMSG_SPACE(sizeof(int) * EMU_MAX_FDS)
 
 /* ------------------------------------------------------------------------------------------------------------- */
@@ -54,7 +55,9 @@ typedef struct {
   napi_ref sys_error; /* (errno, syscall, path?) => SysError */
   napi_ref arg_error; /* (message) => SysArgumentError */
   napi_ref sock_ctor;
-  char* rbuf;
+  napi_ref pool; /* the receive pool (an ArrayBuffer) chunks are read into, or NULL */
+  char* pool_data;
+  size_t pool_used;
   struct {
     _Alignas(struct cmsghdr) char buf[EMU_CTRL_SIZE];
   } ctrl;
@@ -144,6 +147,7 @@ int emu_fill_sun(napi_env env, napi_value v, struct sockaddr_un* sun, char* path
 
 napi_value emu_connect(napi_env env, napi_callback_info info);     /* socket.c */
 napi_value emu_socket_pair(napi_env env, napi_callback_info info); /* socket.c */
+napi_value emu_sock_send_prefix(napi_env env, napi_callback_info info); /* socket-send.c */
 
 napi_value emu_close_fd(napi_env env, napi_callback_info info); /* fd.c */
 napi_value emu_dup_fd(napi_env env, napi_callback_info info);
