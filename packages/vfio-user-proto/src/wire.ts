@@ -28,6 +28,7 @@ export {
 } from "./messages/dma-access.js";
 export {
   appendRegionReadReply,
+  appendRegionReadReplyFrom,
   appendRegionReadRequest,
   appendRegionWriteReply,
   appendRegionWriteRequest,

@@ -271,14 +271,20 @@ export class Connection {
     }
   }
 
-  /** The value of an access's reply: the plain reply's data, else the general decode's judgement (fds closed). */
+  /**
+   * The value of an access's reply: the plain reply's data (a view when the frame has a buffer of its own, else a
+   * copy: a view of the receive pool would keep all of it alive), else the general decode's judgement (fds closed).
+   */
   private judge(reply: Frame, count: number): Uint8Array | undefined {
     const p = reply.payload;
     if (
       reply.fds.length === 0 &&
       p.length === REGION_ACCESS_SIZE + (reply.header.command === Command.REGION_READ ? count : 0)
-    )
-      return reply.header.command === Command.REGION_READ ? p.subarray(REGION_ACCESS_SIZE) : undefined;
+    ) {
+      if (reply.header.command !== Command.REGION_READ) return undefined;
+      const data = p.subarray(REGION_ACCESS_SIZE);
+      return reply.bytes.byteLength === reply.bytes.buffer.byteLength ? data : data.slice();
+    }
     closeFds(reply.fds);
     return judgeAccessReply(reply, count);
   }
@@ -297,7 +303,8 @@ export class Connection {
     const read = p.command === Command.REGION_READ;
     if (h.msgSize !== ACCESS_FRAME_HEAD + (read ? p.count : 0)) return false;
     this.pending.dropOldest();
-    p.resolve(read ? chunk.subarray(at + ACCESS_FRAME_HEAD, at + h.msgSize) : undefined);
+    // The data as bytes of its own: a view would keep the whole receive pool alive.
+    p.resolve(read ? chunk.slice(at + ACCESS_FRAME_HEAD, at + h.msgSize) : undefined);
     return true;
   }
 

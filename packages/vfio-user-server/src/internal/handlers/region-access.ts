@@ -10,6 +10,7 @@ import {
 } from "@emu/vfio-user-proto";
 import {
   appendRegionReadReply,
+  appendRegionReadReplyFrom,
   appendRegionWriteReply,
   type MutableHeader,
   type RegionAccessHead,
@@ -79,6 +80,14 @@ function replyWrite(s: Session, h: Header, offset: number, region: number, count
 function serveRead(s: Session, h: Header, slot: RegionSlot, offset: number, count: number): MaybePromise<void> {
   const region = slot.index;
   if (count === 0) return replyRead(s, h, offset, region, EMPTY);
+  const source = s.host.readSource(slot, offset, count);
+  if (source !== undefined && ACCESS_FRAME_SIZE + count <= ARENA_COPY_MAX) {
+    // Config space or shared memory: copied straight into the reply, no view per access.
+    if (!s.replies(h)) return;
+    appendRegionReadReplyFrom(s.out.arena, h.msgId, offset, region, source, offset, count);
+    s.out.sent();
+    return;
+  }
   const data = s.host.readView(slot, offset, count);
   if (data instanceof Uint8Array) return replyRead(s, h, offset, region, data);
   const own = copyHeader(h);
