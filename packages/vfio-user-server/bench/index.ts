@@ -52,17 +52,21 @@ function track(c: ChildProcess): ChildProcess {
 interface Spent {
   userUs: number;
   systemUs: number;
-  heapGrowth: number;
-  externalGrowth: number;
   minorGcs: number;
   majorGcs: number;
+}
+
+/** What server.ts answers after "sampled": bytes allocated since "sample", and by which functions. */
+interface Sampled {
+  bytes: number;
+  sites: [string, number][];
 }
 
 interface EmuServer {
   readonly pid: number;
   readonly socketPath: string;
-  mark(): Promise<void>;
-  read(): Promise<Spent>;
+  /** An IPC request to server.ts ("mark", "read", "sample", "sampled"), answered in order. */
+  ask<T>(op: string): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -71,12 +75,12 @@ let serial = 0;
 /** Our server in its own process, pinned (taskset execs node, which keeps the IPC channel). */
 async function startEmu(): Promise<EmuServer> {
   const socketPath = join(dir, `emu-${serial++}.sock`);
-  const node = [process.execPath, "--expose-gc", "--import", "tsx", join(HERE, "server.ts"), socketPath];
+  const node = [process.execPath, "--import", "tsx", join(HERE, "server.ts"), socketPath];
   const [cmd, args] = pinned(CPU, node[0] as string, node.slice(1));
   const proc = track(spawn(cmd, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], cwd: join(HERE, "..") }));
-  const replies: ((m: Spent & { op: string }) => void)[] = [];
-  proc.on("message", (m: Spent & { op: string }) => replies.shift()?.(m));
-  const next = (): Promise<Spent & { op: string }> => new Promise((resolve) => replies.push(resolve));
+  const replies: ((m: unknown) => void)[] = [];
+  proc.on("message", (m) => replies.shift()?.(m));
+  const next = (): Promise<unknown> => new Promise((resolve) => replies.push(resolve));
   await Promise.race([
     next(),
     new Promise((_, reject) => proc.once("exit", (code) => reject(new Error(`server exited (${code})`)))),
@@ -84,15 +88,10 @@ async function startEmu(): Promise<EmuServer> {
   return {
     pid: proc.pid as number,
     socketPath,
-    mark: async () => {
+    ask: <T>(op: string) => {
       const r = next();
-      proc.send({ op: "mark" });
-      await r;
-    },
-    read: async () => {
-      const r = next();
-      proc.send({ op: "read" });
-      return r;
+      proc.send({ op });
+      return r as Promise<T>;
     },
     stop: async () => {
       const gone = new Promise((res) => proc.once("exit", res));
@@ -197,9 +196,9 @@ async function syscalls(pid: number, run: () => Promise<unknown>): Promise<Map<s
 /** Per message at `inflight`: CPU time, syscalls and allocations of the server. */
 async function perMessage(client: string, emu: EmuServer, inflight: 1 | 32): Promise<string[]> {
   const n = COUNT[inflight];
-  await emu.mark();
+  await emu.ask("mark");
   await clientCount(client, emu.socketPath, inflight, n);
-  const spent = await emu.read();
+  const spent = await emu.ask<Spent>("read");
   const cpuUs = `${((spent.userUs + spent.systemUs) / n).toFixed(2)} (${(spent.userUs / n).toFixed(2)} + ${(spent.systemUs / n).toFixed(2)})`;
   const sys = await syscalls(emu.pid, () => clientCount(client, emu.socketPath, inflight, n));
   let sysCell = "strace not available";
@@ -212,32 +211,15 @@ async function perMessage(client: string, emu: EmuServer, inflight: 1 | 32): Pro
       .map(([name, c]) => `${name} ${(c / n).toFixed(2)}`);
     sysCell = `${(total / n).toFixed(2)} (${top.join(", ")})`;
   }
-  const alloc = await allocation(client, emu, inflight);
+  await emu.ask("sample");
+  await clientCount(client, emu.socketPath, inflight, n);
+  const alloc = await emu.ask<Sampled>("sampled");
+  const sites = alloc.sites
+    .slice(0, 3)
+    .map(([site, bytes]) => `${(bytes / n).toFixed(1)} ${site}`)
+    .join("; ");
   const gcs = `${((spent.minorGcs * 100_000) / n).toFixed(1)} / ${((spent.majorGcs * 100_000) / n).toFixed(1)}`;
-  return [String(inflight), cpuUs, sysCell, alloc, gcs];
-}
-
-/**
- * V8 heap bytes allocated per message: the heap's growth over a run of 2n messages minus that over a run of n (so the
- * connection's own setup cancels out), each short enough for no GC to run (a full GC before each), n halved until
- * none did; beside it the same for memory outside the heap (ArrayBuffers' backing stores).
- */
-async function allocation(client: string, emu: EmuServer, inflight: number): Promise<string> {
-  const grow = async (n: number): Promise<Spent | undefined> => {
-    await emu.mark();
-    await clientCount(client, emu.socketPath, inflight, n);
-    const s = await emu.read();
-    return s.minorGcs + s.majorGcs > 0 ? undefined : s;
-  };
-  for (let n = inflight === 1 ? 2000 : 8000; n >= 250; n >>= 1) {
-    const one = await grow(n);
-    const two = one && (await grow(2 * n));
-    if (one === undefined || two === undefined) continue;
-    const heap = (two.heapGrowth - one.heapGrowth) / n;
-    const external = (two.externalGrowth - one.externalGrowth) / n;
-    return `${heap.toFixed(0)} B (+ ${external.toFixed(0)} B outside the heap)`;
-  }
-  return "unknown (a GC ran in every run)";
+  return [String(inflight), cpuUs, sysCell, `${(alloc.bytes / n).toFixed(1)} B (${sites})`, gcs];
 }
 
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`);
@@ -280,7 +262,7 @@ async function main(): Promise<void> {
   printRates(await rounds(client, pingpong));
   console.log(
     "\n| emu, per message | in flight | server CPU µs (user + system) | syscalls (strace -c, all threads) | " +
-      "allocated | GCs per 100k messages (minor / major) |",
+      "V8 heap bytes allocated (top sites, B/message; sampled, one connection included) | GCs per 100k messages (minor / major) |",
   );
   console.log("|---|---|---|---|---|---|");
   const emu = await startEmu();

@@ -1,11 +1,11 @@
 // The benchmark's server, in its own process (forked by index.ts with an IPC channel; node --expose-gc):
 // node --import tsx server.ts <socket>. A small PCI device (the one of the client's benchmark: a BAR2 register file
 // behind synchronous callbacks) served with the public API; the C client reads its config space.
-// Over IPC: {op: "mark"} starts counting (a full GC first), {op: "read"} answers what was spent since the mark:
-// CPU time of the whole process, GCs by kind, and the bytes the V8 heap grew by (young generation included: with no
-// scavenge in between that is what was allocated).
+// Over IPC: {op: "mark"} starts counting, {op: "read"} answers what was spent since the mark: CPU time of the whole
+// process and GCs by kind; {op: "sample"} starts V8's sampling heap profiler (every 16 bytes on average, objects
+// collected since included), {op: "sampled"} stops it and answers the bytes allocated and where.
+import { Session } from "node:inspector/promises";
 import { constants, PerformanceObserver } from "node:perf_hooks";
-import { getHeapSpaceStatistics } from "node:v8";
 import { createServer } from "@emu/vfio-user-server";
 
 const socketPath = process.argv[2] as string;
@@ -40,59 +40,79 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ["gc"] });
 
-function heapUsed(): number {
-  let n = 0;
-  for (const s of getHeapSpaceStatistics()) n += s.space_used_size;
-  return n;
-}
-
 interface Mark {
   cpu: NodeJS.CpuUsage;
-  heap: number;
-  external: number;
   minor: number;
   major: number;
 }
 let mark: Mark | undefined;
 
-function take(): Mark {
-  return {
-    cpu: process.cpuUsage(),
-    heap: heapUsed(),
-    external: process.memoryUsage().external,
-    minor: gcs.minor,
-    major: gcs.major,
+const take = (): Mark => ({ cpu: process.cpuUsage(), minor: gcs.minor, major: gcs.major });
+
+function spent(from: Mark) {
+  const now = take();
+  const cpu = process.cpuUsage(from.cpu);
+  return { userUs: cpu.user, systemUs: cpu.system, minorGcs: now.minor - from.minor, majorGcs: now.major - from.major };
+}
+
+interface ProfileNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: ProfileNode[];
+}
+
+/** Bytes allocated in total and per allocating function (file:line of the function); the profiler's own left out. */
+function allocationSites(root: ProfileNode): { bytes: number; sites: [string, number][] } {
+  const sites = new Map<string, number>();
+  let bytes = 0;
+  const walk = (n: ProfileNode): void => {
+    if (n.selfSize > 0 && !n.callFrame.url.startsWith("node:inspector")) {
+      const f = n.callFrame;
+      const where = f.url === "" ? "(native)" : `${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+      const name = `${f.functionName || "(anonymous)"} ${where}`;
+      sites.set(name, (sites.get(name) ?? 0) + n.selfSize);
+      bytes += n.selfSize;
+    }
+    for (const c of n.children) walk(c);
   };
+  walk(root);
+  return { bytes, sites: [...sites.entries()].sort((a, b) => b[1] - a[1]) };
+}
+
+const inspector = new Session();
+inspector.connect();
+
+async function handle(op: string): Promise<unknown> {
+  switch (op) {
+    case "mark":
+      // The GC observer reports asynchronously: let earlier collections be counted first.
+      await new Promise((r) => setTimeout(r, 20));
+      mark = take();
+      return {};
+    case "read": {
+      await new Promise((r) => setTimeout(r, 20));
+      return spent(mark as Mark);
+    }
+    case "sample":
+      await inspector.post("HeapProfiler.enable");
+      await inspector.post("HeapProfiler.startSampling", {
+        samplingInterval: 16,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+      return {};
+    case "sampled": {
+      const { profile } = await inspector.post("HeapProfiler.stopSampling");
+      return allocationSites(profile.head as unknown as ProfileNode);
+    }
+    default:
+      throw new Error(`unknown op ${op}`);
+  }
 }
 
 process.on("message", (m: { op: string }) => {
-  if (m.op === "mark") {
-    (globalThis as { gc?: () => void }).gc?.();
-    // The GC observer reports asynchronously: let the mark's own collection be counted before marking.
-    setTimeout(() => {
-      mark = take();
-      process.send?.({ op: "mark" });
-    }, 20);
-  } else if (m.op === "read" && mark !== undefined) {
-    const from = mark;
-    // Again after the GC observer had its turn.
-    setTimeout(() => reply(from), 20);
-  }
+  void handle(m.op).then((r) => process.send?.({ op: m.op, ...(r as object) }));
 });
-
-function reply(mark: Mark): void {
-  const now = take();
-  const cpu = process.cpuUsage(mark.cpu);
-  process.send?.({
-    op: "read",
-    userUs: cpu.user,
-    systemUs: cpu.system,
-    heapGrowth: now.heap - mark.heap,
-    externalGrowth: now.external - mark.external,
-    minorGcs: now.minor - mark.minor,
-    majorGcs: now.major - mark.major,
-  });
-}
 process.on("disconnect", () => {
   void server.close().then(() => process.exit(0));
 });
