@@ -64,7 +64,11 @@ export function rawServer(s: PingPongSocket, req: number, rep: number, onClose: 
   });
 }
 
-export function rawClient(
+/**
+ * The client side; the warm-up starts with the first reply, not before: a peer still starting (a node process loading
+ * its modules takes a second on a busy machine) would otherwise leave empty windows that lower the baseline.
+ */
+export async function rawClient(
   s: PingPongSocket,
   req: number,
   rep: number,
@@ -76,17 +80,25 @@ export function rawClient(
   const view = (k: number): Uint8Array => (views[k] ??= requests.subarray(0, k * req));
   let carry = 0;
   let done = 0;
+  let answered: () => void = () => undefined;
+  const firstReply = new Promise<void>((resolve) => {
+    answered = resolve;
+  });
   s.start({
     onData(chunk) {
       const total = carry + chunk.length;
       const k = (total / rep) | 0;
       carry = total - k * rep;
       done += k;
-      if (k > 0) s.send(view(k));
+      if (k > 0) {
+        answered();
+        s.send(view(k));
+      }
     },
     onClose: () => undefined,
   });
   s.send(view(inflight));
+  await firstReply;
   return measure(() => done, timing.warmupMs, timing.windowMs, timing.windows);
 }
 
