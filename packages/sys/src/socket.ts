@@ -20,13 +20,13 @@ export interface UnixSocketHandlers {
    */
   onData?(chunk: Uint8Array, fds: number[]): void;
   /**
-   * Instead of `onData`, for a reader that wants no object per chunk: the chunk is `length` bytes at `offset` of
-   * `pool`, a Uint8Array over the whole receive pool the addon read it into (1 MiB, filled chunk after chunk by every
-   * socket of this thread, then replaced). What was handed out is never written again, so views of it stay valid;
-   * each keeps the whole pool alive, so copy what you keep for long. `fds` as for `onData`; when none came it is one
-   * shared empty array (do not add to it). Takes precedence over `onData`.
+   * Instead of `onData`, for a reader that wants no object and no copy per chunk: the chunk is `length` bytes at
+   * `offset` of `bytes`. Mostly `bytes` is the addon's receive buffer (256 KiB, one per thread, reused by every read),
+   * **valid only during this call**: copy what you keep. A chunk of 16 KiB or more comes in a buffer of its own
+   * instead, which is the receiver's (`bytes` is then exactly the chunk: `offset` 0, `length === bytes.length`).
+   * `fds` as for `onData`; when none came it is one shared frozen empty array. Takes precedence over `onData`.
    */
-  onChunk?(pool: Uint8Array, offset: number, length: number, fds: readonly number[]): void;
+  onChunk?(bytes: Uint8Array, offset: number, length: number, fds: readonly number[]): void;
   /**
    * Called exactly once after `start()`, whatever closed the socket: `err` is undefined for end of stream and for a
    * local `close()`; a `SysError` (EPIPE, ECONNRESET...) or a `TooManyFdsError` otherwise. Never thrown.
@@ -52,16 +52,16 @@ export interface UnixConnectOptions {
 const NO_FDS: readonly number[] = Object.freeze([]);
 let wrapHandle: (handle: SocketHandle) => UnixSocket;
 
-/** The receive pool the last chunk came from, as bytes (one Uint8Array per pool, not per chunk). */
-let lastPool: ArrayBuffer | undefined;
-let lastPoolBytes = new Uint8Array(0);
+/** The buffer the last chunk came in, as bytes: the receive buffer stays the same, so one Uint8Array serves all. */
+let lastBuffer: ArrayBuffer | undefined;
+let lastBytes = new Uint8Array(0);
 
-function poolBytes(pool: ArrayBuffer): Uint8Array {
-  if (pool !== lastPool) {
-    lastPool = pool;
-    lastPoolBytes = new Uint8Array(pool);
+function bytesOf(buffer: ArrayBuffer): Uint8Array {
+  if (buffer !== lastBuffer) {
+    lastBuffer = buffer;
+    lastBytes = new Uint8Array(buffer);
   }
-  return lastPoolBytes;
+  return lastBytes;
 }
 
 /**
@@ -87,11 +87,12 @@ export class UnixSocket {
     this.#h = handle;
     this.#x = handle.external();
     handle.setCallbacks(
-      (pool, offset, length, fds) => {
-        const bytes = poolBytes(pool);
+      (buffer, offset, length, fds) => {
+        const bytes = bytesOf(buffer);
         const h = this.#handlers!;
         if (h.onChunk !== undefined) h.onChunk(bytes, offset, length, fds ?? NO_FDS);
-        else h.onData!(bytes.slice(offset, offset + length), fds ?? []); // a copy of its own
+        // A copy of its own (a big chunk already has a buffer of its own).
+        else h.onData!(length === bytes.length ? bytes : bytes.slice(offset, offset + length), fds ?? []);
       },
       () => this.#handlers?.onDrain?.(),
       (kind, errno, syscall) => this.#closedBy(this.#errorOf(kind, errno, syscall), false),

@@ -5,8 +5,8 @@ import { SysArgumentError, SysError } from "../errors.js";
 
 export interface SocketHandle {
   setCallbacks(
-    /** A chunk: `length` bytes at `offset` of `pool`, the receive pool it was read into (never written again). */
-    onData: (pool: ArrayBuffer, offset: number, length: number, fds: number[] | undefined) => void,
+    /** A chunk: `length` bytes at `offset` of `buffer`, the receive buffer (valid during the call) or its own. */
+    onData: (buffer: ArrayBuffer, offset: number, length: number, fds: number[] | undefined) => void,
     onDrain: () => void,
     onClose: (kind: number, errno: number, syscall: string) => void,
   ): void;

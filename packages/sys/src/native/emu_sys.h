@@ -43,8 +43,8 @@
 #include <uv.h>
 
 #define EMU_MAX_FDS 253 /* SCM_MAX_FD: the most fds one sendmsg can carry */
-#define EMU_RECV_BUF (256 * 1024) /* the most one recvmsg reads */
-#define EMU_POOL_SIZE (1024 * 1024) /* a receive pool: chunks are read into it back to back (socket-recv.c) */
+#define EMU_RECV_BUF (256 * 1024) /* the receive buffer: the most one recvmsg reads (socket-recv.c) */
+#define EMU_OWN_CHUNK (16 * 1024)  /* a chunk this big gets a buffer of its own (socket-recv.c) */
 #define EMU_CTRL_SIZE CMSG_SPACE(sizeof(int) * EMU_MAX_FDS)
 
 /* ------------------------------------------------------------------------------------------------------------- */
@@ -55,9 +55,8 @@ typedef struct {
   napi_ref sys_error; /* (errno, syscall, path?) => SysError */
   napi_ref arg_error; /* (message) => SysArgumentError */
   napi_ref sock_ctor;
-  napi_ref pool; /* the receive pool (an ArrayBuffer) chunks are read into, or NULL */
-  char* pool_data;
-  size_t pool_used;
+  napi_ref rbuf; /* the receive buffer (an ArrayBuffer of EMU_RECV_BUF) every socket of this env reads into, or NULL */
+  char* rbuf_data;
   struct {
     _Alignas(struct cmsghdr) char buf[EMU_CTRL_SIZE];
   } ctrl;

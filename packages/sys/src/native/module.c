@@ -17,7 +17,7 @@ static void ed_finalize(napi_env env, void* data, void* hint) {
   if (ed->sys_error) napi_delete_reference(env, ed->sys_error);
   if (ed->arg_error) napi_delete_reference(env, ed->arg_error);
   if (ed->sock_ctor) napi_delete_reference(env, ed->sock_ctor);
-  if (ed->pool) napi_delete_reference(env, ed->pool);
+  if (ed->rbuf) napi_delete_reference(env, ed->rbuf);
   free(ed);
 }
 

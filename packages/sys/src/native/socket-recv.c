@@ -1,5 +1,5 @@
-// socket-recv.c: reading a SocketHandle: recvmsg with SCM_RIGHTS into the per-env receive pool, each chunk (its
-// place in the pool, and the fds that came with it) handed to onData.
+// socket-recv.c: reading a SocketHandle: recvmsg with SCM_RIGHTS into the per-env receive buffer, each chunk (its
+// place there, or a buffer of its own when big, and the fds that came with it) handed to onData.
 #include "socket.h"
 
 #include <errno.h>
@@ -28,32 +28,30 @@ static int take_fds(struct msghdr* msg, int* fds, int cap) {
   return nfds;
 }
 
-/* The receive pool, with EMU_RECV_BUF free bytes at ed->pool_data + ed->pool_used: the current one, or a new
-   ArrayBuffer once it is that full or JS detached it (a transferred chunk.buffer: never written again). Chunks are
-   read into it back to back and never overwritten, so each stays the receiver's, as a fresh buffer would; one
-   ArrayBuffer per EMU_POOL_SIZE bytes received instead of one per chunk. 1, or 0 when an N-API call failed. */
-static int pool_reserve(napi_env env, env_data* ed, napi_value* ab) {
-  if (ed->pool) {
+/* The receive buffer: one ArrayBuffer per env that every socket reads into, handed to JS with each chunk and
+   valid only during that call (reads never nest: they run from poll callbacks only). Memory reused chunk after chunk
+   stays in the CPU's cache, and nothing is allocated per chunk. Replaced if JS detached it (a transferred buffer is
+   never written again). 1, or 0 when an N-API call failed. */
+static int rbuf_get(napi_env env, env_data* ed, napi_value* ab) {
+  if (ed->rbuf) {
     bool detached = true;
-    if (napi_get_reference_value(env, ed->pool, ab) == napi_ok && *ab &&
-        napi_is_detached_arraybuffer(env, *ab, &detached) == napi_ok && !detached &&
-        EMU_POOL_SIZE - ed->pool_used >= EMU_RECV_BUF)
+    if (napi_get_reference_value(env, ed->rbuf, ab) == napi_ok && *ab &&
+        napi_is_detached_arraybuffer(env, *ab, &detached) == napi_ok && !detached)
       return 1;
-    napi_delete_reference(env, ed->pool); /* the chunks handed out keep it alive as long as they need */
-    ed->pool = NULL;
+    napi_delete_reference(env, ed->rbuf);
+    ed->rbuf = NULL;
   }
   void* data = NULL;
-  if (napi_create_arraybuffer(env, EMU_POOL_SIZE, &data, ab) != napi_ok) return 0;
-  if (napi_create_reference(env, *ab, 1, &ed->pool) != napi_ok) return 0;
-  ed->pool_data = (char*)data;
-  ed->pool_used = 0;
+  if (napi_create_arraybuffer(env, EMU_RECV_BUF, &data, ab) != napi_ok) return 0;
+  if (napi_create_reference(env, *ab, 1, &ed->rbuf) != napi_ok) return 0;
+  ed->rbuf_data = (char*)data;
   return 1;
 }
 
-/* onData's arguments: the pool, the chunk's offset and length in it, the fds (or undefined). 1, or 0 when an N-API
-   call failed. */
-static int chunk_args(napi_env env, napi_value pool, size_t at, size_t n, const int* fds, int nfds, napi_value* argv) {
-  argv[0] = pool;
+/* onData's arguments: the receive buffer (or the chunk's own buffer), the chunk's offset and length in it, the fds
+   (or undefined). 1, or 0 when an N-API call failed. */
+static int chunk_args(napi_env env, napi_value buf, size_t at, size_t n, const int* fds, int nfds, napi_value* argv) {
+  argv[0] = buf;
   if (napi_create_uint32(env, (uint32_t)at, &argv[1]) != napi_ok ||
       napi_create_uint32(env, (uint32_t)n, &argv[2]) != napi_ok)
     return 0;
@@ -102,18 +100,17 @@ static void spec_missed(sock* s) {
   s->spec_skip = s->spec_backoff;
 }
 
-/* One recvmsg into the pool, the chunk (and its fds) to onData. 1 to read on; 0 to
-   stop: it would block, the queue is known empty, the socket failed or closed (onClose says why), or onData threw. */
+/* One recvmsg into the receive buffer, the chunk (and its fds) to onData. 1 to read on; 0 to stop: it would
+   block, the queue is known empty, the socket failed or closed (onClose says why), or onData threw. */
 static int read_one(sock* s, napi_value on_data, int* fds, int fds_cap) {
   napi_env env = s->b.env;
   env_data* ed = s->b.ed;
-  napi_value pool;
-  if (!pool_reserve(env, ed, &pool)) {
+  napi_value buf;
+  if (!rbuf_get(env, ed, &buf)) {
     read_failed(s, fds, 0);
     return 0;
   }
-  size_t at = ed->pool_used;
-  struct iovec iov = {ed->pool_data + at, EMU_RECV_BUF};
+  struct iovec iov = {ed->rbuf_data, EMU_RECV_BUF};
   struct msghdr msg;
   ssize_t n;
   do {
@@ -145,9 +142,18 @@ static int read_one(sock* s, napi_value on_data, int* fds, int fds_cap) {
     emu_sock_fail(s, CLOSE_EOF, 0, "recvmsg");
     return 0;
   }
-  ed->pool_used = at + (((size_t)n + 7) & ~(size_t)7); /* the next chunk 8-byte aligned, as a fresh buffer is */
+  if ((size_t)n >= EMU_OWN_CHUNK) {
+    /* A big chunk (bulk data: DMA, migration) gets a buffer of its own: a frame that is the whole chunk can then be
+       kept without another copy, and the copy costs little beside the bytes themselves. */
+    void* own = NULL;
+    if (napi_create_arraybuffer(env, (size_t)n, &own, &buf) != napi_ok) {
+      read_failed(s, fds, nfds);
+      return 0;
+    }
+    memcpy(own, ed->rbuf_data, (size_t)n);
+  }
   napi_value argv[4];
-  if (!chunk_args(env, pool, at, (size_t)n, fds, nfds, argv)) {
+  if (!chunk_args(env, buf, 0, (size_t)n, fds, nfds, argv)) {
     read_failed(s, fds, nfds);
     return 0;
   }

@@ -66,6 +66,14 @@ const ACCESS_FRAME_HEAD = HEADER_SIZE + REGION_ACCESS_SIZE;
 /** The send arenas' starting size (one grown past 16 × this by a burst is dropped after its flush). */
 const ARENA_START = 65536;
 
+/** `count` bytes of `bytes` from `from`, in a buffer of their own (a register's few bytes copied without a call). */
+function copyOut(bytes: Uint8Array, from: number, count: number): Uint8Array {
+  if (count > 64) return bytes.slice(from, from + count);
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i++) out[i] = bytes[from + i] as number;
+  return out;
+}
+
 /**
  * One vfio-user session's transport, on `@emu/vfio-user-transport`: pipelined requests matched to replies, NO_REPLY
  * sends, the messages queued in one tick leaving in one sendmsg (a message carrying fds always leaves alone, so its fds
@@ -271,20 +279,14 @@ export class Connection {
     }
   }
 
-  /**
-   * The value of an access's reply: the plain reply's data (a view when the frame has a buffer of its own, else a
-   * copy: a view of the receive pool would keep all of it alive), else the general decode's judgement (fds closed).
-   */
+  /** The value of an access's reply: the plain reply's data, else the general decode's judgement (fds closed). */
   private judge(reply: Frame, count: number): Uint8Array | undefined {
     const p = reply.payload;
     if (
       reply.fds.length === 0 &&
       p.length === REGION_ACCESS_SIZE + (reply.header.command === Command.REGION_READ ? count : 0)
-    ) {
-      if (reply.header.command !== Command.REGION_READ) return undefined;
-      const data = p.subarray(REGION_ACCESS_SIZE);
-      return reply.bytes.byteLength === reply.bytes.buffer.byteLength ? data : data.slice();
-    }
+    )
+      return reply.header.command === Command.REGION_READ ? p.subarray(REGION_ACCESS_SIZE) : undefined;
     closeFds(reply.fds);
     return judgeAccessReply(reply, count);
   }
@@ -303,8 +305,8 @@ export class Connection {
     const read = p.command === Command.REGION_READ;
     if (h.msgSize !== ACCESS_FRAME_HEAD + (read ? p.count : 0)) return false;
     this.pending.dropOldest();
-    // The data as bytes of its own: a view would keep the whole receive pool alive.
-    p.resolve(read ? chunk.slice(at + ACCESS_FRAME_HEAD, at + h.msgSize) : undefined);
+    // The data as bytes of its own: `chunk` is the socket's receive buffer, reused once this call returns.
+    p.resolve(read ? copyOut(chunk, at + ACCESS_FRAME_HEAD, p.count) : undefined);
     return true;
   }
 

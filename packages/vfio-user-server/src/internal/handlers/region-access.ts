@@ -143,9 +143,13 @@ export function regionAccessInPlace(
   if (slot === undefined) return false;
   let r: MaybePromise<void>;
   try {
-    r = write
-      ? serveWrite(s, h, slot, a.offset, chunk.subarray(at + ACCESS_FRAME_SIZE, at + h.msgSize))
-      : serveRead(s, h, slot, a.offset, count);
+    if (write) {
+      // `chunk` is the socket's receive buffer, valid during this call: a write that keeps its data gets a copy.
+      const data = chunk.subarray(at + ACCESS_FRAME_SIZE, at + h.msgSize);
+      r = serveWrite(s, h, slot, a.offset, s.host.writeKeepsData(slot, a.offset, count) ? data.slice() : data);
+    } else {
+      r = serveRead(s, h, slot, a.offset, count);
+    }
   } catch (e) {
     s.fail(copyHeader(h), e);
     return true;
