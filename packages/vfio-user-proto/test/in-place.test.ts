@@ -12,6 +12,7 @@ import {
   appendRegionReadRequest,
   appendRegionWriteReply,
   appendRegionWriteRequest,
+  copyBytes,
   type DmaAccessHead,
   DmaAccessLayout,
   FrameArena,
@@ -298,6 +299,19 @@ describe("FrameArena", () => {
     a.copyIn(at + 5, src, 50, 40); // long: one set()
     expect([...a.bytes.subarray(0, 45)]).toEqual([...src.subarray(3, 8), ...src.subarray(50, 90)]);
     expect(a.bytes[45]).toBe(0);
+  });
+
+  it("copyBytes: bytes of their own, short runs and long ones", () => {
+    const src = Uint8Array.from({ length: 200 }, (_, i) => i);
+    for (const [from, count] of [
+      [3, 4],
+      [0, 0],
+      [100, 64],
+      [10, 100],
+    ] as const) {
+      const c = copyBytes(src, from, count);
+      expect([c.byteOffset, c.buffer.byteLength, ...c]).toEqual([0, count, ...src.subarray(from, from + count)]);
+    }
   });
 
   it("append copies a frame; a buffer grown past 16 × its start is dropped by take()", () => {

@@ -8,7 +8,12 @@ import {
   HeaderFlags,
   REGION_ACCESS_SIZE,
 } from "@emu/vfio-user-proto";
-import { appendRegionReadRequest, appendRegionWriteRequest, type MutableHeader } from "@emu/vfio-user-proto/wire";
+import {
+  appendRegionReadRequest,
+  appendRegionWriteRequest,
+  copyBytes,
+  type MutableHeader,
+} from "@emu/vfio-user-proto/wire";
 import {
   ARENA_COPY_MAX,
   adoptTwin,
@@ -65,14 +70,6 @@ export interface ConnectionStats {
 const ACCESS_FRAME_HEAD = HEADER_SIZE + REGION_ACCESS_SIZE;
 /** The send arenas' starting size (one grown past 16 × this by a burst is dropped after its flush). */
 const ARENA_START = 65536;
-
-/** `count` bytes of `bytes` from `from`, in a buffer of their own (a register's few bytes copied without a call). */
-function copyOut(bytes: Uint8Array, from: number, count: number): Uint8Array {
-  if (count > 64) return bytes.slice(from, from + count);
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) out[i] = bytes[from + i] as number;
-  return out;
-}
 
 /**
  * One vfio-user session's transport, on `@emu/vfio-user-transport`: pipelined requests matched to replies, NO_REPLY
@@ -306,7 +303,7 @@ export class Connection {
     if (h.msgSize !== ACCESS_FRAME_HEAD + (read ? p.count : 0)) return false;
     this.pending.dropOldest();
     // The data as bytes of its own: `chunk` is the socket's receive buffer, reused once this call returns.
-    p.resolve(read ? copyOut(chunk, at + ACCESS_FRAME_HEAD, p.count) : undefined);
+    p.resolve(read ? copyBytes(chunk, at + ACCESS_FRAME_HEAD, p.count) : undefined);
     return true;
   }
 

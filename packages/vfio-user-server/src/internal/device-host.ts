@@ -249,15 +249,6 @@ export class DeviceHost {
   }
 
   /** Writes `data` to a region at `offset` (dropped if the region is not writable). */
-  /**
-   * True when `write` may use its data after it returns: config space (the model's `onConfigWrite` gets the bytes)
-   * and an access cut at MSI-X or mmap-area boundaries (the pieces after an asynchronous one run later). The fast path
-   * hands such a write a copy of bytes that lie in the socket's receive buffer.
-   */
-  writeKeepsData(slot: RegionSlot, offset: number, count: number): boolean {
-    return slot.isConfig || needsSplit(slot, offset, count);
-  }
-
   write(slot: RegionSlot, offset: number, data: Uint8Array): void | Promise<void> {
     if (slot.isConfig) return this.configWrite(offset, data);
     if (!slot.writable) return;

@@ -12,6 +12,7 @@ import {
   appendRegionReadReply,
   appendRegionReadReplyFrom,
   appendRegionWriteReply,
+  copyBytes,
   type MutableHeader,
   type RegionAccessHead,
   readRegionAccessAt,
@@ -143,13 +144,11 @@ export function regionAccessInPlace(
   if (slot === undefined) return false;
   let r: MaybePromise<void>;
   try {
-    if (write) {
-      // `chunk` is the socket's receive buffer, valid during this call: a write that keeps its data gets a copy.
-      const data = chunk.subarray(at + ACCESS_FRAME_SIZE, at + h.msgSize);
-      r = serveWrite(s, h, slot, a.offset, s.host.writeKeepsData(slot, a.offset, count) ? data.slice() : data);
-    } else {
-      r = serveRead(s, h, slot, a.offset, count);
-    }
+    // `chunk` is the socket's receive buffer, reused once this chunk is handled: a write gets its data as bytes of
+    // their own (a callback that goes asynchronous, a split access, onConfigWrite may use them later).
+    r = write
+      ? serveWrite(s, h, slot, a.offset, copyBytes(chunk, at + ACCESS_FRAME_SIZE, count))
+      : serveRead(s, h, slot, a.offset, count);
   } catch (e) {
     s.fail(copyHeader(h), e);
     return true;
