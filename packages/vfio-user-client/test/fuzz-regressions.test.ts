@@ -23,6 +23,21 @@ describe("found by fuzzing", () => {
     expect(withIrqs - before).toBe(2);
   });
 
+  // A region access split into more pieces than there are free msg_ids threw in the middle of sending them: the pieces
+  // already sent were awaited by nobody, and their rejections crashed the process (seed 1 session 797: a server
+  // advertising max_data_xfer_size 1, a read of 70000 bytes).
+  it("an access needing more messages than free msg_ids rejects with InvalidArgument and leaves nothing unhandled", async () => {
+    const dev = await startDevice();
+    const c = await VfioUserClient.connect(dev.socketPath, { maxDataXferSize: 1 });
+    await expect(c.regionRead(7, 0n, 70000)).rejects.toMatchObject({ reason: "InvalidArgument" });
+    // Two at once: the second runs out of msg_ids part way through its 40000 pieces.
+    const [a, b] = await Promise.allSettled([c.regionRead(7, 0n, 40000), c.regionWrite(7, 0n, new Uint8Array(40000))]);
+    expect(a).toMatchObject({ status: "rejected", reason: { _tag: "VfioUserClientError", reason: "ErrorReply" } });
+    expect(b).toMatchObject({ status: "rejected", reason: { _tag: "VfioUserClientError", reason: "InvalidArgument" } });
+    await c.sync(); // the orphaned pieces' replies have come and gone
+    await c.close();
+  });
+
   it("an enableIrqs in flight when the client closes closes its eventfds and rejects with Closed", async () => {
     const dev = await startDevice();
     const before = fdCount();
