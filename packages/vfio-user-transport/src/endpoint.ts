@@ -41,6 +41,13 @@ export interface EndpointHandlers {
 export const MAX_WAITING_COMMANDS = 4096;
 /** The same in bytes. */
 export const MAX_WAITING_BYTES = 1 << 20;
+/**
+ * While a reply to one of our commands is due, commands waiting past these stop the reading too: a peer that floods
+ * us instead of answering cannot grow us without bound. Its reply then waits behind them (a server's DMA reply timeout
+ * ends such a connection). Room for the largest frame (16 MiB) and more than any peer keeps in flight.
+ */
+export const MAX_WAITING_COMMANDS_REPLY_DUE = 65536;
+export const MAX_WAITING_BYTES_REPLY_DUE = 32 << 20;
 
 export interface EndpointOptions {
   /** Largest frame accepted (default: the parser's, 1 MiB of data). */
@@ -78,7 +85,8 @@ function viewOf(bytes: Uint8Array): DataView {
  * the handler holds them (`hold`) or while the peer does not take what we send ({@link Outbox.blocked}); replies
  * are handled as they come. The socket stops being read once the send side is blocked, or once
  * {@link MAX_WAITING_COMMANDS} commands or {@link MAX_WAITING_BYTES} bytes of them wait — unless a reply to one of
- * our commands is due (`awaitingReplies`): then it is read on, since that reply may be behind them. Reading goes on
+ * our commands is due (`awaitingReplies`): then it is read on, since that reply may be behind them, up to
+ * {@link MAX_WAITING_COMMANDS_REPLY_DUE} commands or {@link MAX_WAITING_BYTES_REPLY_DUE} bytes. Reading goes on
  * when the send queue empties or the handler calls {@link release}.
  */
 export class Endpoint {
@@ -309,14 +317,15 @@ export class Endpoint {
     return !this.halted(handlers);
   }
 
-  /** While commands are stalled: stop reading (the send side is blocked, or enough wait) unless replies are due. */
+  /**
+   * While commands are stalled: stop reading (the send side is blocked, or enough wait) unless replies are due — then
+   * only once far more wait (a flood, not a peer about to answer).
+   */
   private mustPause(handlers: EndpointHandlers): boolean {
-    if (handlers.awaitingReplies?.() === true) return false;
-    return (
-      this.outbox.blocked ||
-      this.waiting.length - this.waitingHead >= MAX_WAITING_COMMANDS ||
-      this.waitingBytes >= MAX_WAITING_BYTES
-    );
+    const waiting = this.waiting.length - this.waitingHead;
+    if (handlers.awaitingReplies?.() === true)
+      return waiting >= MAX_WAITING_COMMANDS_REPLY_DUE || this.waitingBytes >= MAX_WAITING_BYTES_REPLY_DUE;
+    return this.outbox.blocked || waiting >= MAX_WAITING_COMMANDS || this.waitingBytes >= MAX_WAITING_BYTES;
   }
 
   private setPaused(paused: boolean): void {
