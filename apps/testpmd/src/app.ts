@@ -71,7 +71,8 @@ export class Testpmd {
   }
 
   /** Makes a port (or an emudev device, when its driver is an emudev driver) from devargs. */
-  async attach(devargs: string, quiet = false): Promise<void> {
+  async attach(given: string, quiet = false): Promise<void> {
+    const devargs = this.numbered(given);
     const d = parseDevargs(devargs);
     if (this.emudev.driverNames().includes(d.driver)) {
       const dev = this.emudev.create(d);
@@ -86,6 +87,20 @@ export class Testpmd {
     if (id < 0) id = this.ports.length;
     this.ports[id] = port;
     if (!quiet) this.out(`Port ${id} is attached. Now total ports is ${this.entries().length}\nDone\n`);
+  }
+
+  /**
+   * DPDK accepts a bare driver name as a vdev name (`port attach net_iavfbe,emu=emu_iavf0`): such a name gets the
+   * lowest instance number no port or device of that driver has yet.
+   */
+  private numbered(devargs: string): string {
+    const comma = devargs.indexOf(",");
+    const name = comma < 0 ? devargs : devargs.slice(0, comma);
+    if (!this.registry.hasDriver(name) && !this.emudev.driverNames().includes(name)) return devargs;
+    const taken = new Set([...this.registry.ports().map((p) => p.name), ...this.emudev.deviceNames()]);
+    let n = 0;
+    while (taken.has(`${name}${n}`)) n++;
+    return `${name}${n}${comma < 0 ? "" : devargs.slice(comma)}`;
   }
 
   async detach(id: number): Promise<void> {

@@ -4,3 +4,4 @@
  */
 export { runTestpmd, type TestpmdIo } from "./main.js";
 export type { PluginContext, TestpmdPlugin } from "./plugins.js";
+export { type RemoteTestpmd, spawnTestpmd } from "./remote.js";

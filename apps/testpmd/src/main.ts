@@ -6,6 +6,7 @@ import { EmudevRegistry } from "@emu/emudev";
 import { builtinPortDrivers, emudevService, MbufPool, PortRegistry } from "@emu/port";
 import { describeError, Testpmd } from "./app.js";
 import { parseArgs, type TestpmdOptions, USAGE } from "./args.js";
+import { BUILTIN_PLUGINS } from "./builtin-plugins.js";
 import { promptLoop } from "./cli/prompt.js";
 import { Forwarding } from "./forwarding.js";
 import { loadPlugin, type TestpmdPlugin } from "./plugins.js";
@@ -19,7 +20,7 @@ export interface TestpmdIo extends CliIo {
   readonly terminal?: boolean;
   /** Aborted by SIGINT/SIGTERM (the bin) or a test: testpmd stops and shuts down. */
   readonly signal?: AbortSignal;
-  /** Plugins registered before -d ones. */
+  /** Plugins registered after the built-in ones and before -d ones. */
   readonly plugins?: readonly TestpmdPlugin[];
 }
 
@@ -80,7 +81,8 @@ async function setup(
   const registry = new PortRegistry(builtinPortDrivers);
   const emudev = new EmudevRegistry({ onError: (e) => out(`EMUDEV: ${describeError(e)}\n`) });
   registry.provide(emudevService, emudev);
-  for (const p of [...(io.plugins ?? []), ...(await Promise.all(o.plugins.map(loadPlugin)))]) {
+  const plugins = [...BUILTIN_PLUGINS, ...(io.plugins ?? []), ...(await Promise.all(o.plugins.map(loadPlugin)))];
+  for (const p of plugins) {
     try {
       await p.register({ ports: registry, emudev });
     } catch (e) {

@@ -20,6 +20,11 @@ export interface RegionInfo {
   readonly index: number;
   /** The region's shared memory (regions described with `memory: true`), else undefined: trapped. */
   readonly memory: Uint8Array | undefined;
+  /**
+   * The memfd behind `memory`, for a data path in another thread that maps the region itself (the server owns it:
+   * never close it; it changes with each `start`).
+   */
+  readonly fd: number | undefined;
 }
 
 /** What a data-path provider sees of a device: resources and events, no lifecycle. */
@@ -362,7 +367,11 @@ export class EmudevDeviceImpl implements EmudevDevice {
 
   regions(): readonly RegionInfo[] {
     const { ctx, model } = this.running();
-    return Object.keys(model.regions ?? {}).map((k) => ({ index: Number(k), memory: ctx.regionMemory(Number(k)) }));
+    return Object.keys(model.regions ?? {}).map((k) => ({
+      index: Number(k),
+      memory: ctx.regionMemory(Number(k)),
+      fd: ctx.regionMemfd(Number(k)),
+    }));
   }
 
   attribute(name: string): unknown {

@@ -5,12 +5,26 @@ import { EmudevError } from "./errors.js";
 
 const MAX_U64 = (1n << 64n) - 1n;
 
+/** An fd-backed mapping with the file behind it (`DmaTable.files`). */
+export interface DmaFile extends DmaRegionInfo {
+  /** The client's fd (the server's copy; never close it): closed after the `dmaTable` "unmap" event of the mapping. */
+  readonly fd: number;
+  /** Where the mapping starts in the file. */
+  readonly offset: bigint;
+}
+
 /** The guest memory table of an emudev device. */
 export interface DmaTable {
   /** The mappings, ordered by IOVA. */
   regions(): readonly DmaRegionInfo[];
   /** Bumped on every map and unmap: a provider caching views re-translates when it changed. */
   readonly generation: number;
+  /**
+   * The fd-backed mappings with their files, for a data path in another thread that maps guest memory itself
+   * (`mmap(fd, offset, size)`). It must stop using a mapping (and its fd) before the listener of the mapping's
+   * `dmaTable` "unmap" event returns: the server then unmaps it and closes the fd.
+   */
+  files(): readonly DmaFile[];
   /**
    * A direct view of [iova, iova + length) inside one fd-backed mapping, `access` "r" or "rw" (default "r"). Throws
    * EmudevError "BadRange" (length not a positive safe integer, iova negative or the range beyond 2^64), "NotMapped"
@@ -68,6 +82,17 @@ export class DmaTableImpl implements DmaTable {
 
   regions(): readonly DmaRegionInfo[] {
     return this.table;
+  }
+
+  files(): readonly DmaFile[] {
+    const d = this.dma();
+    if (d === undefined) return [];
+    const out: DmaFile[] = [];
+    for (const r of this.table) {
+      const f = r.direct ? d.file(r.iova) : undefined;
+      if (f !== undefined) out.push({ ...r, fd: f.fd, offset: f.offset });
+    }
+    return out;
   }
 
   private find(a: bigint, length: number): DmaRegionInfo {

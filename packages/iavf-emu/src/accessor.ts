@@ -53,6 +53,12 @@ export interface IavfNic {
   interrupt(vector: number): VectorResult;
   /** Whether the guest armed `vector` (INTENA set). */
   interruptArmed(vector: number): boolean;
+  /**
+   * Calls `listener(vector, armed)` whenever a vector's INTENA changes — the guest armed or disarmed it, or it fired —
+   * so a data path in another thread can keep a shared mirror and raise a vector only when it would be delivered (a
+   * reset clears every INTENA without telling: re-read `interruptArmed` after a `reset` event). Returns the unsubscribe.
+   */
+  watchInterrupts(listener: (vector: number, armed: boolean) => void): () => void;
   /** ITR `index` (0..2) of `vector`, in 2 µs units (a provider may moderate with it). */
   itr(vector: number, index: number): number;
   /** Whether DYN_CTLN1(vector − 1) asks for descriptor write-back on ITR without an interrupt. */

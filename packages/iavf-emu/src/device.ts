@@ -94,6 +94,7 @@ export class IavfDevice implements DriverInstance {
   private resetTimer: NodeJS.Timeout | undefined;
   private activeWaiters: (() => void)[] = [];
   private config: IavfConfig = {};
+  private readonly armListeners = new Set<(vector: number, armed: boolean) => void>();
 
   constructor(
     private readonly host: DriverHost,
@@ -110,6 +111,14 @@ export class IavfDevice implements DriverInstance {
     this.bar = new Bar0({ write: (o, v) => this.onRegisterWrite(o, v), read: (o) => this.onRegisterRead(o) });
     this.bar.set(Reg.VFGEN_RSTAT, VfrState.VFACTIVE);
     this.irqs = new InterruptControl(MAX_VECTORS, this.interruptRegisters(), (v) => this.raise(v));
+    this.irqs.onArmChange = (v, armed) => {
+      for (const l of this.armListeners)
+        try {
+          l(v, armed);
+        } catch (e) {
+          this.report(e);
+        }
+    };
     this.aq = new AdminQueues(this.bar, host.dma, this.state.counters, () => this.irqs.mailboxCause());
     this.pf = new VirtchnlPf({
       state: this.state,
@@ -169,9 +178,10 @@ export class IavfDevice implements DriverInstance {
 
   // ---- registers ----
 
-  /** BAR0's shared memory (the doorbell pages), while the device is started. */
+  /** BAR0's shared memory (the doorbell pages), while the device is started (not once the server unmapped it). */
   private get mem(): Uint8Array | undefined {
-    return this.ctx?.regionMemory(REGISTER_BAR);
+    const m = this.ctx?.regionMemory(REGISTER_BAR);
+    return m !== undefined && m.byteLength > 0 ? m : undefined;
   }
 
   private interruptRegisters() {
@@ -400,6 +410,11 @@ export class IavfDevice implements DriverInstance {
       addStats: (delta) => s.addStats(delta),
       interrupt: (v): VectorResult => (this.mem === undefined || !this.validVector(v) ? "dropped" : this.irqs.fire(v)),
       interruptArmed: (v) => this.validVector(v) && this.irqs.armed(v),
+      watchInterrupts: (listener) => {
+        const l = (v: number, armed: boolean) => listener(v, armed);
+        this.armListeners.add(l);
+        return () => this.armListeners.delete(l);
+      },
       itr: (v, i) => this.irqs.itr(v, i),
       wbOnItr: (v) => this.validVector(v) && v > 0 && (this.bar.get(dynCtlOffset(v)) & (1 << 30)) !== 0,
       counters: () => ({ ...s.counters }),

@@ -35,6 +35,10 @@ function itrRegister(vector: number, index: number): { offset: number; shared: b
 
 export class InterruptControl {
   private readonly held: boolean[];
+  /** INTENA of each vector as `onArmChange` was last told. */
+  private readonly told: boolean[];
+  /** Told when a vector's INTENA changes (a guest write, or firing); not told of a reset's clearing. */
+  onArmChange: ((vector: number, armed: boolean) => void) | undefined;
 
   constructor(
     private readonly vectors: number,
@@ -43,6 +47,7 @@ export class InterruptControl {
     private readonly raise: (vector: number) => "delivered" | "pending" | "dropped",
   ) {
     this.held = new Array(vectors).fill(false);
+    this.told = new Array(vectors).fill(false);
   }
 
   /** A guest write of VFINT_DYN_CTL01 / VFINT_DYN_CTLN1. */
@@ -50,8 +55,16 @@ export class InterruptControl {
     const index = (value & DynCtl.ITR_INDX_MASK) >>> DynCtl.ITR_INDX_SHIFT;
     if (index !== DynCtl.ITR_NONE) this.setItr(vector, index, (value & DynCtl.INTERVAL_MASK) >>> DynCtl.INTERVAL_SHIFT);
     this.regs.set(dynCtlOffset(vector), (value & ~WRITE_ONLY) >>> 0);
-    if ((value & DynCtl.INTENA) === 0) return;
-    if ((value & DynCtl.SWINT_TRIG) !== 0 || this.held[vector]) this.deliver(vector);
+    if ((value & DynCtl.INTENA) !== 0 && ((value & DynCtl.SWINT_TRIG) !== 0 || this.held[vector])) this.deliver(vector);
+    this.tell(vector);
+  }
+
+  /** Tells `onArmChange` when INTENA of `vector` differs from what it was last told. */
+  private tell(vector: number): void {
+    const armed = this.armed(vector);
+    if (armed === this.told[vector]) return;
+    this.told[vector] = armed;
+    this.onArmChange?.(vector, armed);
   }
 
   /** Whether INTENA of `vector` is set. */
@@ -72,7 +85,9 @@ export class InterruptControl {
     this.held[vector] = false;
     const off = dynCtlOffset(vector);
     this.regs.set(off, (this.regs.get(off) & ~DynCtl.INTENA) >>> 0);
-    return this.raise(vector);
+    const r = this.raise(vector);
+    this.tell(vector);
+    return r;
   }
 
   /** The admin queue posted a message: ICR01.ADMINQ, and vector 0 if the cause is enabled (VFINT_ICR0_ENA1). */
@@ -106,5 +121,6 @@ export class InterruptControl {
   /** Nothing held (the registers are cleared by the caller). */
   reset(): void {
     this.held.fill(false);
+    this.told.fill(false);
   }
 }

@@ -1,6 +1,7 @@
 import {
   type DeviceInfo,
   type DmaBuffer,
+  type DmaMapAccess,
   type InterruptListener,
   type IrqBinding,
   IrqEventfds,
@@ -283,12 +284,10 @@ export class KernelVfioDevice implements VfioDevice {
     return this.irqs.disable(index);
   }
 
-  async dmaMap(
-    iova: bigint,
-    size: bigint,
-    access?: { readonly read?: boolean; readonly write?: boolean },
-  ): Promise<DmaBuffer> {
+  async dmaMap(iova: bigint, size: bigint, access?: DmaMapAccess): Promise<DmaBuffer> {
     this.live();
+    if (access?.file !== undefined)
+      throw new VfioDeviceError("Unsupported", "DMA map of a given file is not supported over kernel VFIO yet");
     const buf = await this.host.dmaMap(iova, size, { read: access?.read ?? true, write: access?.write ?? true });
     this.dma.set(`${iova}:${size}`, buf);
     return buf;

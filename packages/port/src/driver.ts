@@ -82,8 +82,20 @@ export interface PortControl {
   link?(): boolean;
   /** The data half for `config`, while started. */
   data(config: PortConfig): PortDataSource;
+  /**
+   * Counters the device keeps itself, cumulative while started (a NIC's missed packets: frames it dropped for want of
+   * a posted buffer): added to the port's statistics, at port level.
+   */
+  deviceCounters?(): DeviceCounters;
   /** Driver-specific lines for `info()` (e.g. the TAP interface's name). */
   details?(): Readonly<Record<string, string>>;
+}
+
+/** What a device counts itself (see `PortControl.deviceCounters`). */
+export interface DeviceCounters {
+  readonly imissed?: number;
+  readonly ierrors?: number;
+  readonly oerrors?: number;
 }
 
 /** A port driver: ports named `<name><n>` are made by it from devargs. */

@@ -4,6 +4,7 @@
  */
 export { parsePortDevargs, readPortArgs } from "./devargs.js";
 export {
+  type DeviceCounters,
   type DriverCounter,
   type LinkStatus,
   type PortCapabilities,

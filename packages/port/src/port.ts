@@ -1,6 +1,6 @@
 // A port as the application handles it on the main thread: lifecycle, configuration, link, info and statistics
 // around a driver's control half, and leases of its data half for the threads that run it.
-import type { LinkStatus, PortConfig, PortControl } from "./driver.js";
+import type { DeviceCounters, LinkStatus, PortConfig, PortControl } from "./driver.js";
 import { PortError } from "./errors.js";
 import { formatMac } from "./mac.js";
 import type { MbufPool, MbufPoolDescription } from "./mbuf-pool.js";
@@ -126,6 +126,7 @@ export class Port {
       if (this.#config === undefined)
         throw new PortError("BadState", `cannot start ${this.name}: it is not configured; configure it first`);
       await this.control.start(this.#config);
+      this.#deviceBase = {}; // the device's counters start again with the port
       this.#state = "started";
     });
   }
@@ -189,12 +190,29 @@ export class Port {
   }
 
   stats(): PortStats {
-    return this.#stats.snapshot();
+    const s = this.#stats.snapshot();
+    const d = this.#deviceCounters();
+    if (d === undefined) return s;
+    const b = this.#deviceBase;
+    return {
+      ...s,
+      imissed: s.imissed + (d.imissed ?? 0) - (b.imissed ?? 0),
+      ierrors: s.ierrors + (d.ierrors ?? 0) - (b.ierrors ?? 0),
+      oerrors: s.oerrors + (d.oerrors ?? 0) - (b.oerrors ?? 0),
+    };
   }
 
   /** Counters read zero from now on. */
   resetStats(): void {
     this.#stats.reset();
+    this.#deviceBase = this.#deviceCounters() ?? {};
+  }
+
+  #deviceBase: DeviceCounters = {};
+
+  /** The device's own counters while started. */
+  #deviceCounters(): DeviceCounters | undefined {
+    return this.#state === "started" ? this.control.deviceCounters?.() : undefined;
   }
 
   /** Lends the data half of a started port to threads (see PortLease). */

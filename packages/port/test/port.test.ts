@@ -7,6 +7,7 @@ import {
   PortRegistry,
   serviceKey,
 } from "@emu/port";
+import { afterThisTest } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { pool, registry, startedPort } from "./fixtures/helpers.js";
 
@@ -58,6 +59,32 @@ describe("PortRegistry", () => {
 });
 
 describe("Port", () => {
+  it("adds the counters a device keeps itself while started; clearing and a new start count from zero", async () => {
+    const r = new PortRegistry();
+    let missed = 5;
+    r.registerDriver({
+      name: "net_dev",
+      args: {},
+      async create(host) {
+        const inner = await builtinPortDrivers[0]!.create(host, { size: 64, "no-rx": false });
+        return { ...inner, deviceCounters: () => ({ imissed: missed, oerrors: 2 }) };
+      },
+    });
+    afterThisTest(() => r.closeAll());
+    const p = await startedPort(r, "net_dev0", pool());
+    expect(p.stats()).toMatchObject({ imissed: 5, oerrors: 2, ierrors: 0 });
+    missed = 9;
+    expect(p.stats().imissed).toBe(9);
+    p.resetStats();
+    missed = 12;
+    expect(p.stats()).toMatchObject({ imissed: 3, oerrors: 0 });
+    await p.stop();
+    expect(p.stats().imissed).toBe(0); // stopped: the device's counters are not the port's
+    missed = 1;
+    await p.start();
+    expect(p.stats().imissed).toBe(1);
+  });
+
   it("runs configure → start → stop → close, refusing what the state does not allow", async () => {
     const r = registry();
     const mp = pool(64);

@@ -1,5 +1,5 @@
 import type { DeviceAddress } from "./address.js";
-import type { RegionInfo, RegionMapping } from "./region.js";
+import type { FileRange, RegionInfo, RegionMapping } from "./region.js";
 
 /** vfio_device_info, decoded. */
 export interface DeviceInfo {
@@ -59,6 +59,24 @@ export interface DmaBuffer {
   readonly bytes: Uint8Array;
   readonly readable: boolean;
   readonly writable: boolean;
+  /**
+   * The file holding the memory, when it is file-backed and the implementation can say (the caller's file given to
+   * `dmaMap`, or a memfd it keeps open while mapped): another thread of this process may mmap it.
+   */
+  readonly file?: FileRange;
+}
+
+/** What `dmaMap` is asked for: the device's access, and optionally the caller's own memory. */
+export interface DmaMapAccess {
+  readonly read?: boolean;
+  readonly write?: boolean;
+  /**
+   * Map this file range (the caller's memfd, e.g. a packet-buffer pool) instead of allocating memory: the device then
+   * reaches the caller's memory itself, zero copy. The fd stays the caller's and must outlive the mapping and hold
+   * `size` bytes from `offset` (default 0, page aligned). An implementation that cannot map a given file rejects with
+   * "Unsupported".
+   */
+  readonly file?: { readonly fd: number; readonly offset?: bigint };
 }
 
 /**
@@ -89,12 +107,8 @@ export interface VfioDevice {
   enableIrqs(index: number, start: number, count: number, listener: InterruptListener): Promise<IrqBinding>;
   /** De-assigns every vector of an IRQ index (count 0, DATA_NONE, ACTION_TRIGGER). */
   disableIrqs(index: number): Promise<void>;
-  /** Allocates shareable memory and makes it reachable by the device at `iova`. */
-  dmaMap(
-    iova: bigint,
-    size: bigint,
-    access?: { readonly read?: boolean; readonly write?: boolean },
-  ): Promise<DmaBuffer>;
+  /** Allocates shareable memory (or takes `access.file`) and makes it reachable by the device at `iova`. */
+  dmaMap(iova: bigint, size: bigint, access?: DmaMapAccess): Promise<DmaBuffer>;
   dmaUnmap(iova: bigint, size: bigint): Promise<void>;
   reset(): Promise<void>;
   /** Releases mappings, eventfds and the transport. Idempotent. */

@@ -13,6 +13,7 @@ export { pciIdsFromConfig } from "./config-ids.js";
 export type {
   DeviceInfo,
   DmaBuffer,
+  DmaMapAccess,
   InterruptListener,
   IrqBinding,
   IrqData,
@@ -25,6 +26,7 @@ export { irqSetFlags, toDeviceInfo, toIrqInfo, toRegionInfo } from "./from-vfio.
 export { type IrqEventfd, IrqEventfds, type IrqEventfdsOptions } from "./irq-eventfds.js";
 export { disableMsix, enableMsix } from "./msix.js";
 export {
+  type FileRange,
   type MappedArea,
   mappableAreas,
   type RawRegionCapability,

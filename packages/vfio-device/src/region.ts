@@ -50,12 +50,25 @@ export function mappableAreas(info: RegionInfo): readonly SparseArea[] {
   return [{ offset: 0n, size: info.size }];
 }
 
+/** Where a piece of memory lives in a file: another thread of this process can mmap `fd` at `offset` itself. */
+export interface FileRange {
+  /** An fd of this process (fd numbers are process-wide), open as long as the memory stays mapped. Not yours to close. */
+  readonly fd: number;
+  /** Byte offset of the memory in the file (page aligned). */
+  readonly offset: bigint;
+}
+
 /** One mmapped area of a region: `bytes` is a live view of the device memory. */
 export interface MappedArea {
   /** Offset of the area within its region. */
   readonly offset: bigint;
   readonly size: bigint;
   readonly bytes: Uint8Array;
+  /**
+   * The file the area was mapped from, when the implementation can say (a worker thread maps the same memory, e.g. a
+   * doorbell page, from it); valid until the mapping is unmapped.
+   */
+  readonly file?: FileRange;
 }
 
 /** The mmapped areas of one region; `unmap()` releases them (their `bytes` then read as empty). */

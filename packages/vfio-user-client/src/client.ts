@@ -283,7 +283,9 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
   /**
    * Allocates `size` bytes (a memfd mapped here) and maps them for the device at `iova` with DMA_MAP. The fd goes
    * with the message (the server maps the same pages) unless `messageBased`: then the server reaches the memory only
-   * with DMA_READ/DMA_WRITE messages, which this client serves from it. Sizes above 4 GiB are refused.
+   * with DMA_READ/DMA_WRITE messages, which this client serves from it. With `file`, the caller's file range is
+   * mapped and sent instead (with its offset; the fd stays the caller's). Our own memfd stays open until the unmap, so
+   * the buffer's `file` lets a worker thread map the same memory. Sizes above 4 GiB are refused.
    */
   dmaMap(iova: bigint, size: bigint, access?: DmaMapOptions): Promise<ClientDmaBuffer> {
     return this.memory.dmaMap(iova, size, access);

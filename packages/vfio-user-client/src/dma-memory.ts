@@ -1,6 +1,6 @@
-import { closeFds, MAX_MAPPING_LENGTH, type Mapping, memfdCreate, mmap } from "@emu/sys";
-import type { DmaBuffer } from "@emu/vfio-device";
-import { DmaMapFlags, type Frame } from "@emu/vfio-user-proto";
+import { closeFds, MAX_MAPPING_LENGTH, type Mapping, memfdCreate, mmap, pageSize } from "@emu/sys";
+import type { DmaBuffer, DmaMapAccess } from "@emu/vfio-device";
+import { DmaMapFlags } from "@emu/vfio-user-proto";
 import { invalid, VfioUserClientError } from "./errors.js";
 import { U64_MAX, u64 } from "./internal/arguments.js";
 import { type DmaEntry, DmaTable } from "./internal/dma-table.js";
@@ -13,9 +13,7 @@ export interface ClientDmaBuffer extends DmaBuffer {
 }
 
 /** Options of {@link VfioUserClient.dmaMap} beyond the access bits. */
-export interface DmaMapOptions {
-  readonly read?: boolean;
-  readonly write?: boolean;
+export interface DmaMapOptions extends DmaMapAccess {
   /** Send no fd: the server must use DMA_READ/DMA_WRITE messages for this memory. Default false. */
   readonly messageBased?: boolean;
 }
@@ -49,12 +47,16 @@ export class DmaMemory {
     const readable = access?.read ?? true;
     const writable = access?.write ?? true;
     const messageBased = access?.messageBased === true;
-    const fd = memfdCreate(`emu-dma-${iova.toString(16)}`, size);
+    const given = access?.file;
+    const file = given === undefined ? undefined : checkFile(given);
+    // Our own memory is a memfd kept open while mapped, so threads of this process can map it too (DmaBuffer.file).
+    const fd = file?.fd ?? memfdCreate(`emu-dma-${iova.toString(16)}`, size);
+    const offset = file?.offset ?? 0n;
     let mapping: Mapping;
     try {
-      mapping = mmap(fd, 0, Number(size), "rw");
+      mapping = mmap(fd, offset, Number(size), "rw");
     } catch (e) {
-      closeFds([fd]);
+      if (file === undefined) closeFds([fd]);
       throw new VfioUserClientError(
         "InvalidArgument",
         `cannot map ${size} bytes of DMA memory: ${(e as Error).message}`,
@@ -64,36 +66,40 @@ export class DmaMemory {
       );
     }
     const bytes = new Uint8Array(mapping.buffer);
-    const entry: DmaEntry = { iova, size, end: iova + size, bytes, readable, writable, messageBased, mapping };
+    const entry: DmaEntry = {
+      iova,
+      size,
+      end: iova + size,
+      bytes,
+      readable,
+      writable,
+      messageBased,
+      mapping,
+      file: { fd, offset, owned: file === undefined },
+    };
     this.table.add(entry);
     try {
-      await this.announce(entry, fd);
+      await this.announce(entry);
     } catch (e) {
       this.table.remove(entry);
-      mapping.unmap();
+      release(entry);
       throw e;
     }
-    return { iova, size, bytes, readable, writable, messageBased };
+    return bufferOf(entry);
   }
 
-  /** DMA_MAP of `entry`, with `fd` unless it is message-based; `fd` is closed once the message has its copy. */
-  private async announce(entry: DmaEntry, fd: number): Promise<void> {
+  /** DMA_MAP of `entry`, with its fd (and the offset in it) unless it is message-based. */
+  private async announce(entry: DmaEntry): Promise<void> {
     const flags = (entry.readable ? DmaMapFlags.READ : 0) | (entry.writable ? DmaMapFlags.WRITE : 0);
     const frame = frameOf({
       kind: "DmaMapRequest",
       argsz: 32,
       flags,
-      offset: 0n,
+      offset: entry.messageBased ? 0n : entry.file.offset,
       address: entry.iova,
       size: entry.size,
     });
-    let sent: Promise<Frame>;
-    try {
-      sent = this.session.conn.request(frame, entry.messageBased ? undefined : [fd]);
-    } finally {
-      closeFds([fd]); // the message left with its copy of the fd; our mapping does not need it
-    }
-    const reply = await sent;
+    const reply = await this.session.conn.request(frame, entry.messageBased ? undefined : [entry.file.fd]);
     closeFds(reply.fds);
     this.session.decode(reply, "DmaMapReply");
   }
@@ -107,24 +113,36 @@ export class DmaMemory {
     const e = this.table.find(iova, size);
     if (e) {
       this.table.remove(e);
-      e.mapping.unmap();
+      release(e);
     }
   }
 
   /** See {@link VfioUserClient.dmaBuffers}. */
   dmaBuffers(): readonly ClientDmaBuffer[] {
-    return this.table.list().map((e) => ({
-      iova: e.iova,
-      size: e.size,
-      bytes: e.bytes,
-      readable: e.readable,
-      writable: e.writable,
-      messageBased: e.messageBased,
-    }));
+    return this.table.list().map(bufferOf);
   }
 
   /** Releases all of our DMA memory. */
   close(): void {
-    for (const e of this.table.clear()) e.mapping.unmap();
+    for (const e of this.table.clear()) release(e);
   }
+}
+
+function bufferOf(e: DmaEntry): ClientDmaBuffer {
+  const { iova, size, bytes, readable, writable, messageBased } = e;
+  return { iova, size, bytes, readable, writable, messageBased, file: { fd: e.file.fd, offset: e.file.offset } };
+}
+
+/** Unmaps the entry's memory and closes its memfd if it is ours. */
+function release(e: DmaEntry): void {
+  e.mapping.unmap();
+  if (e.file.owned) closeFds([e.file.fd]);
+}
+
+function checkFile(f: { readonly fd: number; readonly offset?: bigint }): { fd: number; offset: bigint } {
+  const offset = f.offset ?? 0n;
+  if (!Number.isInteger(f.fd) || f.fd < 0) throw invalid(`file.fd must be an fd (got ${String(f.fd)})`);
+  if (typeof offset !== "bigint" || offset < 0n || offset % BigInt(pageSize) !== 0n)
+    throw invalid(`file.offset must be a page-aligned bigint >= 0 (got ${String(offset)})`);
+  return { fd: f.fd, offset };
 }

@@ -78,6 +78,7 @@ export class RegionMappings {
       area: {
         offset: a.offset,
         size: a.size,
+        file: { fd, offset: fileOffset },
         get bytes() {
           return live.live ? bytes : EMPTY;
         },

@@ -1,7 +1,7 @@
 // Every command, client in this process, server (test/fixtures/device-server.ts) in another, over a real socket.
 import { type DecodedMsix, decodeConfigSpace } from "@emu/pci-config";
-import { EventFd } from "@emu/sys";
-import { until } from "@emu/test-kit";
+import { closeFd, EventFd, fileSize, memfdCreate, mmap } from "@emu/sys";
+import { afterThisTest, until } from "@emu/test-kit";
 import { RegionIo } from "@emu/vfio-device";
 import { isVfioUserClientError, type VfioUserClient, type VfioUserClientError } from "@emu/vfio-user-client";
 import {
@@ -197,6 +197,11 @@ describe("regions", () => {
     expect(c.stats.messagesSent).toBe(sent);
     const seen = await dev.call<Uint8Array>("regionMemory", { index: 0, offset: 0x1020, length: 4 });
     expect([...seen]).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    // The area says which file it came from: a second mapping of it (what a worker thread makes) is the same memory.
+    const file = map.areas[0]!.file!;
+    const again = mmap(file.fd, file.offset, Number(SPARSE.size));
+    expect([...new Uint8Array(again.buffer, 0x20, 4)]).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    again.unmap();
     // And the other way round: the device's stores show in our mapping.
     await dev.call("setRegionMemory", { index: 0, offset: 0x1100, data: Uint8Array.of(7, 7) });
     expect([...map.areas[0]!.bytes.subarray(0x100, 0x102)]).toEqual([7, 7]);
@@ -324,6 +329,38 @@ describe("DMA", () => {
     expect(buf.bytes.length).toBe(0); // our memory is released
     expect(await dev.call("dmaRegions")).toEqual([]);
     expect((await dev.call<{ dmaUnmaps: string[] }>("log")).dmaUnmaps).toEqual(["100000"]);
+  });
+
+  it("the memfd behind a buffer stays open while mapped, so another mapping of it (a worker's) is the same memory", async () => {
+    const dev = await startDevice();
+    const c = await connect(dev.socketPath);
+    const buf = await c.dmaMap(0x100000n, 0x10000n);
+    const file = buf.file!;
+    const twin = mmap(file.fd, file.offset, 0x10000);
+    await dev.call("dmaWrite", { iova: 0x100010n, data: Uint8Array.of(5, 6) });
+    expect([...new Uint8Array(twin.buffer, 0x10, 2)]).toEqual([5, 6]);
+    twin.unmap();
+    await c.dmaUnmap(0x100000n, 0x10000n);
+    expect(() => fileSize(file.fd)).toThrow(); // closed with the mapping
+  });
+
+  it("a file of the caller's (with an offset) is mapped for the device: its memory, zero copy, the fd still its own", async () => {
+    const dev = await startDevice();
+    const c = await connect(dev.socketPath);
+    const fd = memfdCreate("caller-pool", 0x20000);
+    afterThisTest(() => closeFd(fd));
+    const mine = mmap(fd, 0, 0x20000);
+    afterThisTest(() => mine.unmap());
+    const buf = await c.dmaMap(0x400000n, 0x10000n, { file: { fd, offset: 0x10000n } });
+    expect(buf.file).toEqual({ fd, offset: 0x10000n });
+    await dev.call("dmaWrite", { iova: 0x400008n, data: Uint8Array.of(1, 2, 3) });
+    expect([...new Uint8Array(mine.buffer, 0x10008, 3)]).toEqual([1, 2, 3]);
+    new Uint8Array(mine.buffer)[0x1fff0] = 0x5a;
+    expect([...(await dev.call<Uint8Array>("dmaRead", { iova: 0x40fff0n, length: 1 }))]).toEqual([0x5a]);
+    await c.dmaUnmap(0x400000n, 0x10000n);
+    expect(fileSize(fd)).toBe(0x20000n); // still open: the caller's
+    for (const bad of [{ fd: -1 }, { fd, offset: 5n }])
+      expect((await rejection(c.dmaMap(0x500000n, 0x1000n, { file: bad }))).reason).toBe("InvalidArgument");
   });
 
   it('fd-backed memory reached with { via: "message" }: we see and serve DMA_READ / DMA_WRITE (libvfio-user\'s way)', async () => {

@@ -48,6 +48,11 @@ export interface DeviceContext {
   readonly config: DeviceConfig;
   /** The shared memory of a region described with `memory: true` (what the client mmaps), else undefined. */
   regionMemory(index: number): Uint8Array | undefined;
+  /**
+   * The memfd behind `regionMemory(index)`, for a data path in another thread that maps the region itself. The server
+   * owns it (do not close it); it stays open while the server runs.
+   */
+  regionMemfd(index: number): number | undefined;
   readonly migrationState: MigrationState;
   /** A client is connected and finished VERSION negotiation. */
   readonly connected: boolean;

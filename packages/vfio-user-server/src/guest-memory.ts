@@ -54,4 +54,11 @@ export interface Dma {
   markDirty(iova: bigint | number, length: number): void;
   /** The mappings currently in the table. */
   regions(): readonly DmaRegionInfo[];
+  /**
+   * The file behind the fd-backed mapping that starts at `iova`: the client's fd (the server's copy) and the offset
+   * of the mapping in it — for a data path in another thread that maps guest memory itself. The server owns the fd:
+   * it is closed when the mapping goes, after the unmap notification (`onDmaUnmap`) returns. Undefined for
+   * message-based memory or no such mapping.
+   */
+  file(iova: bigint): { readonly fd: number; readonly offset: bigint } | undefined;
 }

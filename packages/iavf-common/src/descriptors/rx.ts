@@ -82,7 +82,7 @@ export function writeRxReadDescriptor(v: DataView, at: number, packetAddr: numbe
 /**
  * Writes back a received fragment: the device's side. `status` is {@link RxStatus} bits (include DD, and EOF on the
  * frame's last descriptor), `errors` {@link RxError} bits. `rssHash` goes to QW0 high (set FLTSTAT to 3 in
- * `status` to make drivers use it). QW2/QW3 are zeroed.
+ * `status` to make drivers use it). QW2/QW3 are zeroed. The low word of QW1 (DD) is written last.
  */
 export function writeRxWriteback(
   v: DataView,
@@ -94,15 +94,16 @@ export function writeRxWriteback(
   l2tag1 = 0,
   rssHash = 0,
 ): void {
+  // The word holding DD is stored last: a driver polling DD must find the rest of the write-back already there.
   v.setUint16(at, 0, LE);
   v.setUint16(at + 2, l2tag1 & 0xffff, LE);
   v.setUint32(at + 4, rssHash >>> 0, LE);
-  v.setUint32(at + 8, ((status & 0x7ffff) | ((errors & 0xff) << 19) | ((ptype & 0x3) << 30)) >>> 0, LE);
-  v.setUint32(at + 12, (((ptype >>> 2) & 0x3f) | ((length & 0x3fff) << 6)) >>> 0, LE);
   v.setUint32(at + 16, 0, LE);
   v.setUint32(at + 20, 0, LE);
   v.setUint32(at + 24, 0, LE);
   v.setUint32(at + 28, 0, LE);
+  v.setUint32(at + 12, (((ptype >>> 2) & 0x3f) | ((length & 0x3fff) << 6)) >>> 0, LE);
+  v.setUint32(at + 8, ((status & 0x7ffff) | ((errors & 0xff) << 19) | ((ptype & 0x3) << 30)) >>> 0, LE);
 }
 
 /** Write-back: status bits (QW1 18:0). */

@@ -11,6 +11,8 @@ export interface DmaEntry {
   /** Mapped without an fd: the server reaches it only with DMA_READ/DMA_WRITE messages. */
   readonly messageBased: boolean;
   readonly mapping: Mapping;
+  /** The file behind the memory: our memfd (closed with the entry) or the caller's (`owned` false). */
+  readonly file: { readonly fd: number; readonly offset: bigint; readonly owned: boolean };
 }
 
 /** The client's side of the IOMMU: which IOVA ranges are backed by which of our mappings. Few entries: a list. */

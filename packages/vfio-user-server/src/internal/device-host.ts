@@ -125,6 +125,7 @@ export class DeviceHost {
       },
       config,
       regionMemory: (index) => host().regions[index]?.memory,
+      regionMemfd: (index) => host().regions[index]?.memfd,
       get migrationState() {
         return host().migrationState as MigrationState;
       },

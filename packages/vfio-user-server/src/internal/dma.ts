@@ -21,6 +21,9 @@ interface Entry {
   /** fd-backed: windows of at most 4 GiB, in order. */
   readonly windows: Mapping[] | undefined;
   readonly views: Uint8Array[] | undefined;
+  /** fd-backed: the client's fd (kept for `file`, closed when the mapping goes) and the mapping's offset in it. */
+  readonly fd: number | undefined;
+  readonly offset: bigint;
 }
 
 const MAX_WINDOW = BigInt(MAX_MAPPING_LENGTH);
@@ -30,6 +33,15 @@ const MAX_WINDOW = BigInt(MAX_MAPPING_LENGTH);
  */
 const MAX_DMA_MAP_SIZE = 8n << 40n;
 const NO_BYTES = new Uint8Array(0);
+
+function closeQuietly(fd: number | undefined): void {
+  if (fd === undefined) return;
+  try {
+    closeFd(fd);
+  } catch {
+    // not ours to worry about
+  }
+}
 
 /** The DMA table of the current client and the device-facing translation API. */
 export class DmaController implements Dma {
@@ -56,19 +68,15 @@ export class DmaController implements Dma {
   // Protocol side
 
   /**
-   * DMA_MAP. Takes ownership of `fd` (closed in every case: the mapping does not need it). Throws ReplyError.
+   * DMA_MAP. Takes ownership of `fd`: kept with an fd-backed mapping (for `file`) and closed when it goes, closed at
+   * once when the map is refused. Throws ReplyError.
    */
   add(flags: number, offset: bigint, iova: bigint, size: bigint, fd: number | undefined): DmaRegionInfo {
     try {
       return this.addInner(flags, offset, iova, size, fd);
-    } finally {
-      if (fd !== undefined) {
-        try {
-          closeFd(fd);
-        } catch {
-          // not ours to worry about
-        }
-      }
+    } catch (e) {
+      closeQuietly(fd);
+      throw e;
     }
   }
 
@@ -129,6 +137,8 @@ export class DmaController implements Dma {
       info,
       windows,
       views: windows?.map((w) => new Uint8Array(w.buffer)),
+      fd,
+      offset,
     };
     let i = this.entries.findIndex((e) => e.iova >= iova);
     if (i < 0) i = this.entries.length;
@@ -155,8 +165,17 @@ export class DmaController implements Dma {
   }
 
   private drop(e: Entry): void {
-    this.onUnmap(e.info);
-    if (e.windows) for (const w of e.windows) w.unmap();
+    try {
+      this.onUnmap(e.info);
+    } finally {
+      if (e.windows) for (const w of e.windows) w.unmap();
+      closeQuietly(e.fd);
+    }
+  }
+
+  file(iova: bigint): { readonly fd: number; readonly offset: bigint } | undefined {
+    const e = this.entries.find((x) => x.iova === iova);
+    return e?.fd === undefined ? undefined : { fd: e.fd, offset: e.offset };
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,8 @@
+// The drivers of the tree that testpmd registers before any `-d` plugin, so the seeds' command lines work as they are:
+// `--vdev 'emu_iavf0,sock=<socket>'` then `port attach net_iavfbe,emu=emu_iavf0` (emu_iavf, the iavf-dp-sw provider
+// and net_iavfbe), and `--vdev 'net_iavf_client0,path=<socket>'`.
+import * as iavfClientPort from "@emu/iavf-client/port";
+import * as iavfDpSw from "@emu/iavf-dp-sw";
+import type { TestpmdPlugin } from "./plugins.js";
+
+export const BUILTIN_PLUGINS: readonly TestpmdPlugin[] = [iavfDpSw, iavfClientPort];

@@ -1,0 +1,106 @@
+/**
+ * BAR0 of the VF as the driver reaches it: 32-bit register reads and writes through `RegionIo` (a plain load or store
+ * when the register lies in an mmapped sparse area, REGION_READ/REGION_WRITE — or pread/pwrite — otherwise).
+ */
+import { BAR0_SIZE, qrxTail, qtxTail } from "@emu/iavf-common";
+import { RegionIo, type VfioDevice } from "@emu/vfio-device";
+import { PciRegion } from "@emu/vfio-user-proto";
+import { deviceFailure, IavfClientError } from "./errors.js";
+
+/** A doorbell register inside a mapped file: mmap `size` bytes of `fd` at `offset`, the register is at byte `at`. */
+export interface DoorbellFile {
+  readonly fd: number;
+  readonly offset: bigint;
+  readonly size: number;
+  readonly at: number;
+}
+
+export class Bar0 {
+  private closed = false;
+
+  private constructor(
+    private readonly io: RegionIo,
+    /** Whether the first TX and RX tail doorbells are served from mapped memory (no message per write). */
+    readonly doorbellsMapped: boolean,
+  ) {}
+
+  /**
+   * Opens BAR0: checks it is readable, writable and at least 64 KiB, and (unless `map` is false) mmaps what the
+   * device offers to map.
+   */
+  static async open(device: VfioDevice, map: boolean): Promise<Bar0> {
+    let io: RegionIo;
+    try {
+      io = await RegionIo.open(device, PciRegion.BAR0, { map });
+    } catch (e) {
+      throw deviceFailure("cannot open BAR0", e);
+    }
+    const info = io.info;
+    if (!info.readable || !info.writable || info.size < BigInt(BAR0_SIZE)) {
+      io.close();
+      throw new IavfClientError(
+        "Unsupported",
+        `BAR0 must be a readable and writable region of at least 0x${BAR0_SIZE.toString(16)} bytes (it is 0x${info.size.toString(16)}, flags 0x${info.flags.toString(16)})`,
+      );
+    }
+    const mapped = io.isMapped(BigInt(qtxTail(0)), 4) && io.isMapped(BigInt(qrxTail(0)), 4);
+    return new Bar0(io, mapped);
+  }
+
+  /** Whether the register at `offset` is a plain load/store into mapped memory. */
+  isMapped(offset: number): boolean {
+    return !this.closed && this.io.isMapped(BigInt(offset), 4);
+  }
+
+  async read(offset: number): Promise<number> {
+    try {
+      return await this.io.read32(BigInt(offset));
+    } catch (e) {
+      throw deviceFailure(`BAR0 read at 0x${offset.toString(16)}`, e);
+    }
+  }
+
+  async write(offset: number, value: number): Promise<void> {
+    try {
+      await this.io.write32(BigInt(offset), value >>> 0);
+    } catch (e) {
+      throw deviceFailure(`BAR0 write at 0x${offset.toString(16)}`, e);
+    }
+  }
+
+  /**
+   * A doorbell writer for the register at `offset`: a plain store into the mapped area when the register is mapped
+   * (the writer returns undefined, done), a region write otherwise (the writer returns its promise).
+   */
+  doorbell(offset: number): (value: number) => Promise<void> | undefined {
+    const area = this.io.areas.find(
+      (a) => a.bytes.length > 0 && BigInt(offset) >= a.offset && BigInt(offset + 4) <= a.offset + a.size,
+    );
+    if (area === undefined) return (value) => this.write(offset, value);
+    const word = new Uint32Array(area.bytes.buffer, area.bytes.byteOffset + (offset - Number(area.offset)), 1);
+    return (value) => {
+      if (this.closed) throw new IavfClientError("Closed", "BAR0 is closed");
+      // A sequentially consistent store: the descriptors written before it are visible to the device first.
+      Atomics.store(word, 0, value >>> 0);
+      return undefined;
+    };
+  }
+
+  /**
+   * Where the register at `offset` lives in a file, when it is in a mapped area whose file the device gave: the
+   * area's fd and file offset, its size, and the register's byte offset in it (a worker thread maps it from there).
+   */
+  doorbellFile(offset: number): DoorbellFile | undefined {
+    const area = this.io.areas.find(
+      (a) => a.bytes.length > 0 && BigInt(offset) >= a.offset && BigInt(offset + 4) <= a.offset + a.size,
+    );
+    if (area?.file === undefined) return undefined;
+    return { fd: area.file.fd, offset: area.file.offset, size: Number(area.size), at: offset - Number(area.offset) };
+  }
+
+  /** Unmaps the mapped areas (the device stays open). Idempotent. */
+  close(): void {
+    this.closed = true;
+    this.io.close();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * A data ring's software state, kept in a SharedArrayBuffer so that whichever thread serves the queue (the driver's
+ * own thread, or one forwarding thread after another) carries on where the last one stopped: next-to-use and
+ * next-to-clean, the buffer id and IOVA behind each slot, and a generation that the control side bumps when the rings
+ * were set up again (a reset) — the serving thread then starts its ring over.
+ */
+
+/** Words of the header (Int32Array indices). */
+const NTU = 0;
+const NTC = 1;
+/** Bumped by the control side when the device's rings were set up again (after a reset). */
+const GEN = 2;
+/** The generation the serving thread last set its ring up for. */
+const SYNCED = 3;
+/** Non-zero while the control side resets the VF: the serving thread leaves the ring alone. */
+const PAUSED = 4;
+const HEADER_BYTES = 64;
+
+export class RingState {
+  /** The slot the next buffer goes to (the tail the device is told). */
+  ntu: number;
+  /** The oldest slot the device may still own. */
+  ntc: number;
+  readonly size: number;
+  readonly buffer: SharedArrayBuffer;
+  /** Buffer id behind each slot. */
+  readonly ids: Uint32Array;
+  /** IOVA of each slot's buffer (RX: re-posted as it was when a frame is dropped). */
+  readonly iovas: Float64Array;
+  private readonly header: Int32Array;
+
+  private constructor(buffer: SharedArrayBuffer, size: number) {
+    this.buffer = buffer;
+    this.size = size;
+    this.header = new Int32Array(buffer, 0, HEADER_BYTES / 4);
+    this.ids = new Uint32Array(buffer, HEADER_BYTES, size);
+    this.iovas = new Float64Array(buffer, HEADER_BYTES + Math.ceil((size * 4) / 8) * 8, size);
+    this.ntu = 0;
+    this.ntc = 0;
+    this.load();
+  }
+
+  /** Reads next-to-use and next-to-clean from shared memory (a thread taking the ring over does, before using it). */
+  load(): void {
+    this.ntu = Atomics.load(this.header, NTU);
+    this.ntc = Atomics.load(this.header, NTC);
+  }
+
+  /** A fresh state for a ring of `size` slots. */
+  static create(size: number): RingState {
+    const bytes = HEADER_BYTES + Math.ceil((size * 4) / 8) * 8 + size * 8;
+    return new RingState(new SharedArrayBuffer(bytes), size);
+  }
+
+  /** This thread's view of a state made elsewhere (`buffer` of another RingState). */
+  static attach(buffer: SharedArrayBuffer, size: number): RingState {
+    if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < HEADER_BYTES + size * 12)
+      throw new RangeError(`a ring state of ${size} slots needs a larger SharedArrayBuffer`);
+    return new RingState(buffer, size);
+  }
+
+  /** Slots holding a buffer the device owns or has not handed back yet. */
+  get inFlight(): number {
+    return (this.ntu - this.ntc + this.size) % this.size;
+  }
+
+  /** Slots that can take a buffer (one always stays empty: tail = head means an empty ring). */
+  get free(): number {
+    return this.size - 1 - this.inFlight;
+  }
+
+  /** Writes next-to-use and next-to-clean back to shared memory (at the end of each burst). */
+  save(): void {
+    Atomics.store(this.header, NTU, this.ntu);
+    Atomics.store(this.header, NTC, this.ntc);
+  }
+
+  /** Starts the ring over (the device's head is 0 again); returns how many buffers were in flight (ids[0..n)). */
+  restart(): number {
+    let n = 0;
+    for (let i = this.ntc; i !== this.ntu; i = (i + 1) % this.size) {
+      this.ids[n] = this.ids[i] ?? 0;
+      this.iovas[n] = this.iovas[i] ?? 0;
+      n++;
+    }
+    this.ntu = 0;
+    this.ntc = 0;
+    this.save();
+    Atomics.store(this.header, SYNCED, Atomics.load(this.header, GEN));
+    return n;
+  }
+
+  /** Control side: the device's rings were set up again; the serving thread restarts its ring at its next burst. */
+  bumpGeneration(): void {
+    Atomics.add(this.header, GEN, 1);
+  }
+
+  /** Whether the ring must be restarted before it is used (a reset happened since it was set up). */
+  get stale(): boolean {
+    return Atomics.load(this.header, GEN) !== Atomics.load(this.header, SYNCED);
+  }
+
+  get paused(): boolean {
+    return Atomics.load(this.header, PAUSED) !== 0;
+  }
+
+  set paused(on: boolean) {
+    Atomics.store(this.header, PAUSED, on ? 1 : 0);
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * `net_iavf_client` (DPDK's vdev of that name: `--vdev 'net_iavf_client0,path=<vfio-user socket>'`): a port over an
+ * iavf VF reached through a vfio-user socket, driven by `IavfDriver`. Made: the socket is connected and the VF probed
+ * (queue pairs it offers, its MAC). Started: the driver brings the VF up for the configuration (queue pairs, ring
+ * sizes, the pool's buffer size), DMA-maps the port's packet pool so the device reads and writes the buffers
+ * themselves, posts the RX rings and hands the rings to the forwarding threads. Stopped: the VF is closed as Linux
+ * removes it, every buffer back in the pool. A reset of the VF pauses the threads' rings and starts them over after.
+ */
+import { arg } from "@emu/emudev";
+import type { EthStats } from "@emu/iavf-common";
+import type { DeviceCounters, PortConfig, PortControl, PortDriver, PortHost } from "@emu/port";
+import { PortError } from "@emu/port";
+import { VfioUserClient } from "@emu/vfio-user-client";
+import { RxQueue } from "../datapath/rx-queue.js";
+import type { SharedPair } from "../datapath/share.js";
+import { TxQueue } from "../datapath/tx-queue.js";
+import type { DmaRegion } from "../dma-pool.js";
+import { IavfDriver } from "../driver.js";
+import { isIavfClientError } from "../errors.js";
+import type { IavfClientParams } from "./data.js";
+import { PairIo } from "./pair-io.js";
+
+const args = {
+  path: arg.string({ help: "the vfio-user socket of the VF (e.g. served by emu_iavf)" }),
+  intr: arg.bool({ default: false, help: "serve the mailbox on its MSI-X vector (default: polled)" }),
+  mac: arg.mac({ default: new Uint8Array(0), help: "use this MAC instead of the PF's" }),
+  promisc: arg.bool({ default: true, help: "promiscuous mode, as testpmd sets on every port (default on)" }),
+};
+
+/** How often the VF's statistics are read while started. */
+const STATS_MS = 100;
+
+const fail = (host: PortHost, what: string, e: unknown): PortError =>
+  new PortError("Io", `${host.name}: ${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+
+const macText = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(":");
+const macBytes = (s: string) => Uint8Array.from(s.split(":"), (h) => Number.parseInt(h, 16));
+
+/** The started state: the running driver, the pool's mapping, the shared rings. */
+interface Running {
+  readonly nic: IavfDriver;
+  /** GET_STATS at start, and the latest of the periodic ones. */
+  readonly stats: { base: EthStats; last: EthStats };
+  readonly poolRegion: DmaRegion;
+  readonly shared: SharedPair[];
+  readonly off: () => void;
+}
+
+class IavfClientPort implements PortControl {
+  readonly capabilities;
+  readonly mac: Uint8Array;
+  private running: Running | undefined;
+
+  constructor(
+    private readonly host: PortHost,
+    private readonly dev: VfioUserClient,
+    private readonly options: {
+      readonly interrupts: boolean;
+      readonly mac: string | undefined;
+      readonly promiscuous: boolean;
+    },
+    maxPairs: number,
+    mac: string,
+  ) {
+    this.capabilities = { maxRxQueues: maxPairs, maxTxQueues: maxPairs, maxDesc: 4096, speedMbps: 10_000 };
+    this.mac = macBytes(mac);
+  }
+
+  configure(config: PortConfig): void {
+    const name = this.host.name;
+    if (config.rxQueues !== config.txQueues)
+      throw new PortError("InvalidValue", `${name}: an iavf VF has queue pairs: as many RX as TX queues, please`);
+    for (const [what, n] of [
+      ["RX", config.rxDesc],
+      ["TX", config.txDesc],
+    ] as const)
+      if (n < 64 || n % 32 !== 0)
+        throw new PortError("InvalidValue", `${name}: ${what} ring size ${n} must be 64..4096, a multiple of 32`);
+    if (config.pool.dataRoom < 1024)
+      throw new PortError("InvalidValue", `${name}: the pool's data room (${config.pool.dataRoom}) is below 1024`);
+  }
+
+  async start(config: PortConfig): Promise<void> {
+    this.configure(config);
+    const rxBufferSize = Math.floor(Math.min(config.pool.dataRoom, 16256) / 128) * 128;
+    let nic: IavfDriver;
+    try {
+      nic = await IavfDriver.attach(this.dev, {
+        queuePairs: config.rxQueues,
+        txRingSize: config.txDesc,
+        rxRingSize: config.rxDesc,
+        rxBufferSize,
+        maxPacketSize: Math.min(rxBufferSize, 9728),
+        interrupts: this.options.interrupts,
+        ownBuffers: false,
+        rssHena: true,
+        promiscuous: this.options.promiscuous,
+        statsIntervalMs: STATS_MS,
+        ...(this.options.mac ? { mac: this.options.mac } : {}),
+      });
+    } catch (e) {
+      throw fail(this.host, "cannot bring the VF up", e);
+    }
+    try {
+      const desc = config.pool.describe();
+      const poolRegion = await nic.mapFile(desc.fd, desc.size);
+      const shared = nic.shareRings();
+      const base = await nic.stats();
+      const stats = { base, last: base };
+      const offs = [
+        nic.on("reset", ({ done }) => this.onReset(done)),
+        nic.on("stats", (s) => {
+          stats.last = s;
+        }),
+      ];
+      this.running = {
+        nic,
+        poolRegion,
+        shared,
+        stats,
+        off: () => {
+          for (const f of offs) f();
+        },
+      };
+      for (const io of this.pairIo(config)) io.refill();
+    } catch (e) {
+      await nic.close();
+      throw isIavfClientError(e) ? fail(this.host, "cannot share the rings", e) : e;
+    }
+  }
+
+  /** The control half's own view of every pair (main thread, no worker holds them now). */
+  private pairIo(config: PortConfig): PairIo[] {
+    const r = this.running;
+    if (r === undefined) return [];
+    return r.nic.queuePairs.map((p, q) => {
+      const s = r.shared[q] as SharedPair;
+      const tail = (ring: typeof p.tx) => (v: number) => void ring.writeTail(v)?.catch(() => undefined);
+      return new PairIo(
+        new RxQueue(p.rx.view, s.rxState, tail(p.rx)),
+        new TxQueue(p.tx.view, s.txState, tail(p.tx)),
+        config.pool,
+        Number(r.poolRegion.iova),
+      );
+    });
+  }
+
+  /** A reset began: the threads leave the rings alone; it is done: they start them over (or we do, if none runs). */
+  private onReset(done: boolean): void {
+    const r = this.running;
+    if (r === undefined) return;
+    for (const s of r.shared) {
+      for (const st of [s.rxState, s.txState]) {
+        if (done) st.bumpGeneration();
+        st.paused = !done;
+      }
+    }
+    const port = this.host.port(this.host.name);
+    if (done && port !== undefined && port.leases === 0 && port.config) {
+      for (const io of this.pairIo(port.config)) {
+        io.restartTx();
+        io.restartRx();
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const r = this.running;
+    if (r === undefined) return;
+    this.running = undefined;
+    r.off();
+    await r.nic.close(); // DISABLE_QUEUES, RESET_VF: the device touches the buffers no more
+    const port = this.host.port(this.host.name);
+    if (port?.config) {
+      this.running = r;
+      for (const io of this.pairIo(port.config)) io.release();
+      this.running = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await this.dev.close();
+  }
+
+  /** The VF's own counts (GET_STATS every 100 ms, as DPDK's iavf reads imissed): frames dropped for want of a buffer. */
+  deviceCounters(): DeviceCounters {
+    const s = this.running?.stats;
+    if (s === undefined) return {};
+    return {
+      imissed: Number(s.last.rxDiscards - s.base.rxDiscards),
+      oerrors: Number(s.last.txErrors - s.base.txErrors),
+    };
+  }
+
+  link(): boolean {
+    return this.running?.nic.link.up ?? false;
+  }
+
+  data(): { module: string; params: IavfClientParams } {
+    const r = this.running;
+    if (r === undefined) throw new PortError("BadState", `${this.host.name} is not started`);
+    return {
+      module: new URL("./data.js", import.meta.url).href,
+      params: { pairs: r.shared.map((s) => ({ rx: s.rx, tx: s.tx })), poolIova: Number(r.poolRegion.iova) },
+    };
+  }
+
+  details(): Readonly<Record<string, string>> {
+    const nic = this.running?.nic;
+    return {
+      socket: this.dev.address.socketPath,
+      ...(nic
+        ? {
+            virtchnl: `${nic.pfVersion?.major}.${nic.pfVersion?.minor}`,
+            doorbells: nic.doorbellsMapped ? "mapped" : "region writes",
+            pool: `zero copy at IOVA 0x${this.running?.poolRegion.iova.toString(16)}`,
+          }
+        : {}),
+    };
+  }
+}
+
+/** Connects and probes the VF: what it offers (queue pairs, MAC), then lets it go until the port starts. */
+async function probe(
+  host: PortHost,
+  dev: VfioUserClient,
+  interrupts: boolean,
+): Promise<{ pairs: number; mac: string }> {
+  let nic: IavfDriver;
+  try {
+    nic = await IavfDriver.attach(dev, { interrupts, ownBuffers: false, statsIntervalMs: 0 });
+  } catch (e) {
+    throw fail(host, "the VF does not come up", e);
+  }
+  const r = nic.resources;
+  const vsi = r?.vsis.find((v) => v.vsiId === nic.vsiId);
+  const pairs = Math.min(r?.numQueuePairs ?? 1, vsi?.numQueuePairs ?? 1, 16);
+  const mac = nic.mac;
+  await nic.close();
+  return { pairs, mac };
+}
+
+export const netIavfClient: PortDriver<typeof args> = {
+  name: "net_iavf_client",
+  args,
+  async create(host, a) {
+    let dev: VfioUserClient;
+    try {
+      dev = await VfioUserClient.connect(a.path);
+    } catch (e) {
+      throw fail(host, `cannot connect to ${a.path}`, e);
+    }
+    try {
+      const mac = a.mac.length === 6 ? macText(a.mac) : undefined;
+      const found = await probe(host, dev, a.intr);
+      return new IavfClientPort(
+        host,
+        dev,
+        { interrupts: a.intr, mac, promiscuous: a.promisc },
+        found.pairs,
+        mac ?? found.mac,
+      );
+    } catch (e) {
+      await dev.close();
+      throw e;
+    }
+  },
+};

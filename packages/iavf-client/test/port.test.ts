@@ -1,0 +1,110 @@
+// net_iavf_client as @emu/port drives it (the data half opened here, as a forwarding thread would), against emu_iavf
+// served by another process with the test provider of fixtures/loop-server.ts.
+import { netIavfClient } from "@emu/iavf-client/port";
+import { MBUF_HASH, MbufPool, PortRegistry } from "@emu/port";
+import { afterThisTest, until } from "@emu/test-kit";
+import { expect, it } from "vitest";
+import { frame, hashOf, serveLoop } from "./fixtures/loop.js";
+
+async function started(queues: number, mode: "loop" | "capture", devargs = "") {
+  const served = await serveLoop(queues, mode);
+  const ports = new PortRegistry([netIavfClient]);
+  afterThisTest(() => ports.closeAll());
+  const pool = MbufPool.create("test", { count: 4096 });
+  afterThisTest(() => pool.close());
+  const port = await ports.create(`net_iavf_client0,path=${served.sock}${devargs}`);
+  await port.configure({ pool, rxQueues: queues, txQueues: queues, rxDesc: 128, txDesc: 128 });
+  await port.start();
+  const lease = port.lease();
+  const { openPortData } = await import("@emu/port/data");
+  const data = await openPortData(lease.description, { pool });
+  afterThisTest(() => {
+    data.close();
+    lease.release();
+  });
+  return { served, port, pool, data, lease };
+}
+
+it("is made from devargs: connects, probes the VF (queue pairs, MAC), refuses what it cannot do", async () => {
+  const served = await serveLoop(4, "capture");
+  const ports = new PortRegistry([netIavfClient]);
+  afterThisTest(() => ports.closeAll());
+  const port = await ports.create(`net_iavf_client0,path=${served.sock},mac=02:11:22:33:44:55`);
+  const info = port.info();
+  expect(info.macText).toBe("02:11:22:33:44:55");
+  expect([info.maxRxQueues, info.maxTxQueues]).toEqual([4, 4]);
+  const pool = MbufPool.create("t", { count: 1024 });
+  afterThisTest(() => pool.close());
+  await expect(port.configure({ pool, rxQueues: 2, txQueues: 1 })).rejects.toThrow(/as many RX as TX/);
+  await expect(port.configure({ pool, rxQueues: 1, txQueues: 1, rxDesc: 100 })).rejects.toThrow(/multiple of 32/);
+  await expect(ports.create("net_iavf_client1,path=/nonexistent/x.sock")).rejects.toThrow(/cannot connect/);
+  await expect(ports.create("net_iavf_client1")).rejects.toThrow(/path/);
+});
+
+it("zero copy both ways: TX sends the pool's buffers as they lie, RX lands in pool buffers with the RSS hash", async () => {
+  const { served, pool, data, port } = await started(1, "capture");
+  expect(port.link()).toMatchObject({ up: true });
+  expect(port.info().details).toMatchObject({ doorbells: "mapped" });
+  const bufs = new Uint32Array(32);
+  expect(pool.alloc(bufs, 32)).toBe(32);
+  const sent = Array.from({ length: 32 }, (_, i) => frame(i, 64 + i));
+  for (let i = 0; i < 32; i++) {
+    pool.setPacket(bufs[i]!, sent[i]!.length);
+    pool.packet(bufs[i]!).set(sent[i]!);
+  }
+  expect(data.txBurst(0, bufs, 32)).toBe(32);
+  const got: number[][] = [];
+  await until(async () => {
+    got.push(...(await served.captured()).map((c) => c.data));
+    return got.length === 32;
+  }, 5000);
+  expect(got).toEqual(sent.map((f) => Array.from(f)));
+
+  const incoming = Array.from({ length: 20 }, (_, i) => frame(1000 + i, 100));
+  expect(await served.inject(0, incoming)).toBe(20);
+  const rx = new Uint32Array(32);
+  let n = 0;
+  await until(() => {
+    n += data.rxBurst(0, rx.subarray(n), 32 - n);
+    return n === 20;
+  }, 5000);
+  for (let i = 0; i < 20; i++) {
+    expect(Array.from(pool.packet(rx[i]!))).toEqual(Array.from(incoming[i]!));
+    expect(pool.meta[rx[i]! * 4 + MBUF_HASH]).toBe(hashOf(incoming[i]!));
+  }
+  pool.free(rx, 20);
+  const s = port.stats();
+  expect([s.ipackets, s.opackets, s.ibytes]).toEqual([20, 32, 2000]);
+});
+
+it("four queue pairs: each queue loops back on its own ring; at stop every buffer is back in the pool", async () => {
+  const { pool, data, port, lease } = await started(4, "loop");
+  const bufs = new Uint32Array(8);
+  for (let q = 0; q < 4; q++) {
+    expect(pool.alloc(bufs, 8)).toBe(8);
+    for (let i = 0; i < 8; i++) {
+      const f = frame(q * 100 + i);
+      pool.setPacket(bufs[i]!, f.length);
+      pool.packet(bufs[i]!).set(f);
+    }
+    expect(data.txBurst(q, bufs, 8)).toBe(8);
+  }
+  for (let q = 0; q < 4; q++) {
+    const rx = new Uint32Array(32);
+    let n = 0;
+    await until(() => {
+      n += data.rxBurst(q, rx.subarray(n), 32 - n);
+      return n === 8;
+    }, 5000);
+    expect(Array.from(rx.subarray(0, 8), (b) => new DataView(pool.packet(b).slice().buffer).getUint32(42))).toEqual(
+      Array.from({ length: 8 }, (_, i) => q * 100 + i),
+    );
+    pool.free(rx, 8);
+  }
+  expect(port.stats().rxQueues.map((r) => r.packets)).toEqual([8, 8, 8, 8]);
+  data.close();
+  lease.release();
+  await port.stop();
+  pool.flush();
+  expect(pool.available()).toBe(pool.count);
+});

@@ -1,0 +1,123 @@
+// The ring code alone, against descriptors written here as a device would (the accessors of @emu/iavf-common).
+import { RingState, RxQueue, TxQueue } from "@emu/iavf-client";
+import {
+  RX_DESCRIPTOR_SIZE,
+  RxError,
+  RxStatus,
+  rxPacketAddr,
+  TX_DESCRIPTOR_SIZE,
+  TxCmd,
+  txBufferAddr,
+  txBufSize,
+  txCmd,
+  txDtype,
+  writeRxWriteback,
+  writeTxDescriptorDone,
+} from "@emu/iavf-common";
+import { describe, expect, it } from "vitest";
+
+const SIZE = 8;
+
+function rx() {
+  const view = new DataView(new ArrayBuffer(SIZE * RX_DESCRIPTOR_SIZE));
+  const tails: number[] = [];
+  const q = new RxQueue(view, RingState.create(SIZE), (v) => tails.push(v));
+  for (let id = 0; id < SIZE - 1; id++) q.post(id, 0x1000 * (id + 1));
+  q.kick();
+  const out = {
+    ids: new Uint32Array(8),
+    lengths: new Uint32Array(8),
+    hashes: new Uint32Array(8),
+    ptypes: new Uint8Array(8),
+  };
+  const wb = (slot: number, status: number, errors = 0, hash = 0) =>
+    writeRxWriteback(view, slot * RX_DESCRIPTOR_SIZE, status, errors, 26, 100 + slot, 0, hash);
+  return { view, tails, q, out, wb };
+}
+
+describe("RxQueue", () => {
+  it("posts buffers in the read format (header address 0, so DD reads 0) and writes the tail once", () => {
+    const { view, tails, q } = rx();
+    expect(tails).toEqual([SIZE - 1]); // one slot stays empty
+    expect(rxPacketAddr(view, 3 * RX_DESCRIPTOR_SIZE)).toBe(0x4000);
+    expect(view.getUint32(3 * RX_DESCRIPTOR_SIZE + 8, true)).toBe(0);
+    expect(q.free).toBe(0);
+  });
+
+  it("takes frames up to the first descriptor without DD: length, ptype, the hash only when FLTSTAT says RSS", () => {
+    const { q, out, wb } = rx();
+    const rss = RxStatus.FLTSTAT_RSS_HASH << RxStatus.FLTSTAT_SHIFT;
+    wb(0, RxStatus.DD | RxStatus.EOF | rss, 0, 0xabcd1234);
+    wb(1, RxStatus.DD | RxStatus.EOF, 0, 0x5555); // a hash without FLTSTAT = 3 is not one
+    wb(3, RxStatus.DD | RxStatus.EOF); // after a gap: not yet
+    expect(q.receive(out, 8)).toBe(2);
+    expect([...out.ids.subarray(0, 2)]).toEqual([0, 1]);
+    expect([...out.lengths.subarray(0, 2)]).toEqual([100, 101]);
+    expect([...out.hashes.subarray(0, 2)]).toEqual([0xabcd1234, 0]);
+    expect([...out.ptypes.subarray(0, 2)]).toEqual([26, 26]);
+    expect(q.free).toBe(2);
+    expect(q.receive(out, 8)).toBe(0);
+  });
+
+  it("drops a frame marked RXE and one spread over buffers, and posts their buffers again at once", () => {
+    const { view, tails, q, out, wb } = rx();
+    wb(0, RxStatus.DD | RxStatus.EOF, RxError.RXE);
+    wb(1, RxStatus.DD); // first fragment, no EOF
+    wb(2, RxStatus.DD | RxStatus.EOF); // its last fragment
+    wb(3, RxStatus.DD | RxStatus.EOF);
+    expect(q.receive(out, 8)).toBe(1);
+    expect(out.ids[0]).toBe(3);
+    expect(q.takeErrors()).toBe(2);
+    expect(q.takeErrors()).toBe(0);
+    expect(q.free).toBe(1); // the three dropped buffers are on the ring again
+    expect(tails.at(-1)).toBe((SIZE - 1 + 3) % SIZE);
+    expect(rxPacketAddr(view, 7 * RX_DESCRIPTOR_SIZE)).toBe(0x1000); // buffer 0, where it was
+  });
+});
+
+describe("TxQueue", () => {
+  it("writes data descriptors with EOP | RS | ICRC and the length, reclaims by DESC_DONE in order", () => {
+    const view = new DataView(new ArrayBuffer(SIZE * TX_DESCRIPTOR_SIZE));
+    const tails: number[] = [];
+    const q = new TxQueue(view, RingState.create(SIZE), (v) => tails.push(v));
+    for (let id = 0; id < 7; id++) q.post(10 + id, 0x2000 + id * 0x800, 60 + id);
+    expect(q.free).toBe(0);
+    q.kick();
+    expect(tails).toEqual([7]);
+    expect(txDtype(view, 0)).toBe(0);
+    expect(txCmd(view, 0)).toBe(TxCmd.EOP | TxCmd.RS | TxCmd.ICRC);
+    expect(txBufSize(view, TX_DESCRIPTOR_SIZE)).toBe(61);
+    expect(txBufferAddr(view, TX_DESCRIPTOR_SIZE)).toBe(0x2800);
+    const out = new Uint32Array(8);
+    expect(q.clean(out)).toBe(0);
+    writeTxDescriptorDone(view, 0);
+    writeTxDescriptorDone(view, 2 * TX_DESCRIPTOR_SIZE); // done out of order: waits for slot 1
+    expect(q.clean(out)).toBe(1);
+    expect(out[0]).toBe(10);
+    writeTxDescriptorDone(view, TX_DESCRIPTOR_SIZE);
+    expect(q.clean(out)).toBe(2);
+    expect([...out.subarray(0, 2)]).toEqual([11, 12]);
+    expect(q.free).toBe(3);
+    q.post(20, 0x9000, 64); // wraps into slot 7, then 0
+    q.post(21, 0xa000, 64);
+    q.kick();
+    expect(tails.at(-1)).toBe(1);
+  });
+
+  it("a ring state carries on in another thread's view, and restarts after a reset's generation bump", () => {
+    const a = RingState.create(SIZE);
+    a.ntu = 5;
+    a.ntc = 2;
+    a.ids.set([0, 0, 7, 8, 9]);
+    a.save();
+    const b = RingState.attach(a.buffer, SIZE);
+    expect([b.ntu, b.ntc, b.inFlight]).toEqual([5, 2, 3]);
+    expect(b.stale).toBe(false);
+    a.bumpGeneration();
+    expect(b.stale).toBe(true);
+    expect(b.restart()).toBe(3);
+    expect([...b.ids.subarray(0, 3)]).toEqual([7, 8, 9]);
+    expect([b.ntu, b.ntc, b.stale]).toEqual([0, 0, false]);
+    expect(() => RingState.attach(new SharedArrayBuffer(16), SIZE)).toThrow(RangeError);
+  });
+});

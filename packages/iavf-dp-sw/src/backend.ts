@@ -1,0 +1,324 @@
+// One emu_iavf device as the software data path serves it, on the main thread: it mirrors what the guest configured
+// into the shared block (queues, guest memory files, the doorbell page, RSS, filters), quiesces the workers before
+// anything they use goes away, relays their interrupt causes to the NIC view (which applies INTENA, holding and
+// MSI-X masks, and writes the eventfd), keeps the armed-vector mirror exact, and hands their counters to the VF's
+// statistics (GET_STATS) in batches.
+import type { EmudevResources } from "@emu/emudev";
+import { MAX_VECTORS } from "@emu/iavf-common";
+import { type IavfNic, iavf, REGISTER_BAR, rxQueueId, txQueueId } from "@emu/iavf-emu";
+import {
+  AT,
+  createBlocks,
+  F_MCAST_PROMISC,
+  F_UCAST_PROMISC,
+  F_VLAN_FILTER,
+  H_ARMED,
+  H_CAUSES,
+  H_CLOSED,
+  H_DB_EPOCH,
+  H_DB_FD,
+  H_DB_SIZE,
+  H_FILTER,
+  H_HENA_HI,
+  H_HENA_LO,
+  H_MACS,
+  H_MAPPINGS,
+  H_PAIRS,
+  H_READY,
+  H_WAKE,
+  M_FD,
+  M_FLAGS,
+  M_IOVA_HI,
+  M_IOVA_LO,
+  M_OFF_HI,
+  M_OFF_LO,
+  M_SIZE_HI,
+  M_SIZE_LO,
+  MAX_MACS,
+  MAX_MAPPINGS,
+  MAX_PAIRS,
+  Q_BAD_TAIL,
+  Q_BASE_HI,
+  Q_BASE_LO,
+  Q_ENABLED,
+  Q_HEAD,
+  Q_ITR_US,
+  Q_LEN,
+  Q_RX_BUF,
+  Q_RX_KEEP_CRC,
+  Q_RX_MAX,
+  Q_VECTOR,
+  RSS_KEY_BYTES,
+  RSS_LUT_BYTES,
+  type SharedBlocks,
+} from "./layout.js";
+import { Publisher } from "./publish.js";
+import { StatsBook } from "./stats.js";
+
+/** How often the workers' counters reach the VF's statistics. */
+const STATS_INTERVAL_MS = 50;
+
+/** A guest memory mapping, as the DMA table names it. */
+type Range = { readonly iova: bigint; readonly size: bigint };
+
+/** Atomics.waitAsync (ES2024; Node 16+): not in the library typings this tree compiles against. */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string };
+  }
+).waitAsync;
+
+const lo32 = (v: bigint): number => Number(v & 0xffff_ffffn) | 0;
+const hi32 = (v: bigint): number => Number((v >> 32n) & 0xffff_ffffn) | 0;
+
+export class Backend {
+  readonly blocks: SharedBlocks = createBlocks();
+  readonly nic: IavfNic;
+  readonly stats: StatsBook;
+  readonly #pub: Publisher;
+  readonly #ctl: Int32Array;
+  readonly #pairs: number;
+  readonly #off: (() => void)[] = [];
+  #db: Uint8Array | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Interrupts delivered to the guest. */
+  interrupts = 0;
+
+  constructor(
+    readonly dev: EmudevResources,
+    private readonly onError: (e: unknown) => void,
+  ) {
+    this.nic = iavf(dev);
+    this.#pairs = Math.min(this.nic.queuePairs, MAX_PAIRS);
+    this.#pub = new Publisher(this.blocks);
+    this.#ctl = this.#pub.ctl;
+    this.stats = new StatsBook(this.blocks, this.nic);
+    this.#off.push(
+      dev.on("dmaTable", (e) => this.refresh(e.change === "unmap" ? e.region : undefined)),
+      dev.on("attribute", (e) => {
+        if (e.name === "rss" || e.name === "filters") this.refresh();
+      }),
+      dev.on("connection", () => this.refresh()),
+      dev.on("reset", () => this.refreshArmed()),
+      this.nic.watchInterrupts(() => queueMicrotask(() => this.onArm())),
+    );
+    this.refresh();
+    void this.relay();
+    this.#timer = setInterval(() => this.stats.flush(), STATS_INTERVAL_MS);
+    this.#timer.unref();
+  }
+
+  /** Threads running this device's data path. */
+  get workers(): number {
+    return this.#pub.workers();
+  }
+
+  /** Unmap handshakes that ran out of time. */
+  get ackTimeouts(): number {
+    return this.#pub.timeouts;
+  }
+
+  // ---- what the provider ops and events change ----
+
+  /**
+   * Publishes everything the guest configured. `going` is a mapping about to be unmapped (left out of the table);
+   * then, and when anything was disabled, the call returns only once the workers stopped using what went.
+   */
+  refresh(going?: Range, quiesce = going !== undefined): void {
+    if (this.#closed) return;
+    const ok = this.#pub.publish((c) => {
+      c[H_PAIRS] = this.#pairs;
+      c[H_READY] = this.dev.ready ? 1 : 0;
+      this.writeQueues(c);
+      this.writeMappings(c, going);
+      this.writeDoorbells(c);
+      this.writeFilters(c);
+      this.writeRss(c);
+    }, quiesce);
+    if (!ok) this.onError(new Error(`${this.dev.name}: a data-path thread did not stop using guest memory in time`));
+    this.refreshArmed();
+  }
+
+  /** A queue was enabled (its head starts at 0) or disabled (workers must be done with it before this returns). */
+  queueChanged(id: number, enabled: boolean): void {
+    if (enabled) {
+      this.#ctl[AT.queue(id) + Q_HEAD] = 0;
+      this.#ctl[AT.queue(id) + Q_BAD_TAIL] = -1;
+    }
+    this.refresh(undefined, !enabled);
+  }
+
+  /** The configuration is gone: workers stop touching the guest before this returns. */
+  closed(): void {
+    this.refresh(undefined, true);
+    this.stats.flush();
+  }
+
+  /** The provider let go of the device. */
+  dispose(): void {
+    if (this.#closed) return;
+    this.#pub.publish((c) => {
+      c[H_READY] = 0;
+      c[H_DB_FD] = -1;
+      c[H_MAPPINGS] = 0;
+    }, true);
+    this.#closed = true;
+    for (const off of this.#off.splice(0)) off();
+    clearInterval(this.#timer);
+    this.stats.flush();
+    Atomics.store(this.#ctl, H_CLOSED, 1);
+    Atomics.add(this.#ctl, H_WAKE, 1);
+    Atomics.notify(this.#ctl, H_WAKE);
+  }
+
+  private writeQueues(c: Int32Array): void {
+    for (let q = 0; q < MAX_PAIRS; q++) {
+      for (const id of [rxQueueId(q), txQueueId(q)]) {
+        const at = AT.queue(id);
+        const info = q < this.#pairs ? this.dev.queue(id) : undefined;
+        const on = info !== undefined && info.enabled && info.size > 0;
+        c[at + Q_ENABLED] = on ? 1 : 0;
+        c[at + Q_BASE_LO] = on ? lo32(info.base) : 0;
+        c[at + Q_BASE_HI] = on ? hi32(info.base) : 0;
+        c[at + Q_LEN] = on ? info.size : 0;
+        c[at + Q_VECTOR] = on ? info.irqVector : -1;
+        if (id % 2 === 0) {
+          const rx = on ? this.nic.rxQueue(q) : undefined;
+          c[at + Q_RX_BUF] = rx?.databufferSize ?? 0;
+          c[at + Q_RX_MAX] = rx?.maxPktSize ?? 0;
+          c[at + Q_RX_KEEP_CRC] = rx !== undefined && !rx.crcStrip ? 1 : 0;
+        }
+      }
+    }
+  }
+
+  private writeMappings(c: Int32Array, going: Range | undefined): void {
+    let n = 0;
+    let refused = 0;
+    for (const f of this.dev.state === "started" ? this.dev.dma.files() : []) {
+      if (going !== undefined && f.iova === going.iova && f.size === going.size) continue;
+      if (n === MAX_MAPPINGS) {
+        refused++;
+        continue;
+      }
+      const m = AT.mapping(n++);
+      c[m + M_IOVA_LO] = lo32(f.iova);
+      c[m + M_IOVA_HI] = hi32(f.iova);
+      c[m + M_SIZE_LO] = lo32(f.size);
+      c[m + M_SIZE_HI] = hi32(f.size);
+      c[m + M_OFF_LO] = lo32(f.offset);
+      c[m + M_OFF_HI] = hi32(f.offset);
+      c[m + M_FD] = f.fd;
+      c[m + M_FLAGS] = (f.readable ? 1 : 0) | (f.writable ? 2 : 0);
+    }
+    c[H_MAPPINGS] = n;
+    if (refused > 0)
+      this.onError(new Error(`${this.dev.name}: ${refused} guest memory mapping(s) beyond ${MAX_MAPPINGS} not served`));
+  }
+
+  private writeDoorbells(c: Int32Array): void {
+    let region: { memory: Uint8Array | undefined; fd: number | undefined } | undefined;
+    try {
+      region = this.dev.connected ? this.dev.regions().find((r) => r.index === REGISTER_BAR) : undefined;
+    } catch {
+      region = undefined; // not started
+    }
+    const memory = region?.memory;
+    if (memory !== this.#db) {
+      this.#db = memory;
+      c[H_DB_EPOCH] = (c[H_DB_EPOCH]! + 1) | 0;
+    }
+    c[H_DB_FD] = memory !== undefined && region?.fd !== undefined ? region.fd : -1;
+    c[H_DB_SIZE] = memory?.length ?? 0;
+  }
+
+  private writeFilters(c: Int32Array): void {
+    const f = this.nic.filters();
+    c[H_FILTER] =
+      (f.unicastPromisc ? F_UCAST_PROMISC : 0) |
+      (f.multicastPromisc ? F_MCAST_PROMISC : 0) |
+      (f.vlans.length > 0 ? F_VLAN_FILTER : 0);
+    const macs = f.macs.slice(0, MAX_MACS);
+    c[H_MACS] = macs.length;
+    macs.forEach((m, i) => {
+      const b = m.mac.split(":").map((h) => Number.parseInt(h, 16));
+      c[AT.mac(i)] = (b[0]! << 8) | b[1]!;
+      c[AT.mac(i) + 1] = (b[2]! << 24) | (b[3]! << 16) | (b[4]! << 8) | b[5]! | 0;
+    });
+    const vlans = new Uint32Array(128);
+    for (const v of f.vlans) vlans[v >>> 5] = vlans[v >>> 5]! | (1 << (v & 31));
+    c.set(new Int32Array(vlans.buffer), AT.vlans);
+  }
+
+  private writeRss(c: Int32Array): void {
+    const r = this.nic.rss();
+    c[H_HENA_LO] = lo32(r.hena);
+    c[H_HENA_HI] = hi32(r.hena);
+    const key = new Uint8Array(c.buffer, c.byteOffset + AT.key * 4, RSS_KEY_BYTES);
+    key.set(r.key.subarray(0, RSS_KEY_BYTES));
+    const lut = new Uint8Array(c.buffer, c.byteOffset + AT.lut * 4, RSS_LUT_BYTES);
+    lut.set(r.lut.subarray(0, RSS_LUT_BYTES));
+  }
+
+  // ---- interrupts ----
+
+  /** Wakes on the workers' causes and relays them, until disposed. */
+  private async relay(): Promise<void> {
+    const c = this.#ctl;
+    while (!this.#closed) {
+      const seen = Atomics.load(c, H_WAKE);
+      try {
+        this.drain();
+      } catch (e) {
+        this.onError(e);
+      }
+      if (this.#closed || Atomics.load(c, H_CLOSED) === 1) return;
+      const w = waitAsync(c, H_WAKE, seen);
+      if (w.async) await w.value;
+    }
+  }
+
+  /** Hands every pending cause to the NIC view: delivered if its vector is armed, held by the device until then. */
+  private drain(): void {
+    const c = this.#ctl;
+    for (let rounds = 0; rounds < 4; rounds++) {
+      const causes = Atomics.exchange(c, H_CAUSES, 0);
+      if (causes === 0) return;
+      const vectors = new Uint8Array(MAX_VECTORS);
+      for (let bits = causes; bits !== 0; bits &= bits - 1) {
+        const v = c[AT.queue(31 - Math.clz32(bits & -bits)) + Q_VECTOR]!;
+        if (v >= 0 && v < MAX_VECTORS) vectors[v] = 1;
+      }
+      for (let v = 0; v < MAX_VECTORS; v++)
+        if (vectors[v] === 1 && this.nic.interrupt(v) === "delivered") this.interrupts++;
+      if ((this.refreshArmed() & Atomics.load(c, H_CAUSES)) === 0) return;
+    }
+  }
+
+  /** A vector's INTENA changed: the mirror follows; causes waiting for it go now. */
+  private onArm(): void {
+    if (this.#closed) return;
+    if ((this.refreshArmed() & Atomics.load(this.#ctl, H_CAUSES)) !== 0) this.drain();
+  }
+
+  /** The queues whose vector is armed, and their ITRs, mirrored; returns the armed set. */
+  private refreshArmed(): number {
+    const c = this.#ctl;
+    let armed = 0;
+    for (let q = 0; q < this.#pairs; q++) {
+      for (const [id, dir] of [
+        [rxQueueId(q), "rx"],
+        [txQueueId(q), "tx"],
+      ] as const) {
+        const v = c[AT.queue(id) + Q_VECTOR]!;
+        if (v < 0) continue;
+        const index = this.nic.queueItrIndex(q, dir);
+        c[AT.queue(id) + Q_ITR_US] = index < 3 ? this.nic.itr(v, index) * 2 : 0;
+        if (this.nic.interruptArmed(v)) armed |= 1 << id;
+      }
+    }
+    Atomics.store(c, H_ARMED, armed);
+    return armed;
+  }
+}

@@ -1,0 +1,200 @@
+// Packets for the guest (the port's transmit), delivered into its receive rings as a NIC would: each frame passes
+// the MAC/VLAN filters and promiscuous modes, is classified (packet type; RSS classifier type), hashed with the
+// guest's Toeplitz key when its HENA bit is set, and steered to RX queue LUT[hash & 63]; then it is copied into the
+// buffers the guest posted (chained over several when longer than one, EOF on the last) and each descriptor gets the
+// legacy 32-byte write-back: DD, EOF, packet type, length, UMBCAST, and on the last the RSS hash with FLTSTAT = 3.
+// A frame with no posted buffer, too long for the guest, or for a queue it cannot use is discarded (rx_discards); a
+// posted buffer outside the guest's memory is written back with RXE and length 0 (the ring moves on) and counted.
+// Several threads may transmit towards one guest RX ring: each ring is filled under its spin lock.
+import { RxError, RxStatus, writeRxWriteback } from "@emu/iavf-common";
+import { rxQueueId } from "@emu/iavf-emu";
+import type { PortDataEnv } from "@emu/port/data";
+import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
+import { type Classified, classify, newClassified } from "../classify.js";
+import { AT, Q_BAD_TAIL, Q_HEAD, Q_LOCK, STAT } from "../layout.js";
+import type { IrqRaiser } from "./irq.js";
+import type { WorkerState } from "./state.js";
+
+const DESC = 32;
+const { DD, EOF, UMBCAST_SHIFT, FLTSTAT_SHIFT, FLTSTAT_RSS_HASH } = RxStatus;
+const FLTSTAT_RSS = FLTSTAT_RSS_HASH << FLTSTAT_SHIFT;
+/** QRX_TAIL1(0) as a word index in the doorbell region. */
+const RX_TAIL_WORD = 0x2000 >>> 2;
+const LOCK_SPINS = 1_000_000;
+
+export class GuestRx {
+  readonly #cls: Classified = newClassified();
+  #hash = new Uint32Array(64);
+  #ptype = new Uint8Array(64);
+  #flags = new Uint8Array(64);
+  /** Per guest RX queue: the burst positions steered to it. */
+  #groups: Uint32Array[] = [];
+  readonly #counts: Int32Array;
+
+  constructor(
+    private readonly s: WorkerState,
+    private readonly irq: IrqRaiser,
+    private readonly env: PortDataEnv,
+  ) {
+    this.#counts = new Int32Array(s.rings.length >>> 1);
+  }
+
+  private grow(n: number): void {
+    if (this.#hash.length >= n && this.#groups.length > 0 && this.#groups[0]!.length >= n) return;
+    const size = Math.max(n, this.#hash.length);
+    this.#hash = new Uint32Array(size);
+    this.#ptype = new Uint8Array(size);
+    this.#flags = new Uint8Array(size);
+    this.#groups = Array.from({ length: this.#counts.length }, () => new Uint32Array(size));
+  }
+
+  /** Delivers bufs[0..n) to the guest (all are taken: delivered or dropped); the caller frees them. */
+  deliver(portQueue: number, bufs: Uint32Array, n: number): void {
+    const s = this.s;
+    this.grow(n);
+    const pool = this.env.pool;
+    const meta = pool.meta;
+    const bytes = pool.bytes;
+    const bufSize = pool.bufSize;
+    const pairs = s.pairs;
+    const counts = this.#counts;
+    counts.fill(0);
+    for (let i = 0; i < n; i++) {
+      const b = bufs[i]!;
+      const at = b * bufSize + meta[b * MBUF_META_WORDS + MBUF_OFF]!;
+      const len = meta[b * MBUF_META_WORDS + MBUF_LEN]!;
+      const c = classify(bytes, at, len, this.#cls);
+      if (len < 14 || !s.accepts(bytes, at, c.cast, c.vlan)) {
+        s.count(STAT.filtered);
+        continue;
+      }
+      let q = 0;
+      let flags = c.cast;
+      if (c.addrLen > 0 && (s.hashes(c.pctype) || s.hashes(c.pctypeAlt))) {
+        const h = s.toeplitz.hash(bytes, c.addrAt, c.addrLen, c.portsAt, c.portsLen);
+        this.#hash[i] = h;
+        flags |= 4;
+        q = s.lut[h & 63]! % pairs;
+      }
+      this.#ptype[i] = c.ptype;
+      this.#flags[i] = flags;
+      const k = counts[q]!;
+      this.#groups[q]![k] = i;
+      counts[q] = k + 1;
+    }
+    for (let q = 0; q < pairs; q++) if (counts[q]! > 0) this.fill(q, portQueue, bufs, counts[q]!);
+  }
+
+  /** Fills guest RX queue `q` with the packets of its group. */
+  private fill(q: number, portQueue: number, bufs: Uint32Array, k: number): void {
+    const s = this.s;
+    const id = rxQueueId(q);
+    const ring = s.rings[id]!;
+    const v = ring.view;
+    if (v === undefined) {
+      if (!ring.enabled) s.count(STAT.noDescriptor, k); // a ring the guest does not own was counted when found
+      s.count(STAT.rxDiscards, k);
+      return;
+    }
+    const qb = AT.queue(id);
+    if (!this.lock(qb + Q_LOCK)) {
+      s.count(STAT.noDescriptor, k);
+      s.count(STAT.rxDiscards, k);
+      return;
+    }
+    let wrote = false;
+    try {
+      const len = ring.len;
+      const tail = s.db32[RX_TAIL_WORD + q] ?? 0;
+      if (tail >= len) {
+        if (s.ctl[qb + Q_BAD_TAIL] !== tail) {
+          s.ctl[qb + Q_BAD_TAIL] = tail;
+          s.count(STAT.badTail);
+          this.env.count("oerrors", portQueue, 1);
+        }
+        s.count(STAT.rxDiscards, k);
+        return;
+      }
+      let head = s.ctl[qb + Q_HEAD]!;
+      if (head >= len) head = 0;
+      let avail = (tail - head + len) % len;
+      const group = this.#groups[q]!;
+      for (let j = 0; j < k; j++) {
+        const i = group[j]!;
+        const need = this.need(id, bufs[i]!);
+        if (need < 0) {
+          s.count(STAT.oversize);
+          s.count(STAT.rxDiscards);
+          continue;
+        }
+        if (need > avail) {
+          s.count(STAT.noDescriptor);
+          s.count(STAT.rxDiscards);
+          continue;
+        }
+        const used = this.write(v, head, len, id, bufs[i]!, i, portQueue);
+        head = (head + used) % len;
+        avail -= used;
+        wrote = true;
+      }
+      s.ctl[qb + Q_HEAD] = head;
+    } finally {
+      Atomics.store(s.ctl, qb + Q_LOCK, 0);
+    }
+    if (wrote) this.irq.raise(id);
+  }
+
+  /** Descriptors a packet needs on queue `id`, or -1: longer than the guest takes. */
+  private need(id: number, buf: number): number {
+    const len = this.env.pool.meta[buf * MBUF_META_WORDS + MBUF_LEN]!;
+    const bufLen = this.s.rxBuf[id]!;
+    if (len > this.s.rxMax[id]! || bufLen <= 0) return -1;
+    return Math.ceil(len / bufLen);
+  }
+
+  /** Writes one packet from `head`; returns the descriptors used (all, or up to a lying one). */
+  private write(v: DataView, head: number, ringLen: number, id: number, buf: number, i: number, pq: number): number {
+    const s = this.s;
+    const pool = this.env.pool;
+    const m = buf * MBUF_META_WORDS;
+    const len = pool.meta[m + MBUF_LEN]!;
+    let src = buf * pool.bufSize + pool.meta[m + MBUF_OFF]!;
+    const bufLen = s.rxBuf[id]!;
+    const flags = this.#flags[i]!;
+    const ptype = this.#ptype[i]!;
+    const status0 = DD | ((flags & 3) << UMBCAST_SHIFT);
+    let left = len;
+    let d = head;
+    let used = 0;
+    while (left > 0) {
+      const o = d * DESC;
+      const n = left < bufLen ? left : bufLen;
+      const last = n === left;
+      const hi = v.getUint32(o + 4, true);
+      used++;
+      if (hi >= 0x20_0000 || !s.mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), n, true)) {
+        writeRxWriteback(v, o, DD | EOF, RxError.RXE, 0, 0);
+        s.count(STAT.badAddress);
+        s.count(STAT.rxDiscards);
+        this.env.count("oerrors", pq, 1);
+        return used;
+      }
+      s.mem.bytes.set(pool.bytes.subarray(src, src + n), s.mem.offset);
+      const hashed = last && (flags & 4) !== 0;
+      const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0);
+      writeRxWriteback(v, o, status, 0, ptype, n, 0, hashed ? this.#hash[i]! : 0);
+      src += n;
+      left -= n;
+      d = d + 1 === ringLen ? 0 : d + 1;
+    }
+    s.count(STAT.rxBytes, len);
+    s.count(flags & 2 ? STAT.rxBroadcast : flags & 1 ? STAT.rxMulticast : STAT.rxUnicast);
+    return used;
+  }
+
+  private lock(word: number): boolean {
+    const ctl = this.s.ctl;
+    for (let i = 0; i < LOCK_SPINS; i++) if (Atomics.compareExchange(ctl, word, 0, 1) === 0) return true;
+    return false;
+  }
+}

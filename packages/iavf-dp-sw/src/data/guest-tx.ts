@@ -1,0 +1,170 @@
+// The guest's transmit rings, drained into packet buffers (the port's receive): descriptors from the device's head
+// up to the tail the guest stored in its doorbell page; context descriptors skipped; a packet's fragments gathered up
+// to its EOP and copied into one pool buffer (the one copy a NIC's DMA makes); then each descriptor that asked for a
+// report (RS) gets DTYPE 0xF (DESC_DONE) written into its QW1 (§5.4) and the queue's interrupt cause is raised. A
+// descriptor that lies — an address or length outside the guest's memory, a type a TX ring cannot hold, a packet
+// longer than a buffer — drops its packet and is counted; its slots are still completed, so the ring moves on.
+import { txQueueId } from "@emu/iavf-emu";
+import type { MbufPool, PortDataEnv } from "@emu/port/data";
+import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
+import { castOf } from "../classify.js";
+import { AT, Q_BAD_TAIL, Q_HEAD, STAT } from "../layout.js";
+import type { IrqRaiser } from "./irq.js";
+import type { WorkerState } from "./state.js";
+
+const DESC = 16;
+const DTYPE_DATA = 0x0;
+const DTYPE_CONTEXT = 0x1;
+const DTYPE_DONE = 0xf;
+const CMD_EOP = 0x001 << 4;
+const CMD_RS = 0x002 << 4;
+/** The shortest frame taken: an Ethernet header. */
+const MIN_FRAME = 14;
+
+export class GuestTx {
+  readonly #pool: MbufPool;
+  readonly #meta: Uint32Array;
+  readonly #poolBytes: Uint8Array;
+  readonly #bufSize: number;
+  readonly #headroom: number;
+  readonly #maxFrame: number;
+  readonly #one = new Uint32Array(1);
+
+  constructor(
+    private readonly s: WorkerState,
+    private readonly irq: IrqRaiser,
+    private readonly env: PortDataEnv,
+  ) {
+    this.#pool = env.pool;
+    this.#meta = env.pool.meta;
+    this.#poolBytes = env.pool.bytes;
+    this.#bufSize = env.pool.bufSize;
+    this.#headroom = env.pool.headroom;
+    this.#maxFrame = Math.min(env.pool.dataRoom, 0x3fff);
+  }
+
+  /** Takes up to `max` packets of guest TX queue `q` into bufs[at..); returns how many. */
+  drain(q: number, portQueue: number, bufs: Uint32Array, at: number, max: number): number {
+    const s = this.s;
+    const id = txQueueId(q);
+    const ring = s.rings[id]!;
+    const v = ring.view;
+    if (v === undefined) return 0;
+    const len = ring.len;
+    const tail = s.db32[id >>> 1] ?? 0; // QTX_TAIL1(q) = 4q: word q of the TX page
+    const qb = AT.queue(id);
+    if (tail >= len) {
+      if (s.ctl[qb + Q_BAD_TAIL] !== tail) {
+        s.ctl[qb + Q_BAD_TAIL] = tail;
+        s.count(STAT.badTail);
+        s.count(STAT.txErrors);
+        this.env.count("ierrors", portQueue, 1);
+      }
+      return 0;
+    }
+    let head = s.ctl[qb + Q_HEAD]!;
+    if (head >= len) head = 0;
+    let got = 0;
+    let reported = false;
+    while (head !== tail && got < max) {
+      // The packet's extent: [head, end) up to its EOP (or the first descriptor that is not DATA/CONTEXT).
+      let i = head;
+      let total = 0;
+      let complete = false;
+      let lying = false;
+      while (i !== tail) {
+        const o = i * DESC;
+        const w = v.getUint32(o + 8, true);
+        const dtype = w & 0xf;
+        i = i + 1 === len ? 0 : i + 1;
+        if (dtype === DTYPE_CONTEXT) continue;
+        if (dtype !== DTYPE_DATA) {
+          s.count(STAT.badType);
+          lying = true;
+          complete = true;
+          break;
+        }
+        total += (v.getUint32(o + 12, true) >>> 2) & 0x3fff;
+        if ((w & CMD_EOP) !== 0) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete) {
+        // Unfinished: wait for the rest, unless it already fills the ring (then it never ends: drop it).
+        if ((tail - head + len) % len !== len - 1) break;
+        s.count(STAT.badLength);
+        lying = true;
+      }
+      const end = i;
+      let buf = -1;
+      if (!lying && (total < MIN_FRAME || total > this.#maxFrame)) {
+        s.count(total > this.#maxFrame ? STAT.oversize : STAT.badLength);
+        lying = true;
+      }
+      if (!lying) {
+        if (this.#pool.alloc(this.#one, 1) === 0) {
+          this.env.count("rxNombuf", portQueue, 1);
+          break; // no buffer: leave the packet for the next burst
+        }
+        buf = this.#one[0]!;
+        if (!this.gather(v, head, end, len, buf)) {
+          this.#pool.freeOne(buf);
+          buf = -1;
+          lying = true;
+          s.count(STAT.badAddress);
+        }
+      }
+      if (this.complete(v, head, end, len)) reported = true;
+      head = end;
+      if (lying) {
+        s.count(STAT.txErrors);
+        this.env.count("ierrors", portQueue, 1);
+        continue;
+      }
+      const m = buf * MBUF_META_WORDS;
+      this.#meta[m + MBUF_OFF] = this.#headroom;
+      this.#meta[m + MBUF_LEN] = total;
+      const first = buf * this.#bufSize + this.#headroom;
+      s.count(STAT.txBytes, total);
+      const cast = castOf(this.#poolBytes, first);
+      s.count(cast === 0 ? STAT.txUnicast : cast === 1 ? STAT.txMulticast : STAT.txBroadcast);
+      bufs[at + got++] = buf;
+    }
+    s.ctl[qb + Q_HEAD] = head;
+    if (reported) this.irq.raise(id);
+    return got;
+  }
+
+  /** Copies the DATA fragments of [from, end) into buffer `buf`; false when one lies outside the guest's memory. */
+  private gather(v: DataView, from: number, end: number, len: number, buf: number): boolean {
+    const mem = this.s.mem;
+    let dst = buf * this.#bufSize + this.#headroom;
+    for (let i = from; i !== end; i = i + 1 === len ? 0 : i + 1) {
+      const o = i * DESC;
+      if ((v.getUint32(o + 8, true) & 0xf) !== DTYPE_DATA) continue;
+      const size = (v.getUint32(o + 12, true) >>> 2) & 0x3fff;
+      if (size === 0) continue;
+      const hi = v.getUint32(o + 4, true);
+      if (hi >= 0x20_0000) return false;
+      if (!mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), size, false)) return false;
+      this.#poolBytes.set(mem.bytes.subarray(mem.offset, mem.offset + size), dst);
+      dst += size;
+    }
+    return true;
+  }
+
+  /** Writes DESC_DONE into the DATA descriptors of [from, end) that carry RS; true if there was one. */
+  private complete(v: DataView, from: number, end: number, len: number): boolean {
+    let any = false;
+    for (let i = from; i !== end; i = i + 1 === len ? 0 : i + 1) {
+      const o = i * DESC + 8;
+      const w = v.getUint32(o, true);
+      if ((w & 0xf) === DTYPE_DATA && (w & CMD_RS) !== 0) {
+        v.setUint32(o, (w | DTYPE_DONE) >>> 0, true);
+        any = true;
+      }
+    }
+    return any;
+  }
+}

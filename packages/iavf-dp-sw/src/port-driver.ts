@@ -1,0 +1,81 @@
+// The port driver net_iavfbe (`port attach net_iavfbe,emu=emu_iavf0`): the back-end side of an emu_iavf device as a
+// port — its receive takes what the guest transmits, its transmit delivers to the guest. The control half finds the
+// device in the application's emudev registry, binds it to the iavf-dp-sw provider while the port is started (the
+// device's link follows), and describes the data half: the device's shared block, which every thread maps from.
+import { arg, type EmudevDevice, type EmudevRegistry } from "@emu/emudev";
+import { iavf } from "@emu/iavf-emu";
+import { emudevService, type PortDriver, PortError, randomMac } from "@emu/port";
+import type { IavfbeParams } from "./data/index.js";
+import { backendOf, IAVF_DP_SW, iavfDpSw } from "./provider.js";
+
+const args = {
+  emu: arg.string({ help: "the emu_iavf device to serve (made with --vdev emu_iavf0,sock=<path>)" }),
+};
+
+function findDevice(name: string, emu: string, registry: EmudevRegistry | undefined): EmudevDevice {
+  if (registry === undefined)
+    throw new PortError("Devargs", `${name}: the application offers no emudev registry (emudevService)`);
+  const dev = registry.device(emu);
+  if (dev === undefined)
+    throw new PortError("Devargs", `${name}: no emudev device ${emu} (make it with --vdev ${emu},sock=<path>)`);
+  try {
+    iavf(dev);
+  } catch (e) {
+    throw new PortError("InvalidValue", `${name}: ${emu} is not an emu_iavf device`, { cause: e });
+  }
+  if (!registry.providerNames().includes(IAVF_DP_SW)) registry.registerProvider(iavfDpSw);
+  return dev;
+}
+
+export const netIavfbe: PortDriver<typeof args> = {
+  name: "net_iavfbe",
+  args,
+  create(host, { emu }) {
+    const dev = findDevice(host.name, emu, host.service(emudevService));
+    const nic = iavf(dev);
+    const mine = () => dev.provider === IAVF_DP_SW && backendOf(dev) !== undefined;
+    const release = () => {
+      if (dev.state !== "closed" && dev.provider === IAVF_DP_SW) dev.detach();
+    };
+    return {
+      capabilities: { maxRxQueues: nic.queuePairs, maxTxQueues: nic.queuePairs, speedMbps: nic.link.speedMbps },
+      mac: randomMac(),
+      start() {
+        if (dev.state === "closed") throw new PortError("BadState", `${host.name}: ${emu} was closed`);
+        if (dev.provider !== undefined && dev.provider !== IAVF_DP_SW)
+          throw new PortError(
+            "BadState",
+            `${host.name}: ${emu} is served by provider ${dev.provider}; detach it first`,
+          );
+        if (dev.provider === undefined) dev.attach(IAVF_DP_SW);
+      },
+      stop: release,
+      close: release,
+      link: () => mine() && dev.ready && nic.link.up,
+      data() {
+        const b = backendOf(dev);
+        if (b === undefined) throw new PortError("BadState", `${host.name}: ${emu} is not attached to ${IAVF_DP_SW}`);
+        return {
+          module: new URL("./data/index.js", import.meta.url).href,
+          params: { blocks: b.blocks, device: dev.name } satisfies IavfbeParams,
+        };
+      },
+      details() {
+        const b = backendOf(dev);
+        const c = b?.stats.totals();
+        return {
+          emu: `${dev.name} (${dev.state}, guest ${dev.connected ? (dev.ready ? "ready" : "connected") : "absent"})`,
+          "queue pairs": String(nic.queuePairs),
+          ...(c === undefined
+            ? {}
+            : {
+                "dropped (guest tx)": `bad address ${c.badAddress}, bad length ${c.badLength}, bad type ${c.badType}, oversize ${c.oversize}`,
+                "dropped (guest rx)": `no descriptor ${c.noDescriptor}, filtered ${c.filtered}`,
+                "bad rings/tails": `${c.badRing}/${c.badTail}`,
+                interrupts: String(b?.interrupts ?? 0),
+              }),
+        };
+      },
+    };
+  },
+};
