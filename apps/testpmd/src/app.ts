@@ -70,8 +70,22 @@ export class Testpmd {
     return [];
   }
 
+  /**
+   * `net_iavfbe,emu=…` names the next instance, as DPDK's vdev bus takes a bare driver name: the lowest `<driver><n>`
+   * no port or emudev device has.
+   */
+  private named(devargs: string): string {
+    const comma = devargs.indexOf(",");
+    const name = comma < 0 ? devargs : devargs.slice(0, comma);
+    if (!/^[a-z][a-z0-9_]*[a-z_]$/.test(name)) return devargs;
+    let n = 0;
+    while (this.registry.port(`${name}${n}`) !== undefined || this.emudev.device(`${name}${n}`) !== undefined) n++;
+    return `${name}${n}${comma < 0 ? "" : devargs.slice(comma)}`;
+  }
+
   /** Makes a port (or an emudev device, when its driver is an emudev driver) from devargs. */
   async attach(devargs: string, quiet = false): Promise<void> {
+    devargs = this.named(devargs);
     const d = parseDevargs(devargs);
     if (this.emudev.driverNames().includes(d.driver)) {
       const dev = this.emudev.create(d);

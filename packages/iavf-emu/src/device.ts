@@ -171,8 +171,8 @@ export class IavfDevice implements DriverInstance {
   }
 
   stopped(): void {
+    this.ctx = undefined; // the server is gone: its region memory with it (a reset must not touch it)
     this.resetVf("disconnect");
-    this.ctx = undefined;
   }
 
   // ---- registers ----
