@@ -28,7 +28,10 @@ export class GuestTx {
   readonly #bufSize: number;
   readonly #headroom: number;
   readonly #maxFrame: number;
-  readonly #one = new Uint32Array(1);
+  /** Buffers taken from the pool for this burst, ahead of the packets (one pool access per burst). */
+  #spare = new Uint32Array(64);
+  #spareAt = 0;
+  #spareN = 0;
 
   constructor(
     private readonly s: WorkerState,
@@ -64,6 +67,8 @@ export class GuestTx {
     }
     let head = s.ctl[qb + Q_HEAD]!;
     if (head >= len) head = 0;
+    if (head === tail) return 0;
+    this.take(Math.min(max, (tail - head + len) % len));
     let got = 0;
     let reported = false;
     while (head !== tail && got < max) {
@@ -103,13 +108,12 @@ export class GuestTx {
         lying = true;
       }
       if (!lying) {
-        if (this.#pool.alloc(this.#one, 1) === 0) {
+        if (this.#spareAt === this.#spareN) {
           this.env.count("rxNombuf", portQueue, 1);
           break; // no buffer: leave the packet for the next burst
         }
-        buf = this.#one[0]!;
+        buf = this.#spare[this.#spareAt]!;
         if (!this.gather(v, head, end, len, buf)) {
-          this.#pool.freeOne(buf);
           buf = -1;
           lying = true;
           s.count(STAT.badAddress);
@@ -129,11 +133,29 @@ export class GuestTx {
       s.count(STAT.txBytes, total);
       const cast = castOf(this.#poolBytes, first);
       s.count(cast === 0 ? STAT.txUnicast : cast === 1 ? STAT.txMulticast : STAT.txBroadcast);
+      this.#spareAt++;
       bufs[at + got++] = buf;
     }
+    this.giveBack();
     s.ctl[qb + Q_HEAD] = head;
     if (reported) this.irq.raise(id);
     return got;
+  }
+
+  /** Takes up to `want` buffers from the pool (fewer if it runs short). */
+  private take(want: number): void {
+    if (this.#spare.length < want) this.#spare = new Uint32Array(want);
+    this.#spareAt = 0;
+    this.#spareN = 0;
+    for (let n = want; n > 0 && this.#spareN === 0; n >>>= 1)
+      if (this.#pool.alloc(this.#spare, n) > 0) this.#spareN = n;
+  }
+
+  /** Returns the buffers the burst did not use. */
+  private giveBack(): void {
+    if (this.#spareAt < this.#spareN) this.#pool.free(this.#spare, this.#spareN - this.#spareAt, this.#spareAt);
+    this.#spareAt = 0;
+    this.#spareN = 0;
   }
 
   /** Copies the DATA fragments of [from, end) into buffer `buf`; false when one lies outside the guest's memory. */
