@@ -32,7 +32,6 @@ for (const d of ["net_iavfbe0,emu=emu_iavf0", "net_null0,size=64", "net_null1,si
   await p.start();
   made.push(p);
 }
-const [be, nul, nul2] = made as [Port, Port, Port];
 
 // The guest: a raw driver over vfio-user in this process for the mailbox (one queue pair of RING descriptors,
 // unicast promiscuous: net_null's frames carry no address); its rings are then polled from the worker.
