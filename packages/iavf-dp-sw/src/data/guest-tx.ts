@@ -32,6 +32,10 @@ export class GuestTx {
   #spare = new Uint32Array(64);
   #spareAt = 0;
   #spareN = 0;
+  /** What `extent` found. */
+  #end = 0;
+  #total = 0;
+  #lying = false;
 
   constructor(
     private readonly s: WorkerState,
@@ -73,35 +77,10 @@ export class GuestTx {
     let reported = false;
     while (head !== tail && got < max) {
       // The packet's extent: [head, end) up to its EOP (or the first descriptor that is not DATA/CONTEXT).
-      let i = head;
-      let total = 0;
-      let complete = false;
-      let lying = false;
-      while (i !== tail) {
-        const o = i * DESC;
-        const w = v.getUint32(o + 8, true);
-        const dtype = w & 0xf;
-        i = i + 1 === len ? 0 : i + 1;
-        if (dtype === DTYPE_CONTEXT) continue;
-        if (dtype !== DTYPE_DATA) {
-          s.count(STAT.badType);
-          lying = true;
-          complete = true;
-          break;
-        }
-        total += (v.getUint32(o + 12, true) >>> 2) & 0x3fff;
-        if ((w & CMD_EOP) !== 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete) {
-        // Unfinished: wait for the rest, unless it already fills the ring (then it never ends: drop it).
-        if ((tail - head + len) % len !== len - 1) break;
-        s.count(STAT.badLength);
-        lying = true;
-      }
-      const end = i;
+      if (!this.extent(v, head, tail, len)) break; // unfinished: wait for the rest
+      const end = this.#end;
+      const total = this.#total;
+      let lying = this.#lying;
       let buf = -1;
       if (!lying && (total < MIN_FRAME || total > this.#maxFrame)) {
         s.count(total > this.#maxFrame ? STAT.oversize : STAT.badLength);
@@ -140,6 +119,44 @@ export class GuestTx {
     s.ctl[qb + Q_HEAD] = head;
     if (reported) this.irq.raise(id);
     return got;
+  }
+
+  /**
+   * Finds the packet starting at `head`: sets `#end` (one past its last descriptor), `#total` (bytes) and `#lying`
+   * (a descriptor of another type, or an EOP that never comes in a full ring). False: unfinished, wait for more.
+   */
+  private extent(v: DataView, head: number, tail: number, len: number): boolean {
+    let i = head;
+    let total = 0;
+    let complete = false;
+    let lying = false;
+    while (i !== tail) {
+      const o = i * DESC;
+      const w = v.getUint32(o + 8, true);
+      const dtype = w & 0xf;
+      i = i + 1 === len ? 0 : i + 1;
+      if (dtype === DTYPE_CONTEXT) continue;
+      if (dtype !== DTYPE_DATA) {
+        this.s.count(STAT.badType);
+        lying = true;
+        complete = true;
+        break;
+      }
+      total += (v.getUint32(o + 12, true) >>> 2) & 0x3fff;
+      if ((w & CMD_EOP) !== 0) {
+        complete = true;
+        break;
+      }
+    }
+    if (!complete) {
+      if ((tail - head + len) % len !== len - 1) return false;
+      this.s.count(STAT.badLength);
+      lying = true;
+    }
+    this.#end = i;
+    this.#total = total;
+    this.#lying = lying;
+    return true;
   }
 
   /** Takes up to `want` buffers from the pool (fewer if it runs short). */
