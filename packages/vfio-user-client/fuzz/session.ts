@@ -45,7 +45,8 @@ class Channel {
     if (this.held.length === 0 || this.peer.closed) return;
     const held = this.held;
     this.held = [];
-    this.peer.socket.send(held);
+    // One sendmsg takes at most IOV_MAX (1024) buffers: a long burst of held answers goes in several.
+    for (let i = 0; i < held.length; i += 1024) this.peer.socket.send(held.slice(i, i + 1024));
   }
 }
 
