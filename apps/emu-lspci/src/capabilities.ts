@@ -4,8 +4,9 @@ import {
   type DecodedExtendedCapability,
   PciCapId,
 } from "@emu/pci-config";
+import { pciName } from "./names.js";
 import { type CapContext, pcieLines } from "./pcie-capability.js";
-import { hex, pm, subsystemIds } from "./text.js";
+import { hex, pm } from "./text.js";
 
 export type { CapContext } from "./pcie-capability.js";
 
@@ -40,7 +41,7 @@ export function capabilityLines(cap: DecodedCapability, ctx: CapContext): string
     case "debug-port":
       return [`${at}Debug port: BAR=${cap.bar} offset=${hex(cap.barOffset, 4)}`];
     case "ssvid":
-      return [`${at}Subsystem: ${subsystemIds(cap.subsystemVendorId, cap.subsystemId, ctx.numeric)}`];
+      return [`${at}Subsystem: ${pciName(cap.subsystemVendorId, cap.subsystemId, ctx.numeric)}`];
     case "af":
       return advancedFeaturesLines(cap, vv, at);
     case "sata":

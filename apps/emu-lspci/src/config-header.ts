@@ -10,8 +10,9 @@ import {
 import { PciRegion } from "@emu/vfio-user-proto";
 import { type CapContext, capabilityLines, chainBreakLine } from "./capabilities.js";
 import { extendedCapabilityLines } from "./extended-capabilities.js";
+import { pciName } from "./names.js";
 import type { DeviceReport } from "./report.js";
-import { hex, pm, showSize, subsystemIds } from "./text.js";
+import { hex, pm, showSize } from "./text.js";
 
 /** lspci's first line for config space: `System peripheral: Device 1234:11ec (rev 10)`. */
 export function describeDevice(
@@ -25,13 +26,13 @@ export function describeDevice(
 
 export function headline(c: DecodedConfigSpace, numeric: number, verbose: number): string {
   const cls = hex(c.classCode >> 8, 4);
-  const ids = `${hex(c.vendorId, 4)}:${hex(c.deviceId, 4)}`;
+  const name = pciName(c.vendorId, c.deviceId, numeric);
   let s =
     numeric === 1
-      ? `${cls}: ${ids}`
+      ? `${cls}: ${name}`
       : numeric >= 2
-        ? `${pciClassName(c.classCode)} [${cls}]: Device [${ids}]`
-        : `${pciClassName(c.classCode)}: Device ${ids}`; // as lspci prints it without a name database
+        ? `${pciClassName(c.classCode)} [${cls}]: ${name}`
+        : `${pciClassName(c.classCode)}: ${name}`;
   if (c.revision !== 0) s += ` (rev ${hex(c.revision, 2)})`;
   if (verbose > 0 && c.progIf !== 0) s += ` (prog-if ${hex(c.progIf, 2)})`;
   return s;
@@ -186,11 +187,11 @@ export function verboseLines(
   const known = c.headerType <= 2;
   if (c.headerType === 0 && c.subsystemVendorId !== undefined && c.subsystemId !== undefined) {
     if (c.subsystemVendorId !== 0 && c.subsystemVendorId !== 0xffff)
-      lines.push(`\tSubsystem: ${subsystemIds(c.subsystemVendorId, c.subsystemId, numeric)}`);
+      lines.push(`\tSubsystem: ${pciName(c.subsystemVendorId, c.subsystemId, numeric, [c.vendorId, c.deviceId])}`);
   } else if (c.headerType === 1) {
     const ss = c.capabilities.find((k) => k.kind === "ssvid");
     if (ss !== undefined && ss.subsystemVendorId !== 0 && ss.subsystemVendorId !== 0xffff)
-      lines.push(`\tSubsystem: ${subsystemIds(ss.subsystemVendorId, ss.subsystemId, numeric)}`);
+      lines.push(`\tSubsystem: ${pciName(ss.subsystemVendorId, ss.subsystemId, numeric, [c.vendorId, c.deviceId])}`);
   }
   for (const r of headerRemarks(c)) lines.push(`\t${r}`);
   if (known && verbose >= 2) {

@@ -14,8 +14,3 @@ export function showSize(x: bigint): string {
   }
   return ` [size=${x}${suffix[i]}]`;
 }
-/** `Device 1234:0001` / `1234:0001` / `Device [1234:0001]` for a subsystem we have no names for. */
-export function subsystemIds(vendor: number, device: number, numeric: number): string {
-  const ids = `${hex(vendor, 4)}:${hex(device, 4)}`;
-  return numeric >= 2 ? `Device [${ids}]` : numeric === 1 ? ids : `Device ${ids}`;
-}

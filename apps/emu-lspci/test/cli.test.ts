@@ -3,9 +3,9 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { runLspci, USAGE } from "@emu/app-emu-lspci";
+import { lspciF, lspciUnavailable } from "@emu/test-kit";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startDevice } from "./helpers.js";
-import { lspciF, lspciUnavailable } from "./lspci-oracle.js";
 
 function io() {
   const out: string[] = [];

@@ -4,13 +4,12 @@
 // where lspci is missing and cannot be installed.
 import { join } from "node:path";
 import { type DeviceReport, formatLspci, runLspci } from "@emu/app-emu-lspci";
-import { tempDir } from "@emu/test-kit";
+import { lspciF, lspciUnavailable, tempDir } from "@emu/test-kit";
 import type { RegionInfo } from "@emu/vfio-device";
 import { VfioUserClient } from "@emu/vfio-user-client";
 import { PciRegion } from "@emu/vfio-user-proto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { forkFixture, startDevice } from "./helpers.js";
-import { lspciF, lspciUnavailable } from "./lspci-oracle.js";
 
 let noLspci: string | undefined;
 beforeAll(() => {

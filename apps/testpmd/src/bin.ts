@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 import { runMain } from "@emu/cli-kit";
+import * as iavfDpSw from "@emu/iavf-dp-sw";
 import { runTestpmd } from "./main.js";
 
 // SIGINT and SIGTERM stop forwarding and shut the ports down, as testpmd does, instead of killing the process.
 const stop = new AbortController();
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => stop.abort());
+// Built in: emu_iavf devices (--vdev emu_iavf0,sock=…) and their software back-end port (port attach net_iavfbe,emu=…).
+const plugins = [iavfDpSw];
 runMain("emu-testpmd", (argv, io) =>
-  runTestpmd(argv, { ...io, stdin: process.stdin, terminal: process.stdin.isTTY === true, signal: stop.signal }),
+  runTestpmd(argv, {
+    ...io,
+    stdin: process.stdin,
+    terminal: process.stdin.isTTY === true,
+    signal: stop.signal,
+    plugins,
+  }),
 );

@@ -61,7 +61,8 @@ describe.skipIf(!usable)(usable ? "the kernel at both ends" : "the kernel at bot
         "7000",
       ]),
     );
-    const serverExit = new Promise((resolve) => server.once("exit", resolve)); // it may end before the sender returns
+    // Listen for the exit now: the server may be gone before the sender has printed its line.
+    const serverExited = new Promise((resolve) => server.once("exit", resolve));
     let received = "";
     server.stdout?.on("data", (d) => {
       received += String(d);
@@ -80,7 +81,8 @@ describe.skipIf(!usable)(usable ? "the kernel at both ends" : "the kernel at bot
       "7000",
       String(bytes),
     );
-    await serverExit;
+
+    await serverExited;
     const [, got] = received.trim().split("\n");
     expect(got).toBe(sent.stdout.trim());
     expect(got?.startsWith(`${bytes} `)).toBe(true);

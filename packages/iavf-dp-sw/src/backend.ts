@@ -177,7 +177,7 @@ export class Backend {
       for (const id of [rxQueueId(q), txQueueId(q)]) {
         const at = AT.queue(id);
         const info = q < this.#pairs ? this.dev.queue(id) : undefined;
-        const on = info !== undefined && info.enabled && info.size > 0;
+        const on = info?.enabled && info.size > 0;
         c[at + Q_ENABLED] = on ? 1 : 0;
         c[at + Q_BASE_LO] = on ? lo32(info.base) : 0;
         c[at + Q_BASE_HI] = on ? hi32(info.base) : 0;

@@ -48,7 +48,7 @@ export const F_MCAST_PROMISC = 2;
 export const F_VLAN_FILTER = 4;
 
 // ---- per emudev queue (2q: RX, 2q + 1: TX), QUEUE_WORDS each ----
-export const QUEUE_WORDS = 16;
+const QUEUE_WORDS = 16;
 export const Q_BASE_LO = 0;
 export const Q_BASE_HI = 1;
 /** Ring length in descriptors. */
@@ -72,7 +72,7 @@ export const Q_BAD_TAIL = 11;
 const QUEUES_AT = HEADER_WORDS;
 
 // ---- the guest memory files, MAPPING_WORDS each ----
-export const MAPPING_WORDS = 8;
+const MAPPING_WORDS = 8;
 export const M_IOVA_LO = 0;
 export const M_IOVA_HI = 1;
 export const M_SIZE_LO = 2;
@@ -95,7 +95,7 @@ const KEY_AT = VLANS_AT + 4096 / 32;
 const LUT_AT = KEY_AT + RSS_KEY_BYTES / 4;
 
 // ---- worker slots ----
-export const WORKER_WORDS = 4;
+const WORKER_WORDS = 4;
 /** 0 free, 1 taken. */
 export const W_STATE = 0;
 /** The last generation the worker has applied (it touches nothing published before it). */

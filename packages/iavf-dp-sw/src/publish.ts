@@ -7,7 +7,7 @@ import { threadId } from "node:worker_threads";
 import { AT, H_GEN, H_WAITING, MAX_WORKERS, type SharedBlocks, W_ACK, W_BUSY, W_STATE, W_THREAD } from "./layout.js";
 
 /** How long an unmap waits for the workers' acknowledgements. */
-export const ACK_TIMEOUT_MS = 2000;
+const ACK_TIMEOUT_MS = 2000;
 
 export class Publisher {
   readonly ctl: Int32Array;

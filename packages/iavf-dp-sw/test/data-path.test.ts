@@ -5,7 +5,7 @@ import { RxPtype, RxStatus } from "@emu/iavf-common";
 import { until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { type Flow, frameOf, payload } from "./fixtures/frames.js";
-import { openGuest, type Received, serveBackend, VSI } from "./fixtures/harness.js";
+import { openGuest, queuePair, type Received, RING, serveBackend, VSI } from "./fixtures/harness.js";
 
 const udp: Flow = { src: "198.18.0.1", dst: "198.18.0.2", sport: 1000, dport: 2000, proto: "udp" };
 
@@ -64,5 +64,27 @@ describe("one queue pair", () => {
     });
     const port = await be.ask<{ ipackets: number; opackets: number; ierrors: number; oerrors: number }>("portStats");
     expect(port).toMatchObject({ ipackets: 12, opackets: 12, ierrors: 0, oerrors: 0 });
+  });
+
+  it("a frame longer than the guest's buffers is chained over several descriptors, EOF on the last", async () => {
+    const be = await serveBackend(1);
+    const { drv, queues } = await openGuest(be.sock, 1);
+    await until(() => be.ask<boolean>("ready"));
+    await drv.call({ kind: "DisableQueues", vsiId: VSI, rxQueues: 1, txQueues: 1 });
+    const pair = queuePair(0, RING, { rx: { databufferSize: 1024, maxPktSize: 1518 } });
+    await drv.call({ kind: "ConfigVsiQueues", vsiId: VSI, queuePairs: [pair] });
+    await drv.call({ kind: "EnableQueues", vsiId: VSI, rxQueues: 1, txQueues: 1 });
+    queues.rxNtu[0] = 0;
+    queues.rxNtc[0] = 0;
+    await queues.post(0, 16);
+    const frames = [frameOf(udp, payload(1400, 1)), frameOf(udp, payload(1000, 2)), frameOf(udp, payload(100, 3))];
+    await be.ask("tx", 0, frames);
+    const rcv: Received[] = [];
+    await until(() => {
+      rcv.push(...queues.receive(0));
+      return rcv.length >= frames.length;
+    });
+    expect(rcv.map((r) => Array.from(r.bytes))).toEqual(frames.map((f) => Array.from(f)));
+    expect(rcv.map((r) => r.descriptors)).toEqual([2, 2, 1]); // 1442 and 1042 bytes need two 1024-byte buffers
   });
 });

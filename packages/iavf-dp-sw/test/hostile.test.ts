@@ -4,10 +4,8 @@
 import { qrxTail, qtxTail, RxError, RxStatus } from "@emu/iavf-common";
 import { until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
-import { queuePair } from "../../iavf-emu/test/fixtures/bring-up.js";
-import { GUEST, GUEST_SIZE } from "../../iavf-emu/test/fixtures/raw-driver.js";
 import { type Flow, frameOf, payload } from "./fixtures/frames.js";
-import { openGuest, type Received, RING, serveBackend, VSI } from "./fixtures/harness.js";
+import { GUEST, GUEST_SIZE, openGuest, queuePair, type Received, RING, serveBackend, VSI } from "./fixtures/harness.js";
 
 const udp: Flow = { src: "198.18.0.1", dst: "198.18.0.2", sport: 1000, dport: 2000, proto: "udp" };
 type Counters = Record<string, number>;

@@ -99,7 +99,7 @@ describe("RSS over 4 queue pairs", () => {
       got.push(...queues.receive(0));
       return got.length >= fs.length;
     });
-    fs.forEach((f, i) => expect(got[i]!.hash).toBe(toeplitzReference(MS_KEY, hashInput(f))));
+    for (const [i, f] of fs.entries()) expect(got[i]!.hash).toBe(toeplitzReference(MS_KEY, hashInput(f)));
   });
 });
 

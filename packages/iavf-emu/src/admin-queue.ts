@@ -48,9 +48,6 @@ const ARQ: RingRegisters = {
   tail: Reg.VF_ARQT1,
 };
 
-/** Every register of both queues (zeroed by a VF reset). */
-export const AQ_REGISTERS: readonly number[] = [ATQ, ARQ].flatMap((q) => [q.len, q.bal, q.bah, q.head, q.tail]);
-
 /** Messages for the ARQ kept while it is full (the driver returns slots by writing ARQT); more are dropped. */
 const ARQ_BACKLOG = 64;
 

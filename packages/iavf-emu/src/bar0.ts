@@ -16,7 +16,7 @@ const WORDS = BAR0_SIZE / 4;
 const READ_ONLY = new Set<number>([Reg.VFGEN_RSTAT, Reg.VFINT_ICR01]);
 
 /** Registers whose writes the device acts on. */
-export function isActive(offset: number): boolean {
+function isActive(offset: number): boolean {
   if (offset >= vfintDynCtln1(0) && offset < vfintDynCtln1(64)) return true;
   if (offset >= RSS_REGISTER_RANGE.offset && offset < RSS_REGISTER_RANGE.offset + RSS_REGISTER_RANGE.size) return true;
   switch (offset) {

@@ -71,10 +71,11 @@ export interface IavfConfig {
 }
 
 /** The VSI id given to the VF. */
-export const VSI_ID = 1;
+const VSI_ID = 1;
 const EMPTY = new Uint8Array(0);
 
-type ResetKind = "vf" | "pf" | "client" | "disconnect";
+/** Who reset the VF: RESET_VF, `pfReset`, the client (DEVICE_RESET or FLR), the client leaving, the device stopping. */
+type ResetKind = "vf" | "pf" | "client" | "disconnect" | "stop";
 
 export class IavfDevice implements DriverInstance {
   readonly info;
@@ -171,8 +172,8 @@ export class IavfDevice implements DriverInstance {
   }
 
   stopped(): void {
-    this.resetVf("disconnect");
-    this.ctx = undefined;
+    this.ctx = undefined; // the region memory is unmapped with the server: the reset must not touch it
+    this.resetVf("stop");
   }
 
   // ---- registers ----
@@ -339,7 +340,8 @@ export class IavfDevice implements DriverInstance {
     this.irqs.reset();
     this.state.reset();
     this.pf.reset();
-    if (kind !== "client") this.host.reset(); // emudev reports a DEVICE_RESET or an FLR itself
+    // emudev reports a DEVICE_RESET or an FLR itself; a stopped device was made quiet by the client leaving.
+    if (kind !== "client" && kind !== "stop") this.host.reset();
     clearTimeout(this.resetTimer);
     this.resetTimer = undefined;
     const delay = this.config.resetDelayMs ?? 10;

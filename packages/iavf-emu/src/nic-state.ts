@@ -73,7 +73,7 @@ export interface IavfCounters {
 export type IavfStatsDelta = { readonly [K in keyof EthStats]?: number | bigint };
 
 /** The MAC as a 48-bit number (a Set key cheaper than a string on the data path). */
-export function macKey(bytes: Uint8Array, at = 0): number {
+function macKey(bytes: Uint8Array, at = 0): number {
   return (
     (bytes[at] ?? 0) * 2 ** 40 +
     (bytes[at + 1] ?? 0) * 2 ** 32 +

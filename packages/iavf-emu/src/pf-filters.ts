@@ -20,10 +20,10 @@ import {
 import { checkVsi, OK, type PfContext, type PfReply, refuse } from "./pf-context.js";
 
 /** MAC filters a VF may hold (the default MAC included), as the DPDK back-end allows. */
-export const MAX_MAC_FILTERS = 64;
+const MAX_MAC_FILTERS = 64;
 const VLAN_MAX = 4095;
 /** The hash set GET_RSS_HENA_CAPS offers: Linux's default set. */
-export const RSS_HENA_CAPS = DEFAULT_RSS_HENA;
+const RSS_HENA_CAPS = DEFAULT_RSS_HENA;
 
 function macProblem(mac: string): string | undefined {
   if (mac === "00:00:00:00:00:00") return "the zero MAC";

@@ -35,7 +35,7 @@ const ACK = (op: number) => `${op} 0 `;
 const VERSION_1_1 = "1 0 0100000001000000";
 /** vf_resource (20) + one vsi_resource (16) + the legacy empty slot (16): 52 bytes. */
 const resources = (qps: string, caps: string, mac: string) =>
-  `3 0 0100${qps}1100dc05${caps}3400000040000000` + `0100${qps}060000000100${mac}` + "00".repeat(16);
+  `3 0 0100${qps}1100dc05${caps}3400000040000000${`0100${qps}060000000100${mac}`}${"00".repeat(16)}`;
 /** LINK_CHANGE, 25000 Mbps. */
 const LINK = (up: boolean) => `17 0 01000000a8610000${up ? "01" : "00"}00000000000000`;
 const GRANTED = "a1000900"; // L2 | RSS_PF | VLAN | WB_ON_ITR | ADV_LINK_SPEED

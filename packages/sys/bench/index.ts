@@ -1,10 +1,10 @@
 // @emu/sys benchmark: two-process ping-pongs through the addon against the same ping-pongs in C, measured in the
 // same run, plus the cost of single calls into the addon. See bench/README.md for what is measured and excluded.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { median } from "@emu/bench-kit";
+import { buildC, hasTaskset, median, PINGPONG_C } from "@emu/bench-kit";
 import { closeFd, dupFd, EventFd, ioctl, memfdCreate, mmap, UnixSocket } from "@emu/sys";
 import { Bench } from "tinybench";
 
@@ -16,14 +16,7 @@ const windows = quick ? 3 : 4;
 /** Each configuration runs this many times, alternating addon and C, so that background load hits both alike. */
 const TRIALS = quick ? 1 : 2;
 
-const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 const twoCpus = cpus().length >= 2;
-
-function compileC(dir: string): string {
-  const out = join(dir, "pingpong");
-  execFileSync("cc", ["-O2", "-Wall", "-Wextra", "-o", out, join(here, "c", "pingpong.c")], { stdio: "inherit" });
-  return out;
-}
 
 function collectRates(child: ChildProcess): Promise<number[]> {
   return new Promise((resolve, reject) => {
@@ -84,7 +77,7 @@ const fmt = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3)
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "emu-sys-bench-"));
   try {
-    const bin = compileC(dir);
+    const bin = buildC(PINGPONG_C, dir);
     console.log(
       `@emu/sys ping-pong: two processes, median of ${TRIALS} × ${windows} windows of ${WINDOW_MS} ms (after ` +
         `${WARMUP_MS} ms warm-up), addon and C alternating, both processes pinned with taskset; ` +

@@ -33,11 +33,17 @@ switch (mode) {
     const toB = EventFd.adopt(3);
     const fromB = EventFd.adopt(4);
     let done = 0;
+    let answered: () => void = () => undefined;
+    const firstAnswer = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
     fromB.watch(() => {
       done++;
+      answered();
       toB.signal();
     });
     toB.signal();
+    await firstAnswer; // the warm-up starts once B is up, as in rawClient
     report(await measure(() => done, warmup, window, windows));
     break;
   }

@@ -6,19 +6,27 @@ import {
   SysStateError,
   TooManyFdsError,
 } from "./errors.js";
-import { CloseKind, native, type ServerHandle, type SocketHandle } from "./internal/native.js";
+import { CloseKind, native, type ServerHandle, type SocketExternal, type SocketHandle } from "./internal/native.js";
 
 /** Linux's SCM_MAX_FD: the most fds one sendmsg can carry, and the default `maxRecvFds`. */
 export const MAX_FDS_PER_MESSAGE = 253;
 
-/** What `UnixSocket.start` calls. */
+/** What `UnixSocket.start` calls: `onData` or `onChunk` (one of them), `onClose`, and `onDrain` if given. */
 export interface UnixSocketHandlers {
   /**
    * One recvmsg worth of the byte stream, with exactly the fds that arrived with it. The chunk is a fresh
    * Uint8Array that the receiver owns. The fds belong to the LAST message that starts in this chunk (see README);
    * they are the receiver's: close them (`closeFd`) or adopt them, or they leak.
    */
-  onData(chunk: Uint8Array, fds: number[]): void;
+  onData?(chunk: Uint8Array, fds: number[]): void;
+  /**
+   * Instead of `onData`, for a reader that wants no object and no copy per chunk: the chunk is `length` bytes at
+   * `offset` of `bytes`. Mostly `bytes` is the addon's receive buffer (256 KiB, one per thread, reused by every read),
+   * **valid only during this call**: copy what you keep. A chunk of 16 KiB or more comes in a buffer of its own
+   * instead, which is the receiver's (`bytes` is then exactly the chunk: `offset` 0, `length === bytes.length`).
+   * `fds` as for `onData`; when none came it is one shared frozen empty array. Takes precedence over `onData`.
+   */
+  onChunk?(bytes: Uint8Array, offset: number, length: number, fds: readonly number[]): void;
   /**
    * Called exactly once after `start()`, whatever closed the socket: `err` is undefined for end of stream and for a
    * local `close()`; a `SysError` (EPIPE, ECONNRESET...) or a `TooManyFdsError` otherwise. Never thrown.
@@ -40,8 +48,21 @@ export interface UnixConnectOptions {
   timeoutMs?: number;
 }
 
-const noFds = (): number[] => [];
+/** `onChunk`'s fds when none came with a chunk. */
+const NO_FDS: readonly number[] = Object.freeze([]);
 let wrapHandle: (handle: SocketHandle) => UnixSocket;
+
+/** The buffer the last chunk came in, as bytes: the receive buffer stays the same, so one Uint8Array serves all. */
+let lastBuffer: ArrayBuffer | undefined;
+let lastBytes = new Uint8Array(0);
+
+function bytesOf(buffer: ArrayBuffer): Uint8Array {
+  if (buffer !== lastBuffer) {
+    lastBuffer = buffer;
+    lastBytes = new Uint8Array(buffer);
+  }
+  return lastBytes;
+}
 
 /**
  * A connected AF_UNIX stream socket owned by the addon: close-on-exec, never blocking (every sendmsg and recvmsg is
@@ -50,6 +71,8 @@ let wrapHandle: (handle: SocketHandle) => UnixSocket;
  */
 export class UnixSocket {
   readonly #h: SocketHandle;
+  /** The same socket for `sendPrefix`: the hot send without an unwrap of the handle. */
+  readonly #x: SocketExternal;
   #handlers: UnixSocketHandlers | undefined;
   #maxRecvFds = MAX_FDS_PER_MESSAGE;
   #closed: { err: SocketCloseError | undefined } | undefined;
@@ -62,8 +85,15 @@ export class UnixSocket {
   /** Use `UnixSocket.connect`, `UnixSocket.pair`, `UnixSocket.adopt` or a `UnixServer`. */
   private constructor(handle: SocketHandle) {
     this.#h = handle;
+    this.#x = handle.external();
     handle.setCallbacks(
-      (chunk, fds) => this.#handlers!.onData(chunk, fds ?? noFds()),
+      (buffer, offset, length, fds) => {
+        const bytes = bytesOf(buffer);
+        const h = this.#handlers!;
+        if (h.onChunk !== undefined) h.onChunk(bytes, offset, length, fds ?? NO_FDS);
+        // A copy of its own (a big chunk already has a buffer of its own).
+        else h.onData!(length === bytes.length ? bytes : bytes.slice(offset, offset + length), fds ?? []);
+      },
       () => this.#handlers?.onDrain?.(),
       (kind, errno, syscall) => this.#closedBy(this.#errorOf(kind, errno, syscall), false),
     );
@@ -107,7 +137,9 @@ export class UnixSocket {
 
   /** True once closed (locally, by the peer or by an error). */
   get closed(): boolean {
-    return this.#h.isClosed();
+    // Kept here, not asked of the addon (a hot check): every native close reaches #closedBy at once, through the
+    // close callback, send()'s -1 or close().
+    return this.#closed !== undefined;
   }
 
   /** Bytes accepted by `send()` but not yet taken by the kernel. */
@@ -118,8 +150,9 @@ export class UnixSocket {
   /** Starts reading; the handlers get every chunk, the drain and the close. Once per socket. */
   start(handlers: UnixSocketStartOptions): void {
     if (this.#handlers) throw new SysStateError("start() was already called");
-    if (typeof handlers?.onData !== "function" || typeof handlers.onClose !== "function")
-      throw new SysArgumentError("start() needs onData and onClose functions");
+    const reader = handlers?.onChunk ?? handlers?.onData;
+    if (typeof reader !== "function" || typeof handlers.onClose !== "function")
+      throw new SysArgumentError("start() needs an onData (or onChunk) and an onClose function");
     const max = handlers.maxRecvFds ?? MAX_FDS_PER_MESSAGE;
     this.#h.start(max); // validates max (SysArgumentError) before anything changes
     this.#maxRecvFds = max;
@@ -149,6 +182,17 @@ export class UnixSocket {
    */
   send(data: Uint8Array | readonly Uint8Array[], fds?: readonly number[]): boolean {
     const r = fds === undefined ? this.#h.send(data) : this.#h.send(data, fds);
+    if (r === 0) return true;
+    if (r < 0 && !this.#closed) this.#closedBy(this.#nativeCloseError(), true);
+    return false;
+  }
+
+  /**
+   * Sends the first `length` bytes of `data` (no fds) exactly as `send(data.subarray(0, length))` would, without
+   * making the view: for a sender that fills a reused buffer and sends what it filled.
+   */
+  sendPrefix(data: Uint8Array, length: number): boolean {
+    const r = native.sendPrefix(this.#x, data, length);
     if (r === 0) return true;
     if (r < 0 && !this.#closed) this.#closedBy(this.#nativeCloseError(), true);
     return false;

@@ -68,6 +68,41 @@ describe("IrqEventfds", () => {
     await expect(g.irqs.enable(1, 0, 3, () => undefined)).rejects.toThrow("refused");
     expect(g.made.map((m) => m.closed)).toEqual([true, true, true]);
   });
+
+  // Found by the client's fuzzer (packages/vfio-user-client/fuzz): two enables of one index in flight at once both
+  // kept their eventfds, and the first one's leaked.
+  it("enables of one index in flight together run in turn: the first one's eventfds are replaced and closed", async () => {
+    const f = fakes();
+    const a = f.irqs.enable(2, 0, 2, () => undefined);
+    const b = f.irqs.enable(2, 0, 1, () => undefined);
+    await Promise.all([a, b]);
+    expect(f.made.map((m) => m.closed)).toEqual([true, true, false]);
+    expect(f.requests.map((r) => r.data.kind)).toEqual(["eventfd", "none", "eventfd"]);
+    f.irqs.closeAll();
+    expect(f.made.every((m) => m.closed)).toBe(true);
+  });
+
+  it("an enable whose SET_IRQS completes after closeAll closes its eventfds and rejects", async () => {
+    let answer: (() => void) | undefined;
+    const made: { closed: boolean }[] = [];
+    const irqs = new IrqEventfds({
+      setIrqs: () => new Promise<void>((resolve) => (answer = resolve)),
+      createEventfd: () => {
+        const e = { fd: 7, closed: false, watch: () => undefined, close: () => (e.closed = true) };
+        made.push(e);
+        return e;
+      },
+      canSetIrqs: () => true,
+      closedError: () => new Error("device closed"),
+    });
+    const p = irqs.enable(0, 0, 2, () => undefined);
+    await new Promise((r) => setImmediate(r));
+    answer?.(); // the reply is in ...
+    irqs.closeAll(); // ... but the device closes before the enable resumes
+    await expect(p).rejects.toThrow("device closed");
+    expect(made.map((m) => m.closed)).toEqual([true, true]);
+    expect(irqs.indexes()).toEqual([]);
+  });
 });
 
 describe("pciIdsFromConfig", () => {

@@ -25,6 +25,7 @@ export class Irqs {
         return { fd: e.fd, watch: (l) => e.watch(l, { onError: () => undefined }), close: () => e.close() };
       },
       canSetIrqs: () => session.connected,
+      closedError: () => session.closedError(),
     });
   }
 

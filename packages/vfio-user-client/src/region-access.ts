@@ -3,6 +3,32 @@ import { invalid, VfioUserClientError } from "./errors.js";
 import { length, overflows64, u32, u64 } from "./internal/arguments.js";
 import type { ClientSession } from "./internal/session.js";
 
+/** msg_ids there are: no access may need more pieces than this (they are all outstanding at once). */
+const MAX_PIECES = 0xffff;
+
+/**
+ * Sends the pieces of one access (`send(at, n)` for each `max`-sized piece of `len` bytes). All or nothing for the
+ * caller: when a piece cannot be sent (no msg_id is free), the ones already sent are left to their replies — nobody
+ * awaits them, so their rejections are handled here — and the access rejects.
+ */
+function pieces<T>(len: number, max: number, what: string, send: (at: number, n: number) => Promise<T>): Promise<T[]> {
+  const n = Math.ceil(len / max);
+  if (n > MAX_PIECES)
+    return Promise.reject(
+      invalid(
+        `${what} of ${len} bytes takes ${n} messages of ${max} bytes (the transfer size): more than ${MAX_PIECES}`,
+      ),
+    );
+  const sent: Promise<T>[] = [];
+  try {
+    for (let at = 0; at < len; at += max) sent.push(send(at, Math.min(max, len - at)));
+  } catch (e) {
+    for (const p of sent) p.catch(() => undefined);
+    return Promise.reject(e);
+  }
+  return Promise.all(sent);
+}
+
 /**
  * Region accesses: REGION_READ and REGION_WRITE split into pieces of the negotiated transfer size (sent together, on
  * the connection's hot path), and REGION_WRITE_MULTI.
@@ -27,10 +53,7 @@ export class RegionAccess {
     }
     const max = this.session.maxTransfer;
     if (len <= max) return this.readPiece(index, offset, len);
-    const pieces: Promise<Uint8Array>[] = [];
-    for (let at = 0; at < len; at += max)
-      pieces.push(this.readPiece(index, offset + BigInt(at), Math.min(max, len - at)));
-    return Promise.all(pieces).then((parts) => {
+    return pieces(len, max, "a REGION_READ", (at, n) => this.readPiece(index, offset + BigInt(at), n)).then((parts) => {
       const out = new Uint8Array(len);
       let at = 0;
       for (const p of parts) {
@@ -60,12 +83,9 @@ export class RegionAccess {
     }
     const max = this.session.maxTransfer;
     if (data.length <= max) return this.writePiece(index, offset, data, noReply);
-    const pieces: Promise<void>[] = [];
-    for (let at = 0; at < data.length; at += max)
-      pieces.push(
-        this.writePiece(index, offset + BigInt(at), data.subarray(at, Math.min(data.length, at + max)), noReply),
-      );
-    return Promise.all(pieces).then(() => undefined);
+    return pieces(data.length, max, "a REGION_WRITE", (at, n) =>
+      this.writePiece(index, offset + BigInt(at), data.subarray(at, at + n), noReply),
+    ).then(() => undefined);
   }
 
   private writePiece(index: number, offset: bigint, data: Uint8Array, noReply: boolean): Promise<void> {

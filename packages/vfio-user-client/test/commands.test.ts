@@ -150,6 +150,18 @@ describe("regions", () => {
     expect(c.stats.sendCalls).toBeLessThan(c.stats.messagesSent); // coalesced into few sendmsg calls
   });
 
+  it("read data are bytes of their own: not views of the receive buffer, unchanged by later reads", async () => {
+    const dev = await startDevice();
+    const c = await connect(dev.socketPath);
+    await c.regionWrite(2, 0n, Uint8Array.of(1, 2, 3, 4));
+    const first = await c.regionRead(2, 0n, 4);
+    await c.regionWrite(2, 0n, Uint8Array.of(9, 9, 9, 9));
+    const later = await Promise.all(Array.from({ length: 100 }, () => c.regionRead(2, 0n, 4)));
+    expect([...first]).toEqual([1, 2, 3, 4]);
+    expect([...(later[99] as Uint8Array)]).toEqual([9, 9, 9, 9]);
+    for (const d of [first, ...later]) expect([d.byteOffset, d.buffer.byteLength]).toEqual([0, 4]);
+  });
+
   it("NO_REPLY writes are answered by nothing; sync() is the barrier", async () => {
     const dev = await startDevice();
     const c = await connect(dev.socketPath);

@@ -46,12 +46,28 @@ export class FrameArena {
    */
   take(): Uint8Array {
     const out = this.bytes.subarray(0, this.length);
+    this.clear();
+    return out;
+  }
+
+  /**
+   * Empties the arena (a buffer grown past 16 × its starting size is dropped). For a sender that sends
+   * [0, {@link length}) of {@link bytes} itself (without the view `take` makes), once that send has copied or
+   * finished with them.
+   */
+  clear(): void {
     this.length = 0;
     if (this.bytes.length > this.initial * 16) {
       this.bytes = new Uint8Array(this.initial);
       this.view = new DataView(this.bytes.buffer);
     }
-    return out;
+  }
+
+  /** Copies `count` bytes of `src` from `from` to `at` of {@link bytes} (reserved already), without a view of `src`. */
+  copyIn(at: number, src: Uint8Array, from: number, count: number): void {
+    const bytes = this.bytes;
+    if (count <= 32) for (let i = 0; i < count; i++) bytes[at + i] = src[from + i] as number;
+    else bytes.set(src.subarray(from, from + count), at);
   }
 
   private grow(need: number): void {

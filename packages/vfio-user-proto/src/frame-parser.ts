@@ -166,15 +166,22 @@ export class FrameParser {
    * fails it, after the frames before it were handled).
    */
   inPlaceLength(chunk: Uint8Array, fds?: readonly number[]): number {
-    if (this.buffered !== 0 || this.failure !== undefined || this.batchHead < this.batches.length) return 0;
-    if (fds !== undefined && fds.length > 0) return 0;
-    const len = chunk.length;
-    if (len < HEADER_SIZE) return 0;
-    const view = new DataView(chunk.buffer, chunk.byteOffset, len);
-    let at = 0;
-    while (len - at >= HEADER_SIZE) {
+    if (chunk.length < HEADER_SIZE) return 0;
+    return this.inPlaceEnd(new DataView(chunk.buffer, chunk.byteOffset, chunk.length), 0, chunk.length, fds);
+  }
+
+  /**
+   * {@link inPlaceLength} for a chunk at [start, end) of a DataView the caller keeps (e.g. over a whole receive pool,
+   * so that nothing is allocated per chunk): where its leading whole frames end (`start` when none may be read in
+   * place).
+   */
+  inPlaceEnd(view: DataView, start: number, end: number, fds?: readonly number[]): number {
+    if (this.buffered !== 0 || this.failure !== undefined || this.batchHead < this.batches.length) return start;
+    if (fds !== undefined && fds.length > 0) return start;
+    let at = start;
+    while (end - at >= HEADER_SIZE) {
       const size = msgSizeAt(view, at);
-      if (!this.sizeOk(size) || size > len - at) break;
+      if (!this.sizeOk(size) || size > end - at) break;
       at += size;
     }
     return at;

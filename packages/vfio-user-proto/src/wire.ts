@@ -6,9 +6,11 @@
  * reusable objects; `frameAt` for the odd frame that goes the general way), and write whole frames into a `FrameArena`
  * with the `append*` writers (the same bytes as `encodeMessage`, without its range checks). The field offsets come
  * from one place each: `HeaderField`, `RegionAccessField`, `DmaAccessLayout` (`DmaAccessField` is its spec entry);
- * the byte order of every field from `LITTLE_ENDIAN` (pass it to DataView accessors).
+ * the byte order of every field from `LITTLE_ENDIAN` (pass it to DataView accessors). `copyBytes` keeps data read in
+ * place beyond the receive buffer's reuse.
  */
 
+export { copyBytes } from "./copy-bytes.js";
 export { FrameArena } from "./frame-arena.js";
 export { frameAt } from "./frame-parser.js";
 export { HeaderField, type MutableHeader, msgSizeAt, readHeaderAt, writeHeaderAt } from "./header.js";
@@ -28,6 +30,7 @@ export {
 } from "./messages/dma-access.js";
 export {
   appendRegionReadReply,
+  appendRegionReadReplyFrom,
   appendRegionReadRequest,
   appendRegionWriteReply,
   appendRegionWriteRequest,

@@ -8,9 +8,11 @@ import {
   appendDmaWriteReply,
   appendDmaWriteRequest,
   appendRegionReadReply,
+  appendRegionReadReplyFrom,
   appendRegionReadRequest,
   appendRegionWriteReply,
   appendRegionWriteRequest,
+  copyBytes,
   type DmaAccessHead,
   DmaAccessLayout,
   FrameArena,
@@ -159,6 +161,26 @@ describe("REGION_READ / REGION_WRITE in place", () => {
     }
     expect(n).toBe(4);
   });
+
+  it("appendRegionReadReplyFrom gives appendRegionReadReply's frame, from any part of a backing array", () => {
+    const backing = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
+    for (const [from, count] of [
+      [0, 4],
+      [13, 1],
+      [100, 32],
+      [64, 33],
+      [10, 200],
+      [299, 0],
+    ] as const) {
+      const a = new FrameArena(64);
+      const b2 = new FrameArena(64);
+      a.append(WRITE_HIGH); // not at the arena's start
+      b2.append(WRITE_HIGH);
+      appendRegionReadReplyFrom(a, 9, from, 7, backing, from, count);
+      appendRegionReadReply(b2, 9, from, 7, backing.slice(from, from + count));
+      expect(toHex(a.take()), `${from}+${count}`).toBe(toHex(b2.take()));
+    }
+  });
 });
 
 describe("DMA_READ / DMA_WRITE in place", () => {
@@ -266,6 +288,32 @@ describe("FrameArena", () => {
     }
   });
 
+  it("clear() empties it as take() does, without a view; copyIn copies short and long runs", () => {
+    const a = new FrameArena(64);
+    a.append(new Uint8Array(64 * 17).fill(1));
+    a.clear();
+    expect([a.length, a.bytes.length]).toEqual([0, 64]);
+    const src = Uint8Array.from({ length: 100 }, (_, i) => i + 1);
+    const at = a.reserve(80);
+    a.copyIn(at, src, 3, 5); // short: byte by byte
+    a.copyIn(at + 5, src, 50, 40); // long: one set()
+    expect([...a.bytes.subarray(0, 45)]).toEqual([...src.subarray(3, 8), ...src.subarray(50, 90)]);
+    expect(a.bytes[45]).toBe(0);
+  });
+
+  it("copyBytes: bytes of their own, short runs and long ones", () => {
+    const src = Uint8Array.from({ length: 200 }, (_, i) => i);
+    for (const [from, count] of [
+      [3, 4],
+      [0, 0],
+      [100, 64],
+      [10, 100],
+    ] as const) {
+      const c = copyBytes(src, from, count);
+      expect([c.byteOffset, c.buffer.byteLength, ...c]).toEqual([0, count, ...src.subarray(from, from + count)]);
+    }
+  });
+
   it("append copies a frame; a buffer grown past 16 × its start is dropped by take()", () => {
     const a = new FrameArena(64);
     a.append(WRITE_HIGH);
@@ -325,6 +373,19 @@ describe("FrameParser.inPlaceLength and frameAt", () => {
     failed.push(h`0100 0900 08000000 00000000 00000000`); // msg_size 8 < 16
     expect(() => failed.next()).toThrow();
     expect(failed.inPlaceLength(r1)).toBe(0);
+  });
+
+  it("inPlaceEnd reads a chunk at [start, end) of a view over a larger buffer (a receive pool)", () => {
+    const pool = new Uint8Array(200).fill(0xee);
+    pool.set(concat([r1, r2, r1.subarray(0, 20)]), 40); // two whole frames, then a partial one
+    const view = new DataView(pool.buffer);
+    const end = 40 + r1.length + r2.length + 20;
+    const p = new FrameParser();
+    expect(p.inPlaceEnd(view, 40, end)).toBe(40 + r1.length + r2.length);
+    expect(p.inPlaceEnd(view, 40, 40 + 31)).toBe(40); // not even one whole frame
+    expect(p.inPlaceEnd(view, 40, end, [3])).toBe(40); // fds came with it
+    p.push(pool.subarray(end - 20, end));
+    expect(p.inPlaceEnd(view, 40, end)).toBe(40); // the parser holds bytes
   });
 
   it("stops before a frame with a bad size: pushed, it fails the parser as usual", () => {

@@ -4,7 +4,9 @@ import { DEVICE_ERRNO, type DeviceErrorReason } from "./errno.js";
 export type VfioUserServerErrorReason =
   | "InvalidDevice" // a device description the server cannot serve (see message)
   | "Closed" // the server was closed
-  | "BadVector"; // an interrupt index or vector the device does not have
+  | "BadVector" // an interrupt index or vector the device does not have
+  | "SocketPath" // the socket path is taken: another server listens there, or it is not a socket (never replaced)
+  | "Busy"; // a second client connected while one is served (reported through `onError`; the peer got EBUSY)
 
 /** Errors of the server's own API. */
 export class VfioUserServerError extends Error {

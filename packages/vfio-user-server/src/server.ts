@@ -1,13 +1,18 @@
-import { UnixServer, type UnixSocket } from "@emu/sys";
+import { isSysError, UnixServer, type UnixSocket } from "@emu/sys";
 import type { DeviceContext } from "./context.js";
 import type { DeviceModelSource } from "./device.js";
 import { VfioUserServerError } from "./errors.js";
+import { Admission } from "./internal/admission.js";
 import { Connection } from "./internal/connection.js";
 import { DeviceHost } from "./internal/device-host.js";
 import type { ServerLimits } from "./internal/session.js";
 
 export interface ServerOptions {
-  /** Where to listen. A stale socket file is replaced; a live one (someone listening) is an error. */
+  /**
+   * Where to listen. A socket file nobody listens on (left by a server that died) is replaced; a path where a server
+   * listens, or that is not a socket (a file, a directory, a symlink), is refused (`VfioUserServerError`
+   * "SocketPath") and left as it is.
+   */
   readonly socketPath: string;
   readonly device: DeviceModelSource;
   /** Mode of the socket file. Default 0o600. */
@@ -67,7 +72,7 @@ export interface VfioUserServer {
   readonly context: DeviceContext;
   /** A client is connected (it may not have finished VERSION yet). */
   readonly connected: boolean;
-  /** Clients accepted so far. */
+  /** Clients served so far (a refused second client is not counted). */
   readonly clientCount: number;
   /** Resolves when the current client (if any) has gone and its resources are released. */
   disconnected(): Promise<void>;
@@ -90,6 +95,7 @@ class Server implements VfioUserServer {
   private readonly listener: UnixServer;
   private readonly limits: ServerLimits;
   private readonly report: (e: unknown) => void;
+  private readonly admission: Admission;
   private current: Connection | undefined;
   private waiters: (() => void)[] = [];
   private closing: Promise<void> | undefined;
@@ -132,14 +138,20 @@ class Server implements VfioUserServer {
       dmaReplyTimeoutMs: dmaTimeout,
     };
     this.host = new DeviceHost(options.device, this.report, { maxDataXferSize: maxData });
+    this.admission = new Admission({
+      busy: () => this.current !== undefined,
+      serve: (sock) => this.serve(sock),
+      report: this.report,
+      path: options.socketPath,
+    });
     try {
-      this.listener = UnixServer.listen(options.socketPath, (sock) => this.accept(sock), {
+      this.listener = UnixServer.listen(options.socketPath, (sock) => this.admission.offer(sock), {
         mode: options.mode ?? 0o600,
         onError: (e) => this.report(e),
       });
     } catch (e) {
       this.host.close();
-      throw e;
+      throw socketPathError(options.socketPath, e);
     }
   }
 
@@ -151,12 +163,8 @@ class Server implements VfioUserServer {
     return this.current !== undefined;
   }
 
-  private accept(sock: UnixSocket): void {
-    if (this.closing !== undefined || this.current !== undefined) {
-      // One client per device at a time: the spec has no multiplexing.
-      sock.close();
-      return;
-    }
+  /** The device is free: `sock` is its client now (see `Admission` for the others). */
+  private serve(sock: UnixSocket): void {
     this.clientCount++;
     const c = new Connection(this.host, sock, this.limits, (gone) => this.closed(gone), this.report);
     this.current = c;
@@ -168,6 +176,7 @@ class Server implements VfioUserServer {
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
+    if (this.closing === undefined) this.admission.freed();
   }
 
   disconnected(): Promise<void> {
@@ -178,6 +187,7 @@ class Server implements VfioUserServer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.listener.close();
+      this.admission.close();
       const c = this.current;
       if (c !== undefined) {
         const gone = this.disconnected();
@@ -190,12 +200,27 @@ class Server implements VfioUserServer {
   }
 }
 
+/** The listener's refusal of `path` as a clear error: taken by a live server, or not a socket. Other errors pass. */
+function socketPathError(path: string, e: unknown): unknown {
+  if (!isSysError(e)) return e;
+  if (e.code === "EADDRINUSE")
+    return new VfioUserServerError("SocketPath", `${path}: another server is listening there`, { cause: e });
+  if (e.code === "EEXIST")
+    return new VfioUserServerError(
+      "SocketPath",
+      `${path} exists and is not a socket: it is left as it is (remove it, or choose another socketPath)`,
+      { cause: e },
+    );
+  return e;
+}
+
 /**
- * Listens on `socketPath` (mode 0600) and serves `device` to one client at a time. A client that goes away loses
- * its DMA mappings and IRQ eventfds; the device state stays for the next client.
+ * Listens on `socketPath` (mode 0600) and serves `device` to one client at a time; a second client is refused with
+ * EBUSY (see `Admission`). A client that goes away loses its DMA mappings and IRQ eventfds; the device state stays
+ * for the next client.
  *
- * Throws `VfioUserServerError` ("InvalidDevice") for a device description it cannot serve, and the OS error
- * (`SysError` EADDRINUSE) when another server is live on the path.
+ * Throws `VfioUserServerError`: "InvalidDevice" for a device description it cannot serve, "SocketPath" when another
+ * server listens on the path or the path is not a socket (left alone); other OS errors as `SysError`.
  */
 export async function createServer(options: ServerOptions): Promise<VfioUserServer> {
   return new Server(options);

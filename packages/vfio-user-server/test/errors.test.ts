@@ -181,7 +181,9 @@ describe("framing errors end the connection; the server serves the next client",
     const { path, client, server } = await setup();
     const second = await Client.spawn();
     const r = await second.connect(path);
-    expect(r.closed).toBe(true);
+    // Refused clearly: EBUSY to its VERSION, then the server closes that connection.
+    expect(r.message).toEqual({ kind: "ErrorReply", command: Command.VERSION, errno: 16 });
+    expect(await second.op("waitClosed", {})).toBe(true);
     await client.op("disconnect");
     await server.disconnected();
     const third = await Client.spawn();

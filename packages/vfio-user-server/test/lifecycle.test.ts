@@ -168,7 +168,8 @@ describe("socket path and shutdown", () => {
     expect(existsSync(path)).toBe(true);
     const server = await createServer({ socketPath: path, device: nic(newLog()) });
     await expect(createServer({ socketPath: path, device: nic(newLog()) })).rejects.toMatchObject({
-      code: "EADDRINUSE",
+      reason: "SocketPath",
+      cause: { code: "EADDRINUSE" },
     });
     const client = await Client.spawn();
     await client.connect(path);

@@ -200,4 +200,22 @@ describe("the server closing mid-chunk", () => {
     await client.op("pipelined", { calls });
     expect(order).toEqual(["w10", "w40"]);
   });
+
+  it("a region's write callback may keep its data: bytes of their own, not of the reused receive buffer", async () => {
+    const path = socketPath();
+    const kept: Uint8Array[] = [];
+    track(
+      await createServer({
+        socketPath: path,
+        device: {
+          pci: { vendorId: 1, deviceId: 2, classCode: 0, bars: [{ index: 0, kind: "memory32", size: 0x1000 }] },
+          regions: { 0: { read: () => new Uint8Array(4), write: (_offset, data) => void kept.push(data) } },
+        },
+      }),
+    );
+    const client = await Client.spawn();
+    await client.connect(path);
+    for (let i = 0; i < 20; i++) await client.ok(write(4 * i, 0x01010101 * (i + 1)), "RegionWriteReply");
+    expect(kept.map((d) => u32(d))).toEqual(Array.from({ length: 20 }, (_, i) => 0x01010101 * (i + 1)));
+  });
 });

@@ -8,9 +8,10 @@ import type { TransportStats } from "./stats.js";
 export interface EndpointHandlers {
   /**
    * The fast path: a whole frame read in place from a received chunk, its header in `head` (reused: copy what you
-   * keep), its bytes at [at, at + head.msgSize) of `chunk` (`view` covers the chunk's whole frames). Return true when
-   * it was handled here; false sends it to `onFrame` (as a Frame without fds). Nothing is allocated per frame on this
-   * way unless the handler does.
+   * keep), its bytes at [at, at + head.msgSize) of `chunk` and of `view` (both over the buffer the chunk was received
+   * in, mostly `@emu/sys`'s reused receive buffer: **valid only during this call**, copy what you keep). Return true
+   * when it was handled here; false sends it to `onFrame` (as a Frame of its own, without fds). Nothing is allocated
+   * per frame on this way unless the handler does.
    */
   inPlace?(chunk: Uint8Array, view: DataView, at: number, head: MutableHeader): boolean;
   /** Every other frame: replies at once, commands in order while nothing holds them. Its fds are the handler's. */
@@ -40,6 +41,13 @@ export interface EndpointHandlers {
 export const MAX_WAITING_COMMANDS = 4096;
 /** The same in bytes. */
 export const MAX_WAITING_BYTES = 1 << 20;
+/**
+ * While a reply to one of our commands is due, commands waiting past these stop the reading too: a peer that floods
+ * us instead of answering cannot grow us without bound. Its reply then waits behind them (a server's DMA reply timeout
+ * ends such a connection). Room for the largest frame (16 MiB) and more than any peer keeps in flight.
+ */
+export const MAX_WAITING_COMMANDS_REPLY_DUE = 65536;
+export const MAX_WAITING_BYTES_REPLY_DUE = 32 << 20;
 
 export interface EndpointOptions {
   /** Largest frame accepted (default: the parser's, 1 MiB of data). */
@@ -50,6 +58,18 @@ export interface EndpointOptions {
   readonly later?: FlushTiming;
   /** Counters to add to. */
   readonly stats?: TransportStats;
+}
+
+/** The buffer chunks last came in (mostly @emu/sys's receive buffer) and a DataView over it, for every endpoint. */
+let lastBuffer: Uint8Array | undefined;
+let lastView: DataView = new DataView(new ArrayBuffer(0));
+
+function viewOf(bytes: Uint8Array): DataView {
+  if (bytes !== lastBuffer) {
+    lastBuffer = bytes;
+    lastView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return lastView;
 }
 
 /**
@@ -65,7 +85,8 @@ export interface EndpointOptions {
  * the handler holds them (`hold`) or while the peer does not take what we send ({@link Outbox.blocked}); replies
  * are handled as they come. The socket stops being read once the send side is blocked, or once
  * {@link MAX_WAITING_COMMANDS} commands or {@link MAX_WAITING_BYTES} bytes of them wait — unless a reply to one of
- * our commands is due (`awaitingReplies`): then it is read on, since that reply may be behind them. Reading goes on
+ * our commands is due (`awaitingReplies`): then it is read on, since that reply may be behind them, up to
+ * {@link MAX_WAITING_COMMANDS_REPLY_DUE} commands or {@link MAX_WAITING_BYTES_REPLY_DUE} bytes. Reading goes on
  * when the send queue empties or the handler calls {@link release}.
  */
 export class Endpoint {
@@ -103,7 +124,7 @@ export class Endpoint {
     this.handlers = handlers;
     this.socket.start({
       maxRecvFds,
-      onData: (chunk, fds) => this.onData(handlers, chunk, fds),
+      onChunk: (bytes, offset, length, fds) => this.onChunk(handlers, bytes, offset, length, fds),
       onDrain: () => {
         this.outbox.drained();
         this.pump();
@@ -152,46 +173,74 @@ export class Endpoint {
     return this.outbox.blocked || handlers.hold?.() === true;
   }
 
-  private onData(handlers: EndpointHandlers, chunk: Uint8Array, fds: number[]): void {
+  /**
+   * A received chunk: `length` bytes at `offset` of `bytes` (see `UnixSocketHandlers.onChunk`): @emu/sys's receive
+   * buffer, valid during this call only — so what outlives it (the parser's bytes, a Frame for `onFrame`) is copied
+   * out — or, for a big chunk, a buffer of its own, kept as it is.
+   */
+  private onChunk(
+    handlers: EndpointHandlers,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    fds: readonly number[],
+  ): void {
     if (this.halted(handlers)) {
       closeFds(fds);
       return;
     }
     const parser = this.parser;
     const outbox = this.outbox;
+    const end = offset + length;
+    const own = length === bytes.length;
     const outer = outbox.openBatch();
     try {
-      const n =
+      const view = viewOf(bytes);
+      const whole =
         handlers.inPlace === undefined || this.waitingHead < this.waiting.length || this.stalled(handlers)
-          ? 0
-          : parser.inPlaceLength(chunk, fds);
-      if (n === 0) {
-        if (parser.push(chunk, fds) !== undefined) this.fail(handlers);
+          ? offset
+          : parser.inPlaceEnd(view, offset, end, fds);
+      if (whole === offset) {
+        if (parser.push(own ? bytes : bytes.slice(offset, end), fds) !== undefined) this.fail(handlers);
         else this.drain(handlers);
         return;
       }
-      const done = this.readInPlace(handlers, chunk, n);
-      if (done === chunk.length || this.halted(handlers)) return;
+      const done = this.readInPlace(handlers, bytes, view, offset, whole, own);
+      if (done === end || this.halted(handlers)) return;
       // A partial frame, or the frames behind a stall: the parser's (no fds came with an in-place chunk).
-      if (parser.push(chunk.subarray(done)) !== undefined) this.fail(handlers);
+      if (parser.push(own ? bytes.subarray(done, end) : bytes.slice(done, end)) !== undefined) this.fail(handlers);
       else this.drain(handlers);
     } finally {
       outbox.closeBatch(outer);
     }
   }
 
-  /** Handles the whole frames in [0, n) of a chunk; returns where it stopped (stalled or halted). */
-  private readInPlace(handlers: EndpointHandlers, chunk: Uint8Array, n: number): number {
-    const view = new DataView(chunk.buffer, chunk.byteOffset, n);
+  /** Handles the whole frames in [at, end) of `bytes`; returns where it stopped (stalled or halted). */
+  private readInPlace(
+    handlers: EndpointHandlers,
+    bytes: Uint8Array,
+    view: DataView,
+    at: number,
+    end: number,
+    own: boolean,
+  ): number {
     const h = this.head;
     const stats = this.stats;
     const outbox = this.outbox;
-    let at = 0;
-    while (at < n) {
+    // Frames for onFrame outlive the call: from a borrowed chunk they are views of one copy of the chunk's rest.
+    let kept = own ? bytes : undefined;
+    let keptBase = 0;
+    while (at < end) {
       readHeaderAt(view, at, h);
       const size = h.msgSize;
       if (stats !== undefined) stats.framesReceived++;
-      if (handlers.inPlace?.(chunk, view, at, h) !== true) handlers.onFrame(frameAt(chunk, at));
+      if (handlers.inPlace?.(bytes, view, at, h) !== true) {
+        if (kept === undefined) {
+          kept = bytes.slice(at, end);
+          keptBase = at;
+        }
+        handlers.onFrame(frameAt(kept, at - keptBase));
+      }
       at += size;
       if (outbox.blocked || this.halted(handlers) || handlers.hold?.() === true) break;
     }
@@ -268,14 +317,15 @@ export class Endpoint {
     return !this.halted(handlers);
   }
 
-  /** While commands are stalled: stop reading (the send side is blocked, or enough wait) unless replies are due. */
+  /**
+   * While commands are stalled: stop reading (the send side is blocked, or enough wait) unless replies are due — then
+   * only once far more wait (a flood, not a peer about to answer).
+   */
   private mustPause(handlers: EndpointHandlers): boolean {
-    if (handlers.awaitingReplies?.() === true) return false;
-    return (
-      this.outbox.blocked ||
-      this.waiting.length - this.waitingHead >= MAX_WAITING_COMMANDS ||
-      this.waitingBytes >= MAX_WAITING_BYTES
-    );
+    const waiting = this.waiting.length - this.waitingHead;
+    if (handlers.awaitingReplies?.() === true)
+      return waiting >= MAX_WAITING_COMMANDS_REPLY_DUE || this.waitingBytes >= MAX_WAITING_BYTES_REPLY_DUE;
+    return this.outbox.blocked || waiting >= MAX_WAITING_COMMANDS || this.waitingBytes >= MAX_WAITING_BYTES;
   }
 
   private setPaused(paused: boolean): void {

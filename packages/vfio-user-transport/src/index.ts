@@ -13,7 +13,9 @@ export {
   type EndpointHandlers,
   type EndpointOptions,
   MAX_WAITING_BYTES,
+  MAX_WAITING_BYTES_REPLY_DUE,
   MAX_WAITING_COMMANDS,
+  MAX_WAITING_COMMANDS_REPLY_DUE,
 } from "./endpoint.js";
 export {
   ARENA_COPY_MAX,

@@ -133,7 +133,9 @@ export class Outbox {
     const arena = this.arena;
     if (arena.length === 0) return;
     if (this.stats !== undefined) this.stats.sendCalls++;
-    if (!this.socket.send(arena.take())) this.checkQueue();
+    const sent = this.socket.sendPrefix(arena.bytes, arena.length); // the socket copies what the kernel leaves
+    arena.clear();
+    if (!sent) this.checkQueue();
   }
 
   /** Drops what the arena holds (the connection is lost: nothing may leave any more). */

@@ -4,7 +4,14 @@ import { UnixSocket } from "@emu/sys";
 import { until } from "@emu/test-kit";
 import { encodeMessage, FrameParser, HeaderFlags } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
-import { ARENA_COPY_MAX, ARENA_FLUSH_AT, Endpoint, type EndpointHandlers, SEND_QUEUE_HIGH } from "../src/index.js";
+import {
+  ARENA_COPY_MAX,
+  ARENA_FLUSH_AT,
+  Endpoint,
+  type EndpointHandlers,
+  MAX_WAITING_BYTES_REPLY_DUE,
+  SEND_QUEUE_HIGH,
+} from "../src/index.js";
 import { readRequest } from "./helpers.js";
 
 const DATA = 4096;
@@ -106,6 +113,33 @@ describe("Endpoint backpressure", () => {
     peer.resume();
     await until(() => got.length === N, 20_000);
     expect(got).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    ep.close();
+    peer.close();
+  }, 30_000);
+
+  // Found hardening the server (its flood test in vfio-user-server/test/hostile-client.test.ts): while a DMA reply was
+  // due, a client flooding commands instead of answering made the server read and keep them all (420 MiB in 4 s,
+  // bounded only by the DMA reply timeout). A client whose server floods DMA commands had the same exposure.
+  it("with a reply due, a flood of commands stops the reading past MAX_WAITING_BYTES_REPLY_DUE", async () => {
+    const { ep, peer, seen } = answering({ hold: () => true, awaitingReplies: () => true });
+    const big = encodeMessage(
+      { kind: "RegionWriteRequest", region: 0, offset: 0n, data: new Uint8Array(1 << 20) },
+      { msgId: 1 },
+    );
+    let sent = 0;
+    const total = 3 * MAX_WAITING_BYTES_REPLY_DUE;
+    while (sent < total) {
+      if (peer.bufferedAmount < 4 << 20) {
+        peer.send(big);
+        sent += big.length;
+      } else await new Promise((r) => setTimeout(r, 5));
+      if (peer.bufferedAmount >= 4 << 20 && ep.waitingCommands * big.length >= MAX_WAITING_BYTES_REPLY_DUE) break;
+    }
+    const waiting = await settled(() => ep.waitingCommands);
+    expect(seen.commands).toBe(0); // held
+    expect(waiting * big.length).toBeGreaterThanOrEqual(MAX_WAITING_BYTES_REPLY_DUE);
+    expect(waiting * big.length).toBeLessThan(MAX_WAITING_BYTES_REPLY_DUE + 2 * big.length);
+    expect(peer.bufferedAmount).toBeGreaterThan(0); // the rest stays with the peer: we stopped reading
     ep.close();
     peer.close();
   }, 30_000);

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { adoptTwin, createStats, createTwin, type Endpoint } from "../src/index.js";
 import { closeFd, endpointPair, memfd, readRequest, writeRequest } from "./helpers.js";
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 
 describe("Endpoint: receiving", () => {
@@ -19,6 +20,25 @@ describe("Endpoint: receiving", () => {
     peer.send(all.subarray(all.length - 10));
     await until(() => seen.frames.length === 2);
     expect(seen.frames[1]?.header.msgId).toBe(3); // completed by the parser
+    ep.close();
+    peer.close();
+  });
+
+  it("frames handed to onFrame keep their bytes after later chunks (the receive buffer is reused)", async () => {
+    const kept: Uint8Array[] = [];
+    const { ep, peer } = endpointPair({ inPlaceAccepts: () => false, onFrame: (f) => kept.push(f.bytes) });
+    const frames = [1, 2, 3].map((id) => writeRequest(id, 8).fill(0xa0 + id, 32)); // distinct data bytes
+    for (const [i, f] of frames.entries()) {
+      peer.send(f);
+      await until(() => kept.length === i + 1);
+    }
+    // A partial frame too: the parser's bytes must survive the chunks after them.
+    const last = writeRequest(4, 8).fill(0xa7, 32);
+    peer.send(last.subarray(0, 20));
+    await sleep(20);
+    peer.send(concat(last.subarray(20), readRequest(5)));
+    await until(() => kept.length === 5);
+    for (const [i, f] of [...frames, last, readRequest(5)].entries()) expect([...(kept[i] ?? [])]).toEqual([...f]);
     ep.close();
     peer.close();
   });

@@ -2,7 +2,10 @@
 // that reports a ratio to it (packages/sys/bench, packages/vfio-user-client/bench):
 // the client keeps <inflight> fixed-size requests outstanding; per chunk received it counts the whole replies and
 // sends as many requests in one send(); the server answers every whole request with a fixed-size reply, all the
-// replies of a chunk in one send(). No framing, no allocation per message.
+// replies of a chunk in one send(). No framing, no allocation per message. Its C twin and the other C programs of the
+// benchmarks: c-programs.ts.
+export { buildC, hasTaskset, PINGPONG_C, pinned, runJson } from "./c-programs.js";
+
 /** The part of @emu/sys's UnixSocket the ping-pong uses (structural, so this kit does not depend on @emu/sys). */
 export interface PingPongSocket {
   start(handlers: { onData(chunk: Uint8Array, fds: number[]): void; onClose(err?: unknown): void }): void;
@@ -61,7 +64,11 @@ export function rawServer(s: PingPongSocket, req: number, rep: number, onClose: 
   });
 }
 
-export function rawClient(
+/**
+ * The client side; the warm-up starts with the first reply, not before: a peer still starting (a node process loading
+ * its modules takes a second on a busy machine) would otherwise leave empty windows that lower the baseline.
+ */
+export async function rawClient(
   s: PingPongSocket,
   req: number,
   rep: number,
@@ -73,17 +80,25 @@ export function rawClient(
   const view = (k: number): Uint8Array => (views[k] ??= requests.subarray(0, k * req));
   let carry = 0;
   let done = 0;
+  let answered: () => void = () => undefined;
+  const firstReply = new Promise<void>((resolve) => {
+    answered = resolve;
+  });
   s.start({
     onData(chunk) {
       const total = carry + chunk.length;
       const k = (total / rep) | 0;
       carry = total - k * rep;
       done += k;
-      if (k > 0) s.send(view(k));
+      if (k > 0) {
+        answered();
+        s.send(view(k));
+      }
     },
     onClose: () => undefined,
   });
   s.send(view(inflight));
+  await firstReply;
   return measure(() => done, timing.warmupMs, timing.windowMs, timing.windows);
 }
 

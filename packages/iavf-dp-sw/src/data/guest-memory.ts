@@ -13,7 +13,6 @@ import {
   M_OFF_LO,
   M_SIZE_HI,
   M_SIZE_LO,
-  MAPPING_WORDS,
   MAX_MAPPINGS,
   wordsToNumber,
 } from "../layout.js";

@@ -168,7 +168,7 @@ export class GuestRx {
     let used = 0;
     while (left > 0) {
       const o = d * DESC;
-      const n = left < bufLen ? left : bufLen;
+      const n = Math.min(left, bufLen);
       const last = n === left;
       const hi = v.getUint32(o + 4, true);
       used++;

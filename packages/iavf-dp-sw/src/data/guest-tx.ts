@@ -28,7 +28,14 @@ export class GuestTx {
   readonly #bufSize: number;
   readonly #headroom: number;
   readonly #maxFrame: number;
-  readonly #one = new Uint32Array(1);
+  /** Buffers taken from the pool for this burst, ahead of the packets (one pool access per burst). */
+  #spare = new Uint32Array(64);
+  #spareAt = 0;
+  #spareN = 0;
+  /** What `extent` found. */
+  #end = 0;
+  #total = 0;
+  #lying = false;
 
   constructor(
     private readonly s: WorkerState,
@@ -64,52 +71,28 @@ export class GuestTx {
     }
     let head = s.ctl[qb + Q_HEAD]!;
     if (head >= len) head = 0;
+    if (head === tail) return 0;
+    this.take(Math.min(max, (tail - head + len) % len));
     let got = 0;
     let reported = false;
     while (head !== tail && got < max) {
       // The packet's extent: [head, end) up to its EOP (or the first descriptor that is not DATA/CONTEXT).
-      let i = head;
-      let total = 0;
-      let complete = false;
-      let lying = false;
-      while (i !== tail) {
-        const o = i * DESC;
-        const w = v.getUint32(o + 8, true);
-        const dtype = w & 0xf;
-        i = i + 1 === len ? 0 : i + 1;
-        if (dtype === DTYPE_CONTEXT) continue;
-        if (dtype !== DTYPE_DATA) {
-          s.count(STAT.badType);
-          lying = true;
-          complete = true;
-          break;
-        }
-        total += (v.getUint32(o + 12, true) >>> 2) & 0x3fff;
-        if ((w & CMD_EOP) !== 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete) {
-        // Unfinished: wait for the rest, unless it already fills the ring (then it never ends: drop it).
-        if ((tail - head + len) % len !== len - 1) break;
-        s.count(STAT.badLength);
-        lying = true;
-      }
-      const end = i;
+      if (!this.extent(v, head, tail, len)) break; // unfinished: wait for the rest
+      const end = this.#end;
+      const total = this.#total;
+      let lying = this.#lying;
       let buf = -1;
       if (!lying && (total < MIN_FRAME || total > this.#maxFrame)) {
         s.count(total > this.#maxFrame ? STAT.oversize : STAT.badLength);
         lying = true;
       }
       if (!lying) {
-        if (this.#pool.alloc(this.#one, 1) === 0) {
+        if (this.#spareAt === this.#spareN) {
           this.env.count("rxNombuf", portQueue, 1);
           break; // no buffer: leave the packet for the next burst
         }
-        buf = this.#one[0]!;
+        buf = this.#spare[this.#spareAt]!;
         if (!this.gather(v, head, end, len, buf)) {
-          this.#pool.freeOne(buf);
           buf = -1;
           lying = true;
           s.count(STAT.badAddress);
@@ -129,11 +112,67 @@ export class GuestTx {
       s.count(STAT.txBytes, total);
       const cast = castOf(this.#poolBytes, first);
       s.count(cast === 0 ? STAT.txUnicast : cast === 1 ? STAT.txMulticast : STAT.txBroadcast);
+      this.#spareAt++;
       bufs[at + got++] = buf;
     }
+    this.giveBack();
     s.ctl[qb + Q_HEAD] = head;
     if (reported) this.irq.raise(id);
     return got;
+  }
+
+  /**
+   * Finds the packet starting at `head`: sets `#end` (one past its last descriptor), `#total` (bytes) and `#lying`
+   * (a descriptor of another type, or an EOP that never comes in a full ring). False: unfinished, wait for more.
+   */
+  private extent(v: DataView, head: number, tail: number, len: number): boolean {
+    let i = head;
+    let total = 0;
+    let complete = false;
+    let lying = false;
+    while (i !== tail) {
+      const o = i * DESC;
+      const w = v.getUint32(o + 8, true);
+      const dtype = w & 0xf;
+      i = i + 1 === len ? 0 : i + 1;
+      if (dtype === DTYPE_CONTEXT) continue;
+      if (dtype !== DTYPE_DATA) {
+        this.s.count(STAT.badType);
+        lying = true;
+        complete = true;
+        break;
+      }
+      total += (v.getUint32(o + 12, true) >>> 2) & 0x3fff;
+      if ((w & CMD_EOP) !== 0) {
+        complete = true;
+        break;
+      }
+    }
+    if (!complete) {
+      if ((tail - head + len) % len !== len - 1) return false;
+      this.s.count(STAT.badLength);
+      lying = true;
+    }
+    this.#end = i;
+    this.#total = total;
+    this.#lying = lying;
+    return true;
+  }
+
+  /** Takes up to `want` buffers from the pool (fewer if it runs short). */
+  private take(want: number): void {
+    if (this.#spare.length < want) this.#spare = new Uint32Array(want);
+    this.#spareAt = 0;
+    this.#spareN = 0;
+    for (let n = want; n > 0 && this.#spareN === 0; n >>>= 1)
+      if (this.#pool.alloc(this.#spare, n) > 0) this.#spareN = n;
+  }
+
+  /** Returns the buffers the burst did not use. */
+  private giveBack(): void {
+    if (this.#spareAt < this.#spareN) this.#pool.free(this.#spare, this.#spareN - this.#spareAt, this.#spareAt);
+    this.#spareAt = 0;
+    this.#spareN = 0;
   }
 
   /** Copies the DATA fragments of [from, end) into buffer `buf`; false when one lies outside the guest's memory. */

@@ -5,7 +5,8 @@ import { SysArgumentError, SysError } from "../errors.js";
 
 export interface SocketHandle {
   setCallbacks(
-    onData: (chunk: Uint8Array, fds: number[] | undefined) => void,
+    /** A chunk: `length` bytes at `offset` of `buffer`, the receive buffer (valid during the call) or its own. */
+    onData: (buffer: ArrayBuffer, offset: number, length: number, fds: number[] | undefined) => void,
     onDrain: () => void,
     onClose: (kind: number, errno: number, syscall: string) => void,
   ): void;
@@ -13,6 +14,8 @@ export interface SocketHandle {
   setPaused(paused: boolean): void;
   /** bufferedAmount after the call, or -1 when the socket is (now) closed. */
   send(data: Uint8Array | readonly Uint8Array[], fds?: readonly number[]): number;
+  /** This socket for `Native.sendPrefix` (keep it with the handle: it is valid as long as the handle is). */
+  external(): SocketExternal;
   bufferedAmount(): number;
   fd(): number;
   isClosed(): boolean;
@@ -42,6 +45,9 @@ export interface EventFdHandle {
 /** What closed a socket (SocketHandle onClose kind). */
 export const CloseKind = { Eof: 0, Errno: 1, TooManyFds: 2 } as const;
 
+declare const externalBrand: unique symbol;
+export type SocketExternal = { readonly [externalBrand]: true };
+
 declare const mappingBrand: unique symbol;
 export type MappingHandle = { readonly [mappingBrand]: true };
 
@@ -52,6 +58,8 @@ interface Native {
   EventFdHandle: new (fd: number, adopted?: boolean) => EventFdHandle;
   connect(path: string): SocketHandle;
   socketPair(): [SocketHandle, SocketHandle];
+  /** As `SocketHandle.send(data.subarray(0, length))`, for the socket `external()` gave. */
+  sendPrefix(socket: SocketExternal, data: Uint8Array, length: number): number;
   closeFd(fd: number): void;
   dupFd(fd: number): number;
   ioctl(fd: number, request: number, arg?: Uint8Array | number | bigint): number;

@@ -43,7 +43,8 @@
 #include <uv.h>
 
 #define EMU_MAX_FDS 253 /* SCM_MAX_FD: the most fds one sendmsg can carry */
-#define EMU_RECV_BUF (256 * 1024)
+#define EMU_RECV_BUF (256 * 1024) /* the receive buffer: the most one recvmsg reads (socket-recv.c) */
+#define EMU_OWN_CHUNK (16 * 1024)  /* a chunk this big gets a buffer of its own (socket-recv.c) */
 #define EMU_CTRL_SIZE CMSG_SPACE(sizeof(int) * EMU_MAX_FDS)
 
 /* ------------------------------------------------------------------------------------------------------------- */
@@ -54,7 +55,8 @@ typedef struct {
   napi_ref sys_error; /* (errno, syscall, path?) => SysError */
   napi_ref arg_error; /* (message) => SysArgumentError */
   napi_ref sock_ctor;
-  char* rbuf;
+  napi_ref rbuf; /* the receive buffer (an ArrayBuffer of EMU_RECV_BUF) every socket of this env reads into, or NULL */
+  char* rbuf_data;
   struct {
     _Alignas(struct cmsghdr) char buf[EMU_CTRL_SIZE];
   } ctrl;
@@ -144,6 +146,7 @@ int emu_fill_sun(napi_env env, napi_value v, struct sockaddr_un* sun, char* path
 
 napi_value emu_connect(napi_env env, napi_callback_info info);     /* socket.c */
 napi_value emu_socket_pair(napi_env env, napi_callback_info info); /* socket.c */
+napi_value emu_sock_send_prefix(napi_env env, napi_callback_info info); /* socket-send.c */
 
 napi_value emu_close_fd(napi_env env, napi_callback_info info); /* fd.c */
 napi_value emu_dup_fd(napi_env env, napi_callback_info info);

@@ -17,7 +17,7 @@ static void ed_finalize(napi_env env, void* data, void* hint) {
   if (ed->sys_error) napi_delete_reference(env, ed->sys_error);
   if (ed->arg_error) napi_delete_reference(env, ed->arg_error);
   if (ed->sock_ctor) napi_delete_reference(env, ed->sock_ctor);
-  free(ed->rbuf);
+  if (ed->rbuf) napi_delete_reference(env, ed->rbuf);
   free(ed);
 }
 
@@ -45,14 +45,11 @@ static napi_value f_init(napi_env env, napi_callback_info info) {
 static napi_value Init(napi_env env, napi_value exports) {
   env_data* ed = (env_data*)calloc(1, sizeof(env_data));
   if (!ed) return emu_napi_failed(env);
-  ed->rbuf = (char*)malloc(EMU_RECV_BUF);
-  if (!ed->rbuf || napi_get_uv_event_loop(env, &ed->loop) != napi_ok) {
-    free(ed->rbuf);
+  if (napi_get_uv_event_loop(env, &ed->loop) != napi_ok) {
     free(ed);
     return emu_napi_failed(env);
   }
   if (napi_set_instance_data(env, ed, ed_finalize, NULL) != napi_ok) {
-    free(ed->rbuf);
     free(ed);
     return emu_napi_failed(env);
   }
@@ -72,6 +69,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       EMU_METHOD("init", f_init),
       EMU_METHOD("connect", emu_connect),
       EMU_METHOD("socketPair", emu_socket_pair),
+      EMU_METHOD("sendPrefix", emu_sock_send_prefix),
       EMU_METHOD("closeFd", emu_close_fd),
       EMU_METHOD("dupFd", emu_dup_fd),
       EMU_METHOD("ioctl", emu_ioctl),

@@ -263,6 +263,7 @@ static napi_value send_message(napi_env env, sock* s, send_args* a) {
     }
     sent = (size_t)w;
     fds_sent = w > 0;
+    if (w > 0) s->answered = 1;
     if (sent == a->total) return send_buffered(env, 0);
   }
   int err = sock_enqueue(s, a->iov, a->niov, a->total, sent, a->fds, fds_sent ? 0 : a->nfds);
@@ -294,3 +295,36 @@ napi_value emu_sock_send(napi_env env, napi_callback_info info) {
   send_args_free(&a);
   return result;
 }
+
+/* sendPrefix(socket: External, data: Uint8Array, length) -> as send(data.subarray(0, length)). The hot send of a
+   sender that fills a reused buffer: the socket comes as the External that external() gave (no unwrap), the bytes
+   as a buffer and a length (no view made per send). */
+napi_value emu_sock_send_prefix(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  void* p = NULL;
+  if (argc < 3 || napi_get_value_external(env, argv[0], &p) != napi_ok || !p)
+    return emu_throw_arg(env, "sendPrefix(socket, data, length)");
+  sock* s = (sock*)p;
+  send_args a;
+  a.iov = a.iov_small;
+  a.parts = a.parts_small;
+  a.nparts = 1;
+  a.niov = 0;
+  a.total = 0;
+  a.nfds = 0;
+  void* d;
+  size_t l;
+  int64_t n;
+  if (!emu_arg_u8(env, argv[1], &d, &l, "data")) return NULL;
+  if (!emu_arg_int(env, argv[2], 0, (int64_t)l, &n, "length")) return NULL;
+  if (n > 0) {
+    a.iov[0].iov_base = d;
+    a.iov[0].iov_len = (size_t)n;
+    a.niov = 1;
+    a.total = (size_t)n;
+  }
+  return send_message(env, s, &a);
+}
+

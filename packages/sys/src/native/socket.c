@@ -181,6 +181,17 @@ static napi_value sock_set_paused(napi_env env, napi_callback_info info) {
   return emu_undef(env);
 }
 
+/* external() -> an External of this socket for sendPrefix (held by the JS object that holds this handle, so it
+   never outlives the native struct: that lives until the handle is finalized). */
+static napi_value sock_external(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  sock* s = (sock*)emu_unwrap_this(env, info, &argc, NULL);
+  if (!s) return NULL;
+  napi_value v;
+  NAPI(napi_create_external(env, s, NULL, NULL, &v));
+  return v;
+}
+
 static napi_value sock_buffered(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   sock* s = (sock*)emu_unwrap_this(env, info, &argc, NULL);
@@ -310,7 +321,7 @@ napi_value emu_socket_class(napi_env env) {
       EMU_METHOD("bufferedAmount", sock_buffered),    EMU_METHOD("fd", sock_get_fd),
       EMU_METHOD("isClosed", sock_is_closed),         EMU_METHOD("closeError", sock_close_error),
       EMU_METHOD("close", sock_close),                EMU_METHOD("ref", emu_pbase_ref),
-      EMU_METHOD("unref", emu_pbase_unref),
+      EMU_METHOD("unref", emu_pbase_unref),           EMU_METHOD("external", sock_external),
   };
   napi_value cls;
   NAPI(napi_define_class(env, "SocketHandle", NAPI_AUTO_LENGTH, sock_new, NULL, sizeof methods / sizeof methods[0],

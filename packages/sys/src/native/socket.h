@@ -25,6 +25,10 @@ typedef struct {
   qent* qhead;
   qent* qtail;
   size_t queued;
+  int answered;    /* a send() went out during the onData call in progress (read-after-answer, socket-recv.c) */
+  int speculating; /* the recvmsg in progress is such a read after answering */
+  int spec_backoff; /* after one found nothing: answers to skip before the next try (spec_skip counts them down) */
+  int spec_skip;
   int closed_kind; /* -1: open or closed locally; else CLOSE_* */
   int closed_errno;
   const char* closed_syscall;

@@ -8,7 +8,12 @@ import {
   HeaderFlags,
   REGION_ACCESS_SIZE,
 } from "@emu/vfio-user-proto";
-import { appendRegionReadRequest, appendRegionWriteRequest, type MutableHeader } from "@emu/vfio-user-proto/wire";
+import {
+  appendRegionReadRequest,
+  appendRegionWriteRequest,
+  copyBytes,
+  type MutableHeader,
+} from "@emu/vfio-user-proto/wire";
 import {
   ARENA_COPY_MAX,
   adoptTwin,
@@ -297,7 +302,8 @@ export class Connection {
     const read = p.command === Command.REGION_READ;
     if (h.msgSize !== ACCESS_FRAME_HEAD + (read ? p.count : 0)) return false;
     this.pending.dropOldest();
-    p.resolve(read ? chunk.subarray(at + ACCESS_FRAME_HEAD, at + h.msgSize) : undefined);
+    // The data as bytes of its own: `chunk` is the socket's receive buffer, reused once this call returns.
+    p.resolve(read ? copyBytes(chunk, at + ACCESS_FRAME_HEAD, p.count) : undefined);
     return true;
   }
 

@@ -222,7 +222,10 @@ export function readRegionAccessAt(view: DataView, at: number, out: RegionAccess
   out.count = view.getUint32(p + RegionAccessField.COUNT, LITTLE_ENDIAN);
 }
 
-/** header + access head (+ data): the frame `encodeMessage` gives for the same message, written into the arena. */
+/**
+ * header + access head, room for `dataLength` data bytes after it: the frame `encodeMessage` gives for the same message
+ * is written into the arena once the caller copies the data to the position returned.
+ */
 function appendAccess(
   arena: FrameArena,
   msgId: number,
@@ -231,9 +234,9 @@ function appendAccess(
   offset: bigint | number,
   region: number,
   count: number,
-  data: Uint8Array | undefined,
-): void {
-  const size = HEADER_SIZE + REGION_ACCESS_SIZE + (data === undefined ? 0 : data.length);
+  dataLength: number,
+): number {
+  const size = HEADER_SIZE + REGION_ACCESS_SIZE + dataLength;
   const at = arena.reserve(size);
   const v = arena.view;
   writeHeaderAt(v, at, msgId, command, size, flags, 0);
@@ -241,7 +244,7 @@ function appendAccess(
   writeU64At(v, p + RegionAccessField.OFFSET, offset);
   v.setUint32(p + RegionAccessField.REGION, region, LITTLE_ENDIAN);
   v.setUint32(p + RegionAccessField.COUNT, count, LITTLE_ENDIAN);
-  if (data !== undefined) arena.bytes.set(data, p + RegionAccessField.DATA);
+  return p + RegionAccessField.DATA;
 }
 
 // The in-place writers do not range-check: their values come from a decoded frame or were checked by the caller
@@ -256,7 +259,7 @@ export function appendRegionReadRequest(
   count: number,
   flags = 0,
 ): void {
-  appendAccess(arena, msgId, Command.REGION_READ, flags | HeaderFlags.TYPE_COMMAND, offset, region, count, undefined);
+  appendAccess(arena, msgId, Command.REGION_READ, flags | HeaderFlags.TYPE_COMMAND, offset, region, count, 0);
 }
 
 /** Appends a whole REGION_READ reply frame: the access head with `count` = `data.length`, then `data`. */
@@ -267,7 +270,30 @@ export function appendRegionReadReply(
   region: number,
   data: Uint8Array,
 ): void {
-  appendAccess(arena, msgId, Command.REGION_READ, HeaderFlags.TYPE_REPLY, offset, region, data.length, data);
+  const n = data.length;
+  arena.copyIn(
+    appendAccess(arena, msgId, Command.REGION_READ, HeaderFlags.TYPE_REPLY, offset, region, n, n),
+    data,
+    0,
+    n,
+  );
+}
+
+/**
+ * {@link appendRegionReadReply} with the data as `count` bytes of `src` from `from` (a region's backing array), so
+ * that no view of it is made per reply.
+ */
+export function appendRegionReadReplyFrom(
+  arena: FrameArena,
+  msgId: number,
+  offset: bigint | number,
+  region: number,
+  src: Uint8Array,
+  from: number,
+  count: number,
+): void {
+  const at = appendAccess(arena, msgId, Command.REGION_READ, HeaderFlags.TYPE_REPLY, offset, region, count, count);
+  arena.copyIn(at, src, from, count);
 }
 
 /** Appends a whole REGION_WRITE request frame (`count` = `data.length`; `flags`: extra header bits such as NO_REPLY). */
@@ -279,7 +305,9 @@ export function appendRegionWriteRequest(
   data: Uint8Array,
   flags = 0,
 ): void {
-  appendAccess(arena, msgId, Command.REGION_WRITE, flags | HeaderFlags.TYPE_COMMAND, offset, region, data.length, data);
+  const n = data.length;
+  const at = appendAccess(arena, msgId, Command.REGION_WRITE, flags | HeaderFlags.TYPE_COMMAND, offset, region, n, n);
+  arena.copyIn(at, data, 0, n);
 }
 
 /** Appends a whole REGION_WRITE reply frame (the access head, `count` = bytes written). */
@@ -290,5 +318,5 @@ export function appendRegionWriteReply(
   region: number,
   count: number,
 ): void {
-  appendAccess(arena, msgId, Command.REGION_WRITE, HeaderFlags.TYPE_REPLY, offset, region, count, undefined);
+  appendAccess(arena, msgId, Command.REGION_WRITE, HeaderFlags.TYPE_REPLY, offset, region, count, 0);
 }

@@ -177,12 +177,10 @@ export class DeviceHost {
    * config space or shared memory, or what the device's callback returned — no intermediate copy on the hot path.
    */
   readView(slot: RegionSlot, offset: number, count: number): Uint8Array | Promise<Uint8Array> {
-    if (slot.isConfig) return this.config.state.subarray(offset, offset + count);
+    const source = this.readSource(slot, offset, count);
+    if (source !== undefined) return source.subarray(offset, offset + count);
     if (!slot.readable) return new Uint8Array(count).fill(0xff);
     if (!needsSplit(slot, offset, count)) {
-      const mem = slot.memory;
-      if (mem !== undefined && (slot.read === undefined || insideArea(slot, offset, count)))
-        return mem.subarray(offset, offset + count);
       if (slot.read !== undefined) {
         const r = slot.read(offset, count);
         if (isPromise(r)) return r.then((data) => fitRead(data, count));
@@ -193,6 +191,18 @@ export class DeviceHost {
     const out = new Uint8Array(count);
     const r = this.read(slot, offset, count, out, 0);
     return r === undefined ? out : r.then(() => out);
+  }
+
+  /**
+   * The array a read of [offset, offset + count) is a plain copy of, at the same offsets: config space, or the shared
+   * memory of a region read without a callback (or inside an mmap area); undefined when a callback or a split decides.
+   * The fast read path copies from it without a view per access.
+   */
+  readSource(slot: RegionSlot, offset: number, count: number): Uint8Array | undefined {
+    if (slot.isConfig) return this.config.state;
+    const mem = slot.memory;
+    if (mem === undefined || !slot.readable || needsSplit(slot, offset, count)) return undefined;
+    return slot.read === undefined || insideArea(slot, offset, count) ? mem : undefined;
   }
 
   /** Reads [offset, offset + count) of a region into `out` at `at`. */

@@ -293,7 +293,8 @@ export class DmaCommands implements DmaTransport {
       p.reject(new DmaError("ClientError", address, count, `${name} reply does not decode (${layout} layout): ${why}`));
       return;
     }
-    if (matches) p.resolve(data);
+    // Bytes of its own: an in-place frame lies in the socket's receive buffer, reused once the chunk is handled.
+    if (matches) p.resolve(data?.slice());
     else p.reject(new DmaError("ClientError", address, count, `${name} reply does not match the request`));
   }
 }

@@ -10,7 +10,9 @@ import {
 } from "@emu/vfio-user-proto";
 import {
   appendRegionReadReply,
+  appendRegionReadReplyFrom,
   appendRegionWriteReply,
+  copyBytes,
   type MutableHeader,
   type RegionAccessHead,
   readRegionAccessAt,
@@ -79,6 +81,14 @@ function replyWrite(s: Session, h: Header, offset: number, region: number, count
 function serveRead(s: Session, h: Header, slot: RegionSlot, offset: number, count: number): MaybePromise<void> {
   const region = slot.index;
   if (count === 0) return replyRead(s, h, offset, region, EMPTY);
+  const source = s.host.readSource(slot, offset, count);
+  if (source !== undefined && ACCESS_FRAME_SIZE + count <= ARENA_COPY_MAX) {
+    // Config space or shared memory: copied straight into the reply, no view per access.
+    if (!s.replies(h)) return;
+    appendRegionReadReplyFrom(s.out.arena, h.msgId, offset, region, source, offset, count);
+    s.out.sent();
+    return;
+  }
   const data = s.host.readView(slot, offset, count);
   if (data instanceof Uint8Array) return replyRead(s, h, offset, region, data);
   const own = copyHeader(h);
@@ -134,8 +144,10 @@ export function regionAccessInPlace(
   if (slot === undefined) return false;
   let r: MaybePromise<void>;
   try {
+    // `chunk` is the socket's receive buffer, reused once this chunk is handled: a write gets its data as bytes of
+    // their own (a callback that goes asynchronous, a split access, onConfigWrite may use them later).
     r = write
-      ? serveWrite(s, h, slot, a.offset, chunk.subarray(at + ACCESS_FRAME_SIZE, at + h.msgSize))
+      ? serveWrite(s, h, slot, a.offset, copyBytes(chunk, at + ACCESS_FRAME_SIZE, count))
       : serveRead(s, h, slot, a.offset, count);
   } catch (e) {
     s.fail(copyHeader(h), e);

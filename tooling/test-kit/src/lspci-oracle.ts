@@ -3,7 +3,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "@emu/test-kit";
+import { tempDir } from "./temp-dir.js";
 
 let checked = false;
 let why: string | undefined;
