@@ -2,7 +2,17 @@
 // test is a reproducer of something found while hardening the server.
 import { readFileSync } from "node:fs";
 import { closeFd, closeFds, memfdCreate, UnixSocket } from "@emu/sys";
-import { encodeMessage, FrameParser, type Header, type Message } from "@emu/vfio-user-proto";
+import { until } from "@emu/test-kit";
+import {
+  DeviceFeature,
+  DeviceFeatureFlags,
+  decodeMessage,
+  deviceFeatureFlags,
+  encodeMessage,
+  FrameParser,
+  type Header,
+  type Message,
+} from "@emu/vfio-user-proto";
 import { createServer, isDmaError, isDmaMapError } from "@emu/vfio-user-server";
 import { expect, it } from "vitest";
 import { socketPath, track } from "./fixtures/harness.js";
@@ -159,3 +169,39 @@ it("fd-backed DMA_MAPs of more than maxMappedGuestMemory (default 4 TiB) at once
     c.close();
   }
 }, 60_000);
+
+// DMA_LOGGING_START took any power of two as its page size: at page_size 1 the device's every written byte became a
+// tracked page (a Set entry, and a loop turn per byte), so a guest driving the device's writes grew the server without
+// bound. Below the DMA page size the server tracks at the DMA page size, and says so in its echo.
+it("DMA logging at a page size below the DMA page size tracks at the DMA page size", async () => {
+  const path = socketPath();
+  track(await createServer({ socketPath: path, device: { pci: { vendorId: 1, deviceId: 2, classCode: 0 } } }));
+  const s = await UnixSocket.connect(path);
+  const parser = new FrameParser();
+  const replies: Message[] = [];
+  s.start({
+    onData: (chunk) => {
+      parser.push(chunk);
+      parser.drain((f) => {
+        const d = decodeMessage(f);
+        if (d.ok) replies.push(d.value.message);
+      });
+    },
+    onClose: () => undefined,
+  });
+  s.send(encodeMessage({ kind: "VersionRequest", major: 0, minor: 2, capabilities: { maxMsgFds: 1 } }, { msgId: 1 }));
+  s.send(
+    encodeMessage(
+      {
+        kind: "DeviceFeatureRequest",
+        argsz: 64,
+        flags: deviceFeatureFlags(DeviceFeature.DMA_LOGGING_START, DeviceFeatureFlags.SET),
+        data: { type: "DmaLogging", pageSize: 1n, ranges: [{ iova: 0n, length: 0x100000n }] },
+      },
+      { msgId: 2 },
+    ),
+  );
+  await until(() => replies.length === 2);
+  expect(replies[1]).toMatchObject({ kind: "DeviceFeatureReply", data: { type: "DmaLogging", pageSize: 4096n } });
+  s.close();
+});
