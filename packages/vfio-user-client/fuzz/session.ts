@@ -45,7 +45,8 @@ class Channel {
     if (this.held.length === 0 || this.peer.closed) return;
     const held = this.held;
     this.held = [];
-    this.peer.socket.send(held);
+    // At most 1024 buffers per sendmsg (IOV_MAX).
+    for (let i = 0; i < held.length; i += 512) this.peer.socket.send(held.slice(i, i + 512));
   }
 }
 
