@@ -55,7 +55,7 @@ interface Native {
   closeFd(fd: number): void;
   dupFd(fd: number): number;
   ioctl(fd: number, request: number, arg?: Uint8Array | number | bigint): number;
-  memfdCreate(name: string, size: bigint): number;
+  memfdCreate(name: string, size: bigint, sealSize: boolean): number;
   ftruncate(fd: number, size: bigint): void;
   fileSize(fd: number): bigint;
   mmap(fd: number, offset: bigint, length: number, writable: boolean): [ArrayBuffer, MappingHandle, bigint];
