@@ -1,7 +1,7 @@
 // Clients that attack the server's resources rather than its parser (the fuzzer, fuzz/, covers the parser): each
 // test is a reproducer of something found while hardening the server.
 import { readFileSync } from "node:fs";
-import { closeFd, closeFds, memfdCreate, UnixSocket } from "@emu/sys";
+import { closeFd, closeFds, ftruncate, memfdCreate, UnixSocket } from "@emu/sys";
 import { until } from "@emu/test-kit";
 import {
   DeviceFeature,
@@ -204,4 +204,42 @@ it("DMA logging at a page size below the DMA page size tracks at the DMA page si
   await until(() => replies.length === 2);
   expect(replies[1]).toMatchObject({ kind: "DeviceFeatureReply", data: { type: "DmaLogging", pageSize: 4096n } });
   s.close();
+});
+
+// The region memfd a client gets with GET_REGION_INFO could be shrunk by it under the server's own mapping: the
+// server's next access to that region memory was a SIGBUS (the server process died). It is size-sealed now.
+it("a client cannot shrink the region memory the server shares with it", async () => {
+  const path = socketPath();
+  track(
+    await createServer({
+      socketPath: path,
+      device: {
+        pci: { vendorId: 1, deviceId: 2, classCode: 0, bars: [{ index: 0, kind: "memory32", size: 4096 }] },
+        regions: { 0: { memory: true } },
+      },
+    }),
+  );
+  const s = await UnixSocket.connect(path);
+  const parser = new FrameParser();
+  const frames: { error: number; fds: readonly number[] }[] = [];
+  s.start({
+    onData: (chunk, fds) => {
+      parser.push(chunk, fds);
+      parser.drain((f) => frames.push({ error: f.header.error, fds: f.fds }));
+    },
+    onClose: () => undefined,
+  });
+  s.send(encodeMessage({ kind: "VersionRequest", major: 0, minor: 2, capabilities: { maxMsgFds: 4 } }, { msgId: 1 }));
+  s.send(encodeMessage({ kind: "DeviceGetRegionInfoRequest", argsz: 256, index: 0 }, { msgId: 2 }));
+  await until(() => frames.length === 2);
+  const fd = frames[1]?.fds[0] as number;
+  try {
+    expect(() => ftruncate(fd, 0)).toThrow(expect.objectContaining({ code: "EPERM" }));
+    s.send(encodeMessage({ kind: "RegionReadRequest", region: 0, offset: 0n, count: 4 }, { msgId: 3 }));
+    await until(() => frames.length === 3);
+    expect(frames[2]?.error).toBe(0);
+  } finally {
+    closeFd(fd);
+    s.close();
+  }
 });
