@@ -49,7 +49,8 @@ export class DmaMemory {
     const readable = access?.read ?? true;
     const writable = access?.write ?? true;
     const messageBased = access?.messageBased === true;
-    const fd = memfdCreate(`emu-dma-${iova.toString(16)}`, size);
+    // Size-sealed: the server gets this fd (DMA_MAP) and could otherwise shrink it under our mapping (SIGBUS).
+    const fd = memfdCreate(`emu-dma-${iova.toString(16)}`, size, { sealSize: true });
     let mapping: Mapping;
     try {
       mapping = mmap(fd, 0, Number(size), "rw");
