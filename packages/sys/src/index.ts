@@ -19,6 +19,7 @@ export {
   MAX_MAPPING_LENGTH,
   type MapAccess,
   type Mapping,
+  type MemfdOptions,
   memfdCreate,
   mmap,
   mmapWindows,

@@ -81,9 +81,18 @@ function checkAccess(access: unknown): asserts access is MapAccess {
   if (access !== "r" && access !== "rw") throw new SysArgumentError(`access must be "r" or "rw"`);
 }
 
+/** Options of {@link memfdCreate}. */
+export interface MemfdOptions {
+  /**
+   * Seal the size once set (F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_SEAL): whoever gets the fd (a peer it is passed to)
+   * cannot shrink the file under a mapping of it, which would make touching the lost pages a SIGBUS. Default false.
+   */
+  readonly sealSize?: boolean;
+}
+
 /** memfd_create(name, MFD_CLOEXEC), then ftruncate to `size` when given. Returns the fd (yours to close). */
-export function memfdCreate(name: string, size: number | bigint = 0): number {
-  return native.memfdCreate(name, toBigint(size, "size"));
+export function memfdCreate(name: string, size: number | bigint = 0, options: MemfdOptions = {}): number {
+  return native.memfdCreate(name, toBigint(size, "size"), options.sealSize === true);
 }
 
 /** ftruncate(2) to `size` bytes (number or bigint). */

@@ -3,6 +3,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import {
   closeFd,
+  dupFd,
   fileSize,
   ftruncate,
   isSysArgumentError,
@@ -198,5 +199,27 @@ describe("mmap", () => {
     }
     expect(mappingsOf("emu-gc")).toBe(0);
     expect(fdCount()).toBe(fds);
+  });
+});
+
+describe("memfdCreate sealSize", () => {
+  // A peer that gets the fd of memory we map could shrink it under our mapping: touching the lost pages is a SIGBUS
+  // (a vfio-user client truncating a region memfd the server passed it crashed the server).
+  it("seals the size: nobody holding the fd can shrink or grow it, nor unseal it; mapping and writing work", () => {
+    const fd = memfdCreate("sealed", 8192, { sealSize: true });
+    open.push(fd);
+    expect(fileSize(fd)).toBe(8192n);
+    const peer = dupFd(fd); // what a peer gets over SCM_RIGHTS: the same file
+    open.push(peer);
+    expect(() => ftruncate(peer, 0)).toThrow(expect.objectContaining({ code: "EPERM", syscall: "ftruncate" }));
+    expect(() => ftruncate(peer, 16384)).toThrow(expect.objectContaining({ code: "EPERM" }));
+    const m = mmap(fd, 0, 8192);
+    new Uint8Array(m.buffer).fill(7);
+    expect(new Uint8Array(m.buffer)[8191]).toBe(7);
+    m.unmap();
+    // Without the option the size stays the holder's to change (as before).
+    const plain = memfd(4096);
+    ftruncate(plain, 0);
+    expect(fileSize(plain)).toBe(0n);
   });
 });

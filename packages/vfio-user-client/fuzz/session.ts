@@ -46,7 +46,7 @@ class Channel {
     const held = this.held;
     this.held = [];
     // One sendmsg takes at most IOV_MAX (1024) buffers: a long burst of held answers goes in several.
-    for (let i = 0; i < held.length; i += 1024) this.peer.socket.send(held.slice(i, i + 1024));
+    for (let i = 0; i < held.length; i += 512) this.peer.socket.send(held.slice(i, i + 512));
   }
 }
 

@@ -50,7 +50,8 @@ export class DmaMemory {
     const given = access?.file;
     const file = given === undefined ? undefined : checkFile(given);
     // Our own memory is a memfd kept open while mapped, so threads of this process can map it too (DmaBuffer.file).
-    const fd = file?.fd ?? memfdCreate(`emu-dma-${iova.toString(16)}`, size);
+    // It is size-sealed: the server gets this fd (DMA_MAP) and could otherwise shrink it under our mapping (SIGBUS).
+    const fd = file?.fd ?? memfdCreate(`emu-dma-${iova.toString(16)}`, size, { sealSize: true });
     const offset = file?.offset ?? 0n;
     let mapping: Mapping;
     try {

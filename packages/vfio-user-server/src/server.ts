@@ -5,6 +5,7 @@ import { VfioUserServerError } from "./errors.js";
 import { Admission } from "./internal/admission.js";
 import { Connection } from "./internal/connection.js";
 import { DeviceHost } from "./internal/device-host.js";
+import { DEFAULT_MAX_DIRECT_BYTES } from "./internal/dma.js";
 import type { ServerLimits } from "./internal/session.js";
 
 export interface ServerOptions {
@@ -27,6 +28,12 @@ export interface ServerOptions {
   readonly maxMsgFds?: number;
   /** Most DMA mappings at once (the client's max_dma_maps lowers it). Default 65535. */
   readonly maxDmaMaps?: number;
+  /**
+   * Most bytes of guest memory mapped with fds at once (each DMA_MAP with an fd is mmapped by the server); a DMA_MAP
+   * past it is refused with ENOSPC. Default 4 TiB. The server also keeps its fd-backed mappings under half of
+   * vm.max_map_count (a process at that limit cannot allocate at all).
+   */
+  readonly maxMappedGuestMemory?: bigint;
   /**
    * The layout of DMA_READ/DMA_WRITE, the messages that reach guest memory the client mapped without an fd:
    * - `"spec"`: the spec's and libvfio-user's (u64 `count`, data at payload offset 16, DMA_WRITE reply echoes address
@@ -124,6 +131,9 @@ class Server implements VfioUserServer {
         "InvalidDevice",
         `migDataReadReply ${String(migDataReadReply)} must be padded or exact`,
       );
+    const maxMapped = options.maxMappedGuestMemory ?? DEFAULT_MAX_DIRECT_BYTES;
+    if (typeof maxMapped !== "bigint" || maxMapped < 0n)
+      throw new VfioUserServerError("InvalidDevice", `maxMappedGuestMemory ${String(maxMapped)} must be a bigint ≥ 0`);
     const dmaTimeout = options.dmaReplyTimeoutMs ?? DEFAULT_DMA_REPLY_TIMEOUT_MS;
     if (typeof dmaTimeout !== "number" || !(dmaTimeout > 0 && dmaTimeout <= MAX_TIMEOUT_MS))
       throw new VfioUserServerError("InvalidDevice", `dmaReplyTimeoutMs ${String(dmaTimeout)} must be 1..2^31-1 ms`);
@@ -138,6 +148,7 @@ class Server implements VfioUserServer {
       dmaReplyTimeoutMs: dmaTimeout,
     };
     this.host = new DeviceHost(options.device, this.report, { maxDataXferSize: maxData });
+    this.host.dma.maxDirectBytes = maxMapped;
     this.admission = new Admission({
       busy: () => this.current !== undefined,
       serve: (sock) => this.serve(sock),

@@ -200,7 +200,10 @@ class FuzzRun {
       peakRss: this.peakRss,
       heapStart: start?.[1],
       heapEnd: end?.[1],
-      leaks: start !== undefined && end !== undefined ? leaks(start[0], end[0], tolerance) : [],
+      leaks:
+        start !== undefined && end !== undefined
+          ? leaks(start[0], end[0], tolerance, { start: start[1], end: end[1] })
+          : [],
       tolerance,
       tally: this.tally,
     };

@@ -15,7 +15,7 @@ function resourceLines(r: FuzzReport, start: Resources, end: Resources): string[
   const heap =
     r.heapStart === undefined || r.heapEnd === undefined
       ? ""
-      : `; V8 heap in use ${mib(r.heapStart)} -> ${mib(r.heapEnd)}`;
+      : `; V8 heap in use ${mib(r.heapStart)} -> ${mib(r.heapEnd)} (tolerance +${mib(r.tolerance.heap)})`;
   return [
     `  ${delta("fds", start.fds, end.fds, true)}, ${delta("memfd mappings", start.memfdMaps, end.memfdMaps, true)}`,
     `  ${delta("mappings", start.maps, end.maps, false, `+${r.tolerance.maps}`)}, RSS ${mib(start.rss)} -> ${mib(end.rss)} (${rss >= 0 ? "+" : ""}${mib(rss)}, tolerance +${mib(r.tolerance.rss)}; peak ${mib(r.peakRss)})${heap}`,

@@ -60,10 +60,12 @@ describe("runFuzz", () => {
   it.each([
     ["leak-fd", /^fds \d+ -> \d+$/],
     ["leak-map", /^memfd mappings 0 -> 1$/],
+    ["leak-heap", /^V8 heap in use .* \(more than \+4\.0 MiB\)$/],
   ])("finds a resource not given back (%s)", async (how, leak) => {
     const r = await runFuzz(toy(how, 15), options);
     expect(r.failures).toEqual([]);
-    expect(r.leaks).toEqual([expect.stringMatching(leak)]);
-    expect(verdict(r)).toEqual([expect.stringMatching(/^leak: /)]);
+    expect(r.leaks[0]).toMatch(leak); // (a heap that grew 30 MiB shows in RSS and mappings too)
+    expect(verdict(r).length).toBeGreaterThan(0);
+    expect(verdict(r).every((v) => v.startsWith("leak: "))).toBe(true);
   });
 });

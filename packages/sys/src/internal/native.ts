@@ -65,7 +65,7 @@ interface Native {
   ioctl(fd: number, request: number, arg?: Uint8Array | number | bigint): number;
   readFd(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;
   writeFd(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;
-  memfdCreate(name: string, size: bigint): number;
+  memfdCreate(name: string, size: bigint, sealSize: boolean): number;
   ftruncate(fd: number, size: bigint): void;
   fileSize(fd: number): bigint;
   mmap(fd: number, offset: bigint, length: number, writable: boolean): [ArrayBuffer, MappingHandle, bigint];

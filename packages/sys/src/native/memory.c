@@ -2,6 +2,7 @@
 #include "emu_sys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -11,10 +12,11 @@
 #define EMU_MAX_MAP ((uint64_t)1 << 32) /* Node 20 refuses ArrayBuffers above 4 GiB */
 #endif
 
-/* memfdCreate(name, size: bigint) -> fd */
+/* memfdCreate(name, size: bigint, sealSize?: boolean) -> fd. With sealSize, the size is sealed once set (F_SEAL_SHRINK,
+   F_SEAL_GROW, then F_SEAL_SEAL): nobody holding the fd can shrink the file under a mapping of it (a SIGBUS). */
 napi_value emu_memfd_create(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) return emu_throw_arg(env, "name and size are required");
   char name[250];
@@ -22,7 +24,9 @@ napi_value emu_memfd_create(napi_env env, napi_callback_info info) {
   uint64_t size;
   if (!emu_arg_u64(env, argv[1], &size, "size")) return NULL;
   if (size > (uint64_t)INT64_MAX) return emu_throw_arg(env, "size is too large");
-  int fd = memfd_create(name, MFD_CLOEXEC);
+  bool seal = false;
+  if (argc > 2 && !emu_arg_bool(env, argv[2], &seal)) return NULL;
+  int fd = memfd_create(name, MFD_CLOEXEC | (seal ? MFD_ALLOW_SEALING : 0));
   if (fd < 0) return emu_throw_sys(env, errno, "memfd_create", NULL);
   int r;
   do {
@@ -32,6 +36,11 @@ napi_value emu_memfd_create(napi_env env, napi_callback_info info) {
     int err = errno;
     close(fd);
     return emu_throw_sys(env, err, "ftruncate", NULL);
+  }
+  if (seal && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+    int err = errno;
+    close(fd);
+    return emu_throw_sys(env, err, "fcntl", NULL);
   }
   return emu_return_fd(env, fd);
 }

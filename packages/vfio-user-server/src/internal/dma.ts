@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { closeFd, fileSize, MAX_MAPPING_LENGTH, type Mapping, mmapWindows } from "@emu/sys";
 import { DmaMapFlags } from "@emu/vfio-user-proto";
 import { refuse } from "../errno.js";
@@ -33,6 +34,27 @@ const MAX_WINDOW = BigInt(MAX_MAPPING_LENGTH);
  */
 const MAX_DMA_MAP_SIZE = 8n << 40n;
 const NO_BYTES = new Uint8Array(0);
+/**
+ * fd-backed guest memory mapped at once, by default (`ServerOptions.maxMappedGuestMemory`). A client's sparse memfds
+ * cost it nothing, but each 4 GiB window costs the server an mmap and an ArrayBuffer (~8 ms of its event loop, V8
+ * accounting the memory), and with no bound a client could take the address space the server's own heap needs
+ * (x86-64 has 128 TiB). 4 TiB: 1024 windows.
+ */
+export const DEFAULT_MAX_DIRECT_BYTES = 4n << 40n;
+
+/**
+ * mmap windows the DMA table may hold: half of vm.max_map_count (65530 by default). Every window is one mapping of the
+ * process, and a process that reaches vm.max_map_count cannot map anything more: V8 then dies of "out of memory".
+ */
+function windowBudget(): number {
+  try {
+    const n = Number.parseInt(readFileSync("/proc/sys/vm/max_map_count", "utf8"), 10);
+    if (Number.isSafeInteger(n) && n > 0) return Math.floor(n / 2);
+  } catch {
+    // not Linux's procfs: the default
+  }
+  return 32765;
+}
 
 function closeQuietly(fd: number | undefined): void {
   if (fd === undefined) return;
@@ -52,6 +74,12 @@ export class DmaController implements Dma {
   /** Negotiated smallest DMA page size: addresses and sizes must be multiples of it. */
   pageSize = 4096n;
   log: DirtyLog | undefined;
+  /** Most bytes of fd-backed mappings at once. */
+  maxDirectBytes = DEFAULT_MAX_DIRECT_BYTES;
+  /** The fd-backed mappings' windows and bytes, against `windowBudget` and `maxDirectBytes`. */
+  private readonly maxWindows = windowBudget();
+  private windowCount = 0;
+  private directBytes = 0n;
   private readonly onMap: (r: DmaRegionInfo) => void;
   private readonly onUnmap: (r: DmaRegionInfo) => void;
 
@@ -101,10 +129,11 @@ export class DmaController implements Dma {
         `DMA_MAP of 0x${size.toString(16)} bytes: at most 0x${MAX_DMA_MAP_SIZE.toString(16)} (8 TiB)`,
       );
     if (fd === undefined && offset !== 0n) throw refuse("Malformed", "DMA_MAP offset without an fd");
-    for (const e of this.entries) {
-      if (iova < e.end && e.iova < end)
-        throw refuse("Exists", `DMA_MAP 0x${iova.toString(16)}+0x${size.toString(16)} overlaps an existing mapping`);
-    }
+    // Entries are sorted and disjoint: only the last one starting before `end` can overlap (a binary search, so that
+    // a client cannot make each DMA_MAP cost a walk of 65535 entries).
+    const at = this.indexAtOrBelow(end - 1n);
+    if (at >= 0 && (this.entries[at] as Entry).end > iova)
+      throw refuse("Exists", `DMA_MAP 0x${iova.toString(16)}+0x${size.toString(16)} overlaps an existing mapping`);
     if (this.entries.length >= this.maxMaps) throw refuse("NoSpace", `more than ${this.maxMaps} DMA mappings`);
     const readable = (flags & READ) !== 0;
     const writable = (flags & WRITE) !== 0;
@@ -123,11 +152,14 @@ export class DmaController implements Dma {
         throw refuse("Malformed", "DMA_MAP fd cannot be inspected");
       }
       if (offset + size > fsize) throw refuse("Malformed", "DMA_MAP range beyond the end of the fd");
+      this.checkDirectBudget(size);
       try {
         windows = mmapWindows(fd, offset, size, writable ? "rw" : "r");
       } catch (e) {
         throw refuse("Malformed", `DMA_MAP mmap failed: ${(e as Error).message}`);
       }
+      this.windowCount += windows.length;
+      this.directBytes += size;
     }
     const info: DmaRegionInfo = { iova, size, readable, writable, direct: windows !== undefined };
     const entry: Entry = {
@@ -140,9 +172,7 @@ export class DmaController implements Dma {
       fd,
       offset,
     };
-    let i = this.entries.findIndex((e) => e.iova >= iova);
-    if (i < 0) i = this.entries.length;
-    this.entries.splice(i, 0, entry);
+    this.entries.splice(at + 1, 0, entry);
     this.onMap(info);
     return info;
   }
@@ -168,7 +198,11 @@ export class DmaController implements Dma {
     try {
       this.onUnmap(e.info);
     } finally {
-      if (e.windows) for (const w of e.windows) w.unmap();
+      if (e.windows) {
+        for (const w of e.windows) w.unmap();
+        this.windowCount -= e.windows.length;
+        this.directBytes -= e.size;
+      }
       closeQuietly(e.fd);
     }
   }
@@ -178,8 +212,35 @@ export class DmaController implements Dma {
     return e?.fd === undefined ? undefined : { fd: e.fd, offset: e.offset };
   }
 
+  /** Refuses (ENOSPC) an fd-backed mapping of `size` bytes that would take the server past its mmap budget. */
+  private checkDirectBudget(size: bigint): void {
+    const windows = Number((size + MAX_WINDOW - 1n) / MAX_WINDOW);
+    if (this.windowCount + windows > this.maxWindows)
+      throw refuse(
+        "NoSpace",
+        `DMA_MAP with an fd: ${this.windowCount} of the server's ${this.maxWindows} mmaps for guest memory are in use (half of vm.max_map_count)`,
+      );
+    if (this.directBytes + size > this.maxDirectBytes)
+      throw refuse(
+        "NoSpace",
+        `DMA_MAP with an fd: more than 0x${this.maxDirectBytes.toString(16)} bytes of guest memory would be mapped at once (maxMappedGuestMemory)`,
+      );
+  }
+
   // -------------------------------------------------------------------------------------------------------------
   // Device side
+
+  /** The index of the last entry starting at or below `iova`, or -1. */
+  private indexAtOrBelow(iova: bigint): number {
+    let lo = 0;
+    let hi = this.entries.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.entries[mid] as Entry).iova <= iova) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi;
+  }
 
   private find(iova: bigint): Entry | undefined {
     // Binary search: the last entry starting at or below iova.

@@ -165,7 +165,8 @@ function sharedMemory(
 ): { memfd: number; mapping: Mapping; memory: Uint8Array; areas: RegionArea[] } {
   if (size === 0 || size > 2 ** 32) invalid(`region ${index}: shared memory must be 1 byte to 4 GiB`);
   const fileSize = Math.ceil(size / pageSize) * pageSize;
-  const memfd = memfdCreate(`emu-region-${index}`, fileSize);
+  // Size-sealed: the client gets this fd (GET_REGION_INFO) and could otherwise shrink it under our mapping (SIGBUS).
+  const memfd = memfdCreate(`emu-region-${index}`, fileSize, { sealSize: true });
   res.memfd = memfd;
   const mapping = mmap(memfd, 0, fileSize, "rw");
   res.mapping = mapping;

@@ -117,8 +117,11 @@ function loggingStart(c: FeatureCall): void {
   const dma = c.s.host.dma;
   if (d.type !== "DmaLogging") throw refuse("Malformed", "DMA_LOGGING_START needs page_size and ranges");
   if (dma.log !== undefined) throw refuse("Busy", "DMA logging is already started");
+  // page_size is a hint (kernel VFIO: the device picks and returns the page size it tracks at). Below the DMA page
+  // size it would cost a tracked page per byte the device writes: the DMA page size then.
   const ps = d.pageSize;
-  const pageSize = ps >= 1n && (ps & (ps - 1n)) === 0n ? ps : 4096n;
+  const floor = dma.pageSize;
+  const pageSize = ps >= floor && (ps & (ps - 1n)) === 0n ? ps : floor;
   for (const r of d.ranges) if (r.length === 0n) throw refuse("Malformed", "DMA logging range of length 0");
   dma.log = new DirtyLog(pageSize, d.ranges);
   echo(c, { ...d, pageSize });
