@@ -1,6 +1,6 @@
 // Clients that attack the server's resources rather than its parser (the fuzzer, fuzz/, covers the parser): each
 // test is a reproducer of something found while hardening the server.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { closeFd, closeFds, ftruncate, memfdCreate, UnixSocket } from "@emu/sys";
 import { until } from "@emu/test-kit";
 import {
@@ -140,6 +140,53 @@ it("fd-backed DMA_MAPs past half of vm.max_map_count are refused with ENOSPC, an
     expect((await c.call({ kind: "RegionReadRequest", region: 7, offset: 0n, count: 4 })).error).toBe(0);
   } finally {
     closeFd(fd);
+    c.close();
+  }
+}, 120_000);
+
+// With the data path's threads mapping guest memory themselves, the server keeps the fd behind each fd-backed mapping:
+// kept once per mapping, 32 765 DMA_MAPs of one memfd ran the server out of fds (RLIMIT_NOFILE 20000 here) and it
+// could no longer receive. One fd is kept per distinct file, and distinct files are bounded.
+it("the server keeps one fd per distinct file behind the DMA table, at most 1024 files, and closes them with the mappings", async () => {
+  const path = socketPath();
+  const refused: unknown[] = [];
+  track(
+    await createServer({
+      socketPath: path,
+      onError: (e) => refused.push(e),
+      device: { pci: { vendorId: 1, deviceId: 2, classCode: 0 } },
+    }),
+  );
+  const fdCount = () => readdirSync("/proc/self/fd").length;
+  const c = await rawClient(path);
+  await c.call({ kind: "RegionReadRequest", region: 7, offset: 0n, count: 4 });
+  const base = fdCount();
+  const files: number[] = [];
+  try {
+    const shared = memfdCreate("guest", 4096);
+    files.push(shared);
+    for (let i = 0; i < 64; i++) expect((await c.call(map(BigInt(i) * 0x2000n, 0x1000n), [shared])).error).toBe(0);
+    // our memfd, and the server's one fd for it (each DMA_MAP's received fd closed or kept as that one)
+    expect(fdCount()).toBe(base + 2);
+    for (let i = 1; i < 1024; i++) {
+      const fd = memfdCreate(`guest-${i}`, 4096);
+      files.push(fd);
+      expect((await c.call(map(0x100000n + BigInt(i) * 0x2000n, 0x1000n), [fd])).error).toBe(0);
+    }
+    const extra = memfdCreate("one-too-many", 4096);
+    files.push(extra);
+    expect((await c.call(map(0x10000000n, 0x1000n), [extra])).error).toBe(ENOSPC);
+    expect(refused.filter(isDmaMapError).map((e) => e.errno)).toEqual([ENOSPC]);
+    expect(fdCount()).toBe(base + files.length + 1024);
+    // Mappings of a file already kept still go in.
+    expect((await c.call(map(0x20000000n, 0x1000n), [files[5] as number])).error).toBe(0);
+    expect(fdCount()).toBe(base + files.length + 1024);
+    // UNMAP_ALL: every kept fd closed.
+    const all = await c.call({ kind: "DmaUnmapRequest", argsz: 24, flags: 2, address: 0n, size: 0n });
+    expect(all.error).toBe(0);
+    expect(fdCount()).toBe(base + files.length);
+  } finally {
+    closeFds(files);
     c.close();
   }
 }, 120_000);

@@ -5,6 +5,7 @@ import { refuse } from "../errno.js";
 import { DmaError } from "../errors.js";
 import type { Dma, DmaAccessOptions, DmaRegionInfo, DmaView } from "../guest-memory.js";
 import type { DirtyLog } from "./dirty-log.js";
+import { DmaFiles } from "./dma-files.js";
 
 /** Server → client memory access (DMA_READ / DMA_WRITE messages), provided by the connection. */
 export interface DmaTransport {
@@ -22,8 +23,8 @@ interface Entry {
   /** fd-backed: windows of at most 4 GiB, in order. */
   readonly windows: Mapping[] | undefined;
   readonly views: Uint8Array[] | undefined;
-  /** fd-backed: the client's fd (kept for `file`, closed when the mapping goes) and the mapping's offset in it. */
-  readonly fd: number | undefined;
+  /** fd-backed: the file kept for `file` (its fd and key in DmaFiles) and the mapping's offset in it. */
+  readonly file: { readonly fd: number; readonly key: string } | undefined;
   readonly offset: bigint;
 }
 
@@ -80,6 +81,9 @@ export class DmaController implements Dma {
   private readonly maxWindows = windowBudget();
   private windowCount = 0;
   private directBytes = 0n;
+  private readonly files = new DmaFiles();
+  /** During `add`: the DMA_MAP's fd until the table keeps it (closed if the map fails before). */
+  private unkeptFd: number | undefined;
   private readonly onMap: (r: DmaRegionInfo) => void;
   private readonly onUnmap: (r: DmaRegionInfo) => void;
 
@@ -96,15 +100,16 @@ export class DmaController implements Dma {
   // Protocol side
 
   /**
-   * DMA_MAP. Takes ownership of `fd`: kept with an fd-backed mapping (for `file`) and closed when it goes, closed at
-   * once when the map is refused. Throws ReplyError.
+   * DMA_MAP. Takes ownership of `fd`: kept while an fd-backed mapping of its file lives (for `file`; one fd per
+   * distinct file), closed at once when the map is refused. Throws ReplyError.
    */
   add(flags: number, offset: bigint, iova: bigint, size: bigint, fd: number | undefined): DmaRegionInfo {
+    this.unkeptFd = fd;
     try {
       return this.addInner(flags, offset, iova, size, fd);
-    } catch (e) {
-      closeQuietly(fd);
-      throw e;
+    } finally {
+      closeQuietly(this.unkeptFd);
+      this.unkeptFd = undefined;
     }
   }
 
@@ -138,6 +143,7 @@ export class DmaController implements Dma {
     const readable = (flags & READ) !== 0;
     const writable = (flags & WRITE) !== 0;
     let windows: Mapping[] | undefined;
+    let file: { readonly fd: number; readonly key: string } | undefined;
     if (fd !== undefined) {
       if ((offset & mask) !== 0n)
         throw refuse(
@@ -158,6 +164,13 @@ export class DmaController implements Dma {
       } catch (e) {
         throw refuse("Malformed", `DMA_MAP mmap failed: ${(e as Error).message}`);
       }
+      try {
+        file = this.files.keep(fd);
+        this.unkeptFd = undefined; // the file's now (kept, or closed for the one already kept)
+      } catch (e) {
+        for (const w of windows) w.unmap();
+        throw e;
+      }
       this.windowCount += windows.length;
       this.directBytes += size;
     }
@@ -169,7 +182,7 @@ export class DmaController implements Dma {
       info,
       windows,
       views: windows?.map((w) => new Uint8Array(w.buffer)),
-      fd,
+      file,
       offset,
     };
     this.entries.splice(at + 1, 0, entry);
@@ -203,13 +216,13 @@ export class DmaController implements Dma {
         this.windowCount -= e.windows.length;
         this.directBytes -= e.size;
       }
-      closeQuietly(e.fd);
+      if (e.file) this.files.release(e.file.key);
     }
   }
 
   file(iova: bigint): { readonly fd: number; readonly offset: bigint } | undefined {
     const e = this.entries.find((x) => x.iova === iova);
-    return e?.fd === undefined ? undefined : { fd: e.fd, offset: e.offset };
+    return e?.file === undefined ? undefined : { fd: e.file.fd, offset: e.offset };
   }
 
   /** Refuses (ENOSPC) an fd-backed mapping of `size` bytes that would take the server past its mmap budget. */
