@@ -79,6 +79,7 @@ export {
   vfqfHkey,
   vfqfHlut,
 } from "./registers.js";
+export { BROADCAST_MAC, macNumber, type RxFilterTable, rxFilterAccepts } from "./rx-filter.js";
 export {
   PF_MINIMAL_CAPS,
   RSS_KEY_SIZE,
