@@ -200,7 +200,23 @@ export class IavfDevice implements DriverInstance {
   }
 
   private onRegisterRead(offset: number): number | undefined {
-    return offset === Reg.VFINT_ICR01 ? this.irqs.readIcr() : undefined;
+    if (offset === Reg.VFINT_ICR01) return this.irqs.readIcr();
+    return this.rssRegister(offset);
+  }
+
+  /**
+   * The VFQF_* registers read the RSS state, however it was set (the registers, virtchnl, or the PF's default after a
+   * reset): one storage, as on hardware.
+   */
+  private rssRegister(offset: number): number | undefined {
+    if (offset === vfqfHena(0)) return Number(this.state.rssHena & 0xffff_ffffn);
+    if (offset === vfqfHena(1)) return Number(this.state.rssHena >> 32n);
+    const word = (bytes: Uint8Array, at: number) =>
+      ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24)) >>>
+      0;
+    if (offset >= vfqfHkey(0) && offset < vfqfHkey(13)) return word(this.state.rssKey, offset - vfqfHkey(0));
+    if (offset >= vfqfHlut(0) && offset < vfqfHlut(16)) return word(this.state.rssLut, offset - vfqfHlut(0));
+    return undefined;
   }
 
   private onRegisterWrite(offset: number, value: number): Promise<void> | undefined {

@@ -2,6 +2,7 @@
 // and hash set, MAC and VLAN filters, promiscuous modes, and the VSI's counters. Kept here, read by a provider through
 // the `iavf(dev)` accessor, reset with the VF.
 import {
+  DEFAULT_RSS_HENA,
   ETH_STATS_FIELDS,
   type EthStats,
   macNumber,
@@ -140,7 +141,10 @@ export class NicState implements RxFilterTable {
     this.vlanStripping = false;
     this.rssKey.fill(0);
     for (let i = 0; i < this.rssLut.length; i++) this.rssLut[i] = i % this.queuePairs;
-    this.rssHena = 0n;
+    // A PF programs its default hash set when it sets up the VF's VSI (ice: ICE_DEFAULT_RSS_HENA, what
+    // GET_RSS_HENA_CAPS reports). Linux's iavf reads it with GET_RSS_HENA_CAPS and sends SET_RSS_HENA only when the
+    // user changes it (ethtool): with 0 here a Linux guest would get no RSS at all.
+    this.rssHena = DEFAULT_RSS_HENA;
   }
 
   addMac(mac: string, type: number): void {
