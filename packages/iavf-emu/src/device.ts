@@ -92,6 +92,8 @@ export class IavfDevice implements DriverInstance {
   private ctx: DeviceContext | undefined;
   private chain: Promise<void> = Promise.resolve();
   private resetTimer: NodeJS.Timeout | undefined;
+  /** VF resets so far, of any kind. */
+  private resets = 0;
   private activeWaiters: (() => void)[] = [];
   private config: IavfConfig = {};
   private readonly armListeners = new Set<(vector: number, armed: boolean) => void>();
@@ -349,6 +351,7 @@ export class IavfDevice implements DriverInstance {
    * for the first half, COMPLETED for the second).
    */
   private resetVf(kind: ResetKind): void {
+    this.resets++;
     this.bar.clear(this.allRegisters());
     this.bar.set(Reg.VFGEN_RSTAT, VfrState.INPROGRESS);
     if (this.mem !== undefined) for (const p of DOORBELL_PAGES) this.mem.fill(0, p.offset, p.offset + p.size);
@@ -386,6 +389,7 @@ export class IavfDevice implements DriverInstance {
   private pfReset(): Promise<void> {
     const active = new Promise<void>((resolve) => this.activeWaiters.push(resolve));
     void this.serially(async () => {
+      const before = this.resets;
       if (this.pf.active && this.mem !== undefined) {
         const event = { type: "ResetImpending" as const, severity: PfEventSeverity.CERTAIN_DOOM };
         await this.postEvent({
@@ -393,8 +397,14 @@ export class IavfDevice implements DriverInstance {
           status: 0,
           payload: encodeVirtchnl({ kind: "Event", event }).payload,
         });
+        // The reset clears ARQH: a driver that reads the ARQ up to ARQH (Linux's clean_arq) must get the chance to
+        // see the event first. Half the reset delay, as long as each reset state lasts.
+        const notice = Math.floor((this.config.resetDelayMs ?? 10) / 2);
+        if (notice > 0) await new Promise((resolve) => setTimeout(resolve, notice));
       }
-      this.resetVf("pf");
+      // Another reset (the client's, the device stopping) in the meantime already did it (and its activation
+      // resolves the waiter).
+      if (this.resets === before) this.resetVf("pf");
     });
     return active;
   }
