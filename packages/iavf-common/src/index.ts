@@ -61,7 +61,6 @@ export {
   AQ_HEAD_TAIL_MASK,
   AqLen,
   BAR0_SIZE,
-  DOORBELL_AREA,
   DynCtl,
   Icr0,
   MAX_QUEUE_PAIRS,
