@@ -14,6 +14,7 @@
         "src/native/eventfd.c",
         "src/native/fd.c",
         "src/native/memory.c",
+        "src/native/thread.c",
         "src/native/module.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-fvisibility=hidden"],

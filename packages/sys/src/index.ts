@@ -34,3 +34,4 @@ export {
   type UnixSocketHandlers,
   type UnixSocketStartOptions,
 } from "./socket.js";
+export { setThreadAffinity, threadAffinity } from "./thread.js";

@@ -67,6 +67,8 @@ interface Native {
   writeFd(fd: number, buffer: Uint8Array, offset?: number, length?: number): number;
   memfdCreate(name: string, size: bigint, sealSize: boolean): number;
   ftruncate(fd: number, size: bigint): void;
+  setThreadAffinity(cpus: number[]): void;
+  threadAffinity(): number[];
   fileSize(fd: number): bigint;
   mmap(fd: number, offset: bigint, length: number, writable: boolean): [ArrayBuffer, MappingHandle, bigint];
   unmap(handle: MappingHandle, buffer: ArrayBuffer): void;

@@ -165,6 +165,9 @@ napi_value emu_eventfd_adopt(napi_env env, napi_callback_info info);
 napi_value emu_eventfd_write(napi_env env, napi_callback_info info);
 napi_value emu_eventfd_read(napi_env env, napi_callback_info info);
 
+napi_value emu_set_thread_affinity(napi_env env, napi_callback_info info); /* thread.c */
+napi_value emu_thread_affinity(napi_env env, napi_callback_info info);
+
 /* ------------------------------------------------------------------------------------------------------------- */
 /* fds (fd.c) and eventfd I/O (eventfd.c)                                                                         */
 
