@@ -263,4 +263,14 @@ export class AdminQueues {
   clear(): void {
     this.backlog.length = 0;
   }
+
+  /**
+   * The driver started the ARQ over (ARQLEN written without ENABLE, or ARQH written): what waited for the old ring
+   * is dropped and counted — a driver that re-programmed its ARQ must not be handed replies to requests it made
+   * before (it would take them for answers to its new ones).
+   */
+  restartArq(): void {
+    this.counters.arqDropped += this.backlog.length;
+    this.backlog.length = 0;
+  }
 }

@@ -23,6 +23,7 @@ function isActive(offset: number): boolean {
     case Reg.VFINT_DYN_CTL01:
     case Reg.VF_ATQT1:
     case Reg.VF_ARQT1:
+    case Reg.VF_ARQH1:
     case Reg.VF_ARQLEN1:
     case Reg.VF_ATQLEN1:
       return true;

@@ -4,6 +4,7 @@
 // client leaves), the link, and the NIC view handed to providers.
 import type { AttributeDescription, DriverHost, DriverInstance } from "@emu/emudev";
 import {
+  AqLen,
   BAR0_SIZE,
   encodeVirtchnl,
   MAX_VECTORS,
@@ -228,6 +229,9 @@ export class IavfDevice implements DriverInstance {
       case Reg.VF_ARQT1:
         return this.serially(() => this.aq.flush());
       case Reg.VF_ARQLEN1:
+        return (value & AqLen.ENABLE) === 0 ? this.serially(() => this.aq.restartArq()) : undefined;
+      case Reg.VF_ARQH1:
+        return this.serially(() => this.aq.restartArq());
       case Reg.VF_ATQLEN1:
         return undefined;
       case Reg.VFINT_DYN_CTL01:

@@ -228,6 +228,23 @@ describe("hostile admin-queue input", () => {
     await stillWorks(drv);
   });
 
+  it("replies held for a full ARQ are dropped when the driver programs its ARQ again, not handed to the new ring", async () => {
+    // Found by the fuzzer (fuzz/, seed 1, session 376): a driver re-initialising its admin queues got the replies
+    // held for its old ARQ first, and would have taken them for answers to its new requests.
+    for (const order of ["linux", "vpp"] as const) {
+      const { dev, drv } = await setup();
+      await drv.initAdminQueues("linux", 32, 2);
+      const stats = encodeVirtchnl({ kind: "GetStatsRequest", vsiId: VSI, rxQueues: 0, txQueues: 0 });
+      // A 2-entry ARQ holds 1 message: the other two replies wait in the device.
+      for (let i = 0; i < 3; i++) await drv.send(stats.opcode, stats.payload);
+      expect((await counters(dev)).arqDropped).toBe(0);
+      await drv.initAdminQueues(order);
+      expect((await counters(dev)).arqDropped).toBe(2);
+      await stillWorks(drv);
+      expect(await drv.receive()).toBeUndefined();
+    }
+  });
+
   it("an unreadable ARQ ring drops the reply (CRIT), and the device keeps working once the ring is repaired", async () => {
     const { dev, drv } = await setup();
     await drv.initAdminQueues();
