@@ -225,6 +225,7 @@ export class EmudevDeviceImpl implements EmudevDevice {
         this.emit({ kind: "connection", connected });
       },
       migrationDone: () => this.callProvider((p) => p.ops.migrationDone?.(this)),
+      migrationRunning: (running) => this.callProvider((p) => p.ops.migrationRunning?.(this, running)),
     };
   }
 

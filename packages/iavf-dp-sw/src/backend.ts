@@ -82,6 +82,8 @@ export class Backend {
   #db: Uint8Array | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** A migration stopped the device: workers are held off the guest (H_READY 0) until it runs again. */
+  #stopped = false;
   /** Interrupts delivered to the guest. */
   interrupts = 0;
 
@@ -102,6 +104,13 @@ export class Backend {
       dev.on("connection", () => this.refresh()),
       dev.on("reset", () => this.refreshArmed()),
       this.nic.watchInterrupts(() => queueMicrotask(() => this.onArm())),
+      this.nic.bindRingHeads({
+        read: (id) => this.#ctl[AT.queue(id) + Q_HEAD] ?? 0,
+        write: (id, head) => {
+          this.#ctl[AT.queue(id) + Q_HEAD] = head;
+          this.#ctl[AT.queue(id) + Q_BAD_TAIL] = -1;
+        },
+      }),
     );
     this.refresh();
     void this.relay();
@@ -129,7 +138,7 @@ export class Backend {
     if (this.#closed) return;
     const ok = this.#pub.publish((c) => {
       c[H_PAIRS] = this.#pairs;
-      c[H_READY] = this.dev.ready ? 1 : 0;
+      c[H_READY] = this.dev.ready && !this.#stopped ? 1 : 0;
       this.writeQueues(c);
       this.writeMappings(c, going);
       this.writeDoorbells(c);
@@ -147,6 +156,19 @@ export class Backend {
       this.#ctl[AT.queue(id) + Q_BAD_TAIL] = -1;
     }
     this.refresh(undefined, !enabled);
+  }
+
+  /**
+   * Migration: stopped (`false`), no worker touches the guest, moves a head or raises a cause once this returns, and
+   * the counters are in the VF's statistics; running again (`true`), the state as restored is served.
+   */
+  migrationRunning(running: boolean): void {
+    this.#stopped = !running;
+    this.refresh(undefined, !running);
+    if (!running) {
+      this.drain(); // causes raised before the stop reach the device (delivered, or held and saved with its state)
+      this.stats.flush();
+    }
   }
 
   /** The configuration is gone: workers stop touching the guest before this returns. */
