@@ -200,6 +200,7 @@ export class EmudevDeviceImpl implements EmudevDevice {
     });
     try {
       this.server = await this.starting;
+      this.server.context.dma.addDirtySource(this.dma.dirtySource);
     } catch (e) {
       this.state = "stopped";
       this.model = undefined;

@@ -3,12 +3,14 @@
 // anything they use goes away, relays their interrupt causes to the NIC view (which applies INTENA, holding and
 // MSI-X masks, and writes the eventfd), keeps the armed-vector mirror exact, and hands their counters to the VF's
 // statistics (GET_STATS) in batches.
-import type { EmudevResources } from "@emu/emudev";
+import type { DirtySource, EmudevResources } from "@emu/emudev";
 import { MAX_VECTORS } from "@emu/iavf-common";
 import { type IavfNic, iavf, REGISTER_BAR, rxQueueId, txQueueId } from "@emu/iavf-emu";
 import {
   AT,
   createBlocks,
+  DIRTY_BITS,
+  DIRTY_PAGE,
   F_MCAST_PROMISC,
   F_UCAST_PROMISC,
   F_VLAN_FILTER,
@@ -18,6 +20,7 @@ import {
   H_DB_EPOCH,
   H_DB_FD,
   H_DB_SIZE,
+  H_DIRTY_ON,
   H_FILTER,
   H_HENA_HI,
   H_HENA_LO,
@@ -26,6 +29,7 @@ import {
   H_PAIRS,
   H_READY,
   H_WAKE,
+  M_DIRTY_BIT,
   M_FD,
   M_FLAGS,
   M_IOVA_HI,
@@ -86,6 +90,11 @@ export class Backend {
   #stopped = false;
   /** Interrupts delivered to the guest. */
   interrupts = 0;
+  /** DMA logging: on, the mappings' bits as last published, and whether they changed while logging (report whole). */
+  #logging = false;
+  #layout: { iova: bigint; size: bigint; bit: number }[] = [];
+  #layoutChanged = false;
+  readonly #dirty: Int32Array;
 
   constructor(
     readonly dev: EmudevResources,
@@ -96,7 +105,9 @@ export class Backend {
     this.#pub = new Publisher(this.blocks);
     this.#ctl = this.#pub.ctl;
     this.stats = new StatsBook(this.blocks, this.nic);
+    this.#dirty = new Int32Array(this.blocks.dirty);
     this.#off.push(
+      dev.dma.addDirtySource(this.dirtySource()),
       dev.on("dmaTable", (e) => this.refresh(e.change === "unmap" ? e.region : undefined)),
       dev.on("attribute", (e) => {
         if (e.name === "rss" || e.name === "filters") this.refresh();
@@ -139,6 +150,7 @@ export class Backend {
     const ok = this.#pub.publish((c) => {
       c[H_PAIRS] = this.#pairs;
       c[H_READY] = this.dev.ready && !this.#stopped ? 1 : 0;
+      c[H_DIRTY_ON] = this.#logging ? 1 : 0;
       this.writeQueues(c);
       this.writeMappings(c, going);
       this.writeDoorbells(c);
@@ -218,6 +230,8 @@ export class Backend {
   private writeMappings(c: Int32Array, going: Range | undefined): void {
     let n = 0;
     let refused = 0;
+    let bit = 0;
+    const layout: { iova: bigint; size: bigint; bit: number }[] = [];
     for (const f of this.dev.state === "started" ? this.dev.dma.files() : []) {
       if (going !== undefined && f.iova === going.iova && f.size === going.size) continue;
       if (n === MAX_MAPPINGS) {
@@ -233,8 +247,19 @@ export class Backend {
       c[m + M_OFF_HI] = hi32(f.offset);
       c[m + M_FD] = f.fd;
       c[m + M_FLAGS] = (f.readable ? 1 : 0) | (f.writable ? 2 : 0);
+      // Each mapping's pages from a 32-bit word of its own, so a word is only ever one mapping's.
+      const pages = Number((f.size + BigInt(DIRTY_PAGE) - 1n) / BigInt(DIRTY_PAGE));
+      const fits = bit + pages <= DIRTY_BITS;
+      c[m + M_DIRTY_BIT] = fits ? bit : -1;
+      layout.push({ iova: f.iova, size: f.size, bit: fits ? bit : -1 });
+      if (fits) bit += Math.ceil(pages / 32) * 32;
     }
     c[H_MAPPINGS] = n;
+    const same =
+      layout.length === this.#layout.length &&
+      layout.every((l, i) => l.iova === this.#layout[i]?.iova && l.size === this.#layout[i]?.size);
+    if (this.#logging && !same) this.#layoutChanged = true;
+    this.#layout = layout;
     if (refused > 0)
       this.onError(new Error(`${this.dev.name}: ${refused} guest memory mapping(s) beyond ${MAX_MAPPINGS} not served`));
   }
@@ -281,6 +306,44 @@ export class Backend {
     key.set(r.key.subarray(0, RSS_KEY_BYTES));
     const lut = new Uint8Array(c.buffer, c.byteOffset + AT.lut * 4, RSS_LUT_BYTES);
     lut.set(r.lut.subarray(0, RSS_LUT_BYTES));
+  }
+
+  // ---- DMA dirty logging ----
+
+  /** What the server asks at DMA_LOGGING_START/STOP and before each report. */
+  private dirtySource(): DirtySource {
+    return {
+      logging: (pageSize) => {
+        this.#dirty.fill(0);
+        this.#layoutChanged = false;
+        this.#logging = pageSize !== undefined;
+        // On: the reply leaves once every worker records its writes (none writes unrecorded after it).
+        this.refresh(undefined, this.#logging);
+      },
+      collect: (mark) => this.collectDirty(mark),
+    };
+  }
+
+  /** Hands the pages the workers wrote to `mark` and clears their bits; a mapping not tracked goes whole. */
+  private collectDirty(mark: (iova: bigint, length: bigint) => void): void {
+    const d = this.#dirty;
+    const whole = this.#layoutChanged;
+    this.#layoutChanged = false;
+    for (const l of this.#layout) {
+      if (l.bit < 0 || whole) {
+        mark(l.iova, l.size);
+        if (l.bit < 0) continue;
+      }
+      const pages = Number((l.size + BigInt(DIRTY_PAGE) - 1n) / BigInt(DIRTY_PAGE));
+      for (let w = l.bit >>> 5; w <= (l.bit + pages - 1) >>> 5; w++) {
+        if (d[w] === 0) continue;
+        const bits = Atomics.exchange(d, w, 0);
+        for (let x = bits; x !== 0; x &= x - 1) {
+          const page = w * 32 + (31 - Math.clz32(x & -x)) - l.bit;
+          if (!whole) mark(l.iova + BigInt(page * DIRTY_PAGE), BigInt(DIRTY_PAGE));
+        }
+      }
+    }
   }
 
   // ---- interrupts ----
