@@ -47,11 +47,21 @@ function failed(step: string, cause: unknown): VfioUserClientError {
   });
 }
 
-/** Reads everything the device offers now and writes it to `to`; the bytes moved. */
+/**
+ * MIG_DATA_READ size: a server answers with the size asked for, zero-padded (libvfio-user's reply), so asking for
+ * the whole transfer size would move a MiB per read for a device state of a few hundred bytes.
+ */
+const CHUNK = 64 * 1024;
+
+/** Reads everything the device offers now, chunk by chunk, each written to `to`; the bytes moved. */
 async function forward(from: VfioUserClient, to: VfioUserClient): Promise<number> {
-  const data = await from.readAllMigrationData();
-  if (data.length > 0) await to.writeMigrationData(data);
-  return data.length;
+  let total = 0;
+  for (;;) {
+    const data = await from.readMigrationData(CHUNK);
+    if (data.length > 0) await to.writeMigrationData(data);
+    total += data.length;
+    if (data.length < CHUNK) return total;
+  }
 }
 
 /** The MSI-X capability in a config space image, if any. */
