@@ -3,6 +3,7 @@
 // buffer) is in the report — exactly those, computed from what the guest posted — and nothing once logging stops.
 import { Reg } from "@emu/iavf-common";
 import { until } from "@emu/test-kit";
+import { MigrationState } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
 import { type Flow, frameOf, payload } from "./fixtures/frames.js";
 import { GUEST, GUEST_SIZE, openGuest, type Received, serveBackend, VSI } from "./fixtures/harness.js";
@@ -78,3 +79,34 @@ describe("dirty logging", () => {
     expect(await report()).toEqual([]);
   });
 });
+
+describe("a migration's stop", () => {
+  it("no DMA while the device is stopped: frames for the guest are not written, its TX ring not drained; both resume", async () => {
+    const be = await serveBackend(1);
+    const { drv, queues } = await openGuest(be.sock, 1);
+    await until(() => be.ask<boolean>("ready"));
+    await drv.client.startDmaLogging(BigInt(PAGE));
+    await queues.post(0, 8);
+    await drv.client.setMigrationState(MigrationState.STOP);
+    const sent = await be.ask<number>("tx", 0, [frameOf(udp, payload(100, 1))]);
+    const used = await queues.transmit(0, [frameOf(udp, payload(90, 2))]);
+    expect(await be.ask<unknown[]>("rx", 1, 300)).toHaveLength(0); // the guest's TX ring is left alone
+    await sleep(100);
+    expect(queues.receive(0)).toEqual([]);
+    expect(queues.txDone(0, used[0]!)).toBe(false);
+    expect(await report(drv)).toEqual([]); // not a byte of guest memory written
+    expect(sent).toBe(0); // the port could not hand the frame to a stopped device (counted as dropped)
+
+    await drv.client.setMigrationState(MigrationState.RUNNING);
+    expect(await be.ask<unknown[]>("rx", 1)).toHaveLength(1); // the guest's frame goes now
+    await until(() => queues.txDone(0, used[0]!));
+    expect(await be.ask("tx", 0, [frameOf(udp, payload(100, 3))])).toBe(1);
+    await until(() => queues.receive(0).length === 1);
+  });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function report(drv: { client: { reportDirtyPages(i: bigint, l: bigint, p: bigint): Promise<Uint8Array> } }) {
+  return pagesOf(await drv.client.reportDirtyPages(GUEST, BigInt(GUEST_SIZE), BigInt(PAGE)));
+}
