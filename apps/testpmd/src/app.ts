@@ -113,6 +113,17 @@ export class Testpmd {
     this.out(`Port ${id} is detached. Now total ports is ${this.entries().length}\nDone\n`);
   }
 
+  /** Live migration of a started port's device to the server on `target`; forwarding goes on. */
+  async migrate(id: number, target: string): Promise<void> {
+    const port = this.ports[id]!;
+    if (port.state !== "started") throw new CommandError("Port not started");
+    this.out(`Migrating port ${id} to ${target}...\n`);
+    const m = await port.migrate(target);
+    this.out(
+      `Port ${id} migrated: downtime ${m.downtimeMs.toFixed(2)} ms, ${m.deviceStateBytes} bytes of device state, ${m.totalMs.toFixed(1)} ms in all\nDone\n`,
+    );
+  }
+
   /** Configures (with the current queue settings) and starts stopped ports. */
   async startPorts(ids: readonly number[]): Promise<void> {
     for (const id of ids) {

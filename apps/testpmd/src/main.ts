@@ -154,7 +154,9 @@ async function run(
       const hints = (name: string) =>
         name === "devargs"
           ? [...app.registry.driverNames(), ...app.emudev.driverNames()]
-          : app.entries().map(([id]) => String(id));
+          : name === "path"
+            ? []
+            : app.entries().map(([id]) => String(id));
       await promptLoop(
         { app, fwd },
         { input: io.stdin, output: io.stdout as NodeJS.WritableStream, terminal: io.terminal ?? false },

@@ -200,6 +200,7 @@ export class EmudevDeviceImpl implements EmudevDevice {
     });
     try {
       this.server = await this.starting;
+      this.server.context.dma.addDirtySource(this.dma.dirtySource);
     } catch (e) {
       this.state = "stopped";
       this.model = undefined;
@@ -225,6 +226,7 @@ export class EmudevDeviceImpl implements EmudevDevice {
         this.emit({ kind: "connection", connected });
       },
       migrationDone: () => this.callProvider((p) => p.ops.migrationDone?.(this)),
+      migrationRunning: (running) => this.callProvider((p) => p.ops.migrationRunning?.(this, running)),
     };
   }
 

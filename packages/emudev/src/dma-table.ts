@@ -1,7 +1,9 @@
 // Guest memory as a data path reaches it: the DMA table kept from the server's map/unmap notifications, address
 // translation to a direct view (fd-backed memory only, never a socket round trip), bounds checks before anything.
-import { type Dma, type DmaRegionInfo, type DmaView, isDmaError } from "@emu/vfio-user-server";
+import { type DirtySource, type Dma, type DmaRegionInfo, type DmaView, isDmaError } from "@emu/vfio-user-server";
 import { EmudevError } from "./errors.js";
+
+export type { DirtySource };
 
 const MAX_U64 = (1n << 64n) - 1n;
 
@@ -38,6 +40,12 @@ export interface DmaTable {
   read(iova: bigint | number, length: number): Promise<Uint8Array>;
   /** Writes guest memory, directly or by DMA_WRITE messages. Same range checks. */
   write(iova: bigint | number, data: Uint8Array): Promise<void>;
+  /**
+   * DMA dirty logging for a data path that writes guest memory itself (through `files()` in other threads): the
+   * source is told when the client starts and stops logging (at once if it is on), and asked for what it wrote
+   * before every report. Kept across server restarts; returns the removal.
+   */
+  addDirtySource(source: DirtySource): () => void;
 }
 
 /** Checks a guest range; returns the IOVA as a bigint. */
@@ -60,6 +68,18 @@ function hex(a: bigint): string {
 export class DmaTableImpl implements DmaTable {
   private table: DmaRegionInfo[] = [];
   generation = 0;
+  private readonly sources = new Set<DirtySource>();
+  private loggingAt: bigint | undefined;
+  /** The one source the server knows (registered at each start): it fans out to the provider's sources. */
+  readonly dirtySource: DirtySource = {
+    logging: (pageSize) => {
+      this.loggingAt = pageSize;
+      for (const s of this.sources) s.logging(pageSize);
+    },
+    collect: (mark) => {
+      for (const s of this.sources) s.collect(mark);
+    },
+  };
 
   constructor(private readonly dma: () => Dma | undefined) {}
 
@@ -82,6 +102,14 @@ export class DmaTableImpl implements DmaTable {
 
   regions(): readonly DmaRegionInfo[] {
     return this.table;
+  }
+
+  addDirtySource(source: DirtySource): () => void {
+    this.sources.add(source);
+    if (this.loggingAt !== undefined) source.logging(this.loggingAt);
+    return () => {
+      this.sources.delete(source);
+    };
   }
 
   files(): readonly DmaFile[] {

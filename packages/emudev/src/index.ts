@@ -1,7 +1,7 @@
 export type { AttributeDescription } from "./attributes.js";
 export { type ArgSpec, type ArgsOf, arg, type Devargs, type DevargsSchema, parseDevargs, readArgs } from "./devargs.js";
 export type { EmudevDevice, EmudevResources, EmudevState, RegionInfo } from "./device.js";
-export type { DmaFile, DmaTable } from "./dma-table.js";
+export type { DirtySource, DmaFile, DmaTable } from "./dma-table.js";
 export type { DoorbellDescription, DoorbellInfo } from "./doorbells.js";
 export type { DeviceInfo, DriverHost, DriverInstance, EmudevDriver } from "./driver.js";
 export { EmudevError, type EmudevErrorReason, isEmudevError } from "./errors.js";

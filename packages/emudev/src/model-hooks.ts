@@ -1,5 +1,6 @@
 // The driver's device model with emudev's hooks added: reset, DMA map/unmap, connection and migration become emudev
-// events. The driver's own callbacks run first (for an unmap: after the event, so a data path stops using the memory
+// events; leaving RUNNING/PRE_COPY stops the provider before the driver saves its state, entering them starts it after
+// the driver restored it. The driver's own callbacks run first (for an unmap: after the event, so a data path stops using the memory
 // before the driver and the server let it go).
 import { MigrationState } from "@emu/vfio-user-proto";
 import type { DeviceModel, DmaRegionInfo, MigrationCallbacks, ResetReason } from "@emu/vfio-user-server";
@@ -11,6 +12,13 @@ export interface ModelHooks {
   dmaUnmapping(region: DmaRegionInfo): void;
   connection(connected: boolean): void;
   migrationDone(): void;
+  /** The device stops running (`false`: before the arc, no DMA after it returns) or runs again (`true`: after it). */
+  migrationRunning(running: boolean): void;
+}
+
+/** States in which the device runs (does DMA, raises interrupts): RUNNING and PRE_COPY. */
+function runs(s: MigrationState): boolean {
+  return s === MigrationState.RUNNING || s === MigrationState.PRE_COPY;
 }
 
 function isThenable(v: unknown): v is Promise<void> {
@@ -24,9 +32,26 @@ function hookMigration(m: MigrationCallbacks, hooks: ModelHooks): MigrationCallb
   return {
     ...(m.preCopy === undefined ? {} : { preCopy: m.preCopy }),
     transition(from, to) {
-      const r = m.transition(from, to);
-      if (isThenable(r)) return r.then(() => after(from));
-      after(from);
+      const stopping = runs(from) && !runs(to);
+      const starting = !runs(from) && runs(to);
+      if (stopping) hooks.migrationRunning(false);
+      const done = (): void => {
+        after(from);
+        if (starting) hooks.migrationRunning(true);
+      };
+      // A refused arc leaves the device where it was: running again if it was running.
+      const undo = (e: unknown): never => {
+        if (stopping) hooks.migrationRunning(true);
+        throw e;
+      };
+      let r: ReturnType<MigrationCallbacks["transition"]>;
+      try {
+        r = m.transition(from, to);
+      } catch (e) {
+        return undo(e);
+      }
+      if (isThenable(r)) return r.then(done, undo);
+      done();
     },
     read: (max) => m.read(max),
     write: (data) => m.write(data),

@@ -32,6 +32,12 @@ export interface ProviderOps {
   featuresSet?(dev: EmudevResources, features: bigint): MaybePromise<void>;
   /** The device finished resuming from a migration stream: re-read queue state and guest memory. */
   migrationDone?(dev: EmudevResources): MaybePromise<void>;
+  /**
+   * Migration: `false` when the device leaves RUNNING/PRE_COPY for a stopped state (STOP, STOP_COPY, RESUMING) — stop
+   * touching guest memory, raising interrupts and moving ring positions before returning (synchronously: the driver
+   * saves its state right after); `true` when it runs again — serve the queues from the state as it is now.
+   */
+  migrationRunning?(dev: EmudevResources, running: boolean): void;
   /** The device is no longer bound (`detach` or `close`), after `deviceClosed` if it was configured. */
   detached?(dev: EmudevResources): MaybePromise<void>;
 }

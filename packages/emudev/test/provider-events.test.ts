@@ -138,15 +138,21 @@ describe("a provider bound at attach, driven by a real client", () => {
     bar0.unmap();
   });
 
-  it("migrationDone once the device leaves RESUMING", async () => {
+  it("migrationDone once the device leaves RESUMING; migrationRunning around the stopped states", async () => {
     const { rec, client } = await setup();
     await client.setMigrationState(MigrationState.STOP);
+    expect(rec.log.at(-1)).toBe("stopped counter0");
     await client.setMigrationState(MigrationState.RESUMING);
-    expect(rec.log.at(-1)).toBe("attached counter0");
+    expect(rec.log.at(-1)).toBe("stopped counter0");
     await client.setMigrationState(MigrationState.STOP);
     expect(rec.log.at(-1)).toBe("migrated counter0");
     await client.setMigrationState(MigrationState.RUNNING);
+    expect(rec.log.at(-1)).toBe("running counter0");
     expect(rec.log.filter((l) => l.startsWith("migrated"))).toHaveLength(1);
+    expect(rec.log.filter((l) => l.startsWith("stopped") || l.startsWith("running"))).toEqual([
+      "stopped counter0",
+      "running counter0",
+    ]);
   });
 
   it("listeners and provider ops that throw are reported, the device carries on", async () => {

@@ -17,9 +17,11 @@ export interface DoorbellFile {
 
 export class Bar0 {
   private closed = false;
+  /** Bumped when BAR0 is another device's (a migration): doorbell writers find their register again. */
+  private epoch = 0;
 
   private constructor(
-    private readonly io: RegionIo,
+    private io: RegionIo,
     /** Whether the first TX and RX tail doorbells are served from mapped memory (no message per write). */
     readonly doorbellsMapped: boolean,
   ) {}
@@ -45,6 +47,22 @@ export class Bar0 {
     }
     const mapped = io.isMapped(BigInt(qtxTail(0)), 4) && io.isMapped(BigInt(qrxTail(0)), 4);
     return new Bar0(io, mapped);
+  }
+
+  /**
+   * Live migration: BAR0 of `device` from now on (same mapping choice; it must map the doorbells if this one did).
+   * Doorbell writers made before follow; the old device's areas are unmapped.
+   */
+  async moveTo(device: VfioDevice): Promise<void> {
+    const next = await Bar0.open(device, this.doorbellsMapped);
+    if (next.doorbellsMapped !== this.doorbellsMapped) {
+      next.close();
+      throw new IavfClientError("Unsupported", "the new device does not map the doorbell pages as the old one did");
+    }
+    const old = this.io;
+    this.io = next.io;
+    this.epoch++;
+    old.close();
   }
 
   /** Whether the register at `offset` is a plain load/store into mapped memory. */
@@ -73,17 +91,27 @@ export class Bar0 {
    * (the writer returns undefined, done), a region write otherwise (the writer returns its promise).
    */
   doorbell(offset: number): (value: number) => Promise<void> | undefined {
-    const area = this.io.areas.find(
-      (a) => a.bytes.length > 0 && BigInt(offset) >= a.offset && BigInt(offset + 4) <= a.offset + a.size,
-    );
-    if (area === undefined) return (value) => this.write(offset, value);
-    const word = new Uint32Array(area.bytes.buffer, area.bytes.byteOffset + (offset - Number(area.offset)), 1);
+    let epoch = this.epoch;
+    let word = this.mappedWord(offset);
     return (value) => {
       if (this.closed) throw new IavfClientError("Closed", "BAR0 is closed");
+      if (epoch !== this.epoch) {
+        epoch = this.epoch;
+        word = this.mappedWord(offset);
+      }
+      if (word === undefined) return this.write(offset, value);
       // A sequentially consistent store: the descriptors written before it are visible to the device first.
       Atomics.store(word, 0, value >>> 0);
       return undefined;
     };
+  }
+
+  private mappedWord(offset: number): Uint32Array | undefined {
+    const area = this.io.areas.find(
+      (a) => a.bytes.length > 0 && BigInt(offset) >= a.offset && BigInt(offset + 4) <= a.offset + a.size,
+    );
+    if (area === undefined) return undefined;
+    return new Uint32Array(area.bytes.buffer, area.bytes.byteOffset + (offset - Number(area.offset)), 1);
   }
 
   /**

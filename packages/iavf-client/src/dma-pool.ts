@@ -45,7 +45,7 @@ export class DmaPool {
   private closed = false;
 
   constructor(
-    private readonly device: VfioDevice,
+    private device: VfioDevice,
     options: DmaPoolOptions = {},
   ) {
     const base = options.iovaBase ?? DEFAULT_IOVA_BASE;
@@ -129,6 +129,29 @@ export class DmaPool {
     const bytes = buffer.bytes;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return { iova, size, bytes, view, ...(buffer.file ? { file: buffer.file } : {}) };
+  }
+
+  /**
+   * Live migration: maps every chunk and file at the same IOVA into `device` (the same files: rings, buffers and
+   * descriptors stay where the old device left them), then allocates and unmaps through it. The old device keeps its
+   * mappings (its owner closes it; chunk memory it allocated lives as long as it does).
+   */
+  async moveTo(device: VfioDevice): Promise<void> {
+    if (this.closed) throw new IavfClientError("Closed", "the DMA pool is closed");
+    for (const b of [...this.chunks.map((c) => c.buffer), ...this.external]) {
+      const file = b.file;
+      if (file === undefined)
+        throw new IavfClientError(
+          "Unsupported",
+          `DMA memory at IOVA 0x${b.iova.toString(16)} has no file to map again`,
+        );
+      try {
+        await device.dmaMap(b.iova, b.size, { read: true, write: true, file: { fd: file.fd, offset: file.offset } });
+      } catch (e) {
+        throw deviceFailure(`DMA map of IOVA 0x${b.iova.toString(16)} into the new device`, e);
+      }
+    }
+    this.device = device;
   }
 
   /** Unmaps a file mapped with `mapFile` (best effort). */

@@ -36,6 +36,7 @@ import { Emitter } from "./internal/emitter.js";
 import { waitForChange } from "./internal/wait.js";
 import { Interrupts } from "./interrupts.js";
 import { Mailbox, type VirtchnlResult } from "./mailbox.js";
+import { moveDriver } from "./migrate.js";
 import { type IavfDriverOptions, resolveOptions } from "./options.js";
 import { allocateQueuePairs, type QueuePair } from "./queues.js";
 import { type ResetCause, resetTask, watchdogCheck } from "./reset.js";
@@ -72,6 +73,7 @@ export class IavfDriver {
   private resetQueued = false;
   private timers: NodeJS.Timeout[] = [];
   private isr: { running: boolean; again: boolean } = { running: false, again: false };
+  private shared: SharedPair[] | undefined;
 
   private constructor(ctx: DriverContext) {
     this.ctx = ctx;
@@ -188,7 +190,24 @@ export class IavfDriver {
   shareRings(): SharedPair[] {
     if (this.ctx.options.ownBuffers)
       throw new IavfClientError("InvalidArgument", "the rings carry the driver's own buffers (ownBuffers is on)");
-    return sharePairs(this.ctx.pairs);
+    this.shared = sharePairs(this.ctx.pairs);
+    return this.shared;
+  }
+
+  /**
+   * Live migration to `device` (another server of the same VF, see `moveDriver`): `migrate(from, to)` moves the
+   * device state; the driver and the rings last shared then use `device`. On failure the old device is kept.
+   */
+  moveTo<T>(device: VfioDevice, migrate: (from: VfioDevice, to: VfioDevice) => Promise<T>): Promise<T> {
+    this.live();
+    return this.queue(async () => {
+      this.stopTimers();
+      try {
+        return await moveDriver(this.ctx, this.shared ?? [], device, migrate, () => this.statsBusy);
+      } finally {
+        if (this.stateValue === "running") this.startTimers();
+      }
+    });
   }
 
   /** DMA-maps the caller's file (a packet pool's memfd) at a free IOVA: the device reaches that memory itself. */

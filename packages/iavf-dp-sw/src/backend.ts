@@ -3,12 +3,14 @@
 // anything they use goes away, relays their interrupt causes to the NIC view (which applies INTENA, holding and
 // MSI-X masks, and writes the eventfd), keeps the armed-vector mirror exact, and hands their counters to the VF's
 // statistics (GET_STATS) in batches.
-import type { EmudevResources } from "@emu/emudev";
+import type { DirtySource, EmudevResources } from "@emu/emudev";
 import { MAX_VECTORS } from "@emu/iavf-common";
 import { type IavfNic, iavf, REGISTER_BAR, rxQueueId, txQueueId } from "@emu/iavf-emu";
 import {
   AT,
   createBlocks,
+  DIRTY_BITS,
+  DIRTY_PAGE,
   F_MCAST_PROMISC,
   F_UCAST_PROMISC,
   F_VLAN_FILTER,
@@ -18,6 +20,7 @@ import {
   H_DB_EPOCH,
   H_DB_FD,
   H_DB_SIZE,
+  H_DIRTY_ON,
   H_FILTER,
   H_HENA_HI,
   H_HENA_LO,
@@ -26,6 +29,7 @@ import {
   H_PAIRS,
   H_READY,
   H_WAKE,
+  M_DIRTY_BIT,
   M_FD,
   M_FLAGS,
   M_IOVA_HI,
@@ -79,8 +83,15 @@ export class Backend {
   #db: Uint8Array | undefined;
   #stopFlushing: (() => void) | undefined;
   #closed = false;
+  /** A migration stopped the device: workers are held off the guest (H_READY 0) until it runs again. */
+  #stopped = false;
   /** Interrupts delivered to the guest. */
   interrupts = 0;
+  /** DMA logging: on, the mappings' bits as last published, and whether they changed while logging (report whole). */
+  #logging = false;
+  #layout: { iova: bigint; size: bigint; bit: number }[] = [];
+  #layoutChanged = false;
+  readonly #dirty: Int32Array;
 
   constructor(
     readonly dev: EmudevResources,
@@ -91,7 +102,9 @@ export class Backend {
     this.#pub = new Publisher(this.blocks);
     this.#ctl = this.#pub.ctl;
     this.stats = new StatsBook(this.blocks, this.nic);
+    this.#dirty = new Int32Array(this.blocks.dirty);
     this.#off.push(
+      dev.dma.addDirtySource(this.dirtySource()),
       dev.on("dmaTable", (e) => this.refresh(e.change === "unmap" ? e.region : undefined)),
       dev.on("attribute", (e) => {
         if (e.name === "rss" || e.name === "filters") this.refresh();
@@ -99,6 +112,13 @@ export class Backend {
       dev.on("connection", () => this.refresh()),
       dev.on("reset", () => this.refreshArmed()),
       this.nic.watchInterrupts(() => queueMicrotask(() => this.onArm())),
+      this.nic.bindRingHeads({
+        read: (id) => this.#ctl[AT.queue(id) + Q_HEAD] ?? 0,
+        write: (id, head) => {
+          this.#ctl[AT.queue(id) + Q_HEAD] = head;
+          this.#ctl[AT.queue(id) + Q_BAD_TAIL] = -1;
+        },
+      }),
     );
     this.refresh();
     void this.relay();
@@ -125,7 +145,8 @@ export class Backend {
     if (this.#closed) return;
     const ok = this.#pub.publish((c) => {
       c[H_PAIRS] = this.#pairs;
-      c[H_READY] = this.dev.ready ? 1 : 0;
+      c[H_READY] = this.dev.ready && !this.#stopped ? 1 : 0;
+      c[H_DIRTY_ON] = this.#logging ? 1 : 0;
       this.writeQueues(c);
       this.writeMappings(c, going);
       this.writeDoorbells(c);
@@ -143,6 +164,19 @@ export class Backend {
       this.#ctl[AT.queue(id) + Q_BAD_TAIL] = -1;
     }
     this.refresh(undefined, !enabled);
+  }
+
+  /**
+   * Migration: stopped (`false`), no worker touches the guest, moves a head or raises a cause once this returns, and
+   * the counters are in the VF's statistics; running again (`true`), the state as restored is served.
+   */
+  migrationRunning(running: boolean): void {
+    this.#stopped = !running;
+    this.refresh(undefined, !running);
+    if (!running) {
+      this.drain(); // causes raised before the stop reach the device (delivered, or held and saved with its state)
+      this.stats.flush();
+    }
   }
 
   /** The configuration is gone: workers stop touching the guest before this returns. */
@@ -192,6 +226,8 @@ export class Backend {
   private writeMappings(c: Int32Array, going: Range | undefined): void {
     let n = 0;
     let refused = 0;
+    let bit = 0;
+    const layout: { iova: bigint; size: bigint; bit: number }[] = [];
     for (const f of this.dev.state === "started" ? this.dev.dma.files() : []) {
       if (going !== undefined && f.iova === going.iova && f.size === going.size) continue;
       if (n === MAX_MAPPINGS) {
@@ -207,8 +243,19 @@ export class Backend {
       c[m + M_OFF_HI] = hi32(f.offset);
       c[m + M_FD] = f.fd;
       c[m + M_FLAGS] = (f.readable ? 1 : 0) | (f.writable ? 2 : 0);
+      // Each mapping's pages from a 32-bit word of its own, so a word is only ever one mapping's.
+      const pages = Number((f.size + BigInt(DIRTY_PAGE) - 1n) / BigInt(DIRTY_PAGE));
+      const fits = bit + pages <= DIRTY_BITS;
+      c[m + M_DIRTY_BIT] = fits ? bit : -1;
+      layout.push({ iova: f.iova, size: f.size, bit: fits ? bit : -1 });
+      if (fits) bit += Math.ceil(pages / 32) * 32;
     }
     c[H_MAPPINGS] = n;
+    const same =
+      layout.length === this.#layout.length &&
+      layout.every((l, i) => l.iova === this.#layout[i]?.iova && l.size === this.#layout[i]?.size);
+    if (this.#logging && !same) this.#layoutChanged = true;
+    this.#layout = layout;
     if (refused > 0)
       this.onError(new Error(`${this.dev.name}: ${refused} guest memory mapping(s) beyond ${MAX_MAPPINGS} not served`));
   }
@@ -255,6 +302,44 @@ export class Backend {
     key.set(r.key.subarray(0, RSS_KEY_BYTES));
     const lut = new Uint8Array(c.buffer, c.byteOffset + AT.lut * 4, RSS_LUT_BYTES);
     lut.set(r.lut.subarray(0, RSS_LUT_BYTES));
+  }
+
+  // ---- DMA dirty logging ----
+
+  /** What the server asks at DMA_LOGGING_START/STOP and before each report. */
+  private dirtySource(): DirtySource {
+    return {
+      logging: (pageSize) => {
+        this.#dirty.fill(0);
+        this.#layoutChanged = false;
+        this.#logging = pageSize !== undefined;
+        // On: the reply leaves once every worker records its writes (none writes unrecorded after it).
+        this.refresh(undefined, this.#logging);
+      },
+      collect: (mark) => this.collectDirty(mark),
+    };
+  }
+
+  /** Hands the pages the workers wrote to `mark` and clears their bits; a mapping not tracked goes whole. */
+  private collectDirty(mark: (iova: bigint, length: bigint) => void): void {
+    const d = this.#dirty;
+    const whole = this.#layoutChanged;
+    this.#layoutChanged = false;
+    for (const l of this.#layout) {
+      if (l.bit < 0 || whole) {
+        mark(l.iova, l.size);
+        if (l.bit < 0) continue;
+      }
+      const pages = Number((l.size + BigInt(DIRTY_PAGE) - 1n) / BigInt(DIRTY_PAGE));
+      for (let w = l.bit >>> 5; w <= (l.bit + pages - 1) >>> 5; w++) {
+        if (d[w] === 0) continue;
+        const bits = Atomics.exchange(d, w, 0);
+        for (let x = bits; x !== 0; x &= x - 1) {
+          const page = w * 32 + (31 - Math.clz32(x & -x)) - l.bit;
+          if (!whole) mark(l.iova + BigInt(page * DIRTY_PAGE), BigInt(DIRTY_PAGE));
+        }
+      }
+    }
   }
 
   // ---- interrupts ----

@@ -40,7 +40,9 @@ export const H_HENA_HI = 13;
 export const H_CLOSED = 14;
 /** 1 while the main thread waits for acknowledgements: a worker leaving a burst then wakes it. */
 export const H_WAITING = 15;
-const HEADER_WORDS = 16;
+/** 1 while DMA dirty logging is on: workers then set a bit in the dirty bitmap for each guest page they write. */
+export const H_DIRTY_ON = 16;
+const HEADER_WORDS = 20;
 
 export const F_UCAST_PROMISC = 1;
 export const F_MCAST_PROMISC = 2;
@@ -72,7 +74,7 @@ export const Q_BAD_TAIL = 11;
 const QUEUES_AT = HEADER_WORDS;
 
 // ---- the guest memory files, MAPPING_WORDS each ----
-const MAPPING_WORDS = 8;
+const MAPPING_WORDS = 10;
 export const M_IOVA_LO = 0;
 export const M_IOVA_HI = 1;
 export const M_SIZE_LO = 2;
@@ -82,6 +84,8 @@ export const M_OFF_HI = 5;
 export const M_FD = 6;
 /** Bit 0 readable, bit 1 writable. */
 export const M_FLAGS = 7;
+/** The dirty bitmap's bit of the mapping's first page (-1: beyond the bitmap, not tracked: reported whole). */
+export const M_DIRTY_BIT = 8;
 const MAPPINGS_AT = QUEUES_AT + 2 * MAX_PAIRS * QUEUE_WORDS;
 
 // ---- filters and RSS ----
@@ -156,22 +160,30 @@ export const AT = {
   worker: (slot: number): number => WORKERS_AT + slot * WORKER_WORDS,
 } as const;
 
+/** The granule of the dirty bitmap (the DMA page size; a client's log page size is a multiple of it). */
+export const DIRTY_PAGE = 4096;
+/** Bits of the dirty bitmap: 2^23 pages, 32 GiB of guest memory (the pages are only committed once written). */
+export const DIRTY_BITS = 1 << 23;
+
 /** What crosses to a worker (structured-cloneable). */
 export interface SharedBlocks {
   readonly control: SharedArrayBuffer;
   readonly stats: SharedArrayBuffer;
+  /** The dirty bitmap: bit b = a page the workers wrote while logging (mapping i's pages from its M_DIRTY_BIT). */
+  readonly dirty: SharedArrayBuffer;
 }
 
 export function createBlocks(): SharedBlocks {
   const control = new SharedArrayBuffer(TOTAL_WORDS * 4);
   const stats = new SharedArrayBuffer(MAX_WORKERS * STAT_WORDS * 8);
+  const dirty = new SharedArrayBuffer(DIRTY_BITS / 8);
   const w = new Int32Array(control);
   w[H_DB_FD] = -1;
   for (let id = 0; id < 2 * MAX_PAIRS; id++) {
     w[AT.queue(id) + Q_VECTOR] = -1;
     w[AT.queue(id) + Q_BAD_TAIL] = -1;
   }
-  return { control, stats };
+  return { control, stats, dirty };
 }
 
 /** Two words (lo, hi) as a number when it is below 2^53, else -1 (out of the data path's reach). */

@@ -46,6 +46,9 @@ export const iavfDpSw: EmudevProvider = {
     deviceClosed(dev) {
       backends.get(dev)?.closed();
     },
+    migrationRunning(dev, running) {
+      backends.get(dev)?.migrationRunning(running);
+    },
     migrationDone(dev) {
       backends.get(dev)?.refresh();
     },

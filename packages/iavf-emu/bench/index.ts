@@ -3,40 +3,20 @@
 // emu_iavf served in another process, driven from this one over a real socket by the tests' raw guest driver (memfd
 // guest memory DMA-mapped). Rates: median of 5 windows of 500 ms after 300 ms (EMU_BENCH_QUICK=1: 3 × 200 ms), each
 // as a percentage of the raw @emu/sys ping-pong with REGION_READ's sizes measured in the same run.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { measure, median, rawClient } from "@emu/bench-kit";
 import { encodeVirtchnl, qrxTail, Reg } from "@emu/iavf-common";
 import { UnixSocket } from "@emu/sys";
 import { bringUp, VSI } from "../test/fixtures/bring-up.js";
 import { RawDriver } from "../test/fixtures/raw-driver.js";
+import { ready, tsx } from "./processes.js";
 
 const QUICK = process.env.EMU_BENCH_QUICK === "1";
 const TIMING = QUICK ? { warmupMs: 200, windowMs: 200, windows: 3 } : { warmupMs: 300, windowMs: 500, windows: 5 };
-const HERE = import.meta.dirname;
 const dir = mkdtempSync(join(tmpdir(), "emu-iavf-bench-"));
-const children = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function tsx(script: string, args: string[], stdio: ("ignore" | "inherit" | "pipe" | number)[]): ChildProcess {
-  const c = spawn(process.execPath, ["--import", "tsx", join(HERE, script), ...args], { stdio, cwd: join(HERE, "..") });
-  children.add(c);
-  c.on("exit", () => children.delete(c));
-  return c;
-}
-
-/** Resolves once the child printed its first line ("ready"). */
-async function ready(c: ChildProcess): Promise<ChildProcess> {
-  const lines = createInterface({ input: c.stdout as NodeJS.ReadableStream });
-  await new Promise<void>((resolve) => lines.once("line", () => resolve()));
-  return c;
-}
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 /** Operations/s of `op` run back to back (one outstanding; the event loop gets a turn every 1024). */
 async function rate(op: () => Promise<unknown> | unknown): Promise<number> {

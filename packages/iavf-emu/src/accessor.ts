@@ -20,6 +20,12 @@ export interface IavfLink {
   readonly speedMbps: number;
 }
 
+/** The data path's ring heads (the next descriptor it processes), by emudev queue id: saved and restored with the NIC. */
+export interface RingHeads {
+  read(queueId: number): number;
+  write(queueId: number, head: number): void;
+}
+
 /** An emu_iavf device, NIC-side. Queue pair q is emudev queue `rxQueueId(q)` (RX) and `txQueueId(q)` (TX). */
 export interface IavfNic {
   readonly _tag: "IavfNic";
@@ -67,6 +73,12 @@ export interface IavfNic {
   counters(): IavfCounters;
   /** A PF-initiated reset: RESET_IMPENDING is posted to the VF, then the VF is reset; resolves once it is active. */
   pfReset(): Promise<void>;
+  /**
+   * Migration: the data path keeps the rings' heads (the next descriptor it processes); binding them lets the device
+   * save them with its state (read once the data path stopped) and restore them (written after the queues are set up
+   * again, before `migrationDone`). One binding at a time; returns the unbind.
+   */
+  bindRingHeads(heads: RingHeads): () => void;
 }
 
 /** The name of the attribute that carries the view. */

@@ -259,6 +259,16 @@ export class AdminQueues {
     }
   }
 
+  /** The messages waiting for ARQ slots (for a migration stream). */
+  waiting(): readonly ArqMessage[] {
+    return [...this.backlog];
+  }
+
+  /** Restores what waited (a migration stream), replacing the backlog. */
+  restoreWaiting(messages: readonly ArqMessage[]): void {
+    this.backlog.splice(0, this.backlog.length, ...messages.slice(0, ARQ_BACKLOG));
+  }
+
   /** Forgets what waited for the ARQ (the VF is being reset). */
   clear(): void {
     this.backlog.length = 0;

@@ -24,12 +24,14 @@ import {
   vfqfHlut,
   virtchnlOpName,
 } from "@emu/iavf-common";
+import { MigrationState } from "@emu/vfio-user-proto";
 import type { DeviceContext, DeviceModel } from "@emu/vfio-user-server";
-import { IAVF_ATTRIBUTE, type IavfLink, type IavfNic } from "./accessor.js";
+import { IAVF_ATTRIBUTE, type IavfLink, type IavfNic, type RingHeads } from "./accessor.js";
 import { AdminQueues, type ArqMessage } from "./admin-queue.js";
 import { Bar0 } from "./bar0.js";
 import { dynCtlOffset, InterruptControl, type VectorResult } from "./interrupts.js";
 import { DOORBELL_PAGES, iavfPciDescription, REGISTER_BAR } from "./layout.js";
+import { IavfMigration } from "./migration.js";
 import { NicState } from "./nic-state.js";
 import { rxQueueId, txQueueId } from "./queue-ids.js";
 import { IAVF_CAPABILITIES, VirtchnlPf } from "./virtchnl-pf.js";
@@ -98,6 +100,9 @@ export class IavfDevice implements DriverInstance {
   private activeWaiters: (() => void)[] = [];
   private config: IavfConfig = {};
   private readonly armListeners = new Set<(vector: number, armed: boolean) => void>();
+  private ringHeads: RingHeads | undefined;
+  /** The migration callbacks (one per device: a stream in progress does not outlive a server, but stats do). */
+  readonly migration: IavfMigration;
 
   constructor(
     private readonly host: DriverHost,
@@ -134,6 +139,34 @@ export class IavfDevice implements DriverInstance {
     });
     this.nic = this.makeNic();
     this.attributes = this.makeAttributes();
+    this.migration = this.makeMigration();
+  }
+
+  private makeMigration(): IavfMigration {
+    const dev = this;
+    return new IavfMigration({
+      queuePairs: this.settings.queuePairs,
+      defaultMac: this.settings.mac,
+      bar: this.bar,
+      state: this.state,
+      pf: this.pf,
+      irqs: this.irqs,
+      aq: this.aq,
+      host: this.host,
+      mem: () => this.mem,
+      get link() {
+        return dev.link;
+      },
+      set link(l: IavfLink) {
+        const changed = l.up !== dev.link.up || l.speedMbps !== dev.link.speedMbps;
+        dev.link = l;
+        if (changed) dev.host.attributeChanged("link");
+      },
+      ringHeads: () => this.ringHeads,
+      idle: () => this.chain,
+      clear: () => this.clearQuietly(),
+      report: (e) => this.report(e),
+    });
   }
 
   // ---- emudev driver instance ----
@@ -152,6 +185,7 @@ export class IavfDevice implements DriverInstance {
       },
       reset: () => this.resetVf("client"),
       onDisconnect: () => this.resetVf("disconnect"),
+      migration: this.migration,
     };
   }
 
@@ -185,6 +219,12 @@ export class IavfDevice implements DriverInstance {
   private get mem(): Uint8Array | undefined {
     const m = this.ctx?.regionMemory(REGISTER_BAR);
     return m !== undefined && m.byteLength > 0 ? m : undefined;
+  }
+
+  /** Not stopped by a migration (no DMA, no interrupt while stopped). */
+  private get running(): boolean {
+    const s = this.ctx?.migrationState ?? MigrationState.RUNNING;
+    return s === MigrationState.RUNNING || s === MigrationState.PRE_COPY;
   }
 
   private interruptRegisters() {
@@ -343,7 +383,8 @@ export class IavfDevice implements DriverInstance {
     if (up === this.link.up && speedMbps === this.link.speedMbps) return;
     this.link = { up, speedMbps };
     this.host.attributeChanged("link");
-    if (this.pf.active && this.mem !== undefined) void this.serially(() => this.postEvent(this.linkEvent()));
+    if (this.pf.active && this.mem !== undefined && this.running)
+      void this.serially(() => this.postEvent(this.linkEvent()));
   }
 
   // ---- resets ----
@@ -356,13 +397,8 @@ export class IavfDevice implements DriverInstance {
    */
   private resetVf(kind: ResetKind): void {
     this.resets++;
-    this.bar.clear(this.allRegisters());
+    this.clearQuietly();
     this.bar.set(Reg.VFGEN_RSTAT, VfrState.INPROGRESS);
-    if (this.mem !== undefined) for (const p of DOORBELL_PAGES) this.mem.fill(0, p.offset, p.offset + p.size);
-    this.aq.clear();
-    this.irqs.reset();
-    this.state.reset();
-    this.pf.reset();
     // emudev reports a DEVICE_RESET or an FLR itself; a stopped device was made quiet by the client leaving.
     if (kind !== "client" && kind !== "stop") this.host.reset();
     clearTimeout(this.resetTimer);
@@ -378,6 +414,16 @@ export class IavfDevice implements DriverInstance {
         Math.floor(delay / 2),
       );
     } else this.activate();
+  }
+
+  /** Every register, doorbell and setting back to a reset VF's (the counters and the version are kept). */
+  private clearQuietly(): void {
+    this.bar.clear(this.allRegisters());
+    if (this.mem !== undefined) for (const p of DOORBELL_PAGES) this.mem.fill(0, p.offset, p.offset + p.size);
+    this.aq.clear();
+    this.irqs.reset();
+    this.state.reset();
+    this.pf.reset();
   }
 
   private activate(): void {
@@ -449,6 +495,12 @@ export class IavfDevice implements DriverInstance {
       wbOnItr: (v) => this.validVector(v) && v > 0 && (this.bar.get(dynCtlOffset(v)) & (1 << 30)) !== 0,
       counters: () => ({ ...s.counters }),
       pfReset: () => this.pfReset(),
+      bindRingHeads: (heads) => {
+        this.ringHeads = heads;
+        return () => {
+          if (this.ringHeads === heads) this.ringHeads = undefined;
+        };
+      },
     };
   }
 

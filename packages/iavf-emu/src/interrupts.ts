@@ -118,6 +118,25 @@ export class InterruptControl {
     else this.regs.set(r.offset, interval);
   }
 
+  /** Held causes and told INTENA states as bitmasks (bit v = vector v), for a migration stream. */
+  snapshot(): { held: number; told: number } {
+    let held = 0;
+    let told = 0;
+    for (let v = 0; v < this.vectors; v++) {
+      if (this.held[v]) held |= 1 << v;
+      if (this.told[v]) told |= 1 << v;
+    }
+    return { held, told };
+  }
+
+  /** Restores `snapshot()` (the registers are restored by the caller). */
+  restore(s: { held: number; told: number }): void {
+    for (let v = 0; v < this.vectors; v++) {
+      this.held[v] = (s.held & (1 << v)) !== 0;
+      this.told[v] = (s.told & (1 << v)) !== 0;
+    }
+  }
+
   /** Nothing held (the registers are cleared by the caller). */
   reset(): void {
     this.held.fill(false);

@@ -220,6 +220,24 @@ export class NicState implements RxFilterTable {
     }
   }
 
+  /** The counters in ETH_STATS_FIELDS order (a migration stream). */
+  statsList(): bigint[] {
+    return ETH_STATS_FIELDS.map((f) => this.stats[f]);
+  }
+
+  /** Restores `statsList()`. */
+  restoreStats(values: readonly bigint[]): void {
+    ETH_STATS_FIELDS.forEach((f, i) => {
+      this.stats[f] = values[i] ?? 0n;
+    });
+  }
+
+  /** Replaces the MAC and VLAN filters (a migration stream; the default MAC is kept). */
+  restoreFilters(macs: readonly IavfMacFilter[], vlans: readonly number[]): void {
+    for (const m of macs) this.addMac(m.mac, m.type);
+    for (const v of vlans) this.addVlan(v);
+  }
+
   clearStats(): void {
     for (const f of ETH_STATS_FIELDS) this.stats[f] = 0n;
   }

@@ -89,6 +89,22 @@ export interface PortControl {
   deviceCounters?(): DeviceCounters;
   /** Driver-specific lines for `info()` (e.g. the TAP interface's name). */
   details?(): Readonly<Record<string, string>>;
+  /**
+   * Live migration, for a port over a device that can move (e.g. a vfio-user device to another server process):
+   * while started, even with threads running its data half, the device moves to `target` (driver-defined: a socket
+   * path) and the port carries on there. Resolves with what the move took; on failure the port stays where it was.
+   */
+  migrate?(target: string): Promise<PortMigration>;
+}
+
+/** What a port's live migration took (`PortControl.migrate`). */
+export interface PortMigration {
+  /** The device stopped to the device running at the target, in ms. */
+  readonly downtimeMs: number;
+  /** The whole move, including the port's own switch, in ms. */
+  readonly totalMs: number;
+  /** Bytes of device state moved. */
+  readonly deviceStateBytes: number;
 }
 
 /** What a device counts itself (see `PortControl.deviceCounters`). */

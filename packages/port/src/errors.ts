@@ -14,7 +14,9 @@ export type PortErrorReason =
   /** The mbuf pool has no buffer left or is not the one a peer uses. */
   | "Pool"
   /** The operating system refused (a file, a TAP interface). */
-  | "Io";
+  | "Io"
+  /** The driver does not do this (e.g. live migration). */
+  | "Unsupported";
 
 /** Every refusal of @emu/port. */
 export class PortError extends Error {

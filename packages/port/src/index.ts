@@ -16,6 +16,7 @@ export {
   type PortDataSource,
   type PortDriver,
   type PortHost,
+  type PortMigration,
   type ServiceKey,
   serviceKey,
 } from "./driver.js";

@@ -1,6 +1,6 @@
 // A port as the application handles it on the main thread: lifecycle, configuration, link, info and statistics
 // around a driver's control half, and leases of its data half for the threads that run it.
-import type { DeviceCounters, LinkStatus, PortConfig, PortControl } from "./driver.js";
+import type { DeviceCounters, LinkStatus, PortConfig, PortControl, PortMigration } from "./driver.js";
 import { PortError } from "./errors.js";
 import { formatMac } from "./mac.js";
 import type { MbufPool, MbufPoolDescription } from "./mbuf-pool.js";
@@ -141,6 +141,20 @@ export class Port {
         );
       this.#state = "stopped";
       await this.control.stop();
+    });
+  }
+
+  /** Moves a started port's device to `target` (drivers with `migrate`), its data half running on. */
+  migrate(target: string): Promise<PortMigration> {
+    return this.#serial(async () => {
+      this.#require("started", "migrate");
+      const m = this.control.migrate;
+      if (m === undefined)
+        throw new PortError(
+          "Unsupported",
+          `${this.name}: driver ${this.driver} cannot move its device (no live migration)`,
+        );
+      return m.call(this.control, target);
     });
   }
 

@@ -7,5 +7,6 @@ export { type RawReply, VfioUserClient, type VfioUserClientEvents } from "./clie
 export type { ClientDmaBuffer, DmaMapOptions } from "./dma-memory.js";
 export type { ServerDmaAccess } from "./dma-service.js";
 export { errnoName, isVfioUserClientError, VfioUserClientError, type VfioUserClientErrorReason } from "./errors.js";
+export { type MigrateOptions, type MigrationReport, migrateDevice } from "./migrate.js";
 export { CLIENT_VERSION, type NegotiatedSession, type VfioUserConnectOptions } from "./negotiation.js";
 export type { RegionIoFds } from "./region-info.js";

@@ -32,6 +32,17 @@ export interface DmaAccessOptions {
   readonly via?: "auto" | "message";
 }
 
+/**
+ * A writer of guest memory outside this API (a data path in other threads writing through its own mappings of the
+ * client's files) that keeps its own record of what it wrote, for DMA dirty logging.
+ */
+export interface DirtySource {
+  /** Logging started (at `pageSize`: record writes from now on) or stopped (`undefined`: stop recording, forget). */
+  logging(pageSize: bigint | undefined): void;
+  /** Hands over what was written since the last call (`mark` each range once) and forgets it; before every report. */
+  collect(mark: (iova: bigint, length: bigint) => void): void;
+}
+
 /** How a device reaches guest memory: one API whether the client passed an fd or not. */
 export interface Dma {
   /**
@@ -52,6 +63,11 @@ export interface Dma {
   map(iova: bigint | number, length: number, access?: "r" | "rw"): DmaView;
   /** Marks a range written (for writes made through a view kept across a DMA_LOGGING_START). */
   markDirty(iova: bigint | number, length: number): void;
+  /**
+   * Adds a writer that records its own writes: told when DMA logging starts and stops (at once if it is on), asked
+   * for what it wrote before every DMA_LOGGING_REPORT. Returns the removal.
+   */
+  addDirtySource(source: DirtySource): () => void;
   /** The mappings currently in the table. */
   regions(): readonly DmaRegionInfo[];
   /**

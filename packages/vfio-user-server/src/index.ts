@@ -23,5 +23,5 @@ export {
   VfioUserServerError,
   type VfioUserServerErrorReason,
 } from "./errors.js";
-export type { Dma, DmaAccessOptions, DmaRegionInfo, DmaView } from "./guest-memory.js";
+export type { DirtySource, Dma, DmaAccessOptions, DmaRegionInfo, DmaView } from "./guest-memory.js";
 export { createServer, type ServerOptions, type VfioUserServer } from "./server.js";

@@ -98,6 +98,14 @@ export const COMMANDS: readonly Command[] = [
   command("port detach <port_id>", "ports", "Close and remove a stopped port.", async (c, [w]) => {
     for (const id of ids(c, w!)) await c.app.detach(id);
   }),
+  command(
+    "port migrate <port_id> <path>",
+    "ports",
+    "Move a started port's device to the vfio-user server on <path>, forwarding on (live migration).",
+    async (c, [w, path]) => {
+      for (const id of ids(c, w!)) await c.app.migrate(id, path!);
+    },
+  ),
   command("port start all|<port_id>", "ports", "Configure and start port(s).", (c, [w]) => {
     const sel = ids(c, w!);
     return sel.length > 0 ? c.app.startPorts(sel) : undefined;

@@ -12,7 +12,7 @@ export interface Syntax {
   readonly prefix: readonly string[];
 }
 
-/** What completion may offer for a value: port ids for <port_id>, driver names for <devargs>. */
+/** What completion may offer for a value: port ids for <port_id>, driver names for <devargs>, nothing for <path>. */
 export type ValueHints = (name: string) => readonly string[];
 
 export function parseSyntax(text: string): Syntax {
@@ -34,7 +34,7 @@ export function parseSyntax(text: string): Syntax {
 }
 
 function accepts(t: Token, word: string): boolean {
-  if (t.kind === "value") return t.name === "devargs" || /^\d+$/.test(word);
+  if (t.kind === "value") return t.name === "devargs" || t.name === "path" || /^\d+$/.test(word);
   return t.words.includes(word) || (t.value !== undefined && /^\d+$/.test(word));
 }
 

@@ -14,7 +14,21 @@ const GEN = 2;
 const SYNCED = 3;
 /** Non-zero while the control side resets the VF: the serving thread leaves the ring alone. */
 const PAUSED = 4;
+/** Bumped when the doorbell moved to another file (a migration); the serving thread maps DB_FD … again. */
+const DB_EPOCH = 5;
+const DB_FD = 6;
+const DB_OFFSET = 7;
+const DB_LENGTH = 8;
+const DB_AT = 9;
 const HEADER_BYTES = 64;
+
+/** Where a doorbell register lives: `length` bytes of `fd` from `offset` (page aligned), the register `at` bytes in. */
+export interface DoorbellWindow {
+  readonly fd: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly at: number;
+}
 
 export class RingState {
   /** The slot the next buffer goes to (the tail the device is told). */
@@ -98,6 +112,27 @@ export class RingState {
   /** Whether the ring must be restarted before it is used (a reset happened since it was set up). */
   get stale(): boolean {
     return Atomics.load(this.header, GEN) !== Atomics.load(this.header, SYNCED);
+  }
+
+  /** 0 until the doorbell moved; then bumped at each move. */
+  get doorbellEpoch(): number {
+    return Atomics.load(this.header, DB_EPOCH);
+  }
+
+  /** The doorbell's window since the last move (meaningful once `doorbellEpoch` is not 0). */
+  doorbellWindow(): DoorbellWindow {
+    const h = this.header;
+    return { fd: h[DB_FD] ?? -1, offset: h[DB_OFFSET] ?? 0, length: h[DB_LENGTH] ?? 0, at: h[DB_AT] ?? 0 };
+  }
+
+  /** Control side: the ring's doorbell is now in `w` (a migration); the serving thread maps it at its next tail write. */
+  moveDoorbell(w: DoorbellWindow): void {
+    const h = this.header;
+    h[DB_FD] = w.fd;
+    h[DB_OFFSET] = w.offset;
+    h[DB_LENGTH] = w.length;
+    h[DB_AT] = w.at;
+    Atomics.add(h, DB_EPOCH, 1);
   }
 
   get paused(): boolean {

@@ -6,17 +6,12 @@
 import { type Mapping, mmap, pageSize } from "@emu/sys";
 import { IavfClientError } from "../errors.js";
 import type { QueuePair, Ring } from "../queues.js";
-import { RingState } from "./ring-state.js";
+import { type DoorbellWindow, RingState } from "./ring-state.js";
 import { RxQueue } from "./rx-queue.js";
 import { TxQueue } from "./tx-queue.js";
 
 /** `length` bytes of file `fd` from `offset` (page aligned); what is wanted starts `at` bytes in. */
-export interface FileWindow {
-  readonly fd: number;
-  readonly offset: number;
-  readonly length: number;
-  readonly at: number;
-}
+export type FileWindow = DoorbellWindow;
 
 export interface RingShare {
   readonly kind: "tx" | "rx";
@@ -28,7 +23,7 @@ export interface RingShare {
   readonly state: SharedArrayBuffer;
 }
 
-function window(fd: number, offset: bigint, length: number, at: number): FileWindow {
+export function window(fd: number, offset: bigint, length: number, at: number): FileWindow {
   const page = BigInt(pageSize);
   const start = (offset / page) * page;
   const skip = Number(offset - start);
@@ -81,14 +76,26 @@ function open(share: RingShare): { desc: DataView; tail: (v: number) => void; st
   try {
     const ring = mapWindow(share.ring);
     maps.push(ring);
-    const bell = mapWindow(share.doorbell);
-    maps.push(bell);
+    const state = RingState.attach(share.state, share.size);
     const desc = new DataView(ring.buffer, share.ring.at, share.size * share.descriptorSize);
-    const word = new Uint32Array(bell.buffer, share.doorbell.at, 1);
+    let epoch = state.doorbellEpoch;
+    let bell = mapWindow(epoch === 0 ? share.doorbell : state.doorbellWindow());
+    let word = new Uint32Array(bell.buffer, (epoch === 0 ? share.doorbell : state.doorbellWindow()).at, 1);
+    maps.push(bell);
     const tail = (v: number) => {
+      if (state.doorbellEpoch !== epoch) {
+        // The device moved (a migration): its doorbell page is another file now.
+        epoch = state.doorbellEpoch;
+        const w = state.doorbellWindow();
+        const next = mapWindow(w);
+        maps.splice(maps.indexOf(bell), 1, next);
+        bell.unmap();
+        bell = next;
+        word = new Uint32Array(bell.buffer, w.at, 1);
+      }
       Atomics.store(word, 0, v);
     };
-    return { desc, tail, state: RingState.attach(share.state, share.size), maps };
+    return { desc, tail, state, maps };
   } catch (e) {
     for (const m of maps) m.unmap();
     throw new IavfClientError("Unsupported", `cannot map ${share.kind} ring ${share.queue}: ${String(e)}`, {

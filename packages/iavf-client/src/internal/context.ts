@@ -11,7 +11,8 @@ import type { ResolvedOptions } from "../options.js";
 import type { QueuePair } from "../queues.js";
 
 export interface DriverContext {
-  readonly device: VfioDevice;
+  /** The device (another one after a live migration). */
+  device: VfioDevice;
   readonly options: ResolvedOptions;
   readonly bar: Bar0;
   readonly pool: DmaPool;

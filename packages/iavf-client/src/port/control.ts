@@ -8,9 +8,9 @@
  */
 import { arg } from "@emu/emudev";
 import type { EthStats } from "@emu/iavf-common";
-import type { DeviceCounters, PortConfig, PortControl, PortDriver, PortHost } from "@emu/port";
+import type { DeviceCounters, PortConfig, PortControl, PortDriver, PortHost, PortMigration } from "@emu/port";
 import { PortError } from "@emu/port";
-import { VfioUserClient } from "@emu/vfio-user-client";
+import { migrateDevice, VfioUserClient } from "@emu/vfio-user-client";
 import { RxQueue } from "../datapath/rx-queue.js";
 import type { SharedPair } from "../datapath/share.js";
 import { TxQueue } from "../datapath/tx-queue.js";
@@ -46,14 +46,19 @@ interface Running {
   readonly off: () => void;
 }
 
+/** How long the forwarding threads get to finish the burst they are in when their rings are paused. */
+const PAUSE_SETTLE_MS = 10;
+
 class IavfClientPort implements PortControl {
   readonly capabilities;
   readonly mac: Uint8Array;
   private running: Running | undefined;
+  /** Connections a migration left (their devices stopped): the driver's DMA memory came from them; closed last. */
+  private readonly retired: VfioUserClient[] = [];
 
   constructor(
     private readonly host: PortHost,
-    private readonly dev: VfioUserClient,
+    private dev: VfioUserClient,
     private readonly options: {
       readonly interrupts: boolean;
       readonly mac: string | undefined;
@@ -181,6 +186,55 @@ class IavfClientPort implements PortControl {
   async close(): Promise<void> {
     await this.stop();
     await this.dev.close();
+    for (const c of this.retired.splice(0)) await c.close();
+  }
+
+  /**
+   * Live migration to the server on `target` (a socket path): the rings paused (the threads leave them after their
+   * burst), the driver's memory mapped there, the device state moved (`migrateDevice`: pre-copy, stop-and-copy,
+   * resume), BAR0 and the threads' doorbells switched, the tails written again from the rings' state, the rings
+   * resumed. The old connection stays open (stopped device) until the port closes. On failure nothing moved.
+   */
+  async migrate(target: string): Promise<PortMigration> {
+    const r = this.running;
+    if (r === undefined) throw new PortError("BadState", `${this.host.name} is not started`);
+    const t0 = performance.now();
+    let next: VfioUserClient;
+    try {
+      next = await VfioUserClient.connect(target);
+    } catch (e) {
+      throw fail(this.host, `cannot connect to ${target}`, e);
+    }
+    const states = r.shared.flatMap((s) => [s.txState, s.rxState]);
+    for (const st of states) st.paused = true;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, PAUSE_SETTLE_MS));
+      const report = await r.nic.moveTo(next, (from, to) =>
+        migrateDevice(from as VfioUserClient, to as VfioUserClient),
+      );
+      this.retired.push(this.dev);
+      this.dev = next;
+      for (const [q, p] of r.nic.queuePairs.entries()) {
+        const s = r.shared[q] as SharedPair;
+        for (const [ring, st] of [
+          [p.tx, s.txState],
+          [p.rx, s.rxState],
+        ] as const) {
+          st.load(); // the tail the device must see: whatever a late store reached the old device with
+          await ring.writeTail(st.ntu);
+        }
+      }
+      return {
+        downtimeMs: report.downtimeMs,
+        totalMs: performance.now() - t0,
+        deviceStateBytes: report.deviceStateBytes,
+      };
+    } catch (e) {
+      if (this.dev !== next) await next.close().catch(() => undefined);
+      throw fail(this.host, `cannot move to ${target}`, e);
+    } finally {
+      for (const st of states) st.paused = false;
+    }
   }
 
   /** The VF's own counts (GET_STATS every 100 ms, as DPDK's iavf reads imissed): frames dropped for want of a buffer. */

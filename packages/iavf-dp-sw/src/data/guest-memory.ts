@@ -4,7 +4,9 @@
 import { type Mapping, mmapWindows } from "@emu/sys";
 import {
   AT,
+  DIRTY_PAGE,
   H_MAPPINGS,
+  M_DIRTY_BIT,
   M_FD,
   M_FLAGS,
   M_IOVA_HI,
@@ -24,6 +26,8 @@ export interface MappingEntry {
   readonly offset: bigint;
   readonly fd: number;
   readonly writable: boolean;
+  /** The dirty bitmap's bit of its first page (-1: not tracked). */
+  readonly dirtyBit: number;
 }
 
 /** Reads the published table (call inside the sequence lock's read section). */
@@ -36,7 +40,8 @@ export function readMappings(ctl: Int32Array): MappingEntry[] {
     const size = wordsToNumber(ctl[m + M_SIZE_LO]!, ctl[m + M_SIZE_HI]!);
     if (iova < 0 || size <= 0 || iova + size > Number.MAX_SAFE_INTEGER) continue; // beyond 2^53: out of reach
     const offset = (BigInt(ctl[m + M_OFF_HI]! >>> 0) << 32n) | BigInt(ctl[m + M_OFF_LO]! >>> 0);
-    out.push({ iova, size, offset, fd: ctl[m + M_FD]!, writable: (ctl[m + M_FLAGS]! & 2) !== 0 });
+    const writable = (ctl[m + M_FLAGS]! & 2) !== 0;
+    out.push({ iova, size, offset, fd: ctl[m + M_FD]!, writable, dirtyBit: ctl[m + M_DIRTY_BIT]! });
   }
   return out;
 }
@@ -48,6 +53,7 @@ function sameTable(a: readonly MappingEntry[], b: readonly MappingEntry[]): bool
     const y = b[i]!;
     if (x.iova !== y.iova || x.size !== y.size || x.offset !== y.offset || x.fd !== y.fd || x.writable !== y.writable)
       return false;
+    if (x.dirtyBit !== y.dirtyBit) return false;
   }
   return true;
 }
@@ -60,12 +66,22 @@ export class GuestMemory {
   #end: number[] = [];
   #bytes: Uint8Array[] = [];
   #writable: boolean[] = [];
+  /** Per window: the dirty bit of its first page (-1: not tracked). */
+  #bit: number[] = [];
   #last = 0;
+  /** The shared dirty bitmap, and whether DMA logging is on (writes then set their pages' bits). */
+  #dirty: Int32Array = new Int32Array(0);
+  logging = false;
   /** After a successful `find`: the window's bytes and the range's offset in them. */
   bytes: Uint8Array = new Uint8Array(0);
   offset = 0;
   /** Mappings that could not be mapped here (reported once per table). */
   failures = 0;
+
+  /** The shared dirty bitmap the writes are recorded in while `logging`. */
+  setDirtyBitmap(bitmap: Int32Array): void {
+    this.#dirty = bitmap;
+  }
 
   /** Maps the table if it differs from the current one (everything is mapped again: fd numbers may be reused). */
   apply(table: MappingEntry[], epochChanged: boolean): void {
@@ -83,6 +99,7 @@ export class GuestMemory {
       }
       let at = e.iova;
       for (const w of windows) {
+        this.#bit.push(e.dirtyBit < 0 ? -1 : e.dirtyBit + (at - e.iova) / DIRTY_PAGE);
         this.#maps.push(w);
         this.#start.push(at);
         this.#end.push(at + w.length);
@@ -101,6 +118,7 @@ export class GuestMemory {
     this.#end = [];
     this.#bytes = [];
     this.#writable = [];
+    this.#bit = [];
     this.#table = [];
     this.#last = 0;
     this.bytes = new Uint8Array(0);
@@ -126,6 +144,23 @@ export class GuestMemory {
     if (write && !this.#writable[i]) return false;
     this.bytes = this.#bytes[i]!;
     this.offset = iova - this.#start[i]!;
+    this.window = i;
     return true;
+  }
+
+  /** After a successful `find`: the window it found (for `written`). */
+  window = 0;
+
+  /** Records `length` bytes written at `offset` of window `window` in the dirty bitmap (call only while `logging`). */
+  written(window: number, offset: number, length: number): void {
+    const b0 = this.#bit[window] ?? -1;
+    if (b0 < 0) return; // not tracked: the main thread reports the whole mapping
+    const d = this.#dirty;
+    const last = b0 + Math.floor((offset + length - 1) / DIRTY_PAGE);
+    for (let b = b0 + Math.floor(offset / DIRTY_PAGE); b <= last; b++) {
+      const w = b >>> 5;
+      const m = 1 << (b & 31);
+      if ((d[w]! & m) === 0) Atomics.or(d, w, m);
+    }
   }
 }

@@ -174,15 +174,18 @@ export class GuestRx {
       used++;
       if (hi >= 0x20_0000 || !s.mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), n, true)) {
         writeRxWriteback(v, o, DD | EOF, RxError.RXE, 0, 0);
+        if (s.mem.logging) s.ringWritten(id, o, DESC);
         s.count(STAT.badAddress);
         s.count(STAT.rxDiscards);
         this.env.count("oerrors", pq, 1);
         return used;
       }
       s.mem.bytes.set(pool.bytes.subarray(src, src + n), s.mem.offset);
+      if (s.mem.logging) s.mem.written(s.mem.window, s.mem.offset, n);
       const hashed = last && (flags & 4) !== 0;
       const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0);
       writeRxWriteback(v, o, status, 0, ptype, n, 0, hashed ? this.#hash[i]! : 0);
+      if (s.mem.logging) s.ringWritten(id, o, DESC);
       src += n;
       left -= n;
       d = d + 1 === ringLen ? 0 : d + 1;

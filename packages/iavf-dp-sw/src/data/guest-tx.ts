@@ -98,7 +98,7 @@ export class GuestTx {
           s.count(STAT.badAddress);
         }
       }
-      if (this.complete(v, head, end, len)) reported = true;
+      if (this.complete(v, head, end, len, id)) reported = true;
       head = end;
       if (lying) {
         s.count(STAT.txErrors);
@@ -194,13 +194,14 @@ export class GuestTx {
   }
 
   /** Writes DESC_DONE into the DATA descriptors of [from, end) that carry RS; true if there was one. */
-  private complete(v: DataView, from: number, end: number, len: number): boolean {
+  private complete(v: DataView, from: number, end: number, len: number, id: number): boolean {
     let any = false;
     for (let i = from; i !== end; i = i + 1 === len ? 0 : i + 1) {
       const o = i * DESC + 8;
       const w = v.getUint32(o, true);
       if ((w & 0xf) === DTYPE_DATA && (w & CMD_RS) !== 0) {
         v.setUint32(o, (w | DTYPE_DONE) >>> 0, true);
+        if (this.s.mem.logging) this.s.ringWritten(id, o, 4);
         any = true;
       }
     }

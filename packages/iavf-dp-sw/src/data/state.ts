@@ -12,6 +12,7 @@ import {
   H_DB_EPOCH,
   H_DB_FD,
   H_DB_SIZE,
+  H_DIRTY_ON,
   H_FILTER,
   H_GEN,
   H_HENA_HI,
@@ -51,6 +52,9 @@ const SPIN_LIMIT = 1_000_000;
 export interface Ring {
   /** The ring's descriptors (a view of guest memory). */
   view: DataView | undefined;
+  /** Where the view is in guest memory: its window and byte offset there (for the dirty log). */
+  window: number;
+  offset: number;
   len: number;
   enabled: boolean;
 }
@@ -60,7 +64,13 @@ export class WorkerState implements RxFilterTable {
   readonly stats: Float64Array;
   readonly slot: number;
   readonly mem = new GuestMemory();
-  readonly rings: Ring[] = Array.from({ length: QUEUES }, () => ({ view: undefined, len: 0, enabled: false }));
+  readonly rings: Ring[] = Array.from({ length: QUEUES }, () => ({
+    view: undefined,
+    window: 0,
+    offset: 0,
+    len: 0,
+    enabled: false,
+  }));
   /** Per queue: RX buffer bytes and longest frame. */
   readonly rxBuf = new Int32Array(QUEUES);
   readonly rxMax = new Int32Array(QUEUES);
@@ -96,6 +106,13 @@ export class WorkerState implements RxFilterTable {
     Atomics.store(this.ctl, this.#busy, 0);
     Atomics.store(this.ctl, AT.worker(slot) + W_THREAD, threadId);
     this.stats = new Float64Array(blocks.stats, slot * STAT_WORDS * 8, STAT_WORDS);
+    this.mem.setDirtyBitmap(new Int32Array(blocks.dirty));
+  }
+
+  /** Records a descriptor write-back of ring `id` (`length` bytes at byte `at` of the ring) while logging. */
+  ringWritten(id: number, at: number, length: number): void {
+    const r = this.rings[id]!;
+    this.mem.written(r.window, r.offset + at, length);
   }
 
   count(stat: number, n = 1): void {
@@ -139,6 +156,7 @@ export class WorkerState implements RxFilterTable {
   private read(): { table: MappingEntry[]; dbFd: number; dbSize: number; dbEpoch: number } {
     const c = this.ctl;
     this.ready = c[H_READY] === 1;
+    this.mem.logging = c[H_DIRTY_ON] === 1;
     this.pairs = Math.min(c[H_PAIRS]!, MAX_PAIRS);
     for (let id = 0; id < QUEUES; id++) {
       const q = AT.queue(id);
@@ -199,6 +217,8 @@ export class WorkerState implements RxFilterTable {
       return;
     }
     r.view = new DataView(this.mem.bytes.buffer, this.mem.bytes.byteOffset + this.mem.offset, bytes);
+    r.window = this.mem.window;
+    r.offset = this.mem.offset;
   }
 
   /** Whether the filters let a frame to the MAC at bytes[at] with VLAN `vlan` through (`rxFilterAccepts`). */

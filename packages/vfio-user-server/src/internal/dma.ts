@@ -3,7 +3,7 @@ import { closeFd, fileSize, MAX_MAPPING_LENGTH, type Mapping, mmapWindows } from
 import { DmaMapFlags } from "@emu/vfio-user-proto";
 import { refuse } from "../errno.js";
 import { DmaError } from "../errors.js";
-import type { Dma, DmaAccessOptions, DmaRegionInfo, DmaView } from "../guest-memory.js";
+import type { DirtySource, Dma, DmaAccessOptions, DmaRegionInfo, DmaView } from "../guest-memory.js";
 import type { DirtyLog } from "./dirty-log.js";
 import { DmaFiles } from "./dma-files.js";
 
@@ -74,7 +74,8 @@ export class DmaController implements Dma {
   maxMaps = 65535;
   /** Negotiated smallest DMA page size: addresses and sizes must be multiples of it. */
   pageSize = 4096n;
-  log: DirtyLog | undefined;
+  #log: DirtyLog | undefined;
+  private readonly dirtySources = new Set<DirtySource>();
   /** Most bytes of fd-backed mappings at once. */
   maxDirectBytes = DEFAULT_MAX_DIRECT_BYTES;
   /** The fd-backed mappings' windows and bytes, against `windowBudget` and `maxDirectBytes`. */
@@ -460,5 +461,31 @@ export class DmaController implements Dma {
   markDirty(iova: bigint | number, length: number): void {
     const a = DmaController.checkArgs(iova, length);
     this.log?.mark(a, BigInt(length));
+  }
+
+  /** DMA dirty logging (undefined: off); setting it tells the dirty sources. */
+  get log(): DirtyLog | undefined {
+    return this.#log;
+  }
+
+  set log(log: DirtyLog | undefined) {
+    if (log === this.#log) return;
+    this.#log = log;
+    for (const s of this.dirtySources) s.logging(log?.pageSize);
+  }
+
+  addDirtySource(source: DirtySource): () => void {
+    this.dirtySources.add(source);
+    if (this.#log !== undefined) source.logging(this.#log.pageSize);
+    return () => {
+      this.dirtySources.delete(source);
+    };
+  }
+
+  /** What the dirty sources wrote, into the log (before a report). */
+  collectDirty(): void {
+    const log = this.#log;
+    if (log === undefined) return;
+    for (const s of this.dirtySources) s.collect((iova, length) => log.mark(iova, length));
   }
 }

@@ -147,6 +147,7 @@ function loggingReport(c: FeatureCall): void {
     c.s.send(c.h, { kind: "DeviceFeatureReply", argsz, flags, data: { type: "None" } });
     return;
   }
+  c.s.host.dma.collectDirty();
   const bitmap = log.report(d.iova, d.length, ps);
   c.s.send(c.h, {
     kind: "DeviceFeatureReply",

@@ -1,0 +1,62 @@
+// migrateDevice between two server processes (test/fixtures/device-server.ts, whose state is BAR0's first page):
+// pre-copy and stop-and-copy move the state, the PCI command register and MSI-X table follow, the source is stopped
+// and the destination runs; a destination that refuses the stream leaves the source running.
+import { migrateDevice } from "@emu/vfio-user-client";
+import { MigrationState } from "@emu/vfio-user-proto";
+import { describe, expect, it } from "vitest";
+import { connect, startDevice } from "./helpers.js";
+
+const MSIX_TABLE = 0x800n; // BAR2, TESTDEV.msixTable
+const state = Uint8Array.from({ length: 0x1000 }, (_, i) => (i * 7 + 3) & 0xff);
+
+async function twoDevices(destinationOptions: Record<string, unknown> = {}) {
+  const [a, b] = await Promise.all([startDevice(), startDevice(destinationOptions)]);
+  const [src, dst] = await Promise.all([connect(a.socketPath), connect(b.socketPath)]);
+  await src.regionWrite(0, 0n, state);
+  await src.regionWrite(7, 4n, Uint8Array.of(0x06, 0x00)); // memory space + bus master
+  const entry = Uint8Array.of(0x00, 0x10, 0xe0, 0xfe, 0, 0, 0, 0, 0x31, 0x40, 0, 0, 0, 0, 0, 0);
+  await src.regionWrite(2, MSIX_TABLE + 16n, entry); // vector 1: address and data, unmasked
+  return { a, b, src, dst, entry };
+}
+
+describe("migrateDevice", () => {
+  it("moves the device state with pre-copy and stop-and-copy; the source stops, the destination runs", async () => {
+    const { b, src, dst, entry } = await twoDevices();
+    const calls: string[] = [];
+    const r = await migrateDevice(src, dst, {
+      whileRunning: async () => {
+        calls.push(`running ${await src.getMigrationState()}`);
+      },
+      whileStopped: async () => {
+        calls.push(`stopped ${await dst.getMigrationState()}`);
+      },
+    });
+    expect(r.usedPreCopy).toBe(true);
+    expect(r.preCopyBytes).toBe(0x800);
+    expect(r.deviceStateBytes).toBe(0x800);
+    expect(r.downtimeMs).toBeGreaterThan(0);
+    expect(calls).toEqual([`running ${MigrationState.PRE_COPY}`, `stopped ${MigrationState.STOP}`]);
+    expect(await src.getMigrationState()).toBe(MigrationState.STOP);
+    expect(await dst.getMigrationState()).toBe(MigrationState.RUNNING);
+    expect(await dst.regionRead(0, 0n, 0x1000)).toEqual(state);
+    expect((await dst.regionRead(7, 4n, 2))[0]! & 0x06).toBe(0x06);
+    expect(await dst.regionRead(2, MSIX_TABLE + 16n, 16)).toEqual(entry);
+    expect((await b.call<{ migrationIn: number }>("log")).migrationIn).toBe(0x1000);
+  });
+
+  it("without pre-copy: all of the state in STOP_COPY", async () => {
+    const { src, dst } = await twoDevices();
+    const r = await migrateDevice(src, dst, { preCopy: false });
+    expect(r).toMatchObject({ usedPreCopy: false, preCopyBytes: 0, deviceStateBytes: 0x1000 });
+    expect(await dst.regionRead(0, 0n, 0x1000)).toEqual(state);
+  });
+
+  it("a destination that refuses the stream: rejected naming the step, the source runs again", async () => {
+    const { src, dst } = await twoDevices({ refuseResume: true });
+    await expect(migrateDevice(src, dst)).rejects.toThrow(
+      "migration failed at restoring the device state at the destination",
+    );
+    expect(await src.getMigrationState()).toBe(MigrationState.RUNNING);
+    expect(await src.regionRead(0, 0n, 0x1000)).toEqual(state);
+  });
+});
