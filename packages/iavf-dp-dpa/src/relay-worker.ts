@@ -1,0 +1,46 @@
+// The doorbell relay thread: copies each tail register the guest stored in the front device's doorbell page into the
+// delegate's doorbell page, whenever the two differ — a plain load and a plain store per tail, no message. It runs
+// until told to stop, sleeping `idleUs` after a pass that found nothing new.
+import { workerData } from "node:worker_threads";
+import { type Mapping, mmap } from "@emu/sys";
+import { C_COPIES, C_PASSES, C_STOP, type RelayParams } from "./relay-layout.js";
+
+const p = workerData as RelayParams;
+const ctl = new Int32Array(p.ctl);
+const maps: Mapping[] = [];
+
+function words(f: RelayParams["from"]): Uint32Array {
+  const m = mmap(f.fd, f.offset, f.size, "rw");
+  maps.push(m);
+  return new Uint32Array(m.buffer, 0, m.length >>> 2);
+}
+
+const from = words(p.from);
+const to = p.to.map(words);
+const n = p.tails.length;
+const src = Int32Array.from(p.tails, (t) => t.from >>> 2);
+const dst = p.tails.map((t) => to[t.file]!);
+const dstAt = Int32Array.from(p.tails, (t) => t.at >>> 2);
+const idleMs = p.idleUs / 1000;
+
+let copies = 0;
+let passes = 0;
+while (Atomics.load(ctl, C_STOP) === 0) {
+  let moved = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Atomics.load(from, src[i]!);
+    const d = dst[i]!;
+    if (d[dstAt[i]!] !== v) {
+      Atomics.store(d, dstAt[i]!, v);
+      moved++;
+    }
+  }
+  passes++;
+  if (moved > 0) copies += moved;
+  if ((passes & 1023) === 0 || moved > 0) {
+    Atomics.store(ctl, C_PASSES, passes);
+    Atomics.store(ctl, C_COPIES, copies);
+  }
+  if (moved === 0) Atomics.wait(ctl, C_STOP, 0, idleMs);
+}
+for (const m of maps) m.unmap();
