@@ -10,6 +10,7 @@ import { type IavfNic, type IavfStatsDelta, iavf, REGISTER_BAR } from "@emu/iavf
 import type { VfioDevice } from "@emu/vfio-device";
 import { DELEGATE_IOVA_BASE, DmaMirror } from "./dma-mirror.js";
 import { DoorbellRelay } from "./doorbell-relay.js";
+import { IrqRelay } from "./irq-relay.js";
 import { guestPairs, type PairConfig, planQueues } from "./queue-plan.js";
 import type { RelayFile, RelayTail } from "./relay-layout.js";
 
@@ -24,8 +25,6 @@ const OWN_RINGS: PairConfig = {
   rxMax: 0,
   txBase: -1n,
   txLen: -1,
-  rxVector: -2,
-  txVector: -2,
   rxOn: true,
   txOn: true,
 };
@@ -33,6 +32,8 @@ const OWN_RINGS: PairConfig = {
 export interface DelegateCounters {
   /** Tail values the relay thread copied. */
   readonly doorbellCopies: number;
+  /** Interrupts the delegate raised (each then raised to the guest as its controls allow). */
+  readonly interrupts: number;
   /** Guest mappings mirrored into the delegate now; refused ones (no fd, or in the delegate's own window). */
   readonly dmaMappings: number;
   readonly dmaRefused: number;
@@ -45,6 +46,9 @@ export interface DelegateCounters {
 export class Delegate {
   readonly #pairs: number;
   readonly #mirror: DmaMirror;
+  readonly #vectors: number;
+  readonly #irqs: IrqRelay;
+  #irqsFor: EmudevResources | undefined;
   #dev: EmudevResources | undefined;
   #nic: IavfNic | undefined;
   #off: (() => void)[] = [];
@@ -65,12 +69,15 @@ export class Delegate {
     private readonly report: (e: unknown) => void,
   ) {
     this.#pairs = driver.queueCount;
+    this.#vectors = driver.resources?.maxVectors ?? 0;
+    this.#irqs = new IrqRelay(device, this.#pairs, this.#vectors, report);
     this.#applied = Array.from({ length: this.#pairs }, () => OWN_RINGS);
     this.#mirror = new DmaMirror(device, report);
     driver.on("reset", (r) => {
       if (!r.done) return;
       this.#resets++;
       this.#applied = this.#applied.map(() => OWN_RINGS);
+      this.#irqsFor = undefined; // a reset may have dropped the eventfds: assigned again
       this.schedule();
     });
     driver.on("link", (l) => this.#nic?.setLink(l.up, l.up ? l.speedMbps : undefined));
@@ -114,6 +121,7 @@ export class Delegate {
   counters(): DelegateCounters {
     return {
       doorbellCopies: this.#relay?.relay.copies ?? 0,
+      interrupts: this.#irqs.taken,
       dmaMappings: this.#mirror.size,
       dmaRefused: this.#mirror.refused,
       syncs: this.#syncs,
@@ -154,6 +162,8 @@ export class Delegate {
     await this.run(async () => {
       await this.apply(this.#applied.map(() => OFF_PAIR));
       await this.stopRelay();
+      await this.#irqs.stop();
+      this.#irqsFor = undefined;
       await this.#mirror.clear();
     });
     await this.pullStats();
@@ -189,12 +199,16 @@ export class Delegate {
     await this.#mirror.sync(started ? dev.dma.files() : [], started ? dev.dma.regions() : []);
     await this.ensureRelay(dev);
     await this.apply(guestPairs(dev, nic, this.#pairs));
+    if (this.#irqsFor !== dev) {
+      this.#irqsFor = dev;
+      await this.#irqs.start(dev, nic);
+    }
   }
 
   /** Sends what takes the delegate from the applied configuration to `wanted`. */
   private async apply(wanted: PairConfig[]): Promise<void> {
     const vsiId = this.driver.vsiId ?? 0;
-    const plan = planQueues(vsiId, this.#applied, wanted);
+    const plan = planQueues(vsiId, this.#applied, wanted, this.#vectors);
     const send = async (m: Parameters<typeof encodeVirtchnl>[0]) => {
       const e = encodeVirtchnl(m);
       await this.driver.mailbox.request(e.opcode, e.payload);
@@ -276,8 +290,6 @@ const OFF_PAIR: PairConfig = {
   rxMax: 0,
   txBase: 0n,
   txLen: 0,
-  rxVector: -1,
-  txVector: -1,
   rxOn: false,
   txOn: false,
 };

@@ -74,6 +74,7 @@ export const netIavfDpa: PortDriver<typeof args> = {
             ? {}
             : {
                 "doorbells relayed": String(c.doorbellCopies),
+                "interrupts relayed": String(c.interrupts),
                 "guest memory": `${c.dmaMappings} mapping(s) in the delegate, ${c.dmaRefused} refused`,
                 "reconfigurations / delegate resets": `${c.syncs} / ${c.delegateResets}`,
               }),

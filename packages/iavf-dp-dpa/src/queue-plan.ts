@@ -1,11 +1,12 @@
 // The guest's queue configuration translated for the delegate: what the front device's guest configured and enabled
 // (ring IOVAs, lengths, RX buffer sizes, vectors) compared with what the delegate was last given, as the virtchnl
 // requests that bring the delegate there — DISABLE_QUEUES for pairs that change or stop, CONFIG_VSI_QUEUES with the
-// guest's ring addresses for pairs that change, CONFIG_IRQ_MAP with the guest's vectors, ENABLE_QUEUES. A pair that did
-// not change is not touched: the delegate keeps its ring position.
+// guest's ring addresses for pairs that change, CONFIG_IRQ_MAP (each pair on a vector of the delegate's own, see
+// irq-relay.ts), ENABLE_QUEUES. A pair that did not change is not touched: the delegate keeps its ring position.
 import type { EmudevResources } from "@emu/emudev";
 import type { ConfigIrqMap, ConfigVsiQueues, QueuePairInfo, VectorMap } from "@emu/iavf-common";
 import { type IavfNic, rxQueueId, txQueueId } from "@emu/iavf-emu";
+import { delegateVector } from "./irq-relay.js";
 
 /** One queue pair as the guest configured it (ring 0 and length 0: that direction is not configured). */
 export interface PairConfig {
@@ -15,8 +16,6 @@ export interface PairConfig {
   readonly rxMax: number;
   readonly txBase: bigint;
   readonly txLen: number;
-  readonly rxVector: number;
-  readonly txVector: number;
   readonly rxOn: boolean;
   readonly txOn: boolean;
 }
@@ -28,8 +27,6 @@ const OFF: PairConfig = {
   rxMax: 0,
   txBase: 0n,
   txLen: 0,
-  rxVector: -1,
-  txVector: -1,
   rxOn: false,
   txOn: false,
 };
@@ -53,8 +50,6 @@ export function guestPairs(dev: EmudevResources, nic: IavfNic, pairs: number): P
       rxMax: rx?.maxPktSize ?? 0,
       txBase: tx?.dmaRingAddr ?? 0n,
       txLen: tx?.ringLen ?? 0,
-      rxVector: rq.irqVector,
-      txVector: tq.irqVector,
       rxOn: rq.enabled && (rx?.ringLen ?? 0) > 0,
       txOn: tq.enabled && (tx?.ringLen ?? 0) > 0,
     });
@@ -70,8 +65,6 @@ const sameRings = (a: PairConfig, b: PairConfig): boolean =>
   a.txBase === b.txBase &&
   a.txLen === b.txLen;
 
-const sameVectors = (a: PairConfig, b: PairConfig): boolean => a.rxVector === b.rxVector && a.txVector === b.txVector;
-
 /** The steps from `applied` to `wanted`, as bit masks of pairs and the messages to send. */
 export interface QueuePlan {
   readonly disable: { readonly rx: number; readonly tx: number };
@@ -80,13 +73,18 @@ export interface QueuePlan {
   readonly enable: { readonly rx: number; readonly tx: number };
 }
 
-export function planQueues(vsiId: number, applied: readonly PairConfig[], wanted: readonly PairConfig[]): QueuePlan {
+/** `vectors`: the delegate's MSI-X vectors, for its CONFIG_IRQ_MAP. */
+export function planQueues(
+  vsiId: number,
+  applied: readonly PairConfig[],
+  wanted: readonly PairConfig[],
+  vectors: number,
+): QueuePlan {
   let disRx = 0;
   let disTx = 0;
   let enRx = 0;
   let enTx = 0;
   const configure: QueuePairInfo[] = [];
-  let vectorsChanged = false;
   wanted.forEach((w, q) => {
     const a = applied[q] ?? OFF;
     const rings = !sameRings(a, w);
@@ -97,12 +95,11 @@ export function planQueues(vsiId: number, applied: readonly PairConfig[], wanted
     if (rings && (w.rxLen > 0 || w.txLen > 0)) configure.push(pairInfo(vsiId, q, w));
     if (w.rxOn && (rings || !a.rxOn)) enRx |= bit;
     if (w.txOn && (rings || !a.txOn)) enTx |= bit;
-    if (!sameVectors(a, w)) vectorsChanged = true;
   });
   return {
     disable: { rx: disRx, tx: disTx },
     configure: configure.length > 0 ? { kind: "ConfigVsiQueues", vsiId, queuePairs: configure } : undefined,
-    irqMap: vectorsChanged ? irqMap(vsiId, wanted) : undefined,
+    irqMap: configure.length > 0 ? irqMap(vsiId, wanted, vectors) : undefined,
     enable: { rx: enRx, tx: enTx },
   };
 }
@@ -127,28 +124,22 @@ function pairInfo(vsiId: number, q: number, w: PairConfig): QueuePairInfo {
   };
 }
 
-/** CONFIG_IRQ_MAP with the guest's vectors (vector 0, the mailbox, listed with empty maps as Linux does). */
-function irqMap(vsiId: number, wanted: readonly PairConfig[]): ConfigIrqMap {
-  const byVector = new Map<number, { rx: number; tx: number }>();
+/** CONFIG_IRQ_MAP of every configured pair on its delegate vector (vector 0, the mailbox, listed with empty maps). */
+function irqMap(vsiId: number, wanted: readonly PairConfig[], vectors: number): ConfigIrqMap {
+  const byVector = new Map<number, number>();
   wanted.forEach((w, q) => {
-    for (const [v, dir] of [
-      [w.rxVector, "rx"],
-      [w.txVector, "tx"],
-    ] as const) {
-      if (v <= 0) continue;
-      const m = byVector.get(v) ?? { rx: 0, tx: 0 };
-      m[dir] |= 1 << q;
-      byVector.set(v, m);
-    }
+    if (w.rxLen <= 0 && w.txLen <= 0) return;
+    const v = delegateVector(q, vectors);
+    byVector.set(v, (byVector.get(v) ?? 0) | (1 << q));
   });
-  const vectors: VectorMap[] = [...byVector].map(([vectorId, m]) => ({
+  const maps: VectorMap[] = [...byVector].map(([vectorId, mask]) => ({
     vsiId,
     vectorId,
-    rxqMap: m.rx,
-    txqMap: m.tx,
+    rxqMap: mask,
+    txqMap: mask,
     rxitrIdx: 0,
     txitrIdx: 1,
   }));
-  vectors.push({ vsiId, vectorId: 0, rxqMap: 0, txqMap: 0, rxitrIdx: 0, txitrIdx: 0 });
-  return { kind: "ConfigIrqMap", vectors };
+  maps.push({ vsiId, vectorId: 0, rxqMap: 0, txqMap: 0, rxitrIdx: 0, txitrIdx: 0 });
+  return { kind: "ConfigIrqMap", vectors: maps };
 }
