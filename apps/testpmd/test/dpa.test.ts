@@ -72,6 +72,14 @@ describe("the delegated data path (dpa) in three processes", () => {
     expect(Number(/Doorbells relayed: (\d+)/.exec(info)?.[1])).toBeGreaterThan(0);
     expect(info).toContain("Guest memory: 2 mapping(s) in the delegate, 0 refused");
 
+    // The guest's filters reach the delegate: a frame to another unicast address does not come back (not promiscuous).
+    const stranger = Array.from({ length: 10 }, (_, i) => frameOf(flow, payload(50, 300 + i), [2, 0, 0, 0, 0, 9]));
+    const mine = Array.from({ length: 10 }, (_, i) => frameOf(flow, payload(50, 400 + i)));
+    expect(nic.io.txBurst(0, stranger)).toBe(10);
+    expect((await echo(nic, mine)).map((b) => Array.from(b))).toEqual(mine.map((o) => Array.from(o)));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(nic.io.rxBurst(0, 64)).toEqual([]);
+
     // An interrupt-driven receive: the guest arms its vector, the delegate's interrupt reaches it through the front.
     // (A cause the delegate held since the last interrupt fires at the first arming, as a NIC's does: taken first.)
     expect(await nic.io.waitRx(0, 300)).toBe(false);

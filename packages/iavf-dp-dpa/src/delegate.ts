@@ -10,6 +10,7 @@ import { type IavfNic, type IavfStatsDelta, iavf, REGISTER_BAR } from "@emu/iavf
 import type { VfioDevice } from "@emu/vfio-device";
 import { DELEGATE_IOVA_BASE, DmaMirror } from "./dma-mirror.js";
 import { DoorbellRelay } from "./doorbell-relay.js";
+import { type FilterState, planFilters } from "./filter-plan.js";
 import { IrqRelay } from "./irq-relay.js";
 import { guestPairs, type PairConfig, planQueues } from "./queue-plan.js";
 import type { RelayFile, RelayTail } from "./relay-layout.js";
@@ -49,6 +50,7 @@ export class Delegate {
   readonly #vectors: number;
   readonly #irqs: IrqRelay;
   #irqsFor: EmudevResources | undefined;
+  #filters: FilterState | undefined;
   #dev: EmudevResources | undefined;
   #nic: IavfNic | undefined;
   #off: (() => void)[] = [];
@@ -78,6 +80,7 @@ export class Delegate {
       this.#resets++;
       this.#applied = this.#applied.map(() => OWN_RINGS);
       this.#irqsFor = undefined; // a reset may have dropped the eventfds: assigned again
+      this.#filters = undefined; // and the delegate forgot the filters
       this.schedule();
     });
     driver.on("link", (l) => this.#nic?.setLink(l.up, l.up ? l.speedMbps : undefined));
@@ -89,7 +92,7 @@ export class Delegate {
 
   /**
    * Brings the delegate up as a control driver for `pairs` queue pairs (its own admin queue and DMA memory above
-   * `DELEGATE_IOVA_BASE`, promiscuous so that every frame reaches the guest's rings), its own rings then disabled.
+   * `DELEGATE_IOVA_BASE`), its own rings then disabled.
    * `device` stays the caller's on failure.
    */
   static async open(device: VfioDevice, pairs: number, report: (e: unknown) => void): Promise<Delegate> {
@@ -97,7 +100,7 @@ export class Delegate {
       queuePairs: pairs,
       interrupts: false,
       ownBuffers: false,
-      promiscuous: true,
+      promiscuous: false,
       statsIntervalMs: 0,
       txRingSize: 64,
       rxRingSize: 64,
@@ -137,6 +140,9 @@ export class Delegate {
       dev.on("dmaTable", () => this.schedule()),
       dev.on("connection", () => this.schedule()),
       dev.on("reset", () => this.schedule()),
+      dev.on("attribute", (e) => {
+        if (e.name === "rss" || e.name === "filters") this.schedule();
+      }),
     );
     this.#timer = setInterval(() => void this.pullStats(), STATS_INTERVAL_MS);
     this.#timer.unref();
@@ -199,6 +205,7 @@ export class Delegate {
     await this.#mirror.sync(started ? dev.dma.files() : [], started ? dev.dma.regions() : []);
     await this.ensureRelay(dev);
     await this.apply(guestPairs(dev, nic, this.#pairs));
+    await this.applyFilters(nic);
     if (this.#irqsFor !== dev) {
       this.#irqsFor = dev;
       await this.#irqs.start(dev, nic);
@@ -225,6 +232,18 @@ export class Delegate {
     if (plan.irqMap !== undefined) await send(plan.irqMap);
     if (enable.rx | enable.tx) await send({ kind: "EnableQueues", vsiId, rxQueues: enable.rx, txQueues: enable.tx });
     this.#applied = wanted;
+  }
+
+  /** The guest's MAC/VLAN filters, promiscuous modes and RSS, as far as they changed. */
+  private async applyFilters(nic: IavfNic): Promise<void> {
+    const vsiId = this.driver.vsiId ?? 0;
+    const { messages, state } = planFilters(vsiId, this.driver.capabilities, this.#filters, nic.filters(), nic.rss());
+    this.#filters = undefined; // unknown until every message was accepted
+    for (const m of messages) {
+      const e = encodeVirtchnl(m);
+      await this.driver.mailbox.request(e.opcode, e.payload);
+    }
+    this.#filters = state;
   }
 
   /** The relay runs while the front is served (its doorbell memfd changes with each start). */
