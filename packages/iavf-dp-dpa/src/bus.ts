@@ -5,7 +5,7 @@ import { type DeviceAddress, parseAddress, type VfioDevice } from "@emu/vfio-dev
 import { VfioUserBusSource } from "@emu/vfio-user-client";
 
 /** Opens what `address` names ("0000:af:01.0", an mdev UUID, "vfio-user:/run/x.sock" or a path with a slash). */
-export function openDelegateDevice(address: string | DeviceAddress, bus?: PciBus): Promise<VfioDevice> {
+export async function openDelegateDevice(address: string | DeviceAddress, bus?: PciBus): Promise<VfioDevice> {
   const a = typeof address === "string" ? parseAddress(address) : address;
   const b = bus ?? new PciBus([new SysfsBusSource(), new VfioUserBusSource({ sockets: [], openAny: true })]);
   return b.open(a);

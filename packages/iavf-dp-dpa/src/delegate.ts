@@ -166,11 +166,15 @@ export class Delegate {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.run(async () => {
-      await this.apply(this.#applied.map(() => OFF_PAIR));
-      await this.stopRelay();
-      await this.#irqs.stop();
-      this.#irqsFor = undefined;
-      await this.#mirror.clear();
+      try {
+        await this.apply(this.#applied.map(() => OFF_PAIR));
+      } finally {
+        // Whatever the delegate answered (it may be gone): no thread, eventfd or mapping of ours is left behind.
+        await this.stopRelay();
+        await this.#irqs.stop();
+        this.#irqsFor = undefined;
+        await this.#mirror.clear();
+      }
     });
     await this.pullStats();
     this.#dev = undefined;

@@ -1,0 +1,107 @@
+// The provider "dpa" over a real vfio-user connection: the front emu_iavf0 and the delegate emu_iavf1 (with the
+// software data path attached) served on sockets, the guest (the iavf-client driver) on the front. The delegate gets
+// the guest's memory (same files, same IOVAs), its rings, its filters and RSS; a guest reset is followed; a delegate
+// that goes away is reported and the front keeps serving its control plane; misuse is refused with a clear error.
+import { join } from "node:path";
+import { EmudevRegistry } from "@emu/emudev";
+import { IavfDriver } from "@emu/iavf-client";
+import { attachDelegate, delegateOf, IAVF_DPA, openDelegateDevice } from "@emu/iavf-dp-dpa";
+import { IAVF_DP_SW, iavfDpSw } from "@emu/iavf-dp-sw";
+import { iavf, iavfDriver, rxQueueId, txQueueId } from "@emu/iavf-emu";
+import { afterThisTest, tempDir, until } from "@emu/test-kit";
+import { VfioUserClient } from "@emu/vfio-user-client";
+import { describe, expect, it } from "vitest";
+
+async function setup(queues = 2) {
+  const dir = tempDir();
+  const errors: string[] = [];
+  const emudev = new EmudevRegistry({ onError: (e) => errors.push(String(e)) });
+  emudev.registerDriver(iavfDriver);
+  emudev.registerProvider(iavfDpSw);
+  afterThisTest(() => emudev.closeAll());
+  const make = async (name: string, mac: string) => {
+    const dev = emudev.create(`${name},sock=${join(dir, `${name}.sock`)},queues=${queues},mac=${mac}`);
+    dev.configure({ resetDelayMs: 0 });
+    await dev.start();
+    return dev;
+  };
+  const del = await make("emu_iavf1", "02:00:00:00:00:aa");
+  del.attach(IAVF_DP_SW);
+  const front = await make("emu_iavf0", "02:00:00:00:00:01");
+  const reports: unknown[] = [];
+  const d = await attachDelegate(front, await VfioUserClient.connect(join(dir, "emu_iavf1.sock")), emudev, (e) =>
+    reports.push(e),
+  );
+  afterThisTest(() => d.close());
+  return { dir, emudev, del, front, d, reports, errors };
+}
+
+/** Each queue's ring IOVA and enable, as text. */
+const bases = (dev: { queue(id: number): { base: bigint; enabled: boolean } }, pairs: number): string =>
+  Array.from({ length: pairs }, (_, q) => [rxQueueId(q), txQueueId(q)])
+    .flat()
+    .map((id) => `${dev.queue(id).base.toString(16)}:${dev.queue(id).enabled}`)
+    .join(" ");
+
+describe("the dpa provider", () => {
+  it("hands the guest's memory, rings, filters and RSS to the delegate; follows a guest reset", async () => {
+    const { dir, del, front, d } = await setup();
+    expect(front.provider).toBe(IAVF_DPA);
+    expect(delegateOf(front)).toBe(d);
+    const nic = await IavfDriver.attach(await VfioUserClient.connect(join(dir, "emu_iavf0.sock")), {
+      queuePairs: 2,
+      interrupts: false,
+      statsIntervalMs: 0,
+    });
+    afterThisTest(() => nic.close());
+    await until(() => bases(del, 2) === bases(front, 2), 5000, "the delegate's rings");
+    expect(del.queue(rxQueueId(1)).enabled).toBe(true);
+    expect(del.queue(rxQueueId(1)).base).toBe(nic.queuePairs[1]!.rx.iova);
+    // The same files at the same IOVAs (the delegate also has its own admin queue, far above).
+    const frontFiles = front.dma.files().map((f) => [f.iova, f.size]);
+    const delFiles = del.dma.files().map((f) => [f.iova, f.size]);
+    expect(delFiles).toEqual(expect.arrayContaining(frontFiles));
+    const front0 = iavf(front);
+    const del0 = iavf(del);
+    await until(() => del0.filters().macs.some((m) => m.mac === nic.mac), 5000, "the guest's MAC on the delegate");
+    const rssText = (n: typeof del0) => `${Buffer.from(n.rss().key).toString("hex")}/${n.rss().lut.join(",")}`;
+    await until(() => rssText(del0) === rssText(front0), 5000, "the guest's RSS on the delegate");
+    expect(front0.rss().key.some((b) => b !== 0)).toBe(true); // the guest's random key, not the zeros of a reset
+    const syncs = d.counters().syncs;
+    await nic.reset();
+    await until(
+      () => d.counters().syncs > syncs && bases(del, 2) === bases(front, 2),
+      5000,
+      "the delegate after the guest's reset",
+    );
+    expect(del.queue(txQueueId(0)).enabled).toBe(true);
+  });
+
+  it("the delegate going away is reported; the front's control plane runs on and the provider detaches cleanly", async () => {
+    const { dir, del, front, reports } = await setup(1);
+    const nic = await IavfDriver.attach(await VfioUserClient.connect(join(dir, "emu_iavf0.sock")), {
+      interrupts: false,
+      statsIntervalMs: 0,
+    });
+    afterThisTest(() => nic.close());
+    await until(() => del.queue(rxQueueId(0)).enabled, 5000, "the delegate configured");
+    await del.stop(); // the delegate's server goes: its client (the front's delegate driver) sees the socket close
+    await until(() => reports.length > 0, 5000, "the report");
+    expect(await nic.stats()).toMatchObject({ rxDiscards: expect.any(BigInt) });
+    front.detach();
+    await until(() => nic.link.up === false, 5000, "the link down");
+    expect(front.provider).toBeUndefined();
+    expect(nic.state).toBe("running");
+  });
+
+  it("refuses what it cannot do, with clear errors", async () => {
+    const { dir, front, errors } = await setup(1);
+    await expect(openDelegateDevice(join(dir, "nothing.sock"))).rejects.toThrow(/nothing\.sock/);
+    await expect(openDelegateDevice("not an address")).rejects.toThrow(/not a PCI address/);
+    front.detach();
+    front.attach(IAVF_DPA); // without attachDelegate: no delegate to bind
+    expect(errors.join("\n")).toMatch(/attachDelegate/);
+    front.detach();
+    expect(front.provider).toBeUndefined();
+  });
+});
