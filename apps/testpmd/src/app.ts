@@ -122,7 +122,10 @@ export class Testpmd {
       if (isVfioDeviceError(e)) return undefined;
       throw e;
     }
-    const keys = rest.split(",").filter((kv) => /^[a-z_]+=(1|true|yes|on)$/.test(kv)).map((kv) => kv.split("=")[0]!);
+    const keys = rest
+      .split(",")
+      .filter((kv) => /^[a-z_]+=(1|true|yes|on)$/.test(kv))
+      .map((kv) => kv.split("=")[0]!);
     const driver = keys.map((k) => this.addressClaims.get(k)).find((x) => x !== undefined);
     if (driver === undefined) {
       const claimed = [...this.addressClaims.keys()].map((k) => `${k}=1`).join(", ") || "none";

@@ -30,11 +30,15 @@ async function delegateProcess(sock: string): Promise<ChildTestpmd> {
 async function echo(nic: IavfDriver, frames: readonly Uint8Array[]): Promise<Uint8Array[]> {
   const got: Uint8Array[] = [];
   let sent = 0;
-  await until(() => {
-    if (sent < frames.length) sent += nic.io.txBurst(0, frames.slice(sent, sent + 32));
-    for (const r of nic.io.rxBurst(0, 64)) got.push(Uint8Array.from(r.data));
-    return got.length >= frames.length;
-  }, 10_000, `${frames.length} frames back (got ${got.length})`);
+  await until(
+    () => {
+      if (sent < frames.length) sent += nic.io.txBurst(0, frames.slice(sent, sent + 32));
+      for (const r of nic.io.rxBurst(0, 64)) got.push(Uint8Array.from(r.data));
+      return got.length >= frames.length;
+    },
+    10_000,
+    `${frames.length} frames back (got ${got.length})`,
+  );
   return got;
 }
 
@@ -43,7 +47,14 @@ describe("the delegated data path (dpa) in three processes", () => {
     const dir = tempDir();
     const [front, del] = [join(dir, "front.sock"), join(dir, "delegate.sock")];
     const d = await delegateProcess(del);
-    const f = await childTestpmd(["-l", "0-1", "--vdev", `emu_iavf0,sock=${front},queues=1,mac=${GUEST_MAC}`, "--", "-i"]);
+    const f = await childTestpmd([
+      "-l",
+      "0-1",
+      "--vdev",
+      `emu_iavf0,sock=${front},queues=1,mac=${GUEST_MAC}`,
+      "--",
+      "-i",
+    ]);
     expect(await f.ask(`port attach vfio-user:${del},dpa=1,emu=emu_iavf0`)).toContain("Port 0 is attached");
     await f.ask("port start 0");
     expect(await f.ask("show port info 0")).toContain("delegate");
@@ -58,10 +69,14 @@ describe("the delegated data path (dpa) in three processes", () => {
     expect(back.map((b) => Array.from(b))).toEqual(out.map((o) => Array.from(o)));
     const bytes = out.reduce((s, o) => s + o.length, 0);
     // The front's GET_STATS carries what the delegate moved (pulled every 100 ms).
-    await until(async () => {
-      const s = await nic.stats();
-      return s.txUnicast - before.txUnicast === 100n && s.rxUnicast - before.rxUnicast === 100n;
-    }, 5000, "the delegate's counters in the front's GET_STATS");
+    await until(
+      async () => {
+        const s = await nic.stats();
+        return s.txUnicast - before.txUnicast === 100n && s.rxUnicast - before.rxUnicast === 100n;
+      },
+      5000,
+      "the delegate's counters in the front's GET_STATS",
+    );
     const s = await nic.stats();
     expect(s.txBytes - before.txBytes).toBe(BigInt(bytes));
     expect(s.rxBytes - before.rxBytes).toBe(BigInt(bytes));

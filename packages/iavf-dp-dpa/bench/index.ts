@@ -33,7 +33,7 @@ async function device(name: string) {
   return dev;
 }
 const direct = await device("emu_iavf0");
-const delegate = await device("emu_iavf1");
+await device("emu_iavf1"); // the delegate (its net_iavfbe1 port is made below)
 const front = await device("emu_iavf2");
 const pool = MbufPool.create("bench", { count: 16384 });
 const made: Port[] = [];

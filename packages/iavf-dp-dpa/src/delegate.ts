@@ -231,7 +231,8 @@ export class Delegate {
     // From here the applied state is unknown until every step succeeded: a failure leaves it "own rings" (all off
     // and reconfigured at the next pass).
     this.#applied = this.#applied.map(() => OWN_RINGS);
-    if (disable.rx | disable.tx) await send({ kind: "DisableQueues", vsiId, rxQueues: disable.rx, txQueues: disable.tx });
+    if (disable.rx | disable.tx)
+      await send({ kind: "DisableQueues", vsiId, rxQueues: disable.rx, txQueues: disable.tx });
     if (plan.configure !== undefined) await send(plan.configure);
     if (plan.irqMap !== undefined) await send(plan.irqMap);
     if (enable.rx | enable.tx) await send({ kind: "EnableQueues", vsiId, rxQueues: enable.rx, txQueues: enable.tx });
@@ -269,7 +270,8 @@ export class Delegate {
     for (const p of this.driver.queuePairs) {
       for (const ring of [p.tx, p.rx]) {
         const f = ring.doorbellFile;
-        if (f === undefined) throw new Error("the delegate's tail registers are not in mapped memory: nothing to relay to");
+        if (f === undefined)
+          throw new Error("the delegate's tail registers are not in mapped memory: nothing to relay to");
         let i = to.findIndex((t) => t.fd === f.fd && t.offset === f.offset);
         if (i < 0) i = to.push({ fd: f.fd, offset: f.offset, size: f.size }) - 1;
         tails.push({ from: ring.kind === "tx" ? qtxTail(p.id) : qrxTail(p.id), file: i, at: f.at });

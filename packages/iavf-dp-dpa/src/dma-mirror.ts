@@ -32,7 +32,10 @@ export class DmaMirror {
   }
 
   /** Makes the delegate's table equal to `files` (the front's fd-backed mappings) and `direct` (all its mappings). */
-  async sync(files: readonly DmaFile[], all: readonly { iova: bigint; size: bigint; direct: boolean }[]): Promise<void> {
+  async sync(
+    files: readonly DmaFile[],
+    all: readonly { iova: bigint; size: bigint; direct: boolean }[],
+  ): Promise<void> {
     const want = new Map(files.map((f) => [f.iova, f]));
     for (const [iova, m] of [...this.#mapped]) {
       const f = want.get(iova);

@@ -1,7 +1,15 @@
 // The main thread's handle on the doorbell relay thread: started with the front's doorbell file and the delegate's
 // doorbell areas, stopped (and awaited) before either goes away.
 import { Worker } from "node:worker_threads";
-import { C_COPIES, C_PASSES, C_STOP, C_WORDS, type RelayFile, type RelayParams, type RelayTail } from "./relay-layout.js";
+import {
+  C_COPIES,
+  C_PASSES,
+  C_STOP,
+  C_WORDS,
+  type RelayFile,
+  type RelayParams,
+  type RelayTail,
+} from "./relay-layout.js";
 
 export class DoorbellRelay {
   readonly #ctl = new Int32Array(new SharedArrayBuffer(C_WORDS * 4));

@@ -41,7 +41,8 @@ export function planFilters(
   if (addV.length > 0) out.push({ kind: "AddVlan", vsiId, vlanIds: addV });
   const promisc =
     (filters.unicastPromisc ? PromiscFlag.UNICAST : 0) | (filters.multicastPromisc ? PromiscFlag.MULTICAST : 0);
-  if (applied === undefined || applied.promisc !== promisc) out.push({ kind: "ConfigPromiscuousMode", vsiId, flags: promisc });
+  if (applied === undefined || applied.promisc !== promisc)
+    out.push({ kind: "ConfigPromiscuousMode", vsiId, flags: promisc });
   let rssKey = applied?.rss ?? "";
   if ((granted & VfCap.OFFLOAD_RSS_PF) !== 0) {
     rssKey = `${hex(rss.key)}/${hex(rss.lut)}/${rss.hena}`;

@@ -51,7 +51,10 @@ export const netIavfDpa: PortDriver<typeof args> = {
       async start() {
         if (dev.state === "closed") throw new PortError("BadState", `${host.name}: ${emu} was closed`);
         if (dev.provider !== undefined)
-          throw new PortError("BadState", `${host.name}: ${emu} is served by provider ${dev.provider}; detach it first`);
+          throw new PortError(
+            "BadState",
+            `${host.name}: ${emu} is served by provider ${dev.provider}; detach it first`,
+          );
         let device: Awaited<ReturnType<typeof openDelegateDevice>>;
         try {
           device = await openDelegateDevice(addr);

@@ -41,7 +41,8 @@ export const iavfDpa: EmudevProvider = {
     attached(dev) {
       const d = pending.get(dev.name);
       pending.delete(dev.name);
-      if (d === undefined) throw new Error(`${dev.name}: attach it with attachDelegate(dev, device), not attach("dpa")`);
+      if (d === undefined)
+        throw new Error(`${dev.name}: attach it with attachDelegate(dev, device), not attach("dpa")`);
       bound.set(dev, d);
       d.bind(dev);
     },

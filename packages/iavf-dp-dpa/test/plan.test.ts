@@ -42,7 +42,12 @@ describe("planQueues", () => {
     expect(p.configure?.queuePairs.map((x) => x.rxq.queueId)).toEqual([1]);
     expect(p.enable).toEqual({ rx: 2, tx: 2 });
     const same = planQueues(1, [pair(0), pair(1)], [pair(0), pair(1)], 17);
-    expect(same).toEqual({ disable: { rx: 0, tx: 0 }, configure: undefined, irqMap: undefined, enable: { rx: 0, tx: 0 } });
+    expect(same).toEqual({
+      disable: { rx: 0, tx: 0 },
+      configure: undefined,
+      irqMap: undefined,
+      enable: { rx: 0, tx: 0 },
+    });
   });
 
   it("disabling: only DISABLE_QUEUES for what was on; a delegate with few vectors shares them round robin", () => {
