@@ -6,7 +6,7 @@
 import { type EmudevResources, isEmudevError } from "@emu/emudev";
 import { IavfDriver } from "@emu/iavf-client";
 import { ETH_STATS_FIELDS, type EthStats, encodeVirtchnl, qrxTail, qtxTail } from "@emu/iavf-common";
-import { type IavfNic, type IavfStatsDelta, iavf, REGISTER_BAR } from "@emu/iavf-emu";
+import { type IavfNic, type IavfStatsDelta, iavf, REGISTER_BAR, rxQueueId, txQueueId } from "@emu/iavf-emu";
 import type { VfioDevice } from "@emu/vfio-device";
 import { DELEGATE_IOVA_BASE, DmaMirror } from "./dma-mirror.js";
 import { DoorbellRelay } from "./doorbell-relay.js";
@@ -152,12 +152,31 @@ export class Delegate {
 
   /** Brings the delegate to what the guest configured now (coalesced: one pass for a burst of changes). */
   schedule(): void {
+    this.publishEnabled();
     if (this.#queued || this.#closed) return;
     this.#queued = true;
     void this.run(async () => {
       this.#queued = false;
       await this.sync();
     }).catch((e) => this.report(e));
+  }
+
+  /**
+   * Tells the relay, synchronously with the front's queue changes, which tails to copy: those of queues enabled on the
+   * front. A disabled queue's tail (zeroed by a reset, say) is not copied to the delegate, whose queue is still
+   * enabled until our DISABLE_QUEUES lands.
+   */
+  private publishEnabled(): void {
+    const dev = this.#dev;
+    const relay = this.#relay?.relay;
+    if (relay === undefined) return;
+    let mask = 0;
+    if (dev !== undefined)
+      for (let q = 0; q < this.#pairs; q++) {
+        if (dev.queue(txQueueId(q)).enabled) mask |= 1 << (2 * q);
+        if (dev.queue(rxQueueId(q)).enabled) mask |= 1 << (2 * q + 1);
+      }
+    relay.setEnabled(mask);
   }
 
   /** Stops serving the device: the guest's queues disabled in the delegate, the relay stopped, memory unmapped. */
@@ -231,12 +250,26 @@ export class Delegate {
     // From here the applied state is unknown until every step succeeded: a failure leaves it "own rings" (all off
     // and reconfigured at the next pass).
     this.#applied = this.#applied.map(() => OWN_RINGS);
-    if (disable.rx | disable.tx)
+    if (disable.rx | disable.tx) {
       await send({ kind: "DisableQueues", vsiId, rxQueues: disable.rx, txQueues: disable.tx });
+      await this.zeroTails(disable.rx, disable.tx);
+    }
     if (plan.configure !== undefined) await send(plan.configure);
     if (plan.irqMap !== undefined) await send(plan.irqMap);
     if (enable.rx | enable.tx) await send({ kind: "EnableQueues", vsiId, rxQueues: enable.rx, txQueues: enable.tx });
     this.#applied = wanted;
+  }
+
+  /**
+   * A stopped pair starts again at descriptor 0 when enabled: its tails are zeroed in the delegate's page, as the
+   * front's own reset zeroes the guest's, so no tail of the old ring is taken for the new one (the relay copies the
+   * guest's tail once the front enables the queue).
+   */
+  private async zeroTails(rx: number, tx: number): Promise<void> {
+    for (const p of this.driver.queuePairs) {
+      if ((tx & (1 << p.id)) !== 0) await p.tx.writeTail(0);
+      if ((rx & (1 << p.id)) !== 0) await p.rx.writeTail(0);
+    }
   }
 
   /** The guest's MAC/VLAN filters, promiscuous modes and RSS, as far as they changed. */
@@ -278,6 +311,7 @@ export class Delegate {
       }
     }
     this.#relay = { fd, relay: new DoorbellRelay({ fd, offset: 0n, size }, to, tails, this.report) };
+    this.publishEnabled();
   }
 
   private async stopRelay(): Promise<void> {

@@ -3,6 +3,7 @@
 import { Worker } from "node:worker_threads";
 import {
   C_COPIES,
+  C_ENABLED,
   C_PASSES,
   C_STOP,
   C_WORDS,
@@ -42,6 +43,11 @@ export class DoorbellRelay {
 
   get passes(): number {
     return Atomics.load(this.#ctl, C_PASSES);
+  }
+
+  /** Which tails are copied: bit i for tail i (the order the relay was given them). */
+  setEnabled(mask: number): void {
+    Atomics.store(this.#ctl, C_ENABLED, mask | 0);
   }
 
   /** Stops the thread; resolves once it exited (it unmapped both files). */

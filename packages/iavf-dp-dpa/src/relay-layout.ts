@@ -1,10 +1,14 @@
 // What the main thread and the doorbell relay thread share: a control block of 32-bit words, and the plain-data
 // description of the two doorbell files the thread maps itself.
 
-/** Control words: the thread stops when STOP is 1; PASSES counts its passes, COPIES the tails it copied. */
+/**
+ * Control words: the thread stops when STOP is 1; PASSES counts its passes, COPIES the tails it copied; ENABLED has
+ * bit i set while tail i's queue is enabled on the front (only those are copied).
+ */
 export const C_STOP = 0;
 export const C_PASSES = 1;
 export const C_COPIES = 2;
+export const C_ENABLED = 3;
 export const C_WORDS = 4;
 
 /** A file range the relay maps (`fd` is process-wide, so a thread can map it). */

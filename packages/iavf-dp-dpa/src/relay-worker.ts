@@ -1,10 +1,11 @@
 // The doorbell relay thread: copies each tail register the guest stored in the front device's doorbell page into the
-// delegate's doorbell page, whenever the two differ — a plain load and a plain store per tail, no message. It runs
+// delegate's doorbell page, whenever the two differ and the queue is enabled on the front — a plain load and a plain
+// store per tail, no message (a queue the front disabled keeps the delegate's tail until the delegate is told). It runs
 // until told to stop; after `SPIN` passes in a row that found nothing new it sleeps `idleUs` between passes (a busy
 // guest is followed at once, an idle one costs a wake-up per `idleUs`).
 import { workerData } from "node:worker_threads";
 import { type Mapping, mmap } from "@emu/sys";
-import { C_COPIES, C_PASSES, C_STOP, type RelayParams } from "./relay-layout.js";
+import { C_COPIES, C_ENABLED, C_PASSES, C_STOP, type RelayParams } from "./relay-layout.js";
 
 const p = workerData as RelayParams;
 const ctl = new Int32Array(p.ctl);
@@ -31,7 +32,9 @@ let copies = 0;
 let passes = 0;
 while (Atomics.load(ctl, C_STOP) === 0) {
   let moved = 0;
+  const enabled = Atomics.load(ctl, C_ENABLED);
   for (let i = 0; i < n; i++) {
+    if ((enabled & (1 << i)) === 0) continue;
     const v = Atomics.load(from, src[i]!);
     const d = dst[i]!;
     if (d[dstAt[i]!] !== v) {

@@ -43,6 +43,12 @@ const bases = (dev: { queue(id: number): { base: bigint; enabled: boolean } }, p
     .map((id) => `${dev.queue(id).base.toString(16)}:${dev.queue(id).enabled}`)
     .join(" ");
 
+/** A tail register as the device sees it: the doorbell's 4 bytes. */
+function tail(dev: { doorbell(id: number): { bytes: Uint8Array } }, id: number): number {
+  const b = dev.doorbell(id).bytes;
+  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+}
+
 describe("the dpa provider", () => {
   it("hands the guest's memory, rings, filters and RSS to the delegate; follows a guest reset", async () => {
     const { dir, del, front, d } = await setup();
@@ -67,6 +73,11 @@ describe("the dpa provider", () => {
     const rssText = (n: typeof del0) => `${Buffer.from(n.rss().key).toString("hex")}/${n.rss().lut.join(",")}`;
     await until(() => rssText(del0) === rssText(front0), 5000, "the guest's RSS on the delegate");
     expect(front0.rss().key.some((b) => b !== 0)).toBe(true); // the guest's random key, not the zeros of a reset
+    // The guest's tails reach the delegate's doorbell page (the relay thread): RX buffers posted, TX frames queued.
+    expect(nic.io.txBurst(0, [new Uint8Array(60).fill(1), new Uint8Array(60).fill(2)])).toBe(2);
+    const tails = (dev: typeof del) => [rxQueueId(0), txQueueId(0), rxQueueId(1)].map((id) => tail(dev, id)).join(",");
+    await until(() => tails(del) === tails(front), 5000, "the delegate's tails");
+    expect(tails(front)).toBe("511,2,511");
     const syncs = d.counters().syncs;
     await nic.reset();
     await until(
@@ -75,6 +86,10 @@ describe("the dpa provider", () => {
       "the delegate after the guest's reset",
     );
     expect(del.queue(txQueueId(0)).enabled).toBe(true);
+    // After the reset the rings start over: the TX tail is 0 again on both sides, the RX buffers posted again.
+    await until(() => tails(del) === tails(front), 5000, "the delegate's tails after the reset");
+    expect(tails(front)).toBe("511,0,511");
+    expect(d.counters().doorbellCopies).toBeGreaterThan(0);
   });
 
   it("the delegate going away is reported; the front's control plane runs on and the provider detaches cleanly", async () => {
