@@ -84,7 +84,8 @@ describe("the delegated data path (dpa) in three processes", () => {
     expect(figure(p, "RX-packets:")).toBe(100);
     expect(figure(p, "TX-packets:")).toBe(100);
     const info = await f.ask("show port info 0");
-    expect(Number(/Doorbells relayed: (\d+)/.exec(info)?.[1])).toBeGreaterThan(0);
+    // The guest connected after the port started: it maps the delegate's doorbell page itself.
+    expect(info).toContain("Doorbells: direct");
     expect(info).toContain("Guest memory: 2 mapping(s) in the delegate, 0 refused");
 
     // The guest's filters reach the delegate: a frame to another unicast address does not come back (not promiscuous).

@@ -1,19 +1,19 @@
 // One front device served by one delegate: the delegate iavf device is driven by @emu/iavf-client's driver (admin
 // queue, VERSION, GET_VF_RESOURCES, resets, GET_STATS) as a control driver only — its own rings are disabled at once —
 // and told, in its own virtchnl, what the front's guest configured: the guest's memory DMA-mapped at the same IOVAs,
-// the guest's rings, vectors and enables. The guest's tail stores are copied into the delegate's doorbell page by the
-// relay thread; the delegate's counters are added to the front's (GET_STATS); its link becomes the front's link.
-import { type EmudevResources, isEmudevError } from "@emu/emudev";
+// the guest's rings, vectors and enables. The guest's tail stores reach the delegate's doorbell page directly or
+// through the relay thread (`doorbell-path.ts`); the delegate's queue interrupts are raised as the guest's
+// (`irq-relay.ts`); its counters are added to the front's (GET_STATS); its link becomes the front's link.
+import type { EmudevResources } from "@emu/emudev";
 import { IavfDriver } from "@emu/iavf-client";
-import { ETH_STATS_FIELDS, type EthStats, encodeVirtchnl, qrxTail, qtxTail } from "@emu/iavf-common";
-import { type IavfNic, type IavfStatsDelta, iavf, REGISTER_BAR, rxQueueId, txQueueId } from "@emu/iavf-emu";
+import { ETH_STATS_FIELDS, type EthStats, encodeVirtchnl } from "@emu/iavf-common";
+import { type IavfNic, type IavfStatsDelta, iavf } from "@emu/iavf-emu";
 import type { VfioDevice } from "@emu/vfio-device";
 import { DELEGATE_IOVA_BASE, DmaMirror } from "./dma-mirror.js";
-import { DoorbellRelay } from "./doorbell-relay.js";
+import { type DoorbellMode, DoorbellPath } from "./doorbell-path.js";
 import { type FilterState, planFilters } from "./filter-plan.js";
 import { IrqRelay } from "./irq-relay.js";
 import { guestPairs, type PairConfig, planQueues } from "./queue-plan.js";
-import type { RelayFile, RelayTail } from "./relay-layout.js";
 
 /** How often the delegate's counters are read (GET_STATS) and added to the front's. */
 const STATS_INTERVAL_MS = 100;
@@ -31,6 +31,8 @@ const OWN_RINGS: PairConfig = {
 };
 
 export interface DelegateCounters {
+  /** How the guest's tails reach the delegate now: its page mapped by the guest, copied by the relay, or neither. */
+  readonly doorbells: DoorbellMode;
   /** Tail values the relay thread copied. */
   readonly doorbellCopies: number;
   /** Interrupts the delegate raised (each then raised to the guest as its controls allow). */
@@ -57,7 +59,7 @@ export class Delegate {
   #applied: PairConfig[];
   #chain: Promise<void> = Promise.resolve();
   #queued = false;
-  #relay: { fd: number; relay: DoorbellRelay } | undefined;
+  readonly #doorbells: DoorbellPath;
   #timer: NodeJS.Timeout | undefined;
   #given: EthStats | undefined;
   #closed = false;
@@ -73,6 +75,7 @@ export class Delegate {
     this.#pairs = driver.queueCount;
     this.#vectors = driver.resources?.maxVectors ?? 0;
     this.#irqs = new IrqRelay(device, this.#pairs, this.#vectors, report);
+    this.#doorbells = new DoorbellPath(driver, report);
     this.#applied = Array.from({ length: this.#pairs }, () => OWN_RINGS);
     this.#mirror = new DmaMirror(device, report);
     driver.on("reset", (r) => {
@@ -123,7 +126,8 @@ export class Delegate {
 
   counters(): DelegateCounters {
     return {
-      doorbellCopies: this.#relay?.relay.copies ?? 0,
+      doorbells: this.#doorbells.mode,
+      doorbellCopies: this.#doorbells.copies,
       interrupts: this.#irqs.taken,
       dmaMappings: this.#mirror.size,
       dmaRefused: this.#mirror.refused,
@@ -144,6 +148,7 @@ export class Delegate {
         if (e.name === "rss" || e.name === "filters") this.schedule();
       }),
     );
+    this.#doorbells.offer(dev); // a guest connecting from now on maps the delegate's doorbell page itself
     this.#timer = setInterval(() => void this.pullStats(), STATS_INTERVAL_MS);
     this.#timer.unref();
     if (this.driver.link.up) this.#nic.setLink(true, this.driver.link.speedMbps);
@@ -152,7 +157,7 @@ export class Delegate {
 
   /** Brings the delegate to what the guest configured now (coalesced: one pass for a burst of changes). */
   schedule(): void {
-    this.publishEnabled();
+    this.#doorbells.setEnabled(this.#dev);
     if (this.#queued || this.#closed) return;
     this.#queued = true;
     void this.run(async () => {
@@ -161,26 +166,9 @@ export class Delegate {
     }).catch((e) => this.report(e));
   }
 
-  /**
-   * Tells the relay, synchronously with the front's queue changes, which tails to copy: those of queues enabled on the
-   * front. A disabled queue's tail (zeroed by a reset, say) is not copied to the delegate, whose queue is still
-   * enabled until our DISABLE_QUEUES lands.
-   */
-  private publishEnabled(): void {
-    const dev = this.#dev;
-    const relay = this.#relay?.relay;
-    if (relay === undefined) return;
-    let mask = 0;
-    if (dev !== undefined)
-      for (let q = 0; q < this.#pairs; q++) {
-        if (dev.queue(txQueueId(q)).enabled) mask |= 1 << (2 * q);
-        if (dev.queue(rxQueueId(q)).enabled) mask |= 1 << (2 * q + 1);
-      }
-    relay.setEnabled(mask);
-  }
-
   /** Stops serving the device: the guest's queues disabled in the delegate, the relay stopped, memory unmapped. */
   async unbind(): Promise<void> {
+    if (this.#dev !== undefined) this.#doorbells.withdraw(this.#dev); // at once: the next guest maps the front's page
     for (const off of this.#off.splice(0)) off();
     clearInterval(this.#timer);
     this.#timer = undefined;
@@ -189,7 +177,7 @@ export class Delegate {
         await this.apply(this.#applied.map(() => OFF_PAIR));
       } finally {
         // Whatever the delegate answered (it may be gone): no thread, eventfd or mapping of ours is left behind.
-        await this.stopRelay();
+        await this.#doorbells.stop();
         await this.#irqs.stop();
         this.#irqsFor = undefined;
         await this.#mirror.clear();
@@ -226,7 +214,7 @@ export class Delegate {
     if (dev === undefined || nic === undefined || this.driver.state !== "running") return;
     const started = dev.state === "started";
     await this.#mirror.sync(started ? dev.dma.files() : [], started ? dev.dma.regions() : []);
-    await this.ensureRelay(dev);
+    await this.#doorbells.ensure(dev);
     await this.apply(guestPairs(dev, nic, this.#pairs));
     await this.applyFilters(nic);
     if (this.#irqsFor !== dev) {
@@ -250,26 +238,12 @@ export class Delegate {
     // From here the applied state is unknown until every step succeeded: a failure leaves it "own rings" (all off
     // and reconfigured at the next pass).
     this.#applied = this.#applied.map(() => OWN_RINGS);
-    if (disable.rx | disable.tx) {
+    if (disable.rx | disable.tx)
       await send({ kind: "DisableQueues", vsiId, rxQueues: disable.rx, txQueues: disable.tx });
-      await this.zeroTails(disable.rx, disable.tx);
-    }
     if (plan.configure !== undefined) await send(plan.configure);
     if (plan.irqMap !== undefined) await send(plan.irqMap);
     if (enable.rx | enable.tx) await send({ kind: "EnableQueues", vsiId, rxQueues: enable.rx, txQueues: enable.tx });
     this.#applied = wanted;
-  }
-
-  /**
-   * A stopped pair starts again at descriptor 0 when enabled: its tails are zeroed in the delegate's page, as the
-   * front's own reset zeroes the guest's, so no tail of the old ring is taken for the new one (the relay copies the
-   * guest's tail once the front enables the queue).
-   */
-  private async zeroTails(rx: number, tx: number): Promise<void> {
-    for (const p of this.driver.queuePairs) {
-      if ((tx & (1 << p.id)) !== 0) await p.tx.writeTail(0);
-      if ((rx & (1 << p.id)) !== 0) await p.rx.writeTail(0);
-    }
   }
 
   /** The guest's MAC/VLAN filters, promiscuous modes and RSS, as far as they changed. */
@@ -282,42 +256,6 @@ export class Delegate {
       await this.driver.mailbox.request(e.opcode, e.payload);
     }
     this.#filters = state;
-  }
-
-  /** The relay runs while the front is served (its doorbell memfd changes with each start). */
-  private async ensureRelay(dev: EmudevResources): Promise<void> {
-    let fd: number | undefined;
-    let size = 0;
-    try {
-      const r = dev.connected ? dev.regions().find((x) => x.index === REGISTER_BAR) : undefined;
-      fd = r?.fd;
-      size = r?.memory?.length ?? 0;
-    } catch (e) {
-      if (!isEmudevError(e)) throw e; // not started
-    }
-    if (this.#relay?.fd === fd) return;
-    await this.stopRelay();
-    if (fd === undefined || size === 0) return;
-    const to: RelayFile[] = [];
-    const tails: RelayTail[] = [];
-    for (const p of this.driver.queuePairs) {
-      for (const ring of [p.tx, p.rx]) {
-        const f = ring.doorbellFile;
-        if (f === undefined)
-          throw new Error("the delegate's tail registers are not in mapped memory: nothing to relay to");
-        let i = to.findIndex((t) => t.fd === f.fd && t.offset === f.offset);
-        if (i < 0) i = to.push({ fd: f.fd, offset: f.offset, size: f.size }) - 1;
-        tails.push({ from: ring.kind === "tx" ? qtxTail(p.id) : qrxTail(p.id), file: i, at: f.at });
-      }
-    }
-    this.#relay = { fd, relay: new DoorbellRelay({ fd, offset: 0n, size }, to, tails, this.report) };
-    this.publishEnabled();
-  }
-
-  private async stopRelay(): Promise<void> {
-    const r = this.#relay;
-    this.#relay = undefined;
-    await r?.relay.stop();
   }
 
   /** Adds what the delegate counted since the last read to the front's VSI counters. */

@@ -76,7 +76,7 @@ export const netIavfDpa: PortDriver<typeof args> = {
           ...(c === undefined
             ? {}
             : {
-                "doorbells relayed": String(c.doorbellCopies),
+                doorbells: c.doorbells === "relayed" ? `relayed (${c.doorbellCopies} tails copied)` : c.doorbells,
                 "interrupts relayed": String(c.interrupts),
                 "guest memory": `${c.dmaMappings} mapping(s) in the delegate, ${c.dmaRefused} refused`,
                 "reconfigurations / delegate resets": `${c.syncs} / ${c.delegateResets}`,

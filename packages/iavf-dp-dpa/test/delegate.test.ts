@@ -73,7 +73,9 @@ describe("the dpa provider", () => {
     const rssText = (n: typeof del0) => `${Buffer.from(n.rss().key).toString("hex")}/${n.rss().lut.join(",")}`;
     await until(() => rssText(del0) === rssText(front0), 5000, "the guest's RSS on the delegate");
     expect(front0.rss().key.some((b) => b !== 0)).toBe(true); // the guest's random key, not the zeros of a reset
-    // The guest's tails reach the delegate's doorbell page (the relay thread): RX buffers posted, TX frames queued.
+    // The guest connected after the delegate was bound: it maps the delegate's doorbell page itself (direct).
+    expect(d.counters().doorbells).toBe("direct");
+    // Its tails are the delegate's: RX buffers posted, TX frames queued.
     expect(nic.io.txBurst(0, [new Uint8Array(60).fill(1), new Uint8Array(60).fill(2)])).toBe(2);
     const tails = (dev: typeof del) => [rxQueueId(0), txQueueId(0), rxQueueId(1)].map((id) => tail(dev, id)).join(",");
     await until(() => tails(del) === tails(front), 5000, "the delegate's tails");
@@ -89,7 +91,40 @@ describe("the dpa provider", () => {
     // After the reset the rings start over: the TX tail is 0 again on both sides, the RX buffers posted again.
     await until(() => tails(del) === tails(front), 5000, "the delegate's tails after the reset");
     expect(tails(front)).toBe("511,0,511");
-    expect(d.counters().doorbellCopies).toBeGreaterThan(0);
+    expect(d.counters()).toMatchObject({ doorbells: "direct", doorbellCopies: 0 });
+  });
+
+  it("a guest connected before the delegate was bound keeps the front's page: its tails are relayed", async () => {
+    const dir = tempDir();
+    const emudev = new EmudevRegistry();
+    emudev.registerDriver(iavfDriver);
+    emudev.registerProvider(iavfDpSw);
+    afterThisTest(() => emudev.closeAll());
+    const make = async (name: string) => {
+      const dev = emudev.create(`${name},sock=${join(dir, `${name}.sock`)},queues=1`);
+      dev.configure({ resetDelayMs: 0 });
+      await dev.start();
+      return dev;
+    };
+    const del = await make("emu_iavf1");
+    del.attach(IAVF_DP_SW);
+    const front = await make("emu_iavf0");
+    const nic = await IavfDriver.attach(await VfioUserClient.connect(join(dir, "emu_iavf0.sock")), {
+      interrupts: false,
+      statsIntervalMs: 0,
+    });
+    afterThisTest(() => nic.close());
+    const d = await attachDelegate(front, await VfioUserClient.connect(join(dir, "emu_iavf1.sock")), emudev);
+    afterThisTest(() => d.close());
+    // Attached under running queues: the guest is reset (RESET_IMPENDING) and sets its rings up again.
+    await until(() => nic.state === "running" && del.queue(rxQueueId(0)).enabled, 5000, "the delegate configured");
+    await until(() => tail(del, rxQueueId(0)) === tail(front, rxQueueId(0)), 5000, "the RX tail relayed");
+    expect(tail(front, rxQueueId(0))).toBe(511);
+    expect(nic.io.txBurst(0, [new Uint8Array(60)])).toBe(1);
+    await until(() => tail(del, txQueueId(0)) === 1, 5000, "the TX tail relayed");
+    expect(d.counters().doorbells).toBe("relayed");
+    expect(d.counters().doorbellCopies).toBeGreaterThanOrEqual(2);
+    expect(front.regions().find((r) => r.index === 0)?.offer).toBeUndefined();
   });
 
   it("the delegate going away is reported; the front's control plane runs on and the provider detaches cleanly", async () => {
