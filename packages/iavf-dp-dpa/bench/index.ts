@@ -33,21 +33,32 @@ async function device(name: string) {
   return dev;
 }
 const direct = await device("emu_iavf0");
-await device("emu_iavf1"); // the delegate (its net_iavfbe1 port is made below)
+await device("emu_iavf1"); // the delegate of emu_iavf2 (its net_iavfbe1 port is made below)
 const front = await device("emu_iavf2");
+await device("emu_iavf3"); // the delegate of emu_iavf4 (net_iavfbe2)
+const relayed = await device("emu_iavf4");
 const pool = MbufPool.create("bench", { count: 16384 });
 const made: Port[] = [];
-for (const d of ["net_iavfbe0,emu=emu_iavf0", "net_iavfbe1,emu=emu_iavf1", "net_null0,size=64", "net_null1,size=64"]) {
+for (const d of [
+  "net_iavfbe0,emu=emu_iavf0",
+  "net_iavfbe1,emu=emu_iavf1",
+  "net_null0,size=64",
+  "net_null1,size=64",
+  "net_iavfbe2,emu=emu_iavf3",
+]) {
   const p = await ports.create(d);
   await p.configure({ pool, rxQueues: 1, txQueues: 1 });
   await p.start();
   made.push(p);
 }
 await attachDelegate(front, await VfioUserClient.connect(join(dir, "emu_iavf1.sock")), emudev);
+// emu_iavf4's guest connects before its delegate is bound: it maps the front's own doorbell page, the relay copies.
+const early = await RawDriver.open(join(dir, "emu_iavf4.sock"));
+await attachDelegate(relayed, await VfioUserClient.connect(join(dir, "emu_iavf3.sock")), emudev);
 
 /** A raw guest over vfio-user in this process for the mailbox; its rings are polled from the worker. */
-async function guestOf(dev: typeof direct) {
-  const drv = await RawDriver.open(join(dir, `${dev.name}.sock`));
+async function guestOf(dev: typeof direct, connected?: RawDriver) {
+  const drv = connected ?? (await RawDriver.open(join(dir, `${dev.name}.sock`)));
   await bringUp(drv, 1, undefined, RING);
   await drv.call({ kind: "ConfigPromiscuousMode", vsiId: VSI, flags: 1 });
   const file = dev.dma.files()[0]!;
@@ -68,6 +79,7 @@ async function guestOf(dev: typeof direct) {
 }
 const g0 = await guestOf(direct);
 const g2 = await guestOf(front);
+const g4 = await guestOf(relayed, early);
 await new Promise((r) => setTimeout(r, 300)); // the delegate configured (asynchronous virtchnl)
 
 async function run(
@@ -93,8 +105,10 @@ const baseline = (await run("null", g0, made[0]!)).mpps;
 const rows: [string, { mpps: number; guest: number }][] = [
   ["guest TX → emu_iavf0 (iavf-dp-sw) → net_null", await run("tx", g0, made[0]!)],
   ["guest TX → emu_iavf2 (dpa) → emu_iavf1 (iavf-dp-sw) → net_null", await run("tx", g2, made[1]!)],
+  ["guest TX → emu_iavf4 (dpa, tails relayed) → emu_iavf3 (iavf-dp-sw) → net_null", await run("tx", g4, made[4]!)],
   ["net_null → emu_iavf0 (iavf-dp-sw) → guest RX", await run("rx", g0, made[0]!)],
   ["net_null → emu_iavf1 (iavf-dp-sw) → emu_iavf2 (dpa) → guest RX", await run("rx", g2, made[1]!)],
+  ["net_null → emu_iavf3 (iavf-dp-sw) → emu_iavf4 (dpa, tails relayed) → guest RX", await run("rx", g4, made[4]!)],
 ];
 console.log(`\n64-byte packets, 1 queue pair of ${RING} descriptors, ${MS} ms each, one forwarding thread\n`);
 console.log("| path | Mpps | × net_null → net_null | guest saw (Mpps) |");
@@ -105,11 +119,15 @@ for (const [name, r] of rows)
 // What the guest saw is the figure: on RX the back-end's transmit takes every packet and discards what finds no
 // posted buffer, so only the guest's write-backs count as delivered.
 const ratio = (a: number, b: number) => (rows[a]![1].guest / rows[b]![1].guest).toFixed(3);
-console.log(`\ndelegated / direct (what the guest saw): guest TX ${ratio(1, 0)}, guest RX ${ratio(3, 2)}`);
-const d = delegateOf(front);
-front.detach(); // the front lets its delegate go before the delegate's server closes
-await d?.close();
+console.log(`\ndelegated / software path (what the guest saw): guest TX ${ratio(1, 0)}, guest RX ${ratio(4, 3)}`);
+console.log(`with the tails relayed / software path: guest TX ${ratio(2, 0)}, guest RX ${ratio(5, 3)}`);
+for (const f of [front, relayed]) {
+  const d = delegateOf(f);
+  f.detach(); // the front lets its delegate go before the delegate's server closes
+  await d?.close();
+}
 await g0.drv.close();
+await g4.drv.close();
 await g2.drv.close();
 for (const p of made) await p.close();
 await emudev.closeAll();
