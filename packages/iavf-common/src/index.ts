@@ -61,7 +61,6 @@ export {
   AQ_HEAD_TAIL_MASK,
   AqLen,
   BAR0_SIZE,
-  DOORBELL_AREA,
   DynCtl,
   Icr0,
   MAX_QUEUE_PAIRS,
@@ -79,6 +78,7 @@ export {
   vfqfHkey,
   vfqfHlut,
 } from "./registers.js";
+export { BROADCAST_MAC, macNumber, type RxFilterTable, rxFilterAccepts } from "./rx-filter.js";
 export {
   PF_MINIMAL_CAPS,
   RSS_KEY_SIZE,

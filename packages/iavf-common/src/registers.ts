@@ -52,8 +52,6 @@ export const vfqfHkey = (i: number): number => 0xcc00 + 4 * i;
 /** RSS lookup-table word `i` (0..15; Linux writes one more): 0xD000 + 4i. */
 export const vfqfHlut = (i: number): number => 0xd000 + 4 * i;
 
-/** The doorbell area: TX tails at 0x0000, RX tails at 0x2000; the 16 KiB from 0 cover both. */
-export const DOORBELL_AREA = { offset: 0x0000, size: 0x4000 } as const;
 /** Register range Linux writes on its RSS-by-register path (HENA, HKEY, HLUT and one word beyond each array). */
 export const RSS_REGISTER_RANGE = { offset: 0xc400, size: 0xd100 - 0xc400 } as const;
 

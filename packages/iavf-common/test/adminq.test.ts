@@ -65,7 +65,9 @@ describe("admin-queue descriptor", () => {
     if (!r.ok) return;
     expect(r.value.cookieLow).toBe(VirtchnlStatus.ERR_NOT_SUPPORTED);
     expect(r.value.flags).toBe(AqFlag.DD | AqFlag.CMP | AqFlag.LB | AqFlag.BUF);
-    expect(aqBufferAddress(r.value)).toBe(0x1_0000_2000);
+    expect(aqBufferAddress(r.value)).toBe(0x1_0000_2000n);
+    // all 64 bits, exactly
+    expect(aqBufferAddress({ ...r.value, addrHigh: 0xffff_ffff, addrLow: 0xffff_f001 })).toBe(0xffff_ffff_ffff_f001n);
     expect(toHex(encodeAqDescriptor(r.value))).toBe(toHex(arqNotSupported));
   });
 

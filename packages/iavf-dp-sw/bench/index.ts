@@ -11,6 +11,7 @@ import { register } from "@emu/iavf-dp-sw";
 import { REGISTER_BAR } from "@emu/iavf-emu";
 import { builtinPortDrivers, emudevService, MbufPool, type Port, PortRegistry } from "@emu/port";
 import { bringUp, GUEST, RawDriver, rxRing, txRing, VSI } from "../test/fixtures/guest.js";
+import { scale } from "./scale.js";
 
 const quick = process.argv.includes("--quick");
 const MS = quick ? 1000 : 3000;
@@ -90,3 +91,5 @@ for (const p of made) await p.close();
 await dev.close();
 pool.close();
 rmSync(dir, { recursive: true, force: true });
+
+for (const line of await scale(quick ? 8 : 64, quick ? 1000 : 5000)) console.log(line);

@@ -53,10 +53,7 @@ import {
   type SharedBlocks,
 } from "./layout.js";
 import { Publisher } from "./publish.js";
-import { StatsBook } from "./stats.js";
-
-/** How often the workers' counters reach the VF's statistics. */
-const STATS_INTERVAL_MS = 50;
+import { flushPeriodically, StatsBook } from "./stats.js";
 
 /** A guest memory mapping, as the DMA table names it. */
 type Range = { readonly iova: bigint; readonly size: bigint };
@@ -80,7 +77,7 @@ export class Backend {
   readonly #pairs: number;
   readonly #off: (() => void)[] = [];
   #db: Uint8Array | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #stopFlushing: (() => void) | undefined;
   #closed = false;
   /** Interrupts delivered to the guest. */
   interrupts = 0;
@@ -105,8 +102,7 @@ export class Backend {
     );
     this.refresh();
     void this.relay();
-    this.#timer = setInterval(() => this.stats.flush(), STATS_INTERVAL_MS);
-    this.#timer.unref();
+    this.#stopFlushing = flushPeriodically(this.stats);
   }
 
   /** Threads running this device's data path. */
@@ -165,7 +161,7 @@ export class Backend {
     }, true);
     this.#closed = true;
     for (const off of this.#off.splice(0)) off();
-    clearInterval(this.#timer);
+    this.#stopFlushing?.();
     this.stats.flush();
     Atomics.store(this.#ctl, H_CLOSED, 1);
     Atomics.add(this.#ctl, H_WAKE, 1);

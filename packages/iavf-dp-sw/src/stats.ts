@@ -59,3 +59,27 @@ export class StatsBook {
     if (any) this.nic.addStats(delta as IavfStatsDelta);
   }
 }
+
+/** How often the workers' counters reach the VF's statistics. */
+const STATS_INTERVAL_MS = 50;
+const flushing = new Set<StatsBook>();
+let ticker: NodeJS.Timeout | undefined;
+
+/**
+ * Flushes `book` every STATS_INTERVAL_MS until the returned function is called. One timer serves every device of the
+ * process (a timer each would wake the event loop once per device).
+ */
+export function flushPeriodically(book: StatsBook): () => void {
+  flushing.add(book);
+  if (ticker === undefined) {
+    ticker = setInterval(() => {
+      for (const b of flushing) b.flush();
+    }, STATS_INTERVAL_MS);
+    ticker.unref();
+  }
+  return () => {
+    if (!flushing.delete(book) || flushing.size > 0) return;
+    clearInterval(ticker);
+    ticker = undefined;
+  };
+}

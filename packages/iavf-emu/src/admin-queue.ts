@@ -13,6 +13,7 @@ import {
   AqLen,
   AqOpcode,
   AqReturnCode,
+  aqBufferAddress,
   encodeAqDescriptor,
   Reg,
   readAqDescriptor,
@@ -62,10 +63,6 @@ export interface ArqMessage {
 export type MessageHandler = (opcode: number, payload: Uint8Array) => Promise<boolean> | boolean;
 
 const u8 = (d: AqDescriptor): Uint8Array => encodeAqDescriptor(d);
-
-function bufferAddress(d: AqDescriptor): bigint {
-  return (BigInt(d.addrHigh) << 32n) | BigInt(d.addrLow);
-}
 
 export class AdminQueues {
   private readonly backlog: ArqMessage[] = [];
@@ -165,7 +162,7 @@ export class AdminQueues {
       return { retval: AqReturnCode.E2BIG };
     }
     try {
-      const payload = await this.dma.read(bufferAddress(d), d.datalen);
+      const payload = await this.dma.read(aqBufferAddress(d), d.datalen);
       return { retval: AqReturnCode.OK, message: { opcode: d.cookieHigh, payload: payload.slice() } };
     } catch {
       this.counters.badBuffer++;
@@ -254,7 +251,7 @@ export class AdminQueues {
       return AqReturnCode.E2BIG;
     }
     try {
-      await this.dma.write(bufferAddress(desc), payload);
+      await this.dma.write(aqBufferAddress(desc), payload);
       return AqReturnCode.OK;
     } catch {
       this.counters.arqBadBuffer++;

@@ -92,6 +92,8 @@ export class IavfDevice implements DriverInstance {
   private ctx: DeviceContext | undefined;
   private chain: Promise<void> = Promise.resolve();
   private resetTimer: NodeJS.Timeout | undefined;
+  /** VF resets so far, of any kind. */
+  private resets = 0;
   private activeWaiters: (() => void)[] = [];
   private config: IavfConfig = {};
   private readonly armListeners = new Set<(vector: number, armed: boolean) => void>();
@@ -210,7 +212,23 @@ export class IavfDevice implements DriverInstance {
   }
 
   private onRegisterRead(offset: number): number | undefined {
-    return offset === Reg.VFINT_ICR01 ? this.irqs.readIcr() : undefined;
+    if (offset === Reg.VFINT_ICR01) return this.irqs.readIcr();
+    return this.rssRegister(offset);
+  }
+
+  /**
+   * The VFQF_* registers read the RSS state, however it was set (the registers, virtchnl, or the PF's default after a
+   * reset): one storage, as on hardware.
+   */
+  private rssRegister(offset: number): number | undefined {
+    if (offset === vfqfHena(0)) return Number(this.state.rssHena & 0xffff_ffffn);
+    if (offset === vfqfHena(1)) return Number(this.state.rssHena >> 32n);
+    const word = (bytes: Uint8Array, at: number) =>
+      ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24)) >>>
+      0;
+    if (offset >= vfqfHkey(0) && offset < vfqfHkey(13)) return word(this.state.rssKey, offset - vfqfHkey(0));
+    if (offset >= vfqfHlut(0) && offset < vfqfHlut(16)) return word(this.state.rssLut, offset - vfqfHlut(0));
+    return undefined;
   }
 
   private onRegisterWrite(offset: number, value: number): Promise<void> | undefined {
@@ -343,6 +361,7 @@ export class IavfDevice implements DriverInstance {
    * for the first half, COMPLETED for the second).
    */
   private resetVf(kind: ResetKind): void {
+    this.resets++;
     this.bar.clear(this.allRegisters());
     this.bar.set(Reg.VFGEN_RSTAT, VfrState.INPROGRESS);
     if (this.mem !== undefined) for (const p of DOORBELL_PAGES) this.mem.fill(0, p.offset, p.offset + p.size);
@@ -380,6 +399,7 @@ export class IavfDevice implements DriverInstance {
   private pfReset(): Promise<void> {
     const active = new Promise<void>((resolve) => this.activeWaiters.push(resolve));
     void this.serially(async () => {
+      const before = this.resets;
       if (this.pf.active && this.mem !== undefined) {
         const event = { type: "ResetImpending" as const, severity: PfEventSeverity.CERTAIN_DOOM };
         await this.postEvent({
@@ -387,8 +407,14 @@ export class IavfDevice implements DriverInstance {
           status: 0,
           payload: encodeVirtchnl({ kind: "Event", event }).payload,
         });
+        // The reset clears ARQH: a driver that reads the ARQ up to ARQH (Linux's clean_arq) must get the chance to
+        // see the event first. Half the reset delay, as long as each reset state lasts.
+        const notice = Math.floor((this.config.resetDelayMs ?? 10) / 2);
+        if (notice > 0) await new Promise((resolve) => setTimeout(resolve, notice));
       }
-      this.resetVf("pf");
+      // Another reset (the client's, the device stopping) in the meantime already did it (and its activation
+      // resolves the waiter).
+      if (this.resets === before) this.resetVf("pf");
     });
     return active;
   }

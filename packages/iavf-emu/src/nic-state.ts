@@ -1,7 +1,16 @@
 // What the guest configured through virtchnl that a data path needs and a PF keeps: queue settings, the RSS key, LUT
 // and hash set, MAC and VLAN filters, promiscuous modes, and the VSI's counters. Kept here, read by a provider through
 // the `iavf(dev)` accessor, reset with the VF.
-import { ETH_STATS_FIELDS, type EthStats, RSS_KEY_SIZE, RSS_LUT_SIZE } from "@emu/iavf-common";
+import {
+  DEFAULT_RSS_HENA,
+  ETH_STATS_FIELDS,
+  type EthStats,
+  macNumber,
+  RSS_KEY_SIZE,
+  RSS_LUT_SIZE,
+  type RxFilterTable,
+  rxFilterAccepts,
+} from "@emu/iavf-common";
 
 /** An RX queue as CONFIG_VSI_QUEUES set it up (`virtchnl_rxq_info`). */
 export interface IavfRxQueueConfig {
@@ -72,26 +81,12 @@ export interface IavfCounters {
 /** A counter delta a provider adds: any subset of the counters, as numbers or bigints. */
 export type IavfStatsDelta = { readonly [K in keyof EthStats]?: number | bigint };
 
-/** The MAC as a 48-bit number (a Set key cheaper than a string on the data path). */
-function macKey(bytes: Uint8Array, at = 0): number {
-  return (
-    (bytes[at] ?? 0) * 2 ** 40 +
-    (bytes[at + 1] ?? 0) * 2 ** 32 +
-    (((bytes[at + 2] ?? 0) << 24) >>> 0) +
-    ((bytes[at + 3] ?? 0) << 16) +
-    ((bytes[at + 4] ?? 0) << 8) +
-    (bytes[at + 5] ?? 0)
-  );
-}
-
 function macBytes(mac: string): Uint8Array {
   return Uint8Array.from(mac.split(":").map((h) => Number.parseInt(h, 16)));
 }
 
-const BROADCAST = 0xffff_ffff_ffff;
-
 /** The mutable state behind the accessor; the virtchnl handlers change it, a VF reset clears it. */
-export class NicState {
+export class NicState implements RxFilterTable {
   readonly rxq: (IavfRxQueueConfig | undefined)[];
   readonly txq: (IavfTxQueueConfig | undefined)[];
   /** The ITR index (0..2) of each queue's interrupt (CONFIG_IRQ_MAP rxitr_idx/txitr_idx). */
@@ -139,27 +134,30 @@ export class NicState {
     this.txItr.fill(1);
     this.macs.clear();
     if (this.defaultMac !== "00:00:00:00:00:00")
-      this.macs.set(macKey(macBytes(this.defaultMac)), { mac: this.defaultMac, type: 1 });
+      this.macs.set(macNumber(macBytes(this.defaultMac)), { mac: this.defaultMac, type: 1 });
     this.vlanSet.clear();
     this.unicastPromisc = false;
     this.multicastPromisc = false;
     this.vlanStripping = false;
     this.rssKey.fill(0);
     for (let i = 0; i < this.rssLut.length; i++) this.rssLut[i] = i % this.queuePairs;
-    this.rssHena = 0n;
+    // A PF programs its default hash set when it sets up the VF's VSI (ice: ICE_DEFAULT_RSS_HENA, what
+    // GET_RSS_HENA_CAPS reports). Linux's iavf reads it with GET_RSS_HENA_CAPS and sends SET_RSS_HENA only when the
+    // user changes it (ethtool): with 0 here a Linux guest would get no RSS at all.
+    this.rssHena = DEFAULT_RSS_HENA;
   }
 
   addMac(mac: string, type: number): void {
-    this.macs.set(macKey(macBytes(mac)), { mac, type });
+    this.macs.set(macNumber(macBytes(mac)), { mac, type });
   }
 
-  hasMac(mac: string): boolean {
-    return this.macs.has(macKey(macBytes(mac)));
+  hasMacText(mac: string): boolean {
+    return this.macs.has(macNumber(macBytes(mac)));
   }
 
   delMac(mac: string): void {
     if (mac === this.defaultMac) return; // the PF's address stays
-    this.macs.delete(macKey(macBytes(mac)));
+    this.macs.delete(macNumber(macBytes(mac)));
   }
 
   get macCount(): number {
@@ -190,15 +188,18 @@ export class NicState {
 
   /**
    * Whether a frame to destination MAC `dst` (6 bytes at `at`), tagged `vlan` (undefined: untagged) passes the
-   * filters: broadcast always; unicast to a filtered address or in unicast promisc; multicast to a filtered address
-   * or in multicast promisc; a tagged frame only if its VLAN was added (or no VLAN was added at all).
+   * filters (`rxFilterAccepts`, the rule every data path applies).
    */
   accepts(dst: Uint8Array, at = 0, vlan?: number): boolean {
-    if (vlan !== undefined && vlan !== 0 && this.vlanSet.size > 0 && !this.vlanSet.has(vlan)) return false;
-    const key = macKey(dst, at);
-    if (key === BROADCAST || this.macs.has(key)) return true;
-    const multicast = ((dst[at] ?? 0) & 1) === 1;
-    return multicast ? this.multicastPromisc || this.unicastPromisc : this.unicastPromisc;
+    return rxFilterAccepts(this, dst, at, vlan);
+  }
+
+  hasMac(mac: number): boolean {
+    return this.macs.has(mac);
+  }
+
+  passesVlan(vlan: number): boolean {
+    return this.vlanSet.size === 0 || this.vlanSet.has(vlan);
   }
 
   rss(): IavfRss {

@@ -43,7 +43,7 @@ export function ethAddr(ctx: PfContext, m: AddEthAddr | DelEthAddr): PfReply {
     const why = macProblem(a.mac);
     if (why !== undefined) return refuse(`ADD_ETH_ADDR of ${why}`);
   }
-  const fresh = new Set(m.addresses.filter((a) => !ctx.state.hasMac(a.mac)).map((a) => a.mac));
+  const fresh = new Set(m.addresses.filter((a) => !ctx.state.hasMacText(a.mac)).map((a) => a.mac));
   if (ctx.state.macCount + fresh.size > MAX_MAC_FILTERS) return refuse(`more than ${MAX_MAC_FILTERS} MAC filters`);
   for (const a of m.addresses) ctx.state.addMac(a.mac, a.type & 0x3);
   ctx.host.attributeChanged("filters");

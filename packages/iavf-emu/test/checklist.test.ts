@@ -324,6 +324,10 @@ describe("§7 interoperability checklist, device side", () => {
   it("14. accepts writes to VFQF_HENA/HKEY/HLUT and the ITR registers; every register reads back", async () => {
     const { dev, drv } = await setup(",queues=4");
     await negotiate(drv, VfCap.OFFLOAD_L2); // no RSS_PF: Linux's register path
+    // Before the driver writes it, the hash set is the PF's default (what GET_RSS_HENA_CAPS reports): Linux's iavf
+    // never sets it over virtchnl unless the user asks (ethtool), so a PF that left 0 would give it no RSS.
+    expect((await dev.ask<{ rss: { hena: bigint } }>("nic")).rss.hena).toBe(DEFAULT_RSS_HENA);
+    expect(BigInt(await drv.r32(0xc400)) | (BigInt(await drv.r32(0xc404)) << 32n)).toBe(DEFAULT_RSS_HENA);
     await drv.w32(0xc400, 0x8000_0000);
     await drv.w32(0xc404, 0x1);
     for (let i = 0; i <= 13; i++) await drv.w32(0xcc00 + 4 * i, 0x04030201 + i);

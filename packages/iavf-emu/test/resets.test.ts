@@ -73,6 +73,10 @@ describe("resets", () => {
     await bringUp(drv, 4);
     await drv.next(); // LINK_CHANGE after ENABLE_QUEUES
     const done = dev.ask("pfReset");
+    // Visible the way Linux's clean_arq looks (ARQH moved past it) while the ARQ is still enabled: the reset comes
+    // half the reset delay later, not in the same step.
+    await until(async () => (await drv.r32(Reg.VF_ARQH1)) !== drv.ntc, 5000, "the event");
+    expect((await drv.r32(Reg.VF_ARQLEN1)) & AqLen.ENABLE).not.toBe(0);
     await until(async () => ((await drv.r32(Reg.VF_ARQLEN1)) & AqLen.ENABLE) === 0, 5000, "the reset to start");
     // Posted before the ARQ was disabled: the driver finds it in its ring (as Linux does in its reset task).
     const desc = drv.desc(MEM.ARQ, drv.ntc);

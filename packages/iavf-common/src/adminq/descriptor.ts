@@ -170,7 +170,7 @@ export function encodeAqDescriptor(d: AqDescriptor): Uint8Array {
   return out;
 }
 
-/** The 64-bit buffer address of a descriptor, as a number (guest addresses fit in 53 bits). */
-export function aqBufferAddress(d: AqDescriptor): number {
-  return d.addrHigh * 0x1_0000_0000 + d.addrLow;
+/** The 64-bit buffer address of a descriptor (a bigint: a guest may write any 64 bits, and a number would round). */
+export function aqBufferAddress(d: AqDescriptor): bigint {
+  return (BigInt(d.addrHigh >>> 0) << 32n) | BigInt(d.addrLow >>> 0);
 }

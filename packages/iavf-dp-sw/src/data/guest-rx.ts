@@ -64,7 +64,7 @@ export class GuestRx {
       const at = b * bufSize + meta[b * MBUF_META_WORDS + MBUF_OFF]!;
       const len = meta[b * MBUF_META_WORDS + MBUF_LEN]!;
       const c = classify(bytes, at, len, this.#cls);
-      if (len < 14 || !s.accepts(bytes, at, c.cast, c.vlan)) {
+      if (len < 14 || !s.accepts(bytes, at, c.vlan)) {
         s.count(STAT.filtered);
         continue;
       }

@@ -2,6 +2,7 @@
 // then applied (guest memory and the doorbell page mapped again when they changed, rings located, the RSS key made
 // into tables) and acknowledged — after the acknowledgement the worker touches nothing the old generation described.
 import { threadId } from "node:worker_threads";
+import { type RxFilterTable, rxFilterAccepts } from "@emu/iavf-common";
 import { type Mapping, mmap } from "@emu/sys";
 import {
   AT,
@@ -54,7 +55,7 @@ export interface Ring {
   enabled: boolean;
 }
 
-export class WorkerState {
+export class WorkerState implements RxFilterTable {
   readonly ctl: Int32Array;
   readonly stats: Float64Array;
   readonly slot: number;
@@ -73,8 +74,8 @@ export class WorkerState {
   #dbEpoch = -1;
   // filters
   readonly macs = new Set<number>();
-  ucastPromisc = false;
-  mcastPromisc = false;
+  unicastPromisc = false;
+  multicastPromisc = false;
   vlanFilter = false;
   readonly vlans = new Uint32Array(128);
   // RSS
@@ -148,8 +149,8 @@ export class WorkerState {
       this.rxMax[id] = c[q + Q_RX_MAX]!;
     }
     const f = c[H_FILTER]!;
-    this.ucastPromisc = (f & F_UCAST_PROMISC) !== 0;
-    this.mcastPromisc = (f & F_MCAST_PROMISC) !== 0;
+    this.unicastPromisc = (f & F_UCAST_PROMISC) !== 0;
+    this.multicastPromisc = (f & F_MCAST_PROMISC) !== 0;
     this.vlanFilter = (f & F_VLAN_FILTER) !== 0;
     this.macs.clear();
     const n = Math.min(c[H_MACS]!, MAX_MACS);
@@ -200,20 +201,17 @@ export class WorkerState {
     r.view = new DataView(this.mem.bytes.buffer, this.mem.bytes.byteOffset + this.mem.offset, bytes);
   }
 
-  /** Whether the filters let a frame to the MAC at bytes[at] with VLAN `vlan` through (nic.accepts's rule). */
-  accepts(b: Uint8Array, at: number, cast: number, vlan: number | undefined): boolean {
-    if (vlan !== undefined && vlan !== 0 && this.vlanFilter && (this.vlans[vlan >>> 5]! & (1 << (vlan & 31))) === 0)
-      return false;
-    if (cast === 2) return true;
-    const key =
-      b[at]! * 2 ** 40 +
-      b[at + 1]! * 2 ** 32 +
-      ((b[at + 2]! << 24) >>> 0) +
-      (b[at + 3]! << 16) +
-      (b[at + 4]! << 8) +
-      b[at + 5]!;
-    if (this.macs.has(key)) return true;
-    return cast === 1 ? this.mcastPromisc || this.ucastPromisc : this.ucastPromisc;
+  /** Whether the filters let a frame to the MAC at bytes[at] with VLAN `vlan` through (`rxFilterAccepts`). */
+  accepts(b: Uint8Array, at: number, vlan: number | undefined): boolean {
+    return rxFilterAccepts(this, b, at, vlan);
+  }
+
+  hasMac(mac: number): boolean {
+    return this.macs.has(mac);
+  }
+
+  passesVlan(vlan: number): boolean {
+    return !this.vlanFilter || (this.vlans[vlan >>> 5]! & (1 << (vlan & 31))) !== 0;
   }
 
   /** Whether HENA enables hashing classifier type `pctype` (-1: never). */
