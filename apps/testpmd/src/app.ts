@@ -3,6 +3,7 @@
 import type { EmudevRegistry } from "@emu/emudev";
 import { isEmudevError, parseDevargs } from "@emu/emudev";
 import { isPortError, type MbufPool, type Port, type PortRegistry } from "@emu/port";
+import { isVfioDeviceError, parseAddress } from "@emu/vfio-device";
 import type { TestpmdOptions } from "./args.js";
 import type { FwdMode } from "./fwd/modes-list.js";
 import { portInfo, portSummary } from "./views/ports.js";
@@ -44,6 +45,8 @@ export class Testpmd {
     readonly out: (text: string) => void,
     /** True while forwarding runs (ports cannot stop then). */
     readonly forwarding: () => boolean,
+    /** Bus addresses claimed by plugins: `<address>,<key>=1,…` makes a port of the driver named here. */
+    readonly addressClaims: ReadonlyMap<string, string> = new Map(),
   ) {
     this.settings = {
       mode: options.forwardMode,
@@ -72,7 +75,7 @@ export class Testpmd {
 
   /** Makes a port (or an emudev device, when its driver is an emudev driver) from devargs. */
   async attach(given: string, quiet = false): Promise<void> {
-    const devargs = this.numbered(given);
+    const devargs = this.addressed(given) ?? this.numbered(given);
     const d = parseDevargs(devargs);
     if (this.emudev.driverNames().includes(d.driver)) {
       const dev = this.emudev.create(d);
@@ -101,6 +104,35 @@ export class Testpmd {
     let n = 0;
     while (taken.has(`${name}${n}`)) n++;
     return `${name}${n}${comma < 0 ? "" : devargs.slice(comma)}`;
+  }
+
+  /**
+   * A bus address as the device name (`0000:af:01.0,dpa=1,emu=emu_iavf0`, an mdev UUID, `vfio-user:/path`): the
+   * port driver a plugin claimed for one of the keys given as 1 makes it, with the address as its `addr`.
+   */
+  private addressed(devargs: string): string | undefined {
+    const comma = devargs.indexOf(",");
+    const head = comma < 0 ? devargs : devargs.slice(0, comma);
+    const rest = comma < 0 ? "" : devargs.slice(comma);
+    if (this.registry.hasDriver(head) || this.emudev.driverNames().includes(head) || /^[a-z_]+\d*$/.test(head))
+      return undefined;
+    try {
+      parseAddress(head);
+    } catch (e) {
+      if (isVfioDeviceError(e)) return undefined;
+      throw e;
+    }
+    const keys = rest
+      .split(",")
+      .filter((kv) => /^[a-z_]+=(1|true|yes|on)$/.test(kv))
+      .map((kv) => kv.split("=")[0]!);
+    const driver = keys.map((k) => this.addressClaims.get(k)).find((x) => x !== undefined);
+    if (driver === undefined) {
+      const claimed = [...this.addressClaims.keys()].map((k) => `${k}=1`).join(", ") || "none";
+      throw new CommandError(`${head}: no port driver takes this bus address with these devargs (claimed: ${claimed})`);
+    }
+    const named = this.numbered(driver);
+    return `${named},addr=${head}${rest}`;
   }
 
   async detach(id: number): Promise<void> {

@@ -81,10 +81,12 @@ async function setup(
   const registry = new PortRegistry(builtinPortDrivers);
   const emudev = new EmudevRegistry({ onError: (e) => out(`EMUDEV: ${describeError(e)}\n`) });
   registry.provide(emudevService, emudev);
+  const addressClaims = new Map<string, string>();
+  const claimAddress = (key: string, driver: string) => addressClaims.set(key, driver);
   const plugins = [...BUILTIN_PLUGINS, ...(io.plugins ?? []), ...(await Promise.all(o.plugins.map(loadPlugin)))];
   for (const p of plugins) {
     try {
-      await p.register({ ports: registry, emudev });
+      await p.register({ ports: registry, emudev, claimAddress });
     } catch (e) {
       io.stderr.write(`testpmd: a plugin failed to register: ${describeError(e)}\n`);
       return 1;
@@ -97,7 +99,7 @@ async function setup(
   const pool = MbufPool.create(`${o.filePrefix}:mb_pool_0`, { count: n });
   out(`testpmd: create a new mbuf pool <mb_pool_0>: n=${n}, size=${pool.bufSize}, socket=0\n`);
   let fwd: Forwarding | undefined;
-  const app = new Testpmd(o, registry, emudev, pool, out, () => fwd?.running ?? false);
+  const app = new Testpmd(o, registry, emudev, pool, out, () => fwd?.running ?? false, addressClaims);
   fwd = new Forwarding(app);
   try {
     for (const a of o.allow)

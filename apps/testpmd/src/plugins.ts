@@ -11,6 +11,11 @@ import { UsageError } from "./usage-error.js";
 export interface PluginContext {
   readonly ports: PortRegistry;
   readonly emudev: EmudevRegistry;
+  /**
+   * Claims bus addresses as port names: `port attach <address>,<key>=1,…` (a BDF, an mdev UUID, `vfio-user:/path`)
+   * then makes a port of `driver` with devargs `addr=<address>,<key>=1,…`.
+   */
+  readonly claimAddress: (key: string, driver: string) => void;
 }
 
 export interface TestpmdPlugin {

@@ -92,7 +92,7 @@ describe("startup and ports", () => {
     expect(await s.ask("port close 2")).toBe("Closing ports...\nPort 2 is closed\nDone\n");
     expect(await s.ask("show port summary")).toMatch(/^Number of available ports: 2\n/);
     expect(await s.ask("port attach net_bogus0")).toBe(
-      'Attaching a new port...\nno port driver "net_bogus" for net_bogus0 (registered: net_null, net_ring, net_pcap, net_tap, net_iavfbe, net_iavf_client)\n',
+      'Attaching a new port...\nno port driver "net_bogus" for net_bogus0 (registered: net_null, net_ring, net_pcap, net_tap, net_iavfbe, net_iavf_dpa, net_iavf_client)\n',
     );
     expect(await s.ask("port attach net_null9,size=0")).toContain('bad value "0" for key "size": must be 1..65535');
     expect(await s.ask("port detach 9")).toBe("Invalid port 9\nThe valid ports array is [ 0 1 ]\n");

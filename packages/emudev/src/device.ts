@@ -1,6 +1,12 @@
 // An emudev device: the application's handle (lifecycle, provider binding) over the resources a data path uses
 // (queues, IRQs, doorbells, regions, attributes, the DMA table, events), and the driver-facing side behind them.
-import { createServer, type DeviceContext, type DeviceModel, type VfioUserServer } from "@emu/vfio-user-server";
+import {
+  createServer,
+  type DeviceContext,
+  type DeviceModel,
+  type RegionFileOffer,
+  type VfioUserServer,
+} from "@emu/vfio-user-server";
 import { AttributeTable } from "./attributes.js";
 import { type DmaTable, DmaTableImpl } from "./dma-table.js";
 import { type DoorbellInfo, doorbellInfo } from "./doorbells.js";
@@ -25,6 +31,10 @@ export interface RegionInfo {
    * never close it; it changes with each `start`).
    */
   readonly fd: number | undefined;
+  /** Where the region starts in `fd` (0 in the region's own memfd). */
+  readonly offset: bigint;
+  /** The offer (`offerRegionFile`) whose file the connected client maps, or undefined: the region's own memory. */
+  readonly offer: RegionFileOffer | undefined;
 }
 
 /** What a data-path provider sees of a device: resources and events, no lifecycle. */
@@ -53,6 +63,14 @@ export interface EmudevResources extends EmudevEvents {
   doorbells(): readonly DoorbellInfo[];
   /** The regions the driver described; the device must be started. */
   regions(): readonly RegionInfo[];
+  /**
+   * Offers another file for the mmap areas of region `index` (one described with `memory: true`): the region's bytes
+   * at `offset` in `fd`, e.g. another device's doorbell page, so the guest's stores reach it with no copy. The next
+   * client to connect maps it (one connected keeps what it mapped); while that client is connected `regions()`,
+   * `doorbell()` and the driver's region memory are that file. `undefined` withdraws the offer. The device must be
+   * started; a file that cannot serve the region is `InvalidValue`.
+   */
+  offerRegionFile(index: number, offer: RegionFileOffer | undefined): void;
   attribute(name: string): unknown;
   /** Sets an attribute (the driver checks it); raises "attribute". */
   setAttribute(name: string, value: unknown): void;
@@ -369,11 +387,31 @@ export class EmudevDeviceImpl implements EmudevDevice {
 
   regions(): readonly RegionInfo[] {
     const { ctx, model } = this.running();
-    return Object.keys(model.regions ?? {}).map((k) => ({
-      index: Number(k),
-      memory: ctx.regionMemory(Number(k)),
-      fd: ctx.regionMemfd(Number(k)),
-    }));
+    return Object.keys(model.regions ?? {}).map((k) => {
+      const offer = ctx.regionFileOffer(Number(k));
+      return {
+        index: Number(k),
+        memory: ctx.regionMemory(Number(k)),
+        fd: ctx.regionMemfd(Number(k)),
+        offset: offer?.offset ?? 0n,
+        offer,
+      };
+    });
+  }
+
+  offerRegionFile(index: number, offer: RegionFileOffer | undefined): void {
+    const { ctx } = this.running();
+    try {
+      ctx.offerRegionFile(index, offer);
+    } catch (e) {
+      throw new EmudevError(
+        "InvalidValue",
+        `${this.name}: region ${index}: ${e instanceof Error ? e.message : String(e)}`,
+        {
+          cause: e,
+        },
+      );
+    }
   }
 
   attribute(name: string): unknown {

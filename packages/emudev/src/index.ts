@@ -1,3 +1,4 @@
+export type { RegionFileOffer } from "@emu/vfio-user-server";
 export type { AttributeDescription } from "./attributes.js";
 export { type ArgSpec, type ArgsOf, arg, type Devargs, type DevargsSchema, parseDevargs, readArgs } from "./devargs.js";
 export type { EmudevDevice, EmudevResources, EmudevState, RegionInfo } from "./device.js";

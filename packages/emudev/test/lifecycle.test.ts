@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { type DriverHost, type EmudevDevice, isEmudevError } from "@emu/emudev";
+import { closeFd, memfdCreate, mmap } from "@emu/sys";
 import type { DeviceModel } from "@emu/vfio-user-server";
 import { describe, expect, it } from "vitest";
 import { connect, recordingProvider, registry, sockPath, started } from "./fixtures/harness.js";
@@ -222,5 +223,34 @@ describe("provider binding", () => {
     expect(a.log.at(-1)).toBe("detached counter1");
     emu.unregisterProvider("a");
     expect(emu.providerNames()).toEqual(["small", "narrow"]);
+  });
+});
+
+describe("a file offered for a region's mmap areas", () => {
+  it("is what the next client maps: regions() and doorbell() show it while that client is connected", async () => {
+    const { emu } = registry();
+    const dev = await started(emu, ",queues=1");
+    const fd = memfdCreate("offered", 0x2000);
+    const file = new Uint8Array(mmap(fd, 0, 0x2000, "rw").buffer);
+    try {
+      const offer = { fd, offset: 0n };
+      dev.offerRegionFile(0, offer);
+      expect(dev.regions()[0]).toMatchObject({ offset: 0n, offer: undefined }); // nobody connected yet
+      const client = await connect(dev);
+      expect(dev.regions()[0]?.offer).toBe(offer);
+      // The client's doorbell store lands in the offered file, and the provider's view of the doorbell is that file.
+      const mapping = await client.mapRegion(0);
+      const area = mapping.areas.find((a) => a.bytes.length > 0)!;
+      new DataView(area.bytes.buffer, area.bytes.byteOffset).setUint32(0, 0xabcd, true);
+      expect(new DataView(file.buffer).getUint32(0x1000, true)).toBe(0xabcd);
+      expect(Array.from(dev.doorbell(0).bytes)).toEqual([0xcd, 0xab, 0, 0]);
+      mapping.unmap();
+      await client.close();
+      expect(await refusal(() => dev.offerRegionFile(0, { fd, offset: 0x100n }))).toMatch(
+        /^InvalidValue: counter0: region 0: .*page-aligned/,
+      );
+    } finally {
+      closeFd(fd);
+    }
   });
 });

@@ -203,9 +203,19 @@ export class IavfDevice implements DriverInstance {
     this.config = c;
   }
 
-  /** With link=auto the link follows whether a data path is attached. */
+  /**
+   * With link=auto the link follows whether a data path is attached. A data path attached while the guest's queues
+   * are enabled starts every ring from its first descriptor, where the guest's driver is not: the VF is reset
+   * (RESET_IMPENDING, as a PF does), so the driver sets its rings up again and both ends start together.
+   */
   providerChanged(provider: string | undefined): void {
     if (this.settings.link === "auto") this.setLink(provider !== undefined);
+    if (provider !== undefined && this.pf.active && this.queuesRunning()) void this.pfReset();
+  }
+
+  private queuesRunning(): boolean {
+    for (let q = 0; q < 2 * this.settings.queuePairs; q++) if (this.host.queue(q).enabled) return true;
+    return false;
   }
 
   stopped(): void {

@@ -93,6 +93,36 @@ describe("resets", () => {
     await bringUp(drv, 2);
   });
 
+  it("a data path attached while the VF's queues run resets the VF (RESET_IMPENDING): rings start over together", async () => {
+    const dev = await serveIavf(",queues=1,mac=02:00:00:00:00:01", 200);
+    const drv = await openDriver(dev.sock);
+    await bringUp(drv, 1);
+    await drv.next(); // LINK_CHANGE after ENABLE_QUEUES
+    await dev.ask("attach");
+    await until(async () => ((await drv.r32(Reg.VF_ARQLEN1)) & AqLen.ENABLE) === 0, 5000, "the reset to start");
+    const events: string[] = [];
+    for (let at = drv.ntc; ; at++) {
+      const desc = drv.desc(MEM.ARQ, at % 32);
+      if ((desc.flags & AqFlag.DD) === 0) break;
+      const off = MEM.ARQ_BUF + (at % 32) * 4096;
+      const m = decodeVirtchnl(17, drv.guest.bytes.slice(off, off + desc.datalen), "reply");
+      if (m.ok && m.value.kind === "Event") events.push(m.value.event.type);
+    }
+    expect(events).toContain("ResetImpending");
+    await until(async () => ((await drv.r32(Reg.VFGEN_RSTAT)) & 3) === VfrState.VFACTIVE, 5000, "VFACTIVE");
+    await quiet(dev);
+    await bringUp(drv, 1);
+    // Detaching resets nothing; attaching to a VF whose queues are not running resets nothing either.
+    await dev.ask("detach");
+    expect((await drv.r32(Reg.VF_ARQLEN1)) & AqLen.ENABLE).not.toBe(0);
+    const fresh = await serveIavf(",queues=1");
+    const idle = await openDriver(fresh.sock);
+    await idle.initAdminQueues();
+    await fresh.ask("attach");
+    expect((await idle.r32(Reg.VF_ARQLEN1)) & AqLen.ENABLE).not.toBe(0);
+    expect((await idle.r32(Reg.VFGEN_RSTAT)) & 3).toBe(VfrState.VFACTIVE);
+  });
+
   it("a PF reset of a VF that never asked for resources posts no event", async () => {
     const dev = await serveIavf();
     const drv = await openDriver(dev.sock);

@@ -43,7 +43,11 @@ interface LiveMapping {
 
 /** What the device needs from the host that opened it: DMA through its container or IOAS, and release on close. */
 export interface DeviceHostLink {
-  dmaMap(iova: bigint, size: bigint, access: { read: boolean; write: boolean }): Promise<DmaBuffer>;
+  dmaMap(
+    iova: bigint,
+    size: bigint,
+    access: { read: boolean; write: boolean; file?: { fd: number; offset: bigint } },
+  ): Promise<DmaBuffer>;
   dmaUnmap(iova: bigint, size: bigint): Promise<void>;
   release(): void;
 }
@@ -286,9 +290,14 @@ export class KernelVfioDevice implements VfioDevice {
 
   async dmaMap(iova: bigint, size: bigint, access?: DmaMapAccess): Promise<DmaBuffer> {
     this.live();
-    if (access?.file !== undefined)
-      throw new VfioDeviceError("Unsupported", "DMA map of a given file is not supported over kernel VFIO yet");
-    const buf = await this.host.dmaMap(iova, size, { read: access?.read ?? true, write: access?.write ?? true });
+    const file = access?.file;
+    if (file !== undefined && (!Number.isSafeInteger(file.fd) || file.fd < 0))
+      throw new VfioDeviceError("Io", `DMA map: bad fd ${String(file.fd)}`, { code: "EBADF" });
+    const buf = await this.host.dmaMap(iova, size, {
+      read: access?.read ?? true,
+      write: access?.write ?? true,
+      ...(file === undefined ? {} : { file: { fd: file.fd, offset: file.offset ?? 0n } }),
+    });
     this.dma.set(`${iova}:${size}`, buf);
     return buf;
   }

@@ -87,6 +87,10 @@ class NativeKernel implements VfioKernel {
     const fd = e.fd;
     return { fd, watch: (listener) => e.watch(listener), close: () => e.close() };
   }
+  mapDmaFile(fd: number, offset: bigint, size: number): KernelDmaMemory {
+    const m = this.sys.mmap(fd, offset, size, "rw");
+    return { bytes: new Uint8Array(m.buffer, 0, size), vaddr: m.address, free: () => m.unmap() };
+  }
   allocDma(size: number): KernelDmaMemory {
     const fd = this.sys.memfdCreate("emu-dma", size);
     try {

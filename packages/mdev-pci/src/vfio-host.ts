@@ -315,7 +315,11 @@ export class VfioHost {
   }
 
   /** Maps memory of ours at `iova` for every device of this host (one container or IOAS, as DPDK does). */
-  async dmaMap(iova: bigint, size: bigint, access: { read: boolean; write: boolean }): Promise<DmaBuffer> {
+  async dmaMap(
+    iova: bigint,
+    size: bigint,
+    access: { read: boolean; write: boolean; file?: { fd: number; offset: bigint } },
+  ): Promise<DmaBuffer> {
     const key = `${iova}:${size}`;
     const existing = this.dma.get(key);
     if (existing) {
@@ -328,7 +332,8 @@ export class VfioHost {
         `DMA map: iova 0x${iova.toString(16)} and size 0x${size.toString(16)} must be page multiples, at most 4 GiB`,
       );
     }
-    const memory = this.kernel.allocDma(Number(size));
+    const f = access.file;
+    const memory = f === undefined ? this.kernel.allocDma(Number(size)) : this.mapFile(f.fd, f.offset, Number(size));
     try {
       if (this.iommufd) {
         const flags =
@@ -351,9 +356,29 @@ export class VfioHost {
       memory.free();
       throw e;
     }
-    const buffer: DmaBuffer = { iova, size, bytes: memory.bytes, readable: access.read, writable: access.write };
+    const buffer: DmaBuffer = {
+      iova,
+      size,
+      bytes: memory.bytes,
+      readable: access.read,
+      writable: access.write,
+      ...(f === undefined ? {} : { file: { fd: f.fd, offset: f.offset } }),
+    };
     this.dma.set(key, { buffer, memory, users: 1 });
     return buffer;
+  }
+
+  /** The caller's file mapped in this process, for its vaddr (a DMA map names memory by virtual address). */
+  private mapFile(fd: number, offset: bigint, size: number): KernelDmaMemory {
+    try {
+      return this.kernel.mapDmaFile(fd, offset, size);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      throw new VfioDeviceError("Io", `DMA map: cannot map fd ${fd} at 0x${offset.toString(16)}: ${String(e)}`, {
+        cause: e,
+        ...(typeof code === "string" ? { code } : {}),
+      });
+    }
   }
 
   async dmaUnmap(iova: bigint, size: bigint): Promise<void> {

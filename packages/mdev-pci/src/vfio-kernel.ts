@@ -41,4 +41,6 @@ export interface VfioKernel {
   mmap(fd: number, offset: bigint, length: number): KernelMapping;
   eventfd(): KernelEventFd;
   allocDma(size: number): KernelDmaMemory;
+  /** Maps `size` bytes of the caller's file at `offset` (page aligned) for DMA: its vaddr; the fd stays the caller's. */
+  mapDmaFile(fd: number, offset: bigint, size: number): KernelDmaMemory;
 }

@@ -20,6 +20,7 @@ import {
   standInKernel,
   VF_BDF,
 } from "@emu/mdev-pci/testing";
+import { closeFd, memfdCreate, mmap } from "@emu/sys";
 import { isVfioDeviceError, RegionIo } from "@emu/vfio-device";
 import { afterEach, describe, expect, test } from "vitest";
 import { fixture } from "./fixtures/tmp.js";
@@ -62,6 +63,7 @@ function recording(kernel: VfioKernel) {
     },
     eventfd: () => kernel.eventfd(),
     allocDma: (n) => kernel.allocDma(n),
+    mapDmaFile: (fd, off, n) => kernel.mapDmaFile(fd, off, n),
   };
   return { kernel: wrapped, calls };
 }
@@ -289,9 +291,27 @@ describe("DMA", () => {
     await vf.dmaUnmap(0x100000n, 0x2000n);
     expect(kernel.dmaMappings).toHaveLength(0);
     await expect(vf.dmaUnmap(0x100000n, 0x2000n)).rejects.toMatchObject({ reason: "OutOfBounds" });
-    // A file of the caller's is not mapped over kernel VFIO yet: refused, nothing mapped.
-    await expect(vf.dmaMap(0x200000n, 0x1000n, { file: { fd: 0 } })).rejects.toMatchObject({ reason: "Unsupported" });
-    expect(kernel.dmaMappings).toHaveLength(0);
+    // A file of the caller's (a guest's memfd, a packet pool): the device reaches that very memory.
+    const fd = memfdCreate("caller", 0x3000);
+    try {
+      const file = new Uint8Array(mmap(fd, 0, 0x3000, "rw").buffer);
+      const fbuf = await vf.dmaMap(0x200000n, 0x2000n, { read: true, write: true, file: { fd, offset: 0x1000n } });
+      expect(fbuf.file).toEqual({ fd, offset: 0x1000n });
+      file[0x1000 + 7] = 99;
+      expect(kernel.dmaMappings[0]).toMatchObject({ iova: 0x200000n, size: 0x2000n });
+      expect(kernel.dmaMappings[0]?.bytes[7]).toBe(99);
+      kernel.dmaMappings[0]!.bytes[8] = 77; // the device writes: the file sees it
+      expect(file[0x1000 + 8]).toBe(77);
+      await vf.dmaUnmap(0x200000n, 0x2000n);
+      expect(kernel.dmaMappings).toHaveLength(0);
+      await expect(vf.dmaMap(0x200000n, 0x1000n, { file: { fd: -1 } })).rejects.toMatchObject({ reason: "Io" });
+      await expect(vf.dmaMap(0x200000n, 0x1000n, { file: { fd, offset: 0x10n } })).rejects.toMatchObject({
+        reason: "Io",
+      });
+      expect(kernel.dmaMappings).toHaveLength(0);
+    } finally {
+      closeFd(fd);
+    }
   });
 });
 

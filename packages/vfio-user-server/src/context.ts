@@ -1,5 +1,6 @@
 import type { MigrationState } from "@emu/vfio-user-proto";
 import type { Dma } from "./guest-memory.js";
+import type { RegionFileOffer } from "./internal/region-files.js";
 
 /** What became of a trigger. */
 export type TriggerResult = "delivered" | "pending" | "dropped";
@@ -53,6 +54,17 @@ export interface DeviceContext {
    * owns it (do not close it); it stays open while the server runs.
    */
   regionMemfd(index: number): number | undefined;
+  /**
+   * Offers another file for the mmap areas of region `index` (a region with `memory: true`): the region's bytes at
+   * `offset` (page aligned) in `fd` — e.g. another device's doorbell page, so that the client's stores reach it
+   * directly. The server dups the fd and maps it; undefined withdraws the offer. It takes effect when a client
+   * connects (a client keeps what it mapped): that client is sent the file with DEVICE_GET_REGION_INFO, and
+   * `regionMemory`, `regionMemfd` and REGION_READ/WRITE of the areas are that file until the next client connects.
+   * Throws VfioUserServerError "InvalidFile" (no such region or no shared memory, a bad fd or offset, a short file).
+   */
+  offerRegionFile(index: number, offer: RegionFileOffer | undefined): void;
+  /** The offer whose file the connected client maps for region `index` (undefined: the region's own memory). */
+  regionFileOffer(index: number): RegionFileOffer | undefined;
   readonly migrationState: MigrationState;
   /** A client is connected and finished VERSION negotiation. */
   readonly connected: boolean;

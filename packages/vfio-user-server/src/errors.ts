@@ -6,7 +6,8 @@ export type VfioUserServerErrorReason =
   | "Closed" // the server was closed
   | "BadVector" // an interrupt index or vector the device does not have
   | "SocketPath" // the socket path is taken: another server listens there, or it is not a socket (never replaced)
-  | "Busy"; // a second client connected while one is served (reported through `onError`; the peer got EBUSY)
+  | "Busy" // a second client connected while one is served (reported through `onError`; the peer got EBUSY)
+  | "InvalidFile"; // a file offered for a region's mmap areas that cannot serve it (see message)
 
 /** Errors of the server's own API. */
 export class VfioUserServerError extends Error {

@@ -24,4 +24,5 @@ export {
   type VfioUserServerErrorReason,
 } from "./errors.js";
 export type { DirtySource, Dma, DmaAccessOptions, DmaRegionInfo, DmaView } from "./guest-memory.js";
+export type { RegionFileOffer } from "./internal/region-files.js";
 export { createServer, type ServerOptions, type VfioUserServer } from "./server.js";

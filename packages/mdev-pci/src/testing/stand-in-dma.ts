@@ -1,5 +1,6 @@
 // The stand-in kernel's DMA side: the memory it hands out by virtual address (allocDma) and the IOMMU mappings the
 // container's MAP_DMA and iommufd's IOAS_MAP make of it, shared by both (one flat table, as the tests look at it).
+import { mmap } from "@emu/sys";
 import type { KernelDmaMemory } from "../vfio-kernel.js";
 import type { StandInDmaMapping } from "./stand-in-device.js";
 import { fail } from "./stand-in-files.js";
@@ -15,6 +16,23 @@ export class StandInDma {
     const bytes = new Uint8Array(size);
     this.memory.set(vaddr, bytes);
     return { bytes, vaddr, free: () => void this.memory.delete(vaddr) };
+  }
+
+  /** The caller's file, really mapped (a test writes the file and sees the device's mapping change). */
+  mapFile(fd: number, offset: bigint, size: number): KernelDmaMemory {
+    const m = mmap(fd, offset, size, "rw");
+    const vaddr = this.nextVaddr;
+    this.nextVaddr += BigInt(Math.ceil(size / 4096) * 4096 + 4096);
+    const bytes = new Uint8Array(m.buffer, 0, size);
+    this.memory.set(vaddr, bytes);
+    return {
+      bytes,
+      vaddr,
+      free: () => {
+        this.memory.delete(vaddr);
+        m.unmap();
+      },
+    };
   }
 
   map(iova: bigint, size: bigint, vaddr: bigint, read: number, write: number): number {

@@ -365,4 +365,8 @@ export class StandInVfioKernel implements VfioKernel {
   allocDma(size: number): KernelDmaMemory {
     return this.dma.alloc(size);
   }
+
+  mapDmaFile(fd: number, offset: bigint, size: number): KernelDmaMemory {
+    return this.dma.mapFile(fd, offset, size);
+  }
 }

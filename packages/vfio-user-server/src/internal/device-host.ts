@@ -10,6 +10,7 @@ import { DmaController } from "./dma.js";
 import { IrqController } from "./irq.js";
 import { isPromise } from "./is-promise.js";
 import { migrationPath } from "./migration-fsm.js";
+import { activateRegionFile, offerRegionFile, releaseOffered } from "./region-files.js";
 import { buildRegions, type RegionSlot, releaseRegions } from "./regions.js";
 
 /** The config-space image of a device, refused (InvalidDevice) when a client could not use it. */
@@ -126,6 +127,12 @@ export class DeviceHost {
       config,
       regionMemory: (index) => host().regions[index]?.memory,
       regionMemfd: (index) => host().regions[index]?.memfd,
+      offerRegionFile: (index, offer) => {
+        const slot = host().regions[index];
+        if (slot === undefined) throw new VfioUserServerError("InvalidFile", `no region ${index}`);
+        offerRegionFile(slot, offer);
+      },
+      regionFileOffer: (index) => host().regions[index]?.files.active?.offer,
       get migrationState() {
         return host().migrationState as MigrationState;
       },
@@ -366,6 +373,7 @@ export class DeviceHost {
   /** A client finished negotiation. */
   attach(): void {
     this.connected = true;
+    for (const slot of this.regions) activateRegionFile(slot); // what this client will map
     const model = this.model;
     if (model.onConnect) this.notify(() => model.onConnect?.());
   }
@@ -384,6 +392,7 @@ export class DeviceHost {
 
   close(): void {
     this.detach();
+    for (const slot of this.regions) releaseOffered(slot);
     releaseRegions(this.regions);
   }
 

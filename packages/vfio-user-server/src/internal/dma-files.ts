@@ -7,7 +7,7 @@ import { refuse } from "../errno.js";
  * memfd per backend), so this is generous; without a bound a client could make the server hold one fd per DMA_MAP
  * and run it out of fds (RLIMIT_NOFILE), after which it could not even receive the next message's fds.
  */
-export const MAX_DMA_FILES = 1024;
+const MAX_DMA_FILES = 1024;
 
 interface Kept {
   readonly fd: number;

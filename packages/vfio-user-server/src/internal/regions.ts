@@ -4,6 +4,15 @@ import { PCI_NUM_REGIONS, PciRegion, RegionInfoFlags } from "@emu/vfio-user-prot
 import type { IoEventFdDescription, MaybePromise, RegionArea, RegionDescription } from "../device.js";
 import { VfioUserServerError } from "../errors.js";
 
+/** A file offered for a region's mmap areas (`region-files.ts`), as the server holds it: its dup, mapped. */
+export interface OfferedFile {
+  /** What was offered: the caller's fd and the region's start in it. */
+  readonly offer: { readonly fd: number; readonly offset: bigint };
+  readonly fd: number;
+  readonly mapping: Mapping;
+  readonly memory: Uint8Array;
+}
+
 /** A range of a region the server handles itself (MSI-X table / PBA). */
 interface TrapRange {
   readonly start: number;
@@ -24,10 +33,23 @@ export interface RegionSlot {
   readonly writable: boolean;
   /** Config space (7) is served by the ConfigSpace. */
   readonly isConfig: boolean;
-  /** Shared memory backing (a memfd the server owns, mapped read-write). */
-  readonly memfd: number | undefined;
-  readonly mapping: Mapping | undefined;
-  readonly memory: Uint8Array | undefined;
+  /**
+   * The shared memory the connected client maps: the region's own memfd (the server's, mapped read-write), or a file
+   * offered for it (`region-files.ts`) when that was in place as the client connected; `fileOffset` is the region's
+   * start in that file (0 for the own memfd).
+   */
+  memfd: number | undefined;
+  mapping: Mapping | undefined;
+  memory: Uint8Array | undefined;
+  fileOffset: bigint;
+  /** The region's own shared memory, whatever is offered. */
+  readonly own: {
+    readonly memfd: number | undefined;
+    readonly mapping: Mapping | undefined;
+    readonly memory: Uint8Array | undefined;
+  };
+  /** Files offered for the mmap areas: the one for the next client, the one the connected client maps. */
+  readonly files: { offered: OfferedFile | undefined; active: OfferedFile | undefined };
   /** Areas the client may mmap (empty without memory). */
   readonly mmapAreas: readonly RegionArea[];
   /** True when the areas are exactly the whole region (no SPARSE_MMAP capability needed). */
@@ -88,6 +110,9 @@ function emptySlot(index: number, size: number, isConfig = false): RegionSlot {
     memfd: undefined,
     mapping: undefined,
     memory: undefined,
+    fileOffset: 0n,
+    own: { memfd: undefined, mapping: undefined, memory: undefined },
+    files: { offered: undefined, active: undefined },
     mmapAreas: [],
     mmapWhole: false,
     read: undefined,
@@ -212,6 +237,9 @@ function buildSlot(image: PciConfigImage, index: number, d: RegionDescription | 
     memfd: shared?.memfd,
     mapping: shared?.mapping,
     memory: shared?.memory,
+    fileOffset: 0n,
+    own: { memfd: shared?.memfd, mapping: shared?.mapping, memory: shared?.memory },
+    files: { offered: undefined, active: undefined },
     mmapAreas: areas,
     mmapWhole: areas.length === 1 && areas[0]?.offset === 0 && areas[0]?.size === size,
     read: d.read?.bind(d),

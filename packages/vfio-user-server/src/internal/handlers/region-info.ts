@@ -50,7 +50,8 @@ export function regionInfo(s: Session, h: Header, msg: DeviceGetRegionInfoReques
     flags,
     index: msg.index,
     size: BigInt(slot.size),
-    offset: 0n,
+    // Where the region starts in the fd sent with it: 0 in the server's own memfd, the offer's offset in a file offered.
+    offset: slot.fileOffset,
     capabilities: complete ? caps : [],
   };
   // The fd travels only with a complete reply (as libvfio-user does); a client retries with the argsz it got.

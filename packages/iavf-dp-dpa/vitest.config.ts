@@ -1,0 +1,3 @@
+import { emuProject } from "@emu/vitest-config";
+
+export default emuProject("@emu/iavf-dp-dpa");
