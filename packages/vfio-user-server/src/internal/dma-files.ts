@@ -1,5 +1,5 @@
 import { fstatSync } from "node:fs";
-import { closeFd } from "@emu/sys";
+import { closeFds } from "@emu/sys";
 import { refuse } from "../errno.js";
 
 /**
@@ -12,14 +12,6 @@ const MAX_DMA_FILES = 1024;
 interface Kept {
   readonly fd: number;
   refs: number;
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeFd(fd);
-  } catch {
-    // not ours to worry about
-  }
 }
 
 /**
@@ -49,7 +41,7 @@ export class DmaFiles {
     const kept = this.byIdentity.get(key);
     if (kept !== undefined) {
       kept.refs++;
-      if (kept.fd !== fd) closeQuietly(fd);
+      if (kept.fd !== fd) closeFds([fd]);
       return { fd: kept.fd, key };
     }
     if (this.byIdentity.size >= MAX_DMA_FILES)
@@ -64,6 +56,6 @@ export class DmaFiles {
     if (kept === undefined) return;
     if (--kept.refs > 0) return;
     this.byIdentity.delete(key);
-    closeQuietly(kept.fd);
+    closeFds([kept.fd]);
   }
 }

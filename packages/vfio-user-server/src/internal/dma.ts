@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { closeFd, fileSize, MAX_MAPPING_LENGTH, type Mapping, mmapWindows } from "@emu/sys";
+import { closeFds, fileSize, MAX_MAPPING_LENGTH, type Mapping, mmapWindows } from "@emu/sys";
 import { DmaMapFlags } from "@emu/vfio-user-proto";
 import { refuse } from "../errno.js";
 import { DmaError } from "../errors.js";
@@ -57,15 +57,6 @@ function windowBudget(): number {
   return 32765;
 }
 
-function closeQuietly(fd: number | undefined): void {
-  if (fd === undefined) return;
-  try {
-    closeFd(fd);
-  } catch {
-    // not ours to worry about
-  }
-}
-
 /** The DMA table of the current client and the device-facing translation API. */
 export class DmaController implements Dma {
   private entries: Entry[] = [];
@@ -109,7 +100,7 @@ export class DmaController implements Dma {
     try {
       return this.addInner(flags, offset, iova, size, fd);
     } finally {
-      closeQuietly(this.unkeptFd);
+      if (this.unkeptFd !== undefined) closeFds([this.unkeptFd]);
       this.unkeptFd = undefined;
     }
   }
