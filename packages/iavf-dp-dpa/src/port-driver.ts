@@ -2,9 +2,9 @@
 // `net_iavf_dpa<n>,addr=<address>,…`): a port that chooses the delegated data path for an emu_iavf device. Start opens
 // the delegate at `addr` and binds the device to the provider "dpa"; stop detaches it (the delegate is closed), so
 // another provider can be attached. No packet passes through the port: its statistics are the delegate's counters.
-import { arg, type EmudevDevice, type EmudevRegistry } from "@emu/emudev";
+import { arg } from "@emu/emudev";
 import { iavf } from "@emu/iavf-emu";
-import { emudevService, type PortDriver, PortError, randomMac } from "@emu/port";
+import { emudevDeviceOf, emudevService, type PortDriver, PortError, randomMac } from "@emu/port";
 import { type DeviceAddress, parseAddress } from "@emu/vfio-device";
 import { openDelegateDevice } from "./bus.js";
 import { attachDelegate, delegateOf, IAVF_DPA } from "./provider.js";
@@ -18,19 +18,7 @@ const args = {
   emu: arg.string({ help: "the emu_iavf device whose queues the delegate serves" }),
 };
 
-function findDevice(name: string, emu: string, registry: EmudevRegistry | undefined): EmudevDevice {
-  if (registry === undefined)
-    throw new PortError("Devargs", `${name}: the application offers no emudev registry (emudevService)`);
-  const dev = registry.device(emu);
-  if (dev === undefined)
-    throw new PortError("Devargs", `${name}: no emudev device ${emu} (make it with --vdev ${emu},sock=<path>)`);
-  try {
-    iavf(dev);
-  } catch (e) {
-    throw new PortError("InvalidValue", `${name}: ${emu} is not an emu_iavf device`, { cause: e });
-  }
-  return dev;
-}
+const EMU_IAVF = { what: "an emu_iavf device", check: iavf };
 
 export const netIavfDpa: PortDriver<typeof args> = {
   name: "net_iavf_dpa",
@@ -38,7 +26,7 @@ export const netIavfDpa: PortDriver<typeof args> = {
   create(host, { addr, dpa, emu }) {
     if (!dpa) throw new PortError("Devargs", `${host.name}: dpa=0 asks for no delegated data path`);
     const registry = host.service(emudevService);
-    const dev = findDevice(host.name, emu, registry);
+    const dev = emudevDeviceOf(host.name, emu, registry, EMU_IAVF);
     const nic = iavf(dev);
     const release = async () => {
       const d = delegateOf(dev);

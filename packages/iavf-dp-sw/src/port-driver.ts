@@ -4,7 +4,7 @@
 // device's link follows), and describes the data half: the device's shared block, which every thread maps from.
 import { arg, type EmudevDevice, type EmudevRegistry } from "@emu/emudev";
 import { iavf } from "@emu/iavf-emu";
-import { emudevService, type PortDriver, PortError, randomMac } from "@emu/port";
+import { emudevDeviceOf, emudevService, type PortDriver, PortError, randomMac } from "@emu/port";
 import type { IavfbeParams } from "./data/index.js";
 import { backendOf, IAVF_DP_SW, iavfDpSw } from "./provider.js";
 
@@ -12,18 +12,10 @@ const args = {
   emu: arg.string({ help: "the emu_iavf device to serve (made with --vdev emu_iavf0,sock=<path>)" }),
 };
 
+/** The emu_iavf device `emu`, with this package's provider registered in its registry. */
 function findDevice(name: string, emu: string, registry: EmudevRegistry | undefined): EmudevDevice {
-  if (registry === undefined)
-    throw new PortError("Devargs", `${name}: the application offers no emudev registry (emudevService)`);
-  const dev = registry.device(emu);
-  if (dev === undefined)
-    throw new PortError("Devargs", `${name}: no emudev device ${emu} (make it with --vdev ${emu},sock=<path>)`);
-  try {
-    iavf(dev);
-  } catch (e) {
-    throw new PortError("InvalidValue", `${name}: ${emu} is not an emu_iavf device`, { cause: e });
-  }
-  if (!registry.providerNames().includes(IAVF_DP_SW)) registry.registerProvider(iavfDpSw);
+  const dev = emudevDeviceOf(name, emu, registry, { what: "an emu_iavf device", check: iavf });
+  if (!registry?.providerNames().includes(IAVF_DP_SW)) registry?.registerProvider(iavfDpSw);
   return dev;
 }
 

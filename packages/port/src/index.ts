@@ -54,5 +54,5 @@ export {
 export { type OpenPortDataOptions, openPortData, PortData } from "./port-data.js";
 export { PortRegistry } from "./registry.js";
 export { PacketRing } from "./ring.js";
-export { emudevService } from "./services.js";
+export { emudevDeviceOf, emudevService } from "./services.js";
 export type { PortStats, RxQueueStats, TxQueueStats } from "./stats.js";
