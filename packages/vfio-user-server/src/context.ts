@@ -1,6 +1,11 @@
 import type { MigrationState } from "@emu/vfio-user-proto";
 import type { Dma } from "./guest-memory.js";
-import type { RegionFileOffer } from "./internal/region-files.js";
+
+/** A file offered for a region's mmap areas: the region's bytes are at `offset` in `fd` (the caller's; the server dups it). */
+export interface RegionFileOffer {
+  readonly fd: number;
+  readonly offset: bigint;
+}
 
 /** What became of a trigger. */
 export type TriggerResult = "delivered" | "pending" | "dropped";

@@ -1,4 +1,4 @@
-export type { DeviceConfig, DeviceContext, DeviceIrqs, TriggerResult } from "./context.js";
+export type { DeviceConfig, DeviceContext, DeviceIrqs, RegionFileOffer, TriggerResult } from "./context.js";
 export type {
   DeviceModel,
   DeviceModelSource,
@@ -24,5 +24,4 @@ export {
   type VfioUserServerErrorReason,
 } from "./errors.js";
 export type { DirtySource, Dma, DmaAccessOptions, DmaRegionInfo, DmaView } from "./guest-memory.js";
-export type { RegionFileOffer } from "./internal/region-files.js";
 export { createServer, type ServerOptions, type VfioUserServer } from "./server.js";

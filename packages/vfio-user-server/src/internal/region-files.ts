@@ -4,15 +4,10 @@
 // client connects (what a client mapped cannot move under it): from then on that client is sent the file with
 // DEVICE_GET_REGION_INFO, and `regionMemory` / `regionMemfd` / REGION_READ/WRITE of the areas are that file — the
 // memory the client really writes — until the next client connects.
-import { closeFd, dupFd, fileSize, type Mapping, mmap, pageSize } from "@emu/sys";
+import { closeFd, closeFds, dupFd, fileSize, type Mapping, mmap, pageSize } from "@emu/sys";
+import type { RegionFileOffer } from "../context.js";
 import { VfioUserServerError } from "../errors.js";
 import type { OfferedFile, RegionSlot } from "./regions.js";
-
-/** What is offered: the region's bytes are at `offset` in `fd` (the caller's; the server dups it). */
-export interface RegionFileOffer {
-  readonly fd: number;
-  readonly offset: bigint;
-}
 
 function refuse(message: string): never {
   throw new VfioUserServerError("InvalidFile", message);
@@ -21,11 +16,7 @@ function refuse(message: string): never {
 function release(f: OfferedFile | undefined): void {
   if (f === undefined) return;
   f.mapping.unmap();
-  try {
-    closeFd(f.fd);
-  } catch {
-    // already closed
-  }
+  closeFds([f.fd]);
 }
 
 /**
