@@ -100,13 +100,13 @@ describe("the delegated data path (dpa) in three processes", () => {
     // (A cause the delegate held since the last interrupt fires at the first arming, as a NIC's does: taken first.)
     expect(await nic.io.waitRx(0, 300)).toBe(false);
     const before1 = nic.interruptCounts[1] ?? 0;
-    const waiting = nic.io.waitRx(0, 3000);
+    // Its own timeout (120 s) is beyond the test's (30 s): it can only end in time by the interrupt waking it, and a
+    // missing interrupt fails the test without a wall-clock bound that a loaded machine can break.
+    const waiting = nic.io.waitRx(0, 120_000);
     await new Promise((r) => setTimeout(r, 100)); // the guest's arming (a trapped write) is done
-    const t0 = Date.now();
     const one = frameOf(flow, payload(40, 77));
     expect(nic.io.txBurst(0, [one])).toBe(1);
     expect(await waiting).toBe(true);
-    expect(Date.now() - t0).toBeLessThan(2500);
     expect(nic.interruptCounts[1]).toBeGreaterThan(before1);
     expect(Array.from(nic.io.rxBurst(0, 4)[0]?.data ?? [])).toEqual(Array.from(one));
     expect(Number(/Interrupts relayed: (\d+)/.exec(await f.ask("show port info 0"))?.[1])).toBeGreaterThan(0);
