@@ -15,6 +15,7 @@
         "src/native/fd.c",
         "src/native/memory.c",
         "src/native/thread.c",
+        "src/native/copy.c",
         "src/native/module.c"
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-fvisibility=hidden"],

@@ -1,3 +1,4 @@
+export { CopyBatch, copyRanges } from "./copy.js";
 export {
   type EmuSysError,
   isEmuSysError,

@@ -4,6 +4,7 @@
 // does not hold a CPU.
 import { parentPort, workerData } from "node:worker_threads";
 import { MbufPool, openPortData, type PortData } from "@emu/port/data";
+import { CopyBatch } from "@emu/sys";
 import { ENGINES, STREAM_SLOTS, type StreamRun, txFirstBurst } from "./modes.js";
 import { udpTemplate } from "./packets.js";
 import { CTL_STATE, type LcoreMessage, type LcoreTask, STATE_RUN, STATE_STOP, STATE_WAIT } from "./task.js";
@@ -37,6 +38,7 @@ function streams(task: LcoreTask, pool: MbufPool, ports: Map<number, PortData>):
     txMac: s.txMac,
     peerMac: s.peerMac,
     template: udpTemplate(task.txpkts, s.peerMac, s.txMac),
+    copies: new CopyBatch(),
     flows: task.flows,
     nextFlow: 0,
   }));

@@ -1,9 +1,10 @@
 // One burst of each forwarding mode on one stream, as testpmd's engines do it. Each returns the packets it moved
 // (0 when idle) and keeps the stream's counters: received, sent, dropped (sent but not taken by the TX queue, then
 // freed). Packets are never copied: forwarding hands the buffer indices on; mac and macswap rewrite the header in
-// place; txonly/flowgen write the template into fresh buffers.
+// place; txonly/flowgen copy the template into fresh buffers (one native call per burst).
 import type { MbufPool, PortData } from "@emu/port/data";
 import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
+import type { CopyBatch } from "@emu/sys";
 import type { FwdMode } from "./modes-list.js";
 import { setFlow } from "./packets.js";
 
@@ -28,6 +29,8 @@ export interface StreamRun {
   readonly peerMac: Uint8Array;
   /** The frame txonly and flowgen send. */
   readonly template: Uint8Array;
+  /** The burst's template copies, made in one call. */
+  readonly copies: CopyBatch;
   readonly flows: number;
   nextFlow: number;
 }
@@ -106,16 +109,18 @@ function generate(s: StreamRun, flows: boolean): number {
   const t = s.template;
   const bytes = pool.bytes;
   const meta = pool.meta;
+  const copies = s.copies;
   for (let i = 0; i < n; i++) {
     const b = s.bufs[i]!;
-    const at = start(pool, b);
-    bytes.set(t, at);
+    copies.add(start(pool, b), 0, t.length);
     meta[b * MBUF_META_WORDS + MBUF_LEN] = t.length;
-    if (flows) {
-      setFlow(bytes, at, s.nextFlow);
+  }
+  copies.run(bytes, t);
+  if (flows)
+    for (let i = 0; i < n; i++) {
+      setFlow(bytes, start(pool, s.bufs[i]!), s.nextFlow);
       s.nextFlow = s.nextFlow + 1 === s.flows ? 0 : s.nextFlow + 1;
     }
-  }
   send(s, n);
   return n;
 }

@@ -10,6 +10,7 @@ import { RxError, RxStatus, writeRxWriteback } from "@emu/iavf-common";
 import { rxQueueId } from "@emu/iavf-emu";
 import type { PortDataEnv } from "@emu/port/data";
 import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
+import { CopyBatch } from "@emu/sys";
 import { type Classified, classify, newClassified } from "../classify.js";
 import { AT, Q_BAD_TAIL, Q_HEAD, Q_LOCK, STAT } from "../layout.js";
 import type { IrqRaiser } from "./irq.js";
@@ -30,6 +31,12 @@ export class GuestRx {
   /** Per guest RX queue: the burst positions steered to it. */
   #groups: Uint32Array[] = [];
   readonly #counts: Int32Array;
+  /** The fill's copies (pool → guest), made in one call per guest memory window before any write-back. */
+  readonly #copies = new CopyBatch();
+  #copyTo: Uint8Array = new Uint8Array(0);
+  /** The fill's write-backs, written once their data is in place: descriptor offset and the write-back's words. */
+  #wb = new Float64Array(6 * 64);
+  #wbN = 0;
 
   constructor(
     private readonly s: WorkerState,
@@ -137,8 +144,13 @@ export class GuestRx {
         avail -= used;
         wrote = true;
       }
+      // The data first, then the write-backs (DD last in each): a guest polling DD finds its packet complete.
+      this.#copies.run(this.#copyTo, this.env.pool.bytes);
+      this.writeBacks(v, id);
       s.ctl[qb + Q_HEAD] = head;
     } finally {
+      this.#copies.rewind(0);
+      this.#wbN = 0;
       Atomics.store(s.ctl, qb + Q_LOCK, 0);
     }
     if (wrote) this.irq.raise(id);
@@ -173,19 +185,21 @@ export class GuestRx {
       const hi = v.getUint32(o + 4, true);
       used++;
       if (hi >= 0x20_0000 || !s.mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), n, true)) {
-        writeRxWriteback(v, o, DD | EOF, RxError.RXE, 0, 0);
-        if (s.mem.logging) s.ringWritten(id, o, DESC);
+        this.planWriteBack(o, DD | EOF, RxError.RXE, 0, 0, 0);
         s.count(STAT.badAddress);
         s.count(STAT.rxDiscards);
         this.env.count("oerrors", pq, 1);
         return used;
       }
-      s.mem.bytes.set(pool.bytes.subarray(src, src + n), s.mem.offset);
+      if (s.mem.bytes !== this.#copyTo) {
+        this.#copies.run(this.#copyTo, pool.bytes); // another window: what is planned into the last one first
+        this.#copyTo = s.mem.bytes;
+      }
+      this.#copies.add(s.mem.offset, src, n);
       if (s.mem.logging) s.mem.written(s.mem.window, s.mem.offset, n);
       const hashed = last && (flags & 4) !== 0;
       const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0);
-      writeRxWriteback(v, o, status, 0, ptype, n, 0, hashed ? this.#hash[i]! : 0);
-      if (s.mem.logging) s.ringWritten(id, o, DESC);
+      this.planWriteBack(o, status, 0, ptype, n, hashed ? this.#hash[i]! : 0);
       src += n;
       left -= n;
       d = d + 1 === ringLen ? 0 : d + 1;
@@ -193,6 +207,37 @@ export class GuestRx {
     s.count(STAT.rxBytes, len);
     s.count(flags & 2 ? STAT.rxBroadcast : flags & 1 ? STAT.rxMulticast : STAT.rxUnicast);
     return used;
+  }
+
+  /** Queues a write-back for `writeBacks`. */
+  private planWriteBack(o: number, status: number, errors: number, ptype: number, length: number, hash: number): void {
+    let w = this.#wb;
+    const at = this.#wbN * 6;
+    if (at + 6 > w.length) {
+      const bigger = new Float64Array(w.length * 2);
+      bigger.set(w);
+      this.#wb = w = bigger;
+    }
+    w[at] = o;
+    w[at + 1] = status;
+    w[at + 2] = errors;
+    w[at + 3] = ptype;
+    w[at + 4] = length;
+    w[at + 5] = hash;
+    this.#wbN++;
+  }
+
+  /** Writes the queued write-backs of ring `id` in order. */
+  private writeBacks(v: DataView, id: number): void {
+    const w = this.#wb;
+    const logging = this.s.mem.logging;
+    for (let k = 0; k < this.#wbN; k++) {
+      const at = k * 6;
+      const o = w[at]!;
+      writeRxWriteback(v, o, w[at + 1]!, w[at + 2]!, w[at + 3]!, w[at + 4]!, 0, w[at + 5]!);
+      if (logging) this.s.ringWritten(id, o, DESC);
+    }
+    this.#wbN = 0;
   }
 
   private lock(word: number): boolean {

@@ -7,6 +7,7 @@
 import { txQueueId } from "@emu/iavf-emu";
 import type { MbufPool, PortDataEnv } from "@emu/port/data";
 import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
+import { CopyBatch } from "@emu/sys";
 import { castOf } from "../classify.js";
 import { AT, Q_BAD_TAIL, Q_HEAD, STAT } from "../layout.js";
 import type { IrqRaiser } from "./irq.js";
@@ -36,6 +37,10 @@ export class GuestTx {
   #end = 0;
   #total = 0;
   #lying = false;
+  /** The burst's copies (guest → pool), made in one call before any descriptor is completed. */
+  readonly #copies = new CopyBatch();
+  /** The guest memory window the pending copies read from. */
+  #copyFrom: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly s: WorkerState,
@@ -73,8 +78,8 @@ export class GuestTx {
     if (head >= len) head = 0;
     if (head === tail) return 0;
     this.take(Math.min(max, (tail - head + len) % len));
+    const first = head;
     let got = 0;
-    let reported = false;
     while (head !== tail && got < max) {
       // The packet's extent: [head, end) up to its EOP (or the first descriptor that is not DATA/CONTEXT).
       if (!this.extent(v, head, tail, len)) break; // unfinished: wait for the rest
@@ -92,13 +97,14 @@ export class GuestTx {
           break; // no buffer: leave the packet for the next burst
         }
         buf = this.#spare[this.#spareAt]!;
+        const planned = this.#copies.pending;
         if (!this.gather(v, head, end, len, buf)) {
+          this.#copies.rewind(planned); // (copies already run for another window only touched this spare buffer)
           buf = -1;
           lying = true;
           s.count(STAT.badAddress);
         }
       }
-      if (this.complete(v, head, end, len, id)) reported = true;
       head = end;
       if (lying) {
         s.count(STAT.txErrors);
@@ -115,7 +121,10 @@ export class GuestTx {
       this.#spareAt++;
       bufs[at + got++] = buf;
     }
+    // The data is in the pool before the guest learns (DESC_DONE) that it may reuse its buffers.
+    this.#copies.run(this.#poolBytes, this.#copyFrom);
     this.giveBack();
+    const reported = head !== first && this.complete(v, first, head, len, id);
     s.ctl[qb + Q_HEAD] = head;
     if (reported) this.irq.raise(id);
     return got;
@@ -175,7 +184,7 @@ export class GuestTx {
     this.#spareN = 0;
   }
 
-  /** Copies the DATA fragments of [from, end) into buffer `buf`; false when one lies outside the guest's memory. */
+  /** Plans the copy of the DATA fragments of [from, end) into buffer `buf`; false when one lies outside the guest's memory. */
   private gather(v: DataView, from: number, end: number, len: number, buf: number): boolean {
     const mem = this.s.mem;
     let dst = buf * this.#bufSize + this.#headroom;
@@ -187,7 +196,11 @@ export class GuestTx {
       const hi = v.getUint32(o + 4, true);
       if (hi >= 0x20_0000) return false;
       if (!mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), size, false)) return false;
-      this.#poolBytes.set(mem.bytes.subarray(mem.offset, mem.offset + size), dst);
+      if (mem.bytes !== this.#copyFrom) {
+        this.#copies.run(this.#poolBytes, this.#copyFrom); // another window: what is planned from the last one first
+        this.#copyFrom = mem.bytes;
+      }
+      this.#copies.add(dst, mem.offset, size);
       dst += size;
     }
     return true;

@@ -84,6 +84,8 @@ export class WorkerState implements RxFilterTable {
   #dbEpoch = -1;
   // filters
   readonly macs = new Set<number>();
+  /** The last address `hasMac` found (-1: none since the table was read). */
+  #lastMac = -1;
   unicastPromisc = false;
   multicastPromisc = false;
   vlanFilter = false;
@@ -171,6 +173,7 @@ export class WorkerState implements RxFilterTable {
     this.multicastPromisc = (f & F_MCAST_PROMISC) !== 0;
     this.vlanFilter = (f & F_VLAN_FILTER) !== 0;
     this.macs.clear();
+    this.#lastMac = -1;
     const n = Math.min(c[H_MACS]!, MAX_MACS);
     for (let i = 0; i < n; i++) this.macs.add((c[AT.mac(i)]! & 0xffff) * 2 ** 32 + (c[AT.mac(i) + 1]! >>> 0));
     this.vlans.set(new Uint32Array(c.buffer, c.byteOffset + AT.vlans * 4, 128));
@@ -227,7 +230,11 @@ export class WorkerState implements RxFilterTable {
   }
 
   hasMac(mac: number): boolean {
-    return this.macs.has(mac);
+    // A burst is mostly one destination: the last address found saves hashing a 48-bit number per frame.
+    if (mac === this.#lastMac) return true;
+    if (!this.macs.has(mac)) return false;
+    this.#lastMac = mac;
+    return true;
   }
 
   passesVlan(vlan: number): boolean {

@@ -69,6 +69,7 @@ interface Native {
   ftruncate(fd: number, size: bigint): void;
   setThreadAffinity(cpus: number[]): void;
   threadAffinity(): number[];
+  copyRanges(dst: Uint8Array, src: Uint8Array, plan: Uint32Array, n: number): void;
   fileSize(fd: number): bigint;
   mmap(fd: number, offset: bigint, length: number, writable: boolean): [ArrayBuffer, MappingHandle, bigint];
   unmap(handle: MappingHandle, buffer: ArrayBuffer): void;

@@ -167,6 +167,7 @@ napi_value emu_eventfd_read(napi_env env, napi_callback_info info);
 
 napi_value emu_set_thread_affinity(napi_env env, napi_callback_info info); /* thread.c */
 napi_value emu_thread_affinity(napi_env env, napi_callback_info info);
+napi_value emu_copy_ranges(napi_env env, napi_callback_info info); /* copy.c */
 
 /* ------------------------------------------------------------------------------------------------------------- */
 /* fds (fd.c) and eventfd I/O (eventfd.c)                                                                         */

@@ -86,6 +86,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       EMU_METHOD("eventfdRead", emu_eventfd_read),
       EMU_METHOD("setThreadAffinity", emu_set_thread_affinity),
       EMU_METHOD("threadAffinity", emu_thread_affinity),
+      EMU_METHOD("copyRanges", emu_copy_ranges),
       {"SocketHandle", NULL, NULL, NULL, NULL, sock_cls, napi_enumerable, NULL},
       {"ServerHandle", NULL, NULL, NULL, NULL, server_cls, napi_enumerable, NULL},
       {"EventFdHandle", NULL, NULL, NULL, NULL, efd_cls, napi_enumerable, NULL},
