@@ -37,6 +37,7 @@ export interface RxFilterTable {
  */
 export function rxFilterAccepts(t: RxFilterTable, dst: Uint8Array, at: number, vlan: number | undefined): boolean {
   if (vlan !== undefined && vlan !== 0 && !t.passesVlan(vlan)) return false;
+  if (t.unicastPromisc) return true; // takes every address: no table lookup per frame
   const mac = macNumber(dst, at);
   if (mac === BROADCAST_MAC || t.hasMac(mac)) return true;
   return ((dst[at] ?? 0) & 1) === 1 ? t.multicastPromisc || t.unicastPromisc : t.unicastPromisc;

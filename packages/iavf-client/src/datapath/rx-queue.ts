@@ -102,7 +102,7 @@ export class RxQueue {
       n++;
     }
     if (reposted) this.kick();
-    else s.save();
+    else if (n > 0) s.save(); // an empty poll changed nothing: no store (a full barrier each) for it
     return n;
   }
 

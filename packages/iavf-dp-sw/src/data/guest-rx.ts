@@ -161,7 +161,7 @@ export class GuestRx {
     const len = this.env.pool.meta[buf * MBUF_META_WORDS + MBUF_LEN]!;
     const bufLen = this.s.rxBuf[id]!;
     if (len > this.s.rxMax[id]! || bufLen <= 0) return -1;
-    return Math.ceil(len / bufLen);
+    return len <= bufLen ? 1 : Math.ceil(len / bufLen);
   }
 
   /** Writes one packet from `head`; returns the descriptors used (all, or up to a lying one). */
