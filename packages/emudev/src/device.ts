@@ -8,7 +8,7 @@ import {
   type VfioUserServer,
 } from "@emu/vfio-user-server";
 import { AttributeTable } from "./attributes.js";
-import { type DmaTable, DmaTableImpl } from "./dma-table.js";
+import { DmaTableImpl } from "./dma-table.js";
 import { type DoorbellInfo, doorbellInfo } from "./doorbells.js";
 import type { DeviceInfo, DriverHost, DriverInstance } from "./driver.js";
 import { EmudevError } from "./errors.js";
@@ -17,65 +17,7 @@ import { type IrqInfo, irqInfo } from "./irqs.js";
 import { hookModel, type ModelHooks } from "./model-hooks.js";
 import type { EmudevProvider, ProviderRegistry } from "./provider.js";
 import { type QueueInfo, QueueTable, type QueueUpdate } from "./queues.js";
-
-/** created → configured → started ⇄ stopped → closed (configure again from stopped; close from anywhere). */
-export type EmudevState = "created" | "configured" | "started" | "stopped" | "closed";
-
-/** A region of the running device. */
-export interface RegionInfo {
-  readonly index: number;
-  /** The region's shared memory (regions described with `memory: true`), else undefined: trapped. */
-  readonly memory: Uint8Array | undefined;
-  /**
-   * The memfd behind `memory`, for a data path in another thread that maps the region itself (the server owns it:
-   * never close it; it changes with each `start`).
-   */
-  readonly fd: number | undefined;
-  /** Where the region starts in `fd` (0 in the region's own memfd). */
-  readonly offset: bigint;
-  /** The offer (`offerRegionFile`) whose file the connected client maps, or undefined: the region's own memory. */
-  readonly offer: RegionFileOffer | undefined;
-}
-
-/** What a data-path provider sees of a device: resources and events, no lifecycle. */
-export interface EmudevResources extends EmudevEvents {
-  /** e.g. "emu_iavf0". */
-  readonly name: string;
-  readonly driver: string;
-  readonly socketPath: string;
-  readonly info: DeviceInfo;
-  readonly state: EmudevState;
-  /** The driver said the guest configured the device (and it has not been undone since). */
-  readonly ready: boolean;
-  /** A client is connected. */
-  readonly connected: boolean;
-  /** The features the guest negotiated (0n until then). */
-  readonly features: bigint;
-  /** What the device may offer the guest: the driver's features, and of them only the bound provider's. */
-  readonly offeredFeatures: bigint;
-  readonly dma: DmaTable;
-  queue(id: number): QueueInfo;
-  queues(): readonly QueueInfo[];
-  /** An interrupt vector (MSI-X); the device must be started. */
-  irq(vector: number): IrqInfo;
-  /** A memory doorbell; the device must be started. */
-  doorbell(id: number): DoorbellInfo;
-  doorbells(): readonly DoorbellInfo[];
-  /** The regions the driver described; the device must be started. */
-  regions(): readonly RegionInfo[];
-  /**
-   * Offers another file for the mmap areas of region `index` (one described with `memory: true`): the region's bytes
-   * at `offset` in `fd`, e.g. another device's doorbell page, so the guest's stores reach it with no copy. The next
-   * client to connect maps it (one connected keeps what it mapped); while that client is connected `regions()`,
-   * `doorbell()` and the driver's region memory are that file. `undefined` withdraws the offer. The device must be
-   * started; a file that cannot serve the region is `InvalidValue`.
-   */
-  offerRegionFile(index: number, offer: RegionFileOffer | undefined): void;
-  attribute(name: string): unknown;
-  /** Sets an attribute (the driver checks it); raises "attribute". */
-  setAttribute(name: string, value: unknown): void;
-  attributes(): readonly string[];
-}
+import type { EmudevResources, EmudevState, RegionInfo } from "./resources.js";
 
 /** The application's handle on a device. */
 export interface EmudevDevice extends EmudevResources {

@@ -1,7 +1,7 @@
 export type { RegionFileOffer } from "@emu/vfio-user-server";
 export type { AttributeDescription } from "./attributes.js";
 export { type ArgSpec, type ArgsOf, arg, type Devargs, type DevargsSchema, parseDevargs, readArgs } from "./devargs.js";
-export type { EmudevDevice, EmudevResources, EmudevState, RegionInfo } from "./device.js";
+export type { EmudevDevice } from "./device.js";
 export type { DirtySource, DmaFile, DmaTable } from "./dma-table.js";
 export type { DoorbellDescription, DoorbellInfo } from "./doorbells.js";
 export type { DeviceInfo, DriverHost, DriverInstance, EmudevDriver } from "./driver.js";
@@ -11,3 +11,4 @@ export type { IrqInfo } from "./irqs.js";
 export type { EmudevProvider, ProviderAttributes, ProviderOps } from "./provider.js";
 export type { QueueInfo, QueueUpdate } from "./queues.js";
 export { EmudevRegistry, type EmudevRegistryOptions } from "./registry.js";
+export type { EmudevResources, EmudevState, RegionInfo } from "./resources.js";

@@ -1,8 +1,8 @@
 // Data-path providers (the seeds' vDPA drivers): registered by name with their attributes and ops; a device is bound
 // to one at attach time, and the provider then sees the device only through the emudev API.
 import type { MaybePromise } from "@emu/vfio-user-server";
-import type { EmudevResources } from "./device.js";
 import { EmudevError } from "./errors.js";
+import type { EmudevResources } from "./resources.js";
 
 /** What a provider can do (the seeds' `rte_vdpa_dev` attributes). */
 export interface ProviderAttributes {

@@ -4,7 +4,6 @@
 // event loop.
 import type { ArgsOf, DevargsSchema } from "@emu/emudev";
 import type { MbufPool } from "./mbuf-pool.js";
-import type { Port } from "./port.js";
 
 /** A port's queue counts and ring sizes, as the application configures them. */
 export interface PortConfig {
@@ -47,13 +46,22 @@ export function serviceKey<T>(id: string): ServiceKey<T> {
   return { id };
 }
 
+/** What a driver sees of a port of its registry, its own or another (a `Port` is one). */
+export interface PeerPort {
+  readonly control: PortControl;
+  /** Threads that hold the port's data half now. */
+  readonly leases: number;
+  /** The configuration of its last `configure` (undefined before). */
+  readonly config: PortConfig | undefined;
+}
+
 /** What a driver is given when it makes a port. */
 export interface PortHost {
   /** The port's name, e.g. "net_ring1". */
   readonly name: string;
   readonly devargs: string;
   /** Another port of the same registry (net_ring's peer). */
-  port(name: string): Port | undefined;
+  port(name: string): PeerPort | undefined;
   /** A service the application provided (e.g. its EmudevRegistry, for a port over an emulated device). */
   service<T>(key: ServiceKey<T>): T | undefined;
 }

@@ -7,6 +7,7 @@ export {
   type DeviceCounters,
   type DriverCounter,
   type LinkStatus,
+  type PeerPort,
   type PortCapabilities,
   type PortConfig,
   type PortControl,
