@@ -61,7 +61,7 @@ export function parseLcores(list: string): Lcore[] {
 }
 
 /** CPU numbers as a list of ranges, as the kernel writes them (Cpus_allowed_list): `0-3,6`. */
-export function cpuList(cpus: readonly number[]): string {
+function cpuList(cpus: readonly number[]): string {
   const sorted = [...new Set(cpus)].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length; i++) {
