@@ -58,6 +58,11 @@ export class Testpmd {
     this.fwdLcores = options.lcores.slice(1).map((l) => l.id);
   }
 
+  /** The CPUs an lcore's thread is pinned to (empty: not pinned; the main lcore's never is). */
+  lcoreCpus(lcore: number): readonly number[] {
+    return this.options.lcores.find((l) => l.id === lcore)?.cpus ?? [];
+  }
+
   /** Ports in id order with their ids. */
   entries(): [number, Port][] {
     return this.ports.flatMap((p, id) => (p === undefined ? [] : [[id, p] as [number, Port]]));

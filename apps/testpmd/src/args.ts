@@ -243,7 +243,8 @@ export function parseArgs(argv: readonly string[]): TestpmdOptions {
 export const USAGE = `Usage: emu-testpmd [EAL options] -- [testpmd options]
 
 EAL options:
-  -l, --lcores <list>     lcores: 0-3, 0,2 or 0@0,1@0 (the first is the main lcore, the rest forward)
+  -l, --lcores <list>     lcores: 0-3, 0,2 or 0@0,1@0 (the first is the main lcore, the rest forward, each
+                          pinned to its CPUs: after @, else its own id); without it nothing is pinned
   --vdev <devargs>        add a port (net_null0, net_ring0, net_pcap0,rx_pcap=a.pcap,tx_pcap=b.pcap,
                           net_tap0,iface=dtap0) or an emudev device of a registered driver (repeatable)
   -a, --allow <pci>       PCI device to use (no PCI port driver is built in)

@@ -1,6 +1,7 @@
 // Starting and stopping forwarding as testpmd does it: checks, the configuration printed, lcores started; at stop
 // the per-stream, per-port and accumulated counters since start.
 import type { PortStats } from "@emu/port";
+import { threadAffinity } from "@emu/sys";
 import { CommandError, type Testpmd } from "./app.js";
 import { type FwdConfig, fwdConfig, sharedTxQueue } from "./fwd/config.js";
 import { FwdEngine } from "./fwd/engine.js";
@@ -8,6 +9,7 @@ import { STREAM_DROPPED, STREAM_RX, STREAM_SLOTS, STREAM_TX } from "./fwd/modes.
 import type { FwdMode } from "./fwd/modes-list.js";
 import { MIN_TX_LEN } from "./fwd/packets.js";
 import { fwdConfigView, fwdStartView, ODD_PORTS_WARNING } from "./views/fwd.js";
+import { dumpLcoresView, lcoreReadyView } from "./views/lcores.js";
 import { type FwdCounters, portFwdStats, streamFwdStats, totalFwdStats } from "./views/stats.js";
 
 interface Session {
@@ -79,8 +81,25 @@ export class Forwarding {
       flows: s.flows,
       txFirst,
       peerMac: (p) => app.peerMac(p),
+      cpus: (l) => app.lcoreCpus(l),
     });
     this.#session = { config, mode: s.mode, before };
+    const pinning = app.fwdLcores.some((l) => app.lcoreCpus(l).length > 0);
+    for (const lcore of config.lcores.map((l) => l.lcore)) {
+      const t = this.engine.threads.get(lcore);
+      if (t !== undefined && (pinning || t.unpinned !== undefined)) app.out(lcoreReadyView(lcore, t));
+    }
+  }
+
+  /** dump_lcores: every lcore with the CPUs its thread runs on (or would, for a forwarding lcore not started). */
+  dumpLcores(): void {
+    const app = this.app;
+    const main = threadAffinity(); // this thread's: the main lcore is never pinned, an unpinned lcore inherits it
+    const rows = app.options.lcores.map((l, i) => {
+      const cpus = i === 0 ? main : (this.engine.threads.get(l.id)?.cpus ?? (l.cpus.length > 0 ? l.cpus : main));
+      return { lcore: l.id, cpus };
+    });
+    app.out(dumpLcoresView(rows));
   }
 
   async stop(): Promise<void> {

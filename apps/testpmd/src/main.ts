@@ -4,11 +4,13 @@ import { availableParallelism } from "node:os";
 import type { CliIo } from "@emu/cli-kit";
 import { EmudevRegistry } from "@emu/emudev";
 import { builtinPortDrivers, emudevService, MbufPool, PortRegistry } from "@emu/port";
+import { threadAffinity } from "@emu/sys";
 import { describeError, Testpmd } from "./app.js";
 import { parseArgs, type TestpmdOptions, USAGE } from "./args.js";
 import { BUILTIN_PLUGINS } from "./builtin-plugins.js";
 import { promptLoop } from "./cli/prompt.js";
 import { Forwarding } from "./forwarding.js";
+import { usableLcores } from "./lcores.js";
 import { loadPlugin, type TestpmdPlugin } from "./plugins.js";
 import { isUsageError } from "./usage-error.js";
 import { ODD_PORTS_WARNING } from "./views/fwd.js";
@@ -65,11 +67,14 @@ function waitForAbort(signal: AbortSignal | undefined, tick: () => void, periodM
 }
 
 async function setup(
-  o: TestpmdOptions,
+  given: TestpmdOptions,
   io: TestpmdIo,
   out: (s: string) => void,
 ): Promise<{ app: Testpmd; fwd: Forwarding } | number> {
   out(`EAL: Detected CPU lcores: ${availableParallelism()}\n`);
+  const usable = usableLcores(given.lcores, threadAffinity());
+  for (const w of usable.warnings) out(w);
+  const o: TestpmdOptions = { ...given, lcores: usable.lcores };
   if (o.lcores.length < 2) {
     io.stderr.write("testpmd: No cores defined for forwarding\nCheck the core mask argument\n");
     return 1;

@@ -68,6 +68,7 @@ export const COMMANDS: readonly Command[] = [
     if (sel.length > 0) c.app.showSummary(sel);
   }),
   command("show config fwd", "display", "Forwarding configuration: mode, lcores, streams.", (c) => c.fwd.showConfig()),
+  command("dump_lcores", "display", "Every lcore with the CPUs its thread runs on.", (c) => c.fwd.dumpLcores()),
   command(`set fwd ${FWD_MODES.join("|")}`, "config", "Set the forwarding mode.", (c, [mode]) => {
     c.app.settings.mode = mode as FwdMode;
     c.app.out(`Set ${mode} packet forwarding mode\n`);

@@ -5,7 +5,7 @@ import type { MbufPool, Port, PortLease } from "@emu/port";
 import type { FwdConfig } from "./config.js";
 import { STREAM_SLOTS } from "./modes.js";
 import type { FwdMode } from "./modes-list.js";
-import { CTL_STATE, type LcoreMessage, type LcoreTask, STATE_RUN, STATE_STOP } from "./task.js";
+import { CTL_STATE, type LcoreMessage, type LcoreTask, type LcoreThread, STATE_RUN, STATE_STOP } from "./task.js";
 
 export interface FwdPlan {
   readonly config: FwdConfig;
@@ -18,6 +18,8 @@ export interface FwdPlan {
   readonly txFirst: number;
   /** The destination MAC the mac and txonly modes write for packets sent on a port. */
   peerMac(port: number): Uint8Array;
+  /** The CPUs an lcore's thread pins itself to (empty: not pinned). */
+  cpus(lcore: number): readonly number[];
 }
 
 interface Running {
@@ -27,6 +29,8 @@ interface Running {
   readonly control: Int32Array;
   readonly stats: Float64Array;
   readonly errors: string[];
+  /** Each started lcore's thread, by lcore id. */
+  readonly threads: Map<number, LcoreThread>;
 }
 
 /** Per-stream counters, STREAM_SLOTS each (see modes.ts). */
@@ -53,6 +57,7 @@ function task(
   const used = [...new Set([...rx.keys(), ...tx.keys()])];
   return {
     lcore,
+    cpus: plan.cpus(lcore),
     pool: plan.pool.describe(),
     ports: used.map((id) => ({
       id,
@@ -84,6 +89,11 @@ export class FwdEngine {
     return this.#run !== undefined;
   }
 
+  /** Where each lcore of the running forwarding runs (thread id, CPUs), by lcore id. */
+  get threads(): ReadonlyMap<number, LcoreThread> {
+    return this.#run?.threads ?? new Map();
+  }
+
   /** Live per-stream counters of the running forwarding (a view: it changes as the lcores work). */
   get streamStats(): StreamCounters | undefined {
     return this.#run?.stats;
@@ -102,6 +112,7 @@ export class FwdEngine {
       control: new Int32Array(controlBuf),
       stats: new Float64Array(statsBuf),
       errors: [],
+      threads: new Map(),
     };
     try {
       for (const id of plan.config.ports) leases.set(id, plan.ports.get(id)!.lease());
@@ -166,6 +177,11 @@ export class FwdEngine {
       w.on("message", (m: LcoreMessage) => {
         if (m.kind === "ready") {
           isReady = true;
+          run.threads.set(lcore, {
+            tid: m.tid,
+            cpus: m.cpus,
+            ...(m.unpinned === undefined ? {} : { unpinned: m.unpinned }),
+          });
           resolve();
         } else fail(m.message);
       });

@@ -1,13 +1,22 @@
 // A forwarding lcore: a worker thread that maps the packet-buffer pool itself, opens the data halves of the ports
 // its streams use (only their queues), waits for the go, then runs its streams in a loop until told to stop. When a
 // whole round finds nothing to do for a while it naps up to 1 ms (a DPDK lcore would spin), so idle forwarding
-// does not hold a CPU.
+// does not hold a CPU. First of all it pins itself to its CPUs, as a DPDK lcore runs on its cpuset.
+import { readlinkSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { MbufPool, openPortData, type PortData } from "@emu/port/data";
-import { CopyBatch } from "@emu/sys";
+import { CopyBatch, setThreadAffinity, threadAffinity } from "@emu/sys";
 import { ENGINES, STREAM_SLOTS, type StreamRun, txFirstBurst } from "./modes.js";
 import { udpTemplate } from "./packets.js";
-import { CTL_STATE, type LcoreMessage, type LcoreTask, STATE_RUN, STATE_STOP, STATE_WAIT } from "./task.js";
+import {
+  CTL_STATE,
+  type LcoreMessage,
+  type LcoreTask,
+  type LcoreThread,
+  STATE_RUN,
+  STATE_STOP,
+  STATE_WAIT,
+} from "./task.js";
 
 const IDLE_ROUNDS = 4096;
 
@@ -62,14 +71,31 @@ function forward(task: LcoreTask, runs: StreamRun[], ports: Map<number, PortData
   }
 }
 
+/**
+ * Pins this thread to the task's CPUs. The main thread checked them at startup; should the process's CPUs have
+ * shrunk since (cpuset changed), the lcore says why and runs unpinned rather than not at all.
+ */
+function pin(task: LcoreTask): LcoreThread {
+  const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+  let unpinned: string | undefined;
+  if (task.cpus.length > 0)
+    try {
+      setThreadAffinity(task.cpus);
+    } catch (e) {
+      unpinned = e instanceof Error ? e.message : String(e);
+    }
+  return { tid, cpus: threadAffinity(), ...(unpinned === undefined ? {} : { unpinned }) };
+}
+
 async function main(task: LcoreTask): Promise<void> {
   const post = (m: LcoreMessage) => parentPort!.postMessage(m);
+  const thread = pin(task);
   const pool = MbufPool.attach(task.pool);
   let ports: Map<number, PortData> | undefined;
   try {
     ports = await open(task, pool);
     const runs = streams(task, pool, ports);
-    post({ kind: "ready" });
+    post({ kind: "ready", ...thread });
     const ctl = new Int32Array(task.control);
     while (Atomics.load(ctl, CTL_STATE) === STATE_WAIT) Atomics.wait(ctl, CTL_STATE, STATE_WAIT, 100);
     if (Atomics.load(ctl, CTL_STATE) !== STATE_STOP) forward(task, runs, ports);

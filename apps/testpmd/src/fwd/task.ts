@@ -10,6 +10,8 @@ export const STATE_STOP = 2;
 
 export interface LcoreTask {
   readonly lcore: number;
+  /** The CPUs the lcore's thread pins itself to when it starts (empty: not pinned). */
+  readonly cpus: readonly number[];
   readonly pool: MbufPoolDescription;
   readonly ports: readonly {
     readonly id: number;
@@ -36,4 +38,14 @@ export interface LcoreTask {
   readonly streamStats: SharedArrayBuffer;
 }
 
-export type LcoreMessage = { readonly kind: "ready" } | { readonly kind: "error"; readonly message: string };
+/** Where a ready lcore runs: its kernel thread id and the CPUs it may run on (after pinning), and why it is not
+ * pinned if pinning failed. */
+export interface LcoreThread {
+  readonly tid: number;
+  readonly cpus: readonly number[];
+  readonly unpinned?: string;
+}
+
+export type LcoreMessage =
+  | ({ readonly kind: "ready" } & LcoreThread)
+  | { readonly kind: "error"; readonly message: string };
