@@ -32,8 +32,10 @@ export {
   rxPtype,
   rxRssHash,
   rxStatus,
+  rxWritebackWord,
   writeRxReadDescriptor,
   writeRxWriteback,
+  writeRxWritebackBody,
 } from "./descriptors/rx.js";
 export {
   isTxDescriptorDone,

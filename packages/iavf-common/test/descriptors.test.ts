@@ -11,6 +11,7 @@ import {
   rxPtype,
   rxRssHash,
   rxStatus,
+  rxWritebackWord,
   TX_DESCRIPTOR_SIZE,
   TxCmd,
   TxDtype,
@@ -25,6 +26,7 @@ import {
   txOffset,
   writeRxReadDescriptor,
   writeRxWriteback,
+  writeRxWritebackBody,
   writeTxDataDescriptor,
   writeTxDescriptorDone,
 } from "@emu/iavf-common";
@@ -154,6 +156,28 @@ describe("RX descriptor (32 bytes, legacy)", () => {
             rxL2Tag1(v, 0),
             rxRssHash(v, 0),
           ]).toEqual([status, errors, ptype, length, tag, hash]);
+        },
+      ),
+    );
+  });
+
+  it("a write-back in two passes (body over a posted buffer, then the DD word) ends as the one-pass write-back", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0x7ffff }),
+        fc.integer({ min: 0, max: 0xff }),
+        fc.integer({ min: 0, max: 0xff }),
+        fc.integer({ min: 0, max: 0x3fff }),
+        fc.integer({ min: 0, max: 0xffff_ffff }),
+        (status, errors, ptype, length, hash) => {
+          const one = new DataView(new ArrayBuffer(RX_DESCRIPTOR_SIZE));
+          writeRxWriteback(one, 0, status | RxStatus.DD, errors, ptype, length, 0x123, hash);
+          const two = new DataView(new ArrayBuffer(RX_DESCRIPTOR_SIZE));
+          writeRxReadDescriptor(two, 0, 0x1234_5678_9000, 0);
+          writeRxWritebackBody(two, 0, ptype, length, 0x123, hash);
+          expect(isRxDescriptorDone(two, 0)).toBe(false); // the posted buffer's QW1 (header address 0) is left
+          two.setUint32(8, rxWritebackWord(status | RxStatus.DD, errors, ptype), true);
+          expect(new Uint8Array(two.buffer)).toEqual(new Uint8Array(one.buffer));
         },
       ),
     );

@@ -95,6 +95,22 @@ export function writeRxWriteback(
   rssHash = 0,
 ): void {
   // The word holding DD is stored last: a driver polling DD must find the rest of the write-back already there.
+  writeRxWritebackBody(v, at, ptype, length, l2tag1, rssHash);
+  v.setUint32(at + 8, rxWritebackWord(status, errors, ptype), LE);
+}
+
+/**
+ * Writes all of a write-back but the QW1 low word, which holds DD: for a device that writes a burst's descriptors
+ * first and, once the frames' data is in place, their DD words (`rxWritebackWord` at byte 8) in a second pass.
+ */
+export function writeRxWritebackBody(
+  v: DataView,
+  at: number,
+  ptype: number,
+  length: number,
+  l2tag1 = 0,
+  rssHash = 0,
+): void {
   v.setUint16(at, 0, LE);
   v.setUint16(at + 2, l2tag1 & 0xffff, LE);
   v.setUint32(at + 4, rssHash >>> 0, LE);
@@ -103,7 +119,11 @@ export function writeRxWriteback(
   v.setUint32(at + 24, 0, LE);
   v.setUint32(at + 28, 0, LE);
   v.setUint32(at + 12, (((ptype >>> 2) & 0x3f) | ((length & 0x3fff) << 6)) >>> 0, LE);
-  v.setUint32(at + 8, ((status & 0x7ffff) | ((errors & 0xff) << 19) | ((ptype & 0x3) << 30)) >>> 0, LE);
+}
+
+/** The write-back's QW1 low word: status (with DD), error bits and the packet type's low 2 bits. */
+export function rxWritebackWord(status: number, errors: number, ptype: number): number {
+  return ((status & 0x7ffff) | ((errors & 0xff) << 19) | ((ptype & 0x3) << 30)) >>> 0;
 }
 
 /** Write-back: status bits (QW1 18:0). */

@@ -6,7 +6,7 @@
 // A frame with no posted buffer, too long for the guest, or for a queue it cannot use is discarded (rx_discards); a
 // posted buffer outside the guest's memory is written back with RXE and length 0 (the ring moves on) and counted.
 // Several threads may transmit towards one guest RX ring: each ring is filled under its spin lock.
-import { RxError, RxStatus, writeRxWriteback } from "@emu/iavf-common";
+import { RxError, RxStatus, rxWritebackWord, writeRxWritebackBody } from "@emu/iavf-common";
 import { rxQueueId } from "@emu/iavf-emu";
 import type { PortDataEnv } from "@emu/port/data";
 import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
@@ -34,9 +34,12 @@ export class GuestRx {
   /** The fill's copies (pool → guest), made in one call per guest memory window before any write-back. */
   readonly #copies = new CopyBatch();
   #copyTo: Uint8Array = new Uint8Array(0);
-  /** The fill's write-backs, written once their data is in place: descriptor offset and the write-back's words. */
-  #wb = new Float64Array(6 * 64);
-  #wbN = 0;
+  /**
+   * The fill's DD words, stored once the frames' data is in place (the rest of each write-back is written at once):
+   * pairs of descriptor offset and QW1 low word.
+   */
+  #dd = new Uint32Array(2 * 64);
+  #ddN = 0;
 
   constructor(
     private readonly s: WorkerState,
@@ -144,13 +147,13 @@ export class GuestRx {
         avail -= used;
         wrote = true;
       }
-      // The data first, then the write-backs (DD last in each): a guest polling DD finds its packet complete.
+      // The data first, then the DD words: a guest polling DD finds its frame and the rest of its write-back there.
       this.#copies.run(this.#copyTo, this.env.pool.bytes);
       this.writeBacks(v, id);
       s.ctl[qb + Q_HEAD] = head;
     } finally {
       this.#copies.rewind(0);
-      this.#wbN = 0;
+      this.#ddN = 0;
       Atomics.store(s.ctl, qb + Q_LOCK, 0);
     }
     if (wrote) this.irq.raise(id);
@@ -185,7 +188,7 @@ export class GuestRx {
       const hi = v.getUint32(o + 4, true);
       used++;
       if (hi >= 0x20_0000 || !s.mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), n, true)) {
-        this.planWriteBack(o, DD | EOF, RxError.RXE, 0, 0, 0);
+        this.writeBack(v, o, DD | EOF, RxError.RXE, 0, 0, 0);
         s.count(STAT.badAddress);
         s.count(STAT.rxDiscards);
         this.env.count("oerrors", pq, 1);
@@ -199,7 +202,7 @@ export class GuestRx {
       if (s.mem.logging) s.mem.written(s.mem.window, s.mem.offset, n);
       const hashed = last && (flags & 4) !== 0;
       const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0);
-      this.planWriteBack(o, status, 0, ptype, n, hashed ? this.#hash[i]! : 0);
+      this.writeBack(v, o, status, 0, ptype, n, hashed ? this.#hash[i]! : 0);
       src += n;
       left -= n;
       d = d + 1 === ringLen ? 0 : d + 1;
@@ -209,35 +212,39 @@ export class GuestRx {
     return used;
   }
 
-  /** Queues a write-back for `writeBacks`. */
-  private planWriteBack(o: number, status: number, errors: number, ptype: number, length: number, hash: number): void {
-    let w = this.#wb;
-    const at = this.#wbN * 6;
-    if (at + 6 > w.length) {
-      const bigger = new Float64Array(w.length * 2);
-      bigger.set(w);
-      this.#wb = w = bigger;
+  /** Writes a write-back but its DD word, which `writeBacks` stores once the burst's data is in place. */
+  private writeBack(
+    v: DataView,
+    o: number,
+    status: number,
+    errors: number,
+    ptype: number,
+    length: number,
+    hash: number,
+  ): void {
+    writeRxWritebackBody(v, o, ptype, length, 0, hash);
+    let dd = this.#dd;
+    const at = this.#ddN * 2;
+    if (at + 2 > dd.length) {
+      const bigger = new Uint32Array(dd.length * 2);
+      bigger.set(dd);
+      this.#dd = dd = bigger;
     }
-    w[at] = o;
-    w[at + 1] = status;
-    w[at + 2] = errors;
-    w[at + 3] = ptype;
-    w[at + 4] = length;
-    w[at + 5] = hash;
-    this.#wbN++;
+    dd[at] = o;
+    dd[at + 1] = rxWritebackWord(status, errors, ptype);
+    this.#ddN++;
   }
 
-  /** Writes the queued write-backs of ring `id` in order. */
+  /** Stores the queued DD words of ring `id`, in ring order. */
   private writeBacks(v: DataView, id: number): void {
-    const w = this.#wb;
+    const dd = this.#dd;
     const logging = this.s.mem.logging;
-    for (let k = 0; k < this.#wbN; k++) {
-      const at = k * 6;
-      const o = w[at]!;
-      writeRxWriteback(v, o, w[at + 1]!, w[at + 2]!, w[at + 3]!, w[at + 4]!, 0, w[at + 5]!);
+    for (let k = 0; k < this.#ddN; k++) {
+      const o = dd[2 * k]!;
+      v.setUint32(o + 8, dd[2 * k + 1]!, true);
       if (logging) this.s.ringWritten(id, o, DESC);
     }
-    this.#wbN = 0;
+    this.#ddN = 0;
   }
 
   private lock(word: number): boolean {
