@@ -16,6 +16,7 @@ export interface FwdSettings {
   burst: number;
   txpkts: number;
   flows: number;
+  txonlyMultiFlow: boolean;
 }
 
 /** What a command does when it cannot: print the message, keep the prompt. */
@@ -54,6 +55,7 @@ export class Testpmd {
       burst: options.burst,
       txpkts: options.txpkts,
       flows: options.flows,
+      txonlyMultiFlow: options.txonlyMultiFlow,
     };
     this.fwdLcores = options.lcores.slice(1).map((l) => l.id);
   }

@@ -32,6 +32,8 @@ export interface TestpmdOptions {
   readonly txpkts: number;
   readonly totalMbufs: number;
   readonly flows: number;
+  /** txonly (and tx_first) vary the source address packet by packet (DPDK's --txonly-multi-flow). */
+  readonly txonlyMultiFlow: boolean;
   readonly help: boolean;
   readonly version: boolean;
 }
@@ -145,6 +147,9 @@ const APP_VALUED: Readonly<Record<string, Setter>> = {
   },
 };
 const APP_FLAGS: Readonly<Record<string, (o: Mutable) => void>> = {
+  "--txonly-multi-flow": (o) => {
+    o.txonlyMultiFlow = true;
+  },
   "-i": (o) => {
     o.interactive = true;
   },
@@ -192,6 +197,7 @@ function defaults(): Mutable {
     txpkts: 64,
     totalMbufs: 0,
     flows: 1024,
+    txonlyMultiFlow: false,
     help: false,
     version: false,
   };
@@ -268,4 +274,5 @@ testpmd options:
   --stats-period <s>      without -i: show port statistics every s seconds
   --total-num-mbufs <n>   packet buffers in the pool (default: enough for the ports)
   --flowgen-flows <n>     flows of flowgen mode (default 1024)
+  --txonly-multi-flow     txonly and tx_first vary the IPv4 source per packet (flows spread over RSS queues)
 `;

@@ -79,6 +79,7 @@ export class Forwarding {
       burst: s.burst,
       txpkts: s.txpkts,
       flows: s.flows,
+      txonlyMultiFlow: s.txonlyMultiFlow,
       txFirst,
       peerMac: (p) => app.peerMac(p),
       cpus: (l) => app.lcoreCpus(l),

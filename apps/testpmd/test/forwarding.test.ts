@@ -96,6 +96,29 @@ describe("generating modes", () => {
     expect(fields.slice(0, 3).map((f) => f.ipDst)).toEqual(["198.18.0.2", "198.18.0.3", "198.18.0.4"]);
     expect(fields[64]!.ipDst).toBe("198.18.0.2"); // round and round
   });
+
+  it("txonly with --txonly-multi-flow varies the source address packet by packet, checksums valid", async () => {
+    const out = join(tempDir(), "multi.pcap");
+    const s = await session([
+      "-l",
+      "0-1",
+      "--vdev",
+      `net_pcap0,tx_pcap=${out}`,
+      "--",
+      "-i",
+      "--forward-mode=txonly",
+      "--txonly-multi-flow",
+      "--flowgen-flows=16",
+    ]);
+    await s.ask("start");
+    await until(async () => (await statsOf(s, 0)).tx >= 64, 10_000, "packets sent");
+    await s.ask("stop");
+    await s.quit();
+    const fields = framesOf(out).map(udpFields);
+    expect(fields.every((f) => f.ipChecksumOk && f.ipDst === "198.18.0.2" && f.udpDst === 9)).toBe(true);
+    expect(fields.slice(0, 3).map((f) => f.ipSrc)).toEqual(["198.18.0.1", "198.18.0.2", "198.18.0.3"]);
+    expect(new Set(fields.map((f) => f.ipSrc)).size).toBe(16);
+  });
 });
 
 describe("receiving modes", () => {

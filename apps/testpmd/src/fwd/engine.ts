@@ -15,6 +15,7 @@ export interface FwdPlan {
   readonly burst: number;
   readonly txpkts: number;
   readonly flows: number;
+  readonly txonlyMultiFlow: boolean;
   readonly txFirst: number;
   /** The destination MAC the mac and txonly modes write for packets sent on a port. */
   peerMac(port: number): Uint8Array;
@@ -74,6 +75,7 @@ function task(
     burst: plan.burst,
     txpkts: plan.txpkts,
     flows: plan.flows,
+    txonlyMultiFlow: plan.txonlyMultiFlow,
     txFirst: plan.txFirst,
     control,
     streamStats: stats,

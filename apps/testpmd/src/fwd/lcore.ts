@@ -49,6 +49,7 @@ function streams(task: LcoreTask, pool: MbufPool, ports: Map<number, PortData>):
     template: udpTemplate(task.txpkts, s.peerMac, s.txMac),
     copies: new CopyBatch(),
     flows: task.flows,
+    multiFlow: task.txonlyMultiFlow,
     nextFlow: 0,
   }));
 }

@@ -32,6 +32,8 @@ export interface StreamRun {
   /** The burst's template copies, made in one call. */
   readonly copies: CopyBatch;
   readonly flows: number;
+  /** txonly varies the source address over `flows` (--txonly-multi-flow). */
+  readonly multiFlow: boolean;
   nextFlow: number;
 }
 
@@ -101,8 +103,11 @@ function rxonly(s: StreamRun): number {
   return k;
 }
 
-/** Fills a burst of fresh buffers with the template (flowgen: one flow each); 0 when the pool is empty. */
-function generate(s: StreamRun, flows: boolean): number {
+/**
+ * Fills a burst of fresh buffers with the template (flowgen: one destination per flow; txonly with multiFlow: one
+ * source per flow); 0 when the pool is empty.
+ */
+function generate(s: StreamRun, flows: "destination" | "source" | undefined): number {
   const n = s.burst;
   const pool = s.pool;
   if (pool.alloc(s.bufs, n) === 0) return 0;
@@ -116,9 +121,9 @@ function generate(s: StreamRun, flows: boolean): number {
     meta[b * MBUF_META_WORDS + MBUF_LEN] = t.length;
   }
   copies.run(bytes, t);
-  if (flows)
+  if (flows !== undefined)
     for (let i = 0; i < n; i++) {
-      setFlow(bytes, start(pool, s.bufs[i]!), s.nextFlow);
+      setFlow(bytes, start(pool, s.bufs[i]!), s.nextFlow, flows);
       s.nextFlow = s.nextFlow + 1 === s.flows ? 0 : s.nextFlow + 1;
     }
   send(s, n);
@@ -126,12 +131,12 @@ function generate(s: StreamRun, flows: boolean): number {
 }
 
 function txonly(s: StreamRun): number {
-  return generate(s, false);
+  return generate(s, s.multiFlow ? "source" : undefined);
 }
 
 function flowgen(s: StreamRun): number {
   rxonly(s);
-  return generate(s, true);
+  return generate(s, "destination");
 }
 
 export const ENGINES: Readonly<Record<FwdMode, (s: StreamRun) => number>> = {
@@ -145,5 +150,5 @@ export const ENGINES: Readonly<Record<FwdMode, (s: StreamRun) => number>> = {
 
 /** One burst of txonly packets (start tx_first). */
 export function txFirstBurst(s: StreamRun): number {
-  return generate(s, false);
+  return generate(s, s.multiFlow ? "source" : undefined);
 }

@@ -1,6 +1,7 @@
 // The packets txonly, flowgen and tx_first make: Ethernet + IPv4 + UDP, as DPDK's txonly does — from 198.18.0.1
 // to 198.18.0.2 (the benchmarking range), UDP port 9 to 9, TTL 64, a zero payload. Flowgen varies the destination
-// address over its flows: 198.18.0.2 + flow. Header checksums are real, so a kernel or tshark accepts them.
+// address over its flows: 198.18.0.2 + flow; txonly with --txonly-multi-flow the source: 198.18.0.1 + flow (DPDK varies
+// the source too). Header checksums are real, so a kernel or tshark accepts them.
 
 const ETH_HLEN = 14;
 const IP_HLEN = 20;
@@ -9,7 +10,8 @@ const UDP_HLEN = 8;
 export const MIN_TX_LEN = ETH_HLEN + IP_HLEN + UDP_HLEN;
 const IP_SRC = (198 << 24) | (18 << 16) | 1;
 const IP_DST = (198 << 24) | (18 << 16) | 2;
-/** Where the IPv4 destination address sits in the frame. */
+/** Where the IPv4 source and destination addresses sit in the frame. */
+const IP_SRC_AT = ETH_HLEN + 12;
 const IP_DST_AT = ETH_HLEN + 16;
 const IP_CSUM_AT = ETH_HLEN + 10;
 
@@ -53,9 +55,13 @@ export function udpTemplate(length: number, dst: Uint8Array, src: Uint8Array): U
   return f;
 }
 
-/** Rewrites a frame made from `udpTemplate` in place for flow `flow`: destination 198.18.0.2 + flow, new checksum. */
-export function setFlow(b: Uint8Array, at: number, flow: number): void {
-  put32(b, at + IP_DST_AT, (IP_DST + flow) | 0);
+/**
+ * Rewrites a frame made from `udpTemplate` in place for flow `flow`: destination 198.18.0.2 + flow (or source
+ * 198.18.0.1 + flow), new checksum.
+ */
+export function setFlow(b: Uint8Array, at: number, flow: number, field: "destination" | "source" = "destination"): void {
+  if (field === "destination") put32(b, at + IP_DST_AT, (IP_DST + flow) | 0);
+  else put32(b, at + IP_SRC_AT, (IP_SRC + flow) | 0);
   b[at + IP_CSUM_AT] = 0;
   b[at + IP_CSUM_AT + 1] = 0;
   const sum = ipv4HeaderChecksum(b, at + ETH_HLEN);

@@ -32,6 +32,8 @@ export interface LcoreTask {
   readonly burst: number;
   readonly txpkts: number;
   readonly flows: number;
+  /** txonly/tx_first packets vary their source address (--txonly-multi-flow). */
+  readonly txonlyMultiFlow: boolean;
   /** Bursts of txonly packets each stream sends before forwarding (start tx_first n). */
   readonly txFirst: number;
   readonly control: SharedArrayBuffer;
