@@ -14,6 +14,7 @@ import { CopyBatch } from "@emu/sys";
 import { type Classified, classify, newClassified } from "../classify.js";
 import { AT, Q_BAD_TAIL, Q_HEAD, Q_LOCK, STAT } from "../layout.js";
 import type { IrqRaiser } from "./irq.js";
+import { touchDescriptors } from "./prefetch.js";
 import type { WorkerState } from "./state.js";
 
 const DESC = 32;
@@ -31,6 +32,8 @@ export class GuestRx {
   /** Per guest RX queue: the burst positions steered to it. */
   #groups: Uint32Array[] = [];
   readonly #counts: Int32Array;
+  /** Where the descriptor prefetch's reads go. */
+  sink = 0;
   /** The fill's copies (pool → guest), made in one call per guest memory window before any write-back. */
   readonly #copies = new CopyBatch();
   #copyTo: Uint8Array = new Uint8Array(0);
@@ -128,6 +131,7 @@ export class GuestRx {
       let head = s.ctl[qb + Q_HEAD]!;
       if (head >= len) head = 0;
       let avail = (tail - head + len) % len;
+      this.sink ^= touchDescriptors(v, head, Math.min(avail, k), len, DESC);
       const group = this.#groups[q]!;
       for (let j = 0; j < k; j++) {
         const i = group[j]!;

@@ -11,6 +11,7 @@ import { CopyBatch } from "@emu/sys";
 import { castOf } from "../classify.js";
 import { AT, Q_BAD_TAIL, Q_HEAD, STAT } from "../layout.js";
 import type { IrqRaiser } from "./irq.js";
+import { touchDescriptors } from "./prefetch.js";
 import type { WorkerState } from "./state.js";
 
 const DESC = 16;
@@ -37,6 +38,8 @@ export class GuestTx {
   #end = 0;
   #total = 0;
   #lying = false;
+  /** Where the descriptor prefetch's reads go. */
+  sink = 0;
   /** The burst's copies (guest → pool), made in one call before any descriptor is completed. */
   readonly #copies = new CopyBatch();
   /** The guest memory window the pending copies read from. */
@@ -77,7 +80,9 @@ export class GuestTx {
     let head = s.ctl[qb + Q_HEAD]!;
     if (head >= len) head = 0;
     if (head === tail) return 0;
-    this.take(Math.min(max, (tail - head + len) % len));
+    const pending = (tail - head + len) % len;
+    this.sink ^= touchDescriptors(v, head, Math.min(pending, max), len, DESC);
+    this.take(Math.min(max, pending));
     const first = head;
     let got = 0;
     while (head !== tail && got < max) {
