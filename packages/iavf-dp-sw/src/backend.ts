@@ -14,6 +14,7 @@ import {
   F_MCAST_PROMISC,
   F_UCAST_PROMISC,
   F_VLAN_FILTER,
+  F_VLAN_STRIP,
   H_ARMED,
   H_CAUSES,
   H_CLOSED,
@@ -281,7 +282,8 @@ export class Backend {
     c[H_FILTER] =
       (f.unicastPromisc ? F_UCAST_PROMISC : 0) |
       (f.multicastPromisc ? F_MCAST_PROMISC : 0) |
-      (f.vlans.length > 0 ? F_VLAN_FILTER : 0);
+      (f.vlans.length > 0 ? F_VLAN_FILTER : 0) |
+      (f.vlanStripping ? F_VLAN_STRIP : 0);
     const macs = f.macs.slice(0, MAX_MACS);
     c[H_MACS] = macs.length;
     macs.forEach((m, i) => {

@@ -48,6 +48,8 @@ export const F_UCAST_PROMISC = 1;
 export const F_MCAST_PROMISC = 2;
 /** At least one VLAN was added: tagged frames need their VLAN in the set. */
 export const F_VLAN_FILTER = 4;
+/** ENABLE_VLAN_STRIPPING: an outer 802.1Q tag is taken out of a frame for the guest and reported in its write-back. */
+export const F_VLAN_STRIP = 8;
 
 // ---- per emudev queue (2q: RX, 2q + 1: TX), QUEUE_WORDS each ----
 const QUEUE_WORDS = 16;

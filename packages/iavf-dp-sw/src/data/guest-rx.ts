@@ -3,6 +3,9 @@
 // guest's Toeplitz key when its HENA bit is set, and steered to RX queue LUT[hash & 63]; then it is copied into the
 // buffers the guest posted (chained over several when longer than one, EOF on the last) and each descriptor gets the
 // legacy 32-byte write-back: DD, EOF, packet type, length, UMBCAST, and on the last the RSS hash with FLTSTAT = 3.
+// With VLAN stripping on (ENABLE_VLAN_STRIPPING), a frame's outer 802.1Q tag (TPID 0x8100) is left out of the copy
+// and its TCI reported in the last descriptor's write-back (L2TAG1 in QW0 bits 31:16, status L2TAG1P), where Linux
+// and DPDK read it; the filters, the classification and RSS see the frame as it came, tag included.
 // A frame with no posted buffer, too long for the guest, or for a queue it cannot use is discarded (rx_discards); a
 // posted buffer outside the guest's memory is written back with RXE and length 0 (the ring moves on) and counted.
 // Several threads may transmit towards one guest RX ring: each ring is filled under its spin lock.
@@ -18,17 +21,25 @@ import { touchDescriptors } from "./prefetch.js";
 import type { WorkerState } from "./state.js";
 
 const DESC = 32;
-const { DD, EOF, UMBCAST_SHIFT, FLTSTAT_SHIFT, FLTSTAT_RSS_HASH } = RxStatus;
+const { DD, EOF, L2TAG1P, UMBCAST_SHIFT, FLTSTAT_SHIFT, FLTSTAT_RSS_HASH } = RxStatus;
 const FLTSTAT_RSS = FLTSTAT_RSS_HASH << FLTSTAT_SHIFT;
 /** QRX_TAIL1(0) as a word index in the doorbell region. */
 const RX_TAIL_WORD = 0x2000 >>> 2;
 const LOCK_SPINS = 1_000_000;
+/** `#flags` bits: UMBCAST (bits 1:0), hashed, tag stripped. */
+const F_HASHED = 4;
+const F_STRIPPED = 8;
+/** A stripped tag: where it starts in the frame (after the MAC addresses) and its bytes. */
+const TAG_AT = 12;
+const TAG_BYTES = 4;
 
 export class GuestRx {
   readonly #cls: Classified = newClassified();
   #hash = new Uint32Array(64);
   #ptype = new Uint8Array(64);
   #flags = new Uint8Array(64);
+  /** The TCI of a stripped tag (valid with F_STRIPPED). */
+  #tci = new Uint16Array(64);
   /** Per guest RX queue: the burst positions steered to it. */
   #groups: Uint32Array[] = [];
   readonly #counts: Int32Array;
@@ -58,6 +69,7 @@ export class GuestRx {
     this.#hash = new Uint32Array(size);
     this.#ptype = new Uint8Array(size);
     this.#flags = new Uint8Array(size);
+    this.#tci = new Uint16Array(size);
     this.#groups = Array.from({ length: this.#counts.length }, () => new Uint32Array(size));
   }
 
@@ -71,6 +83,7 @@ export class GuestRx {
     const bufSize = pool.bufSize;
     const pairs = s.pairs;
     const counts = this.#counts;
+    const strip = s.vlanStrip;
     counts.fill(0);
     for (let i = 0; i < n; i++) {
       const b = bufs[i]!;
@@ -86,8 +99,13 @@ export class GuestRx {
       if (c.addrLen > 0 && (s.hashes(c.pctype) || s.hashes(c.pctypeAlt))) {
         const h = s.toeplitz.hash(bytes, c.addrAt, c.addrLen, c.portsAt, c.portsLen);
         this.#hash[i] = h;
-        flags |= 4;
+        flags |= F_HASHED;
         q = s.lut[h & 63]! % pairs;
+      }
+      // Stripping takes an outer 802.1Q tag only (an 802.1ad S-tag stays: VLAN_V2's outer stripping is not granted).
+      if (strip && c.vlan !== undefined && bytes[c.tagAt] === 0x81 && bytes[c.tagAt + 1] === 0x00) {
+        flags |= F_STRIPPED;
+        this.#tci[i] = (bytes[c.tagAt + 2]! << 8) | bytes[c.tagAt + 3]!;
       }
       this.#ptype[i] = c.ptype;
       this.#flags[i] = flags;
@@ -135,7 +153,7 @@ export class GuestRx {
       const group = this.#groups[q]!;
       for (let j = 0; j < k; j++) {
         const i = group[j]!;
-        const need = this.need(id, bufs[i]!);
+        const need = this.need(id, bufs[i]!, (this.#flags[i]! & F_STRIPPED) === 0 ? 0 : TAG_BYTES);
         if (need < 0) {
           s.count(STAT.oversize);
           s.count(STAT.rxDiscards);
@@ -163,9 +181,9 @@ export class GuestRx {
     if (wrote) this.irq.raise(id);
   }
 
-  /** Descriptors a packet needs on queue `id`, or -1: longer than the guest takes. */
-  private need(id: number, buf: number): number {
-    const len = this.env.pool.meta[buf * MBUF_META_WORDS + MBUF_LEN]!;
+  /** Descriptors a packet needs on queue `id` with `cut` of its bytes left out, or -1: longer than the guest takes. */
+  private need(id: number, buf: number, cut: number): number {
+    const len = this.env.pool.meta[buf * MBUF_META_WORDS + MBUF_LEN]! - cut;
     const bufLen = this.s.rxBuf[id]!;
     if (len > this.s.rxMax[id]! || bufLen <= 0) return -1;
     return len <= bufLen ? 1 : Math.ceil(len / bufLen);
@@ -176,12 +194,15 @@ export class GuestRx {
     const s = this.s;
     const pool = this.env.pool;
     const m = buf * MBUF_META_WORDS;
-    const len = pool.meta[m + MBUF_LEN]!;
+    const flags = this.#flags[i]!;
+    const stripped = (flags & F_STRIPPED) !== 0;
+    const len = stripped ? pool.meta[m + MBUF_LEN]! - TAG_BYTES : pool.meta[m + MBUF_LEN]!;
     let src = buf * pool.bufSize + pool.meta[m + MBUF_OFF]!;
     const bufLen = s.rxBuf[id]!;
-    const flags = this.#flags[i]!;
     const ptype = this.#ptype[i]!;
     const status0 = DD | ((flags & 3) << UMBCAST_SHIFT);
+    /** Bytes of the frame until the stripped tag (-1: none, or passed). */
+    let gap = stripped ? TAG_AT : -1;
     let left = len;
     let d = head;
     let used = 0;
@@ -192,7 +213,7 @@ export class GuestRx {
       const hi = v.getUint32(o + 4, true);
       used++;
       if (hi >= 0x20_0000 || !s.mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), n, true)) {
-        this.writeBack(v, o, DD | EOF, RxError.RXE, 0, 0, 0);
+        this.writeBack(v, o, DD | EOF, RxError.RXE, 0, 0, 0, 0);
         s.count(STAT.badAddress);
         s.count(STAT.rxDiscards);
         this.env.count("oerrors", pq, 1);
@@ -202,12 +223,22 @@ export class GuestRx {
         this.#copies.run(this.#copyTo, pool.bytes); // another window: what is planned into the last one first
         this.#copyTo = s.mem.bytes;
       }
-      this.#copies.add(s.mem.offset, src, n);
+      if (gap < 0 || gap >= n) {
+        this.#copies.add(s.mem.offset, src, n);
+        src += n;
+        gap -= n; // (an untagged frame's stays negative)
+      } else {
+        // The buffer the tag would fall in: the bytes before it, then the rest of the frame after it.
+        if (gap > 0) this.#copies.add(s.mem.offset, src, gap);
+        this.#copies.add(s.mem.offset + gap, src + gap + TAG_BYTES, n - gap);
+        src += n + TAG_BYTES;
+        gap = -1;
+      }
       if (s.mem.logging) s.mem.written(s.mem.window, s.mem.offset, n);
-      const hashed = last && (flags & 4) !== 0;
-      const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0);
-      this.writeBack(v, o, status, 0, ptype, n, hashed ? this.#hash[i]! : 0);
-      src += n;
+      const hashed = last && (flags & F_HASHED) !== 0;
+      const tagged = last && stripped;
+      const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0) | (tagged ? L2TAG1P : 0);
+      this.writeBack(v, o, status, 0, ptype, n, hashed ? this.#hash[i]! : 0, tagged ? this.#tci[i]! : 0);
       left -= n;
       d = d + 1 === ringLen ? 0 : d + 1;
     }
@@ -225,8 +256,9 @@ export class GuestRx {
     ptype: number,
     length: number,
     hash: number,
+    l2tag1: number,
   ): void {
-    writeRxWritebackBody(v, o, ptype, length, 0, hash);
+    writeRxWritebackBody(v, o, ptype, length, l2tag1, hash);
     let dd = this.#dd;
     const at = this.#ddN * 2;
     if (at + 2 > dd.length) {

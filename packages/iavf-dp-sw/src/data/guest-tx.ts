@@ -1,7 +1,10 @@
 // The guest's transmit rings, drained into packet buffers (the port's receive): descriptors from the device's head
 // up to the tail the guest stored in its doorbell page; context descriptors skipped; a packet's fragments gathered up
-// to its EOP and copied into one pool buffer (the one copy a NIC's DMA makes); then each descriptor that asked for a
-// report (RS) gets DTYPE 0xF (DESC_DONE) written into its QW1 (§5.4) and the queue's interrupt cause is raised. A
+// to its EOP and copied into one pool buffer (the one copy a NIC's DMA makes) — with the 802.1Q tag the packet's first
+// DATA descriptor asked for (CMD.IL2TAG1, TCI in L2TAG1) inserted after the MAC addresses; then each descriptor that
+// asked for a report (RS) gets DTYPE 0xF (DESC_DONE) written into its QW1 (§5.4) and the queue's interrupt cause is
+// raised. (L2TAG2 insertion, by a context descriptor's IL2TAG2, belongs to VLAN_V2, which emu_iavf does not grant:
+// context descriptors are skipped.) A
 // descriptor that lies — an address or length outside the guest's memory, a type a TX ring cannot hold, a packet
 // longer than a buffer — drops its packet and is counted; its slots are still completed, so the ring moves on.
 import { txQueueId } from "@emu/iavf-emu";
@@ -20,6 +23,10 @@ const DTYPE_CONTEXT = 0x1;
 const DTYPE_DONE = 0xf;
 const CMD_EOP = 0x001 << 4;
 const CMD_RS = 0x002 << 4;
+const CMD_IL2TAG1 = 0x008 << 4;
+/** The inserted tag's place: after the destination and source MAC addresses. */
+const TAG_AT = 12;
+const TAG_BYTES = 4;
 /** The shortest frame taken: an Ethernet header. */
 const MIN_FRAME = 14;
 
@@ -40,6 +47,8 @@ export class GuestTx {
   #lying = false;
   /** Where the descriptor prefetch's reads go. */
   sink = 0;
+  /** The TCI to insert (CMD.IL2TAG1 on the packet's first DATA descriptor), -1: none. */
+  #tag = -1;
   /** The burst's copies (guest → pool), made in one call before any descriptor is completed. */
   readonly #copies = new CopyBatch();
   /** The guest memory window the pending copies read from. */
@@ -89,10 +98,13 @@ export class GuestTx {
       // The packet's extent: [head, end) up to its EOP (or the first descriptor that is not DATA/CONTEXT).
       if (!this.extent(v, head, tail, len)) break; // unfinished: wait for the rest
       const end = this.#end;
-      const total = this.#total;
+      const tag = this.#tag;
+      // The frame as it leaves: the guest's bytes and the tag the device inserts (a frame the tag makes longer than a
+      // pool buffer is dropped as oversize, never written past the buffer).
+      const total = tag < 0 ? this.#total : this.#total + TAG_BYTES;
       let lying = this.#lying;
       let buf = -1;
-      if (!lying && (total < MIN_FRAME || total > this.#maxFrame)) {
+      if (!lying && (this.#total < MIN_FRAME || total > this.#maxFrame)) {
         s.count(total > this.#maxFrame ? STAT.oversize : STAT.badLength);
         lying = true;
       }
@@ -103,7 +115,7 @@ export class GuestTx {
         }
         buf = this.#spare[this.#spareAt]!;
         const planned = this.#copies.pending;
-        if (!this.gather(v, head, end, len, buf)) {
+        if (!this.gather(v, head, end, len, buf, tag < 0 ? -1 : TAG_AT)) {
           this.#copies.rewind(planned); // (copies already run for another window only touched this spare buffer)
           buf = -1;
           lying = true;
@@ -120,6 +132,7 @@ export class GuestTx {
       this.#meta[m + MBUF_OFF] = this.#headroom;
       this.#meta[m + MBUF_LEN] = total;
       const first = buf * this.#bufSize + this.#headroom;
+      if (tag >= 0) this.insertTag(first, tag);
       s.count(STAT.txBytes, total);
       const cast = castOf(this.#poolBytes, first);
       s.count(cast === 0 ? STAT.txUnicast : cast === 1 ? STAT.txMulticast : STAT.txBroadcast);
@@ -144,6 +157,7 @@ export class GuestTx {
     let total = 0;
     let complete = false;
     let lying = false;
+    let tag = -2; // -2: no DATA descriptor seen yet
     while (i !== tail) {
       const o = i * DESC;
       const w = v.getUint32(o + 8, true);
@@ -156,7 +170,9 @@ export class GuestTx {
         complete = true;
         break;
       }
-      total += (v.getUint32(o + 12, true) >>> 2) & 0x3fff;
+      const qw1hi = v.getUint32(o + 12, true);
+      total += (qw1hi >>> 2) & 0x3fff;
+      if (tag === -2) tag = (w & CMD_IL2TAG1) === 0 ? -1 : qw1hi >>> 16;
       if ((w & CMD_EOP) !== 0) {
         complete = true;
         break;
@@ -170,6 +186,7 @@ export class GuestTx {
     this.#end = i;
     this.#total = total;
     this.#lying = lying;
+    this.#tag = tag < 0 ? -1 : tag;
     return true;
   }
 
@@ -189,8 +206,11 @@ export class GuestTx {
     this.#spareN = 0;
   }
 
-  /** Plans the copy of the DATA fragments of [from, end) into buffer `buf`; false when one lies outside the guest's memory. */
-  private gather(v: DataView, from: number, end: number, len: number, buf: number): boolean {
+  /**
+   * Plans the copy of the DATA fragments of [from, end) into buffer `buf`, leaving a 4-byte gap for a tag after the
+   * first `gap` bytes (-1: none); false when one lies outside the guest's memory.
+   */
+  private gather(v: DataView, from: number, end: number, len: number, buf: number, gap: number): boolean {
     const mem = this.s.mem;
     let dst = buf * this.#bufSize + this.#headroom;
     for (let i = from; i !== end; i = i + 1 === len ? 0 : i + 1) {
@@ -205,10 +225,29 @@ export class GuestTx {
         this.#copies.run(this.#poolBytes, this.#copyFrom); // another window: what is planned from the last one first
         this.#copyFrom = mem.bytes;
       }
-      this.#copies.add(dst, mem.offset, size);
-      dst += size;
+      if (gap < 0 || gap >= size) {
+        this.#copies.add(dst, mem.offset, size);
+        dst += size;
+        gap -= size; // (an untagged packet's stays negative)
+      } else {
+        // The fragment holding the tag's place: the bytes before it, then the rest after the 4-byte gap.
+        if (gap > 0) this.#copies.add(dst, mem.offset, gap);
+        this.#copies.add(dst + gap + TAG_BYTES, mem.offset + gap, size - gap);
+        dst += size + TAG_BYTES;
+        gap = -1;
+      }
     }
     return true;
+  }
+
+  /** Writes the 802.1Q tag (TPID 0x8100, `tci`) into the gap `gather` left in the frame at `first` of the pool. */
+  private insertTag(first: number, tci: number): void {
+    const b = this.#poolBytes;
+    const at = first + TAG_AT;
+    b[at] = 0x81;
+    b[at + 1] = 0x00;
+    b[at + 2] = (tci >>> 8) & 0xff;
+    b[at + 3] = tci & 0xff;
   }
 
   /** Writes DESC_DONE into the DATA descriptors of [from, end) that carry RS; true if there was one. */

@@ -9,6 +9,7 @@ import {
   F_MCAST_PROMISC,
   F_UCAST_PROMISC,
   F_VLAN_FILTER,
+  F_VLAN_STRIP,
   H_DB_EPOCH,
   H_DB_FD,
   H_DB_SIZE,
@@ -89,6 +90,8 @@ export class WorkerState implements RxFilterTable {
   unicastPromisc = false;
   multicastPromisc = false;
   vlanFilter = false;
+  /** Whether an outer 802.1Q tag is stripped from frames for the guest (ENABLE_VLAN_STRIPPING). */
+  vlanStrip = false;
   readonly vlans = new Uint32Array(128);
   // RSS
   readonly key = new Uint8Array(RSS_KEY_BYTES);
@@ -172,6 +175,7 @@ export class WorkerState implements RxFilterTable {
     this.unicastPromisc = (f & F_UCAST_PROMISC) !== 0;
     this.multicastPromisc = (f & F_MCAST_PROMISC) !== 0;
     this.vlanFilter = (f & F_VLAN_FILTER) !== 0;
+    this.vlanStrip = (f & F_VLAN_STRIP) !== 0;
     this.macs.clear();
     this.#lastMac = -1;
     const n = Math.min(c[H_MACS]!, MAX_MACS);
