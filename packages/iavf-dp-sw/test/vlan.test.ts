@@ -2,7 +2,10 @@
 // device inserts the 802.1Q tag a TX data descriptor asks for (CMD.IL2TAG1, TCI in L2TAG1; the packet's first DATA
 // descriptor counts, context descriptors before it are skipped), and with ENABLE_VLAN_STRIPPING takes a received
 // frame's outer 802.1Q tag out and reports its TCI in the last write-back (L2TAG1, status L2TAG1P). A tag that would
-// make a frame longer than a pool buffer drops the frame (counted); a VF reset puts stripping back to its default.
+// make a frame longer than a pool buffer drops the frame (counted); a VF reset puts stripping back to emu_iavf's
+// default, off. (A real PF differs: ice turns stripping on at GET_VF_RESOURCES for a VF that negotiated the VLAN
+// capability, i40e's VF VSI strips by default. Linux sends ENABLE_VLAN_STRIPPING and DPDK one of the two at start
+// anyway, so only a guest that sends neither, like @emu/iavf-client, sees the difference.)
 import {
   AqFlag,
   qtxTail,
