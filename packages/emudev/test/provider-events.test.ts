@@ -157,9 +157,9 @@ describe("a provider bound at attach, driven by a real client", () => {
 
   it("a provider that cannot stop refuses the arc: the client's STOP fails, the device runs on", async () => {
     const { rec, client } = await setup();
-    const stop = rec.provider.ops.migrationRunning;
+    const stop = rec.provider.ops.migrationRunning as NonNullable<typeof rec.provider.ops.migrationRunning>;
     rec.provider.ops.migrationRunning = (d, running) => {
-      stop?.(d, running);
+      stop(d, running);
       if (!running) throw new Error("a data-path thread did not finish its burst in time");
     };
     await expect(client.setMigrationState(MigrationState.STOP)).rejects.toThrow();
