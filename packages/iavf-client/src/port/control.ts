@@ -227,8 +227,8 @@ class IavfClientPort implements PortControl {
       await this.rewriteTails(r);
     } finally {
       for (const st of states) st.paused = false;
+      this.kept.push(await old.closeKeepingMemory()); // the device moved: the source ends even if a tail write failed
     }
-    this.kept.push(await old.closeKeepingMemory());
     return {
       downtimeMs: report.downtimeMs,
       totalMs: performance.now() - t0,
