@@ -186,7 +186,11 @@ export class EmudevDeviceImpl implements EmudevDevice {
         this.emit({ kind: "connection", connected });
       },
       migrationDone: () => this.callProvider((p) => p.ops.migrationDone?.(this)),
-      migrationRunning: (running) => this.callProvider((p) => p.ops.migrationRunning?.(this, running)),
+      // A stop the provider cannot make throws through (the arc is refused); starting again is only reported.
+      migrationRunning: (running) =>
+        running
+          ? this.callProvider((p) => p.ops.migrationRunning?.(this, true))
+          : this.bound?.ops.migrationRunning?.(this, false),
     };
   }
 

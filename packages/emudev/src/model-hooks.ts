@@ -12,7 +12,10 @@ export interface ModelHooks {
   dmaUnmapping(region: DmaRegionInfo): void;
   connection(connected: boolean): void;
   migrationDone(): void;
-  /** The device stops running (`false`: before the arc, no DMA after it returns) or runs again (`true`: after it). */
+  /**
+   * The device stops running (`false`: before the arc, no DMA after it returns; throws when it cannot: the arc is
+   * refused) or runs again (`true`: after it).
+   */
   migrationRunning(running: boolean): void;
 }
 
@@ -34,18 +37,18 @@ function hookMigration(m: MigrationCallbacks, hooks: ModelHooks): MigrationCallb
     transition(from, to) {
       const stopping = runs(from) && !runs(to);
       const starting = !runs(from) && runs(to);
-      if (stopping) hooks.migrationRunning(false);
       const done = (): void => {
         after(from);
         if (starting) hooks.migrationRunning(true);
       };
-      // A refused arc leaves the device where it was: running again if it was running.
+      // A refused arc (by the data path that cannot stop, or by the driver) leaves the device running if it was.
       const undo = (e: unknown): never => {
         if (stopping) hooks.migrationRunning(true);
         throw e;
       };
       let r: ReturnType<MigrationCallbacks["transition"]>;
       try {
+        if (stopping) hooks.migrationRunning(false);
         r = m.transition(from, to);
       } catch (e) {
         return undo(e);

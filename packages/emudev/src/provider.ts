@@ -35,7 +35,9 @@ export interface ProviderOps {
   /**
    * Migration: `false` when the device leaves RUNNING/PRE_COPY for a stopped state (STOP, STOP_COPY, RESUMING) — stop
    * touching guest memory, raising interrupts and moving ring positions before returning (synchronously: the driver
-   * saves its state right after); `true` when it runs again — serve the queues from the state as it is now.
+   * saves its state right after); `true` when it runs again — serve the queues from the state as it is now. A stop
+   * that cannot be made (a data-path thread did not let go in time) throws: the migration arc is refused, the device
+   * runs on (`migrationRunning(true)` follows).
    */
   migrationRunning?(dev: EmudevResources, running: boolean): void;
   /** The device is no longer bound (`detach` or `close`), after `deviceClosed` if it was configured. */

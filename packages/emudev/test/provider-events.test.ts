@@ -155,6 +155,21 @@ describe("a provider bound at attach, driven by a real client", () => {
     ]);
   });
 
+  it("a provider that cannot stop refuses the arc: the client's STOP fails, the device runs on", async () => {
+    const { rec, client } = await setup();
+    const stop = rec.provider.ops.migrationRunning as NonNullable<typeof rec.provider.ops.migrationRunning>;
+    rec.provider.ops.migrationRunning = (d, running) => {
+      stop(d, running);
+      if (!running) throw new Error("a data-path thread did not finish its burst in time");
+    };
+    await expect(client.setMigrationState(MigrationState.STOP)).rejects.toThrow();
+    expect(await client.getMigrationState()).toBe(MigrationState.RUNNING);
+    expect(rec.log.slice(-2)).toEqual(["stopped counter0", "running counter0"]);
+    rec.provider.ops.migrationRunning = stop;
+    await client.setMigrationState(MigrationState.STOP);
+    expect(await client.getMigrationState()).toBe(MigrationState.STOP);
+  });
+
   it("listeners and provider ops that throw are reported, the device carries on", async () => {
     const { errors, dev, client, emu } = await setup();
     dev.detach();

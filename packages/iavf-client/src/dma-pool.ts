@@ -133,10 +133,11 @@ export class DmaPool {
 
   /**
    * Live migration: maps every chunk and file at the same IOVA into `device` (the same files: rings, buffers and
-   * descriptors stay where the old device left them), then allocates and unmaps through it. The old device keeps its
-   * mappings (its owner closes it; chunk memory it allocated lives as long as it does).
+   * descriptors stay where the old device left them). The pool goes on using the old device until `use(device)`; the
+   * old device keeps its mappings (chunk memory it allocated must outlive it: see `closeKeepingMemory` of
+   * `@emu/vfio-user-client`).
    */
-  async moveTo(device: VfioDevice): Promise<void> {
+  async mapInto(device: VfioDevice): Promise<void> {
     if (this.closed) throw new IavfClientError("Closed", "the DMA pool is closed");
     for (const b of [...this.chunks.map((c) => c.buffer), ...this.external]) {
       const file = b.file;
@@ -151,6 +152,10 @@ export class DmaPool {
         throw deviceFailure(`DMA map of IOVA 0x${b.iova.toString(16)} into the new device`, e);
       }
     }
+  }
+
+  /** Allocates and unmaps through `device` from now on (after `mapInto(device)` and a migration that succeeded). */
+  use(device: VfioDevice): void {
     this.device = device;
   }
 

@@ -36,7 +36,7 @@ import { Emitter } from "./internal/emitter.js";
 import { waitForChange } from "./internal/wait.js";
 import { Interrupts } from "./interrupts.js";
 import { Mailbox, type VirtchnlResult } from "./mailbox.js";
-import { moveDriver } from "./migrate.js";
+import { type MigrateDevice, moveDriver } from "./migrate.js";
 import { type IavfDriverOptions, resolveOptions } from "./options.js";
 import { allocateQueuePairs, type QueuePair } from "./queues.js";
 import { type ResetCause, resetTask, watchdogCheck } from "./reset.js";
@@ -72,7 +72,8 @@ export class IavfDriver {
   private task: Promise<unknown> = Promise.resolve();
   private resetQueued = false;
   private timers: NodeJS.Timeout[] = [];
-  private isr: { running: boolean; again: boolean } = { running: false, again: false };
+  /** The mailbox interrupt's handler: running, asked again while running, held off (a migration: served after). */
+  private isr = { running: false, again: false, held: false };
   private shared: SharedPair[] | undefined;
 
   private constructor(ctx: DriverContext) {
@@ -195,17 +196,22 @@ export class IavfDriver {
   }
 
   /**
-   * Live migration to `device` (another server of the same VF, see `moveDriver`): `migrate(from, to)` moves the
-   * device state; the driver and the rings last shared then use `device`. On failure the old device is kept.
+   * Live migration to `device` (another server of the same VF, see `moveDriver`): `migrate(from, to, beforeRun)`
+   * moves the device state and calls `beforeRun` before the destination runs (in interrupt mode the vectors are
+   * assigned there then); the driver and the rings last shared then use `device`. On failure the old device is kept.
    */
-  moveTo<T>(device: VfioDevice, migrate: (from: VfioDevice, to: VfioDevice) => Promise<T>): Promise<T> {
+  moveTo<T>(device: VfioDevice, migrate: MigrateDevice<T>): Promise<T> {
     this.live();
     return this.queue(async () => {
       this.stopTimers();
+      this.isr.held = true;
       try {
-        return await moveDriver(this.ctx, this.shared ?? [], device, migrate, () => this.statsBusy);
+        return await moveDriver(this.ctx, this.shared ?? [], device, migrate, () => this.statsBusy || this.isr.running);
       } finally {
+        this.isr.held = false;
         if (this.stateValue === "running") this.startTimers();
+        // Whatever the mailbox vector raised meanwhile (or the source raised before it stopped) is served now.
+        if (this.ctx.irqs !== undefined) this.onInterrupt(0);
       }
     });
   }
@@ -389,7 +395,7 @@ export class IavfDriver {
       this.ctx.dataPath?.interrupt(vector);
       return;
     }
-    if (!this.serving()) return;
+    if (!this.serving() || this.isr.held) return;
     if (this.isr.running) {
       this.isr.again = true;
       return;

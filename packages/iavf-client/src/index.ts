@@ -31,6 +31,7 @@ export {
 } from "./driver.js";
 export { IavfClientError, type IavfClientErrorReason, isIavfClientError } from "./errors.js";
 export { type CallOptions, Mailbox, type MailboxWait, type VirtchnlResult, virtchnlCommand } from "./mailbox.js";
+export type { MigrateDevice } from "./migrate.js";
 export { type IavfDriverOptions, LINUX_REQUESTED_CAPS } from "./options.js";
 export type { QueuePair, Ring } from "./queues.js";
 export type { ResetCause } from "./reset.js";

@@ -12,13 +12,21 @@ import { deviceFailure, IavfClientError } from "./errors.js";
 /** What Linux writes to enable a vector: INTENA and ITR_INDX = 3 (no ITR update). */
 const ENABLE = DynCtl.INTENA | DynCtl.ITR_INDX_MASK;
 
+/** A live migration's move of the vectors (`Interrupts.bindOn`): kept or dropped once the migration is over. */
+export interface IrqMove {
+  /** The migration succeeded: the new device's eventfds are the vectors now; the old ones are let go. */
+  commit(): Promise<void>;
+  /** It failed: the new device's eventfds are let go; the old ones stay. */
+  abort(): Promise<void>;
+}
+
 export class Interrupts {
   private binding: IrqBinding | undefined;
   /** Interrupts seen per vector. */
   readonly counts: number[];
 
   constructor(
-    private readonly device: VfioDevice,
+    private device: VfioDevice,
     private readonly bar: Bar0,
     readonly vectors: number,
     private readonly listener: InterruptListener,
@@ -42,13 +50,41 @@ export class Interrupts {
         this.device,
         Array.from({ length: this.vectors }, (_, v) => v),
       );
-      this.binding = await this.device.enableIrqs(PciIrq.MSIX, 0, this.vectors, (vector, count) => {
-        if (vector < this.counts.length) this.counts[vector] = (this.counts[vector] ?? 0) + 1;
-        this.listener(vector, count);
-      });
+      this.binding = await this.bind(this.device);
     } catch (e) {
       throw deviceFailure("cannot set up MSI-X", e);
     }
+  }
+
+  private bind(device: VfioDevice): Promise<IrqBinding> {
+    return device.enableIrqs(PciIrq.MSIX, 0, this.vectors, (vector, count) => {
+      if (vector < this.counts.length) this.counts[vector] = (this.counts[vector] ?? 0) + 1;
+      this.listener(vector, count);
+    });
+  }
+
+  /**
+   * Live migration, at the destination before it runs (where QEMU's vfio-pci, loading the config state, enables
+   * MSI-X): the same vectors, with eventfds of their own, assigned on `device` by SET_IRQS. MSI-X enable and the table
+   * are the VMM's PCI state, copied by the migration; nothing is written to config space here.
+   */
+  async bindOn(device: VfioDevice): Promise<IrqMove> {
+    if (this.binding === undefined) return { commit: async () => undefined, abort: async () => undefined };
+    let next: IrqBinding;
+    try {
+      next = await this.bind(device);
+    } catch (e) {
+      throw deviceFailure("cannot assign the MSI-X eventfds on the new device", e);
+    }
+    return {
+      commit: async () => {
+        const old = this.binding;
+        this.binding = next;
+        this.device = device;
+        await old?.disable().catch(() => undefined); // the stopped source's eventfds (its connection closes anyway)
+      },
+      abort: () => next.disable().catch(() => undefined),
+    };
   }
 
   /** De-assigns the eventfds and clears MSI-X Enable (best effort: the device may be gone). */

@@ -1,10 +1,12 @@
 /**
  * The guest's side of a live migration (what a VMM does around the device's own migration): the driver's DMA memory
  * mapped into the new device at the same IOVAs, the device state moved by the caller's `migrate` (e.g.
- * `migrateDevice` of `@emu/vfio-user-client`), then BAR0 reached on the new device — the driver's doorbell writers
- * and the worker threads' shared rings follow it — with the admin queue, rings and buffers where they were: the VF
- * carries on without a reset. The mailbox is left idle meanwhile (the caller stopped the timers; a periodic request
- * in flight is waited for).
+ * `migrateDevice` of `@emu/vfio-user-client`) which calls `beforeRun` while the destination has not run yet (in
+ * interrupt mode the MSI-X vectors get eventfds there, as QEMU's vfio-pci assigns them when it loads the config
+ * state), then BAR0 reached on the new device — the driver's doorbell writers and the worker threads' shared rings
+ * follow it — with the admin queue, rings and buffers where they were: the VF carries on without a reset. The mailbox
+ * is left idle meanwhile (the caller stopped the timers and holds the mailbox interrupt; a request in flight or an
+ * interrupt being served is waited for).
  */
 import type { VfioDevice } from "@emu/vfio-device";
 import type { SharedPair } from "./datapath/share.js";
@@ -12,25 +14,42 @@ import { window } from "./datapath/share.js";
 import { IavfClientError } from "./errors.js";
 import type { DriverContext } from "./internal/context.js";
 import { delay } from "./internal/delay.js";
+import type { IrqMove } from "./interrupts.js";
 
-/** How long a GET_STATS in flight may hold the migration back. */
+/** How long a GET_STATS in flight (or the mailbox interrupt being served) may hold the migration back. */
 const IDLE_WAIT_MS = 2000;
+
+/** The device state's move: `beforeRun()` must be called once the destination has it and before it runs. */
+export type MigrateDevice<T> = (from: VfioDevice, to: VfioDevice, beforeRun: () => Promise<void>) => Promise<T>;
 
 export async function moveDriver<T>(
   ctx: DriverContext,
   shared: readonly SharedPair[],
   device: VfioDevice,
-  migrate: (from: VfioDevice, to: VfioDevice) => Promise<T>,
+  migrate: MigrateDevice<T>,
   busy: () => boolean,
 ): Promise<T> {
-  if (ctx.irqs !== undefined)
-    throw new IavfClientError("Unsupported", "live migration of a driver in interrupt mode (its eventfds) is not done");
   for (let waited = 0; busy(); waited += 5) {
     if (waited >= IDLE_WAIT_MS) throw new IavfClientError("Timeout", "the mailbox did not go idle for the migration");
     await delay(5);
   }
-  await ctx.pool.moveTo(device);
-  const result = await migrate(ctx.device, device);
+  await ctx.pool.mapInto(device);
+  const irqs = ctx.irqs;
+  let moved: IrqMove | undefined;
+  let result: T;
+  try {
+    result = await migrate(ctx.device, device, async () => {
+      if (irqs !== undefined && moved === undefined) moved = await irqs.bindOn(device);
+    });
+  } catch (e) {
+    await moved?.abort();
+    throw e;
+  }
+  // A `migrate` that never called beforeRun: the vectors are assigned late (the destination runs already; the
+  // mailbox interrupt handler runs once after the move, so nothing posted meanwhile waits).
+  if (irqs !== undefined) moved ??= await irqs.bindOn(device);
+  await moved?.commit();
+  ctx.pool.use(device);
   await ctx.bar.moveTo(device);
   ctx.device = device;
   for (const [q, p] of ctx.pairs.entries()) {

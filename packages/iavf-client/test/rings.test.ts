@@ -1,4 +1,6 @@
 // The ring code alone, against descriptors written here as a device would (the accessors of @emu/iavf-common).
+
+import { Worker } from "node:worker_threads";
 import { RingState, RxQueue, TxQueue } from "@emu/iavf-client";
 import {
   RX_DESCRIPTOR_SIZE,
@@ -14,6 +16,7 @@ import {
   writeRxWriteback,
   writeTxDescriptorDone,
 } from "@emu/iavf-common";
+import { afterThisTest } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 
 const SIZE = 8;
@@ -119,5 +122,43 @@ describe("TxQueue", () => {
     expect([...b.ids.subarray(0, 3)]).toEqual([7, 8, 9]);
     expect([b.ntu, b.ntc, b.stale]).toEqual([0, 0, false]);
     expect(() => RingState.attach(new SharedArrayBuffer(16), SIZE)).toThrow(RangeError);
+  });
+});
+
+describe("RingState pause", () => {
+  function server(holdMs: number) {
+    const st = RingState.create(SIZE);
+    const counter = new SharedArrayBuffer(12);
+    const c = new Int32Array(counter);
+    const w = new Worker(new URL("./fixtures/burst-worker.mjs", import.meta.url), {
+      workerData: { buffer: st.buffer, size: SIZE, counter, holdMs },
+    });
+    afterThisTest(async () => {
+      Atomics.store(c, 1, 1);
+      st.paused = false;
+      await w.terminate();
+    });
+    return { st, bursts: () => Atomics.load(c, 0), entered: () => Atomics.load(c, 2) };
+  }
+
+  it("quiesce resolves once the thread's burst under way is over; no burst runs while paused", async () => {
+    const { st, bursts } = server(20);
+    while (bursts() < 2) await new Promise((r) => setTimeout(r, 5));
+    st.paused = true;
+    expect(await st.quiesce(1000)).toBe(true);
+    const at = bursts(); // the burst under way when the pause came has counted itself
+    await new Promise((r) => setTimeout(r, 100));
+    expect(bursts()).toBe(at);
+    st.paused = false;
+    while (bursts() === at) await new Promise((r) => setTimeout(r, 5));
+  });
+
+  it("a burst that outlasts the timeout: quiesce resolves false", async () => {
+    const { st, bursts, entered } = server(600);
+    while (entered() === 0) await new Promise((r) => setTimeout(r, 2));
+    st.paused = true;
+    expect(await st.quiesce(50)).toBe(false);
+    expect(await st.quiesce(2000)).toBe(true);
+    expect(bursts()).toBeGreaterThanOrEqual(1);
   });
 });

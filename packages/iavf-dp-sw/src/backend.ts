@@ -144,7 +144,15 @@ export class Backend {
    */
   refresh(going?: Range, quiesce = going !== undefined): void {
     if (this.#closed) return;
-    const ok = this.#pub.publish((c) => {
+    if (!this.publishAll(going, quiesce))
+      this.onError(new Error(`${this.dev.name}: a data-path thread did not stop using guest memory in time`));
+    this.refreshArmed();
+  }
+
+  /** Publishes the configuration (see `refresh`); false when quiescing timed out. */
+  private publishAll(going: Range | undefined, quiesce: boolean): boolean {
+    if (this.#closed) return true;
+    return this.#pub.publish((c) => {
       c[H_PAIRS] = this.#pairs;
       c[H_READY] = this.dev.ready && !this.#stopped ? 1 : 0;
       c[H_DIRTY_ON] = this.#logging ? 1 : 0;
@@ -154,8 +162,6 @@ export class Backend {
       this.writeFilters(c);
       this.writeRss(c);
     }, quiesce);
-    if (!ok) this.onError(new Error(`${this.dev.name}: a data-path thread did not stop using guest memory in time`));
-    this.refreshArmed();
   }
 
   /** A queue was enabled (its head starts at 0) or disabled (workers must be done with it before this returns). */
@@ -168,16 +174,26 @@ export class Backend {
   }
 
   /**
-   * Migration: stopped (`false`), no worker touches the guest, moves a head or raises a cause once this returns, and
-   * the counters are in the VF's statistics; running again (`true`), the state as restored is served.
+   * Migration: stopped (`false`), no worker touches the guest, moves a head or raises a cause once this returns (each
+   * worker inside a burst finishes it and acknowledges the new generation, see `Publisher`), and the counters are in
+   * the VF's statistics; a worker that does not acknowledge within the bounded wait makes it throw, the device still
+   * running (the migration arc is refused). Running again (`true`), the state as restored is served.
    */
   migrationRunning(running: boolean): void {
     this.#stopped = !running;
-    this.refresh(undefined, !running);
-    if (!running) {
-      this.drain(); // causes raised before the stop reach the device (delivered, or held and saved with its state)
-      this.stats.flush();
+    if (running) {
+      this.refresh();
+      return;
     }
+    if (!this.publishAll(undefined, true)) {
+      // A thread still inside its burst after the bounded wait: the device is not stopped, the arc is refused.
+      this.#stopped = false;
+      this.refresh();
+      throw new Error(`${this.dev.name}: a data-path thread did not finish its burst in time: the device runs on`);
+    }
+    this.refreshArmed();
+    this.drain(); // causes raised before the stop reach the device (delivered, or held and saved with its state)
+    this.stats.flush();
   }
 
   /** The configuration is gone: workers stop touching the guest before this returns. */

@@ -384,4 +384,20 @@ export class VfioUserClient extends EventEmitter<VfioUserClientEvents> implement
     this.memory.close();
     await this.regionInfo.close();
   }
+
+  /**
+   * Disconnects as `close()` does, but leaves our DMA memory mapped in this process, its memfds open: the caller's
+   * until it calls `release()`. What a VMM needs after a live migration: the guest's memory outlives the source's
+   * connection (the destination mapped the same files), and buffers carved from it stay where the driver uses them.
+   */
+  async closeKeepingMemory(): Promise<KeptDmaMemory> {
+    const release = this.session.closed ? () => undefined : this.memory.keep();
+    await this.close();
+    return { release };
+  }
+}
+
+/** DMA memory a closed client left mapped (`closeKeepingMemory`): `release()` unmaps it and closes its memfds. */
+export interface KeptDmaMemory {
+  release(): void;
 }

@@ -127,6 +127,18 @@ export class DmaMemory {
   close(): void {
     for (const e of this.table.clear()) release(e);
   }
+
+  /**
+   * Takes all of our DMA memory out of the table, still mapped here and its memfds open (the caller's now): the
+   * returned function unmaps it and closes them, once.
+   */
+  keep(): () => void {
+    let kept: readonly DmaEntry[] | undefined = this.table.clear();
+    return () => {
+      for (const e of kept ?? []) release(e);
+      kept = undefined;
+    };
+  }
 }
 
 function bufferOf(e: DmaEntry): ClientDmaBuffer {

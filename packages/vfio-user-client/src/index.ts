@@ -3,7 +3,7 @@
  * plus a bus source for vfio-user sockets.
  */
 export { VfioUserBusSource, type VfioUserBusSourceOptions } from "./bus-source.js";
-export { type RawReply, VfioUserClient, type VfioUserClientEvents } from "./client.js";
+export { type KeptDmaMemory, type RawReply, VfioUserClient, type VfioUserClientEvents } from "./client.js";
 export type { ClientDmaBuffer, DmaMapOptions } from "./dma-memory.js";
 export type { ServerDmaAccess } from "./dma-service.js";
 export { errnoName, isVfioUserClientError, VfioUserClientError, type VfioUserClientErrorReason } from "./errors.js";

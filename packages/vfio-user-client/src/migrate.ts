@@ -1,8 +1,9 @@
 // What a VMM does to move a device between two servers with vfio-user migration v2: the destination put in RESUMING,
 // pre-copy on the source while it runs (when offered: its data forwarded and the caller's own copying — guest memory,
 // the dirty pages — done meanwhile), then stop-and-copy: the source stopped, its device state read and written to the
-// destination, the destination restored and the VMM's share of the device state (PCI command register, MSI-X control
-// and table, which QEMU's vfio-pci also saves itself) copied, the destination running. Any failure before the
+// destination and, still RESUMING, the VMM's share of the device state (PCI command register, MSI-X table and
+// control, which QEMU's vfio-pci saves itself and restores in vfio_pci_load_config before it assigns the MSI-X
+// eventfds) copied and the caller's `whileResuming` run (SET_IRQS there), then the destination restored and running. Any failure before the
 // destination runs puts the source back in RUNNING and rejects with the cause: the guest goes on at the source.
 import { type DecodedMsix, decodeConfigSpace } from "@emu/pci-config";
 import { MigrationFlags, MigrationState } from "@emu/vfio-user-proto";
@@ -16,6 +17,12 @@ export interface MigrateOptions {
    * e.g. the pages DMA logging reports dirty). The device is stopped only once it resolves.
    */
   readonly whileRunning?: () => Promise<void>;
+  /**
+   * Runs with the source stopped and the destination still RESUMING, its device state and PCI state (command register,
+   * MSI-X table and enable) written: where QEMU's vfio-pci assigns the MSI-X eventfds (SET_IRQS) on the destination,
+   * so that nothing the device raises once it runs is lost. Counted in the downtime.
+   */
+  readonly whileResuming?: () => Promise<void>;
   /**
    * Runs with both devices stopped, after the device state moved and before the destination runs (the VMM copies the
    * last dirty pages and moves its own use of the device here). Counted in the downtime.
@@ -116,10 +123,12 @@ export async function migrateDevice(
     deviceStateBytes = await forward(source, destination);
     step = "STOP at the source";
     await source.setMigrationState(MigrationState.STOP);
-    step = "restoring the device state at the destination";
-    await destination.setMigrationState(MigrationState.STOP);
     step = "the PCI state";
     await copyPciState(source, destination);
+    step = "the caller's work while resuming";
+    await options.whileResuming?.();
+    step = "restoring the device state at the destination";
+    await destination.setMigrationState(MigrationState.STOP);
     step = "the caller's copy while stopped";
     await options.whileStopped?.();
     step = "RUNNING at the destination";

@@ -1,7 +1,9 @@
 // migrateDevice between two server processes (test/fixtures/device-server.ts, whose state is BAR0's first page):
-// pre-copy and stop-and-copy move the state, the PCI command register and MSI-X table follow, the source is stopped
-// and the destination runs; a destination that refuses the stream leaves the source running.
-import { migrateDevice } from "@emu/vfio-user-client";
+// pre-copy and stop-and-copy move the state, the PCI command register and MSI-X table follow (written while the
+// destination still resumes, where the caller assigns its eventfds), the source is stopped and the destination runs;
+// a destination that refuses the stream leaves the source running. After a migration the source's connection closes
+// keeping the DMA memory the destination shares: the source's server sees its client go.
+import { migrateDevice, VfioUserClient } from "@emu/vfio-user-client";
 import { MigrationState } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
 import { connect, startDevice } from "./helpers.js";
@@ -27,6 +29,10 @@ describe("migrateDevice", () => {
       whileRunning: async () => {
         calls.push(`running ${await src.getMigrationState()}`);
       },
+      whileResuming: async () => {
+        const table = await dst.regionRead(2, MSIX_TABLE + 16n, 16);
+        calls.push(`resuming ${await dst.getMigrationState()}, MSI-X table ${table.every((b, i) => b === entry[i])}`);
+      },
       whileStopped: async () => {
         calls.push(`stopped ${await dst.getMigrationState()}`);
       },
@@ -35,7 +41,11 @@ describe("migrateDevice", () => {
     expect(r.preCopyBytes).toBe(0x800);
     expect(r.deviceStateBytes).toBe(0x800);
     expect(r.downtimeMs).toBeGreaterThan(0);
-    expect(calls).toEqual([`running ${MigrationState.PRE_COPY}`, `stopped ${MigrationState.STOP}`]);
+    expect(calls).toEqual([
+      `running ${MigrationState.PRE_COPY}`,
+      `resuming ${MigrationState.RESUMING}, MSI-X table true`,
+      `stopped ${MigrationState.STOP}`,
+    ]);
     expect(await src.getMigrationState()).toBe(MigrationState.STOP);
     expect(await dst.getMigrationState()).toBe(MigrationState.RUNNING);
     expect(await dst.regionRead(0, 0n, 0x1000)).toEqual(state);
@@ -58,5 +68,25 @@ describe("migrateDevice", () => {
     );
     expect(await src.getMigrationState()).toBe(MigrationState.RUNNING);
     expect(await src.regionRead(0, 0n, 0x1000)).toEqual(state);
+  });
+
+  it("the source closes keeping its DMA memory: still mapped here, its server free for a new client", async () => {
+    const { a, src, dst } = await twoDevices();
+    const mem = await src.dmaMap(0x10000n, 0x4000n);
+    mem.bytes.fill(0x5a);
+    const file = mem.file as { fd: number; offset: bigint };
+    await dst.dmaMap(0x10000n, 0x4000n, { file });
+    await migrateDevice(src, dst);
+    const kept = await src.closeKeepingMemory();
+    expect(src.connected).toBe(false);
+    expect(mem.bytes.length).toBe(0x4000); // the memory outlives the connection
+    expect(mem.bytes.every((b) => b === 0x5a)).toBe(true);
+    const back = await VfioUserClient.connect(a.socketPath); // one client at a time: the old one is gone
+    await back.close();
+    expect((await a.call<{ disconnects: number }>("log")).disconnects).toBeGreaterThanOrEqual(1);
+    kept.release();
+    kept.release(); // once
+    expect(mem.bytes.length).toBe(0);
+    expect(await dst.getMigrationState()).toBe(MigrationState.RUNNING);
   });
 });

@@ -2,7 +2,8 @@
  * A data ring's software state, kept in a SharedArrayBuffer so that whichever thread serves the queue (the driver's
  * own thread, or one forwarding thread after another) carries on where the last one stopped: next-to-use and
  * next-to-clean, the buffer id and IOVA behind each slot, and a generation that the control side bumps when the rings
- * were set up again (a reset) — the serving thread then starts its ring over.
+ * were set up again (a reset) — the serving thread then starts its ring over. A pause is acknowledged: the serving
+ * thread marks each burst (`enter`/`leave`), so the control side knows when the burst under way is over (`quiesce`).
  */
 
 /** Words of the header (Int32Array indices). */
@@ -20,7 +21,16 @@ const DB_FD = 6;
 const DB_OFFSET = 7;
 const DB_LENGTH = 8;
 const DB_AT = 9;
+/** 1 while the serving thread is inside a burst of this ring (`enter` … `leave`). */
+const BUSY = 10;
 const HEADER_BYTES = 64;
+
+/** Atomics.waitAsync (ES2024; Node 16+): not in the library typings this tree compiles against. */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<unknown> | string };
+  }
+).waitAsync;
 
 /** Where a doorbell register lives: `length` bytes of `fd` from `offset` (page aligned), the register `at` bytes in. */
 export interface DoorbellWindow {
@@ -137,6 +147,39 @@ export class RingState {
 
   get paused(): boolean {
     return Atomics.load(this.header, PAUSED) !== 0;
+  }
+
+  /**
+   * Serving thread, before a burst: false when the ring is paused (leave it alone); true otherwise, and the thread is
+   * then inside the burst until `leave()`. Busy is stored before paused is read, and the control side stores paused
+   * before it reads busy (both sequentially consistent): either the burst sees the pause or `quiesce` sees the burst.
+   */
+  enter(): boolean {
+    Atomics.store(this.header, BUSY, 1);
+    if (Atomics.load(this.header, PAUSED) === 0) return true;
+    this.leave();
+    return false;
+  }
+
+  /** Serving thread, after a burst `enter` let in: it acknowledges a pause that came meanwhile. */
+  leave(): void {
+    Atomics.store(this.header, BUSY, 0);
+    if (Atomics.load(this.header, PAUSED) !== 0) Atomics.notify(this.header, BUSY);
+  }
+
+  /**
+   * Control side, once `paused` is set: resolves true when no thread is inside a burst of this ring (the one that was
+   * finished it), false if one still is after `timeoutMs`.
+   */
+  async quiesce(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (Atomics.load(this.header, BUSY) === 0) return true;
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      const w = waitAsync(this.header, BUSY, 1, left);
+      if (w.async) await w.value;
+    }
   }
 
   set paused(on: boolean) {

@@ -10,13 +10,14 @@ import { arg } from "@emu/emudev";
 import type { EthStats } from "@emu/iavf-common";
 import type { DeviceCounters, PortConfig, PortControl, PortDriver, PortHost, PortMigration } from "@emu/port";
 import { PortError } from "@emu/port";
-import { migrateDevice, VfioUserClient } from "@emu/vfio-user-client";
+import { type KeptDmaMemory, type MigrationReport, migrateDevice, VfioUserClient } from "@emu/vfio-user-client";
+import type { RingState } from "../datapath/ring-state.js";
 import { RxQueue } from "../datapath/rx-queue.js";
 import type { SharedPair } from "../datapath/share.js";
 import { TxQueue } from "../datapath/tx-queue.js";
 import type { DmaRegion } from "../dma-pool.js";
 import { IavfDriver } from "../driver.js";
-import { isIavfClientError } from "../errors.js";
+import { IavfClientError, isIavfClientError } from "../errors.js";
 import type { IavfClientParams } from "./data.js";
 import { PairIo } from "./pair-io.js";
 
@@ -46,15 +47,15 @@ interface Running {
   readonly off: () => void;
 }
 
-/** How long the forwarding threads get to finish the burst they are in when their rings are paused. */
-const PAUSE_SETTLE_MS = 10;
+/** How long a forwarding thread may take to finish the burst it is in once its ring is paused for a migration. */
+const QUIESCE_TIMEOUT_MS = 1000;
 
 class IavfClientPort implements PortControl {
   readonly capabilities;
   readonly mac: Uint8Array;
   private running: Running | undefined;
-  /** Connections a migration left (their devices stopped): the driver's DMA memory came from them; closed last. */
-  private readonly retired: VfioUserClient[] = [];
+  /** DMA memory of the connections a migration closed (the driver's rings and buffers live in it): released last. */
+  private readonly kept: KeptDmaMemory[] = [];
 
   constructor(
     private readonly host: PortHost,
@@ -186,14 +187,16 @@ class IavfClientPort implements PortControl {
   async close(): Promise<void> {
     await this.stop();
     await this.dev.close();
-    for (const c of this.retired.splice(0)) await c.close();
+    for (const k of this.kept.splice(0)) k.release();
   }
 
   /**
-   * Live migration to the server on `target` (a socket path): the rings paused (the threads leave them after their
-   * burst), the driver's memory mapped there, the device state moved (`migrateDevice`: pre-copy, stop-and-copy,
-   * resume), BAR0 and the threads' doorbells switched, the tails written again from the rings' state, the rings
-   * resumed. The old connection stays open (stopped device) until the port closes. On failure nothing moved.
+   * Live migration to the server on `target` (a socket path): the rings paused and every forwarding thread's burst
+   * under way finished (acknowledged, bounded), the driver's memory mapped there, the device state moved
+   * (`migrateDevice`: pre-copy, stop-and-copy, the MSI-X eventfds assigned while the destination resumes, resume),
+   * BAR0 and the threads' doorbells switched, the tails written again from the rings' state, the rings resumed; then
+   * the old connection is closed, as a VMM ends the source (its server sees the client go: its device is free for
+   * another, e.g. a migration back), its DMA memory kept until the port closes. On failure nothing moved.
    */
   async migrate(target: string): Promise<PortMigration> {
     const r = this.running;
@@ -207,33 +210,54 @@ class IavfClientPort implements PortControl {
     }
     const states = r.shared.flatMap((s) => [s.txState, s.rxState]);
     for (const st of states) st.paused = true;
+    let report: MigrationReport;
     try {
-      await new Promise((resolve) => setTimeout(resolve, PAUSE_SETTLE_MS));
-      const report = await r.nic.moveTo(next, (from, to) =>
-        migrateDevice(from as VfioUserClient, to as VfioUserClient),
+      await this.quiesce(states);
+      report = await r.nic.moveTo(next, (from, to, beforeRun) =>
+        migrateDevice(from as VfioUserClient, to as VfioUserClient, { whileResuming: beforeRun }),
       );
-      this.retired.push(this.dev);
-      this.dev = next;
-      for (const [q, p] of r.nic.queuePairs.entries()) {
-        const s = r.shared[q] as SharedPair;
-        for (const [ring, st] of [
-          [p.tx, s.txState],
-          [p.rx, s.rxState],
-        ] as const) {
-          st.load(); // the tail the device must see: whatever a late store reached the old device with
-          await ring.writeTail(st.ntu);
-        }
-      }
-      return {
-        downtimeMs: report.downtimeMs,
-        totalMs: performance.now() - t0,
-        deviceStateBytes: report.deviceStateBytes,
-      };
     } catch (e) {
-      if (this.dev !== next) await next.close().catch(() => undefined);
+      for (const st of states) st.paused = false;
+      await next.close().catch(() => undefined);
       throw fail(this.host, `cannot move to ${target}`, e);
+    }
+    const old = this.dev;
+    this.dev = next;
+    try {
+      await this.rewriteTails(r);
     } finally {
       for (const st of states) st.paused = false;
+      this.kept.push(await old.closeKeepingMemory()); // the device moved: the source ends even if a tail write failed
+    }
+    return {
+      downtimeMs: report.downtimeMs,
+      totalMs: performance.now() - t0,
+      deviceStateBytes: report.deviceStateBytes,
+    };
+  }
+
+  /** Waits until no forwarding thread is inside a burst of the paused `states`; refuses after the timeout. */
+  private async quiesce(states: readonly RingState[]): Promise<void> {
+    const done = await Promise.all(states.map((st) => st.quiesce(QUIESCE_TIMEOUT_MS)));
+    const stuck = done.filter((ok) => !ok).length;
+    if (stuck > 0)
+      throw new IavfClientError(
+        "Timeout",
+        `${stuck} ring(s) still in a forwarding thread's burst ${QUIESCE_TIMEOUT_MS} ms after the pause`,
+      );
+  }
+
+  /** After a move: every ring's tail written to the new device from the ring's state (a late store reached the old). */
+  private async rewriteTails(r: Running): Promise<void> {
+    for (const [q, p] of r.nic.queuePairs.entries()) {
+      const s = r.shared[q] as SharedPair;
+      for (const [ring, st] of [
+        [p.tx, s.txState],
+        [p.rx, s.rxState],
+      ] as const) {
+        st.load();
+        await ring.writeTail(st.ntu);
+      }
     }
   }
 
@@ -268,6 +292,7 @@ class IavfClientPort implements PortControl {
         ? {
             virtchnl: `${nic.pfVersion?.major}.${nic.pfVersion?.minor}`,
             doorbells: nic.doorbellsMapped ? "mapped" : "region writes",
+            mailbox: this.options.interrupts ? `vector 0, ${nic.interruptCounts[0] ?? 0} interrupts` : "polled",
             pool: `zero copy at IOVA 0x${this.running?.poolRegion.iova.toString(16)}`,
           }
         : {}),

@@ -1,8 +1,9 @@
 /**
  * `net_iavf_client`'s data half, in a forwarding thread: maps the rings of the queues it serves and their doorbell
  * page from the files the control half named, and moves packets with the port's own pool buffers (zero copy; see
- * `PairIo`). A ring the control half marked paused (a reset under way) is left alone; one whose generation moved (the
- * reset is done) is started over before it is used.
+ * `PairIo`). A ring the control half marked paused (a reset or a migration under way) is left alone, and a burst
+ * under way when the pause came tells the control half when it is over (`RingState.enter`/`leave`); a ring whose
+ * generation moved (the reset is done) is started over before it is used.
  */
 import type { PortDataDriver, PortDataEnv } from "@emu/port/data";
 import type { RingState } from "../datapath/ring-state.js";
@@ -42,23 +43,31 @@ export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver 
     rxBurst(queue, bufs, n) {
       const io = rx[queue] as PairIo;
       const state = io.rxState as RingState;
-      if (state.paused) return 0;
-      if (state.stale) io.restartRx();
-      const k = io.rxBurst(bufs, n);
-      const errors = io.takeRxErrors();
-      if (errors > 0) env.count("ierrors", queue, errors);
-      if (io.nombuf > 0) {
-        env.count("rxNombuf", queue, io.nombuf);
-        io.nombuf = 0;
+      if (!state.enter()) return 0;
+      try {
+        if (state.stale) io.restartRx();
+        const k = io.rxBurst(bufs, n);
+        const errors = io.takeRxErrors();
+        if (errors > 0) env.count("ierrors", queue, errors);
+        if (io.nombuf > 0) {
+          env.count("rxNombuf", queue, io.nombuf);
+          io.nombuf = 0;
+        }
+        return k;
+      } finally {
+        state.leave();
       }
-      return k;
     },
     txBurst(queue, bufs, n) {
       const io = tx[queue] as PairIo;
       const state = io.txState as RingState;
-      if (state.paused) return 0;
-      if (state.stale) io.restartTx();
-      return io.txBurst(bufs, n);
+      if (!state.enter()) return 0;
+      try {
+        if (state.stale) io.restartTx();
+        return io.txBurst(bufs, n);
+      } finally {
+        state.leave();
+      }
     },
     close() {
       for (const io of tx) io?.reclaim();
