@@ -59,7 +59,12 @@ export function udpTemplate(length: number, dst: Uint8Array, src: Uint8Array): U
  * Rewrites a frame made from `udpTemplate` in place for flow `flow`: destination 198.18.0.2 + flow (or source
  * 198.18.0.1 + flow), new checksum.
  */
-export function setFlow(b: Uint8Array, at: number, flow: number, field: "destination" | "source" = "destination"): void {
+export function setFlow(
+  b: Uint8Array,
+  at: number,
+  flow: number,
+  field: "destination" | "source" = "destination",
+): void {
   if (field === "destination") put32(b, at + IP_DST_AT, (IP_DST + flow) | 0);
   else put32(b, at + IP_SRC_AT, (IP_SRC + flow) | 0);
   b[at + IP_CSUM_AT] = 0;
