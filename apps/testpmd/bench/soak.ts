@@ -3,7 +3,8 @@
 // memory sampled in both; at the end the counters must agree exactly and each process's RSS at the end may exceed
 // its RSS at the end of the warm-up (default 60 s) by at most FLAT_RSS (README, "Reliability"). Exits 1 otherwise.
 import { parseArgs } from "node:util";
-import { flatAfterWarmup, runSoak, type SoakSide } from "../test/fixtures/soak.js";
+import { flatAfterWarmup } from "../test/fixtures/memory.js";
+import { runSoak, type SoakSide } from "../test/fixtures/soak.js";
 
 const { values } = parseArgs({
   options: {

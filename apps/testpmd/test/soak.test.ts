@@ -1,9 +1,17 @@
 // The soak (bench/soak.ts, test/fixtures/soak.ts) in short: two emu-testpmd processes forwarding flowgen both ways
 // through the emulated NIC (two queue pairs) for 24 s; at the end the counters agree exactly (per queue guest → device,
 // per port both ways, streams = port in each process) and, after a 10 s warm-up, each process's native memory and
-// tenured V8 heap are flat (README, "Reliability"). `pnpm --filter @emu/app-testpmd soak` runs it for minutes.
+// tenured V8 heap are flat (README, "Reliability"); and that rule does fail for a process that leaks.
+// `pnpm --filter @emu/app-testpmd soak` runs the soak for minutes.
+import { fileURLToPath } from "node:url";
+import { spawnTestpmd } from "@emu/app-testpmd";
+import { afterThisTest, tempDir } from "@emu/test-kit";
 import { expect, it } from "vitest";
-import { flatAfterWarmup, native, runSoak } from "./fixtures/soak.js";
+import { flatAfterWarmup, type MemorySample, native, reportFlags, sampleMemory } from "./fixtures/memory.js";
+import { sleep } from "./fixtures/output.js";
+import { runSoak } from "./fixtures/soak.js";
+
+const LEAKY = fileURLToPath(new URL("./fixtures/leak-plugin.mjs", import.meta.url));
 
 it("24 s of flowgen both ways between two emu-testpmd processes: counters agree exactly, memory flat after warm-up", async () => {
   const r = await runSoak({ seconds: 24, sampleSeconds: 2.5 });
@@ -22,4 +30,21 @@ it("24 s of flowgen both ways between two emu-testpmd processes: counters agree 
     expect(native(side.samples.at(-1)!)).toBeGreaterThan(0);
     expect(flatAfterWarmup(side.samples, 10).problems).toEqual([]);
   }
+}, 60_000);
+
+it("the memory rule catches leaks: an emu-testpmd whose plugin keeps native memory and JS objects fails it", async () => {
+  const dir = tempDir({ prefix: "soak-leak-" });
+  const t = await spawnTestpmd(["-d", LEAKY, "--vdev", "net_null0", "--", "-i"], { node: reportFlags(dir) });
+  afterThisTest(() => t.quit());
+  const t0 = performance.now();
+  const samples: MemorySample[] = [];
+  for (let i = 0; i < 10; i++) {
+    samples.push(await sampleMemory(t.process.pid as number, dir, t0));
+    await sleep(1000);
+  }
+  const { problems } = flatAfterWarmup(samples, 2);
+  expect(problems).toEqual([
+    expect.stringMatching(/^native memory grew [\d.]+ MiB after the warm-up/),
+    expect.stringMatching(/^the tenured V8 heap grew [\d.]+ MiB after the warm-up/),
+  ]);
 }, 60_000);
