@@ -1,7 +1,9 @@
-// `pnpm --filter @emu/app-testpmd soak [--minutes N] [--sample-s S] [--warmup-s W] [--queues Q]`: two emu-testpmd
-// processes forwarding flowgen both ways through the emulated NIC for N minutes (default 5; test/fixtures/soak.ts),
-// memory sampled in both; at the end the counters must agree exactly and each process's RSS at the end may exceed
-// its RSS at the end of the warm-up (default 60 s) by at most FLAT_RSS (README, "Reliability"). Exits 1 otherwise.
+// `pnpm --filter @emu/app-testpmd soak [--minutes N] [--sample-s S] [--warmup-s W] [--queues Q] [--node-flags F]`:
+// two emu-testpmd processes forwarding flowgen both ways through the emulated NIC for N minutes (default 5, Q = 2
+// queue pairs; test/fixtures/soak.ts), memory sampled in both every S seconds. At the end the counters must agree
+// exactly, and from the end of the warm-up (W, default 60 s) each process's native memory and tenured V8 heap must be
+// flat (test/fixtures/memory.ts, README "Reliability"). Exits 1 otherwise. F: node options for both processes, e.g.
+// "--min-semi-space-size=16" (a young generation grown from the start).
 import { parseArgs } from "node:util";
 import { flatAfterWarmup } from "../test/fixtures/memory.js";
 import { runSoak, type SoakSide } from "../test/fixtures/soak.js";
@@ -12,6 +14,7 @@ const { values } = parseArgs({
     "sample-s": { type: "string", default: "10" },
     "warmup-s": { type: "string", default: "60" },
     queues: { type: "string", default: "2" },
+    "node-flags": { type: "string", default: "" },
   },
 });
 const warmup = Number(values["warmup-s"]);
@@ -19,6 +22,7 @@ const r = await runSoak({
   seconds: Number(values.minutes) * 60,
   sampleSeconds: Number(values["sample-s"]),
   queues: Number(values.queues),
+  node: values["node-flags"].split(" ").filter((f) => f !== ""),
   log: (l) => console.log(l),
 });
 const show = (name: string, s: SoakSide) => {
