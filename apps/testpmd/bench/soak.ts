@@ -1,8 +1,8 @@
-// `pnpm --filter @emu/app-testpmd soak [--minutes N] [--sample-s S] [--warmup-s W] [--queues Q] [--node-flags F]`:
+// `pnpm --filter @emu/app-testpmd soak [--minutes N] [--sample-s S] [--warmup-s W] [--queues Q] [--node-flags=F]`:
 // two emu-testpmd processes forwarding flowgen both ways through the emulated NIC for N minutes (default 5, Q = 2
 // queue pairs; test/fixtures/soak.ts), memory sampled in both every S seconds. At the end the counters must agree
 // exactly, and from the end of the warm-up (W, default 60 s) each process's native memory and tenured V8 heap must be
-// flat (test/fixtures/memory.ts, README "Reliability"). Exits 1 otherwise. F: node options for both processes, e.g.
+// flat (test/fixtures/memory.ts, README "Reliability"). Exits 1 otherwise. F: node options for both processes (after an equals sign), e.g.
 // "--min-semi-space-size=16" (a young generation grown from the start).
 import { parseArgs } from "node:util";
 import { flatAfterWarmup } from "../test/fixtures/memory.js";
