@@ -7,7 +7,14 @@ import { fileURLToPath } from "node:url";
 import { spawnTestpmd } from "@emu/app-testpmd";
 import { afterThisTest, tempDir } from "@emu/test-kit";
 import { expect, it } from "vitest";
-import { flatAfterWarmup, type MemorySample, native, reportFlags, sampleMemory } from "./fixtures/memory.js";
+import {
+  describeSample,
+  flatAfterWarmup,
+  type MemorySample,
+  native,
+  reportFlags,
+  sampleMemory,
+} from "./fixtures/memory.js";
 import { sleep } from "./fixtures/output.js";
 import { runSoak } from "./fixtures/soak.js";
 
@@ -28,7 +35,11 @@ it("24 s of flowgen both ways between two emu-testpmd processes: counters agree 
     // Each sample saw the forwarding lcore's heap as well as the main thread's.
     for (const s of side.samples) expect(s.threads.map((t) => t.thread.split(" ")[0])).toEqual(["main", "worker"]);
     expect(native(side.samples.at(-1)!)).toBeGreaterThan(0);
-    expect(flatAfterWarmup(side.samples, 10).problems).toEqual([]);
+    const flat = flatAfterWarmup(side.samples, 10);
+    expect(
+      flat.problems,
+      `${flat.summary}\n${side.samples.map((m) => describeSample(`${m.seconds.toFixed(1)} s`, m)).join("\n")}`,
+    ).toEqual([]);
   }
 }, 60_000);
 
