@@ -2,8 +2,8 @@
 // net_iavfbe (process A, CPU 1) with net_iavf_client (process B, CPU 0), and DPDK 22.11's net_vhost (CPU 1) with
 // net_virtio_user (CPU 0), as ../shared/docs/dpdk-anchor.md runs them. 64-byte packets; guest TX (the guest side
 // txonly, the back-end rxonly), guest RX (the other way round) and the io loop (io on both, tx_first); 1 and 2 queue
-// pairs. Mpps is the receiving side's Rx-pps, one sample a second, median after a warm-up; ratio = emu / DPDK. Both
-// generate with --txonly-multi-flow (the source address varies per packet), so that with 2 pairs the NIC's RSS spreads
+// pairs. Mpps is the receiving side's Rx-pps, one sample a second, median after a warm-up; ratio = emu / DPDK. With 2
+// pairs both generate with --txonly-multi-flow (the source address varies per packet), so that the NIC's RSS spreads
 // the guest's receive over both queues as vhost's queue-to-queue mapping does; with one flow it would all go to one.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -23,6 +23,9 @@ const pin = (cpu: number) => (hasTaskset ? ["taskset", "-c", String(cpu)] : []);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rxPps = (text: string) => [...text.matchAll(/Rx-pps: +(\d+)/g)].map((m) => Number(m[1]));
 
+/** --txonly-multi-flow where there are queues to spread over (both sides, emu and DPDK alike). */
+const multiFlow = (queues: number) => (queues > 1 ? ["--txonly-multi-flow"] : []);
+
 type Kind = "guest TX" | "guest RX" | "io loop";
 /** Forward modes of the guest side (B / virtio) and the back-end (A / vhost), and which side is measured. */
 const MODES: Record<Kind, { guest: string; backend: string; measure: "guest" | "backend" }> = {
@@ -34,7 +37,7 @@ const MODES: Record<Kind, { guest: string; backend: string; measure: "guest" | "
 async function emu(kind: Kind, queues: number): Promise<number[]> {
   const dir = mkdtempSync(join(tmpdir(), "emu-nic-bench-"));
   const sock = join(dir, "nic.sock");
-  const q = [`--rxq=${queues}`, `--txq=${queues}`, "--txpkts=64", "--txonly-multi-flow"];
+  const q = [`--rxq=${queues}`, `--txq=${queues}`, "--txpkts=64", ...multiFlow(queues)];
   const started: RemoteTestpmd[] = [];
   try {
     const a = await spawnTestpmd(["--vdev", `emu_iavf0,sock=${sock},queues=${queues}`, "--", "-i", ...q], {
@@ -80,7 +83,7 @@ async function dpdk(kind: Kind, queues: number): Promise<number[]> {
     "--stats-period",
     "1",
     "--txpkts=64",
-    "--txonly-multi-flow",
+    ...multiFlow(queues),
     `--rxq=${queues}`,
     `--txq=${queues}`,
     ...extra,

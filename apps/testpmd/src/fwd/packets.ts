@@ -55,9 +55,16 @@ export function udpTemplate(length: number, dst: Uint8Array, src: Uint8Array): U
   return f;
 }
 
+/** A one's-complement 16-bit sum step: `sum` + `v` with the carry folded back. */
+function add16(sum: number, v: number): number {
+  const t = sum + v;
+  return (t & 0xffff) + (t >>> 16);
+}
+
 /**
  * Rewrites a frame made from `udpTemplate` in place for flow `flow`: destination 198.18.0.2 + flow (or source
- * 198.18.0.1 + flow), new checksum.
+ * 198.18.0.1 + flow). The header checksum is updated for the changed address (RFC 1624: HC' = ~(~HC + ~m + m')),
+ * not summed again over the header.
  */
 export function setFlow(
   b: Uint8Array,
@@ -65,11 +72,16 @@ export function setFlow(
   flow: number,
   field: "destination" | "source" = "destination",
 ): void {
-  if (field === "destination") put32(b, at + IP_DST_AT, (IP_DST + flow) | 0);
-  else put32(b, at + IP_SRC_AT, (IP_SRC + flow) | 0);
-  b[at + IP_CSUM_AT] = 0;
-  b[at + IP_CSUM_AT + 1] = 0;
-  const sum = ipv4HeaderChecksum(b, at + ETH_HLEN);
+  const a = at + (field === "destination" ? IP_DST_AT : IP_SRC_AT);
+  const old = ((b[a]! << 24) | (b[a + 1]! << 16) | (b[a + 2]! << 8) | b[a + 3]!) >>> 0;
+  const now = ((field === "destination" ? IP_DST : IP_SRC) + flow) >>> 0;
+  put32(b, a, now);
+  let sum = ~((b[at + IP_CSUM_AT]! << 8) | b[at + IP_CSUM_AT + 1]!) & 0xffff;
+  sum = add16(sum, ~(old >>> 16) & 0xffff);
+  sum = add16(sum, ~old & 0xffff);
+  sum = add16(sum, now >>> 16);
+  sum = add16(sum, now & 0xffff);
+  sum = ~sum & 0xffff;
   b[at + IP_CSUM_AT] = sum >> 8;
   b[at + IP_CSUM_AT + 1] = sum & 0xff;
 }
