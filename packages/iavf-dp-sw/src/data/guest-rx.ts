@@ -54,6 +54,16 @@ export class GuestRx {
    */
   #dd = new Uint32Array(2 * 64);
   #ddN = 0;
+  /**
+   * The fill's write-back bodies, made here and copied into the ring in one call: the guest polls the DD word of
+   * its next descriptor, so every separate store into that line pulls it back from the guest's CPU; a copy writes
+   * each line at once. Bytes 8..11 (the DD word) stay 0 here; `writeBacks` stores them last.
+   */
+  #stage = new Uint8Array(DESC * 64);
+  #stageView = new DataView(this.#stage.buffer);
+  readonly #bodies = new CopyBatch();
+  /** Where the ring being filled starts in its guest memory window. */
+  #ringOffset = 0;
 
   constructor(
     private readonly s: WorkerState,
@@ -121,6 +131,7 @@ export class GuestRx {
     const s = this.s;
     const id = rxQueueId(q);
     const ring = s.rings[id]!;
+    this.#ringOffset = ring.offset;
     const v = ring.view;
     if (v === undefined) {
       if (!ring.enabled) s.count(STAT.noDescriptor, k); // a ring the guest does not own was counted when found
@@ -171,11 +182,13 @@ export class GuestRx {
       }
       // The data first, then the DD words: a guest polling DD finds its frame and the rest of its write-back there.
       this.#copies.run(this.#copyTo, this.env.pool.bytes);
+      this.#bodies.run(s.mem.bytesOf(ring.window), this.#stage);
       this.writeBacks(v, id);
       s.ctl[qb + Q_HEAD] = head;
     } finally {
       this.#copies.rewind(0);
       this.#ddN = 0;
+      this.#bodies.rewind(0);
       Atomics.store(s.ctl, qb + Q_LOCK, 0);
     }
     if (wrote) this.irq.raise(id);
@@ -213,7 +226,7 @@ export class GuestRx {
       const hi = v.getUint32(o + 4, true);
       used++;
       if (hi >= 0x20_0000 || !s.mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), n, true)) {
-        this.writeBack(v, o, DD | EOF, RxError.RXE, 0, 0, 0, 0);
+        this.writeBack(o, DD | EOF, RxError.RXE, 0, 0, 0, 0);
         s.count(STAT.badAddress);
         s.count(STAT.rxDiscards);
         this.env.count("oerrors", pq, 1);
@@ -238,7 +251,7 @@ export class GuestRx {
       const hashed = last && (flags & F_HASHED) !== 0;
       const tagged = last && stripped;
       const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0) | (tagged ? L2TAG1P : 0);
-      this.writeBack(v, o, status, 0, ptype, n, hashed ? this.#hash[i]! : 0, tagged ? this.#tci[i]! : 0);
+      this.writeBack(o, status, 0, ptype, n, hashed ? this.#hash[i]! : 0, tagged ? this.#tci[i]! : 0);
       left -= n;
       d = d + 1 === ringLen ? 0 : d + 1;
     }
@@ -247,9 +260,11 @@ export class GuestRx {
     return used;
   }
 
-  /** Writes a write-back but its DD word, which `writeBacks` stores once the burst's data is in place. */
+  /**
+   * Plans the write-back of the descriptor at byte `o` of the ring: its body made in the stage (copied in by
+   * `#bodies`), its DD word kept for `writeBacks`, which stores it once the burst's data and bodies are in place.
+   */
   private writeBack(
-    v: DataView,
     o: number,
     status: number,
     errors: number,
@@ -258,14 +273,20 @@ export class GuestRx {
     hash: number,
     l2tag1: number,
   ): void {
-    writeRxWritebackBody(v, o, ptype, length, l2tag1, hash);
     let dd = this.#dd;
     const at = this.#ddN * 2;
     if (at + 2 > dd.length) {
       const bigger = new Uint32Array(dd.length * 2);
       bigger.set(dd);
       this.#dd = dd = bigger;
+      const stage = new Uint8Array(this.#stage.length * 2);
+      stage.set(this.#stage);
+      this.#stage = stage;
+      this.#stageView = new DataView(stage.buffer);
     }
+    const slot = this.#ddN * DESC;
+    writeRxWritebackBody(this.#stageView, slot, ptype, length, l2tag1, hash);
+    this.#bodies.add(this.#ringOffset + o, slot, DESC);
     dd[at] = o;
     dd[at + 1] = rxWritebackWord(status, errors, ptype);
     this.#ddN++;
