@@ -94,12 +94,19 @@ export class GuestRx {
     const pairs = s.pairs;
     const counts = this.#counts;
     const strip = s.vlanStrip;
+    // The per-frame arrays in locals: a private field read in the loop is a property load each time.
+    const hashes = this.#hash;
+    const ptypes = this.#ptype;
+    const flagsOf = this.#flags;
+    const tcis = this.#tci;
+    const groups = this.#groups;
+    const cls = this.#cls;
     counts.fill(0);
     for (let i = 0; i < n; i++) {
       const b = bufs[i]!;
       const at = b * bufSize + meta[b * MBUF_META_WORDS + MBUF_OFF]!;
       const len = meta[b * MBUF_META_WORDS + MBUF_LEN]!;
-      const c = classify(bytes, at, len, this.#cls);
+      const c = classify(bytes, at, len, cls);
       if (len < 14 || !s.accepts(bytes, at, c.vlan)) {
         s.count(STAT.filtered);
         continue;
@@ -108,19 +115,19 @@ export class GuestRx {
       let flags = c.cast;
       if (c.addrLen > 0 && (s.hashes(c.pctype) || s.hashes(c.pctypeAlt))) {
         const h = s.toeplitz.hash(bytes, c.addrAt, c.addrLen, c.portsAt, c.portsLen);
-        this.#hash[i] = h;
+        hashes[i] = h;
         flags |= F_HASHED;
         q = s.lut[h & 63]! % pairs;
       }
       // Stripping takes an outer 802.1Q tag only (an 802.1ad S-tag stays: VLAN_V2's outer stripping is not granted).
       if (strip && c.vlan !== undefined && bytes[c.tagAt] === 0x81 && bytes[c.tagAt + 1] === 0x00) {
         flags |= F_STRIPPED;
-        this.#tci[i] = (bytes[c.tagAt + 2]! << 8) | bytes[c.tagAt + 3]!;
+        tcis[i] = (bytes[c.tagAt + 2]! << 8) | bytes[c.tagAt + 3]!;
       }
-      this.#ptype[i] = c.ptype;
-      this.#flags[i] = flags;
+      ptypes[i] = c.ptype;
+      flagsOf[i] = flags;
       const k = counts[q]!;
-      this.#groups[q]![k] = i;
+      groups[q]![k] = i;
       counts[q] = k + 1;
     }
     for (let q = 0; q < pairs; q++) if (counts[q]! > 0) this.fill(q, portQueue, bufs, counts[q]!);
