@@ -19,9 +19,6 @@ import {
   VirtchnlOp,
   VirtchnlStatus,
   vfintDynCtln1,
-  vfqfHena,
-  vfqfHkey,
-  vfqfHlut,
   virtchnlOpName,
 } from "@emu/iavf-common";
 import { MigrationState } from "@emu/vfio-user-proto";
@@ -34,6 +31,7 @@ import { DOORBELL_PAGES, iavfPciDescription, REGISTER_BAR } from "./layout.js";
 import { IavfMigration } from "./migration.js";
 import { NicState } from "./nic-state.js";
 import { rxQueueId, txQueueId } from "./queue-ids.js";
+import { readRssRegister, writeRssRegister } from "./rss-registers.js";
 import { IAVF_CAPABILITIES, VirtchnlPf } from "./virtchnl-pf.js";
 
 /** The device's settings from its devargs. */
@@ -254,22 +252,7 @@ export class IavfDevice implements DriverInstance {
 
   private onRegisterRead(offset: number): number | undefined {
     if (offset === Reg.VFINT_ICR01) return this.irqs.readIcr();
-    return this.rssRegister(offset);
-  }
-
-  /**
-   * The VFQF_* registers read the RSS state, however it was set (the registers, virtchnl, or the PF's default after a
-   * reset): one storage, as on hardware.
-   */
-  private rssRegister(offset: number): number | undefined {
-    if (offset === vfqfHena(0)) return Number(this.state.rssHena & 0xffff_ffffn);
-    if (offset === vfqfHena(1)) return Number(this.state.rssHena >> 32n);
-    const word = (bytes: Uint8Array, at: number) =>
-      ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24)) >>>
-      0;
-    if (offset >= vfqfHkey(0) && offset < vfqfHkey(13)) return word(this.state.rssKey, offset - vfqfHkey(0));
-    if (offset >= vfqfHlut(0) && offset < vfqfHlut(16)) return word(this.state.rssLut, offset - vfqfHlut(0));
-    return undefined;
+    return readRssRegister(this.state, offset);
   }
 
   private onRegisterWrite(offset: number, value: number): Promise<void> | undefined {
@@ -292,25 +275,9 @@ export class IavfDevice implements DriverInstance {
       this.irqs.writeDynCtl((offset - vfintDynCtln1(0)) / 4 + 1, value);
       return undefined;
     }
-    this.mirrorRssRegister(offset);
+    if (writeRssRegister(this.state, offset, (o) => this.bar.get(o), this.settings.queuePairs))
+      this.host.attributeChanged("rss");
     return undefined;
-  }
-
-  /** The VFQF_* registers (Linux's RSS path when RSS_PF is not granted) update the RSS state too. */
-  private mirrorRssRegister(offset: number): void {
-    const word = (o: number) => this.bar.get(o);
-    const bytes = (o: number) => [0, 1, 2, 3].map((b) => (word(o) >>> (8 * b)) & 0xff);
-    if (offset === vfqfHena(0) || offset === vfqfHena(1)) {
-      this.state.rssHena = (BigInt(word(vfqfHena(1))) << 32n) | BigInt(word(vfqfHena(0)));
-    } else if (offset >= vfqfHkey(0) && offset < vfqfHkey(13)) {
-      this.state.rssKey.set(bytes(offset), offset - vfqfHkey(0));
-    } else if (offset >= vfqfHlut(0) && offset < vfqfHlut(16)) {
-      this.state.rssLut.set(
-        bytes(offset).map((q) => q % this.settings.queuePairs),
-        offset - vfqfHlut(0),
-      );
-    } else return;
-    this.host.attributeChanged("rss");
   }
 
   private raise(vector: number): "delivered" | "pending" | "dropped" {
