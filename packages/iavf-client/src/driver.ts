@@ -38,6 +38,7 @@ import { Interrupts } from "./interrupts.js";
 import { Mailbox, type VirtchnlResult } from "./mailbox.js";
 import { type MigrateDevice, moveDriver } from "./migrate.js";
 import { type IavfDriverOptions, resolveOptions } from "./options.js";
+import { Periodic, type PeriodicTask } from "./periodic.js";
 import { allocateQueuePairs, type QueuePair } from "./queues.js";
 import { type ResetCause, resetTask, watchdogCheck } from "./reset.js";
 
@@ -71,7 +72,7 @@ export class IavfDriver {
   private linkValue: LinkStatus = DOWN;
   private task: Promise<unknown> = Promise.resolve();
   private resetQueued = false;
-  private timers: NodeJS.Timeout[] = [];
+  private readonly periodic = new Periodic();
   /** The mailbox interrupt's handler: running, asked again while running, held off (a migration: served after). */
   private isr = { running: false, again: false, held: false };
   private shared: SharedPair[] | undefined;
@@ -206,7 +207,13 @@ export class IavfDriver {
       this.stopTimers();
       this.isr.held = true;
       try {
-        return await moveDriver(this.ctx, this.shared ?? [], device, migrate, () => this.statsBusy || this.isr.running);
+        return await moveDriver(
+          this.ctx,
+          this.shared ?? [],
+          device,
+          migrate,
+          () => this.periodic.running("stats") || this.isr.running,
+        );
       } finally {
         this.isr.held = false;
         if (this.stateValue === "running") this.startTimers();
@@ -428,52 +435,39 @@ export class IavfDriver {
   /** The watchdog (reset detection: ARQLEN.ENABLE cleared; the ARQ serviced as Linux's watchdog queues it). */
   private startTimers(): void {
     const o = this.ctx.options;
-    const watchdog = setInterval(() => void this.watchdog(), o.watchdogMs);
-    watchdog.unref();
-    this.timers.push(watchdog);
-    if (o.statsIntervalMs > 0) {
-      const stats = setInterval(() => {
-        if (this.stateValue !== "running" || this.statsBusy) return;
-        this.statsBusy = true;
-        this.stats()
-          .then((s) => this.events.emit("stats", s, (e) => this.report(e)))
-          .catch(() => undefined) // a reset or a close cut it off; the watchdog reports a dead device
-          .finally(() => {
-            this.statsBusy = false;
-          });
-      }, o.statsIntervalMs);
-      stats.unref();
-      this.timers.push(stats);
-    }
-    if (!o.interrupts) {
-      const poll = setInterval(() => {
-        if (this.stateValue === "running" && this.ctx.adminq.arqPending()) {
-          this.ctx.mailbox.service().catch((e) => this.fail(deviceFailure("ARQ poll", e)));
-        }
-      }, o.pollIntervalMs);
-      poll.unref();
-      this.timers.push(poll);
-    }
+    const running = () => this.stateValue === "running";
+    const tasks: PeriodicTask[] = [{ name: "watchdog", everyMs: o.watchdogMs, run: () => this.watchdog() }];
+    if (o.statsIntervalMs > 0)
+      tasks.push({
+        name: "stats",
+        everyMs: o.statsIntervalMs,
+        run: () =>
+          running() ? this.stats().then((s) => this.events.emit("stats", s, (e) => this.report(e))) : undefined, // a reset or a close cutting it off is no failure: the watchdog reports a dead device
+      });
+    if (!o.interrupts)
+      tasks.push({
+        name: "arq poll",
+        everyMs: o.pollIntervalMs,
+        run: () =>
+          running() && this.ctx.adminq.arqPending()
+            ? this.ctx.mailbox.service().catch((e) => this.fail(deviceFailure("ARQ poll", e)))
+            : undefined,
+      });
+    this.periodic.start(tasks);
   }
 
-  private watchdogBusy = false;
-  private statsBusy = false;
   private async watchdog(): Promise<void> {
-    if (this.watchdogBusy || this.stateValue !== "running" || this.resetQueued) return;
-    this.watchdogBusy = true;
+    if (this.stateValue !== "running" || this.resetQueued) return;
     try {
       const reset = await watchdogCheck(this.ctx, () => this.stateValue === "running");
       if (reset) this.scheduleReset("detected");
     } catch (e) {
       if (this.stateValue === "running") this.fail(deviceFailure("watchdog", e));
-    } finally {
-      this.watchdogBusy = false;
     }
   }
 
   private stopTimers(): void {
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    this.periodic.stop();
   }
 
   private queue<T>(op: () => Promise<T>): Promise<T> {
