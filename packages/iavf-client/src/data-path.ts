@@ -198,27 +198,37 @@ export class DataPath {
   }
 
   /**
-   * Resolves true once RX ring `q` has a frame, false after `timeoutMs`. With interrupts, the pair's vector is
-   * re-armed first (DYN_CTLN1 = INTENA | ITR_INDX none) and its interrupt ends the wait; without, the ring is polled.
+   * Resolves true once RX ring `q` has a frame, false after `timeoutMs`. With interrupts, the pair's vector is armed
+   * (DYN_CTLN1 = INTENA | ITR_INDX none) and its interrupt ends the wait; without, the ring is polled. Firing clears
+   * INTENA, and the pair's vector also fires for TX completions: a wake with no frame re-arms before it waits again
+   * (else the frame's interrupt would be held by the clear INTENA until the timeout). The waiter is in place before
+   * the arming write, so an interrupt the write lets through at once (a held cause) still wakes it.
    */
   async waitRx(q: number, timeoutMs = 1000): Promise<boolean> {
     const p = this.path(q);
     const interrupts = this.interrupts();
-    if (this.rxReady(q)) return true;
-    if (interrupts) await this.bar.write(vfintDynCtln1(p.pair.vector - 1), DynCtl.INTENA | DynCtl.ITR_INDX_MASK);
     const end = Date.now() + timeoutMs;
     while (!this.rxReady(q)) {
       const left = end - Date.now();
       if (left <= 0) return false;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        // With interrupts the vector wakes us; the timer is the timeout (and, polling, the poll period).
-        const timer = setTimeout(done, interrupts ? left : Math.min(left, 1));
-        if (interrupts) p.waiters.push(done);
+      let wake = (): void => {};
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
       });
+      // With interrupts the vector wakes us; the timer is the timeout (and, polling, the poll period).
+      const timer = setTimeout(wake, interrupts ? left : Math.min(left, 1));
+      try {
+        if (interrupts) {
+          p.waiters.push(wake);
+          await this.bar.write(vfintDynCtln1(p.pair.vector - 1), DynCtl.INTENA | DynCtl.ITR_INDX_MASK);
+          if (this.rxReady(q)) return true;
+        }
+        await woken;
+      } finally {
+        clearTimeout(timer);
+        const i = p.waiters.indexOf(wake);
+        if (i >= 0) p.waiters.splice(i, 1);
+      }
     }
     return true;
   }

@@ -60,6 +60,23 @@ describe.each([true, false])("interrupts %s", (interrupts) => {
   });
 });
 
+it("a TX completion on the pair's vector wakes waitRx without a frame: it re-arms, and the frame's interrupt ends it", async () => {
+  const { served, nic } = await up(1, "capture", true);
+  const before = nic.interruptCounts[1] ?? 0;
+  const waiting = nic.io.waitRx(0, 8000);
+  await new Promise((r) => setTimeout(r, 50)); // armed
+  expect(nic.io.txBurst(0, [frame(1)])).toBe(1);
+  // The completion fires the vector the wait armed (TX and RX of a pair share it), which clears INTENA.
+  await until(() => nic.io.txPending(0) === 0 && (nic.interruptCounts[1] ?? 0) > before, 5000, "the TX interrupt");
+  await new Promise((r) => setTimeout(r, 50)); // the wait re-armed (or, before the fix, went back to sleep)
+  const afterTx = nic.interruptCounts[1] ?? 0;
+  expect(await served.inject(0, [frame(2)])).toBe(1);
+  expect(await waiting).toBe(true);
+  // The frame's interrupt ended the wait (without the re-arm its cause is held and only the timeout ends it).
+  expect(nic.interruptCounts[1]).toBeGreaterThan(afterTx);
+  expect(nic.io.rxBurst(0).map((f) => new DataView(f.data.buffer).getUint32(42))).toEqual([2]);
+});
+
 it("four queue pairs: each pair's ring is its own, and a frame looped by the device comes back on its pair", async () => {
   const { nic } = await up(4, "loop", true);
   for (let q = 0; q < 4; q++) expect(nic.io.txBurst(q, [frame(q * 10), frame(q * 10 + 1)])).toBe(2);
