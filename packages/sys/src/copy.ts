@@ -11,20 +11,29 @@ export function copyRanges(dst: Uint8Array, src: Uint8Array, plan: Uint32Array, 
 }
 
 /**
- * Ranges collected for one `copyRanges` call: `add` them as a burst is walked, `run` when the burst is done (and
- * before anything that announces the copies, such as a descriptor write-back). Offsets are below 2^32 (an
- * ArrayBuffer is at most 4 GiB here); the arrays passed to `run` bound-check them. No allocation once grown.
+ * Ranges collected for `copyRanges` calls: `add` them as a burst is walked, `run` when the burst is done (and before
+ * anything that announces the copies, such as a descriptor write-back). A range between other arrays than the pending
+ * ones first runs those (a burst that moves to another guest memory window). Offsets are below 2^32 (an ArrayBuffer
+ * is at most 4 GiB here); `copyRanges` bound-checks them. No allocation once grown.
  */
 export class CopyBatch {
   #plan = new Uint32Array(3 * 64);
   #count = 0;
+  #dst: Uint8Array | undefined;
+  #src: Uint8Array | undefined;
 
   /** Ranges waiting for `run`. */
   get pending(): number {
     return this.#count;
   }
 
-  add(dstOffset: number, srcOffset: number, length: number): void {
+  /** Plans the copy of `length` bytes from `src[srcOffset]` to `dst[dstOffset]`. */
+  add(dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, length: number): void {
+    if (dst !== this.#dst || src !== this.#src) {
+      this.run();
+      this.#dst = dst;
+      this.#src = src;
+    }
     let p = this.#plan;
     const at = this.#count * 3;
     if (at + 3 > p.length) {
@@ -38,11 +47,11 @@ export class CopyBatch {
     this.#count++;
   }
 
-  /** Copies the pending ranges from `src` to `dst` and empties the batch (also when the copy throws). */
-  run(dst: Uint8Array, src: Uint8Array): void {
+  /** Copies the pending ranges and empties the batch (also when the copy throws). */
+  run(): void {
     const n = this.#count;
     this.#count = 0;
-    if (n > 0) native.copyRanges(dst, src, this.#plan, n);
+    if (n > 0) native.copyRanges(this.#dst!, this.#src!, this.#plan, n);
   }
 
   /** Forgets the ranges added since the batch had `pending` of them (a packet found to lie half-way). */

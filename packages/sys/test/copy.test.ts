@@ -55,21 +55,34 @@ describe("CopyBatch", () => {
     const src = Uint8Array.from({ length: 1024 }, (_, i) => i & 0xff);
     const dst = new Uint8Array(200 * 8);
     const batch = new CopyBatch();
-    for (let i = 0; i < 200; i++) batch.add(i * 8, i, 8); // more than its initial 64 ranges
+    for (let i = 0; i < 200; i++) batch.add(dst, i * 8, src, i, 8); // more than its initial 64 ranges
     const mark = batch.pending;
-    batch.add(0, 512, 8);
+    batch.add(dst, 0, src, 512, 8);
     batch.rewind(mark);
     expect(batch.pending).toBe(200);
-    batch.run(dst, src);
+    batch.run();
     expect(batch.pending).toBe(0);
     for (let i = 0; i < 200; i++) expect([...dst.subarray(i * 8, i * 8 + 8)]).toEqual([...src.subarray(i, i + 8)]);
   });
 
+  it("runs what is pending before a range between other arrays (another window), in the order added", () => {
+    const one = new Uint8Array(16).fill(1);
+    const two = new Uint8Array(16).fill(2);
+    const dst = new Uint8Array(16);
+    const batch = new CopyBatch();
+    batch.add(dst, 0, one, 0, 8);
+    batch.add(dst, 4, two, 0, 8); // another source: the first range is copied now
+    expect(batch.pending).toBe(1);
+    expect([...dst.subarray(0, 8)]).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    batch.run();
+    expect([...dst.subarray(0, 12)]).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2]);
+  });
+
   it("is empty after a run that throws (a bad range), so the next burst starts clean", () => {
     const batch = new CopyBatch();
-    batch.add(0, 0, 100);
-    expect(() => batch.run(new Uint8Array(10), new Uint8Array(10))).toThrow(SysArgumentError);
+    batch.add(new Uint8Array(10), 0, new Uint8Array(10), 0, 100);
+    expect(() => batch.run()).toThrow(SysArgumentError);
     expect(batch.pending).toBe(0);
-    batch.run(new Uint8Array(10), new Uint8Array(10)); // nothing pending: no call
+    batch.run(); // nothing pending: no call
   });
 });

@@ -117,10 +117,10 @@ function generate(s: StreamRun, flows: "destination" | "source" | undefined): nu
   const copies = s.copies;
   for (let i = 0; i < n; i++) {
     const b = s.bufs[i]!;
-    copies.add(start(pool, b), 0, t.length);
+    copies.add(bytes, start(pool, b), t, 0, t.length);
     meta[b * MBUF_META_WORDS + MBUF_LEN] = t.length;
   }
-  copies.run(bytes, t);
+  copies.run();
   if (flows !== undefined)
     for (let i = 0; i < n; i++) {
       setFlow(bytes, start(pool, s.bufs[i]!), s.nextFlow, flows);

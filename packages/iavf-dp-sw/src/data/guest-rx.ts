@@ -47,7 +47,6 @@ export class GuestRx {
   sink = 0;
   /** The fill's copies (pool → guest), made in one call per guest memory window before any write-back. */
   readonly #copies = new CopyBatch();
-  #copyTo: Uint8Array = new Uint8Array(0);
   /**
    * The fill's DD words, stored once the frames' data is in place (the rest of each write-back is written at once):
    * pairs of descriptor offset and QW1 low word.
@@ -62,7 +61,8 @@ export class GuestRx {
   #stage = new Uint8Array(DESC * 64);
   #stageView = new DataView(this.#stage.buffer);
   readonly #bodies = new CopyBatch();
-  /** Where the ring being filled starts in its guest memory window. */
+  /** The guest memory window of the ring being filled, and where the ring starts in it. */
+  #ringBytes: Uint8Array = new Uint8Array(0);
   #ringOffset = 0;
 
   constructor(
@@ -138,6 +138,7 @@ export class GuestRx {
     const s = this.s;
     const id = rxQueueId(q);
     const ring = s.rings[id]!;
+    this.#ringBytes = s.mem.bytesOf(ring.window);
     this.#ringOffset = ring.offset;
     const v = ring.view;
     if (v === undefined) {
@@ -188,8 +189,8 @@ export class GuestRx {
         wrote = true;
       }
       // The data first, then the DD words: a guest polling DD finds its frame and the rest of its write-back there.
-      this.#copies.run(this.#copyTo, this.env.pool.bytes);
-      this.#bodies.run(s.mem.bytesOf(ring.window), this.#stage);
+      this.#copies.run();
+      this.#bodies.run();
       this.writeBacks(v, id);
       s.ctl[qb + Q_HEAD] = head;
     } finally {
@@ -239,18 +240,14 @@ export class GuestRx {
         this.env.count("oerrors", pq, 1);
         return used;
       }
-      if (s.mem.bytes !== this.#copyTo) {
-        this.#copies.run(this.#copyTo, pool.bytes); // another window: what is planned into the last one first
-        this.#copyTo = s.mem.bytes;
-      }
       if (gap < 0 || gap >= n) {
-        this.#copies.add(s.mem.offset, src, n);
+        this.#copies.add(s.mem.bytes, s.mem.offset, pool.bytes, src, n);
         src += n;
         gap -= n; // (an untagged frame's stays negative)
       } else {
         // The buffer the tag would fall in: the bytes before it, then the rest of the frame after it.
-        if (gap > 0) this.#copies.add(s.mem.offset, src, gap);
-        this.#copies.add(s.mem.offset + gap, src + gap + TAG_BYTES, n - gap);
+        if (gap > 0) this.#copies.add(s.mem.bytes, s.mem.offset, pool.bytes, src, gap);
+        this.#copies.add(s.mem.bytes, s.mem.offset + gap, pool.bytes, src + gap + TAG_BYTES, n - gap);
         src += n + TAG_BYTES;
         gap = -1;
       }
@@ -293,7 +290,7 @@ export class GuestRx {
     }
     const slot = this.#ddN * DESC;
     writeRxWritebackBody(this.#stageView, slot, ptype, length, l2tag1, hash);
-    this.#bodies.add(this.#ringOffset + o, slot, DESC);
+    this.#bodies.add(this.#ringBytes, this.#ringOffset + o, this.#stage, slot, DESC);
     dd[at] = o;
     dd[at + 1] = rxWritebackWord(status, errors, ptype);
     this.#ddN++;

@@ -51,8 +51,6 @@ export class GuestTx {
   #tag = -1;
   /** The burst's copies (guest → pool), made in one call before any descriptor is completed. */
   readonly #copies = new CopyBatch();
-  /** The guest memory window the pending copies read from. */
-  #copyFrom: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly s: WorkerState,
@@ -140,7 +138,7 @@ export class GuestTx {
       bufs[at + got++] = buf;
     }
     // The data is in the pool before the guest learns (DESC_DONE) that it may reuse its buffers.
-    this.#copies.run(this.#poolBytes, this.#copyFrom);
+    this.#copies.run();
     this.giveBack();
     const reported = head !== first && this.complete(v, first, head, len, id);
     s.ctl[qb + Q_HEAD] = head;
@@ -221,18 +219,14 @@ export class GuestTx {
       const hi = v.getUint32(o + 4, true);
       if (hi >= 0x20_0000) return false;
       if (!mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), size, false)) return false;
-      if (mem.bytes !== this.#copyFrom) {
-        this.#copies.run(this.#poolBytes, this.#copyFrom); // another window: what is planned from the last one first
-        this.#copyFrom = mem.bytes;
-      }
       if (gap < 0 || gap >= size) {
-        this.#copies.add(dst, mem.offset, size);
+        this.#copies.add(this.#poolBytes, dst, mem.bytes, mem.offset, size);
         dst += size;
         gap -= size; // (an untagged packet's stays negative)
       } else {
         // The fragment holding the tag's place: the bytes before it, then the rest after the 4-byte gap.
-        if (gap > 0) this.#copies.add(dst, mem.offset, gap);
-        this.#copies.add(dst + gap + TAG_BYTES, mem.offset + gap, size - gap);
+        if (gap > 0) this.#copies.add(this.#poolBytes, dst, mem.bytes, mem.offset, gap);
+        this.#copies.add(this.#poolBytes, dst + gap + TAG_BYTES, mem.bytes, mem.offset + gap, size - gap);
         dst += size + TAG_BYTES;
         gap = -1;
       }
