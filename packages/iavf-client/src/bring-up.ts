@@ -167,7 +167,7 @@ async function setHena(ctx: DriverContext): Promise<void> {
 }
 
 /**
- * `iavf_init_rss` + `iavf_config_rss`: a random key and LUT[i] = i mod queues, sent with CONFIG_RSS_KEY and
+ * `iavf_init_rss` + `iavf_config_rss`: a random key (or the `rssKey` option's) and LUT[i] = i mod queues, sent with CONFIG_RSS_KEY and
  * CONFIG_RSS_LUT when RSS_PF was granted; written to VFQF_HENA/HKEY/HLUT (one word past each array, as Linux does)
  * when neither RSS_PF nor RSS_AQ was. With RSS_AQ alone nothing is configured (the AQ RSS commands are not done).
  */
@@ -175,7 +175,10 @@ export async function configureRss(ctx: DriverContext): Promise<void> {
   const rssPf = granted(ctx, VfCap.OFFLOAD_RSS_PF);
   const keySize = rssPf ? (ctx.resources?.rssKeySize ?? 0) : RSS_KEY_SIZE;
   const lutSize = rssPf ? (ctx.resources?.rssLutSize ?? 0) : RSS_LUT_SIZE;
-  ctx.rssKey ??= crypto.getRandomValues(new Uint8Array(keySize));
+  const given = ctx.options.rssKey;
+  if (given !== undefined && given.length !== keySize)
+    throw new IavfClientError("InvalidArgument", `rssKey has ${given.length} bytes; the VF's RSS key has ${keySize}`);
+  ctx.rssKey ??= given ?? crypto.getRandomValues(new Uint8Array(keySize));
   const lut = Uint8Array.from({ length: lutSize }, (_, i) => i % ctx.pairs.length);
   if (rssPf) {
     const vsi = vsiId(ctx);

@@ -71,6 +71,12 @@ export interface IavfDriverOptions {
    */
   readonly rssHena?: boolean;
   /**
+   * The RSS hash key, as many bytes as the VF's (GET_VF_RESOURCES rss_key_size with RSS_PF, else the 52 bytes of
+   * VFQF_HKEY); default: a random key, as Linux's netdev_rss_key_fill and DPDK's iavf make. A fixed key makes the
+   * spreading of flows over the queues the same from run to run.
+   */
+  readonly rssKey?: Uint8Array;
+  /**
    * Unicast and multicast promiscuous mode (CONFIG_PROMISCUOUS_MODE after RSS, as Linux sends it for IFF_PROMISC and
    * as testpmd asks of every port; default false).
    */
@@ -99,6 +105,7 @@ export interface ResolvedOptions {
   readonly resetOnClose: boolean;
   readonly ownBuffers: boolean;
   readonly rssHena: boolean;
+  readonly rssKey: Uint8Array | undefined;
   readonly promiscuous: boolean;
   readonly atqLength: number | undefined;
   readonly arqLength: number | undefined;
@@ -143,11 +150,19 @@ export function resolveOptions(o: IavfDriverOptions = {}): ResolvedOptions {
     resetOnClose: o.resetOnClose ?? true,
     ownBuffers: o.ownBuffers ?? true,
     rssHena: o.rssHena ?? false,
+    rssKey: rssKeyOf(o.rssKey),
     promiscuous: o.promiscuous ?? false,
     atqLength: o.adminq?.atqLength,
     arqLength: o.adminq?.arqLength,
     dma: o.dma ?? {},
   };
+}
+
+function rssKeyOf(key: Uint8Array | undefined): Uint8Array | undefined {
+  if (key === undefined) return undefined;
+  if (!(key instanceof Uint8Array) || key.length === 0 || key.length > 256)
+    throw new IavfClientError("InvalidArgument", "rssKey must be a Uint8Array of 1..256 bytes");
+  return Uint8Array.from(key);
 }
 
 /** A MAC a VF may use: not all zero, not multicast (bit 0 of the first byte). */

@@ -41,6 +41,28 @@ it("is made from devargs: connects, probes the VF (queue pairs, MAC), refuses wh
   await expect(ports.create("net_iavf_client1")).rejects.toThrow(/path/);
 });
 
+it("rss_key= sets the RSS key the VF hashes with (random without it); a key that is not hex or not the VF's size is refused", async () => {
+  const key = Array.from({ length: 52 }, (_, i) => (i * 37 + 11) & 0xff);
+  const hex = key.map((b) => b.toString(16).padStart(2, "0")).join("");
+  const { served } = await started(1, "capture", `,rss_key=${hex}`);
+  expect(await served.rssKey()).toEqual(key);
+
+  const other = await started(1, "capture");
+  const random = await other.served.rssKey();
+  expect(random).toHaveLength(52);
+  expect(random).not.toEqual(key);
+
+  const ports = new PortRegistry([netIavfClient]);
+  afterThisTest(() => ports.closeAll());
+  await expect(ports.create(`net_iavf_client1,path=${served.sock},rss_key=xyz`)).rejects.toThrow(/rss_key.*hex/);
+  const pool = MbufPool.create("k", { count: 1024 });
+  afterThisTest(() => pool.close());
+  const short = await serveLoop(1, "capture");
+  const port = await ports.create(`net_iavf_client2,path=${short.sock},rss_key=${hex.slice(0, 80)}`);
+  await port.configure({ pool, rxQueues: 1, txQueues: 1, rxDesc: 128, txDesc: 128 });
+  await expect(port.start()).rejects.toThrow(/rssKey has 40 bytes; the VF's RSS key has 52/);
+});
+
 it("zero copy both ways: TX sends the pool's buffers as they lie, RX lands in pool buffers with the RSS hash", async () => {
   const { served, pool, data, port } = await started(1, "capture");
   expect(port.link()).toMatchObject({ up: true });

@@ -6,7 +6,7 @@
  * themselves, posts the RX rings and hands the rings to the forwarding threads. Stopped: the VF is closed as Linux
  * removes it, every buffer back in the pool. A reset of the VF pauses the threads' rings and starts them over after.
  */
-import { arg } from "@emu/emudev";
+import { type ArgSpec, arg } from "@emu/emudev";
 import type { EthStats } from "@emu/iavf-common";
 import type { DeviceCounters, PortConfig, PortControl, PortDriver, PortHost, PortMigration } from "@emu/port";
 import { PortError } from "@emu/port";
@@ -26,6 +26,14 @@ const args = {
   intr: arg.bool({ default: false, help: "serve the mailbox on its MSI-X vector (default: polled)" }),
   mac: arg.mac({ default: new Uint8Array(0), help: "use this MAC instead of the PF's" }),
   promisc: arg.bool({ default: true, help: "promiscuous mode, as testpmd sets on every port (default on)" }),
+  rss_key: {
+    parse(v: string): Uint8Array {
+      if (!/^([0-9a-f]{2})+$/i.test(v)) throw new Error("must be hex bytes (two digits each)");
+      return Uint8Array.from(v.match(/../g) ?? [], (h) => Number.parseInt(h, 16));
+    },
+    default: new Uint8Array(0),
+    help: "the RSS hash key in hex, as many bytes as the VF's key (default: a random one, as Linux and DPDK make)",
+  } satisfies ArgSpec<Uint8Array>,
 };
 
 /** How often the VF's statistics are read while started. */
@@ -64,6 +72,7 @@ class IavfClientPort implements PortControl {
       readonly interrupts: boolean;
       readonly mac: string | undefined;
       readonly promiscuous: boolean;
+      readonly rssKey: Uint8Array | undefined;
     },
     maxPairs: number,
     mac: string,
@@ -103,6 +112,7 @@ class IavfClientPort implements PortControl {
         promiscuous: this.options.promiscuous,
         statsIntervalMs: STATS_MS,
         ...(this.options.mac ? { mac: this.options.mac } : {}),
+        ...(this.options.rssKey ? { rssKey: this.options.rssKey } : {}),
       });
     } catch (e) {
       throw fail(this.host, "cannot bring the VF up", e);
@@ -336,7 +346,7 @@ export const netIavfClient: PortDriver<typeof args> = {
       return new IavfClientPort(
         host,
         dev,
-        { interrupts: a.intr, mac, promiscuous: a.promisc },
+        { interrupts: a.intr, mac, promiscuous: a.promisc, rssKey: a.rss_key.length > 0 ? a.rss_key : undefined },
         found.pairs,
         mac ?? found.mac,
       );
