@@ -59,7 +59,7 @@ export class GuestRx {
    * each line at once. Bytes 8..11 (the DD word) stay 0 here; `writeBacks` stores them last.
    */
   #stage = new Uint8Array(DESC * 64);
-  #stageView = new DataView(this.#stage.buffer);
+  #stage32 = new Uint32Array(this.#stage.buffer);
   readonly #bodies = new CopyBatch();
   /** The guest memory window of the ring being filled, and where the ring starts in it. */
   #ringBytes: Uint8Array = new Uint8Array(0);
@@ -286,10 +286,10 @@ export class GuestRx {
       const stage = new Uint8Array(this.#stage.length * 2);
       stage.set(this.#stage);
       this.#stage = stage;
-      this.#stageView = new DataView(stage.buffer);
+      this.#stage32 = new Uint32Array(stage.buffer);
     }
     const slot = this.#ddN * DESC;
-    writeRxWritebackBody(this.#stageView, slot, ptype, length, l2tag1, hash);
+    writeRxWritebackBody(this.#stage32, slot >>> 2, ptype, length, l2tag1, hash);
     this.#bodies.add(this.#ringBytes, this.#ringOffset + o, this.#stage, slot, DESC);
     dd[at] = o;
     dd[at + 1] = rxWritebackWord(status, errors, ptype);
