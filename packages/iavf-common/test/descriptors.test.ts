@@ -161,7 +161,7 @@ describe("RX descriptor (32 bytes, legacy)", () => {
     );
   });
 
-  it("a write-back in two passes (body staged as words, then the DD word) ends as the one-pass write-back", () => {
+  it("a write-back in two passes (body over a posted buffer as words, then the DD word) ends as the one-pass write-back", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 0x7ffff }),
@@ -172,16 +172,16 @@ describe("RX descriptor (32 bytes, legacy)", () => {
         (status, errors, ptype, length, hash) => {
           const one = new DataView(new ArrayBuffer(RX_DESCRIPTOR_SIZE));
           writeRxWriteback(one, 0, status | RxStatus.DD, errors, ptype, length, 0x123, hash);
-          // A stage of two slots; the second holds an older write-back's first half (garbage here), which the body
-          // overwrites; QW2/QW3 are the stage's zeros.
-          const stage = new Uint32Array(2 * (RX_DESCRIPTOR_SIZE / 4)).fill(0xdead_beef);
-          stage.fill(0, 12);
-          writeRxWritebackBody(stage, 8, ptype, length, 0x123, hash);
-          const two = new DataView(stage.buffer, RX_DESCRIPTOR_SIZE);
-          expect(isRxDescriptorDone(two, 0)).toBe(false); // the DD word is 0 until the second pass
-          expect(stage.subarray(0, 8)).toEqual(new Uint32Array(8).fill(0xdead_beef)); // the slot before is untouched
+          // A ring of two descriptors: garbage in the first (never touched) and in QW2/QW3 of the second, which
+          // holds a posted buffer.
+          const ring = new Uint32Array(2 * (RX_DESCRIPTOR_SIZE / 4)).fill(0xdead_beef);
+          const two = new DataView(ring.buffer, RX_DESCRIPTOR_SIZE);
+          writeRxReadDescriptor(two, 0, 0x1234_5678_9000, 0);
+          writeRxWritebackBody(ring, 8, ptype, length, 0x123, hash);
+          expect(isRxDescriptorDone(two, 0)).toBe(false); // the posted buffer's QW1 (header address 0) is left
+          expect(ring.subarray(0, 8)).toEqual(new Uint32Array(8).fill(0xdead_beef));
           two.setUint32(8, rxWritebackWord(status | RxStatus.DD, errors, ptype), true);
-          expect(new Uint8Array(stage.buffer, RX_DESCRIPTOR_SIZE)).toEqual(new Uint8Array(one.buffer));
+          expect(new Uint8Array(ring.buffer, RX_DESCRIPTOR_SIZE)).toEqual(new Uint8Array(one.buffer));
         },
       ),
     );

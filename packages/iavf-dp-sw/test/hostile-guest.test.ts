@@ -133,6 +133,23 @@ describe("a hostile guest around its DMA window", () => {
     expect(c.badRing).toBeGreaterThanOrEqual(2);
     expect(c.rxDiscards).toBe(5);
 
+    // Rings inside the guest's memory but off a 4-byte boundary (a NIC takes the base in 128-byte units): refused and
+    // counted like the rings above (the data path reads descriptors as words), nothing served, nothing thrown.
+    await drv.call({ kind: "DisableQueues", vsiId: VSI, rxQueues: 1, txQueues: 1 });
+    const odd = queuePair(0, 64, {
+      tx: { dmaRingAddr: BigInt(start + 0x1002) },
+      rx: { dmaRingAddr: BigInt(start + 0x3006) },
+    });
+    await drv.call({ kind: "ConfigVsiQueues", vsiId: VSI, queuePairs: [odd] });
+    await drv.call({ kind: "EnableQueues", vsiId: VSI, rxQueues: 1, txQueues: 1 });
+    await drv.w32(qtxTail(0), 20);
+    await drv.w32(qrxTail(0), 10);
+    expect(await be.ask<unknown[]>("rx", 1, 300)).toHaveLength(0);
+    expect(await be.ask("tx", 0, [good(6)])).toBe(1);
+    const c2 = await be.ask<Counters>("counters");
+    expect(c2.badRing).toBeGreaterThanOrEqual(c.badRing! + 2);
+    expect(c2.rxDiscards).toBe(6);
+
     // A well-formed queue afterwards passes traffic both ways.
     await drv.call({ kind: "DisableQueues", vsiId: VSI, rxQueues: 1, txQueues: 1 });
     drv.guest.bytes.fill(0, Number(rxRing(0) - GUEST), Number(rxRing(0) - GUEST) + 0x20000);

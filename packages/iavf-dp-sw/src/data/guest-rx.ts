@@ -21,6 +21,8 @@ import { touchDescriptors } from "./prefetch.js";
 import type { WorkerState } from "./state.js";
 
 const DESC = 32;
+/** The word of a descriptor holding DD (QW1 low). */
+const DD_WORD = 2;
 const { DD, EOF, L2TAG1P, UMBCAST_SHIFT, FLTSTAT_SHIFT, FLTSTAT_RSS_HASH } = RxStatus;
 const FLTSTAT_RSS = FLTSTAT_RSS_HASH << FLTSTAT_SHIFT;
 /** QRX_TAIL1(0) as a word index in the doorbell region. */
@@ -49,21 +51,10 @@ export class GuestRx {
   readonly #copies = new CopyBatch();
   /**
    * The fill's DD words, stored once the frames' data is in place (the rest of each write-back is written at once):
-   * pairs of descriptor offset and QW1 low word.
+   * pairs of descriptor word index and QW1 low word.
    */
   #dd = new Uint32Array(2 * 64);
   #ddN = 0;
-  /**
-   * The fill's write-back bodies, made here and copied into the ring in one call: the guest polls the DD word of
-   * its next descriptor, so every separate store into that line pulls it back from the guest's CPU; a copy writes
-   * each line at once. Bytes 8..11 (the DD word) stay 0 here; `writeBacks` stores them last.
-   */
-  #stage = new Uint8Array(DESC * 64);
-  #stage32 = new Uint32Array(this.#stage.buffer);
-  readonly #bodies = new CopyBatch();
-  /** The guest memory window of the ring being filled, and where the ring starts in it. */
-  #ringBytes: Uint8Array = new Uint8Array(0);
-  #ringOffset = 0;
 
   constructor(
     private readonly s: WorkerState,
@@ -138,10 +129,7 @@ export class GuestRx {
     const s = this.s;
     const id = rxQueueId(q);
     const ring = s.rings[id]!;
-    this.#ringBytes = s.mem.bytesOf(ring.window);
-    this.#ringOffset = ring.offset;
-    const v = ring.view;
-    if (v === undefined) {
+    if (ring.words.length === 0) {
       if (!ring.enabled) s.count(STAT.noDescriptor, k); // a ring the guest does not own was counted when found
       s.count(STAT.rxDiscards, k);
       return;
@@ -168,7 +156,8 @@ export class GuestRx {
       let head = s.ctl[qb + Q_HEAD]!;
       if (head >= len) head = 0;
       let avail = (tail - head + len) % len;
-      this.sink ^= touchDescriptors(v, head, Math.min(avail, k), len, DESC);
+      const w = ring.words;
+      this.sink ^= touchDescriptors(w, head, Math.min(avail, k), len, DESC);
       const group = this.#groups[q]!;
       for (let j = 0; j < k; j++) {
         const i = group[j]!;
@@ -183,20 +172,18 @@ export class GuestRx {
           s.count(STAT.rxDiscards);
           continue;
         }
-        const used = this.write(v, head, len, id, bufs[i]!, i, portQueue);
+        const used = this.write(w, head, len, id, bufs[i]!, i, portQueue);
         head = (head + used) % len;
         avail -= used;
         wrote = true;
       }
       // The data first, then the DD words: a guest polling DD finds its frame and the rest of its write-back there.
       this.#copies.run();
-      this.#bodies.run();
-      this.writeBacks(v, id);
+      this.writeBacks(w, id);
       s.ctl[qb + Q_HEAD] = head;
     } finally {
       this.#copies.rewind(0);
       this.#ddN = 0;
-      this.#bodies.rewind(0);
       Atomics.store(s.ctl, qb + Q_LOCK, 0);
     }
     if (wrote) this.irq.raise(id);
@@ -211,7 +198,7 @@ export class GuestRx {
   }
 
   /** Writes one packet from `head`; returns the descriptors used (all, or up to a lying one). */
-  private write(v: DataView, head: number, ringLen: number, id: number, buf: number, i: number, pq: number): number {
+  private write(w: Uint32Array, head: number, ringLen: number, id: number, buf: number, i: number, pq: number): number {
     const s = this.s;
     const pool = this.env.pool;
     const m = buf * MBUF_META_WORDS;
@@ -228,13 +215,13 @@ export class GuestRx {
     let d = head;
     let used = 0;
     while (left > 0) {
-      const o = d * DESC;
+      const o = d * (DESC >>> 2);
       const n = Math.min(left, bufLen);
       const last = n === left;
-      const hi = v.getUint32(o + 4, true);
+      const hi = w[o + 1]!;
       used++;
-      if (hi >= 0x20_0000 || !s.mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), n, true)) {
-        this.writeBack(o, DD | EOF, RxError.RXE, 0, 0, 0, 0);
+      if (hi >= 0x20_0000 || !s.mem.find(hi * 0x1_0000_0000 + w[o]!, n, true)) {
+        this.writeBack(w, o, DD | EOF, RxError.RXE, 0, 0, 0, 0);
         s.count(STAT.badAddress);
         s.count(STAT.rxDiscards);
         this.env.count("oerrors", pq, 1);
@@ -255,7 +242,7 @@ export class GuestRx {
       const hashed = last && (flags & F_HASHED) !== 0;
       const tagged = last && stripped;
       const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0) | (tagged ? L2TAG1P : 0);
-      this.writeBack(o, status, 0, ptype, n, hashed ? this.#hash[i]! : 0, tagged ? this.#tci[i]! : 0);
+      this.writeBack(w, o, status, 0, ptype, n, hashed ? this.#hash[i]! : 0, tagged ? this.#tci[i]! : 0);
       left -= n;
       d = d + 1 === ringLen ? 0 : d + 1;
     }
@@ -265,10 +252,12 @@ export class GuestRx {
   }
 
   /**
-   * Plans the write-back of the descriptor at byte `o` of the ring: its body made in the stage (copied in by
-   * `#bodies`), its DD word kept for `writeBacks`, which stores it once the burst's data and bodies are in place.
+   * Writes the write-back of the descriptor at word `o` of the ring but its DD word, which `writeBacks` stores once
+   * the burst's frames are in place. The body goes straight into the ring in a few word stores; a DD word stored
+   * last is what a guest polling it acts on.
    */
   private writeBack(
+    w: Uint32Array,
     o: number,
     status: number,
     errors: number,
@@ -283,27 +272,21 @@ export class GuestRx {
       const bigger = new Uint32Array(dd.length * 2);
       bigger.set(dd);
       this.#dd = dd = bigger;
-      const stage = new Uint8Array(this.#stage.length * 2);
-      stage.set(this.#stage);
-      this.#stage = stage;
-      this.#stage32 = new Uint32Array(stage.buffer);
     }
-    const slot = this.#ddN * DESC;
-    writeRxWritebackBody(this.#stage32, slot >>> 2, ptype, length, l2tag1, hash);
-    this.#bodies.add(this.#ringBytes, this.#ringOffset + o, this.#stage, slot, DESC);
+    writeRxWritebackBody(w, o, ptype, length, l2tag1, hash);
     dd[at] = o;
     dd[at + 1] = rxWritebackWord(status, errors, ptype);
     this.#ddN++;
   }
 
   /** Stores the queued DD words of ring `id`, in ring order. */
-  private writeBacks(v: DataView, id: number): void {
+  private writeBacks(w: Uint32Array, id: number): void {
     const dd = this.#dd;
     const logging = this.s.mem.logging;
     for (let k = 0; k < this.#ddN; k++) {
       const o = dd[2 * k]!;
-      v.setUint32(o + 8, dd[2 * k + 1]!, true);
-      if (logging) this.s.ringWritten(id, o, DESC);
+      w[o + DD_WORD] = dd[2 * k + 1]!;
+      if (logging) this.s.ringWritten(id, o * 4, DESC);
     }
     this.#ddN = 0;
   }

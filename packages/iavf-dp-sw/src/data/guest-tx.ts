@@ -18,6 +18,8 @@ import { touchDescriptors } from "./prefetch.js";
 import type { WorkerState } from "./state.js";
 
 const DESC = 16;
+/** A descriptor's 32-bit words: 0, 1 the buffer address, 2 QW1 low (DTYPE, CMD), 3 QW1 high (size, L2TAG1). */
+const WORDS = DESC >>> 2;
 const DTYPE_DATA = 0x0;
 const DTYPE_CONTEXT = 0x1;
 const DTYPE_DONE = 0xf;
@@ -70,8 +72,8 @@ export class GuestTx {
     const s = this.s;
     const id = txQueueId(q);
     const ring = s.rings[id]!;
-    const v = ring.view;
-    if (v === undefined) return 0;
+    const v = ring.words;
+    if (v.length === 0) return 0;
     const len = ring.len;
     const tail = s.db32[id >>> 1] ?? 0; // QTX_TAIL1(q) = 4q: word q of the TX page
     const qb = AT.queue(id);
@@ -150,15 +152,15 @@ export class GuestTx {
    * Finds the packet starting at `head`: sets `#end` (one past its last descriptor), `#total` (bytes) and `#lying`
    * (a descriptor of another type, or an EOP that never comes in a full ring). False: unfinished, wait for more.
    */
-  private extent(v: DataView, head: number, tail: number, len: number): boolean {
+  private extent(v: Uint32Array, head: number, tail: number, len: number): boolean {
     let i = head;
     let total = 0;
     let complete = false;
     let lying = false;
     let tag = -2; // -2: no DATA descriptor seen yet
     while (i !== tail) {
-      const o = i * DESC;
-      const w = v.getUint32(o + 8, true);
+      const o = i * WORDS;
+      const w = v[o + 2]!;
       const dtype = w & 0xf;
       i = i + 1 === len ? 0 : i + 1;
       if (dtype === DTYPE_CONTEXT) continue;
@@ -168,7 +170,7 @@ export class GuestTx {
         complete = true;
         break;
       }
-      const qw1hi = v.getUint32(o + 12, true);
+      const qw1hi = v[o + 3]!;
       total += (qw1hi >>> 2) & 0x3fff;
       if (tag === -2) tag = (w & CMD_IL2TAG1) === 0 ? -1 : qw1hi >>> 16;
       if ((w & CMD_EOP) !== 0) {
@@ -208,17 +210,17 @@ export class GuestTx {
    * Plans the copy of the DATA fragments of [from, end) into buffer `buf`, leaving a 4-byte gap for a tag after the
    * first `gap` bytes (-1: none); false when one lies outside the guest's memory.
    */
-  private gather(v: DataView, from: number, end: number, len: number, buf: number, gap: number): boolean {
+  private gather(v: Uint32Array, from: number, end: number, len: number, buf: number, gap: number): boolean {
     const mem = this.s.mem;
     let dst = buf * this.#bufSize + this.#headroom;
     for (let i = from; i !== end; i = i + 1 === len ? 0 : i + 1) {
-      const o = i * DESC;
-      if ((v.getUint32(o + 8, true) & 0xf) !== DTYPE_DATA) continue;
-      const size = (v.getUint32(o + 12, true) >>> 2) & 0x3fff;
+      const o = i * WORDS;
+      if ((v[o + 2]! & 0xf) !== DTYPE_DATA) continue;
+      const size = (v[o + 3]! >>> 2) & 0x3fff;
       if (size === 0) continue;
-      const hi = v.getUint32(o + 4, true);
+      const hi = v[o + 1]!;
       if (hi >= 0x20_0000) return false;
-      if (!mem.find(hi * 0x1_0000_0000 + v.getUint32(o, true), size, false)) return false;
+      if (!mem.find(hi * 0x1_0000_0000 + v[o]!, size, false)) return false;
       if (gap < 0 || gap >= size) {
         this.#copies.add(this.#poolBytes, dst, mem.bytes, mem.offset, size);
         dst += size;
@@ -245,14 +247,14 @@ export class GuestTx {
   }
 
   /** Writes DESC_DONE into the DATA descriptors of [from, end) that carry RS; true if there was one. */
-  private complete(v: DataView, from: number, end: number, len: number, id: number): boolean {
+  private complete(v: Uint32Array, from: number, end: number, len: number, id: number): boolean {
     let any = false;
     for (let i = from; i !== end; i = i + 1 === len ? 0 : i + 1) {
-      const o = i * DESC + 8;
-      const w = v.getUint32(o, true);
+      const o = i * WORDS + 2;
+      const w = v[o]!;
       if ((w & 0xf) === DTYPE_DATA && (w & CMD_RS) !== 0) {
-        v.setUint32(o, (w | DTYPE_DONE) >>> 0, true);
-        if (this.s.mem.logging) this.s.ringWritten(id, o, 4);
+        v[o] = w | DTYPE_DONE;
+        if (this.s.mem.logging) this.s.ringWritten(id, o * 4, 4);
         any = true;
       }
     }

@@ -6,16 +6,17 @@
 const LINE = 64;
 
 /**
- * Reads one word of each 64-byte line of descriptors [from, from + count) of a ring of `len` descriptors of `size`
- * bytes; returns a value the caller keeps (so the reads are not optimised away).
+ * Reads one word of each 64-byte line of descriptors [from, from + count) of a ring (as words) of `len` descriptors
+ * of `size` bytes; returns a value the caller keeps (so the reads are not optimised away).
  */
-export function touchDescriptors(v: DataView, from: number, count: number, len: number, size: number): number {
+export function touchDescriptors(w: Uint32Array, from: number, count: number, len: number, size: number): number {
   const step = LINE / size;
+  const words = size >>> 2;
   let acc = 0;
   for (let k = 0; k < count; k += step) {
     let d = from + k;
     if (d >= len) d -= len;
-    acc ^= v.getUint32(d * size, true);
+    acc ^= w[d * words]!;
   }
   return acc;
 }
