@@ -32,13 +32,16 @@ export {
   rxPtype,
   rxRssHash,
   rxStatus,
+  rxWords,
   rxWritebackWord,
   writeRxReadDescriptor,
+  writeRxReadWords,
   writeRxWriteback,
   writeRxWritebackBody,
 } from "./descriptors/rx.js";
 export {
   isTxDescriptorDone,
+  isTxDoneWord,
   TX_DESCRIPTOR_SIZE,
   TX_MAX_BUF_SIZE,
   TxCmd,
@@ -55,6 +58,7 @@ export {
   txL2Tag1,
   txOffset,
   writeTxDataDescriptor,
+  writeTxDataWords,
   writeTxDescriptorDone,
 } from "./descriptors/tx.js";
 export { IavfError, type IavfErrorReason, isIavfError, type Result } from "./errors.js";

@@ -1,6 +1,7 @@
 import {
   isRxDescriptorDone,
   isTxDescriptorDone,
+  isTxDoneWord,
   RX_DESCRIPTOR_SIZE,
   RxPtype,
   RxStatus,
@@ -11,6 +12,7 @@ import {
   rxPtype,
   rxRssHash,
   rxStatus,
+  rxWords,
   rxWritebackWord,
   TX_DESCRIPTOR_SIZE,
   TxCmd,
@@ -25,9 +27,11 @@ import {
   txL2Tag1,
   txOffset,
   writeRxReadDescriptor,
+  writeRxReadWords,
   writeRxWriteback,
   writeRxWritebackBody,
   writeTxDataDescriptor,
+  writeTxDataWords,
   writeTxDescriptorDone,
 } from "@emu/iavf-common";
 import fc from "fast-check";
@@ -182,6 +186,64 @@ describe("RX descriptor (32 bytes, legacy)", () => {
           expect(ring.subarray(0, 8)).toEqual(new Uint32Array(8).fill(0xdead_beef));
           two.setUint32(8, rxWritebackWord(status | RxStatus.DD, errors, ptype), true);
           expect(new Uint8Array(ring.buffer, RX_DESCRIPTOR_SIZE)).toEqual(new Uint8Array(one.buffer));
+        },
+      ),
+    );
+  });
+});
+
+describe("descriptors as words (the burst paths' form)", () => {
+  const addr = fc.oneof(
+    fc.constantFrom(0, 0xffff_ffff, 0x1_0000_0000, 2 ** 53 - 1),
+    fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+  );
+
+  it("writeTxDataWords writes the bytes writeTxDataDescriptor does; isTxDoneWord reads DESC_DONE", () => {
+    fc.assert(
+      fc.property(
+        addr,
+        fc.integer({ min: 0, max: 0x3ff }),
+        fc.integer({ min: 0, max: 0x3fff }),
+        fc.integer({ min: 0, max: 0x3ffff }),
+        fc.integer({ min: 0, max: 0xffff }),
+        (a, cmd, size, offset, tag) => {
+          const v = new DataView(new ArrayBuffer(TX_DESCRIPTOR_SIZE));
+          writeTxDataDescriptor(v, 0, a, cmd, size, offset, tag);
+          const w = new Uint32Array(2 * (TX_DESCRIPTOR_SIZE / 4)).fill(0xdead_beef);
+          writeTxDataWords(w, 4, a, cmd, size, offset, tag);
+          expect(new Uint8Array(w.buffer, TX_DESCRIPTOR_SIZE)).toEqual(new Uint8Array(v.buffer));
+          expect(w.subarray(0, 4)).toEqual(new Uint32Array(4).fill(0xdead_beef));
+          expect(isTxDoneWord(w[6]!)).toBe(false);
+          writeTxDescriptorDone(new DataView(w.buffer), TX_DESCRIPTOR_SIZE);
+          expect(isTxDoneWord(w[6]!)).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it("writeRxReadWords writes the bytes writeRxReadDescriptor does; rxWords reads a write-back's fields", () => {
+    fc.assert(
+      fc.property(
+        addr,
+        addr,
+        fc.integer({ min: 0, max: 0x7ffff }),
+        fc.integer({ min: 0, max: 0xff }),
+        fc.integer({ min: 0, max: 0xff }),
+        fc.integer({ min: 0, max: 0x3fff }),
+        (pkt, hdr, status, errors, ptype, length) => {
+          const v = new DataView(new ArrayBuffer(RX_DESCRIPTOR_SIZE));
+          writeRxReadDescriptor(v, 0, pkt, hdr);
+          const w = new Uint32Array(RX_DESCRIPTOR_SIZE / 4);
+          writeRxReadWords(w, 0, pkt, hdr);
+          expect(new Uint8Array(w.buffer, 0, 16)).toEqual(new Uint8Array(v.buffer, 0, 16));
+          writeRxWriteback(v, 0, status, errors, ptype, length);
+          const lo = v.getUint32(8, true);
+          const hi = v.getUint32(12, true);
+          expect(rxWords.done(lo)).toBe((status & RxStatus.DD) !== 0);
+          expect(rxWords.status(lo)).toBe(status);
+          expect(rxWords.errors(lo)).toBe(errors);
+          expect(rxWords.ptype(lo, hi)).toBe(ptype);
+          expect(rxWords.length(hi)).toBe(length);
         },
       ),
     );

@@ -5,23 +5,14 @@
  * when FLTSTAT says so — its RSS hash. A frame the device marked RXE, or one spread over several buffers (this driver
  * announces buffers as large as the largest frame), is dropped and its buffers are posted again at once.
  */
-import {
-  isRxDescriptorDone,
-  RX_DESCRIPTOR_SIZE,
-  RxError,
-  RxStatus,
-  rxErrors,
-  rxLength,
-  rxPtype,
-  rxRssHash,
-  rxStatus,
-  writeRxReadDescriptor,
-} from "@emu/iavf-common";
+import { RX_DESCRIPTOR_SIZE, RxError, RxStatus, rxWords, writeRxReadWords } from "@emu/iavf-common";
 import type { RingState } from "./ring-state.js";
-import type { TailWriter } from "./tx-queue.js";
+import { ringWords, type TailWriter } from "./tx-queue.js";
 
 const FLTSTAT_MASK = 3 << RxStatus.FLTSTAT_SHIFT;
 const FLTSTAT_RSS = RxStatus.FLTSTAT_RSS_HASH << RxStatus.FLTSTAT_SHIFT;
+/** A descriptor's 32-bit words: 1 the RSS hash, 2 QW1 low (status, errors), 3 QW1 high (length). */
+const WORDS = RX_DESCRIPTOR_SIZE / 4;
 
 /** What `receive` fills per frame, besides the buffer id. */
 export interface RxBurstOut {
@@ -38,11 +29,15 @@ export class RxQueue {
   /** Inside a frame spread over several buffers: its later fragments are dropped up to EOF. */
   private chained = false;
 
+  /** The ring as host-order 32-bit words (several times faster than the DataView on the burst path). */
+  private readonly words: Uint32Array;
+
   constructor(
-    private readonly desc: DataView,
+    desc: DataView,
     readonly state: RingState,
     private readonly tail: TailWriter,
   ) {
+    this.words = ringWords(desc);
     state.load(); // this thread takes the ring over where the last one left it
   }
 
@@ -55,7 +50,7 @@ export class RxQueue {
   post(id: number, iova: number): void {
     const s = this.state;
     const slot = s.ntu;
-    writeRxReadDescriptor(this.desc, slot * RX_DESCRIPTOR_SIZE, iova, 0);
+    writeRxReadWords(this.words, slot * WORDS, iova, 0);
     s.ids[slot] = id;
     s.iovas[slot] = iova;
     s.ntu = slot + 1 === s.size ? 0 : slot + 1;
@@ -73,21 +68,22 @@ export class RxQueue {
    */
   receive(out: RxBurstOut, max: number): number {
     const s = this.state;
-    const desc = this.desc;
+    const w = this.words;
     const { ids, lengths, hashes, ptypes } = out;
     let ntc = s.ntc;
     let n = 0;
     let reposted = false;
     while (n < max && ntc !== s.ntu) {
-      const at = ntc * RX_DESCRIPTOR_SIZE;
-      if (!isRxDescriptorDone(desc, at)) break;
-      const status = rxStatus(desc, at);
+      const at = ntc * WORDS;
+      const lo = w[at + 2]!;
+      if (!rxWords.done(lo)) break;
+      const status = rxWords.status(lo);
       const id = s.ids[ntc] ?? 0;
       const iova = s.iovas[ntc] ?? 0;
       ntc = ntc + 1 === s.size ? 0 : ntc + 1;
       s.ntc = ntc;
       const eof = (status & RxStatus.EOF) !== 0;
-      if (!eof || this.chained || (rxErrors(desc, at) & RxError.RXE) !== 0) {
+      if (!eof || this.chained || (rxWords.errors(lo) & RxError.RXE) !== 0) {
         // Dropped: the buffer goes straight back on the ring (the slot just freed makes room).
         if (eof) this.errors++;
         this.chained = !eof;
@@ -96,13 +92,14 @@ export class RxQueue {
         continue;
       }
       ids[n] = id;
-      lengths[n] = rxLength(desc, at);
-      if (hashes) hashes[n] = (status & FLTSTAT_MASK) === FLTSTAT_RSS ? rxRssHash(desc, at) : 0;
-      if (ptypes) ptypes[n] = rxPtype(desc, at);
+      const hi = w[at + 3]!;
+      lengths[n] = rxWords.length(hi);
+      if (hashes) hashes[n] = (status & FLTSTAT_MASK) === FLTSTAT_RSS ? w[at + 1]! : 0;
+      if (ptypes) ptypes[n] = rxWords.ptype(lo, hi);
       n++;
     }
     if (reposted) this.kick();
-    else if (n > 0) s.save(); // an empty poll changed nothing: no store (a full barrier each) for it
+    else if (n > 0) s.save(); // an empty poll changed nothing: no store for it
     return n;
   }
 

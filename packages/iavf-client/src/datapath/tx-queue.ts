@@ -4,21 +4,39 @@
  * burst; a descriptor is done when the device has rewritten its DTYPE to DESC_DONE (0xF), and its buffer is then
  * handed back. No allocation on the burst path.
  */
-import { isTxDescriptorDone, TX_DESCRIPTOR_SIZE, TxCmd, writeTxDataDescriptor } from "@emu/iavf-common";
+import { isTxDoneWord, TX_DESCRIPTOR_SIZE, TxCmd, writeTxDataWords } from "@emu/iavf-common";
 import type { RingState } from "./ring-state.js";
 
 /** Writes a queue's tail register. */
 export type TailWriter = (value: number) => void;
 
+/**
+ * A ring's descriptors as host-order 32-bit words. Empty when the memory behind `desc` is gone (the device closed):
+ * the control half builds queues at stop only to hand their buffers back, and an empty ring reads no descriptor done.
+ */
+export function ringWords(desc: DataView): Uint32Array {
+  try {
+    return new Uint32Array(desc.buffer, desc.byteOffset, desc.byteLength >>> 2);
+  } catch {
+    return new Uint32Array(0);
+  }
+}
+
 /** Linux's IAVF_TXD_CMD plus the CRC insertion every iavf driver asks for. */
 const CMD = TxCmd.EOP | TxCmd.RS | TxCmd.ICRC;
+/** A descriptor's 32-bit words; word 2 is QW1 low (DTYPE). */
+const WORDS = TX_DESCRIPTOR_SIZE / 4;
 
 export class TxQueue {
+  /** The ring as host-order 32-bit words (several times faster than the DataView on the burst path). */
+  private readonly words: Uint32Array;
+
   constructor(
-    private readonly desc: DataView,
+    desc: DataView,
     readonly state: RingState,
     private readonly tail: TailWriter,
   ) {
+    this.words = ringWords(desc);
     state.load(); // this thread takes the ring over where the last one left it
   }
 
@@ -31,7 +49,7 @@ export class TxQueue {
   post(id: number, iova: number, length: number): void {
     const s = this.state;
     const slot = s.ntu;
-    writeTxDataDescriptor(this.desc, slot * TX_DESCRIPTOR_SIZE, iova, CMD, length);
+    writeTxDataWords(this.words, slot * WORDS, iova, CMD, length);
     s.ids[slot] = id;
     s.iovas[slot] = iova;
     s.ntu = slot + 1 === s.size ? 0 : slot + 1;
@@ -46,11 +64,11 @@ export class TxQueue {
   /** Reclaims the packets the device has sent: their buffer ids go to out[at..], the count is returned. */
   clean(out: Uint32Array, at = 0): number {
     const s = this.state;
-    const desc = this.desc;
+    const w = this.words;
     let ntc = s.ntc;
     const ntu = s.ntu;
     let n = 0;
-    while (ntc !== ntu && at + n < out.length && isTxDescriptorDone(desc, ntc * TX_DESCRIPTOR_SIZE)) {
+    while (ntc !== ntu && at + n < out.length && isTxDoneWord(w[ntc * WORDS + 2]!)) {
       out[at + n++] = s.ids[ntc] ?? 0;
       ntc = ntc + 1 === s.size ? 0 : ntc + 1;
     }

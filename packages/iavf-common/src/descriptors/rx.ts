@@ -80,6 +80,29 @@ export function writeRxReadDescriptor(v: DataView, at: number, packetAddr: numbe
 }
 
 /**
+ * `writeRxReadDescriptor` as host-order 32-bit words of the ring from word `at` (byte offset / 4), for a driver's
+ * burst path (a DataView access costs several times a typed array's; the host must be little-endian).
+ */
+export function writeRxReadWords(w: Uint32Array, at: number, packetAddr: number, headerAddr = 0): void {
+  w[at] = packetAddr % 0x1_0000_0000;
+  w[at + 1] = packetAddr / 0x1_0000_0000;
+  w[at + 2] = headerAddr % 0x1_0000_0000;
+  w[at + 3] = headerAddr / 0x1_0000_0000;
+}
+
+/**
+ * Write-back fields from QW1's words, for a driver reading the ring as host-order 32-bit words (word 2 = QW1 low,
+ * word 3 = QW1 high, word 1 = the RSS hash); the DataView readers below are these on a DataView.
+ */
+export const rxWords = {
+  done: (qw1lo: number): boolean => (qw1lo & RxStatus.DD) !== 0,
+  status: (qw1lo: number): number => qw1lo & 0x7ffff,
+  errors: (qw1lo: number): number => (qw1lo >>> 19) & 0xff,
+  ptype: (qw1lo: number, qw1hi: number): number => ((qw1lo >>> 30) | (qw1hi << 2)) & 0xff,
+  length: (qw1hi: number): number => (qw1hi >>> 6) & 0x3fff,
+} as const;
+
+/**
  * Writes back a received fragment: the device's side. `status` is {@link RxStatus} bits (include DD, and EOF on the
  * frame's last descriptor), `errors` {@link RxError} bits. `rssHash` goes to QW0 high (set FLTSTAT to 3 in
  * `status` to make drivers use it). QW2/QW3 are zeroed. The low word of QW1 (DD) is written last.
@@ -138,15 +161,15 @@ export function rxWritebackWord(status: number, errors: number, ptype: number): 
 }
 
 /** Write-back: status bits (QW1 18:0). */
-export const rxStatus = (v: DataView, at: number): number => lo(v, at) & 0x7ffff;
+export const rxStatus = (v: DataView, at: number): number => rxWords.status(lo(v, at));
 /** Write-back: true once the device filled this descriptor. */
-export const isRxDescriptorDone = (v: DataView, at: number): boolean => (lo(v, at) & RxStatus.DD) !== 0;
+export const isRxDescriptorDone = (v: DataView, at: number): boolean => rxWords.done(lo(v, at));
 /** Write-back: error bits (QW1 26:19), compare with {@link RxError}. */
-export const rxErrors = (v: DataView, at: number): number => (lo(v, at) >>> 19) & 0xff;
+export const rxErrors = (v: DataView, at: number): number => rxWords.errors(lo(v, at));
 /** Write-back: packet type (QW1 37:30). */
-export const rxPtype = (v: DataView, at: number): number => ((lo(v, at) >>> 30) | (hi(v, at) << 2)) & 0xff;
+export const rxPtype = (v: DataView, at: number): number => rxWords.ptype(lo(v, at), hi(v, at));
 /** Write-back: bytes written to the packet buffer (QW1 51:38). */
-export const rxLength = (v: DataView, at: number): number => (hi(v, at) >>> 6) & 0x3fff;
+export const rxLength = (v: DataView, at: number): number => rxWords.length(hi(v, at));
 /** Write-back: the stripped VLAN tag (QW0 31:16), valid with L2TAG1P. */
 export const rxL2Tag1 = (v: DataView, at: number): number => v.getUint16(at + 2, LE);
 /** Write-back: RSS hash (QW0 63:32), valid when FLTSTAT is 3. */

@@ -76,9 +76,38 @@ export function writeTxDataDescriptor(
   l2tag1 = 0,
 ): void {
   setU64Number(v, at, bufferAddr);
-  v.setUint32(at + 8, (TxDtype.DATA | ((cmd & 0x3ff) << 4) | ((offset & 0xffff) << 16)) >>> 0, LE);
-  v.setUint32(at + 12, (((offset >>> 16) & 0x3) | ((bufSize & 0x3fff) << 2) | ((l2tag1 & 0xffff) << 16)) >>> 0, LE);
+  v.setUint32(at + 8, txDataQw1Lo(cmd, offset), LE);
+  v.setUint32(at + 12, txDataQw1Hi(bufSize, offset, l2tag1), LE);
 }
+
+/** A data descriptor's QW1 low word: DTYPE DATA, CMD, OFFSET's low 16 bits. */
+const txDataQw1Lo = (cmd: number, offset: number): number =>
+  (TxDtype.DATA | ((cmd & 0x3ff) << 4) | ((offset & 0xffff) << 16)) >>> 0;
+/** A data descriptor's QW1 high word: OFFSET's top 2 bits, BUF_SZ, L2TAG1. */
+const txDataQw1Hi = (bufSize: number, offset: number, l2tag1: number): number =>
+  (((offset >>> 16) & 0x3) | ((bufSize & 0x3fff) << 2) | ((l2tag1 & 0xffff) << 16)) >>> 0;
+
+/**
+ * `writeTxDataDescriptor` as host-order 32-bit words of the ring from word `at` (byte offset / 4), for a driver's
+ * burst path (a DataView access costs several times a typed array's; the host must be little-endian).
+ */
+export function writeTxDataWords(
+  w: Uint32Array,
+  at: number,
+  bufferAddr: number,
+  cmd: number,
+  bufSize: number,
+  offset = 0,
+  l2tag1 = 0,
+): void {
+  w[at] = bufferAddr % 0x1_0000_0000;
+  w[at + 1] = bufferAddr / 0x1_0000_0000;
+  w[at + 2] = txDataQw1Lo(cmd, offset);
+  w[at + 3] = txDataQw1Hi(bufSize, offset, l2tag1);
+}
+
+/** True when QW1's low word (word 2 of a descriptor read as words) says DESC_DONE. */
+export const isTxDoneWord = (qw1lo: number): boolean => (qw1lo & 0xf) === TxDtype.DESC_DONE;
 
 /** Marks the descriptor done (DTYPE := DESC_DONE), keeping the rest of QW1: the device's completion write-back. */
 export function writeTxDescriptorDone(v: DataView, at: number): void {
@@ -86,7 +115,7 @@ export function writeTxDescriptorDone(v: DataView, at: number): void {
 }
 
 /** True when the device has written DESC_DONE into this descriptor. */
-export const isTxDescriptorDone = (v: DataView, at: number): boolean => (lo(v, at) & 0xf) === TxDtype.DESC_DONE;
+export const isTxDescriptorDone = (v: DataView, at: number): boolean => isTxDoneWord(lo(v, at));
 
 /** Context descriptor (DTYPE 1) QW1 fields: CMD 19:4 (TSO 0x01, TSYN 0x02, IL2TAG2 0x04), TSO_LEN 47:30, MSS 63:50. */
 export const TxCtxCmd = { TSO: 0x01, TSYN: 0x02, IL2TAG2: 0x04, IL2TAG2_IL2H: 0x08 } as const;
