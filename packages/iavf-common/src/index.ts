@@ -19,6 +19,7 @@ export {
 } from "./adminq/descriptor.js";
 export {
   isRxDescriptorDone,
+  LITTLE_ENDIAN_HOST,
   RX_DESCRIPTOR_SIZE,
   RX_MAX_LENGTH,
   RxError,

@@ -1,7 +1,9 @@
+import { endianness } from "node:os";
 import {
   isRxDescriptorDone,
   isTxDescriptorDone,
   isTxDoneWord,
+  LITTLE_ENDIAN_HOST,
   RX_DESCRIPTOR_SIZE,
   RxPtype,
   RxStatus,
@@ -193,6 +195,10 @@ describe("RX descriptor (32 bytes, legacy)", () => {
 });
 
 describe("descriptors as words (the burst paths' form)", () => {
+  it("LITTLE_ENDIAN_HOST says what the OS says", () => {
+    expect(LITTLE_ENDIAN_HOST).toBe(endianness() === "LE");
+  });
+
   const addr = fc.oneof(
     fc.constantFrom(0, 0xffff_ffff, 0x1_0000_0000, 2 ** 53 - 1),
     fc.integer({ min: 0, max: 2 ** 53 - 1 }),

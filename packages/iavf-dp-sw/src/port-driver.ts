@@ -3,6 +3,7 @@
 // device in the application's emudev registry, binds it to the iavf-dp-sw provider while the port is started (the
 // device's link follows), and describes the data half: the device's shared block, which every thread maps from.
 import { arg, type EmudevDevice, type EmudevRegistry } from "@emu/emudev";
+import { LITTLE_ENDIAN_HOST } from "@emu/iavf-common";
 import { iavf } from "@emu/iavf-emu";
 import { emudevDeviceOf, emudevService, type PortDriver, PortError, randomMac } from "@emu/port";
 import type { IavfbeParams } from "./data/index.js";
@@ -23,6 +24,11 @@ export const netIavfbe: PortDriver<typeof args> = {
   name: "net_iavfbe",
   args,
   create(host, { emu }) {
+    if (!LITTLE_ENDIAN_HOST)
+      throw new PortError(
+        "Unsupported",
+        `${host.name}: the data path reads descriptors as words; this host is big-endian`,
+      );
     const dev = findDevice(host.name, emu, host.service(emudevService));
     const nic = iavf(dev);
     const mine = () => dev.provider === IAVF_DP_SW && backendOf(dev) !== undefined;

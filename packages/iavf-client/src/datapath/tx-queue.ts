@@ -4,7 +4,8 @@
  * burst; a descriptor is done when the device has rewritten its DTYPE to DESC_DONE (0xF), and its buffer is then
  * handed back. No allocation on the burst path.
  */
-import { isTxDoneWord, TX_DESCRIPTOR_SIZE, TxCmd, writeTxDataWords } from "@emu/iavf-common";
+import { isTxDoneWord, LITTLE_ENDIAN_HOST, TX_DESCRIPTOR_SIZE, TxCmd, writeTxDataWords } from "@emu/iavf-common";
+import { IavfClientError } from "../errors.js";
 import type { RingState } from "./ring-state.js";
 
 /** Writes a queue's tail register. */
@@ -15,6 +16,8 @@ export type TailWriter = (value: number) => void;
  * the control half builds queues at stop only to hand their buffers back, and an empty ring reads no descriptor done.
  */
 export function ringWords(desc: DataView): Uint32Array {
+  if (!LITTLE_ENDIAN_HOST)
+    throw new IavfClientError("Unsupported", "the rings are run as 32-bit words; this host is big-endian");
   try {
     return new Uint32Array(desc.buffer, desc.byteOffset, desc.byteLength >>> 2);
   } catch {

@@ -8,6 +8,13 @@ import { getU64Number, LE, setU64Number } from "../internal/bytes.js";
 
 export const RX_DESCRIPTOR_SIZE = 32;
 
+/**
+ * Whether this host stores 32-bit words little-endian, as the descriptors are: the word forms below (`…Words`,
+ * `rxWords`, `writeRxWritebackBody`) read and write host-order words, so a data path that uses them refuses a
+ * big-endian host (s390x) with this.
+ */
+export const LITTLE_ENDIAN_HOST = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** Status bits (QW1 bits 18:0). */
 export const RxStatus = {
   /** Descriptor done. */
@@ -151,7 +158,7 @@ export function writeRxWritebackBody(
 }
 
 /** The write-back's QW1 high word: the packet type's high 6 bits and LENGTH_PBUF. */
-export function rxWritebackHighWord(ptype: number, length: number): number {
+function rxWritebackHighWord(ptype: number, length: number): number {
   return (((ptype >>> 2) & 0x3f) | ((length & 0x3fff) << 6)) >>> 0;
 }
 
