@@ -19,7 +19,6 @@ export {
 } from "./adminq/descriptor.js";
 export {
   isRxDescriptorDone,
-  LITTLE_ENDIAN_HOST,
   RX_DESCRIPTOR_SIZE,
   RX_MAX_LENGTH,
   RxError,
@@ -63,6 +62,7 @@ export {
   writeTxDescriptorDone,
 } from "./descriptors/tx.js";
 export { IavfError, type IavfErrorReason, isIavfError, type Result } from "./errors.js";
+export { LITTLE_ENDIAN_HOST } from "./internal/bytes.js";
 export { formatMac } from "./mac.js";
 export {
   AQ_HEAD_TAIL_MASK,

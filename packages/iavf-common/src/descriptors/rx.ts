@@ -4,16 +4,9 @@
  * status 18:0, error 26:19, ptype 37:30, LENGTH_PBUF 51:38, LENGTH_HBUF 62:52, SPH 63. Functions work in place in a
  * DataView at a byte offset, without allocating. QW1 is handled as two 32-bit halves (lo = bits 31:0, hi = 63:32).
  */
-import { getU64Number, LE, setU64Number } from "../internal/bytes.js";
+import { getU64Number, LE, setU64Number, setU64Words } from "../internal/bytes.js";
 
 export const RX_DESCRIPTOR_SIZE = 32;
-
-/**
- * Whether this host stores 32-bit words little-endian, as the descriptors are: the word forms below (`…Words`,
- * `rxWords`, `writeRxWritebackBody`) read and write host-order words, so a data path that uses them refuses a
- * big-endian host (s390x) with this.
- */
-export const LITTLE_ENDIAN_HOST = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** Status bits (QW1 bits 18:0). */
 export const RxStatus = {
@@ -91,10 +84,8 @@ export function writeRxReadDescriptor(v: DataView, at: number, packetAddr: numbe
  * burst path (a DataView access costs several times a typed array's; the host must be little-endian).
  */
 export function writeRxReadWords(w: Uint32Array, at: number, packetAddr: number, headerAddr = 0): void {
-  w[at] = packetAddr % 0x1_0000_0000;
-  w[at + 1] = packetAddr / 0x1_0000_0000;
-  w[at + 2] = headerAddr % 0x1_0000_0000;
-  w[at + 3] = headerAddr / 0x1_0000_0000;
+  setU64Words(w, at, packetAddr);
+  setU64Words(w, at + 2, headerAddr);
 }
 
 /**

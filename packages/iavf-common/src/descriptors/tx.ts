@@ -3,7 +3,7 @@
  * TX_BUF_SZ 47:34, L2TAG1 63:48. Functions read and write one descriptor in place in a DataView at a byte offset,
  * without allocating, for the data path. QW1 is handled as two 32-bit halves (lo = bits 31:0, hi = bits 63:32).
  */
-import { getU64Number, LE, setU64Number } from "../internal/bytes.js";
+import { getU64Number, LE, setU64Number, setU64Words } from "../internal/bytes.js";
 
 export const TX_DESCRIPTOR_SIZE = 16;
 
@@ -100,8 +100,7 @@ export function writeTxDataWords(
   offset = 0,
   l2tag1 = 0,
 ): void {
-  w[at] = bufferAddr % 0x1_0000_0000;
-  w[at + 1] = bufferAddr / 0x1_0000_0000;
+  setU64Words(w, at, bufferAddr);
   w[at + 2] = txDataQw1Lo(cmd, offset);
   w[at + 3] = txDataQw1Hi(bufSize, offset, l2tag1);
 }

@@ -25,6 +25,19 @@ export function setU64Number(v: DataView, at: number, value: number): void {
   v.setUint32(at + 4, Math.floor(value / 0x1_0000_0000) >>> 0, LE);
 }
 
+/**
+ * Whether this host stores 32-bit words little-endian, as the descriptors are: the word forms of the descriptor codecs
+ * (`…Words`, `rxWords`, `writeRxWritebackBody`) read and write host-order words, so a data path that uses them
+ * refuses a big-endian host (s390x) with this.
+ */
+export const LITTLE_ENDIAN_HOST = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** `setU64Number` into host-order 32-bit words: words `at` (low half) and `at + 1` (high half) of `w`. */
+export function setU64Words(w: Uint32Array, at: number, value: number): void {
+  w[at] = value % 0x1_0000_0000;
+  w[at + 1] = value / 0x1_0000_0000;
+}
+
 /** Checks that `value` is an integer in [min, max] and returns it; throws an OutOfRange error naming `field`. */
 export function checkInt(value: number, max: number, field: string, opcode?: number, min = 0): number {
   if (!Number.isInteger(value) || value < min || value > max) {
