@@ -148,11 +148,6 @@ export class GuestMemory {
     return true;
   }
 
-  /** The bytes of window `window` (a `find` result's, or a ring's). */
-  bytesOf(window: number): Uint8Array {
-    return this.#bytes[window] ?? new Uint8Array(0);
-  }
-
   /** After a successful `find`: the window it found (for `written`). */
   window = 0;
 
