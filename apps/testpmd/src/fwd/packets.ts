@@ -2,6 +2,7 @@
 // to 198.18.0.2 (the benchmarking range), UDP port 9 to 9, TTL 64, a zero payload. Flowgen varies the destination
 // address over its flows: 198.18.0.2 + flow; txonly with --txonly-multi-flow the source: 198.18.0.1 + flow (DPDK varies
 // the source too). Header checksums are real, so a kernel or tshark accepts them.
+import { inetChecksum } from "@emu/port/data";
 
 const ETH_HLEN = 14;
 const IP_HLEN = 20;
@@ -14,14 +15,6 @@ const IP_DST = (198 << 24) | (18 << 16) | 2;
 const IP_SRC_AT = ETH_HLEN + 12;
 const IP_DST_AT = ETH_HLEN + 16;
 const IP_CSUM_AT = ETH_HLEN + 10;
-
-/** RFC 1071 checksum of the IPv4 header at `at` (its checksum field counted as is). */
-function ipv4HeaderChecksum(b: Uint8Array, at: number): number {
-  let sum = 0;
-  for (let i = 0; i < IP_HLEN; i += 2) sum += (b[at + i]! << 8) | b[at + i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
 
 function put32(b: Uint8Array, at: number, v: number): void {
   b[at] = v >>> 24;
@@ -44,7 +37,7 @@ export function udpTemplate(length: number, dst: Uint8Array, src: Uint8Array): U
   f[ip + 9] = 17; // UDP
   put32(f, ip + 12, IP_SRC);
   put32(f, ip + 16, IP_DST);
-  const sum = ipv4HeaderChecksum(f, ip);
+  const sum = inetChecksum(f, ip, IP_HLEN);
   f[IP_CSUM_AT] = sum >> 8;
   f[IP_CSUM_AT + 1] = sum & 0xff;
   const udp = ip + IP_HLEN;
