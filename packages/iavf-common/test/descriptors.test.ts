@@ -18,20 +18,29 @@ import {
   rxWritebackWord,
   TX_DESCRIPTOR_SIZE,
   TxCmd,
+  TxCtxCmd,
   TxDtype,
   txBufferAddr,
   txBufSize,
   txCmd,
+  txCtxCmd,
   txCtxL2Tag2,
   txCtxMss,
   txCtxTsoLen,
+  txCtxTsoLenOfWords,
   txDtype,
   txL2Tag1,
   txOffset,
+  txOffsetField,
+  txOffsetIpLen,
+  txOffsetL4Len,
+  txOffsetMacLen,
+  txOffsetOfWords,
   writeRxReadDescriptor,
   writeRxReadWords,
   writeRxWriteback,
   writeRxWritebackBody,
+  writeTxContextDescriptor,
   writeTxDataDescriptor,
   writeTxDataWords,
   writeTxDescriptorDone,
@@ -106,6 +115,24 @@ describe("TX descriptor (16 bytes)", () => {
     expect(txCtxTsoLen(v, 0)).toBe(0x175a);
     expect(txCtxMss(v, 0)).toBe(23);
     expect(txCtxL2Tag2(v, 0)).toBe(10);
+    // The driver's writer makes the same 16 bytes, and the word readers agree.
+    const made = new DataView(new ArrayBuffer(16));
+    writeTxContextDescriptor(made, 0, TxCtxCmd.TSO, 0x175a, 23, 10);
+    expect(new Uint8Array(made.buffer)).toEqual(ctx);
+    expect(txCtxCmd(made, 0)).toBe(TxCtxCmd.TSO);
+    expect(txCtxTsoLenOfWords(made.getUint32(8, true), made.getUint32(12, true))).toBe(0x175a);
+  });
+
+  it("packs and unpacks OFFSET's header lengths (MACLEN 2-byte, IPLEN and L4LEN 4-byte units)", () => {
+    // Linux iavf for IPv4/TCP behind a VLAN-less Ethernet header: MACLEN 14/2, IPLEN 20/4, L4LEN 32/4.
+    const off = txOffsetField(14, 20, 32);
+    expect(off).toBe(7 | (5 << 7) | (8 << 14));
+    expect([txOffsetMacLen(off), txOffsetIpLen(off), txOffsetL4Len(off)]).toEqual([14, 20, 32]);
+    expect([txOffsetMacLen(0x3ffff), txOffsetIpLen(0x3ffff), txOffsetL4Len(0x3ffff)]).toEqual([254, 508, 60]);
+    const v = new DataView(new ArrayBuffer(16));
+    writeTxDataDescriptor(v, 0, 0x1000, TxCmd.EOP | TxCmd.L4T_TCP | TxCmd.IIPT_IPV4_CSUM, 1514, off);
+    expect(txOffsetOfWords(v.getUint32(8, true), v.getUint32(12, true))).toBe(off);
+    expect(txOffset(v, 0)).toBe(off);
   });
 });
 

@@ -59,7 +59,18 @@ export const txDtype = (v: DataView, at: number): number => lo(v, at) & 0xf;
 /** CMD (QW1 bits 13:4), compare with {@link TxCmd}. */
 export const txCmd = (v: DataView, at: number): number => (lo(v, at) >>> 4) & 0x3ff;
 /** OFFSET (QW1 bits 33:16): MACLEN 6:0 in 2-byte units, IPLEN 13:7 and L4LEN 17:14 in 4-byte units. */
-export const txOffset = (v: DataView, at: number): number => (lo(v, at) >>> 16) | ((hi(v, at) & 0x3) << 16);
+export const txOffset = (v: DataView, at: number): number => txOffsetOfWords(lo(v, at), hi(v, at));
+/** OFFSET from QW1's two words (words 2 and 3 of a descriptor read as words). */
+export const txOffsetOfWords = (qw1lo: number, qw1hi: number): number => (qw1lo >>> 16) | ((qw1hi & 0x3) << 16);
+/** The OFFSET field for header lengths in bytes: MAC header (even, up to 254), IP header and L4 header (4-byte units). */
+export const txOffsetField = (macLen: number, ipLen: number, l4Len: number): number =>
+  ((macLen >>> 1) & 0x7f) | (((ipLen >>> 2) & 0x7f) << 7) | (((l4Len >>> 2) & 0xf) << 14);
+/** The MAC header's length in bytes, from an OFFSET field. */
+export const txOffsetMacLen = (offset: number): number => (offset & 0x7f) << 1;
+/** The IP header's length in bytes (extension headers included), from an OFFSET field. */
+export const txOffsetIpLen = (offset: number): number => ((offset >>> 7) & 0x7f) << 2;
+/** The L4 header's length in bytes, from an OFFSET field. */
+export const txOffsetL4Len = (offset: number): number => ((offset >>> 14) & 0xf) << 2;
 /** TX_BUF_SZ (QW1 bits 47:34): bytes in this buffer. */
 export const txBufSize = (v: DataView, at: number): number => (hi(v, at) >>> 2) & 0x3fff;
 /** L2TAG1 (QW1 bits 63:48): the VLAN tag to insert with CMD.IL2TAG1. */
@@ -121,8 +132,22 @@ export const TxCtxCmd = { TSO: 0x01, TSYN: 0x02, IL2TAG2: 0x04, IL2TAG2_IL2H: 0x
 /** CMD of a context descriptor (QW1 bits 19:4). */
 export const txCtxCmd = (v: DataView, at: number): number => (lo(v, at) >>> 4) & 0xffff;
 /** TSO_LEN of a context descriptor (QW1 bits 47:30). */
-export const txCtxTsoLen = (v: DataView, at: number): number => (lo(v, at) >>> 30) | ((hi(v, at) & 0xffff) << 2);
+export const txCtxTsoLen = (v: DataView, at: number): number => txCtxTsoLenOfWords(lo(v, at), hi(v, at));
+/** TSO_LEN from QW1's two words. */
+export const txCtxTsoLenOfWords = (qw1lo: number, qw1hi: number): number => (qw1lo >>> 30) | ((qw1hi & 0xffff) << 2);
 /** MSS of a context descriptor (QW1 bits 63:50). */
 export const txCtxMss = (v: DataView, at: number): number => hi(v, at) >>> 18;
+
+/**
+ * Writes a context descriptor (DTYPE 1): the driver's side, before the DATA descriptors of the packet it applies to.
+ * `cmd` is of {@link TxCtxCmd}; for TSO, `tsoLen` is the payload after the headers (18 bits) and `mss` the segments'
+ * payload (14 bits); `l2tag2` is the tag IL2TAG2 inserts.
+ */
+export function writeTxContextDescriptor(v: DataView, at: number, cmd: number, tsoLen = 0, mss = 0, l2tag2 = 0): void {
+  v.setUint32(at, 0, LE);
+  v.setUint32(at + 4, l2tag2 & 0xffff, LE);
+  v.setUint32(at + 8, (TxDtype.CONTEXT | ((cmd & 0xffff) << 4) | ((tsoLen & 0x3) << 30)) >>> 0, LE);
+  v.setUint32(at + 12, (((tsoLen >>> 2) & 0xffff) | ((mss & 0x3fff) << 18)) >>> 0, LE);
+}
 /** L2TAG2 of a context descriptor (QW0 bytes 4..5). */
 export const txCtxL2Tag2 = (v: DataView, at: number): number => v.getUint16(at + 4, LE);
