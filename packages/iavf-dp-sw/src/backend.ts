@@ -52,6 +52,7 @@ import {
   Q_RX_BUF,
   Q_RX_KEEP_CRC,
   Q_RX_MAX,
+  Q_TSO_SENT,
   Q_VECTOR,
   RSS_KEY_BYTES,
   RSS_LUT_BYTES,
@@ -118,6 +119,7 @@ export class Backend {
         write: (id, head) => {
           this.#ctl[AT.queue(id) + Q_HEAD] = head;
           this.#ctl[AT.queue(id) + Q_BAD_TAIL] = -1;
+          this.#ctl[AT.queue(id) + Q_TSO_SENT] = 0;
         },
       }),
     );
@@ -169,6 +171,7 @@ export class Backend {
     if (enabled) {
       this.#ctl[AT.queue(id) + Q_HEAD] = 0;
       this.#ctl[AT.queue(id) + Q_BAD_TAIL] = -1;
+      this.#ctl[AT.queue(id) + Q_TSO_SENT] = 0;
     }
     this.refresh(undefined, !enabled);
   }

@@ -73,6 +73,8 @@ export const Q_RX_MAX = 9;
 export const Q_RX_KEEP_CRC = 10;
 /** The last tail found beyond the ring (counted once per value), -1 none. */
 export const Q_BAD_TAIL = 11;
+/** TX: segments of the TSO packet at the head already sent (it goes out over several bursts); 0 with a new head. */
+export const Q_TSO_SENT = 12;
 const QUEUES_AT = HEADER_WORDS;
 
 // ---- the guest memory files, MAPPING_WORDS each ----
@@ -146,6 +148,8 @@ export const STAT = {
   oversize: 16,
   /** A TX descriptor of a type a TX ring cannot hold (not DATA or CONTEXT). */
   badType: 17,
+  /** A TX packet whose checksum or TSO request does not fit it (header lengths, TSO_LEN, MSS). */
+  badOffload: 18,
 } as const;
 export const STAT_WORDS = 24;
 

@@ -3,19 +3,23 @@
 // to its EOP and copied into one pool buffer (the one copy a NIC's DMA makes) — with the 802.1Q tag the packet's first
 // DATA descriptor asked for (CMD.IL2TAG1, TCI in L2TAG1) inserted after the MAC addresses; then each descriptor that
 // asked for a report (RS) gets DTYPE 0xF (DESC_DONE) written into its QW1 (§5.4) and the queue's interrupt cause is
-// raised. (L2TAG2 insertion, by a context descriptor's IL2TAG2, belongs to VLAN_V2, which emu_iavf does not grant:
-// context descriptors are skipped.) A
-// descriptor that lies — an address or length outside the guest's memory, a type a TX ring cannot hold, a packet
+// raised. A packet that asks for checksums (CMD.IIPT, CMD.L4T) or TCP segmentation (a TSO context descriptor before
+// it) is copied at once instead and finished by tx-offload.ts, one pool buffer per segment; a TSO packet with more
+// segments than the burst has room for goes out over several bursts (its progress kept with the ring's head). (L2TAG2
+// insertion, by a context descriptor's IL2TAG2, belongs to VLAN_V2, which emu_iavf does not grant.) A descriptor
+// that lies — an address or length outside the guest's memory, a type a TX ring cannot hold, a packet
 // longer than a buffer — drops its packet and is counted; its slots are still completed, so the ring moves on.
+import { TxCtxCmd, txCtxTsoLenOfWords, txOffsetOfWords } from "@emu/iavf-common";
 import { txQueueId } from "@emu/iavf-emu";
 import type { MbufPool, PortDataEnv } from "@emu/port/data";
 import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
 import { CopyBatch } from "@emu/sys";
 import { castOf } from "../classify.js";
-import { AT, Q_BAD_TAIL, Q_HEAD, STAT } from "../layout.js";
+import { AT, Q_BAD_TAIL, Q_HEAD, Q_TSO_SENT, STAT } from "../layout.js";
 import type { IrqRaiser } from "./irq.js";
 import { touchDescriptors } from "./prefetch.js";
 import type { WorkerState } from "./state.js";
+import { OFFLOAD_BITS, TxOffload } from "./tx-offload.js";
 
 const DESC = 16;
 /** A descriptor's 32-bit words: 0, 1 the buffer address, 2 QW1 low (DTYPE, CMD), 3 QW1 high (size, L2TAG1). */
@@ -26,6 +30,7 @@ const DTYPE_DONE = 0xf;
 const CMD_EOP = 0x001 << 4;
 const CMD_RS = 0x002 << 4;
 const CMD_IL2TAG1 = 0x008 << 4;
+const CTX_TSO = TxCtxCmd.TSO << 4;
 /** The inserted tag's place: after the destination and source MAC addresses. */
 const TAG_AT = 12;
 const TAG_BYTES = 4;
@@ -51,6 +56,15 @@ export class GuestTx {
   sink = 0;
   /** The TCI to insert (CMD.IL2TAG1 on the packet's first DATA descriptor), -1: none. */
   #tag = -1;
+  /** The offloads asked for: the first DATA descriptor's IIPT and L4T bits (QW1 low word) and OFFSET field. */
+  #ask = 0;
+  #offset = 0;
+  /** A TSO context descriptor's TSO_LEN (-1: none) and MSS. */
+  #tsoLen = -1;
+  #mss = 0;
+  readonly #offload = new TxOffload();
+  /** After `offloaded`: whether the packet's last segment went. */
+  #whole = false;
   /** The burst's copies (guest → pool), made in one call before any descriptor is completed. */
   readonly #copies = new CopyBatch();
 
@@ -99,6 +113,21 @@ export class GuestTx {
       if (!this.extent(v, head, tail, len)) break; // unfinished: wait for the rest
       const end = this.#end;
       const tag = this.#tag;
+      if (!this.#lying && (this.#ask !== 0 || this.#tsoLen >= 0)) {
+        const n = this.offloaded(v, head, end, len, qb, bufs, at + got, max - got);
+        if (n < 0) {
+          s.count(STAT.txErrors);
+          this.env.count("ierrors", portQueue, 1);
+        } else {
+          got += n;
+          if (!this.#whole) {
+            if (n === 0) this.env.count("rxNombuf", portQueue, 1);
+            break; // the rest of its segments in the next burst
+          }
+        }
+        head = end;
+        continue;
+      }
       // The frame as it leaves: the guest's bytes and the tag the device inserts (a frame the tag makes longer than a
       // pool buffer is dropped as oversize, never written past the buffer).
       const total = tag < 0 ? this.#total : this.#total + TAG_BYTES;
@@ -158,12 +187,19 @@ export class GuestTx {
     let complete = false;
     let lying = false;
     let tag = -2; // -2: no DATA descriptor seen yet
+    this.#tsoLen = -1;
     while (i !== tail) {
       const o = i * WORDS;
       const w = v[o + 2]!;
       const dtype = w & 0xf;
       i = i + 1 === len ? 0 : i + 1;
-      if (dtype === DTYPE_CONTEXT) continue;
+      if (dtype === DTYPE_CONTEXT) {
+        if (tag === -2 && (w & CTX_TSO) !== 0) {
+          this.#tsoLen = txCtxTsoLenOfWords(w, v[o + 3]!);
+          this.#mss = v[o + 3]! >>> 18;
+        }
+        continue;
+      }
       if (dtype !== DTYPE_DATA) {
         this.s.count(STAT.badType);
         lying = true;
@@ -172,7 +208,11 @@ export class GuestTx {
       }
       const qw1hi = v[o + 3]!;
       total += (qw1hi >>> 2) & 0x3fff;
-      if (tag === -2) tag = (w & CMD_IL2TAG1) === 0 ? -1 : qw1hi >>> 16;
+      if (tag === -2) {
+        tag = (w & CMD_IL2TAG1) === 0 ? -1 : qw1hi >>> 16;
+        this.#ask = w & OFFLOAD_BITS;
+        this.#offset = txOffsetOfWords(w, qw1hi);
+      }
       if ((w & CMD_EOP) !== 0) {
         complete = true;
         break;
@@ -188,6 +228,128 @@ export class GuestTx {
     this.#lying = lying;
     this.#tag = tag < 0 ? -1 : tag;
     return true;
+  }
+
+  /**
+   * The packet [from, end) with offloads: checked, then copied at once (one pool buffer per segment, as many as `room`
+   * and the pool allow) into bufs[at..) and finished (checksums, segment headers). Returns the buffers filled, -1 when
+   * it lies (counted; dropped); `#whole` says whether its last segment went (else the ring's `Q_TSO_SENT` keeps how
+   * many did, and the packet stays at the head).
+   */
+  private offloaded(
+    v: Uint32Array,
+    from: number,
+    end: number,
+    len: number,
+    qb: number,
+    bufs: Uint32Array,
+    at: number,
+    room: number,
+  ): number {
+    const s = this.s;
+    const o = this.#offload;
+    const tag = this.#tag;
+    const t = tag < 0 ? 0 : TAG_BYTES;
+    const length = this.#total;
+    const tsoLen = this.#tsoLen;
+    const tso = tsoLen >= 0;
+    this.#whole = false;
+    if (length < MIN_FRAME) return this.refuse(STAT.badLength);
+    if (!tso && length + t > this.#maxFrame) return this.refuse(STAT.oversize);
+    if (!o.read(this.#ask, this.#offset, t, length, tsoLen, this.#mss, this.#maxFrame))
+      return this.refuse(STAT.badOffload);
+    if (!this.readable(v, from, end, len)) return this.refuse(STAT.badAddress);
+    const n = o.segments;
+    let k = tso ? s.ctl[qb + Q_TSO_SENT]! : 0;
+    if (k < 0 || k >= n) k = 0; // (a guest that rewrote the packet under a TSO in progress starts it again)
+    const m = this.reserve(Math.min(n - k, room));
+    const bytes = this.#poolBytes;
+    const lead = tso ? o.header - t : length; // the packet's bytes each buffer starts with
+    for (let j = 0; j < m; j++, k++) {
+      const buf = this.#spare[this.#spareAt++]!;
+      const first = buf * this.#bufSize + this.#headroom;
+      if (t === 0) this.copyOut(v, from, end, len, 0, lead, first);
+      else {
+        this.copyOut(v, from, end, len, 0, TAG_AT, first);
+        this.insertTag(first, tag);
+        this.copyOut(v, from, end, len, TAG_AT, lead - TAG_AT, first + TAG_AT + TAG_BYTES);
+      }
+      let size = lead + t;
+      if (tso) {
+        const p = o.payloadOf(k, tsoLen);
+        this.copyOut(v, from, end, len, lead + k * o.mss, p, first + size);
+        size += p;
+        o.segment(bytes, first, size, k);
+      } else o.checksum(bytes, first, size);
+      const meta = buf * MBUF_META_WORDS;
+      this.#meta[meta + MBUF_OFF] = this.#headroom;
+      this.#meta[meta + MBUF_LEN] = size;
+      s.count(STAT.txBytes, size);
+      const cast = castOf(bytes, first);
+      s.count(cast === 0 ? STAT.txUnicast : cast === 1 ? STAT.txMulticast : STAT.txBroadcast);
+      bufs[at + j] = buf;
+    }
+    this.#whole = k === n;
+    if (tso) s.ctl[qb + Q_TSO_SENT] = this.#whole ? 0 : k;
+    return m;
+  }
+
+  private refuse(stat: number): number {
+    this.s.count(stat);
+    return -1;
+  }
+
+  /** True when every DATA fragment of [from, end) lies inside the guest's memory. */
+  private readable(v: Uint32Array, from: number, end: number, len: number): boolean {
+    const mem = this.s.mem;
+    for (let i = from; i !== end; i = i + 1 === len ? 0 : i + 1) {
+      const o = i * WORDS;
+      if ((v[o + 2]! & 0xf) !== DTYPE_DATA) continue;
+      const size = (v[o + 3]! >>> 2) & 0x3fff;
+      if (size === 0) continue;
+      const hi = v[o + 1]!;
+      if (hi >= 0x20_0000 || !mem.find(hi * 0x1_0000_0000 + v[o]!, size, false)) return false;
+    }
+    return true;
+  }
+
+  /** Copies bytes [src, src + n) of the packet [from, end) (checked `readable`) to `dst` in the pool, now. */
+  private copyOut(v: Uint32Array, from: number, end: number, len: number, src: number, n: number, dst: number): void {
+    const mem = this.s.mem;
+    let pos = 0; // the packet's offset of fragment i
+    for (let i = from; i !== end && n > 0; i = i + 1 === len ? 0 : i + 1) {
+      const o = i * WORDS;
+      if ((v[o + 2]! & 0xf) !== DTYPE_DATA) continue;
+      const size = (v[o + 3]! >>> 2) & 0x3fff;
+      if (src < pos + size) {
+        const skip = src - pos;
+        const c = Math.min(size - skip, n);
+        mem.find(v[o + 1]! * 0x1_0000_0000 + v[o]! + skip, c, false);
+        this.#poolBytes.set(mem.bytes.subarray(mem.offset, mem.offset + c), dst);
+        dst += c;
+        src += c;
+        n -= c;
+      }
+      pos += size;
+    }
+  }
+
+  /** Makes sure `n` spare buffers are at hand, taking more from the pool; returns how many are (n or fewer). */
+  private reserve(n: number): number {
+    const have = this.#spareN - this.#spareAt;
+    if (have >= n) return n;
+    const need = n - have;
+    if (this.#spare.length < this.#spareN + need) {
+      const grown = new Uint32Array(this.#spareN + need);
+      grown.set(this.#spare.subarray(0, this.#spareN));
+      this.#spare = grown;
+    }
+    for (let k = need; k > 0; k >>>= 1)
+      if (this.#pool.alloc(this.#spare, k, this.#spareN) > 0) {
+        this.#spareN += k;
+        break;
+      }
+    return Math.min(n, this.#spareN - this.#spareAt);
   }
 
   /** Takes up to `want` buffers from the pool (fewer if it runs short). */
