@@ -1,5 +1,6 @@
-// Twin socket, lost connections, a client killed and a new one connecting, and fd counts over many cycles.
-import { closeFd } from "@emu/sys";
+// Twin socket, lost connections, a client killed and a new one connecting, fd counts over many cycles, and DMA memory
+// a server cannot shrink.
+import { closeFd, ftruncate } from "@emu/sys";
 import { until } from "@emu/test-kit";
 import { isVfioUserClientError, type VfioUserClientError } from "@emu/vfio-user-client";
 import { PciIrq, PciRegion } from "@emu/vfio-user-proto";
@@ -120,5 +121,21 @@ describe("resources", () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(fdCount()).toBe(ours);
     expect(await dev.call<number>("fdCount")).toBe(theirs);
+  });
+});
+
+// The client's own DMA memory is a memfd it hands the server (DMA_MAP). A server that shrank it would turn the client's
+// next touch of the lost pages into a SIGBUS: the file is size-sealed, for every holder of the fd.
+describe("DMA memory a server cannot resize", () => {
+  it("truncating or growing the DMA memfd is refused with EPERM, and the memory stays in use on both sides", async () => {
+    const dev = await startDevice();
+    const c = await connect(dev.socketPath);
+    const buf = await c.dmaMap(0x100000n, 0x2000n);
+    expect(() => ftruncate(buf.file!.fd, 0)).toThrow(expect.objectContaining({ code: "EPERM" }));
+    expect(() => ftruncate(buf.file!.fd, 0x1000)).toThrow(expect.objectContaining({ code: "EPERM" }));
+    expect(() => ftruncate(buf.file!.fd, 0x4000)).toThrow(expect.objectContaining({ code: "EPERM" }));
+    buf.bytes.set([7], 0x1fff); // the last page is still there
+    expect([...(await dev.call<Uint8Array>("dmaRead", { iova: 0x101fffn, length: 1 }))]).toEqual([7]);
+    await c.close();
   });
 });
