@@ -3,6 +3,7 @@
 // per port both ways, streams = port in each process) and, after a 10 s warm-up, each process's native memory and
 // tenured V8 heap are flat (README, "Reliability"); and that rule does fail for a process that leaks.
 // `pnpm --filter @emu/app-testpmd soak` runs the soak for minutes.
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { spawnTestpmd } from "@emu/app-testpmd";
 import { afterThisTest, tempDir } from "@emu/test-kit";
@@ -19,6 +20,19 @@ import { sleep } from "./fixtures/output.js";
 import { runSoak } from "./fixtures/soak.js";
 
 const LEAKY = fileURLToPath(new URL("./fixtures/leak-plugin.mjs", import.meta.url));
+const APP_DIR = fileURLToPath(new URL("..", import.meta.url));
+
+// The minutes-long soak is a plain node script, not a test: a fixture it imports that pulled in @emu/test-kit
+// (vitest's afterEach at import) made `pnpm soak` die at start while every test passed.
+it("the soak's script loads outside vitest (what bench/soak.ts imports pulls in no test-runner code)", () => {
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "-e", 'await import("./test/fixtures/soak.ts"); await import("./test/fixtures/memory.ts");'],
+    { cwd: APP_DIR, encoding: "utf8", timeout: 60_000 },
+  );
+  expect(r.stderr).not.toContain("Vitest");
+  expect(r.status).toBe(0);
+});
 
 it("24 s of flowgen both ways between two emu-testpmd processes: counters agree exactly, memory flat after warm-up", async () => {
   const r = await runSoak({ seconds: 24, sampleSeconds: 2.5 });
