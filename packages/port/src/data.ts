@@ -15,6 +15,16 @@ export {
   type MbufPoolDescription,
   type MbufPoolOptions,
 } from "./mbuf-pool.js";
+export {
+  TxL3,
+  TxL4,
+  txChecksumFlags,
+  txL2Len,
+  txL3,
+  txL3Len,
+  txL4,
+  txL4ChecksumAt,
+} from "./offload.js";
 export type { PortDataDescription } from "./port.js";
 export { type OpenPortDataOptions, openPortData, PortData } from "./port-data.js";
 export { PacketRing } from "./ring.js";

@@ -37,6 +37,16 @@ export {
   type MbufPoolOptions,
 } from "./mbuf-pool.js";
 export {
+  TxL3,
+  TxL4,
+  txChecksumFlags,
+  txL2Len,
+  txL3,
+  txL3Len,
+  txL4,
+  txL4ChecksumAt,
+} from "./offload.js";
+export {
   decodePcap,
   decodePcapHeader,
   encodePcap,

@@ -2,7 +2,7 @@
 // nothing outside it is touched, and it goes away with the child process.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { isPortError, netTap, PortRegistry } from "@emu/port";
+import { isPortError, netTap, PortRegistry, TxL3, TxL4 } from "@emu/port";
 import { reapAfterTest } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 
@@ -46,6 +46,22 @@ describe.skipIf(!(isRoot && hasTun))(title, () => {
     expect(stats).toMatchObject({ opackets: 1, obytes: 61, oerrors: 0 });
     expect(r.linkAfterStop).toBe(false);
     expect(r.gone).toBe(true);
+    expect(r.poolBack).toBe(256);
+  });
+});
+
+describe.skipIf(!(isRoot && hasTun))(`${title}: checksum offload (offload=1)`, () => {
+  it("the kernel's TCP and UDP checksums arrive as requests, and the port's requests are finished by the kernel", async () => {
+    const r = await inNamespace("./fixtures/tap-offload-child.mjs");
+    expect(r.details).toMatchObject({ iface: "emutap1", offload: "checksums" });
+    // The kernel left the checksums to the NIC: not valid as they came, valid once finished from the request.
+    const ipv4 = { l3: TxL3.IPV4, l2Len: 14, l3Len: 20 };
+    expect(r.udp).toEqual({ request: { ...ipv4, l4: TxL4.UDP }, validAsSent: false, validFinished: true });
+    expect(r.tcp).toEqual({ request: { ...ipv4, l4: TxL4.TCP }, validAsSent: false, validFinished: true });
+    // Without a request the kernel drops the unfinished datagram; with one (and the IPv4 header's asked for) it takes it.
+    expect(r.sent).toEqual([1, 1, 1]);
+    expect(r.heard).toEqual(["IPv4 and UDP checksums requested", "UDP checksum requested"]);
+    expect(r.stats).toMatchObject({ opackets: 3, oerrors: 0, ierrors: 0 });
     expect(r.poolBack).toBe(256);
   });
 });

@@ -1,22 +1,31 @@
 // net_tap: a port whose other end is the Linux kernel's network stack, through a TAP interface, as DPDK's tap PMD.
 // The interface (`iface=`, default dtap<N>) is made when the port is made and goes when it closes; the port's start
 // brings it up (IFF_UP) with one fd per queue pair, its stop brings it down. What the port sends, the kernel
-// receives on that interface; what the kernel sends out of it, the port receives.
+// receives on that interface; what the kernel sends out of it, the port receives. With `offload=1` the interface
+// offers the kernel checksum offload: the kernel's packets arrive with their L4 checksum left to the NIC (a checksum
+// request in MBUF_FLAGS, offload.ts), and the port's packets that carry one are finished by the kernel.
 import { closeSync } from "node:fs";
 import { arg } from "@emu/emudev";
 import type { PortConfig, PortDriver } from "../../driver.js";
 import { PortError } from "../../errors.js";
 import { formatMac, randomMac } from "../../mac.js";
 import { interfaceMac, MAX_IFNAME, openTapQueue, setInterfaceUp } from "./tun.js";
+import { VNET_HDR } from "./vnet-header.js";
 
 export interface TapParams {
   /** fd of queue pair q (RX queue q and TX queue q share it). */
   readonly fds: readonly number[];
+  /** Frames carry a virtio-net header (`offload=1`). */
+  readonly offload: boolean;
 }
 
 const args = {
   iface: arg.string({ default: "", help: `TAP interface name (default dtap<N>), at most ${MAX_IFNAME} bytes` }),
   mac: arg.mac({ default: new Uint8Array(0), help: "the port's MAC address (default: random)" }),
+  offload: arg.bool({
+    default: false,
+    help: "1: checksum offload with the kernel (its packets arrive with a checksum request; requests sent are kept)",
+  }),
 };
 
 function ioError(name: string, what: string, e: unknown): PortError {
@@ -36,7 +45,7 @@ export const netTap: PortDriver<typeof args> = {
       );
     let first: number;
     try {
-      first = openTapQueue(iface);
+      first = openTapQueue(iface, a.offload);
     } catch (e) {
       throw ioError(host.name, `cannot make TAP interface ${iface} (/dev/net/tun; needs CAP_NET_ADMIN)`, e);
     }
@@ -49,8 +58,13 @@ export const netTap: PortDriver<typeof args> = {
       capabilities: { maxRxQueues: 16, maxTxQueues: 16, maxDesc: 16384 },
       mac,
       start(config: PortConfig) {
+        if (a.offload && config.pool.headroom < VNET_HDR)
+          throw new PortError(
+            "InvalidValue",
+            `${host.name}: offload=1 reads and writes a ${VNET_HDR}-byte header before each frame, in the buffers' headroom: the pool has ${config.pool.headroom} bytes`,
+          );
         try {
-          while (fds.length < Math.max(config.rxQueues, config.txQueues)) fds.push(openTapQueue(iface));
+          while (fds.length < Math.max(config.rxQueues, config.txQueues)) fds.push(openTapQueue(iface, a.offload));
           setInterfaceUp(iface, true);
         } catch (e) {
           closeExtra();
@@ -71,14 +85,14 @@ export const netTap: PortDriver<typeof args> = {
       },
       data: () => ({
         module: new URL("./data.js", import.meta.url).href,
-        params: { fds: [...fds] } satisfies TapParams,
+        params: { fds: [...fds], offload: a.offload } satisfies TapParams,
       }),
       details() {
         let kernelMac = "?";
         try {
           kernelMac = formatMac(interfaceMac(iface));
         } catch {}
-        return { iface, "kernel MAC": kernelMac };
+        return { iface, "kernel MAC": kernelMac, offload: a.offload ? "checksums" : "none" };
       },
     };
   },

@@ -1,12 +1,15 @@
 // net_tap's data half: one non-blocking read(2) per received frame straight into a packet buffer, one write(2) per
 // sent frame straight from it (no copy in this process), through @emu/sys readFd/writeFd (EAGAIN is -1, no throw).
+// With `offload=1` the virtio-net header before each frame is read into and written from the buffer's headroom.
 import { readFd, writeFd } from "@emu/sys";
 import type { PortDataDriver, PortDataEnv } from "../../driver.js";
-import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "../../mbuf-pool.js";
+import { MBUF_FLAGS, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "../../mbuf-pool.js";
 import type { TapParams } from "./control.js";
+import { putVnetHeader, takeVnetHeader, VNET_HDR } from "./vnet-header.js";
 
 export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver {
-  const { fds } = params as TapParams;
+  const { fds, offload } = params as TapParams;
+  const hdr = offload ? VNET_HDR : 0;
   const pool = env.pool;
   const meta = pool.meta;
   const bytes = pool.bytes;
@@ -25,7 +28,7 @@ export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver 
         const at = b * pool.bufSize + meta[b * MBUF_META_WORDS + MBUF_OFF]!;
         let got: number;
         try {
-          got = readFd(fd, bytes, at, room);
+          got = readFd(fd, bytes, at - hdr, room + hdr);
         } catch {
           got = 0;
           env.count("ierrors", queue, 1);
@@ -34,7 +37,17 @@ export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver 
           pool.freeOne(b);
           break;
         }
-        meta[b * MBUF_META_WORDS + MBUF_LEN] = got;
+        const m = b * MBUF_META_WORDS;
+        if (offload) {
+          const flags = got < hdr ? -1 : takeVnetHeader(bytes, at - hdr, got - hdr);
+          if (flags < 0) {
+            pool.freeOne(b);
+            env.count("ierrors", queue, 1);
+            continue;
+          }
+          meta[m + MBUF_FLAGS] = flags;
+        }
+        meta[m + MBUF_LEN] = got - hdr;
         bufs[k++] = b;
       }
       return k;
@@ -45,9 +58,16 @@ export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver 
       for (; k < n; k++) {
         const b = bufs[k]!;
         const m = b * MBUF_META_WORDS;
+        const off = meta[m + MBUF_OFF]!;
+        const at = b * pool.bufSize + off;
+        const len = meta[m + MBUF_LEN]!;
         let sent: number;
         try {
-          sent = writeFd(fd, bytes, b * pool.bufSize + meta[m + MBUF_OFF]!, meta[m + MBUF_LEN]!);
+          if (offload) {
+            if (off < hdr) throw new Error("no headroom for the virtio-net header");
+            putVnetHeader(bytes, at - hdr, len, meta[m + MBUF_FLAGS]!);
+          }
+          sent = writeFd(fd, bytes, at - hdr, len + hdr);
         } catch {
           env.count("oerrors", queue, 1); // e.g. EIO: this frame and the rest stay the caller's (it drops them)
           break;

@@ -1,11 +1,15 @@
 // The Linux TUN/TAP interface through /dev/net/tun, with @emu/sys's general ioctl: a TAP device (Ethernet frames, no
-// packet-information prefix) with one fd per queue (IFF_MULTI_QUEUE), and the interface flags (IFF_UP) and hardware
-// address as `ip link` sees them. struct ifreq is 40 bytes: the name (16), then a union (flags: a short; hwaddr: a
+// packet-information prefix) with one fd per queue (IFF_MULTI_QUEUE), optionally with a virtio-net header before
+// each frame (IFF_VNET_HDR) and checksum offload (TUNSETOFFLOAD TUN_F_CSUM: the kernel then leaves L4 checksums to
+// us, and takes ours unfinished), and the interface flags (IFF_UP) and hardware address as `ip link` sees them. struct ifreq is 40 bytes: the name (16), then a union (flags: a short; hwaddr: a
 // sockaddr whose data starts 2 bytes in).
 import { closeSync, constants, openSync } from "node:fs";
 import { ioctl, UnixSocket } from "@emu/sys";
 
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
+const TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int), the flags by value
+const TUN_F_CSUM = 0x01;
+const IFF_VNET_HDR = 0x4000;
 const SIOCGIFFLAGS = 0x8913;
 const SIOCSIFFLAGS = 0x8914;
 const SIOCGIFHWADDR = 0x8927;
@@ -23,13 +27,18 @@ function ifreq(name: string): Uint8Array {
   return r;
 }
 
-/** Opens one queue of TAP interface `name` (made if it does not exist): a non-blocking fd. Returns it. */
-export function openTapQueue(name: string): number {
+/**
+ * Opens one queue of TAP interface `name` (made if it does not exist): a non-blocking fd. Returns it. With `offload`,
+ * every frame read or written is preceded by a virtio-net header (all queues of an interface must agree) and the
+ * interface offers the kernel checksum offload.
+ */
+export function openTapQueue(name: string, offload = false): number {
   const fd = openSync("/dev/net/tun", constants.O_RDWR | constants.O_NONBLOCK);
   try {
     const r = ifreq(name);
-    new DataView(r.buffer).setUint16(16, IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE, true);
+    new DataView(r.buffer).setUint16(16, IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | (offload ? IFF_VNET_HDR : 0), true);
     ioctl(fd, TUNSETIFF, r);
+    if (offload) ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM);
     return fd;
   } catch (e) {
     closeSync(fd);

@@ -1,0 +1,82 @@
+// The virtio-net header the kernel puts before each frame of a TAP interface opened with IFF_VNET_HDR (struct
+// virtio_net_hdr, 10 bytes: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset; little-endian here), and
+// its meaning for a port: with checksum offload (TUN_F_CSUM, no segmentation offered) the kernel sends a packet with
+// NEEDS_CSUM, its L4 checksum field holding the pseudo-header's sum and to be finished from csum_start to the end;
+// and it takes ours the same way. Translated to and from the buffer's checksum request (../../offload.ts).
+import { crc32c, inetChecksum } from "../../checksum.js";
+import { TxL3, TxL4, txChecksumFlags, txL2Len, txL3, txL3Len, txL4, txL4ChecksumAt } from "../../offload.js";
+
+/** Bytes of the header (struct virtio_net_hdr, without the mergeable-buffers count). */
+export const VNET_HDR = 10;
+const NEEDS_CSUM = 1;
+const GSO_NONE = 0;
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+const ETH_VLAN = 0x8100;
+
+const get16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
+
+/**
+ * Reads the header at b[h] before a frame of `len` bytes (at h + VNET_HDR) the kernel sent: the frame's checksum
+ * request (MBUF_FLAGS; 0: none), or -1 when the frame cannot be taken (a segmentation request, which the interface does
+ * not offer, or a checksum place past the frame). A checksum the request cannot say (not TCP or UDP over IPv4 or
+ * IPv6 behind Ethernet and at most one 802.1Q tag) is finished here, as the kernel's own `skb_checksum_help` would.
+ */
+export function takeVnetHeader(b: Uint8Array, h: number, len: number): number {
+  if (b[h + 1] !== GSO_NONE) return -1;
+  if ((b[h]! & NEEDS_CSUM) === 0) return 0;
+  const start = get16(b, h + 6);
+  const offset = get16(b, h + 8);
+  if (start + offset + 2 > len) return -1;
+  const f = h + VNET_HDR;
+  let l2 = 14;
+  let type = len >= 14 ? (b[f + 12]! << 8) | b[f + 13]! : 0;
+  if (type === ETH_VLAN && len >= 18) {
+    l2 = 18;
+    type = (b[f + 16]! << 8) | b[f + 17]!;
+  }
+  const l3 = type === ETH_IPV4 ? TxL3.IPV4 : type === ETH_IPV6 ? TxL3.IPV6 : TxL3.NONE;
+  const l4 = offset === 16 ? TxL4.TCP : offset === 6 ? TxL4.UDP : TxL4.NONE;
+  const l3Len = start - l2;
+  if (l3 !== TxL3.NONE && l4 !== TxL4.NONE && l3Len >= (l3 === TxL3.IPV4 ? 20 : 40) && l3Len <= 0x1ff)
+    return txChecksumFlags(l3, l4, l2, l3Len);
+  const c = inetChecksum(b, f + start, len - start) || 0xffff;
+  b[f + start + offset] = c >>> 8;
+  b[f + start + offset + 1] = c & 0xff;
+  return 0;
+}
+
+/**
+ * Writes the header at b[h] before a frame of `len` bytes (at h + VNET_HDR) for the kernel: a TCP or UDP checksum
+ * request becomes NEEDS_CSUM (the kernel finishes it); what the kernel cannot finish that way — the IPv4 header's
+ * checksum, SCTP's CRC32c — is computed here first.
+ */
+export function putVnetHeader(b: Uint8Array, h: number, len: number, flags: number): void {
+  b.fill(0, h, h + VNET_HDR);
+  const l4 = txL4(flags);
+  const f = h + VNET_HDR;
+  const ip = f + txL2Len(flags);
+  const start = txL2Len(flags) + txL3Len(flags);
+  if (l4 === TxL4.NONE || start + txL4ChecksumAt(l4) + (l4 === TxL4.SCTP ? 4 : 2) > len) return;
+  if (txL3(flags) === TxL3.IPV4_CSUM) {
+    b[ip + 10] = 0;
+    b[ip + 11] = 0;
+    const c = inetChecksum(b, ip, txL3Len(flags));
+    b[ip + 10] = c >>> 8;
+    b[ip + 11] = c & 0xff;
+  }
+  if (l4 === TxL4.SCTP) {
+    const at = f + start + 8;
+    b.fill(0, at, at + 4);
+    const c = crc32c(b, f + start, len - start);
+    b[at] = c & 0xff;
+    b[at + 1] = (c >>> 8) & 0xff;
+    b[at + 2] = (c >>> 16) & 0xff;
+    b[at + 3] = c >>> 24;
+    return;
+  }
+  b[h] = NEEDS_CSUM;
+  b[h + 6] = start & 0xff;
+  b[h + 7] = start >>> 8;
+  b[h + 8] = txL4ChecksumAt(l4);
+}

@@ -1,0 +1,34 @@
+// A packet's transmit checksum request, as DPDK's `RTE_MBUF_F_TX_*_CKSUM` flags with `l2_len` and `l3_len`: the
+// packet leaves its L4 checksum (and, for IPv4, maybe its header checksum) to the port that sends it. Kept in the
+// buffer's MBUF_FLAGS word (0 after `alloc`: no request). The convention is Linux's CHECKSUM_PARTIAL and DPDK's
+// for Intel NICs: the L4 checksum field holds the pseudo-header's sum, so a port that finishes the checksum sums from
+// the L4 header to the end and stores the complement; one that recomputes it whole (a NIC, net_iavfbe) gets the same.
+// A port that cannot finish it sends the packet as it is: forward such packets only to ports that do
+// (`net_iavf_client`, whose device computes them; `net_tap` with `offload=1`, whose kernel does).
+
+/** The L4 checksum asked for (bits 1:0 of the flags). */
+export const TxL4 = { NONE: 0, TCP: 1, UDP: 2, SCTP: 3 } as const;
+/** The L3 header (bits 3:2): IPv4 (its header checksum already right), IPv4 asking for its header checksum, IPv6. */
+export const TxL3 = { NONE: 0, IPV4: 1, IPV4_CSUM: 2, IPV6: 3 } as const;
+
+const L2_SHIFT = 4;
+const L3_SHIFT = 12;
+/** Bits 11:4: the L2 header's bytes (Ethernet and its VLAN tags); bits 20:12: the L3 header's (options included). */
+const L2_MASK = 0xff;
+const L3_MASK = 0x1ff;
+
+/** The MBUF_FLAGS word of a checksum request: `l4` and `l3` of TxL4/TxL3, the L2 and L3 headers' lengths. */
+export function txChecksumFlags(l3: number, l4: number, l2Len: number, l3Len: number): number {
+  return ((l4 & 3) | ((l3 & 3) << 2) | ((l2Len & L2_MASK) << L2_SHIFT) | ((l3Len & L3_MASK) << L3_SHIFT)) >>> 0;
+}
+
+/** The request's L4 checksum (TxL4; NONE: no request). */
+export const txL4 = (flags: number): number => flags & 3;
+/** The request's L3 header (TxL3). */
+export const txL3 = (flags: number): number => (flags >>> 2) & 3;
+/** Where the L3 header starts: the L2 header's length. */
+export const txL2Len = (flags: number): number => (flags >>> L2_SHIFT) & L2_MASK;
+/** The L3 header's length; the L4 header starts at txL2Len + txL3Len. */
+export const txL3Len = (flags: number): number => (flags >>> L3_SHIFT) & L3_MASK;
+/** Where the L4 checksum field lies in its header (TCP 16, UDP 6, SCTP 8). */
+export const txL4ChecksumAt = (l4: number): number => (l4 === TxL4.TCP ? 16 : l4 === TxL4.UDP ? 6 : 8);

@@ -1,0 +1,77 @@
+// The virtio-net header of a TAP with offload=1, both ways, on frames made here: what the kernel's header becomes as
+// a checksum request, what is finished on the spot, and the header the kernel gets for each request.
+import { describe, expect, it } from "vitest";
+import { foldSum, inetChecksum, onesSum } from "../src/checksum.js";
+import { putVnetHeader, takeVnetHeader, VNET_HDR } from "../src/drivers/tap/vnet-header.js";
+import { TxL3, TxL4, txChecksumFlags } from "../src/offload.js";
+
+/** A header (NEEDS_CSUM with csum_start/offset, or none) and an IPv4/UDP frame (behind `tag` 802.1Q bytes). */
+function withHeader(start: number, offset: number, o: { tag?: boolean; gso?: number; csum?: boolean } = {}) {
+  const l2 = o.tag ? 18 : 14;
+  const f = new Uint8Array(VNET_HDR + l2 + 20 + 8 + 20);
+  const h = new DataView(f.buffer);
+  f[0] = o.csum === false ? 0 : 1;
+  f[1] = o.gso ?? 0;
+  h.setUint16(6, start, true);
+  h.setUint16(8, offset, true);
+  const e = VNET_HDR;
+  if (o.tag) f.set([0x81, 0x00, 0, 5], e + 12);
+  f.set([0x08, 0x00], e + l2 - 2);
+  f.set([0x45, 0, 0, 48, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], e + l2);
+  f.set([0, 9, 0, 9, 0, 28, 0, 0, ...Array.from({ length: 20 }, (_, i) => i + 1)], e + l2 + 20);
+  // The checksum field holds the pseudo-header's sum, as the kernel leaves it.
+  const pseudo = foldSum(onesSum(f, e + l2 + 12, 8) + 17 + 28);
+  f[e + l2 + 26] = pseudo >> 8;
+  f[e + l2 + 27] = pseudo & 0xff;
+  return { f, len: f.length - VNET_HDR, l2 };
+}
+
+const udpValid = (f: Uint8Array, l2: number) => {
+  const e = VNET_HDR + l2;
+  return foldSum(onesSum(f, e + 20, 28, onesSum(f, e + 12, 8) + 17 + 28)) === 0xffff;
+};
+
+describe("virtio-net header from the kernel", () => {
+  it("NEEDS_CSUM for UDP or TCP over IPv4 (with or without an 802.1Q tag) becomes a checksum request", () => {
+    const plain = withHeader(34, 6);
+    expect(takeVnetHeader(plain.f, 0, plain.len)).toBe(txChecksumFlags(TxL3.IPV4, TxL4.UDP, 14, 20));
+    const tagged = withHeader(38, 6, { tag: true });
+    expect(takeVnetHeader(tagged.f, 0, tagged.len)).toBe(txChecksumFlags(TxL3.IPV4, TxL4.UDP, 18, 20));
+    expect(takeVnetHeader(withHeader(34, 16).f, 0, plain.len)).toBe(txChecksumFlags(TxL3.IPV4, TxL4.TCP, 14, 20));
+    const none = withHeader(0, 0, { csum: false });
+    expect(takeVnetHeader(none.f, 0, none.len)).toBe(0);
+  });
+
+  it("a checksum the request cannot say is finished here; segmentation and places past the frame are refused", () => {
+    // csum_offset 6 but starting inside the IP header: no request shape, so the sum is finished in place.
+    const odd = withHeader(14 + 12, 14);
+    const before = odd.f.slice();
+    expect(takeVnetHeader(odd.f, 0, odd.len)).toBe(0);
+    const at = VNET_HDR + 26 + 14;
+    const want = inetChecksum(before, VNET_HDR + 26, odd.len - 26) || 0xffff;
+    expect([odd.f[at], odd.f[at + 1]]).toEqual([want >> 8, want & 0xff]);
+    expect(takeVnetHeader(withHeader(34, 6, { gso: 1 }).f, 0, odd.len)).toBe(-1);
+    expect(takeVnetHeader(withHeader(60, 6).f, 0, odd.len)).toBe(-1);
+  });
+});
+
+describe("virtio-net header for the kernel", () => {
+  it("a TCP or UDP request becomes NEEDS_CSUM at the L4 header; none, a zero header", () => {
+    const { f, len } = withHeader(0, 0, { csum: false });
+    putVnetHeader(f, 0, len, txChecksumFlags(TxL3.IPV4, TxL4.UDP, 14, 20));
+    expect(Array.from(f.subarray(0, VNET_HDR))).toEqual([1, 0, 0, 0, 0, 0, 34, 0, 6, 0]);
+    putVnetHeader(f, 0, len, txChecksumFlags(TxL3.IPV4, TxL4.TCP, 14, 20));
+    expect(Array.from(f.subarray(0, VNET_HDR))).toEqual([1, 0, 0, 0, 0, 0, 34, 0, 16, 0]);
+    f.fill(7, 0, VNET_HDR);
+    putVnetHeader(f, 0, len, 0);
+    expect(Array.from(f.subarray(0, VNET_HDR))).toEqual(new Array(VNET_HDR).fill(0));
+  });
+
+  it("computes what the kernel cannot finish: the IPv4 header's checksum (and leaves UDP's to it)", () => {
+    const { f, len, l2 } = withHeader(0, 0, { csum: false });
+    putVnetHeader(f, 0, len, txChecksumFlags(TxL3.IPV4_CSUM, TxL4.UDP, 14, 20));
+    expect(inetChecksum(f, VNET_HDR + l2, 20)).toBe(0); // the header now checks
+    expect(udpValid(f, l2)).toBe(false); // UDP's is still the kernel's to finish
+    expect(f[0]).toBe(1);
+  });
+});
