@@ -48,11 +48,14 @@ export class TxQueue {
     return this.state.free;
   }
 
-  /** Puts one packet on the ring (the caller checked `free`): buffer `id` at `iova`, `length` bytes. */
-  post(id: number, iova: number, length: number): void {
+  /**
+   * Puts one packet on the ring (the caller checked `free`): buffer `id` at `iova`, `length` bytes; `cmd` adds
+   * offload requests (TxCmd IIPT and L4T bits) with their `offset` field.
+   */
+  post(id: number, iova: number, length: number, cmd = 0, offset = 0): void {
     const s = this.state;
     const slot = s.ntu;
-    writeTxDataWords(this.words, slot * WORDS, iova, CMD, length);
+    writeTxDataWords(this.words, slot * WORDS, iova, CMD | cmd, length, offset);
     s.ids[slot] = id;
     s.iovas[slot] = iova;
     s.ntu = slot + 1 === s.size ? 0 : slot + 1;

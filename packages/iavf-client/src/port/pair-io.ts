@@ -4,10 +4,11 @@
  * is sent from where it lies. Used by the worker threads that forward (bursts) and by the control half (the first
  * RX posting, a restart after a reset while no thread serves the pair, handing every buffer back at stop).
  */
-import { MBUF_HASH, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF, type MbufPool } from "@emu/port/data";
+import { MBUF_FLAGS, MBUF_HASH, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF, type MbufPool } from "@emu/port/data";
 import type { RingState } from "../datapath/ring-state.js";
 import type { RxQueue } from "../datapath/rx-queue.js";
 import type { TxQueue } from "../datapath/tx-queue.js";
+import { offloadCmd, offloadOffset } from "./tx-offload.js";
 
 /** Buffers posted (and TX completions reclaimed) per refill. */
 const BATCH = 32;
@@ -107,7 +108,15 @@ export class PairIo {
     for (let i = 0; i < k; i++) {
       const b = bufs[i] ?? 0;
       const m = b * MBUF_META_WORDS;
-      tx.post(b, this.base + b * bs + (meta[m + MBUF_OFF] ?? 0), meta[m + MBUF_LEN] ?? 0);
+      const off = b * bs + (meta[m + MBUF_OFF] ?? 0);
+      const len = meta[m + MBUF_LEN] ?? 0;
+      const flags = meta[m + MBUF_FLAGS] ?? 0;
+      if (flags === 0) tx.post(b, this.base + off, len);
+      else {
+        // A checksum request: the device fills the checksums in (net_iavfbe does; a VF does).
+        const cmd = offloadCmd(flags);
+        tx.post(b, this.base + off, len, cmd, cmd === 0 ? 0 : offloadOffset(flags, this.pool.bytes, off, len));
+      }
     }
     if (k > 0) tx.kick();
     return k;

@@ -1,0 +1,34 @@
+/**
+ * A packet's checksum request (MBUF_FLAGS, `@emu/port`'s offload.ts) as the TX data descriptor asks the device for
+ * it, the way Linux's `iavf_tx_enable_csum` and DPDK's iavf fill it in: CMD.IIPT (IPv4 without or with its header
+ * checksum, IPv6), CMD.L4T (TCP, UDP, SCTP) and OFFSET (MACLEN, IPLEN, L4LEN: TCP's from its data offset).
+ */
+import { TxCmd, txOffsetField } from "@emu/iavf-common";
+import { TxL3, TxL4, txL2Len, txL3, txL3Len, txL4 } from "@emu/port/data";
+
+const IIPT = [0, TxCmd.IIPT_IPV4, TxCmd.IIPT_IPV4_CSUM, TxCmd.IIPT_IPV6];
+const L4T = [0, TxCmd.L4T_TCP, TxCmd.L4T_UDP, TxCmd.L4T_SCTP];
+
+/** The CMD bits a request asks for (0: none; then OFFSET is not needed). */
+export function offloadCmd(flags: number): number {
+  return IIPT[txL3(flags)]! | L4T[txL4(flags)]!;
+}
+
+/** The OFFSET field of a request, for the frame starting at bytes[at] (`length` bytes). */
+export function offloadOffset(flags: number, bytes: Uint8Array, at: number, length: number): number {
+  const l2 = txL2Len(flags);
+  const l3 = txL3Len(flags);
+  const l4 = txL4(flags);
+  const tcp = at + l2 + l3 + 12; // the TCP data offset's byte
+  const l4Len =
+    l4 === TxL4.TCP
+      ? l2 + l3 + 12 < length
+        ? (bytes[tcp]! >>> 4) * 4
+        : 0
+      : l4 === TxL4.UDP
+        ? 8
+        : l4 === TxL4.SCTP
+          ? 12
+          : 0;
+  return txOffsetField(l2, txL3(flags) === TxL3.NONE ? 0 : l3, l4Len);
+}
