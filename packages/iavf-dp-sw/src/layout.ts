@@ -150,6 +150,9 @@ export const STAT = {
   badType: 17,
   /** A TX packet whose checksum or TSO request does not fit it (header lengths, TSO_LEN, MSS). */
   badOffload: 18,
+  /** Guest TX frames (TSO segments one by one) whose checksums the data path filled in; packets it segmented (TSO). */
+  offloadChecksums: 19,
+  offloadTso: 20,
 } as const;
 export const STAT_WORDS = 24;
 

@@ -67,7 +67,8 @@ export const netIavfbe: PortDriver<typeof args> = {
           ...(c === undefined
             ? {}
             : {
-                "dropped (guest tx)": `bad address ${c.badAddress}, bad length ${c.badLength}, bad type ${c.badType}, oversize ${c.oversize}`,
+                "dropped (guest tx)": `bad address ${c.badAddress}, bad length ${c.badLength}, bad type ${c.badType}, oversize ${c.oversize}, bad offload ${c.badOffload}`,
+                "tx offloads": `checksums filled in ${c.offloadChecksums} frames, TSO ${c.offloadTso} packets`,
                 "dropped (guest rx)": `no descriptor ${c.noDescriptor}, filtered ${c.filtered}`,
                 "bad rings/tails": `${c.badRing}/${c.badTail}`,
                 interrupts: String(b?.interrupts ?? 0),

@@ -203,6 +203,7 @@ describe("checksum offload (CMD.IIPT, CMD.L4T, OFFSET)", () => {
     const c = await be.ask<Counters>("counters");
     expect(c.txErrors! - before.txErrors!).toBe(0);
     expect(c.badOffload! - before.badOffload!).toBe(0);
+    expect(c.offloadChecksums! - before.offloadChecksums!).toBe(cases.length);
   });
 
   it("sends a UDP checksum that computes to 0 as 0xffff", async () => {
@@ -271,6 +272,7 @@ describe("TCP segmentation (TSO context descriptor)", () => {
     expect(c.txErrors).toBe(0);
     expect(c.txBytes).toBe(segs.reduce((n, s) => n + s.length, 0));
     expect(c.txUnicast).toBe(14);
+    expect([c.offloadChecksums, c.offloadTso]).toEqual([14, 1]);
   });
 
   it("cuts IPv6 TCP with a tag inserted, and a packet of more segments than a burst takes over two bursts", async () => {

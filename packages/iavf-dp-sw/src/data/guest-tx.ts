@@ -9,7 +9,7 @@
 // insertion, by a context descriptor's IL2TAG2, belongs to VLAN_V2, which emu_iavf does not grant.) A descriptor
 // that lies — an address or length outside the guest's memory, a type a TX ring cannot hold, a packet
 // longer than a buffer — drops its packet and is counted; its slots are still completed, so the ring moves on.
-import { TxCtxCmd, txCtxTsoLenOfWords, txOffsetOfWords } from "@emu/iavf-common";
+import { TxCmd, TxCtxCmd, txCtxTsoLenOfWords, txOffsetOfWords } from "@emu/iavf-common";
 import { txQueueId } from "@emu/iavf-emu";
 import type { MbufPool, PortDataEnv } from "@emu/port/data";
 import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
@@ -265,6 +265,7 @@ export class GuestTx {
     const m = this.reserve(Math.min(n - k, room));
     const bytes = this.#poolBytes;
     const lead = tso ? o.header - t : length; // the packet's bytes each buffer starts with
+    const sums = tso || o.l4t !== 0 || o.iipt === TxCmd.IIPT_IPV4_CSUM;
     for (let j = 0; j < m; j++, k++) {
       const buf = this.#spare[this.#spareAt++]!;
       const first = buf * this.#bufSize + this.#headroom;
@@ -287,9 +288,11 @@ export class GuestTx {
       s.count(STAT.txBytes, size);
       const cast = castOf(bytes, first);
       s.count(cast === 0 ? STAT.txUnicast : cast === 1 ? STAT.txMulticast : STAT.txBroadcast);
+      if (sums) s.count(STAT.offloadChecksums);
       bufs[at + j] = buf;
     }
     this.#whole = k === n;
+    if (tso && this.#whole) s.count(STAT.offloadTso);
     if (tso) s.ctl[qb + Q_TSO_SENT] = this.#whole ? 0 : k;
     return m;
   }
