@@ -68,10 +68,11 @@ function ipv4HeaderOk(f: Uint8Array, ip: number): boolean {
   return sum16(Array.from(f.subarray(ip, ip + (f[ip]! & 0xf) * 4))) === 0xffff;
 }
 
-/** Whether the frame's TCP or UDP checksum checks, summed with an explicit pseudo-header. */
+/** Whether the frame's TCP or UDP checksum checks, summed with an explicit pseudo-header (over the IP length). */
 function l4Ok(f: Uint8Array, ip: number, v6: boolean, proto: number): boolean {
   const l4 = ip + (v6 ? 40 : (f[ip]! & 0xf) * 4);
-  const seg = Array.from(f.subarray(l4));
+  const end = v6 ? ip + 40 + ((f[ip + 4]! << 8) | f[ip + 5]!) : ip + ((f[ip + 2]! << 8) | f[ip + 3]!);
+  const seg = Array.from(f.subarray(l4, end));
   const n = seg.length;
   const pseudo = v6
     ? [...f.subarray(ip + 8, ip + 40), 0, 0, n >> 8, n & 0xff, 0, 0, 0, proto]
@@ -98,6 +99,8 @@ interface Ask {
   readonly lens: [number, number, number];
   readonly tso?: { readonly len: number; readonly mss: number };
   readonly tag?: number;
+  /** A context descriptor's tunnelling parameters (QW0 bits 31:0), as DPDK writes them for a tunnelled packet. */
+  readonly tunnel?: number;
 }
 
 /**
@@ -108,9 +111,12 @@ interface Ask {
 async function send(queues: GuestQueues, frame: Uint8Array, cuts: number[], ask: Ask): Promise<number> {
   const v = queues.view;
   const q = 0;
-  if (ask.tso !== undefined) {
+  if (ask.tso !== undefined || ask.tunnel !== undefined) {
     const i = queues.txNtu[q]!;
-    writeTxContextDescriptor(v, queues.txRingAt(q) + 16 * i, TxCtxCmd.TSO, ask.tso.len, ask.tso.mss);
+    const at = queues.txRingAt(q) + 16 * i;
+    if (ask.tso === undefined) writeTxContextDescriptor(v, at, 0);
+    else writeTxContextDescriptor(v, at, TxCtxCmd.TSO, ask.tso.len, ask.tso.mss);
+    v.setUint32(at, ask.tunnel ?? 0, true);
     queues.txNtu[q] = (i + 1) % RING;
   }
   const offset = txOffsetField(...ask.lens);
@@ -158,11 +164,15 @@ describe("checksum offload (CMD.IIPT, CMD.L4T, OFFSET)", () => {
       proto: SCTP,
       l4: [0, 1, 0, 2, 0xa, 0xb, 0xc, 0xd, 0xff, 0xff, 0xff, 0xff, ...payload(64, 4)],
     });
+    // A bare ACK (54 bytes) padded to Ethernet's 60 with trailer bytes that are not the segment's.
+    const ack = ipFrame({ proto: TCP, l4: tcpHeader(5, 0x10, 99) });
+    const padded = Uint8Array.from([...ack, 0, 0, 0, 0, 0, 0]);
     const cases: [Uint8Array, Ask, number[]][] = [
       [tcp4, { cmd: TxCmd.IIPT_IPV4_CSUM | TxCmd.L4T_TCP, lens: [14, 20, 32] }, [54, 200]],
       [udp6, { cmd: TxCmd.IIPT_IPV6 | TxCmd.L4T_UDP, lens: [14, 40, 8], tag: 0xa00a }, [10, 13, 60]],
       [tcp6, { cmd: TxCmd.IIPT_IPV6 | TxCmd.L4T_TCP, lens: [14, 40, 20] }, []],
       [sctp4, { cmd: TxCmd.IIPT_IPV4 | TxCmd.L4T_SCTP, lens: [14, 20, 12] }, [30]],
+      [padded, { cmd: TxCmd.IIPT_IPV4_CSUM | TxCmd.L4T_TCP, lens: [14, 20, 20] }, []],
     ];
     const before = await be.ask<Counters>("counters");
     for (const [frame, ask, cuts] of cases) {
@@ -179,7 +189,7 @@ describe("checksum offload (CMD.IIPT, CMD.L4T, OFFSET)", () => {
       if ((ask.cmd & TxCmd.IIPT_MASK) === TxCmd.IIPT_IPV4) expect([out![ip + 10], out![ip + 11]]).toEqual([0, 0]); // not asked
       if (proto === SCTP) {
         const l4 = ip + 20;
-        const zeroed = out!.slice(l4);
+        const zeroed = out!.slice(l4, ip + ((out![ip + 2]! << 8) | out![ip + 3]!));
         zeroed.fill(0, 8, 12);
         const crc = crc32cBitwise(zeroed);
         expect(Array.from(out!.subarray(l4 + 8, l4 + 12))).toEqual([
@@ -296,11 +306,21 @@ describe("TCP segmentation (TSO context descriptor)", () => {
       lens: [14, 20, 20],
       tso: { len: 64 * 900 + 100, mss: 900 },
     });
+    // Then another TSO packet of more segments than the big one had sent by the first burst's end (it must start at
+    // its first segment: the progress kept was the big one's), and a plain one.
+    const nextLen = 66 * 64 + 10;
+    const next = ipFrame({ proto: TCP, id: 0xfffe, l4: [...tcpHeader(5, 0x18, 7), ...payload(nextLen, 9)] });
+    await send(queues, next, cutsOf(next.length, 54, 2000), {
+      cmd: TxCmd.IIPT_IPV4_CSUM | TxCmd.L4T_TCP,
+      lens: [14, 20, 20],
+      tso: { len: nextLen, mss: 64 },
+    });
     const after = ipFrame({ proto: UDP, l4: [...udpHeader(8 + 20), ...payload(20, 8)] });
     const lastAfter = await send(queues, after, [], { cmd: 0, lens: [0, 0, 0] });
-    const out = await received(be, 66);
+    const out = await received(be, 65 + 67 + 1);
     checkSegments(out.slice(0, 65), big, 54, 900, false);
-    expect(Array.from(out[65]!)).toEqual(Array.from(after));
+    checkSegments(out.slice(65, 132), next, 54, 64, false);
+    expect(Array.from(out[132]!)).toEqual(Array.from(after));
     await until(() => queues.txDone(0, last) && queues.txDone(0, lastAfter));
     expect((await be.ask<Counters>("counters")).txErrors).toBe(0);
   });
@@ -319,6 +339,7 @@ describe("TCP segmentation (TSO context descriptor)", () => {
       [small, { cmd: TxCmd.L4T_TCP, lens: [14, 20, 20] }], // L4 checksum with no IP header given
       [small, { cmd: TxCmd.IIPT_IPV4 | TxCmd.L4T_TCP, lens: [14, 60, 20] }], // L4 header past the frame's end
       [small, { cmd: TxCmd.IIPT_IPV6 | TxCmd.L4T_UDP, lens: [14, 20, 8] }], // an IPv6 header of 20 bytes
+      [small, { ...good, tunnel: 1 | (5 << 2) }], // a tunnelled packet (outer IPv4, EXT_IPLEN 5): not offered
     ];
     const before = await be.ask<Counters>("counters");
     let last = -1;

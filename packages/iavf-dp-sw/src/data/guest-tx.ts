@@ -65,6 +65,13 @@ export class GuestTx {
   readonly #offload = new TxOffload();
   /** After `offloaded`: whether the packet's last segment went. */
   #whole = false;
+  /**
+   * What the ring's `Q_TSO_SENT` becomes at the end of the burst: the segments sent of the packet now at the head, as
+   * the last `offloaded` left them; -1: not set this burst (then 0 if the head moved: a new packet is at it).
+   */
+  #tsoSent = -1;
+  /** A context descriptor's tunnelling parameters (QW0 low word) before the packet's first DATA descriptor. */
+  #tunnel = 0;
   /** The burst's copies (guest → pool), made in one call before any descriptor is completed. */
   readonly #copies = new CopyBatch();
 
@@ -106,15 +113,18 @@ export class GuestTx {
     const pending = (tail - head + len) % len;
     this.sink ^= touchDescriptors(v, head, Math.min(pending, max), len, DESC);
     this.take(Math.min(max, pending));
-    const first = head;
+    const start = head;
     let got = 0;
+    this.#tsoSent = -1;
     while (head !== tail && got < max) {
       // The packet's extent: [head, end) up to its EOP (or the first descriptor that is not DATA/CONTEXT).
       if (!this.extent(v, head, tail, len)) break; // unfinished: wait for the rest
       const end = this.#end;
       const tag = this.#tag;
       if (!this.#lying && (this.#ask !== 0 || this.#tsoLen >= 0)) {
-        const n = this.offloaded(v, head, end, len, qb, bufs, at + got, max - got);
+        // (progress kept from an earlier burst is the first packet's: any later one starts at its first segment)
+        const sent = head === start ? s.ctl[qb + Q_TSO_SENT]! : 0;
+        const n = this.offloaded(v, head, end, len, sent, bufs, at + got, max - got);
         if (n < 0) {
           s.count(STAT.txErrors);
           this.env.count("ierrors", portQueue, 1);
@@ -171,8 +181,11 @@ export class GuestTx {
     // The data is in the pool before the guest learns (DESC_DONE) that it may reuse its buffers.
     this.#copies.run();
     this.giveBack();
-    const reported = head !== first && this.complete(v, first, head, len, id);
+    const reported = head !== start && this.complete(v, start, head, len, id);
     s.ctl[qb + Q_HEAD] = head;
+    // A TSO packet's progress belongs to the packet at the head: kept, moved on, or gone with the packet it counted.
+    if (this.#tsoSent >= 0) s.ctl[qb + Q_TSO_SENT] = this.#tsoSent;
+    else if (head !== start) s.ctl[qb + Q_TSO_SENT] = 0;
     if (reported) this.irq.raise(id);
     return got;
   }
@@ -188,15 +201,19 @@ export class GuestTx {
     let lying = false;
     let tag = -2; // -2: no DATA descriptor seen yet
     this.#tsoLen = -1;
+    this.#tunnel = 0;
     while (i !== tail) {
       const o = i * WORDS;
       const w = v[o + 2]!;
       const dtype = w & 0xf;
       i = i + 1 === len ? 0 : i + 1;
       if (dtype === DTYPE_CONTEXT) {
-        if (tag === -2 && (w & CTX_TSO) !== 0) {
-          this.#tsoLen = txCtxTsoLenOfWords(w, v[o + 3]!);
-          this.#mss = v[o + 3]! >>> 18;
+        if (tag === -2) {
+          this.#tunnel = v[o]!;
+          if ((w & CTX_TSO) !== 0) {
+            this.#tsoLen = txCtxTsoLenOfWords(w, v[o + 3]!);
+            this.#mss = v[o + 3]! >>> 18;
+          }
         }
         continue;
       }
@@ -233,15 +250,16 @@ export class GuestTx {
   /**
    * The packet [from, end) with offloads: checked, then copied at once (one pool buffer per segment, as many as `room`
    * and the pool allow) into bufs[at..) and finished (checksums, segment headers). Returns the buffers filled, -1 when
-   * it lies (counted; dropped); `#whole` says whether its last segment went (else the ring's `Q_TSO_SENT` keeps how
-   * many did, and the packet stays at the head).
+   * it lies (counted; dropped); `#whole` says whether its last segment went (else `#tsoSent` says how many did, kept
+   * in the ring's `Q_TSO_SENT`, and the packet stays at the head). `sent`: the ring's `Q_TSO_SENT` as the burst found
+   * it (the segments of this packet already sent, if it is a TSO packet in progress).
    */
   private offloaded(
     v: Uint32Array,
     from: number,
     end: number,
     len: number,
-    qb: number,
+    sent: number,
     bufs: Uint32Array,
     at: number,
     room: number,
@@ -254,13 +272,16 @@ export class GuestTx {
     const tsoLen = this.#tsoLen;
     const tso = tsoLen >= 0;
     this.#whole = false;
+    this.#tsoSent = 0; // (a packet dropped takes any progress with it)
     if (length < MIN_FRAME) return this.refuse(STAT.badLength);
     if (!tso && length + t > this.#maxFrame) return this.refuse(STAT.oversize);
-    if (!o.read(this.#ask, this.#offset, t, length, tsoLen, this.#mss, this.#maxFrame))
+    // Tunnelled packets (outer headers described by the context descriptor, ENCAP's) are not offered: their OFFSET
+    // does not say where the inner L4 header is.
+    if (this.#tunnel !== 0 || !o.read(this.#ask, this.#offset, t, length, tsoLen, this.#mss, this.#maxFrame))
       return this.refuse(STAT.badOffload);
     if (!this.readable(v, from, end, len)) return this.refuse(STAT.badAddress);
     const n = o.segments;
-    let k = tso ? s.ctl[qb + Q_TSO_SENT]! : 0;
+    let k = tso ? sent : 0;
     if (k < 0 || k >= n) k = 0; // (a guest that rewrote the packet under a TSO in progress starts it again)
     const m = this.reserve(Math.min(n - k, room));
     const bytes = this.#poolBytes;
@@ -293,7 +314,7 @@ export class GuestTx {
     }
     this.#whole = k === n;
     if (tso && this.#whole) s.count(STAT.offloadTso);
-    if (tso) s.ctl[qb + Q_TSO_SENT] = this.#whole ? 0 : k;
+    this.#tsoSent = this.#whole ? 0 : k;
     return m;
   }
 

@@ -82,8 +82,7 @@ export class TxOffload {
     if (l4t !== 0) {
       // Every L4 checksum needs to know where the L4 header is, and TCP's and UDP's a pseudo-header: an IP header.
       if (iipt === 0) return false;
-      const end = l4t === TxCmd.L4T_TCP ? TCP_CSUM_END : l4t === TxCmd.L4T_UDP ? UDP_CSUM_END : SCTP_CSUM_END;
-      if (this.l4 + end > frame) return false;
+      if (this.l4 + csumEnd(l4t) > frame) return false;
     }
     if (tsoLen < 0) return true;
     if (l4t !== TxCmd.L4T_TCP || this.l4Len < TCP_MIN || mss < MIN_MSS) return false;
@@ -131,7 +130,7 @@ export class TxOffload {
     const l4t = this.l4t;
     if (l4t === 0) return;
     const l4 = at + this.l4;
-    const l4Bytes = len - this.l4;
+    const l4Bytes = this.l4Bytes(b, ip, len, l4t);
     if (l4t === TxCmd.L4T_SCTP) {
       b.fill(0, l4 + 8, l4 + 12);
       const crc = crc32c(b, l4, l4Bytes);
@@ -151,6 +150,23 @@ export class TxOffload {
     const c = inetChecksum(b, l4, l4Bytes, sum);
     put16(b, field, !tcp && c === 0 ? 0xffff : c); // UDP sends a computed 0 as all ones (0: no checksum)
   }
+
+  /**
+   * The L4 bytes the checksum covers: to the end of the IP datagram as its header says (IPv4 total length, IPv6
+   * payload length), not to the end of the frame — a short frame padded to Ethernet's minimum carries trailer bytes
+   * that are not the segment's. A length that does not fit the frame (or ends before the checksum field) means the
+   * frame's end.
+   */
+  private l4Bytes(b: Uint8Array, ip: number, len: number, l4t: number): number {
+    const ipBytes = this.iipt === TxCmd.IIPT_IPV6 ? IPV6_FIXED + get16(b, ip + 4) : get16(b, ip + 2);
+    const n = this.ip + ipBytes - this.l4;
+    return n >= csumEnd(l4t) && this.l4 + n <= len ? n : len - this.l4;
+  }
+}
+
+/** Bytes of an L4 header up to the end of its checksum field. */
+function csumEnd(l4t: number): number {
+  return l4t === TxCmd.L4T_TCP ? TCP_CSUM_END : l4t === TxCmd.L4T_UDP ? UDP_CSUM_END : SCTP_CSUM_END;
 }
 
 function get16(b: Uint8Array, at: number): number {
