@@ -37,7 +37,9 @@ describe("virtio-net header from the kernel", () => {
     expect(takeVnetHeader(plain.f, 0, plain.len)).toBe(txChecksumFlags(TxL3.IPV4, TxL4.UDP, 14, 20));
     const tagged = withHeader(38, 6, { tag: true });
     expect(takeVnetHeader(tagged.f, 0, tagged.len)).toBe(txChecksumFlags(TxL3.IPV4, TxL4.UDP, 18, 20));
-    expect(takeVnetHeader(withHeader(34, 16).f, 0, plain.len)).toBe(txChecksumFlags(TxL3.IPV4, TxL4.TCP, 14, 20));
+    const tcp = withHeader(34, 16);
+    tcp.f[VNET_HDR + 14 + 9] = 6; // the IP header says TCP
+    expect(takeVnetHeader(tcp.f, 0, tcp.len)).toBe(txChecksumFlags(TxL3.IPV4, TxL4.TCP, 14, 20));
     const none = withHeader(0, 0, { csum: false });
     expect(takeVnetHeader(none.f, 0, none.len)).toBe(0);
   });
@@ -50,6 +52,11 @@ describe("virtio-net header from the kernel", () => {
     const at = VNET_HDR + 26 + 14;
     const want = inetChecksum(before, VNET_HDR + 26, odd.len - 26) || 0xffff;
     expect([odd.f[at], odd.f[at + 1]]).toEqual([want >> 8, want & 0xff]);
+    // A TCP checksum place on a packet whose IP header says UDP (as behind a tunnel): finished here too.
+    const inner = withHeader(34, 16);
+    expect(takeVnetHeader(inner.f, 0, inner.len)).toBe(0);
+    const sum = inetChecksum(withHeader(34, 16).f, VNET_HDR + 34, inner.len - 34) || 0xffff;
+    expect([inner.f[VNET_HDR + 50], inner.f[VNET_HDR + 51]]).toEqual([sum >> 8, sum & 0xff]);
     expect(takeVnetHeader(withHeader(34, 6, { gso: 1 }).f, 0, odd.len)).toBe(-1);
     expect(takeVnetHeader(withHeader(60, 6).f, 0, odd.len)).toBe(-1);
   });
@@ -73,5 +80,10 @@ describe("virtio-net header for the kernel", () => {
     expect(inetChecksum(f, VNET_HDR + l2, 20)).toBe(0); // the header now checks
     expect(udpValid(f, l2)).toBe(false); // UDP's is still the kernel's to finish
     expect(f[0]).toBe(1);
+    // The IPv4 header's checksum alone: computed, and nothing asked of the kernel.
+    const only = withHeader(0, 0, { csum: false });
+    putVnetHeader(only.f, 0, only.len, txChecksumFlags(TxL3.IPV4_CSUM, TxL4.NONE, 14, 20));
+    expect(inetChecksum(only.f, VNET_HDR + 14, 20)).toBe(0);
+    expect(Array.from(only.f.subarray(0, VNET_HDR))).toEqual(new Array(VNET_HDR).fill(0));
   });
 });

@@ -5,9 +5,11 @@
 // sockaddr whose data starts 2 bytes in).
 import { closeSync, constants, openSync } from "node:fs";
 import { ioctl, UnixSocket } from "@emu/sys";
+import { VNET_HDR } from "./vnet-header.js";
 
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
 const TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int), the flags by value
+const TUNSETVNETHDRSZ = 0x400454d8; // _IOW('T', 216, int), by pointer
 const TUN_F_CSUM = 0x01;
 const IFF_VNET_HDR = 0x4000;
 const SIOCGIFFLAGS = 0x8913;
@@ -38,7 +40,13 @@ export function openTapQueue(name: string, offload = false): number {
     const r = ifreq(name);
     new DataView(r.buffer).setUint16(16, IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | (offload ? IFF_VNET_HDR : 0), true);
     ioctl(fd, TUNSETIFF, r);
-    if (offload) ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM);
+    if (offload) {
+      // The header's size is the interface's (a persistent TAP may keep another one, e.g. 12 from a VMM): ours is 10.
+      const size = new Uint8Array(4);
+      new DataView(size.buffer).setInt32(0, VNET_HDR, true);
+      ioctl(fd, TUNSETVNETHDRSZ, size);
+      ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM);
+    }
     return fd;
   } catch (e) {
     closeSync(fd);

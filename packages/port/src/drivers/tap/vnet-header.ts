@@ -19,8 +19,9 @@ const get16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
 /**
  * Reads the header at b[h] before a frame of `len` bytes (at h + VNET_HDR) the kernel sent: the frame's checksum
  * request (MBUF_FLAGS; 0: none), or -1 when the frame cannot be taken (a segmentation request, which the interface does
- * not offer, or a checksum place past the frame). A checksum the request cannot say (not TCP or UDP over IPv4 or
- * IPv6 behind Ethernet and at most one 802.1Q tag) is finished here, as the kernel's own `skb_checksum_help` would.
+ * not offer, or a checksum place past the frame). A checksum the request cannot say (not TCP or UDP right after an
+ * IPv4 or IPv6 header, behind Ethernet and at most one 802.1Q tag: e.g. an inner checksum behind a tunnel, or past
+ * IPv6 extension headers) is finished here, as the kernel's own `skb_checksum_help` would.
  */
 export function takeVnetHeader(b: Uint8Array, h: number, len: number): number {
   if (b[h + 1] !== GSO_NONE) return -1;
@@ -38,8 +39,16 @@ export function takeVnetHeader(b: Uint8Array, h: number, len: number): number {
   const l3 = type === ETH_IPV4 ? TxL3.IPV4 : type === ETH_IPV6 ? TxL3.IPV6 : TxL3.NONE;
   const l4 = offset === 16 ? TxL4.TCP : offset === 6 ? TxL4.UDP : TxL4.NONE;
   const l3Len = start - l2;
-  if (l3 !== TxL3.NONE && l4 !== TxL4.NONE && l3Len >= (l3 === TxL3.IPV4 ? 20 : 40) && l3Len <= 0x1ff)
-    return txChecksumFlags(l3, l4, l2, l3Len);
+  // The L4 header must follow the IP header itself: its length and protocol as the header says.
+  const ip = f + l2;
+  const proto = l4 === TxL4.TCP ? 6 : 17;
+  const direct =
+    l4 !== TxL4.NONE &&
+    start <= len &&
+    (l3 === TxL3.IPV4
+      ? l3Len >= 20 && (b[ip]! & 0xf) * 4 === l3Len && b[ip + 9] === proto
+      : l3 === TxL3.IPV6 && l3Len === 40 && b[ip + 6] === proto);
+  if (direct) return txChecksumFlags(l3, l4, l2, l3Len);
   const c = inetChecksum(b, f + start, len - start) || 0xffff;
   b[f + start + offset] = c >>> 8;
   b[f + start + offset + 1] = c & 0xff;
@@ -49,7 +58,7 @@ export function takeVnetHeader(b: Uint8Array, h: number, len: number): number {
 /**
  * Writes the header at b[h] before a frame of `len` bytes (at h + VNET_HDR) for the kernel: a TCP or UDP checksum
  * request becomes NEEDS_CSUM (the kernel finishes it); what the kernel cannot finish that way — the IPv4 header's
- * checksum, SCTP's CRC32c — is computed here first.
+ * checksum, SCTP's CRC32c — is computed here first. A request whose headers do not fit the frame is not followed.
  */
 export function putVnetHeader(b: Uint8Array, h: number, len: number, flags: number): void {
   b.fill(0, h, h + VNET_HDR);
@@ -57,14 +66,14 @@ export function putVnetHeader(b: Uint8Array, h: number, len: number, flags: numb
   const f = h + VNET_HDR;
   const ip = f + txL2Len(flags);
   const start = txL2Len(flags) + txL3Len(flags);
-  if (l4 === TxL4.NONE || start + txL4ChecksumAt(l4) + (l4 === TxL4.SCTP ? 4 : 2) > len) return;
-  if (txL3(flags) === TxL3.IPV4_CSUM) {
+  if (txL3(flags) === TxL3.IPV4_CSUM && txL3Len(flags) >= 20 && start <= len) {
     b[ip + 10] = 0;
     b[ip + 11] = 0;
     const c = inetChecksum(b, ip, txL3Len(flags));
     b[ip + 10] = c >>> 8;
     b[ip + 11] = c & 0xff;
   }
+  if (l4 === TxL4.NONE || start + txL4ChecksumAt(l4) + (l4 === TxL4.SCTP ? 4 : 2) > len) return;
   if (l4 === TxL4.SCTP) {
     const at = f + start + 8;
     b.fill(0, at, at + 4);
