@@ -64,6 +64,7 @@ export {
   txOffsetMacLen,
   txOffsetOfWords,
   writeTxContextDescriptor,
+  writeTxContextWords,
   writeTxDataDescriptor,
   writeTxDataWords,
   writeTxDescriptorDone,

@@ -41,6 +41,7 @@ import {
   writeRxWriteback,
   writeRxWritebackBody,
   writeTxContextDescriptor,
+  writeTxContextWords,
   writeTxDataDescriptor,
   writeTxDataWords,
   writeTxDescriptorDone,
@@ -121,6 +122,9 @@ describe("TX descriptor (16 bytes)", () => {
     expect(new Uint8Array(made.buffer)).toEqual(ctx);
     expect(txCtxCmd(made, 0)).toBe(TxCtxCmd.TSO);
     expect(txCtxTsoLenOfWords(made.getUint32(8, true), made.getUint32(12, true))).toBe(0x175a);
+    const words = new Uint32Array(4).fill(0xffff_ffff);
+    writeTxContextWords(words, 0, TxCtxCmd.TSO, 0x175a, 23, 10);
+    expect(new Uint8Array(words.buffer)).toEqual(ctx);
   });
 
   it("packs and unpacks OFFSET's header lengths (MACLEN 2-byte, IPLEN and L4LEN 4-byte units)", () => {

@@ -146,8 +146,23 @@ export const txCtxMss = (v: DataView, at: number): number => hi(v, at) >>> 18;
 export function writeTxContextDescriptor(v: DataView, at: number, cmd: number, tsoLen = 0, mss = 0, l2tag2 = 0): void {
   v.setUint32(at, 0, LE);
   v.setUint32(at + 4, l2tag2 & 0xffff, LE);
-  v.setUint32(at + 8, (TxDtype.CONTEXT | ((cmd & 0xffff) << 4) | ((tsoLen & 0x3) << 30)) >>> 0, LE);
-  v.setUint32(at + 12, (((tsoLen >>> 2) & 0xffff) | ((mss & 0x3fff) << 18)) >>> 0, LE);
+  v.setUint32(at + 8, txContextQw1Lo(cmd, tsoLen), LE);
+  v.setUint32(at + 12, txContextQw1Hi(tsoLen, mss), LE);
 }
+
+/** `writeTxContextDescriptor` as host-order 32-bit words of the ring from word `at`, for a driver's burst path. */
+export function writeTxContextWords(w: Uint32Array, at: number, cmd: number, tsoLen = 0, mss = 0, l2tag2 = 0): void {
+  w[at] = 0;
+  w[at + 1] = l2tag2 & 0xffff;
+  w[at + 2] = txContextQw1Lo(cmd, tsoLen);
+  w[at + 3] = txContextQw1Hi(tsoLen, mss);
+}
+
+/** A context descriptor's QW1 low word: DTYPE CONTEXT, CMD, TSO_LEN's low 2 bits. */
+const txContextQw1Lo = (cmd: number, tsoLen: number): number =>
+  (TxDtype.CONTEXT | ((cmd & 0xffff) << 4) | ((tsoLen & 0x3) << 30)) >>> 0;
+/** A context descriptor's QW1 high word: TSO_LEN's upper 16 bits, MSS. */
+const txContextQw1Hi = (tsoLen: number, mss: number): number =>
+  (((tsoLen >>> 2) & 0xffff) | ((mss & 0x3fff) << 18)) >>> 0;
 /** L2TAG2 of a context descriptor (QW0 bytes 4..5). */
 export const txCtxL2Tag2 = (v: DataView, at: number): number => v.getUint16(at + 4, LE);
