@@ -10,6 +10,7 @@ export {
   MBUF_LEN,
   MBUF_META_WORDS,
   MBUF_OFF,
+  MBUF_TSO,
   type MbufCacheOptions,
   MbufPool,
   type MbufPoolDescription,
@@ -24,6 +25,9 @@ export {
   txL3Len,
   txL4,
   txL4ChecksumAt,
+  txTsoL4Len,
+  txTsoMss,
+  txTsoWord,
 } from "./offload.js";
 export type { PortDataDescription } from "./port.js";
 export { type OpenPortDataOptions, openPortData, PortData } from "./port-data.js";

@@ -31,6 +31,7 @@ export {
   MBUF_LEN,
   MBUF_META_WORDS,
   MBUF_OFF,
+  MBUF_TSO,
   type MbufCacheOptions,
   MbufPool,
   type MbufPoolDescription,
@@ -45,6 +46,9 @@ export {
   txL3Len,
   txL4,
   txL4ChecksumAt,
+  txTsoL4Len,
+  txTsoMss,
+  txTsoWord,
 } from "./offload.js";
 export {
   decodePcap,

@@ -8,15 +8,17 @@ import { closeFd, MAX_MAPPING_LENGTH, type Mapping, memfdCreate, mmap, pageSize 
 import { PortError } from "./errors.js";
 
 /** Metadata words per buffer in `MbufPool.meta` (buffer i's words start at i * MBUF_META_WORDS). */
-export const MBUF_META_WORDS = 4;
+export const MBUF_META_WORDS = 8;
 /** Where the packet starts, counted from the start of the buffer (the headroom after `alloc`). */
 export const MBUF_OFF = 0;
 /** The packet's length in bytes. */
 export const MBUF_LEN = 1;
 /** An RSS hash a receiving port may set (0 when none). */
 export const MBUF_HASH = 2;
-/** Driver-defined flags (packet type, offload results); 0 after `alloc`. */
+/** Driver-defined flags (packet type, offload results) and the transmit checksum request (offload.ts); 0 after `alloc`. */
 export const MBUF_FLAGS = 3;
+/** The transmit segmentation request (TSO: MSS and the L4 header's length, offload.ts); 0 after `alloc`. */
+export const MBUF_TSO = 4;
 
 // Control words (Int32Array over the SharedArrayBuffer); the free stack starts a cache line later.
 const LOCK = 0; // 0 free, 1 held, 2 held with waiters
@@ -169,6 +171,7 @@ export class MbufPool {
       meta[m + 1] = 0;
       meta[m + 2] = 0;
       meta[m + 3] = 0;
+      meta[m + 4] = 0;
     }
     this.#cached = c;
     return n;
@@ -297,6 +300,7 @@ export class MbufPool {
       meta[m + 1] = 0;
       meta[m + 2] = 0;
       meta[m + 3] = 0;
+      meta[m + 4] = 0;
     }
     return n;
   }

@@ -5,6 +5,9 @@
 // the L4 header to the end and stores the complement; one that recomputes it whole (a NIC, net_iavfbe) gets the same.
 // A port that cannot finish it sends the packet as it is: forward such packets only to ports that do
 // (`net_iavf_client`, whose device computes them; `net_tap` with `offload=1`, whose kernel does).
+// A TCP packet longer than the wire takes may also ask to be cut into segments (TSO, DPDK's `RTE_MBUF_F_TX_TCP_SEG`
+// with `tso_segsz` and `l4_len`): the MSS and the TCP header's length in the MBUF_TSO word, beside a TCP checksum
+// request; as in Linux's TSO, the IP lengths and checksums are the sender's to make again per segment.
 
 /** The L4 checksum asked for (bits 1:0 of the flags). */
 export const TxL4 = { NONE: 0, TCP: 1, UDP: 2, SCTP: 3 } as const;
@@ -32,3 +35,13 @@ export const txL2Len = (flags: number): number => (flags >>> L2_SHIFT) & L2_MASK
 export const txL3Len = (flags: number): number => (flags >>> L3_SHIFT) & L3_MASK;
 /** Where the L4 checksum field lies in its header (TCP 16, UDP 6, SCTP 8). */
 export const txL4ChecksumAt = (l4: number): number => (l4 === TxL4.TCP ? 16 : l4 === TxL4.UDP ? 6 : 8);
+
+/** The MBUF_TSO word of a segmentation request: segments of `mss` payload bytes, a TCP header of `l4Len` bytes. */
+export function txTsoWord(mss: number, l4Len: number): number {
+  return ((mss & 0xffff) | ((l4Len & 0xff) << 16)) >>> 0;
+}
+
+/** The request's MSS (0: no segmentation). */
+export const txTsoMss = (word: number): number => word & 0xffff;
+/** The TCP header's length in a segmentation request. */
+export const txTsoL4Len = (word: number): number => (word >>> 16) & 0xff;

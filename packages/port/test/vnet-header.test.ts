@@ -2,8 +2,8 @@
 // a checksum request, what is finished on the spot, and the header the kernel gets for each request.
 import { describe, expect, it } from "vitest";
 import { foldSum, inetChecksum, onesSum } from "../src/checksum.js";
-import { putVnetHeader, takeVnetHeader, VNET_HDR } from "../src/drivers/tap/vnet-header.js";
-import { TxL3, TxL4, txChecksumFlags } from "../src/offload.js";
+import { putVnetHeader, takeVnetHeader, VNET_HDR, vnetTsoWord } from "../src/drivers/tap/vnet-header.js";
+import { TxL3, TxL4, txChecksumFlags, txTsoWord } from "../src/offload.js";
 
 /** A header (NEEDS_CSUM with csum_start/offset, or none) and an IPv4/UDP frame (behind `tag` 802.1Q bytes). */
 function withHeader(start: number, offset: number, o: { tag?: boolean; gso?: number; csum?: boolean } = {}) {
@@ -85,5 +85,36 @@ describe("virtio-net header for the kernel", () => {
     putVnetHeader(only.f, 0, only.len, txChecksumFlags(TxL3.IPV4_CSUM, TxL4.NONE, 14, 20));
     expect(inetChecksum(only.f, VNET_HDR + 14, 20)).toBe(0);
     expect(Array.from(only.f.subarray(0, VNET_HDR))).toEqual(new Array(VNET_HDR).fill(0));
+  });
+});
+
+describe("virtio-net header with segmentation (tso=1)", () => {
+  /** The kernel's header of a TCP segment to cut: GSO_TCPV4, gso_size, NEEDS_CSUM at the TCP checksum. */
+  function tcpGso() {
+    const t = withHeader(34, 16);
+    t.f[VNET_HDR + 14 + 9] = 6; // TCP
+    t.f[VNET_HDR + 34 + 12] = 8 << 4; // data offset: 32 bytes
+    t.f[1] = 1; // VIRTIO_NET_HDR_GSO_TCPV4
+    new DataView(t.f.buffer).setUint16(4, 1448, true);
+    return t;
+  }
+
+  it("a TCPv4 segment to cut becomes a TCP checksum request and a segmentation request (MSS, TCP header length)", () => {
+    const t = tcpGso();
+    expect(takeVnetHeader(t.f, 0, t.len, true)).toBe(txChecksumFlags(TxL3.IPV4, TxL4.TCP, 14, 20));
+    expect(vnetTsoWord(t.f, 0)).toBe(txTsoWord(1448, 32));
+    expect(takeVnetHeader(t.f, 0, t.len, false)).toBe(-1); // not offered: refused
+    const udp = withHeader(34, 6, { gso: 1 }); // a segmentation request on a UDP packet
+    expect(takeVnetHeader(udp.f, 0, udp.len, true)).toBe(-1);
+    expect(vnetTsoWord(withHeader(34, 6).f, 0)).toBe(0);
+  });
+
+  it("a segmentation request becomes GSO_TCPV4/6 with hdr_len and gso_size", () => {
+    const { f, len } = withHeader(0, 0, { csum: false });
+    putVnetHeader(f, 0, len, txChecksumFlags(TxL3.IPV4, TxL4.TCP, 14, 20), txTsoWord(1000, 20));
+    expect(Array.from(f.subarray(0, VNET_HDR))).toEqual([1, 1, 54, 0, 0xe8, 0x03, 34, 0, 16, 0]);
+    const v6 = new Uint8Array(VNET_HDR + 200);
+    putVnetHeader(v6, 0, 200, txChecksumFlags(TxL3.IPV6, TxL4.TCP, 14, 40), txTsoWord(1000, 20));
+    expect(Array.from(v6.subarray(0, VNET_HDR))).toEqual([1, 4, 74, 0, 0xe8, 0x03, 54, 0, 16, 0]);
   });
 });

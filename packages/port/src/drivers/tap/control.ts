@@ -17,6 +17,8 @@ export interface TapParams {
   readonly fds: readonly number[];
   /** Frames carry a virtio-net header (`offload=1`). */
   readonly offload: boolean;
+  /** The kernel may send TSO packets (`tso=1`). */
+  readonly tso: boolean;
 }
 
 const args = {
@@ -26,7 +28,14 @@ const args = {
     default: false,
     help: "1: checksum offload with the kernel (its packets arrive with a checksum request; requests sent are kept)",
   }),
+  tso: arg.bool({
+    default: false,
+    help: "1 (with offload=1): TCP segmentation offload too: the kernel's TCP arrives in packets of up to 64 KiB (a pool of 65535-byte data rooms)",
+  }),
 };
+
+/** The data room a pool needs for the kernel's TSO packets (gso_max_size 65536 less the TCP stack's reserve). */
+const TSO_ROOM = 65535;
 
 function ioError(name: string, what: string, e: unknown): PortError {
   const code = (e as { code?: string }).code ?? String(e);
@@ -43,9 +52,11 @@ export const netTap: PortDriver<typeof args> = {
         "Devargs",
         `${host.name}: bad interface name "${iface}" (at most ${MAX_IFNAME} bytes, no /, : or spaces)`,
       );
+    if (a.tso && !a.offload)
+      throw new PortError("Devargs", `${host.name}: tso=1 needs offload=1 (segmentation comes with checksum offload)`);
     let first: number;
     try {
-      first = openTapQueue(iface, a.offload);
+      first = openTapQueue(iface, a.offload, a.tso);
     } catch (e) {
       throw ioError(host.name, `cannot make TAP interface ${iface} (/dev/net/tun; needs CAP_NET_ADMIN)`, e);
     }
@@ -63,8 +74,14 @@ export const netTap: PortDriver<typeof args> = {
             "InvalidValue",
             `${host.name}: offload=1 reads and writes a ${VNET_HDR}-byte header before each frame, in the buffers' headroom: the pool has ${config.pool.headroom} bytes`,
           );
+        if (a.tso && config.pool.dataRoom < TSO_ROOM)
+          throw new PortError(
+            "InvalidValue",
+            `${host.name}: tso=1 receives TCP packets of up to 64 KiB: the pool's data room is ${config.pool.dataRoom} bytes, ${TSO_ROOM} are needed (testpmd: --mbuf-size=65535)`,
+          );
         try {
-          while (fds.length < Math.max(config.rxQueues, config.txQueues)) fds.push(openTapQueue(iface, a.offload));
+          while (fds.length < Math.max(config.rxQueues, config.txQueues))
+            fds.push(openTapQueue(iface, a.offload, a.tso));
           setInterfaceUp(iface, true);
         } catch (e) {
           closeExtra();
@@ -85,14 +102,14 @@ export const netTap: PortDriver<typeof args> = {
       },
       data: () => ({
         module: new URL("./data.js", import.meta.url).href,
-        params: { fds: [...fds], offload: a.offload } satisfies TapParams,
+        params: { fds: [...fds], offload: a.offload, tso: a.tso } satisfies TapParams,
       }),
       details() {
         let kernelMac = "?";
         try {
           kernelMac = formatMac(interfaceMac(iface));
         } catch {}
-        return { iface, "kernel MAC": kernelMac, offload: a.offload ? "checksums" : "none" };
+        return { iface, "kernel MAC": kernelMac, offload: a.tso ? "checksums, TSO" : a.offload ? "checksums" : "none" };
       },
     };
   },

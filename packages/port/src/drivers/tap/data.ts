@@ -3,12 +3,12 @@
 // With `offload=1` the virtio-net header before each frame is read into and written from the buffer's headroom.
 import { readFd, writeFd } from "@emu/sys";
 import type { PortDataDriver, PortDataEnv } from "../../driver.js";
-import { MBUF_FLAGS, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "../../mbuf-pool.js";
+import { MBUF_FLAGS, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF, MBUF_TSO } from "../../mbuf-pool.js";
 import type { TapParams } from "./control.js";
-import { putVnetHeader, takeVnetHeader, VNET_HDR } from "./vnet-header.js";
+import { putVnetHeader, takeVnetHeader, VNET_HDR, vnetTsoWord } from "./vnet-header.js";
 
 export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver {
-  const { fds, offload } = params as TapParams;
+  const { fds, offload, tso } = params as TapParams;
   const hdr = offload ? VNET_HDR : 0;
   const pool = env.pool;
   const meta = pool.meta;
@@ -39,13 +39,15 @@ export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver 
         }
         const m = b * MBUF_META_WORDS;
         if (offload) {
-          const flags = got < hdr ? -1 : takeVnetHeader(bytes, at - hdr, got - hdr);
+          // (a frame that filled the buffer may have been cut short: not taken)
+          const flags = got < hdr || got === room + hdr ? -1 : takeVnetHeader(bytes, at - hdr, got - hdr, tso);
           if (flags < 0) {
             pool.freeOne(b);
             env.count("ierrors", queue, 1);
             continue;
           }
           meta[m + MBUF_FLAGS] = flags;
+          if (tso) meta[m + MBUF_TSO] = vnetTsoWord(bytes, at - hdr);
         }
         meta[m + MBUF_LEN] = got - hdr;
         bufs[k++] = b;
@@ -65,7 +67,7 @@ export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver 
         try {
           if (offload) {
             if (off < hdr) throw new Error("no headroom for the virtio-net header");
-            putVnetHeader(bytes, at - hdr, len, meta[m + MBUF_FLAGS]!);
+            putVnetHeader(bytes, at - hdr, len, meta[m + MBUF_FLAGS]!, meta[m + MBUF_TSO]!);
           }
           sent = writeFd(fd, bytes, at - hdr, len + hdr);
         } catch {

@@ -11,6 +11,8 @@ const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
 const TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int), the flags by value
 const TUNSETVNETHDRSZ = 0x400454d8; // _IOW('T', 216, int), by pointer
 const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+const TUN_F_TSO6 = 0x04;
 const IFF_VNET_HDR = 0x4000;
 const SIOCGIFFLAGS = 0x8913;
 const SIOCSIFFLAGS = 0x8914;
@@ -32,9 +34,10 @@ function ifreq(name: string): Uint8Array {
 /**
  * Opens one queue of TAP interface `name` (made if it does not exist): a non-blocking fd. Returns it. With `offload`,
  * every frame read or written is preceded by a virtio-net header (all queues of an interface must agree) and the
- * interface offers the kernel checksum offload.
+ * interface offers the kernel checksum offload, and with `tso` TCP segmentation too (the kernel then sends TCP
+ * packets of up to 64 KiB for the port to cut).
  */
-export function openTapQueue(name: string, offload = false): number {
+export function openTapQueue(name: string, offload = false, tso = false): number {
   const fd = openSync("/dev/net/tun", constants.O_RDWR | constants.O_NONBLOCK);
   try {
     const r = ifreq(name);
@@ -45,7 +48,7 @@ export function openTapQueue(name: string, offload = false): number {
       const size = new Uint8Array(4);
       new DataView(size.buffer).setInt32(0, VNET_HDR, true);
       ioctl(fd, TUNSETVNETHDRSZ, size);
-      ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM);
+      ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | (tso ? TUN_F_TSO4 | TUN_F_TSO6 : 0));
     }
     return fd;
   } catch (e) {
