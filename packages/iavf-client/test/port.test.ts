@@ -1,7 +1,7 @@
 // net_iavf_client as @emu/port drives it (the data half opened here, as a forwarding thread would), against emu_iavf
 // served by another process with the test provider of fixtures/loop-server.ts.
 import { netIavfClient } from "@emu/iavf-client/port";
-import { MBUF_HASH, MbufPool, PortRegistry } from "@emu/port";
+import { MBUF_HASH, MBUF_META_WORDS, MbufPool, PortRegistry } from "@emu/port";
 import { afterThisTest, until } from "@emu/test-kit";
 import { expect, it } from "vitest";
 import { frame, hashOf, serveLoop } from "./fixtures/loop.js";
@@ -92,7 +92,7 @@ it("zero copy both ways: TX sends the pool's buffers as they lie, RX lands in po
   }, 5000);
   for (let i = 0; i < 20; i++) {
     expect(Array.from(pool.packet(rx[i]!))).toEqual(Array.from(incoming[i]!));
-    expect(pool.meta[rx[i]! * 4 + MBUF_HASH]).toBe(hashOf(incoming[i]!));
+    expect(pool.meta[rx[i]! * MBUF_META_WORDS + MBUF_HASH]).toBe(hashOf(incoming[i]!));
   }
   pool.free(rx, 20);
   const s = port.stats();

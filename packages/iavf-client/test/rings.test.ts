@@ -9,10 +9,16 @@ import {
   rxPacketAddr,
   TX_DESCRIPTOR_SIZE,
   TxCmd,
+  TxCtxCmd,
+  TxDtype,
   txBufferAddr,
   txBufSize,
   txCmd,
+  txCtxCmd,
+  txCtxMss,
+  txCtxTsoLen,
   txDtype,
+  txOffset,
   writeRxWriteback,
   writeTxDescriptorDone,
 } from "@emu/iavf-common";
@@ -105,6 +111,43 @@ describe("TxQueue", () => {
     q.post(21, 0xa000, 64);
     q.kick();
     expect(tails.at(-1)).toBe(1);
+  });
+
+  it("a TSO packet: a context descriptor, the buffer in 12 KiB chunks, handed back with its last descriptor", () => {
+    const size = 16;
+    const view = new DataView(new ArrayBuffer(size * TX_DESCRIPTOR_SIZE));
+    const state = RingState.create(size);
+    const q = new TxQueue(view, state, () => undefined);
+    q.post(1, 0x1000, 60);
+    const cmd = TxCmd.IIPT_IPV4_CSUM | TxCmd.L4T_TCP;
+    q.postTso(2, 0x10_0000, 30_000, 66, 1448, cmd, 0x1234); // 1 context + 3 data descriptors (12288, 12288, 5424)
+    q.post(3, 0x2000, 70);
+    expect(q.free).toBe(size - 1 - 6);
+    const at = (slot: number) => slot * TX_DESCRIPTOR_SIZE;
+    expect(txDtype(view, at(1))).toBe(TxDtype.CONTEXT);
+    expect([txCtxCmd(view, at(1)), txCtxTsoLen(view, at(1)), txCtxMss(view, at(1))]).toEqual([
+      TxCtxCmd.TSO,
+      30_000 - 66,
+      1448,
+    ]);
+    expect([2, 3, 4].map((s) => [txBufferAddr(view, at(s)), txBufSize(view, at(s)), txCmd(view, at(s))])).toEqual([
+      [0x10_0000, 12288, TxCmd.RS | TxCmd.ICRC | cmd],
+      [0x10_0000 + 12288, 12288, TxCmd.RS | TxCmd.ICRC | cmd],
+      [0x10_0000 + 24576, 5424, TxCmd.EOP | TxCmd.RS | TxCmd.ICRC | cmd],
+    ]);
+    expect([2, 3, 4].map((s) => txOffset(view, at(s)))).toEqual([0x1234, 0x1234, 0x1234]);
+    // The device marks the data descriptors done (never the context one): the buffer comes back with the last.
+    const out = new Uint32Array(8);
+    for (const s of [0, 2, 3]) writeTxDescriptorDone(view, at(s));
+    expect([...out.subarray(0, q.clean(out))]).toEqual([1]);
+    writeTxDescriptorDone(view, at(4));
+    writeTxDescriptorDone(view, at(5));
+    expect([...out.subarray(0, q.clean(out))]).toEqual([2, 3]);
+    expect(q.free).toBe(size - 1);
+    // A reset with a TSO packet in flight hands back its one buffer, not the slots that hold none.
+    q.postTso(4, 0x20_0000, 20_000, 66, 1448, cmd, 0);
+    expect(state.restart()).toBe(1);
+    expect(state.ids[0]).toBe(4);
   });
 
   it("a ring state carries on in another thread's view, and restarts after a reset's generation bump", () => {

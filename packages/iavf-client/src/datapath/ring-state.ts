@@ -32,6 +32,9 @@ const waitAsync = (
   }
 ).waitAsync;
 
+/** The id of a slot that holds no buffer of its own (a TX context descriptor, or a packet's descriptors but its last). */
+export const NO_BUFFER = 0xffff_ffff;
+
 /** Where a doorbell register lives: `length` bytes of `fd` from `offset` (page aligned), the register `at` bytes in. */
 export interface DoorbellWindow {
   readonly fd: number;
@@ -103,7 +106,9 @@ export class RingState {
   restart(): number {
     let n = 0;
     for (let i = this.ntc; i !== this.ntu; i = (i + 1) % this.size) {
-      this.ids[n] = this.ids[i] ?? 0;
+      const id = this.ids[i] ?? 0;
+      if (id === NO_BUFFER) continue;
+      this.ids[n] = id;
       this.iovas[n] = this.iovas[i] ?? 0;
       n++;
     }

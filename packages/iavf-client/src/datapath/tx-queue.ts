@@ -2,11 +2,22 @@
  * A TX ring as the driver runs it (Linux's `iavf_tx_map` and `iavf_clean_tx_irq`, one buffer per packet): each packet
  * is a data descriptor with its buffer's IOVA, EOP | RS | ICRC and its length; the tail register is written once per
  * burst; a descriptor is done when the device has rewritten its DTYPE to DESC_DONE (0xF), and its buffer is then
- * handed back. No allocation on the burst path.
+ * handed back. A packet for TCP segmentation (TSO) is a context descriptor (CMD.TSO, TSO_LEN, MSS) and its buffer cut
+ * into data descriptors of at most 12 KiB (as Linux's IAVF_MAX_DATA_PER_TXD_ALIGNED), RS on each, the buffer handed
+ * back with the last. No allocation on the burst path.
  */
-import { isTxDoneWord, LITTLE_ENDIAN_HOST, TX_DESCRIPTOR_SIZE, TxCmd, writeTxDataWords } from "@emu/iavf-common";
+import {
+  isTxDoneWord,
+  LITTLE_ENDIAN_HOST,
+  TX_DESCRIPTOR_SIZE,
+  TxCmd,
+  TxCtxCmd,
+  TxDtype,
+  writeTxContextWords,
+  writeTxDataWords,
+} from "@emu/iavf-common";
 import { IavfClientError } from "../errors.js";
-import type { RingState } from "./ring-state.js";
+import { NO_BUFFER, type RingState } from "./ring-state.js";
 
 /** Writes a queue's tail register. */
 export type TailWriter = (value: number) => void;
@@ -29,6 +40,12 @@ export function ringWords(desc: DataView): Uint32Array {
 const CMD = TxCmd.EOP | TxCmd.RS | TxCmd.ICRC;
 /** A descriptor's 32-bit words; word 2 is QW1 low (DTYPE). */
 const WORDS = TX_DESCRIPTOR_SIZE / 4;
+/** The most bytes a data descriptor of a cut packet carries (a multiple of 4 KiB, below TX_BUF_SZ's 16383). */
+const TX_CHUNK = 12 * 1024;
+
+/** Descriptors a packet of `length` bytes takes (TSO: with its context descriptor). */
+export const descriptorsFor = (length: number, tso: boolean): number =>
+  (tso ? 1 : 0) + Math.max(1, Math.ceil(length / TX_CHUNK));
 
 export class TxQueue {
   /** The ring as host-order 32-bit words (several times faster than the DataView on the burst path). */
@@ -61,6 +78,30 @@ export class TxQueue {
     s.ntu = slot + 1 === s.size ? 0 : slot + 1;
   }
 
+  /**
+   * Puts a TSO packet on the ring (the caller checked `free` against `descriptorsFor`): a context descriptor asking
+   * for segments of `mss` payload bytes after `header` bytes of headers, then the buffer in chunks; `cmd` and
+   * `offset` as for `post` (the checksums each segment needs).
+   */
+  postTso(id: number, iova: number, length: number, header: number, mss: number, cmd: number, offset: number): void {
+    const s = this.state;
+    let slot = s.ntu;
+    const w = this.words;
+    writeTxContextWords(w, slot * WORDS, TxCtxCmd.TSO, length - header, mss);
+    s.ids[slot] = NO_BUFFER;
+    slot = slot + 1 === s.size ? 0 : slot + 1;
+    for (let done = 0; done < length; done += TX_CHUNK) {
+      const n = Math.min(TX_CHUNK, length - done);
+      const last = done + n >= length;
+      // RS on each: the device marks each done, and the ring is cleaned descriptor by descriptor.
+      writeTxDataWords(w, slot * WORDS, iova + done, (last ? CMD : TxCmd.RS | TxCmd.ICRC) | cmd, n, offset);
+      s.ids[slot] = last ? id : NO_BUFFER;
+      s.iovas[slot] = iova + done;
+      slot = slot + 1 === s.size ? 0 : slot + 1;
+    }
+    s.ntu = slot;
+  }
+
   /** Tells the device of the packets posted since the last kick (the tail write). */
   kick(): void {
     this.state.save();
@@ -74,9 +115,19 @@ export class TxQueue {
     let ntc = s.ntc;
     const ntu = s.ntu;
     let n = 0;
-    while (ntc !== ntu && at + n < out.length && isTxDoneWord(w[ntc * WORDS + 2]!)) {
-      out[at + n++] = s.ids[ntc] ?? 0;
-      ntc = ntc + 1 === s.size ? 0 : ntc + 1;
+    while (ntc !== ntu && at + n < out.length) {
+      const w2 = w[ntc * WORDS + 2]!;
+      const next = ntc + 1 === s.size ? 0 : ntc + 1;
+      if ((w2 & 0xf) === TxDtype.CONTEXT) {
+        // A context descriptor is never marked done: it is, once the data descriptor after it is.
+        if (next === ntu || !isTxDoneWord(w[next * WORDS + 2]!)) break;
+        ntc = next;
+        continue;
+      }
+      if (!isTxDoneWord(w2)) break;
+      const id = s.ids[ntc] ?? 0;
+      if (id !== NO_BUFFER) out[at + n++] = id;
+      ntc = next;
     }
     s.ntc = ntc;
     if (n > 0) s.save();

@@ -4,11 +4,21 @@
  * is sent from where it lies. Used by the worker threads that forward (bursts) and by the control half (the first
  * RX posting, a restart after a reset while no thread serves the pair, handing every buffer back at stop).
  */
-import { MBUF_FLAGS, MBUF_HASH, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF, type MbufPool } from "@emu/port/data";
+import { TX_MAX_BUF_SIZE } from "@emu/iavf-common";
+import {
+  MBUF_FLAGS,
+  MBUF_HASH,
+  MBUF_LEN,
+  MBUF_META_WORDS,
+  MBUF_OFF,
+  MBUF_TSO,
+  type MbufPool,
+  txTsoMss,
+} from "@emu/port/data";
 import type { RingState } from "../datapath/ring-state.js";
 import type { RxQueue } from "../datapath/rx-queue.js";
-import type { TxQueue } from "../datapath/tx-queue.js";
-import { offloadCmd, offloadOffset } from "./tx-offload.js";
+import { descriptorsFor, type TxQueue } from "../datapath/tx-queue.js";
+import { offloadCmd, offloadOffset, tsoHeader } from "./tx-offload.js";
 
 /** Buffers posted (and TX completions reclaimed) per refill. */
 const BATCH = 32;
@@ -98,25 +108,44 @@ export class PairIo {
     return this.rx?.takeErrors() ?? 0;
   }
 
-  /** Reclaims finished packets, then puts bufs[0..k) on the TX ring (one tail write); returns k. */
+  /**
+   * Reclaims finished packets, then puts bufs[0..k) on the TX ring (one tail write); returns k. A packet longer than
+   * one descriptor carries, or asking for segmentation (MBUF_TSO), goes as a TSO packet: a context descriptor and its
+   * buffer in chunks; one that cannot (no segmentation asked, or no TCP checksum request) ends the burst there.
+   */
   txBurst(bufs: Uint32Array, n: number): number {
     const tx = this.tx as TxQueue;
     this.reclaim();
-    const k = Math.min(n, tx.free);
     const meta = this.pool.meta;
     const bs = this.pool.bufSize;
-    for (let i = 0; i < k; i++) {
-      const b = bufs[i] ?? 0;
+    let free = tx.free;
+    let k = 0;
+    for (; k < n && free > 0; k++) {
+      const b = bufs[k] ?? 0;
       const m = b * MBUF_META_WORDS;
       const off = b * bs + (meta[m + MBUF_OFF] ?? 0);
       const len = meta[m + MBUF_LEN] ?? 0;
       const flags = meta[m + MBUF_FLAGS] ?? 0;
-      if (flags === 0) tx.post(b, this.base + off, len);
-      else {
-        // A checksum request: the device fills the checksums in (net_iavfbe does; a VF does).
-        const cmd = offloadCmd(flags);
-        tx.post(b, this.base + off, len, cmd, cmd === 0 ? 0 : offloadOffset(flags, this.pool.bytes, off, len));
+      const mss = txTsoMss(meta[m + MBUF_TSO] ?? 0);
+      if (flags === 0 && len <= TX_MAX_BUF_SIZE) {
+        tx.post(b, this.base + off, len);
+        free--;
+        continue;
       }
+      // A checksum request: the device fills the checksums in (net_iavfbe does; a VF does).
+      const cmd = offloadCmd(flags);
+      const offset = cmd === 0 ? 0 : offloadOffset(flags, this.pool.bytes, off, len);
+      if (mss === 0 && len <= TX_MAX_BUF_SIZE) {
+        tx.post(b, this.base + off, len, cmd, offset);
+        free--;
+        continue;
+      }
+      const header = tsoHeader(flags, meta[m + MBUF_TSO] ?? 0);
+      if (mss === 0 || header === 0 || header >= len) break; // too long for one descriptor and not to be cut
+      const need = descriptorsFor(len, true);
+      if (need > free) break;
+      tx.postTso(b, this.base + off, len, header, mss, cmd, offset);
+      free -= need;
     }
     if (k > 0) tx.kick();
     return k;

@@ -4,7 +4,7 @@
  * checksum, IPv6), CMD.L4T (TCP, UDP, SCTP) and OFFSET (MACLEN, IPLEN, L4LEN: TCP's from its data offset).
  */
 import { TxCmd, txOffsetField } from "@emu/iavf-common";
-import { TxL3, TxL4, txL2Len, txL3, txL3Len, txL4 } from "@emu/port/data";
+import { TxL3, TxL4, txL2Len, txL3, txL3Len, txL4, txTsoL4Len } from "@emu/port/data";
 
 const IIPT = [0, TxCmd.IIPT_IPV4, TxCmd.IIPT_IPV4_CSUM, TxCmd.IIPT_IPV6];
 const L4T = [0, TxCmd.L4T_TCP, TxCmd.L4T_UDP, TxCmd.L4T_SCTP];
@@ -31,4 +31,14 @@ export function offloadOffset(flags: number, bytes: Uint8Array, at: number, leng
           ? 12
           : 0;
   return txOffsetField(l2, txL3(flags) === TxL3.NONE ? 0 : l3, l4Len);
+}
+
+/**
+ * The headers a TSO packet's segments each start with (L2 + L3 + the TCP header of the MBUF_TSO word), or 0 when the
+ * request is not one the device can cut: TCP over IPv4 or IPv6, with a TCP header of 20 bytes or more.
+ */
+export function tsoHeader(flags: number, tso: number): number {
+  const l4Len = txTsoL4Len(tso);
+  if (txL4(flags) !== TxL4.TCP || txL3(flags) === TxL3.NONE || l4Len < 20) return 0;
+  return txL2Len(flags) + txL3Len(flags) + l4Len;
 }
