@@ -31,6 +31,8 @@ export interface TestpmdOptions {
   readonly autoStart: boolean;
   readonly txpkts: number;
   readonly totalMbufs: number;
+  /** Bytes of packet data a pool buffer holds (its data room; the headroom comes on top). */
+  readonly mbufSize: number;
   readonly flows: number;
   /** txonly (and tx_first) vary the source address packet by packet (DPDK's --txonly-multi-flow). */
   readonly txonlyMultiFlow: boolean;
@@ -142,6 +144,9 @@ const APP_VALUED: Readonly<Record<string, Setter>> = {
   "--total-num-mbufs": (o, v) => {
     o.totalMbufs = int("--total-num-mbufs", 1024, 1_900_000)(v);
   },
+  "--mbuf-size": (o, v) => {
+    o.mbufSize = int("--mbuf-size", 2048, 65535)(v);
+  },
   "--flowgen-flows": (o, v) => {
     o.flows = int("--flowgen-flows", 1, 65536)(v);
   },
@@ -196,6 +201,7 @@ function defaults(): Mutable {
     autoStart: false,
     txpkts: 64,
     totalMbufs: 0,
+    mbufSize: 2048,
     flows: 1024,
     txonlyMultiFlow: false,
     help: false,
@@ -273,6 +279,7 @@ testpmd options:
   --tx-first              send a burst on every stream before forwarding
   --stats-period <s>      without -i: show port statistics every s seconds
   --total-num-mbufs <n>   packet buffers in the pool (default: enough for the ports)
+  --mbuf-size <n>         packet data a buffer holds, 2048..65535 (default 2048; 65535 for net_tap's tso=1)
   --flowgen-flows <n>     flows of flowgen mode (default 1024)
   --txonly-multi-flow     txonly and tx_first vary the IPv4 source per packet (flows spread over RSS queues)
 `;

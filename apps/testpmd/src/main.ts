@@ -101,7 +101,7 @@ async function setup(
   else if (o.forwardMode !== "io") out(`Set ${o.forwardMode} packet forwarding mode\n`);
   if (o.autoStart) out("Auto-start selected\n");
   const n = poolSize(o);
-  const pool = MbufPool.create(`${o.filePrefix}:mb_pool_0`, { count: n });
+  const pool = MbufPool.create(`${o.filePrefix}:mb_pool_0`, { count: n, dataRoom: o.mbufSize });
   out(`testpmd: create a new mbuf pool <mb_pool_0>: n=${n}, size=${pool.bufSize}, socket=0\n`);
   let fwd: Forwarding | undefined;
   const app = new Testpmd(o, registry, emudev, pool, out, () => fwd?.running ?? false, addressClaims);

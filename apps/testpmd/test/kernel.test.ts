@@ -21,19 +21,23 @@ async function tcpChecksumErrors(pid: number): Promise<number> {
 }
 
 /**
- * B pings A and sends it `bytes` of TCP through the NIC; `offloadB` gives B's TAP checksum offload (offload=1): its
- * kernel leaves the checksums of what it sends to the NIC. Returns A's net_iavfbe port info and the TCP checksum
- * errors A's kernel counted.
+ * B pings A and sends it `bytes` of TCP through the NIC; `tapB` are the devargs of B's TAP after its name (e.g.
+ * ",offload=1": B's kernel leaves the checksums of what it sends to the NIC), `appB` B's app options. Returns A's
+ * net_iavfbe port info and the TCP checksum errors A's kernel counted.
  */
-async function kernelToKernel(bytes: number, offloadB: boolean) {
+async function kernelToKernel(bytes: number, tapB = "", appB: string[] = []) {
   const sock = join(tempDir({ prefix: "nic-kernel-" }), "x.sock");
   const a = await testpmdIn(
     ["--vdev", `emu_iavf0,sock=${sock},queues=1`, "--vdev", "net_tap0,iface=emuA"],
     NS,
     "net_iavfbe,emu=emu_iavf0",
   );
-  const tapB = `net_tap0,iface=emuB${offloadB ? ",offload=1" : ""}`;
-  const b = await testpmdIn(["--vdev", `net_iavf_client0,path=${sock}`, "--vdev", tapB, "--no-pci"], NS);
+  const b = await testpmdIn(
+    ["--vdev", `net_iavf_client0,path=${sock}`, "--vdev", `net_tap0,iface=emuB${tapB}`, "--no-pci"],
+    NS,
+    undefined,
+    appB,
+  );
   await a.ask("start");
   await b.ask("start");
   await inNs(a.pid, "ip", "addr", "add", "10.77.0.1/24", "dev", "emuA");
@@ -58,7 +62,7 @@ async function kernelToKernel(bytes: number, offloadB: boolean) {
 
 describe.skipIf(!usable)(usable ? "the kernel at both ends" : "the kernel at both ends (skipped: not root)", () => {
   it("one namespace's kernel pings the other's through the emulated NIC, and 4 MiB of TCP arrive byte-exact", async () => {
-    const { infoA, csumErrorsA } = await kernelToKernel(4 * 1024 * 1024, false);
+    const { infoA, csumErrorsA } = await kernelToKernel(4 * 1024 * 1024);
     expect(infoA).toContain("checksums filled in 0 frames");
     expect(csumErrorsA).toBe(0);
   }, 120_000); // two testpmd processes, namespaces and a TCP transfer: slow on a loaded machine
@@ -66,9 +70,22 @@ describe.skipIf(!usable)(usable ? "the kernel at both ends" : "the kernel at bot
   it("with B's kernel leaving its checksums to the NIC (B's TAP offload=1), the device fills them in: TCP arrives byte-exact", async () => {
     // B's kernel sends TCP with CHECKSUM_PARTIAL; net_tap hands the request on, net_iavf_client asks the device
     // (CMD.IIPT, CMD.L4T, OFFSET) and net_iavfbe computes the checksums that A's kernel then checks.
-    const { infoA, csumErrorsA } = await kernelToKernel(4 * 1024 * 1024, true);
+    const { infoA, csumErrorsA } = await kernelToKernel(4 * 1024 * 1024, ",offload=1");
     const filled = Number(/checksums filled in (\d+) frames/.exec(infoA)?.[1]);
     expect(filled).toBeGreaterThan(2000); // (4 MiB is about 2900 full-sized segments, each with its checksum asked)
+    expect(csumErrorsA).toBe(0);
+  }, 120_000);
+
+  it("with B's kernel leaving TCP segmentation to the NIC too (tso=1): the device cuts its 64 KiB packets, byte-exact", async () => {
+    // B's kernel sends TCP packets of up to 64 KiB (TUN_F_TSO4): net_tap hands them on whole in 64 KiB buffers
+    // (--mbuf-size=65535) with a segmentation request, net_iavf_client writes a context descriptor (CMD.TSO, TSO_LEN,
+    // MSS) and the buffer in 12 KiB chunks, and net_iavfbe cuts the segments that A's kernel receives.
+    const { infoA, csumErrorsA } = await kernelToKernel(8 * 1024 * 1024, ",offload=1,tso=1", [
+      "--mbuf-size=65535",
+      "--total-num-mbufs=4096",
+    ]);
+    const tso = Number(/TSO (\d+) packets/.exec(infoA)?.[1]);
+    expect(tso).toBeGreaterThan(10);
     expect(csumErrorsA).toBe(0);
   }, 120_000);
 });
