@@ -150,6 +150,17 @@ describe("TxQueue", () => {
     expect(state.ids[0]).toBe(4);
   });
 
+  it("restarting a ring that has wrapped hands back each buffer once (it packed them in place, over unread slots)", () => {
+    const state = RingState.create(SIZE);
+    state.ids.set([100, 101, 102, 103, 104, 105, 106, 107]);
+    state.iovas.set([0, 1, 2, 3, 4, 5, 6, 7].map((i) => 0x1000 * i));
+    state.ntc = 6;
+    state.ntu = 3;
+    expect(state.restart()).toBe(5);
+    expect([...state.ids.subarray(0, 5)]).toEqual([106, 107, 100, 101, 102]);
+    expect([...state.iovas.subarray(0, 5)]).toEqual([0x6000, 0x7000, 0, 0x1000, 0x2000]);
+  });
+
   it("a ring state carries on in another thread's view, and restarts after a reset's generation bump", () => {
     const a = RingState.create(SIZE);
     a.ntu = 5;

@@ -102,16 +102,23 @@ export class RingState {
     Atomics.store(this.header, NTC, this.ntc);
   }
 
-  /** Starts the ring over (the device's head is 0 again); returns how many buffers were in flight (ids[0..n)). */
+  /**
+   * Starts the ring over (the device's head is 0 again); returns how many buffers were in flight (ids[0..n), iovas
+   * beside). The slots are read before any is written: packed in place, a ring that had wrapped (next-to-clean after
+   * next-to-use) overwrote its first slots before reading them, freeing some buffers twice and losing others.
+   */
   restart(): number {
-    let n = 0;
+    const ids: number[] = [];
+    const iovas: number[] = [];
     for (let i = this.ntc; i !== this.ntu; i = (i + 1) % this.size) {
       const id = this.ids[i] ?? 0;
       if (id === NO_BUFFER) continue;
-      this.ids[n] = id;
-      this.iovas[n] = this.iovas[i] ?? 0;
-      n++;
+      ids.push(id);
+      iovas.push(this.iovas[i] ?? 0);
     }
+    const n = ids.length;
+    this.ids.set(ids);
+    this.iovas.set(iovas);
     this.ntu = 0;
     this.ntc = 0;
     this.save();

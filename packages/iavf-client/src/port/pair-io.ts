@@ -18,7 +18,7 @@ import {
 import type { RingState } from "../datapath/ring-state.js";
 import type { RxQueue } from "../datapath/rx-queue.js";
 import { descriptorsFor, type TxQueue } from "../datapath/tx-queue.js";
-import { offloadCmd, offloadOffset, tsoHeader } from "./tx-offload.js";
+import { offloadCmd, offloadOffset, prepareTso, TSO_MSS_MAX, TSO_MSS_MIN, tsoCmd, tsoHeader } from "./tx-offload.js";
 
 /** Buffers posted (and TX completions reclaimed) per refill. */
 const BATCH = 32;
@@ -141,10 +141,12 @@ export class PairIo {
         continue;
       }
       const header = tsoHeader(flags, meta[m + MBUF_TSO] ?? 0);
-      if (mss === 0 || header === 0 || header >= len) break; // too long for one descriptor and not to be cut
+      // Too long for one descriptor and not to be cut, or an MSS a VF does not take: not sent (the caller drops it).
+      if (header === 0 || header >= len || mss < TSO_MSS_MIN || mss > TSO_MSS_MAX) break;
       const need = descriptorsFor(len, true);
       if (need > free) break;
-      tx.postTso(b, this.base + off, len, header, mss, cmd, offset);
+      prepareTso(this.pool.bytes, off, len, flags);
+      tx.postTso(b, this.base + off, len, header, mss, tsoCmd(cmd), offset);
       free -= need;
     }
     if (k > 0) tx.kick();
