@@ -28,11 +28,18 @@ export interface TestpmdIo extends CliIo {
 
 const MAX_POOL = 1_900_000;
 
-/** Enough buffers to fill every queue of 8 ports, the lcores' caches and some in flight. */
+/** The most memory the default pool takes (large `--mbuf-size` buffers make fewer of them). */
+const DEFAULT_POOL_BYTES = 2 ** 30;
+
+/**
+ * Enough buffers to fill every queue of 8 ports, the lcores' caches and some in flight — at most 1 GiB of them (a
+ * pool of 64 KiB buffers then has 16 thousand).
+ */
 function poolSize(o: TestpmdOptions): number {
   if (o.totalMbufs > 0) return o.totalMbufs;
   const perPort = o.rxq * Math.max(o.rxd, 1024) + o.txq * Math.max(o.txd, 1024);
-  return Math.min(MAX_POOL, 8 * perPort + 1024 * o.lcores.length + 8192);
+  const wanted = Math.min(MAX_POOL, 8 * perPort + 1024 * o.lcores.length + 8192);
+  return Math.min(wanted, Math.floor(DEFAULT_POOL_BYTES / (o.mbufSize + 128)));
 }
 
 function waitForLine(stdin: NodeJS.ReadableStream, signal: AbortSignal | undefined): Promise<void> {
