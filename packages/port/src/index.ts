@@ -38,6 +38,9 @@ export {
   type MbufPoolOptions,
 } from "./mbuf-pool.js";
 export {
+  finishChecksums,
+  finishIpv4Header,
+  finishL4,
   TxL3,
   TxL4,
   txChecksumFlags,

@@ -3,11 +3,13 @@
 // buffer's MBUF_FLAGS word (0 after `alloc`: no request). The convention is Linux's CHECKSUM_PARTIAL and DPDK's
 // for Intel NICs: the L4 checksum field holds the pseudo-header's sum, so a port that finishes the checksum sums from
 // the L4 header to the end and stores the complement; one that recomputes it whole (a NIC, net_iavfbe) gets the same.
-// A port that cannot finish it sends the packet as it is: forward such packets only to ports that do
-// (`net_iavf_client`, whose device computes them; `net_tap` with `offload=1`, whose kernel does).
+// A port that cannot hand the request on finishes it in software before the packet leaves (`finishChecksums`, as the
+// kernel's `skb_checksum_help`): net_iavfbe towards its guest, net_pcap into its file, net_tap without offload.
 // A TCP packet longer than the wire takes may also ask to be cut into segments (TSO, DPDK's `RTE_MBUF_F_TX_TCP_SEG`
 // with `tso_segsz` and `l4_len`): the MSS and the TCP header's length in the MBUF_TSO word, beside a TCP checksum
 // request; as in Linux's TSO, the IP lengths and checksums are the sender's to make again per segment.
+
+import { crc32c, inetChecksum } from "./checksum.js";
 
 /** The L4 checksum asked for (bits 1:0 of the flags). */
 export const TxL4 = { NONE: 0, TCP: 1, UDP: 2, SCTP: 3 } as const;
@@ -45,3 +47,46 @@ export function txTsoWord(mss: number, l4Len: number): number {
 export const txTsoMss = (word: number): number => word & 0xffff;
 /** The TCP header's length in a segmentation request. */
 export const txTsoL4Len = (word: number): number => (word >>> 16) & 0xff;
+
+/** Computes the IPv4 header checksum a request asks for (TxL3.IPV4_CSUM) in the frame b[at, at + len). */
+export function finishIpv4Header(b: Uint8Array, at: number, len: number, flags: number): void {
+  const l3Len = txL3Len(flags);
+  if (txL3(flags) !== TxL3.IPV4_CSUM || l3Len < 20 || txL2Len(flags) + l3Len > len) return;
+  const ip = at + txL2Len(flags);
+  b[ip + 10] = 0;
+  b[ip + 11] = 0;
+  const c = inetChecksum(b, ip, l3Len);
+  b[ip + 10] = c >>> 8;
+  b[ip + 11] = c & 0xff;
+}
+
+/**
+ * Computes the L4 checksum a request asks for in the frame b[at, at + len): TCP's and UDP's from the seed in their
+ * field (the sum from the L4 header to the frame's end, complemented; UDP's 0 sent as 0xffff), SCTP's CRC32c. A
+ * request whose headers do not fit the frame is not followed.
+ */
+export function finishL4(b: Uint8Array, at: number, len: number, flags: number): void {
+  const l4 = txL4(flags);
+  const start = txL2Len(flags) + txL3Len(flags);
+  if (l4 === TxL4.NONE || start + txL4ChecksumAt(l4) + (l4 === TxL4.SCTP ? 4 : 2) > len) return;
+  const h = at + start;
+  if (l4 === TxL4.SCTP) {
+    b.fill(0, h + 8, h + 12);
+    const c = crc32c(b, h, len - start);
+    b[h + 8] = c & 0xff;
+    b[h + 9] = (c >>> 8) & 0xff;
+    b[h + 10] = (c >>> 16) & 0xff;
+    b[h + 11] = c >>> 24;
+    return;
+  }
+  const field = h + txL4ChecksumAt(l4);
+  const c = inetChecksum(b, h, len - start) || (l4 === TxL4.UDP ? 0xffff : 0);
+  b[field] = c >>> 8;
+  b[field + 1] = c & 0xff;
+}
+
+/** Finishes a checksum request in software (the IPv4 header's, then the L4 one), as the kernel's skb_checksum_help. */
+export function finishChecksums(b: Uint8Array, at: number, len: number, flags: number): void {
+  finishIpv4Header(b, at, len, flags);
+  finishL4(b, at, len, flags);
+}

@@ -1,7 +1,8 @@
 // Appending sent packets to a pcap file through a write buffer, flushed when full, when idle and at close.
 import { closeSync, openSync, writeSync } from "node:fs";
 import type { PortDataEnv } from "../../driver.js";
-import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "../../mbuf-pool.js";
+import { MBUF_FLAGS, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "../../mbuf-pool.js";
+import { finishChecksums } from "../../offload.js";
 import { PCAP_RECORD_HEADER_SIZE, writePcapRecordHeader } from "../../pcap-format.js";
 
 const CHUNK = 256 * 1024;
@@ -33,6 +34,9 @@ export class PcapWriter {
       if (this.#used + PCAP_RECORD_HEADER_SIZE + incl > CHUNK) this.flush();
       writePcapRecordHeader(this.#view, this.#used, seconds, micros, incl, len);
       const at = b * pool.bufSize + meta[b * MBUF_META_WORDS + MBUF_OFF]!;
+      // The file holds what the wire would: a checksum left to the port is finished first.
+      const flags = meta[b * MBUF_META_WORDS + MBUF_FLAGS]!;
+      if (flags !== 0) finishChecksums(pool.bytes, at, len, flags);
       this.#buf.set(pool.bytes.subarray(at, at + incl), this.#used + PCAP_RECORD_HEADER_SIZE);
       this.#used += PCAP_RECORD_HEADER_SIZE + incl;
     }

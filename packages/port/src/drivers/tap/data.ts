@@ -4,6 +4,7 @@
 import { readFd, writeFd } from "@emu/sys";
 import type { PortDataDriver, PortDataEnv } from "../../driver.js";
 import { MBUF_FLAGS, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF, MBUF_TSO } from "../../mbuf-pool.js";
+import { finishChecksums } from "../../offload.js";
 import type { TapParams } from "./control.js";
 import { putVnetHeader, takeVnetHeader, VNET_HDR, vnetTsoWord } from "./vnet-header.js";
 
@@ -65,10 +66,11 @@ export function openPortData(params: unknown, env: PortDataEnv): PortDataDriver 
         const len = meta[m + MBUF_LEN]!;
         let sent: number;
         try {
+          const flags = meta[m + MBUF_FLAGS]!;
           if (offload) {
             if (off < hdr) throw new Error("no headroom for the virtio-net header");
-            putVnetHeader(bytes, at - hdr, len, meta[m + MBUF_FLAGS]!, meta[m + MBUF_TSO]!);
-          }
+            putVnetHeader(bytes, at - hdr, len, flags, meta[m + MBUF_TSO]!);
+          } else if (flags !== 0) finishChecksums(bytes, at, len, flags); // no offload: the kernel gets them finished
           sent = writeFd(fd, bytes, at - hdr, len + hdr);
         } catch {
           env.count("oerrors", queue, 1); // e.g. EIO: this frame and the rest stay the caller's (it drops them)

@@ -3,8 +3,10 @@
 // its meaning for a port: with checksum offload (TUN_F_CSUM, no segmentation offered) the kernel sends a packet with
 // NEEDS_CSUM, its L4 checksum field holding the pseudo-header's sum and to be finished from csum_start to the end;
 // and it takes ours the same way. Translated to and from the buffer's checksum request (../../offload.ts).
-import { crc32c, inetChecksum } from "../../checksum.js";
+import { inetChecksum } from "../../checksum.js";
 import {
+  finishIpv4Header,
+  finishL4,
   TxL3,
   TxL4,
   txChecksumFlags,
@@ -92,24 +94,11 @@ export function putVnetHeader(b: Uint8Array, h: number, len: number, flags: numb
   b.fill(0, h, h + VNET_HDR);
   const l4 = txL4(flags);
   const f = h + VNET_HDR;
-  const ip = f + txL2Len(flags);
   const start = txL2Len(flags) + txL3Len(flags);
-  if (txL3(flags) === TxL3.IPV4_CSUM && txL3Len(flags) >= 20 && start <= len) {
-    b[ip + 10] = 0;
-    b[ip + 11] = 0;
-    const c = inetChecksum(b, ip, txL3Len(flags));
-    b[ip + 10] = c >>> 8;
-    b[ip + 11] = c & 0xff;
-  }
+  finishIpv4Header(b, f, len, flags);
   if (l4 === TxL4.NONE || start + txL4ChecksumAt(l4) + (l4 === TxL4.SCTP ? 4 : 2) > len) return;
   if (l4 === TxL4.SCTP) {
-    const at = f + start + 8;
-    b.fill(0, at, at + 4);
-    const c = crc32c(b, f + start, len - start);
-    b[at] = c & 0xff;
-    b[at + 1] = (c >>> 8) & 0xff;
-    b[at + 2] = (c >>> 16) & 0xff;
-    b[at + 3] = c >>> 24;
+    finishL4(b, f, len, flags);
     return;
   }
   b[h] = NEEDS_CSUM;
