@@ -12,7 +12,7 @@
 import { RxError, RxStatus, rxWritebackWord, writeRxWritebackBody } from "@emu/iavf-common";
 import { rxQueueId } from "@emu/iavf-emu";
 import type { PortDataEnv } from "@emu/port/data";
-import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
+import { finishChecksums, MBUF_FLAGS, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
 import { CopyBatch } from "@emu/sys";
 import { type Classified, classify, newClassified } from "../classify.js";
 import { AT, Q_BAD_TAIL, Q_HEAD, Q_LOCK, STAT } from "../layout.js";
@@ -97,6 +97,10 @@ export class GuestRx {
       const b = bufs[i]!;
       const at = b * bufSize + meta[b * MBUF_META_WORDS + MBUF_OFF]!;
       const len = meta[b * MBUF_META_WORDS + MBUF_LEN]!;
+      // A checksum left to the port (e.g. by a kernel behind net_tap with offload=1) is finished: the guest gets
+      // frames as a wire carries them (it is told nothing of checksums: L3L4P stays 0).
+      const request = meta[b * MBUF_META_WORDS + MBUF_FLAGS]!;
+      if (request !== 0) finishChecksums(bytes, at, len, request);
       const c = classify(bytes, at, len, cls);
       if (len < 14 || !s.accepts(bytes, at, c.vlan)) {
         s.count(STAT.filtered);
