@@ -47,3 +47,22 @@ export function crc32c(b: Uint8Array, at: number, len: number): number {
   for (let i = at, end = at + len; i < end; i++) c = CRC32C[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+/** Makes the IPv4 header at b[ip, ip + ipLen)'s checksum (its field zeroed, then the header's Internet checksum). */
+export function putIpv4HeaderChecksum(b: Uint8Array, ip: number, ipLen: number): void {
+  b[ip + 10] = 0;
+  b[ip + 11] = 0;
+  const c = inetChecksum(b, ip, ipLen);
+  b[ip + 10] = c >>> 8;
+  b[ip + 11] = c & 0xff;
+}
+
+/** Makes the SCTP packet at b[at, at + len)'s CRC32c (its field zeroed, then stored least significant byte first). */
+export function putSctpChecksum(b: Uint8Array, at: number, len: number): void {
+  b.fill(0, at + 8, at + 12);
+  const c = crc32c(b, at, len);
+  b[at + 8] = c & 0xff;
+  b[at + 9] = (c >>> 8) & 0xff;
+  b[at + 10] = (c >>> 16) & 0xff;
+  b[at + 11] = c >>> 24;
+}

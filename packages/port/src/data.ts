@@ -2,7 +2,14 @@
  * @emu/port/data — what a worker thread imports to run ports' data halves: the packet-buffer pool, rings, and
  * `openPortData`. Lighter than the main entry (no registry, no drivers' control halves).
  */
-export { crc32c, foldSum, inetChecksum, onesSum } from "./checksum.js";
+export {
+  crc32c,
+  foldSum,
+  inetChecksum,
+  onesSum,
+  putIpv4HeaderChecksum,
+  putSctpChecksum,
+} from "./checksum.js";
 export type { DriverCounter, PortDataDriver, PortDataEnv, PortDataFactory } from "./driver.js";
 export {
   MBUF_FLAGS,

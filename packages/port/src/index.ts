@@ -2,7 +2,14 @@
  * @emu/port — an ethdev-like port layer: ports made from devargs by registered drivers, zero-copy packet buffers in
  * shared memory, per-queue bursts run in worker threads, statistics in shared counters.
  */
-export { crc32c, foldSum, inetChecksum, onesSum } from "./checksum.js";
+export {
+  crc32c,
+  foldSum,
+  inetChecksum,
+  onesSum,
+  putIpv4HeaderChecksum,
+  putSctpChecksum,
+} from "./checksum.js";
 export { parsePortDevargs, readPortArgs } from "./devargs.js";
 export {
   type DeviceCounters,

@@ -9,7 +9,7 @@
 // with `tso_segsz` and `l4_len`): the MSS and the TCP header's length in the MBUF_TSO word, beside a TCP checksum
 // request; as in Linux's TSO, the IP lengths and checksums are the sender's to make again per segment.
 
-import { crc32c, inetChecksum } from "./checksum.js";
+import { inetChecksum, putIpv4HeaderChecksum, putSctpChecksum } from "./checksum.js";
 
 /** The L4 checksum asked for (bits 1:0 of the flags). */
 export const TxL4 = { NONE: 0, TCP: 1, UDP: 2, SCTP: 3 } as const;
@@ -52,12 +52,7 @@ export const txTsoL4Len = (word: number): number => (word >>> 16) & 0xff;
 export function finishIpv4Header(b: Uint8Array, at: number, len: number, flags: number): void {
   const l3Len = txL3Len(flags);
   if (txL3(flags) !== TxL3.IPV4_CSUM || l3Len < 20 || txL2Len(flags) + l3Len > len) return;
-  const ip = at + txL2Len(flags);
-  b[ip + 10] = 0;
-  b[ip + 11] = 0;
-  const c = inetChecksum(b, ip, l3Len);
-  b[ip + 10] = c >>> 8;
-  b[ip + 11] = c & 0xff;
+  putIpv4HeaderChecksum(b, at + txL2Len(flags), l3Len);
 }
 
 /**
@@ -71,12 +66,7 @@ export function finishL4(b: Uint8Array, at: number, len: number, flags: number):
   if (l4 === TxL4.NONE || start + txL4ChecksumAt(l4) + (l4 === TxL4.SCTP ? 4 : 2) > len) return;
   const h = at + start;
   if (l4 === TxL4.SCTP) {
-    b.fill(0, h + 8, h + 12);
-    const c = crc32c(b, h, len - start);
-    b[h + 8] = c & 0xff;
-    b[h + 9] = (c >>> 8) & 0xff;
-    b[h + 10] = (c >>> 16) & 0xff;
-    b[h + 11] = c >>> 24;
+    putSctpChecksum(b, h, len - start);
     return;
   }
   const field = h + txL4ChecksumAt(l4);

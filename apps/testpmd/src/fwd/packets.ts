@@ -2,7 +2,7 @@
 // to 198.18.0.2 (the benchmarking range), UDP port 9 to 9, TTL 64, a zero payload. Flowgen varies the destination
 // address over its flows: 198.18.0.2 + flow; txonly with --txonly-multi-flow the source: 198.18.0.1 + flow (DPDK varies
 // the source too). Header checksums are real, so a kernel or tshark accepts them.
-import { inetChecksum } from "@emu/port/data";
+import { putIpv4HeaderChecksum } from "@emu/port/data";
 
 const ETH_HLEN = 14;
 const IP_HLEN = 20;
@@ -37,9 +37,7 @@ export function udpTemplate(length: number, dst: Uint8Array, src: Uint8Array): U
   f[ip + 9] = 17; // UDP
   put32(f, ip + 12, IP_SRC);
   put32(f, ip + 16, IP_DST);
-  const sum = inetChecksum(f, ip, IP_HLEN);
-  f[IP_CSUM_AT] = sum >> 8;
-  f[IP_CSUM_AT + 1] = sum & 0xff;
+  putIpv4HeaderChecksum(f, ip, IP_HLEN);
   const udp = ip + IP_HLEN;
   f[udp + 1] = 9;
   f[udp + 3] = 9;

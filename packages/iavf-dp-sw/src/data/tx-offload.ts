@@ -8,7 +8,7 @@
 // IPv4 total length and identification (+1 per segment) or the IPv6 payload length, the TCP sequence number (+MSS per
 // segment) and flags (FIN and PSH only on the last, CWR only on the first) rewritten, then its checksums.
 import { TxCmd, txOffsetIpLen, txOffsetL4Len, txOffsetMacLen } from "@emu/iavf-common";
-import { crc32c, inetChecksum, onesSum } from "@emu/port/data";
+import { inetChecksum, onesSum, putIpv4HeaderChecksum, putSctpChecksum } from "@emu/port/data";
 
 /** The offload fields of a DATA descriptor's QW1 low word (CMD starts at bit 4): IIPT and L4T. */
 export const OFFLOAD_BITS = (TxCmd.IIPT_MASK | TxCmd.L4T_MASK) << 4;
@@ -123,21 +123,13 @@ export class TxOffload {
   /** Fills in the checksums asked for in the frame b[at, at + len) (`ipv4` also the IPv4 header's). */
   checksum(b: Uint8Array, at: number, len: number, ipv4 = this.iipt === TxCmd.IIPT_IPV4_CSUM): void {
     const ip = at + this.ip;
-    if (ipv4) {
-      put16(b, ip + 10, 0);
-      put16(b, ip + 10, inetChecksum(b, ip, this.ipLen));
-    }
+    if (ipv4) putIpv4HeaderChecksum(b, ip, this.ipLen);
     const l4t = this.l4t;
     if (l4t === 0) return;
     const l4 = at + this.l4;
     const l4Bytes = this.l4Bytes(b, ip, len, l4t);
     if (l4t === TxCmd.L4T_SCTP) {
-      b.fill(0, l4 + 8, l4 + 12);
-      const crc = crc32c(b, l4, l4Bytes);
-      b[l4 + 8] = crc & 0xff;
-      b[l4 + 9] = (crc >>> 8) & 0xff;
-      b[l4 + 10] = (crc >>> 16) & 0xff;
-      b[l4 + 11] = crc >>> 24;
+      putSctpChecksum(b, l4, l4Bytes);
       return;
     }
     const tcp = l4t === TxCmd.L4T_TCP;
