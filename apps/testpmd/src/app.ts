@@ -6,7 +6,7 @@ import { isPortError, type MbufPool, type Port, type PortRegistry } from "@emu/p
 import { isVfioDeviceError, parseAddress } from "@emu/vfio-device";
 import type { TestpmdOptions } from "./args.js";
 import type { FwdMode } from "./fwd/modes-list.js";
-import { portInfo, portSummary } from "./views/ports.js";
+import { portInfo, portSummary, rssHash } from "./views/ports.js";
 import { nicStats, type Throughput } from "./views/stats.js";
 
 /** Settings `set` commands change. */
@@ -174,6 +174,9 @@ export class Testpmd {
         pool: this.pool,
         rxQueues: o.rxq,
         txQueues: o.txq,
+        // testpmd's init_port_config: RSS only where there are several RX queues to spread over, of the types the
+        // port can hash.
+        rssHf: o.rxq > 1 ? o.rssHf & port.info().rssHfCapa : 0,
         ...(o.rxd > 0 ? { rxDesc: o.rxd } : {}),
         ...(o.txd > 0 ? { txDesc: o.txd } : {}),
       });
@@ -241,6 +244,10 @@ export class Testpmd {
 
   showInfo(id: number): void {
     this.out(portInfo(id, this.ports[id]!.info()));
+  }
+
+  showRssHash(id: number): void {
+    this.out(rssHash(this.ports[id]!.info()));
   }
 
   showSummary(ids: readonly number[]): void {

@@ -1,5 +1,6 @@
 // The command line, as DPDK's testpmd reads it: EAL options, then `--`, then the application's options.
 import { availableParallelism } from "node:os";
+import { RSS_IP, RSS_UDP } from "@emu/port";
 import { FWD_MODES, type FwdMode } from "./fwd/modes-list.js";
 import { type Lcore, parseLcores } from "./lcores.js";
 import { UsageError } from "./usage-error.js";
@@ -36,6 +37,11 @@ export interface TestpmdOptions {
   readonly flows: number;
   /** txonly (and tx_first) vary the source address packet by packet (DPDK's --txonly-multi-flow). */
   readonly txonlyMultiFlow: boolean;
+  /**
+   * What RSS hashes on a port with several RX queues (`RssHf` bits, DPDK's rss_hf: RSS_IP by default, --rss-udp,
+   * --disable-rss for 0); a port with one RX queue hashes nothing, as testpmd configures it.
+   */
+  readonly rssHf: number;
   readonly help: boolean;
   readonly version: boolean;
 }
@@ -155,6 +161,15 @@ const APP_FLAGS: Readonly<Record<string, (o: Mutable) => void>> = {
   "--txonly-multi-flow": (o) => {
     o.txonlyMultiFlow = true;
   },
+  "--rss-ip": (o) => {
+    o.rssHf = RSS_IP;
+  },
+  "--rss-udp": (o) => {
+    o.rssHf = RSS_UDP;
+  },
+  "--disable-rss": (o) => {
+    o.rssHf = 0;
+  },
   "-i": (o) => {
     o.interactive = true;
   },
@@ -204,6 +219,7 @@ function defaults(): Mutable {
     mbufSize: 2048,
     flows: 1024,
     txonlyMultiFlow: false,
+    rssHf: RSS_IP,
     help: false,
     version: false,
   };
@@ -282,4 +298,6 @@ testpmd options:
   --mbuf-size <n>         packet data a buffer holds, 2048..65535 (default 2048; 65535 for net_tap's tso=1)
   --flowgen-flows <n>     flows of flowgen mode (default 1024)
   --txonly-multi-flow     txonly and tx_first vary the IPv4 source per packet (flows spread over RSS queues)
+  --rss-ip, --rss-udp     what RSS hashes with several RX queues: IP (default) or UDP; with one, nothing
+  --disable-rss           no RSS hashing
 `;

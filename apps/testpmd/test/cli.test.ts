@@ -189,6 +189,8 @@ describe("the prompt", () => {
     expect(await s.ask("xyzzy plugh")).toBe("Command not found\n");
     expect(await s.ask("set fwd bogus")).toBe("Bad arguments\nUsage: set fwd io|mac|macswap|rxonly|txonly|flowgen\n");
     expect(await s.ask("show port stats")).toBe("Bad arguments\nUsage: show port stats all|<port_id>\n");
+    expect(await s.ask("show port 0 rss")).toBe("Bad arguments\nUsage: show port <port_id> rss-hash\n");
+    expect(await s.ask("show port 0 rss-hash")).toBe("operation not supported by device\n"); // net_null
     expect(await s.ask("")).toBe("");
     await s.quit();
   });

@@ -22,6 +22,7 @@ describe("emu-testpmd", () => {
     expect(run(["--", "--rxq", "0"]).stderr).toMatch(/--rxq must be an integer from 1 to 1024, not "0"/);
     expect(run(["-l", "3-1"]).stderr).toMatch(/bad lcore "3-1"/);
     expect(run(["--", "--txpkts=64,64"]).stderr).toMatch(/multi-segment packets are not supported/);
+    expect(help.stdout).toContain("--disable-rss           no RSS hashing");
   });
 
   it("one lcore is not enough: testpmd needs a forwarding lcore", () => {

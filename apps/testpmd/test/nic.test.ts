@@ -91,6 +91,12 @@ describe("one queue pair", { timeout: 120_000 }, () => {
     expect(bRx.rx).toBeGreaterThan(20_000);
     const info = await a.ask("show port info 0");
     expect(info).toContain("Dropped (guest tx): bad address 0, bad length 0, bad type 0, oversize 0");
+    // One RX queue: testpmd asks for no RSS (DPDK's init_port_config), the VF is told so (SET_RSS_HENA 0) and the
+    // device hashes nothing.
+    expect(await b.ask("show port 0 rss-hash")).toBe("RSS disabled\n");
+    expect(info).toContain("Rss: off (the guest enabled no packet type)\n");
+    expect(await b.ask("show port info 0")).toContain("Supported RSS offload flow types:\n  ipv4\n  ipv4-frag\n");
+    expect(await a.ask("show port 0 rss-hash")).toBe("operation not supported by device\n");
   });
 
   it("io loop with tx_first: packets go round through both processes; what left one side arrived on the other", async () => {
@@ -106,6 +112,18 @@ describe("one queue pair", { timeout: 120_000 }, () => {
     expect(aStop.tx - bStop.rx).toBeGreaterThanOrEqual(0);
     expect(aStop.tx - bStop.rx).toBeLessThanOrEqual(1023);
     expect(bStop.tx).toBe(bStop.rx + 32); // the tx_first burst is still going round
+  });
+});
+
+describe("RSS as testpmd configures it", { timeout: 120_000 }, () => {
+  it("--rss-udp and --disable-rss reach the VF: the device hashes UDP only, or nothing", async () => {
+    const udp = await composition(2, { args: ["--rss-udp"] });
+    expect(await udp.b.ask("show port 0 rss-hash")).toBe("RSS functions:\n  ipv4-udp ipv6-udp\n");
+    // DPDK's iavf asks for UDP's three pctypes each; the device offers the plain ones
+    expect(await udp.a.ask("show port info 0")).toContain("Rss: 2 packet types hashed (HENA 0x20080000000)\n");
+    const none = await composition(2, { args: ["--disable-rss"] });
+    expect(await none.b.ask("show port 0 rss-hash")).toBe("RSS disabled\n");
+    expect(await none.a.ask("show port info 0")).toContain("Rss: off (the guest enabled no packet type)\n");
   });
 });
 
@@ -125,6 +143,11 @@ describe("four queue pairs", { timeout: 120_000 }, () => {
     const rxQueues = streams(bStop).map((s) => s.rx);
     expect(rxQueues).toHaveLength(4);
     for (const n of rxQueues) expect(n).toBeGreaterThan(1000); // every queue gets flows
+    // testpmd's default set, RSS_IP, which DPDK's iavf takes as every IPv4 and IPv6 type (the device's offer: 10)
+    expect(await b.ask("show port 0 rss-hash")).toBe(
+      "RSS functions:\n  ipv4 ipv4-frag ipv4-other ipv6 ipv6-frag ipv6-other\n",
+    );
+    expect(await a.ask("show port info 0")).toMatch(/Rss: 10 packet types hashed \(HENA 0x[0-9a-f]+\)\n/);
     expect(rxQueues.reduce((x, y) => x + y) + portSummary(bStop, 0).rxDropped).toBe(portSummary(aStop, 0).tx);
 
     await a.ask("clear port stats all");

@@ -156,12 +156,16 @@ export async function configurePromiscuous(ctx: DriverContext): Promise<void> {
   await ctx.mailbox.request(m.opcode, m.payload);
 }
 
-/** GET_RSS_HENA_CAPS, then SET_RSS_HENA with the offered part of Linux's default pctype set (all offered if none). */
+/**
+ * GET_RSS_HENA_CAPS, then SET_RSS_HENA with the offered part of the asked pctypes (`rssHena`: true is Linux's default
+ * set, and all offered if none of it is).
+ */
 async function setHena(ctx: DriverContext): Promise<void> {
   const caps = encodeVirtchnl({ kind: "GetRssHenaCapsRequest" });
   const r = await ctx.mailbox.request(caps.opcode, caps.payload);
   if (r.kind !== "GetRssHenaCapsReply") throw new IavfClientError("BadReply", `GET_RSS_HENA_CAPS answered ${r.kind}`);
-  const hena = r.hena & DEFAULT_RSS_HENA || r.hena;
+  const asked = ctx.options.rssHena;
+  const hena = asked === true ? r.hena & DEFAULT_RSS_HENA || r.hena : r.hena & (asked === false ? 0n : asked);
   const set = encodeVirtchnl({ kind: "SetRssHena", hena });
   await ctx.mailbox.request(set.opcode, set.payload);
 }
@@ -188,12 +192,13 @@ export async function configureRss(ctx: DriverContext): Promise<void> {
     ]) {
       await ctx.mailbox.request(m.opcode, m.payload);
     }
-    if (ctx.options.rssHena) await setHena(ctx);
+    if (ctx.options.rssHena !== false) await setHena(ctx);
     return;
   }
   if (granted(ctx, VfCap.OFFLOAD_RSS_AQ)) return;
-  await ctx.bar.write(vfqfHena(0), Number(DEFAULT_RSS_HENA & 0xffff_ffffn));
-  await ctx.bar.write(vfqfHena(1), Number(DEFAULT_RSS_HENA >> 32n));
+  const hena = typeof ctx.options.rssHena === "bigint" ? ctx.options.rssHena : DEFAULT_RSS_HENA;
+  await ctx.bar.write(vfqfHena(0), Number(hena & 0xffff_ffffn));
+  await ctx.bar.write(vfqfHena(1), Number(hena >> 32n));
   const word = (b: Uint8Array, i: number) =>
     (b[4 * i] ?? 0) | ((b[4 * i + 1] ?? 0) << 8) | ((b[4 * i + 2] ?? 0) << 16) | ((b[4 * i + 3] ?? 0) << 24);
   for (let i = 0; i <= keySize / 4; i++) await ctx.bar.write(vfqfHkey(i), word(ctx.rssKey, i));

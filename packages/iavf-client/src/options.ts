@@ -66,10 +66,12 @@ export interface IavfDriverOptions {
    */
   readonly ownBuffers?: boolean;
   /**
-   * After the key and LUT, GET_RSS_HENA_CAPS then SET_RSS_HENA with the offered pctypes of Linux's default set, as
-   * DPDK's configure does (default false: Linux leaves the hash set to the PF's default).
+   * After the key and LUT, GET_RSS_HENA_CAPS then SET_RSS_HENA, as DPDK's configure does: true sends the offered
+   * pctypes of Linux's default set; a bitmap (`RssPctype` bits) sends its offered part — 0n hashes nothing, as DPDK
+   * asks of a port with one RX queue (default false: nothing sent, Linux leaves the hash set to the PF's default).
+   * Without RSS_PF the bitmap (or Linux's default set) is written to VFQF_HENA instead.
    */
-  readonly rssHena?: boolean;
+  readonly rssHena?: boolean | bigint;
   /**
    * The RSS hash key, as many bytes as the VF's (GET_VF_RESOURCES rss_key_size with RSS_PF, else the 52 bytes of
    * VFQF_HKEY); default: a random key, as Linux's netdev_rss_key_fill and DPDK's iavf make. A fixed key makes the
@@ -104,7 +106,7 @@ export interface ResolvedOptions {
   readonly statsIntervalMs: number;
   readonly resetOnClose: boolean;
   readonly ownBuffers: boolean;
-  readonly rssHena: boolean;
+  readonly rssHena: boolean | bigint;
   readonly rssKey: Uint8Array | undefined;
   readonly promiscuous: boolean;
   readonly atqLength: number | undefined;
@@ -149,13 +151,19 @@ export function resolveOptions(o: IavfDriverOptions = {}): ResolvedOptions {
     statsIntervalMs: int(o.statsIntervalMs, 2000, "statsIntervalMs", 0, 600_000),
     resetOnClose: o.resetOnClose ?? true,
     ownBuffers: o.ownBuffers ?? true,
-    rssHena: o.rssHena ?? false,
+    rssHena: henaOf(o.rssHena),
     rssKey: rssKeyOf(o.rssKey),
     promiscuous: o.promiscuous ?? false,
     atqLength: o.adminq?.atqLength,
     arqLength: o.adminq?.arqLength,
     dma: o.dma ?? {},
   };
+}
+
+function henaOf(hena: boolean | bigint | undefined): boolean | bigint {
+  if (typeof hena === "bigint" && (hena < 0n || hena >= 1n << 64n))
+    throw new IavfClientError("InvalidArgument", `rssHena 0x${hena.toString(16)} is not a 64-bit pctype bitmap`);
+  return hena ?? false;
 }
 
 function rssKeyOf(key: Uint8Array | undefined): Uint8Array | undefined {

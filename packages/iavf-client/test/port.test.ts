@@ -1,7 +1,8 @@
 // net_iavf_client as @emu/port drives it (the data half opened here, as a forwarding thread would), against emu_iavf
 // served by another process with the test provider of fixtures/loop-server.ts.
 import { netIavfClient } from "@emu/iavf-client/port";
-import { MBUF_HASH, MBUF_META_WORDS, MbufPool, PortRegistry } from "@emu/port";
+import { DEFAULT_RSS_HENA, RssPctype as P } from "@emu/iavf-common";
+import { MBUF_HASH, MBUF_META_WORDS, MbufPool, PortRegistry, RssHf } from "@emu/port";
 import { afterThisTest, until } from "@emu/test-kit";
 import { expect, it } from "vitest";
 import { frame, hashOf, serveLoop } from "./fixtures/loop.js";
@@ -61,6 +62,33 @@ it("rss_key= sets the RSS key the VF hashes with (random without it); a key that
   const port = await ports.create(`net_iavf_client2,path=${short.sock},rss_key=${hex.slice(0, 80)}`);
   await port.configure({ pool, rxQueues: 1, txQueues: 1, rxDesc: 128, txDesc: 128 });
   await expect(port.start()).rejects.toThrow(/rssKey has 40 bytes; the VF's RSS key has 52/);
+});
+
+it("hashes what the port's RSS types ask (DPDK's rss_hf, mapped as DPDK's iavf does); nothing for 0; Linux's set without", async () => {
+  const pct = (...bits: number[]) => bits.reduce((a, b) => a | (1n << BigInt(b)), 0n).toString(16);
+  const { served } = await started(1, "capture");
+  expect(await served.rssHena()).toBe(DEFAULT_RSS_HENA.toString(16));
+  const ports = new PortRegistry([netIavfClient]);
+  afterThisTest(() => ports.closeAll());
+  const pool = MbufPool.create("h", { count: 1024 });
+  afterThisTest(() => pool.close());
+  let made = 0;
+  const asked = async (rssHf: number) => {
+    const dev = await serveLoop(1, "capture");
+    const port = await ports.create(`net_iavf_client${++made},path=${dev.sock}`);
+    await port.configure({ pool, rxQueues: 1, txQueues: 1, rxDesc: 128, txDesc: 128, rssHf });
+    await port.start();
+    const hena = await dev.rssHena();
+    await port.close();
+    return hena;
+  };
+  expect(await asked(0)).toBe("0");
+  // Of UDP's three pctypes the device offers (GET_RSS_HENA_CAPS) the plain one only: the others are not asked for.
+  expect(await asked(RssHf.NONFRAG_IPV4_UDP)).toBe(pct(P.NONF_IPV4_UDP));
+  // IPV4 stands for every IPv4 type
+  expect(await asked(RssHf.IPV4 | RssHf.L2_PAYLOAD)).toBe(
+    pct(P.NONF_IPV4_UDP, P.NONF_IPV4_TCP, P.NONF_IPV4_SCTP, P.NONF_IPV4_OTHER, P.FRAG_IPV4, P.L2_PAYLOAD),
+  );
 });
 
 it("zero copy both ways: TX sends the pool's buffers as they lie, RX lands in pool buffers with the RSS hash", async () => {

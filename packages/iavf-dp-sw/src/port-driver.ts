@@ -20,6 +20,13 @@ function findDevice(name: string, emu: string, registry: EmudevRegistry | undefi
   return dev;
 }
 
+/** The guest's RSS hash set (HENA) in words. */
+function rssText(hena: bigint): string {
+  if (hena === 0n) return "off (the guest enabled no packet type)";
+  const n = hena.toString(2).replaceAll("0", "").length;
+  return `${n} packet type${n === 1 ? "" : "s"} hashed (HENA 0x${hena.toString(16)})`;
+}
+
 export const netIavfbe: PortDriver<typeof args> = {
   name: "net_iavfbe",
   args,
@@ -64,6 +71,7 @@ export const netIavfbe: PortDriver<typeof args> = {
         return {
           emu: `${dev.name} (${dev.state}, guest ${dev.connected ? (dev.ready ? "ready" : "connected") : "absent"})`,
           "queue pairs": String(nic.queuePairs),
+          rss: rssText(nic.rss().hena),
           ...(c === undefined
             ? {}
             : {

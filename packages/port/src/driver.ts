@@ -15,6 +15,11 @@ export interface PortConfig {
   readonly txDesc: number;
   /** Where received packets' buffers come from (DPDK's rx_queue_setup mempool); transmitted buffers go back to it. */
   readonly pool: MbufPool;
+  /**
+   * What receive-side scaling hashes (`RssHf` bits, DPDK's `rss_hf`, within the capabilities' `rssHf`; 0: no
+   * hashing); absent: the driver's default.
+   */
+  readonly rssHf?: number;
 }
 
 /** What a driver supports; `configure` is checked against it. */
@@ -25,6 +30,8 @@ export interface PortCapabilities {
   readonly maxDesc?: number;
   /** Reported link speed when up, in Mbit/s (default 10000). */
   readonly speedMbps?: number;
+  /** The RSS hash types the port can hash (`RssHf` bits, DPDK's flow_type_rss_offloads; default 0: no RSS). */
+  readonly rssHf?: number;
 }
 
 export interface LinkStatus {

@@ -80,5 +80,6 @@ export {
 export { type OpenPortDataOptions, openPortData, PortData } from "./port-data.js";
 export { PortRegistry } from "./registry.js";
 export { PacketRing } from "./ring.js";
+export { RSS_ALL, RSS_IP, RSS_SCTP, RSS_TCP, RSS_UDP, RssHf, rssHfNames } from "./rss.js";
 export { emudevDeviceOf, emudevService } from "./services.js";
 export type { PortStats, RxQueueStats, TxQueueStats } from "./stats.js";

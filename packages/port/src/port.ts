@@ -4,6 +4,7 @@ import type { DeviceCounters, LinkStatus, PortConfig, PortControl, PortMigration
 import { PortError } from "./errors.js";
 import { formatMac } from "./mac.js";
 import type { MbufPool, MbufPoolDescription } from "./mbuf-pool.js";
+import { RSS_ALL, rssHfNames } from "./rss.js";
 import { type PortStats, StatsBlock } from "./stats.js";
 
 export type PortState = "stopped" | "started" | "closed";
@@ -15,6 +16,8 @@ export interface PortConfigInput {
   readonly rxDesc?: number;
   readonly txDesc?: number;
   readonly pool: MbufPool;
+  /** What RSS hashes (`RssHf` bits; 0: nothing); absent: as configured before, else the driver's default. */
+  readonly rssHf?: number;
 }
 
 export interface PortInfo {
@@ -35,6 +38,10 @@ export interface PortInfo {
   readonly maxRxQueues: number;
   readonly maxTxQueues: number;
   readonly maxDesc: number;
+  /** The RSS hash types the port can hash (`RssHf` bits; 0: no RSS). */
+  readonly rssHfCapa: number;
+  /** What RSS hashes as configured (`RssHf` bits); undefined: the driver's default. */
+  readonly rssHf: number | undefined;
   /** Driver-specific facts (e.g. `iface`). */
   readonly details: Readonly<Record<string, string>>;
 }
@@ -101,13 +108,25 @@ export class Port {
       this.#require("stopped", "configure");
       const c = this.control.capabilities;
       const maxDesc = c.maxDesc ?? 65535;
-      const cfg: PortConfig = {
+      let cfg: PortConfig = {
         rxQueues: input.rxQueues ?? this.#config?.rxQueues ?? 1,
         txQueues: input.txQueues ?? this.#config?.txQueues ?? 1,
         rxDesc: input.rxDesc ?? this.#config?.rxDesc ?? Math.min(DEFAULT_DESC, maxDesc),
         txDesc: input.txDesc ?? this.#config?.txDesc ?? Math.min(DEFAULT_DESC, maxDesc),
         pool: input.pool,
       };
+      const rssHf = input.rssHf ?? this.#config?.rssHf;
+      if (rssHf !== undefined) {
+        if (!Number.isInteger(rssHf) || rssHf < 0 || (rssHf & ~RSS_ALL) !== 0)
+          throw new PortError(
+            "InvalidValue",
+            `${this.name}: RSS hash types 0x${rssHf.toString(16)} are not RssHf bits`,
+          );
+        const beyond = rssHf & ~(c.rssHf ?? 0);
+        if (beyond !== 0)
+          throw new PortError("InvalidValue", `${this.name} cannot hash RSS types ${rssHfNames(beyond)}`);
+        cfg = { ...cfg, rssHf };
+      }
       this.#check("RX queues", cfg.rxQueues, 1, c.maxRxQueues);
       this.#check("TX queues", cfg.txQueues, 1, c.maxTxQueues);
       this.#check("RX descriptors", cfg.rxDesc, 1, maxDesc);
@@ -199,6 +218,8 @@ export class Port {
       maxRxQueues: c.maxRxQueues,
       maxTxQueues: c.maxTxQueues,
       maxDesc: c.maxDesc ?? 65535,
+      rssHfCapa: c.rssHf ?? 0,
+      rssHf: cfg?.rssHf,
       details: this.control.details?.() ?? {},
     };
   }

@@ -5,6 +5,10 @@ import {
   openPortData,
   type PortDriver,
   PortRegistry,
+  RSS_IP,
+  RSS_UDP,
+  RssHf,
+  rssHfNames,
   serviceKey,
 } from "@emu/port";
 import { afterThisTest } from "@emu/test-kit";
@@ -112,6 +116,47 @@ describe("Port", () => {
     await p.close();
     expect(p.state).toBe("closed");
     await expect(p.start()).rejects.toThrow("cannot start net_null0: it is closed");
+  });
+
+  it("keeps the RSS hash types asked for (DPDK's rss_hf bits) across reconfigurations, within what the driver hashes", async () => {
+    // net_null as a port that could hash IP and UDP
+    const hashing: PortDriver = {
+      name: "net_hash",
+      args: {},
+      create: () => ({
+        capabilities: { maxRxQueues: 4, maxTxQueues: 4, rssHf: RSS_IP | RSS_UDP },
+        mac: new Uint8Array(6),
+        start() {},
+        stop() {},
+        close() {},
+        data: () => {
+          throw new Error("not started in this test");
+        },
+      }),
+    };
+    const r = new PortRegistry([...builtinPortDrivers, hashing]);
+    afterThisTest(() => r.closeAll());
+    const mp = pool(64);
+    const p = await r.create("net_hash0");
+    await p.configure({ pool: mp });
+    expect(p.info()).toMatchObject({ rssHf: undefined, rssHfCapa: RSS_IP | RSS_UDP }); // the driver's default
+    await expect(p.configure({ pool: mp, rssHf: 1 })).rejects.toThrow(
+      "net_hash0: RSS hash types 0x1 are not RssHf bits",
+    );
+    await expect(p.configure({ pool: mp, rssHf: -4 })).rejects.toThrow(/are not RssHf bits/);
+    await expect(p.configure({ pool: mp, rssHf: RSS_IP | RssHf.NONFRAG_IPV4_TCP })).rejects.toThrow(
+      "net_hash0 cannot hash RSS types ipv4-tcp",
+    );
+    await p.configure({ pool: mp, rxQueues: 2, rssHf: RSS_IP | RSS_UDP });
+    await p.configure({ pool: mp, rxQueues: 4 });
+    expect(p.info().rssHf).toBe(RSS_IP | RSS_UDP);
+    await p.configure({ pool: mp, rssHf: 0 });
+    expect(p.info().rssHf).toBe(0);
+    expect(rssHfNames(RSS_IP | RSS_UDP)).toBe("ipv4 ipv4-frag ipv4-udp ipv4-other ipv6 ipv6-frag ipv6-udp ipv6-other");
+    expect(rssHfNames(0)).toBe("none");
+    const plain = await r.create("net_null0");
+    expect(plain.info().rssHfCapa).toBe(0);
+    await expect(plain.configure({ pool: mp, rxQueues: 2, rssHf: RSS_IP })).rejects.toThrow(/net_null0 cannot hash/);
   });
 
   it("statistics clear without racing the threads that write them; a thread touches only its queues", async () => {

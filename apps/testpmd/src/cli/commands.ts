@@ -62,6 +62,14 @@ export const COMMANDS: readonly Command[] = [
   command("show port info all|<port_id>", "display", "Port information: driver, MAC, link, queues.", (c, [w]) => {
     for (const id of ids(c, w!)) c.app.showInfo(id);
   }),
+  command(
+    "show port <port_id> rss-hash",
+    "display",
+    "What RSS hashes on the port (RSS disabled: nothing).",
+    (c, [w]) => {
+      for (const id of ids(c, w!)) c.app.showRssHash(id);
+    },
+  ),
   command("show port summary", "display", "One line per port.", (c) => c.app.showSummary(ids(c, "all"))),
   command("show port summary all|<port_id>", "display", "One line for the port(s).", (c, [w]) => {
     const sel = ids(c, w!);

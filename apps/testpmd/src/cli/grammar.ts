@@ -55,6 +55,21 @@ export function match(s: Syntax, words: readonly string[]): string[] | undefined
   return i === words.length ? args : undefined;
 }
 
+/**
+ * The commands whose usage answers `words`, a line that is no command: those it starts like (the fixed prefix typed,
+ * each word after it one the command takes there: an argument missing or one too many), else those whose fixed
+ * prefix it typed (an argument the command does not take); none when it typed no command's prefix.
+ */
+export function usageFor<S extends { readonly syntax: Syntax }>(commands: readonly S[], words: readonly string[]): S[] {
+  const typed = commands.filter((c) => c.syntax.prefix.length > 0 && c.syntax.prefix.every((w, i) => words[i] === w));
+  const fits = typed.filter(({ syntax: s }) => {
+    const n = Math.min(words.length, s.tokens.length);
+    for (let i = s.prefix.length; i < n; i++) if (!accepts(s.tokens[i]!, words[i]!)) return false;
+    return true;
+  });
+  return fits.length > 0 ? fits : typed;
+}
+
 /** Candidates for the word being typed after `done` (the complete words before it). */
 export function nextWords(s: Syntax, done: readonly string[], hints: ValueHints): readonly string[] {
   let i = 0;

@@ -3,7 +3,7 @@
 import { createInterface, type Interface } from "node:readline";
 import { describeError } from "../app.js";
 import { COMMANDS, type Context } from "./commands.js";
-import { closest, match, nextWords, type ValueHints } from "./grammar.js";
+import { closest, match, nextWords, usageFor, type ValueHints } from "./grammar.js";
 import { helpText } from "./help.js";
 
 const PROMPT = "testpmd> ";
@@ -26,7 +26,7 @@ async function runLine(ctx: Omit<Context, "help">, line: string): Promise<void> 
     }
     return;
   }
-  const started = COMMANDS.filter((c) => c.syntax.prefix.length > 0 && c.syntax.prefix.every((w, i) => words[i] === w));
+  const started = usageFor(COMMANDS, words);
   if (started.length > 0) {
     ctx.app.out(`Bad arguments\nUsage: ${started.map((c) => c.syntax.text).join("\n       ")}\n`);
     return;

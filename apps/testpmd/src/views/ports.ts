@@ -1,5 +1,5 @@
-// Port views: "show port info", "show port summary".
-import type { PortInfo } from "@emu/port";
+// Port views: "show port info", "show port summary", "show port <id> rss-hash".
+import { type PortInfo, rssHfNames } from "@emu/port";
 import { left, speedText } from "./format.js";
 
 /** "show port info N" (it starts with an empty line). */
@@ -26,9 +26,25 @@ export function portInfo(id: number, i: PortInfo): string {
     `Max possible TX queues: ${i.maxTxQueues}`,
     `Max possible number of TXDs per queue: ${i.maxDesc}`,
     "Min possible number of TXDs per queue: 1",
+    ...(i.rssHfCapa === 0
+      ? ["No RSS offload flow type is supported."]
+      : [
+          "Supported RSS offload flow types:",
+          ...rssHfNames(i.rssHfCapa)
+            .split(" ")
+            .map((n) => `  ${n}`),
+        ]),
     "",
   ];
   return lines.join("\n");
+}
+
+/** "show port <id> rss-hash": what RSS hashes on the port, as configured. */
+export function rssHash(i: PortInfo): string {
+  if (i.rssHfCapa === 0) return "operation not supported by device\n";
+  if (i.rssHf === undefined) return "RSS functions: the driver's default\n";
+  if (i.rssHf === 0) return "RSS disabled\n";
+  return `RSS functions:\n  ${rssHfNames(i.rssHf)}\n`;
 }
 
 /** "show port summary": one line per port. */

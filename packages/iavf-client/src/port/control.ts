@@ -9,7 +9,7 @@
 import { type ArgSpec, arg } from "@emu/emudev";
 import type { EthStats } from "@emu/iavf-common";
 import type { DeviceCounters, PortConfig, PortControl, PortDriver, PortHost, PortMigration } from "@emu/port";
-import { PortError } from "@emu/port";
+import { PortError, RSS_ALL } from "@emu/port";
 import { type KeptDmaMemory, type MigrationReport, migrateDevice, VfioUserClient } from "@emu/vfio-user-client";
 import type { RingState } from "../datapath/ring-state.js";
 import { RxQueue } from "../datapath/rx-queue.js";
@@ -20,6 +20,7 @@ import { IavfDriver } from "../driver.js";
 import { IavfClientError, isIavfClientError } from "../errors.js";
 import type { IavfClientParams } from "./data.js";
 import { PairIo } from "./pair-io.js";
+import { henaOfRssHf } from "./rss-hena.js";
 
 const args = {
   path: arg.string({ help: "the vfio-user socket of the VF (e.g. served by emu_iavf)" }),
@@ -77,7 +78,13 @@ class IavfClientPort implements PortControl {
     maxPairs: number,
     mac: string,
   ) {
-    this.capabilities = { maxRxQueues: maxPairs, maxTxQueues: maxPairs, maxDesc: 4096, speedMbps: 10_000 };
+    this.capabilities = {
+      maxRxQueues: maxPairs,
+      maxTxQueues: maxPairs,
+      maxDesc: 4096,
+      speedMbps: 10_000,
+      rssHf: RSS_ALL,
+    };
     this.mac = macBytes(mac);
   }
 
@@ -108,7 +115,8 @@ class IavfClientPort implements PortControl {
         maxPacketSize: Math.min(rxBufferSize, 9728),
         interrupts: this.options.interrupts,
         ownBuffers: false,
-        rssHena: true,
+        // The port's hash types as DPDK's iavf sends them; none asked: Linux's default set.
+        rssHena: config.rssHf === undefined ? true : henaOfRssHf(config.rssHf),
         promiscuous: this.options.promiscuous,
         statsIntervalMs: STATS_MS,
         ...(this.options.mac ? { mac: this.options.mac } : {}),
