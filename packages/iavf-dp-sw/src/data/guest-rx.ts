@@ -55,13 +55,26 @@ export class GuestRx {
    */
   #dd = new Uint32Array(2 * 64);
   #ddN = 0;
+  /** While the guest's memory is logged: (window, offset, length) of each buffer range written, marked after the copy. */
+  readonly #dirty: number[] = [];
+  /** Per guest RX queue being filled: its head and free descriptors (claim), then its head after the burst. */
+  readonly #heads: Int32Array;
+  readonly #avails: Int32Array;
+  /** The queues claimed for the burst, in order, and where each one's DD words start in `#dd`. */
+  readonly #held: Int32Array;
+  readonly #ddFrom: Int32Array;
 
   constructor(
     private readonly s: WorkerState,
     private readonly irq: IrqRaiser,
     private readonly env: PortDataEnv,
   ) {
-    this.#counts = new Int32Array(s.rings.length >>> 1);
+    const queues = s.rings.length >>> 1;
+    this.#counts = new Int32Array(queues);
+    this.#heads = new Int32Array(queues);
+    this.#avails = new Int32Array(queues);
+    this.#held = new Int32Array(queues);
+    this.#ddFrom = new Int32Array(queues);
   }
 
   private grow(n: number): void {
@@ -125,72 +138,128 @@ export class GuestRx {
       groups[q]![k] = i;
       counts[q] = k + 1;
     }
-    for (let q = 0; q < pairs; q++) if (counts[q]! > 0) this.fill(q, portQueue, bufs, counts[q]!);
+    this.fill(portQueue, bufs, pairs);
   }
 
-  /** Fills guest RX queue `q` with the packets of its group. */
-  private fill(q: number, portQueue: number, bufs: Uint32Array, k: number): void {
+  /**
+   * Fills the guest RX queues the burst was steered to, in phases across them so that one ring's fixed costs overlap
+   * another's: every ring is claimed first (lock, tail, the prefetch of its posted descriptors: their misses overlap),
+   * then each ring's frames are planned (copies, write-back bodies), the copies of all rings made in one call, and
+   * last each ring's DD words stored, its head saved and its lock released. Locks are taken in queue order.
+   */
+  private fill(portQueue: number, bufs: Uint32Array, pairs: number): void {
+    const s = this.s;
+    const counts = this.#counts;
+    const heads = this.#heads;
+    const avails = this.#avails;
+    const held = this.#held;
+    let nHeld = 0;
+    /** Rings whose frames were planned (their `#ddFrom` is this burst's). */
+    let planned = 0;
+    try {
+      for (let q = 0; q < pairs; q++) {
+        const k = counts[q]!;
+        if (k === 0) continue;
+        if (!this.claim(q, portQueue, k)) continue;
+        held[nHeld++] = q;
+      }
+      for (let h = 0; h < nHeld; h++) {
+        const q = held[h]!;
+        const id = rxQueueId(q);
+        const ring = s.rings[id]!;
+        const w = ring.words;
+        const len = ring.len;
+        const group = this.#groups[q]!;
+        let head = heads[q]!;
+        let avail = avails[q]!;
+        this.#ddFrom[h] = this.#ddN;
+        for (let j = 0; j < counts[q]!; j++) {
+          const i = group[j]!;
+          const need = this.need(id, bufs[i]!, (this.#flags[i]! & F_STRIPPED) === 0 ? 0 : TAG_BYTES);
+          if (need < 0) {
+            s.count(STAT.oversize);
+            s.count(STAT.rxDiscards);
+            continue;
+          }
+          if (need > avail) {
+            s.count(STAT.noDescriptor);
+            s.count(STAT.rxDiscards);
+            continue;
+          }
+          const used = this.write(w, head, len, id, bufs[i]!, i, portQueue);
+          head = (head + used) % len;
+          avail -= used;
+        }
+        heads[q] = head;
+        planned++;
+      }
+      // The data first, then the DD words: a guest polling DD finds its frame and the rest of its write-back there.
+      this.#copies.run();
+      // Pages are logged dirty once written: marked before, a report collected in between would clear the mark
+      // before the bytes landed, and the page would be copied stale.
+      const dirty = this.#dirty;
+      for (let d = 0; d < dirty.length; d += 3) s.mem.written(dirty[d]!, dirty[d + 1]!, dirty[d + 2]!);
+      for (let h = 0; h < nHeld; h++) {
+        const q = held[h]!;
+        const id = rxQueueId(q);
+        const from = this.#ddFrom[h]!;
+        const to = h + 1 < nHeld ? this.#ddFrom[h + 1]! : this.#ddN;
+        this.writeBacks(s.rings[id]!.words, id, from, to);
+        s.ctl[AT.queue(id) + Q_HEAD] = heads[q]!;
+      }
+    } finally {
+      const written = this.#ddN;
+      this.#dirty.length = 0;
+      this.#copies.rewind(0);
+      this.#ddN = 0;
+      for (let h = 0; h < nHeld; h++) {
+        const id = rxQueueId(held[h]!);
+        Atomics.store(s.ctl, AT.queue(id) + Q_LOCK, 0);
+        const to = h + 1 < planned ? this.#ddFrom[h + 1]! : written;
+        if (h < planned && to > this.#ddFrom[h]!) this.irq.raise(id); // a ring whose frames all dropped: no raise
+      }
+    }
+  }
+
+  /**
+   * Takes guest RX queue `q` for `k` frames: its lock, its tail (checked), its head and free descriptors (into
+   * `#heads`/`#avails`), and the prefetch of the descriptors it will use. False (the frames counted as discarded, the
+   * lock not held): the guest does not own the ring, another thread kept it, or its tail lies.
+   */
+  private claim(q: number, portQueue: number, k: number): boolean {
     const s = this.s;
     const id = rxQueueId(q);
     const ring = s.rings[id]!;
     if (ring.words.length === 0) {
       if (!ring.enabled) s.count(STAT.noDescriptor, k); // a ring the guest does not own was counted when found
       s.count(STAT.rxDiscards, k);
-      return;
+      return false;
     }
     const qb = AT.queue(id);
     if (!this.lock(qb + Q_LOCK)) {
       s.count(STAT.noDescriptor, k);
       s.count(STAT.rxDiscards, k);
-      return;
+      return false;
     }
-    let wrote = false;
-    try {
-      const len = ring.len;
-      const tail = s.db32[RX_TAIL_WORD + q] ?? 0;
-      if (tail >= len) {
-        if (s.ctl[qb + Q_BAD_TAIL] !== tail) {
-          s.ctl[qb + Q_BAD_TAIL] = tail;
-          s.count(STAT.badTail);
-          this.env.count("oerrors", portQueue, 1);
-        }
-        s.count(STAT.rxDiscards, k);
-        return;
+    const len = ring.len;
+    const tail = s.db32[RX_TAIL_WORD + q] ?? 0;
+    if (tail >= len) {
+      if (s.ctl[qb + Q_BAD_TAIL] !== tail) {
+        s.ctl[qb + Q_BAD_TAIL] = tail;
+        s.count(STAT.badTail);
+        this.env.count("oerrors", portQueue, 1);
       }
-      let head = s.ctl[qb + Q_HEAD]!;
-      if (head >= len) head = 0;
-      let avail = (tail - head + len) % len;
-      const w = ring.words;
-      this.sink ^= touchDescriptors(w, head, Math.min(avail, k), len, DESC);
-      const group = this.#groups[q]!;
-      for (let j = 0; j < k; j++) {
-        const i = group[j]!;
-        const need = this.need(id, bufs[i]!, (this.#flags[i]! & F_STRIPPED) === 0 ? 0 : TAG_BYTES);
-        if (need < 0) {
-          s.count(STAT.oversize);
-          s.count(STAT.rxDiscards);
-          continue;
-        }
-        if (need > avail) {
-          s.count(STAT.noDescriptor);
-          s.count(STAT.rxDiscards);
-          continue;
-        }
-        const used = this.write(w, head, len, id, bufs[i]!, i, portQueue);
-        head = (head + used) % len;
-        avail -= used;
-        wrote = true;
-      }
-      // The data first, then the DD words: a guest polling DD finds its frame and the rest of its write-back there.
-      this.#copies.run();
-      this.writeBacks(w, id);
-      s.ctl[qb + Q_HEAD] = head;
-    } finally {
-      this.#copies.rewind(0);
-      this.#ddN = 0;
+      s.count(STAT.rxDiscards, k);
       Atomics.store(s.ctl, qb + Q_LOCK, 0);
+      return false;
     }
-    if (wrote) this.irq.raise(id);
+    let head = s.ctl[qb + Q_HEAD]!;
+    if (head >= len) head = 0;
+    const avail = (tail - head + len) % len;
+    this.#heads[q] = head;
+    this.#avails[q] = avail;
+    this.sink ^= touchDescriptors(ring.words, head, Math.min(avail, k), len, DESC);
+    return true;
   }
 
   /** Descriptors a packet needs on queue `id` with `cut` of its bytes left out, or -1: longer than the guest takes. */
@@ -242,7 +311,7 @@ export class GuestRx {
         src += n + TAG_BYTES;
         gap = -1;
       }
-      if (s.mem.logging) s.mem.written(s.mem.window, s.mem.offset, n);
+      if (s.mem.logging) this.#dirty.push(s.mem.window, s.mem.offset, n);
       const hashed = last && (flags & F_HASHED) !== 0;
       const tagged = last && stripped;
       const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0) | (tagged ? L2TAG1P : 0);
@@ -283,16 +352,15 @@ export class GuestRx {
     this.#ddN++;
   }
 
-  /** Stores the queued DD words of ring `id`, in ring order. */
-  private writeBacks(w: Uint32Array, id: number): void {
+  /** Stores the queued DD words [from, to) of ring `id`, in ring order. */
+  private writeBacks(w: Uint32Array, id: number, from: number, to: number): void {
     const dd = this.#dd;
     const logging = this.s.mem.logging;
-    for (let k = 0; k < this.#ddN; k++) {
+    for (let k = from; k < to; k++) {
       const o = dd[2 * k]!;
       w[o + DD_WORD] = dd[2 * k + 1]!;
       if (logging) this.s.ringWritten(id, o * 4, DESC);
     }
-    this.#ddN = 0;
   }
 
   private lock(word: number): boolean {
