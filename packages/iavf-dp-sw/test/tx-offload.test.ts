@@ -3,18 +3,11 @@
 // CMD.L4T and OFFSET (MACLEN, IPLEN, L4LEN) on every descriptor of the packet, a TSO packet follows a context
 // descriptor with CMD.TSO, TSO_LEN and MSS. What leaves the device is checked against checksums computed here another
 // way (an explicit pseudo-header, a bitwise CRC32c), and the segments against the packet they came from.
-import {
-  qtxTail,
-  TxCmd,
-  TxCtxCmd,
-  txOffsetField,
-  writeTxContextDescriptor,
-  writeTxDataDescriptor,
-} from "@emu/iavf-common";
+import { TxCmd, TxCtxCmd, txOffsetField, writeTxContextDescriptor } from "@emu/iavf-common";
 import { until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { payload } from "./fixtures/frames.js";
-import { type BackendProcess, GUEST, type GuestQueues, openGuest, RING, serveBackend } from "./fixtures/harness.js";
+import { type BackendProcess, type GuestQueues, openGuest, serveBackend } from "./fixtures/harness.js";
 
 type Counters = Record<string, number>;
 const TCP = 6;
@@ -108,33 +101,18 @@ interface Ask {
  * (byte offsets; each piece in its own buffer) all carrying the command and OFFSET, EOP|RS on the last. Stores the
  * tail; returns the last descriptor's index.
  */
-async function send(queues: GuestQueues, frame: Uint8Array, cuts: number[], ask: Ask): Promise<number> {
-  const v = queues.view;
-  const q = 0;
-  if (ask.tso !== undefined || ask.tunnel !== undefined) {
-    const i = queues.txNtu[q]!;
-    const at = queues.txRingAt(q) + 16 * i;
-    if (ask.tso === undefined) writeTxContextDescriptor(v, at, 0);
-    else writeTxContextDescriptor(v, at, TxCtxCmd.TSO, ask.tso.len, ask.tso.mss);
-    v.setUint32(at, ask.tunnel ?? 0, true);
-    queues.txNtu[q] = (i + 1) % RING;
-  }
+function send(queues: GuestQueues, frame: Uint8Array, cuts: number[], ask: Ask): Promise<number> {
   const offset = txOffsetField(...ask.lens);
-  const edges = [0, ...cuts, frame.length];
-  let last = -1;
-  for (let k = 0; k + 1 < edges.length; k++) {
-    const i = queues.txNtu[q]!;
-    const piece = frame.subarray(edges[k]!, edges[k + 1]!);
-    queues.drv.guest.bytes.set(piece, queues.txBufAt(q, i));
-    const eop = k + 2 === edges.length;
-    const cmd = TxCmd.ICRC | ask.cmd | (eop ? TxCmd.EOP | TxCmd.RS : 0) | (ask.tag === undefined ? 0 : TxCmd.IL2TAG1);
-    const addr = Number(GUEST) + queues.txBufAt(q, i);
-    writeTxDataDescriptor(v, queues.txRingAt(q) + 16 * i, addr, cmd, piece.length, offset, ask.tag ?? 0);
-    queues.txNtu[q] = (i + 1) % RING;
-    last = i;
-  }
-  await queues.drv.w32(qtxTail(q), queues.txNtu[q]!);
-  return last;
+  const cmd = ask.cmd | (ask.tag === undefined ? 0 : TxCmd.IL2TAG1);
+  const context =
+    ask.tso === undefined && ask.tunnel === undefined
+      ? undefined
+      : (v: DataView, at: number) => {
+          if (ask.tso === undefined) writeTxContextDescriptor(v, at, 0);
+          else writeTxContextDescriptor(v, at, TxCtxCmd.TSO, ask.tso.len, ask.tso.mss);
+          v.setUint32(at, ask.tunnel ?? 0, true);
+        };
+  return queues.transmitPieces(0, frame, cuts, () => ({ cmd, offset, tag: ask.tag ?? 0 }), context);
 }
 
 /** Cuts every `step` bytes after a first piece of `first` bytes (the Linux driver's linear part, then page frags). */

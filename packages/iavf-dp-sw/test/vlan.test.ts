@@ -6,16 +6,7 @@
 // default, off. (A real PF differs: ice turns stripping on at GET_VF_RESOURCES for a VF that negotiated the VLAN
 // capability, i40e's VF VSI strips by default. Linux sends ENABLE_VLAN_STRIPPING and DPDK one of the two at start
 // anyway, so only a guest that sends neither, like @emu/iavf-client, sees the difference.)
-import {
-  AqFlag,
-  qtxTail,
-  RssPctype,
-  RxStatus,
-  TxCmd,
-  VfrState,
-  VirtchnlOp,
-  writeTxDataDescriptor,
-} from "@emu/iavf-common";
+import { AqFlag, RssPctype, RxStatus, TxCmd, VfrState, VirtchnlOp } from "@emu/iavf-common";
 import { afterThisTest, until } from "@emu/test-kit";
 import { describe, expect, it } from "vitest";
 import { linuxIrqMap, negotiate } from "../../iavf-emu/test/fixtures/bring-up.js";
@@ -57,32 +48,15 @@ const bytes = (a: readonly { bytes: Uint8Array }[]) => a.map((r) => Array.from(r
  * One packet over several DATA descriptors cut at `cuts` (byte offsets), after a context descriptor when `context`;
  * only the first DATA descriptor carries IL2TAG1 and the TCI. Returns the last descriptor's index.
  */
-async function transmitPieces(queues: GuestQueues, frame: Uint8Array, cuts: number[], tci: number, context: boolean) {
-  const q = 0;
-  const v = queues.view;
-  if (context) {
-    const i = queues.txNtu[q]!;
-    const at = queues.txRingAt(q) + 16 * i;
+/** A frame over several descriptors, its tag in the first one's L2TAG1, after a NOP context descriptor if asked. */
+function transmitPieces(queues: GuestQueues, frame: Uint8Array, cuts: number[], tci: number, context: boolean) {
+  const nop = (v: DataView, at: number) => {
     v.setBigUint64(at, 0n, true);
     v.setUint32(at + 8, 0x1, true); // DTYPE 1, no command: a NOP context descriptor
     v.setUint32(at + 12, 0, true);
-    queues.txNtu[q] = (i + 1) % RING;
-  }
-  const edges = [0, ...cuts, frame.length];
-  let last = -1;
-  for (let k = 0; k + 1 < edges.length; k++) {
-    const i = queues.txNtu[q]!;
-    const piece = frame.subarray(edges[k]!, edges[k + 1]!);
-    queues.drv.guest.bytes.set(piece, queues.txBufAt(q, i));
-    const eop = k + 2 === edges.length;
-    const cmd = TxCmd.ICRC | (eop ? TxCmd.EOP | TxCmd.RS : 0) | (k === 0 ? TxCmd.IL2TAG1 : 0);
-    const addr = Number(GUEST) + queues.txBufAt(q, i);
-    writeTxDataDescriptor(v, queues.txRingAt(q) + 16 * i, addr, cmd, piece.length, 0, k === 0 ? tci : 0);
-    queues.txNtu[q] = (i + 1) % RING;
-    last = i;
-  }
-  await queues.drv.w32(qtxTail(q), queues.txNtu[q]!);
-  return last;
+  };
+  const piece = (k: number) => (k === 0 ? { cmd: TxCmd.IL2TAG1, tag: tci } : { cmd: 0 });
+  return queues.transmitPieces(0, frame, cuts, piece, context ? nop : undefined);
 }
 
 async function receiveAll(queues: GuestQueues, n: number, q = 0): Promise<Received[]> {
