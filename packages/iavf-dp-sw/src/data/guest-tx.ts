@@ -37,6 +37,20 @@ const TAG_BYTES = 4;
 /** The shortest frame taken: an Ethernet header. */
 const MIN_FRAME = 14;
 
+/** The buffer size of the descriptor at word `o` if it is a DATA descriptor, else 0 (a context descriptor). */
+function dataSize(v: Uint32Array, o: number): number {
+  return (v[o + 2]! & 0xf) !== DTYPE_DATA ? 0 : (v[o + 3]! >>> 2) & 0x3fff;
+}
+
+/**
+ * Finds `size` bytes at the DATA descriptor at word `o`'s buffer address (plus `skip`) in guest memory (`mem.bytes` at
+ * `mem.offset` then); false when they lie outside it (an address above 2^53 included).
+ */
+function findBuffer(mem: WorkerState["mem"], v: Uint32Array, o: number, skip: number, size: number): boolean {
+  const hi = v[o + 1]!;
+  return hi < 0x20_0000 && mem.find(hi * 0x1_0000_0000 + v[o]! + skip, size, false);
+}
+
 export class GuestTx {
   readonly #pool: MbufPool;
   readonly #meta: Uint32Array;
@@ -328,11 +342,8 @@ export class GuestTx {
     const mem = this.s.mem;
     for (let i = from; i !== end; i = i + 1 === len ? 0 : i + 1) {
       const o = i * WORDS;
-      if ((v[o + 2]! & 0xf) !== DTYPE_DATA) continue;
-      const size = (v[o + 3]! >>> 2) & 0x3fff;
-      if (size === 0) continue;
-      const hi = v[o + 1]!;
-      if (hi >= 0x20_0000 || !mem.find(hi * 0x1_0000_0000 + v[o]!, size, false)) return false;
+      const size = dataSize(v, o);
+      if (size > 0 && !findBuffer(mem, v, o, 0, size)) return false;
     }
     return true;
   }
@@ -343,12 +354,11 @@ export class GuestTx {
     let pos = 0; // the packet's offset of fragment i
     for (let i = from; i !== end && n > 0; i = i + 1 === len ? 0 : i + 1) {
       const o = i * WORDS;
-      if ((v[o + 2]! & 0xf) !== DTYPE_DATA) continue;
-      const size = (v[o + 3]! >>> 2) & 0x3fff;
+      const size = dataSize(v, o);
       if (src < pos + size) {
         const skip = src - pos;
         const c = Math.min(size - skip, n);
-        mem.find(v[o + 1]! * 0x1_0000_0000 + v[o]! + skip, c, false);
+        findBuffer(mem, v, o, skip, c);
         this.#poolBytes.set(mem.bytes.subarray(mem.offset, mem.offset + c), dst);
         dst += c;
         src += c;
@@ -401,12 +411,9 @@ export class GuestTx {
     let dst = buf * this.#bufSize + this.#headroom;
     for (let i = from; i !== end; i = i + 1 === len ? 0 : i + 1) {
       const o = i * WORDS;
-      if ((v[o + 2]! & 0xf) !== DTYPE_DATA) continue;
-      const size = (v[o + 3]! >>> 2) & 0x3fff;
+      const size = dataSize(v, o);
       if (size === 0) continue;
-      const hi = v[o + 1]!;
-      if (hi >= 0x20_0000) return false;
-      if (!mem.find(hi * 0x1_0000_0000 + v[o]!, size, false)) return false;
+      if (!findBuffer(mem, v, o, 0, size)) return false;
       if (gap < 0 || gap >= size) {
         this.#copies.add(this.#poolBytes, dst, mem.bytes, mem.offset, size);
         dst += size;
