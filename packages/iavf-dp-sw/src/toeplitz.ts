@@ -38,6 +38,21 @@ export class Toeplitz {
   /** The hash of bytes[a, a + alen) followed by bytes[b, b + blen) (blen may be 0); alen + blen ≤ 36. */
   hash(bytes: Uint8Array, a: number, alen: number, b = 0, blen = 0): number {
     const t = this.table;
+    // IPv4 addresses and ports (what most frames hash) unrolled: about half the time of the loops below.
+    if (alen === 8 && (blen === 4 || blen === 0)) {
+      let h4 =
+        t[bytes[a]!]! ^
+        t[0x100 | bytes[a + 1]!]! ^
+        t[0x200 | bytes[a + 2]!]! ^
+        t[0x300 | bytes[a + 3]!]! ^
+        t[0x400 | bytes[a + 4]!]! ^
+        t[0x500 | bytes[a + 5]!]! ^
+        t[0x600 | bytes[a + 6]!]! ^
+        t[0x700 | bytes[a + 7]!]!;
+      if (blen === 4)
+        h4 ^= t[0x800 | bytes[b]!]! ^ t[0x900 | bytes[b + 1]!]! ^ t[0xa00 | bytes[b + 2]!]! ^ t[0xb00 | bytes[b + 3]!]!;
+      return h4 >>> 0;
+    }
     let h = 0;
     for (let i = 0; i < alen; i++) h ^= t[(i << 8) | bytes[a + i]!]!;
     for (let i = 0; i < blen; i++) h ^= t[((alen + i) << 8) | bytes[b + i]!]!;
