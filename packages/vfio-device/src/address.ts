@@ -24,21 +24,17 @@ const BDF = /^(?:([0-9a-fA-F]{4,8}):)?([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export function pciAddress(domain: number, bus: number, device: number, fn: number): PciAddress {
-  if (
-    !Number.isInteger(domain) ||
-    domain < 0 ||
-    domain > 0xffffffff ||
-    !Number.isInteger(bus) ||
-    bus < 0 ||
-    bus > 0xff ||
-    !Number.isInteger(device) ||
-    device < 0 ||
-    device > 0x1f ||
-    !Number.isInteger(fn) ||
-    fn < 0 ||
-    fn > 7
-  ) {
-    throw new VfioDeviceError("BadAddress", `not a PCI address: ${domain}:${bus}:${device}.${fn}`);
+  const fields = [
+    ["domain", domain, 0xffffffff],
+    ["bus", bus, 0xff],
+    ["device", device, 0x1f],
+    ["function", fn, 7],
+  ] as const;
+  const bad = fields.find(([, v, max]) => !Number.isInteger(v) || v < 0 || v > max);
+  if (bad !== undefined) {
+    const [name, v, max] = bad;
+    const shown = Number.isInteger(v) && v >= 0 ? `0x${v.toString(16)}` : String(v);
+    throw new VfioDeviceError("BadAddress", `not a PCI address: its ${name} is ${shown}, not 0..0x${max.toString(16)}`);
   }
   return { kind: "pci", domain, bus, device, function: fn };
 }
@@ -58,12 +54,17 @@ export function parseAddress(text: string): DeviceAddress {
   }
   const bdf = BDF.exec(s);
   if (bdf) {
-    return pciAddress(
-      Number.parseInt(bdf[1] ?? "0", 16),
-      Number.parseInt(bdf[2]!, 16),
-      Number.parseInt(bdf[3]!, 16),
-      Number.parseInt(bdf[4]!, 10),
-    );
+    try {
+      return pciAddress(
+        Number.parseInt(bdf[1] ?? "0", 16),
+        Number.parseInt(bdf[2]!, 16),
+        Number.parseInt(bdf[3]!, 16),
+        Number.parseInt(bdf[4]!, 10),
+      );
+    } catch (e) {
+      // The shape is a BDF's but a field is out of range (device 0x20, domain above 32 bits): say which, of what text.
+      throw new VfioDeviceError("BadAddress", `"${text}" is ${(e as Error).message}`, { cause: e });
+    }
   }
   if (UUID.test(s)) return { kind: "mdev", uuid: s.toLowerCase() };
   if (s.includes("/")) return { kind: "vfio-user", socketPath: s };

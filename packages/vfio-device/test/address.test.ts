@@ -31,4 +31,13 @@ describe("device addresses", () => {
       expect((err as { reason: string }).reason).toBe("BadAddress");
     },
   );
+  it("says what is wrong, and with what text", () => {
+    expect(() => parseAddress("0000:3b:20.0")).toThrow(
+      '"0000:3b:20.0" is not a PCI address: its device is 0x20, not 0..0x1f',
+    );
+    expect(() => parseAddress("0000:zz:01.0")).toThrow(
+      /^"0000:zz:01\.0" is not a PCI address \(dddd:bb:dd\.f\), an mdev UUID/,
+    );
+    expect(() => parseAddress("vfio-user:")).toThrow('empty vfio-user socket path in "vfio-user:"');
+  });
 });
