@@ -12,6 +12,7 @@ export type MdevPciErrorReason =
   | "NotVfio" // the device is not usable through VFIO (wrong driver, not vfio-pci device_api, no group)
   | "NoVfio" // the host has no VFIO (no /dev/vfio, no native primitives)
   | "Kernel" // the kernel refused an ioctl, open or sysfs write (see `code`)
+  | "Source" // a bus source other than sysfs could not open a device (its error is the `cause`)
   | "BadArgument"; // a caller error: bad devargs, conflicting allow/block lists, ...
 
 /**

@@ -7,7 +7,7 @@ import {
   type VfioDevice,
 } from "@emu/vfio-device";
 import type { DeviceSelection } from "./devargs.js";
-import { MdevPciError } from "./errors.js";
+import { isMdevPciError, MdevPciError } from "./errors.js";
 import { readConfigIds } from "./internal/config-header.js";
 import { matchesId, type PciDriver } from "./pci-driver.js";
 
@@ -181,7 +181,11 @@ export class PciBus {
         `no bus source handles ${formatAddress(address)} (sources: ${this.sourceList.map((s) => s.name).join(", ") || "none"})`,
       );
     }
-    return source.open(address);
+    try {
+      return await source.open(address);
+    } catch (e) {
+      throw openFailure(address, source.name, e);
+    }
   }
 
   /**
@@ -257,6 +261,25 @@ export class PciBus {
   private sourceFor(address: DeviceAddress, selection: DeviceSelection): BusSource | undefined {
     return this.sourceList.find((s) => !(selection.noPci && s.name === SYSFS_SOURCE) && s.handles(address));
   }
+}
+
+/**
+ * A source's failure to open `address`, as the bus reports it: the address and the source named (a user who typed
+ * the address learns where it was looked for), the source's error as the cause. An MdevPciError keeps its reason,
+ * path and code; another source's error becomes reason "Source".
+ */
+function openFailure(address: DeviceAddress, source: string, e: unknown): MdevPciError {
+  const why = e instanceof Error ? e.message : String(e);
+  const own = isMdevPciError(e) ? e : undefined;
+  return new MdevPciError(
+    own?.reason ?? "Source",
+    `cannot open ${formatAddress(address)} through the bus source "${source}": ${why}`,
+    {
+      cause: e,
+      ...(own?.path === undefined ? {} : { path: own.path }),
+      ...(own?.code === undefined ? {} : { code: own.code }),
+    },
+  );
 }
 
 const h4 = (n: number | undefined) => (n ?? 0).toString(16).padStart(4, "0");

@@ -149,6 +149,33 @@ describe("scan and selection", () => {
       /no bus source handles .* \(sources: none\)/,
     );
   });
+
+  test("a device a source cannot open: the error names the address and the source, and keeps the source's", async () => {
+    const { bus } = setup();
+    const absent = "0000:99:1f.7";
+    const e = await bus.open({ kind: "pci", domain: 0, bus: 0x99, device: 0x1f, function: 7 }).catch((x: unknown) => x);
+    expect(isMdevPciError(e)).toBe(true);
+    expect((e as MdevPciError).message).toBe(
+      `cannot open ${absent} through the bus source "sysfs": no PCI device ${absent} (${(e as MdevPciError).path} does not exist)`,
+    );
+    expect((e as MdevPciError).reason).toBe("NoSuchDevice"); // the source's reason and path are kept
+    expect((e as MdevPciError).path).toMatch(new RegExp(`/bus/pci/devices/${absent}$`));
+    // Another source's error is the cause, under reason "Source".
+    const refusing = new PciBus([
+      {
+        name: "sockets",
+        handles: () => true,
+        scan: async () => [],
+        open: () => Promise.reject(new Error("ECONNREFUSED")),
+      },
+    ]);
+    const f = await refusing.open({ kind: "vfio-user", socketPath: "/run/x.sock" }).catch((x: unknown) => x);
+    expect(f).toMatchObject({
+      reason: "Source",
+      message: 'cannot open vfio-user:/run/x.sock through the bus source "sockets": ECONNREFUSED',
+      cause: new Error("ECONNREFUSED"),
+    });
+  });
 });
 
 describe("probe: drivers matched by vendor/device id", () => {
