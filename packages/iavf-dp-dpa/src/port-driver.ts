@@ -5,7 +5,7 @@
 import { arg } from "@emu/emudev";
 import { iavf } from "@emu/iavf-emu";
 import { emudevDeviceOf, emudevService, type PortDriver, PortError, randomMac } from "@emu/port";
-import { type DeviceAddress, parseAddress } from "@emu/vfio-device";
+import { type DeviceAddress, formatAddress, parseAddress } from "@emu/vfio-device";
 import { openDelegateDevice } from "./bus.js";
 import { attachDelegate, delegateOf, IAVF_DPA } from "./provider.js";
 
@@ -19,6 +19,8 @@ const args = {
 };
 
 const EMU_IAVF = { what: "an emu_iavf device", check: iavf };
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export const netIavfDpa: PortDriver<typeof args> = {
   name: "net_iavf_dpa",
@@ -43,13 +45,22 @@ export const netIavfDpa: PortDriver<typeof args> = {
             "BadState",
             `${host.name}: ${emu} is served by provider ${dev.provider}; detach it first`,
           );
+        // Both messages name the address; the bus's also names the source it asked (sysfs or vfio-user).
         let device: Awaited<ReturnType<typeof openDelegateDevice>>;
         try {
           device = await openDelegateDevice(addr);
         } catch (e) {
-          throw new PortError("InvalidValue", `${host.name}: cannot open the delegate: ${String(e)}`, { cause: e });
+          throw new PortError("InvalidValue", `${host.name}: no delegate: ${messageOf(e)}`, { cause: e });
         }
-        await attachDelegate(dev, device, registry!);
+        try {
+          await attachDelegate(dev, device, registry!);
+        } catch (e) {
+          throw new PortError(
+            "InvalidValue",
+            `${host.name}: the delegate ${formatAddress(addr)} cannot serve ${emu}: ${messageOf(e)}`,
+            { cause: e },
+          );
+        }
       },
       stop: release,
       close: release,
