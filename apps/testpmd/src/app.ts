@@ -123,17 +123,20 @@ export class Testpmd {
     const rest = comma < 0 ? "" : devargs.slice(comma);
     if (this.registry.hasDriver(head) || this.emudev.driverNames().includes(head) || /^[a-z_]+\d*$/.test(head))
       return undefined;
-    try {
-      parseAddress(head);
-    } catch (e) {
-      if (isVfioDeviceError(e)) return undefined;
-      throw e;
-    }
     const keys = rest
       .split(",")
       .filter((kv) => /^[a-z_]+=(1|true|yes|on)$/.test(kv))
       .map((kv) => kv.split("=")[0]!);
     const driver = keys.map((k) => this.addressClaims.get(k)).find((x) => x !== undefined);
+    try {
+      parseAddress(head);
+    } catch (e) {
+      if (!isVfioDeviceError(e)) throw e;
+      // With a claimed key (dpa=1) the head was meant as a bus address: say what is wrong with it, rather than that
+      // it is no driver name.
+      if (driver !== undefined) throw new CommandError(e.message);
+      return undefined;
+    }
     if (driver === undefined) {
       const claimed = [...this.addressClaims.keys()].map((k) => `${k}=1`).join(", ") || "none";
       throw new CommandError(`${head}: no port driver takes this bus address with these devargs (claimed: ${claimed})`);
