@@ -3,10 +3,11 @@
 // the dirty pages — done meanwhile), then stop-and-copy: the source stopped, its device state read and written to the
 // destination and, still RESUMING, the VMM's share of the device state (PCI command register, MSI-X table and
 // control, which QEMU's vfio-pci saves itself and restores in vfio_pci_load_config before it assigns the MSI-X
-// eventfds) copied and the caller's `whileResuming` run (SET_IRQS there), then the destination restored and running. Any failure before the
-// destination runs puts the source back in RUNNING and rejects with the cause: the guest goes on at the source.
+// eventfds) copied and the caller's `whileResuming` run (SET_IRQS there), then the vectors pending in the source's
+// MSI-X PBA raised on the destination, the destination restored and running. Any failure before the destination runs
+// puts the source back in RUNNING and rejects with the cause: the guest goes on at the source.
 import { type DecodedMsix, decodeConfigSpace } from "@emu/pci-config";
-import { MigrationFlags, MigrationState } from "@emu/vfio-user-proto";
+import { MigrationFlags, MigrationState, PciIrq } from "@emu/vfio-user-proto";
 import type { VfioUserClient } from "./client.js";
 import { VfioUserClientError } from "./errors.js";
 
@@ -20,7 +21,8 @@ export interface MigrateOptions {
   /**
    * Runs with the source stopped and the destination still RESUMING, its device state and PCI state (command register,
    * MSI-X table and enable) written: where QEMU's vfio-pci assigns the MSI-X eventfds (SET_IRQS) on the destination,
-   * so that nothing the device raises once it runs is lost. Counted in the downtime.
+   * so that nothing the device raises once it runs is lost. The vectors pending at the source are raised on the
+   * destination right after (so a SET_IRQS mask set here holds them pending too). Counted in the downtime.
    */
   readonly whileResuming?: () => Promise<void>;
   /**
@@ -78,16 +80,45 @@ function msixOf(config: Uint8Array): DecodedMsix | undefined {
   return d.value.capabilities.find((c): c is DecodedMsix => c.kind === "msix");
 }
 
-/** The VMM's share of the device state: the PCI command register, the MSI-X table and control (enable, mask). */
-async function copyPciState(from: VfioUserClient, to: VfioUserClient): Promise<void> {
+/**
+ * The VMM's share of the device state: the PCI command register, the MSI-X table and control (enable, mask). Returns
+ * the MSI-X vectors pending in the source's PBA, for `raisePending` (the source is stopped: its PBA is final).
+ */
+async function copyPciState(from: VfioUserClient, to: VfioUserClient): Promise<number[]> {
   const config = await from.regionRead(PCI_CONFIG_REGION, 0n, 256);
   await to.regionWrite(PCI_CONFIG_REGION, BigInt(PCI_COMMAND), config.subarray(PCI_COMMAND, PCI_COMMAND + 2));
   const msix = msixOf(config);
-  if (msix === undefined) return;
+  if (msix === undefined) return [];
   const table = await from.regionRead(msix.tableBar, BigInt(msix.tableOffset), msix.tableSize * 16);
   await to.regionWrite(msix.tableBar, BigInt(msix.tableOffset), table);
   const control = msix.offset + 2;
   await to.regionWrite(PCI_CONFIG_REGION, BigInt(control), config.subarray(control, control + 2));
+  // The PBA: one bit per vector, in QWORDs (PCI spec).
+  const pba = await from.regionRead(msix.pbaBar, BigInt(msix.pbaOffset), Math.ceil(msix.tableSize / 64) * 8);
+  const pending: number[] = [];
+  for (let v = 0; v < msix.tableSize; v++) if (((pba[v >> 3] ?? 0) & (1 << (v & 7))) !== 0) pending.push(v);
+  return pending;
+}
+
+/**
+ * Raises on the destination the MSI-X vectors that were pending at the source. The PBA is read-only to software, so
+ * it cannot be copied as the table is: what sets a bit of it is the vector raised while masked, which the client may
+ * do itself (SET_IRQS ACTION_TRIGGER with DATA_BOOL). The destination has the source's masks by now (the table and
+ * control copied, the caller's SET_IRQS in `whileResuming`), so each vector is left pending there and fires when the
+ * guest unmasks it; one the caller left unmasked fires at once, as a pending vector does when unmasked.
+ */
+async function raisePending(to: VfioUserClient, pending: readonly number[]): Promise<void> {
+  const first = pending[0];
+  const last = pending.at(-1);
+  if (first === undefined || last === undefined) return;
+  const values = Array.from({ length: last - first + 1 }, (_, i) => pending.includes(first + i));
+  await to.setIrqs({
+    index: PciIrq.MSIX,
+    action: "trigger",
+    start: first,
+    count: values.length,
+    data: { kind: "bool", values },
+  });
 }
 
 /**
@@ -124,9 +155,11 @@ export async function migrateDevice(
     step = "STOP at the source";
     await source.setMigrationState(MigrationState.STOP);
     step = "the PCI state";
-    await copyPciState(source, destination);
+    const pending = await copyPciState(source, destination);
     step = "the caller's work while resuming";
     await options.whileResuming?.();
+    step = "the pending MSI-X vectors";
+    await raisePending(destination, pending);
     step = "restoring the device state at the destination";
     await destination.setMigrationState(MigrationState.STOP);
     step = "the caller's copy while stopped";

@@ -1,14 +1,18 @@
 // migrateDevice between two server processes (test/fixtures/device-server.ts, whose state is BAR0's first page):
 // pre-copy and stop-and-copy move the state, the PCI command register and MSI-X table follow (written while the
 // destination still resumes, where the caller assigns its eventfds), the source is stopped and the destination runs;
-// a destination that refuses the stream leaves the source running. After a migration the source's connection closes
+// a vector pending at the source (masked, raised) is pending at the destination and fires there when unmasked; a
+// destination that refuses the stream leaves the source running. After a migration the source's connection closes
 // keeping the DMA memory the destination shares: the source's server sees its client go.
+import { until } from "@emu/test-kit";
+import { enableMsix } from "@emu/vfio-device";
 import { migrateDevice, VfioUserClient } from "@emu/vfio-user-client";
-import { MigrationState } from "@emu/vfio-user-proto";
+import { MigrationState, PciIrq } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
 import { connect, startDevice } from "./helpers.js";
 
 const MSIX_TABLE = 0x800n; // BAR2, TESTDEV.msixTable
+const MSIX_PBA = 0xc00n; // BAR2, TESTDEV.msixPba (4 vectors: one QWORD)
 const state = Uint8Array.from({ length: 0x1000 }, (_, i) => (i * 7 + 3) & 0xff);
 
 async function twoDevices(destinationOptions: Record<string, unknown> = {}) {
@@ -52,6 +56,28 @@ describe("migrateDevice", () => {
     expect((await dst.regionRead(7, 4n, 2))[0]! & 0x06).toBe(0x06);
     expect(await dst.regionRead(2, MSIX_TABLE + 16n, 16)).toEqual(entry);
     expect((await b.call<{ migrationIn: number }>("log")).migrationIn).toBe(0x1000);
+  });
+
+  it("a vector pending at the source is pending at the destination, and fires there when the guest unmasks it", async () => {
+    const { a, src, dst } = await twoDevices();
+    // The guest enables MSI-X with vector 2 left masked; the device raises it: a bit in the source's PBA.
+    await enableMsix(src, [0, 1, 3]);
+    await src.enableIrqs(PciIrq.MSIX, 0, 4, () => undefined);
+    expect(await a.call("trigger", { vector: 2, index: PciIrq.MSIX })).toBe("pending");
+    expect(Array.from(await src.regionRead(2, MSIX_PBA, 8))).toEqual([4, 0, 0, 0, 0, 0, 0, 0]);
+    const fired: number[] = [];
+    await migrateDevice(src, dst, {
+      whileResuming: async () => {
+        await dst.enableIrqs(PciIrq.MSIX, 0, 4, (v) => fired.push(v));
+      },
+    });
+    expect(Array.from(await dst.regionRead(2, MSIX_PBA, 8))).toEqual([4, 0, 0, 0, 0, 0, 0, 0]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fired).toEqual([]); // still masked: held
+    await dst.regionWrite(2, MSIX_TABLE + 2n * 16n + 12n, new Uint8Array(4)); // the guest unmasks vector 2
+    await until(() => fired.length > 0, 5000, "vector 2 on the destination's eventfd");
+    expect(fired).toEqual([2]);
+    expect(Array.from(await dst.regionRead(2, MSIX_PBA, 8))).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
 
   it("without pre-copy: all of the state in STOP_COPY", async () => {
