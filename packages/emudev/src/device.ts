@@ -3,7 +3,9 @@
 import {
   createServer,
   type DeviceContext,
+  DeviceError,
   type DeviceModel,
+  isDeviceError,
   type RegionFileOffer,
   type VfioUserServer,
 } from "@emu/vfio-user-server";
@@ -191,6 +193,14 @@ export class EmudevDeviceImpl implements EmudevDevice {
         running
           ? this.callProvider((p) => p.ops.migrationRunning?.(this, true))
           : this.bound?.ops.migrationRunning?.(this, false),
+      // A provider that cannot be migrated refuses: "not supported" on the wire, its message to onError.
+      migrationTransfer: () => {
+        try {
+          this.bound?.ops.migrationTransfer?.(this);
+        } catch (e) {
+          throw isDeviceError(e) ? e : new DeviceError("NotSupported", e instanceof Error ? e.message : String(e));
+        }
+      },
     };
   }
 

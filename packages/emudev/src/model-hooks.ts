@@ -1,5 +1,6 @@
 // The driver's device model with emudev's hooks added: reset, DMA map/unmap, connection and migration become emudev
-// events; leaving RUNNING/PRE_COPY stops the provider before the driver saves its state, entering them starts it after
+// events; entering a state that saves or loads the device state first asks the provider whether it can be migrated,
+// leaving RUNNING/PRE_COPY stops the provider before the driver saves its state, entering them starts it after
 // the driver restored it. The driver's own callbacks run first (for an unmap: after the event, so a data path stops using the memory
 // before the driver and the server let it go).
 import { MigrationState } from "@emu/vfio-user-proto";
@@ -17,11 +18,18 @@ export interface ModelHooks {
    * refused) or runs again (`true`: after it).
    */
   migrationRunning(running: boolean): void;
+  /** The device is about to save or load its state (throws when its data path cannot be migrated: the arc is refused). */
+  migrationTransfer(): void;
 }
 
 /** States in which the device runs (does DMA, raises interrupts): RUNNING and PRE_COPY. */
 function runs(s: MigrationState): boolean {
   return s === MigrationState.RUNNING || s === MigrationState.PRE_COPY;
+}
+
+/** States in which the device's state is saved or loaded: a migration, where a plain STOP is only a pause. */
+function transfers(s: MigrationState): boolean {
+  return s === MigrationState.PRE_COPY || s === MigrationState.STOP_COPY || s === MigrationState.RESUMING;
 }
 
 function isThenable(v: unknown): v is Promise<void> {
@@ -35,6 +43,8 @@ function hookMigration(m: MigrationCallbacks, hooks: ModelHooks): MigrationCallb
   return {
     ...(m.preCopy === undefined ? {} : { preCopy: m.preCopy }),
     transition(from, to) {
+      // Before anything changes: a refusal leaves the device as it was, running if it ran.
+      if (transfers(to)) hooks.migrationTransfer();
       const stopping = runs(from) && !runs(to);
       const starting = !runs(from) && runs(to);
       const done = (): void => {

@@ -40,6 +40,13 @@ export interface ProviderOps {
    * runs on (`migrationRunning(true)` follows).
    */
   migrationRunning?(dev: EmudevResources, running: boolean): void;
+  /**
+   * Migration: the device is about to enter a state that saves or loads its state — PRE_COPY, STOP_COPY (the source)
+   * or RESUMING (the destination) — before anything of it changes (a plain STOP, a VMM pausing the guest, is not one).
+   * A provider whose data path cannot be migrated throws, with a message that says why: the arc is refused (the
+   * client's request fails with EOPNOTSUPP, the message goes to the registry's `onError`) and the device runs on.
+   */
+  migrationTransfer?(dev: EmudevResources): void;
   /** The device is no longer bound (`detach` or `close`), after `deviceClosed` if it was configured. */
   detached?(dev: EmudevResources): MaybePromise<void>;
 }

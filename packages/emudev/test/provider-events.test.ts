@@ -170,6 +170,28 @@ describe("a provider bound at attach, driven by a real client", () => {
     expect(await client.getMigrationState()).toBe(MigrationState.STOP);
   });
 
+  it("a provider that cannot be migrated refuses PRE_COPY, STOP_COPY and RESUMING before anything changes; a pause is not refused", async () => {
+    const { rec, errors, client } = await setup();
+    const asked: string[] = [];
+    rec.provider.ops.migrationTransfer = (d) => {
+      asked.push(d.name);
+      throw new Error(`${d.name}: this data path cannot be migrated`);
+    };
+    const before = rec.log.length;
+    await expect(client.setMigrationState(MigrationState.PRE_COPY)).rejects.toMatchObject({ errno: 95 }); // EOPNOTSUPP
+    expect(await client.getMigrationState()).toBe(MigrationState.RUNNING);
+    expect(rec.log.length).toBe(before); // not stopped: refused before anything
+    expect(errors.map(String).join("\n")).toMatch(/counter0: this data path cannot be migrated/);
+    await expect(client.setMigrationState(MigrationState.STOP_COPY)).rejects.toMatchObject({ errno: 95 });
+    // The STOP on the way (a pause) was taken, the transfer refused.
+    expect(await client.getMigrationState()).toBe(MigrationState.STOP);
+    await expect(client.setMigrationState(MigrationState.RESUMING)).rejects.toMatchObject({ errno: 95 });
+    expect(await client.getMigrationState()).toBe(MigrationState.STOP);
+    await client.setMigrationState(MigrationState.RUNNING);
+    expect(asked).toEqual(["counter0", "counter0", "counter0"]);
+    expect(rec.log.slice(before)).toEqual(["stopped counter0", "running counter0"]);
+  });
+
   it("listeners and provider ops that throw are reported, the device carries on", async () => {
     const { errors, dev, client, emu } = await setup();
     dev.detach();
