@@ -1,8 +1,9 @@
 // The delegated data path in three processes: the guest (the iavf-client driver, here) ↔ the front emu_iavf0 in one
 // emu-testpmd with `port attach vfio-user:<delegate>,dpa=1,emu=emu_iavf0` ↔ the delegate emu_iavf1 in another
 // emu-testpmd, served by the software back-end (net_iavfbe) with io forwarding sending every frame back. Frames go
-// out and come back byte for byte; the front's GET_STATS carries the delegate's counters; the front can switch to
-// the software back-end and back on a stopped port while the guest driver keeps running (it sees resets only).
+// out and come back byte for byte; the front's GET_STATS carries the delegate's counters; a live migration of the
+// front is refused where it starts while the frames keep flowing; the front can switch to the software back-end and
+// back on a stopped port while the guest driver keeps running (it sees resets only).
 import { join } from "node:path";
 import { type RemoteTestpmd, spawnTestpmd } from "@emu/app-testpmd";
 import { IavfDriver } from "@emu/iavf-client";
@@ -13,6 +14,11 @@ import { type Flow, frameOf, payload } from "../../../packages/iavf-dp-sw/test/f
 
 const flow: Flow = { src: "198.18.0.1", dst: "198.18.0.2", sport: 7, dport: 7, proto: "udp" };
 const GUEST_MAC = "02:00:00:00:00:01";
+/** vfio migration v2 states (device_state). */
+const MigrationState = { RUNNING: 2, PRE_COPY: 6 } as const;
+/** The front's report when a migration is refused (to its registry's onError, printed by testpmd after its prompt). */
+const REFUSED =
+  /EMUDEV: DeviceError: emu_iavf0 cannot be migrated while its data queues are delegated \(provider "dpa"\).*/g;
 
 function figure(text: string, label: string): number {
   return Number(new RegExp(`${label} +(\\d+)`).exec(text)?.[1] ?? Number.NaN);
@@ -59,7 +65,8 @@ describe("the delegated data path (dpa) in three processes", () => {
     await f.ask("port start 0");
     expect(await f.ask("show port info 0")).toContain("delegate");
 
-    const nic = await IavfDriver.attach(await VfioUserClient.connect(front), { statsIntervalMs: 0 });
+    const client = await VfioUserClient.connect(front);
+    const nic = await IavfDriver.attach(client, { statsIntervalMs: 0 });
     const resets: string[] = [];
     nic.on("reset", (r) => resets.push(`${r.cause}:${r.done}`));
     await nic.waitForLink(5000);
@@ -111,6 +118,15 @@ describe("the delegated data path (dpa) in three processes", () => {
     expect(Array.from(nic.io.rxBurst(0, 4)[0]?.data ?? [])).toEqual(Array.from(one));
     expect(Number(/Interrupts relayed: (\d+)/.exec(await f.ask("show port info 0"))?.[1])).toBeGreaterThan(0);
 
+    // A live migration of the front is refused at its first step (PRE_COPY), with a clear message, EOPNOTSUPP to the
+    // VMM, and nothing changed: the device runs on and the frames keep going through the delegate.
+    await expect(client.setMigrationState(MigrationState.PRE_COPY)).rejects.toMatchObject({ errno: 95 });
+    expect(await client.getMigrationState()).toBe(MigrationState.RUNNING);
+    await until(() => f.output().match(REFUSED) !== null, 5000, "the front's report of the refusal");
+    const later = Array.from({ length: 30 }, (_, i) => frameOf(flow, payload(60 + i, 700 + i)));
+    expect((await echo(nic, later)).map((b) => Array.from(b))).toEqual(later.map((o) => Array.from(o)));
+    expect(f.output().match(REFUSED)).toHaveLength(1);
+
     // Switch to the software back-end on the front: the guest sees a reset and runs on.
     await f.ask("port stop 0");
     expect(await f.ask("port detach 0")).toContain("Port 0 is detached");
@@ -136,8 +152,8 @@ describe("the delegated data path (dpa) in three processes", () => {
     await nic.close();
     expect(await f.quit()).toBe(0);
     expect(await d.quit()).toBe(0);
-    // No process warning (the provider's reports) and no emudev error in either process.
-    expect(f.output()).not.toMatch(/\(node:\d+\)|EMUDEV: .*(rror|refused)/);
+    // No process warning (the provider's reports) and no emudev error in either process but the refusal asked for.
+    expect(f.output().replace(REFUSED, "")).not.toMatch(/\(node:\d+\)|EMUDEV: .*(rror|refused)/);
     expect(d.output()).not.toMatch(/\(node:\d+\)|EMUDEV: .*(rror|refused)/);
   });
 });

@@ -1,7 +1,8 @@
 // The emudev provider "dpa": an emu_iavf device bound to it has its data queues served by a delegate iavf device
 // (`Delegate`), chosen before the attach with `attachDelegate`. The provider's ops only schedule the delegate's
 // reconfiguration: the virtchnl requests to the delegate are asynchronous, the guest memory they name stays mapped in
-// the delegate (our dup of each file) until the delegate's DMA_UNMAP.
+// the delegate (our dup of each file) until the delegate's DMA_UNMAP. Such a device cannot be migrated, and says so
+// when a migration begins (`migrationTransfer`).
 import type { EmudevDevice, EmudevProvider, EmudevResources } from "@emu/emudev";
 import { MAX_QUEUE_PAIRS, VfCap } from "@emu/iavf-common";
 import { iavf } from "@emu/iavf-emu";
@@ -50,6 +51,14 @@ export const iavfDpa: EmudevProvider = {
     queueStateSet: (dev) => bound.get(dev)?.schedule(),
     deviceClosed: (dev) => bound.get(dev)?.schedule(),
     migrationDone: (dev) => bound.get(dev)?.schedule(),
+    // The delegate does the DMA, holds the ring positions and logs no dirty page where the front could stop, save or
+    // report them: refused at the start (PRE_COPY, STOP_COPY, RESUMING), before anything changes.
+    migrationTransfer(dev) {
+      throw new Error(
+        `${dev.name} cannot be migrated while its data queues are delegated (provider "${IAVF_DPA}"): the delegate's ` +
+          "DMA, ring positions and dirty pages are out of the front's reach; switch it to another data path first",
+      );
+    },
     detached(dev) {
       const d = bound.get(dev);
       bound.delete(dev);

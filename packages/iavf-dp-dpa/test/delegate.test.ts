@@ -1,7 +1,8 @@
 // The provider "dpa" over a real vfio-user connection: the front emu_iavf0 and the delegate emu_iavf1 (with the
 // software data path attached) served on sockets, the guest (the iavf-client driver) on the front. The delegate gets
 // the guest's memory (same files, same IOVAs), its rings, its filters and RSS; a guest reset is followed; a delegate
-// that goes away is reported and the front keeps serving its control plane; misuse is refused with a clear error.
+// that goes away is reported and the front keeps serving its control plane; a migration of the front is refused where
+// it starts and the front keeps serving; misuse is refused with a clear error.
 import { join } from "node:path";
 import { EmudevRegistry } from "@emu/emudev";
 import { IavfDriver } from "@emu/iavf-client";
@@ -10,6 +11,7 @@ import { IAVF_DP_SW, iavfDpSw } from "@emu/iavf-dp-sw";
 import { iavf, iavfDriver, rxQueueId, txQueueId } from "@emu/iavf-emu";
 import { afterThisTest, tempDir, until } from "@emu/test-kit";
 import { VfioUserClient } from "@emu/vfio-user-client";
+import { MigrationState } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
 
 async function setup(queues = 2) {
@@ -142,6 +144,33 @@ describe("the dpa provider", () => {
     await until(() => nic.link.up === false, 5000, "the link down");
     expect(front.provider).toBeUndefined();
     expect(nic.state).toBe("running");
+  });
+
+  it("a migration of the front is refused where it starts, with a clear message; the delegate keeps serving", async () => {
+    const { dir, del, front, d, errors } = await setup(1);
+    const client = await VfioUserClient.connect(join(dir, "emu_iavf0.sock"));
+    const nic = await IavfDriver.attach(client, { interrupts: false, statsIntervalMs: 0 });
+    afterThisTest(() => nic.close());
+    await until(() => del.queue(txQueueId(0)).enabled, 5000, "the delegate configured");
+    const EOPNOTSUPP = { errno: 95 };
+    const why = /emu_iavf0 cannot be migrated while its data queues are delegated \(provider "dpa"\)/;
+    // The source's first step (PRE_COPY: emu_iavf offers it), refused before anything changes: the device runs on.
+    await expect(client.setMigrationState(MigrationState.PRE_COPY)).rejects.toMatchObject(EOPNOTSUPP);
+    expect(await client.getMigrationState()).toBe(MigrationState.RUNNING);
+    expect(errors.filter((e) => why.test(e))).toHaveLength(1);
+    // Without pre-copy the VMM stops the device first (a pause, allowed) and the transfer is refused.
+    await expect(client.setMigrationState(MigrationState.STOP_COPY)).rejects.toMatchObject(EOPNOTSUPP);
+    expect(await client.getMigrationState()).toBe(MigrationState.STOP);
+    // As a destination, too.
+    await expect(client.setMigrationState(MigrationState.RESUMING)).rejects.toMatchObject(EOPNOTSUPP);
+    await client.setMigrationState(MigrationState.RUNNING);
+    expect(errors.filter((e) => why.test(e))).toHaveLength(3);
+    // Still bound and serving: the guest's TX tail reaches the delegate's queue.
+    expect(front.provider).toBe(IAVF_DPA);
+    expect(delegateOf(front)).toBe(d);
+    expect(nic.io.txBurst(0, [new Uint8Array(60).fill(3)])).toBe(1);
+    await until(() => tail(del, txQueueId(0)) === 1, 5000, "the TX tail on the delegate");
+    expect(del.queue(txQueueId(0)).enabled).toBe(true);
   });
 
   it("refuses what it cannot do, with clear errors", async () => {
