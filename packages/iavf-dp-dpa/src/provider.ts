@@ -26,8 +26,11 @@ export const DPA_FEATURES =
   VfCap.CAP_ADV_LINK_SPEED |
   VfCap.OFFLOAD_RX_POLLING;
 
-/** Delegates opened for a device, waiting for its attach. */
-const pending = new Map<string, Delegate>();
+/**
+ * Delegates opened for a device, waiting for its attach: by the device itself, as two registries may each hold a
+ * device of the same name.
+ */
+const pending = new WeakMap<object, Delegate>();
 const bound = new WeakMap<object, Delegate>();
 
 function report(e: unknown): void {
@@ -40,8 +43,8 @@ export const iavfDpa: EmudevProvider = {
   attributes: { features: BigInt(DPA_FEATURES), queueCount: 2 * MAX_QUEUE_PAIRS, deviceCount: 1024 },
   ops: {
     attached(dev) {
-      const d = pending.get(dev.name);
-      pending.delete(dev.name);
+      const d = pending.get(dev);
+      pending.delete(dev);
       if (d === undefined)
         throw new Error(`${dev.name}: attach it with attachDelegate(dev, device), not attach("dpa")`);
       bound.set(dev, d);
@@ -91,13 +94,21 @@ export async function attachDelegate(
     throw e;
   }
   if (!registry.providerNames().includes(IAVF_DPA)) registry.registerProvider(iavfDpa);
-  pending.set(dev.name, d);
+  pending.set(dev, d);
   try {
     dev.attach(IAVF_DPA);
   } catch (e) {
-    pending.delete(dev.name);
+    pending.delete(dev);
     await d.close();
     throw e;
+  }
+  if (pending.delete(dev)) {
+    // Our `attached` never ran: the registry's "dpa" is another provider (another copy of this package, say).
+    dev.detach();
+    await d.close();
+    throw new Error(
+      `${dev.name}: the provider "${IAVF_DPA}" registered in its registry is not @emu/iavf-dp-dpa's iavfDpa`,
+    );
   }
   return d;
 }

@@ -183,4 +183,28 @@ describe("the dpa provider", () => {
     front.detach();
     expect(front.provider).toBeUndefined();
   });
+
+  it('a registry whose provider "dpa" is not ours: refused, nothing bound, the delegate let go', async () => {
+    const dir = tempDir();
+    const emudev = new EmudevRegistry();
+    emudev.registerDriver(iavfDriver);
+    emudev.registerProvider(iavfDpSw);
+    emudev.registerProvider({ ...iavfDpSw, name: IAVF_DPA }); // e.g. another copy of this package's provider
+    afterThisTest(() => emudev.closeAll());
+    const make = async (name: string) => {
+      const dev = emudev.create(`${name},sock=${join(dir, `${name}.sock`)},queues=1`);
+      dev.configure({ resetDelayMs: 0 });
+      await dev.start();
+      return dev;
+    };
+    const del = await make("emu_iavf1");
+    del.attach(IAVF_DP_SW);
+    const front = await make("emu_iavf0");
+    await expect(
+      attachDelegate(front, await VfioUserClient.connect(join(dir, "emu_iavf1.sock")), emudev),
+    ).rejects.toThrow(/emu_iavf0: the provider "dpa" registered in its registry is not @emu\/iavf-dp-dpa's iavfDpa/);
+    expect(front.provider).toBeUndefined();
+    expect(delegateOf(front)).toBeUndefined();
+    await until(() => !del.connected, 5000, "the delegate's connection closed");
+  });
 });
