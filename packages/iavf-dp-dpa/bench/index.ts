@@ -1,8 +1,10 @@
 // @emu/iavf-dp-dpa benchmark: 64-byte packets through the delegated data path beside the direct software path, in the
 // same run. Direct: guest ↔ emu_iavf0 (iavf-dp-sw) ↔ net_null. Delegated: guest ↔ emu_iavf2 (front, provider dpa) ↔
 // emu_iavf1 (delegate over vfio-user, iavf-dp-sw) ↔ net_null. One worker thread runs the guest's ring poller and the
-// io forwarding for either path (iavf-dp-sw's bench loop, `bench/poller.mjs` there); on the delegated path the guest
-// stores its tails in the front's doorbell page and the relay thread copies them to the delegate's. See README.md.
+// io forwarding for either path (iavf-dp-sw's bench loop, `bench/poller.mjs` there). On the delegated path the guest
+// connects after the bind, so the doorbell file it is given is the delegate's: it stores its tails there directly.
+// The third path, emu_iavf4 (dpa) ↔ emu_iavf3, has its guest connected before the bind: it stores its tails in the
+// front's own page and the relay thread copies them to the delegate's. See README.md.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -4,7 +4,7 @@
 // writes the guest's eventfd. The delegate's vector is armed only while the guest's is: a polling guest, which never
 // arms, costs nothing; an interrupt-driven one costs one eventfd wake and one register write per interrupt.
 import type { EmudevResources } from "@emu/emudev";
-import { DynCtl, vfintDynCtln1 } from "@emu/iavf-common";
+import { DynCtl, MAX_VECTORS, vfintDynCtln1 } from "@emu/iavf-common";
 import { type IavfNic, REGISTER_BAR, rxQueueId, txQueueId } from "@emu/iavf-emu";
 import { enableMsix, type IrqBinding, type VfioDevice } from "@emu/vfio-device";
 import { PciIrq } from "@emu/vfio-user-proto";
@@ -44,7 +44,8 @@ export class IrqRelay {
     this.#off = nic.watchInterrupts((v, armed) => {
       if (armed) this.armFor(dev, v);
     });
-    for (let v = 1; v <= 16; v++) if (nic.interruptArmed(v)) this.armFor(dev, v);
+    // The guest's queue vectors (its MSI-X table: vector 0 is the mailbox) that it armed before we followed it.
+    for (let v = 1; v < MAX_VECTORS; v++) if (nic.interruptArmed(v)) this.armFor(dev, v);
   }
 
   async stop(): Promise<void> {
