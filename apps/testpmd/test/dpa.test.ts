@@ -14,6 +14,7 @@ import { type Flow, frameOf, payload } from "../../../packages/iavf-dp-sw/test/f
 
 const flow: Flow = { src: "198.18.0.1", dst: "198.18.0.2", sport: 7, dport: 7, proto: "udp" };
 const GUEST_MAC = "02:00:00:00:00:01";
+const DELEGATE_MAC = "02:00:00:00:00:aa";
 /** vfio migration v2 states (device_state). */
 const MigrationState = { RUNNING: 2, PRE_COPY: 6 } as const;
 /** The front's report when a migration is refused (to its registry's onError, printed by testpmd after its prompt). */
@@ -32,7 +33,7 @@ async function testpmd(argv: readonly string[]): Promise<RemoteTestpmd> {
 }
 
 async function delegateProcess(sock: string): Promise<RemoteTestpmd> {
-  const d = await testpmd(["-l", "0-1", "--vdev", `emu_iavf1,sock=${sock},queues=1`, "--", "-i"]);
+  const d = await testpmd(["-l", "0-1", "--vdev", `emu_iavf1,sock=${sock},queues=1,mac=${DELEGATE_MAC}`, "--", "-i"]);
   expect(await d.ask("port attach net_iavfbe,emu=emu_iavf1")).toContain("Port 0 is attached");
   await d.ask("port start 0");
   expect(await d.ask("start")).toContain("io packet forwarding");
@@ -63,7 +64,8 @@ describe("the delegated data path (dpa) in three processes", () => {
     const f = await testpmd(["-l", "0-1", "--vdev", `emu_iavf0,sock=${front},queues=1,mac=${GUEST_MAC}`, "--", "-i"]);
     expect(await f.ask(`port attach vfio-user:${del},dpa=1,emu=emu_iavf0`)).toContain("Port 0 is attached");
     await f.ask("port start 0");
-    expect(await f.ask("show port info 0")).toContain("delegate");
+    // The port started bound to the delegate: its driver brought the delegate (emu_iavf1, by its MAC) up.
+    expect(await f.ask("show port info 0")).toContain(`Delegate: ${DELEGATE_MAC}, 1 queue pair(s)`);
 
     const client = await VfioUserClient.connect(front);
     const nic = await IavfDriver.attach(client, { statsIntervalMs: 0 });
