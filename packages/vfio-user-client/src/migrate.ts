@@ -1,11 +1,12 @@
 // What a VMM does to move a device between two servers with vfio-user migration v2: the destination put in RESUMING,
-// pre-copy on the source while it runs (when offered: its data forwarded and the caller's own copying — guest memory,
-// the dirty pages — done meanwhile), then stop-and-copy: the source stopped, its device state read and written to the
-// destination and, still RESUMING, the VMM's share of the device state (PCI command register, MSI-X table and
-// control, which QEMU's vfio-pci saves itself and restores in vfio_pci_load_config before it assigns the MSI-X
-// eventfds) copied and the caller's `whileResuming` run (SET_IRQS there), then the vectors pending in the source's
-// MSI-X PBA raised on the destination, the destination restored and running. Any failure before the destination runs
-// puts the source back in RUNNING and rejects with the cause: the guest goes on at the source.
+// pre-copy on the source while it runs (when both ends offer it: its data forwarded until it has none left, and the
+// caller's own copying — guest memory, the dirty pages — done meanwhile), then stop-and-copy: the source stopped,
+// its device state read and written to the destination and, still RESUMING, the VMM's share of the device state (PCI
+// command register, MSI-X table and control, which QEMU's vfio-pci saves itself and restores in vfio_pci_load_config
+// before it assigns the MSI-X eventfds) copied and the caller's `whileResuming` run (SET_IRQS there), then the vectors
+// pending in the source's MSI-X PBA raised on the destination, the destination restored and running. Any failure
+// before the destination runs puts the source back in RUNNING and rejects with the cause: the guest goes on at the
+// source.
 import { type DecodedMsix, decodeConfigSpace } from "@emu/pci-config";
 import { MigrationFlags, MigrationState, PciIrq } from "@emu/vfio-user-proto";
 import type { VfioUserClient } from "./client.js";
@@ -30,7 +31,11 @@ export interface MigrateOptions {
    * last dirty pages and moves its own use of the device here). Counted in the downtime.
    */
   readonly whileStopped?: () => Promise<void>;
-  /** Use PRE_COPY when both ends offer it (default true). */
+  /**
+   * Use PRE_COPY when both ends offer it (default true). The destination's flag counts too: a device that offers
+   * PRE_COPY can load a stream that began while the source ran (QEMU's vfio asks the destination's own flag before it
+   * takes pre-copy data; Linux's mlx5 offers PRE_COPY only where the device can load the state in several parts).
+   */
   readonly preCopy?: boolean;
 }
 
@@ -62,15 +67,34 @@ function failed(step: string, cause: unknown): VfioUserClientError {
  */
 const CHUNK = 64 * 1024;
 
-/** Reads everything the device offers now, chunk by chunk, each written to `to`; the bytes moved. */
-async function forward(from: VfioUserClient, to: VfioUserClient): Promise<number> {
+/**
+ * Reads in PRE_COPY at most (64 MiB of 64 KiB reads): a source that goes on producing pre-copy data cannot hold the
+ * migration there for ever; what it has not sent yet follows in STOP_COPY (both states share one stream).
+ */
+const PRE_COPY_MAX_READS = 1024;
+
+/**
+ * Moves the source's migration data to `to`, read by read (each of CHUNK bytes, or the source's transfer size when
+ * smaller: a full read of that is not the end); the bytes moved. A read shorter than asked ends the data the source
+ * has now (the spec's "no more migration data to read"): that is the end in STOP_COPY, with the device stopped. In
+ * PRE_COPY the source runs and may have more by the next read, so there (`untilEmpty`) reading goes on until a read
+ * returns nothing — the kernel's "temporary end of stream"; vfio-user has no GET_PRECOPY_INFO to ask — or `maxReads`.
+ */
+async function forward(
+  from: VfioUserClient,
+  to: VfioUserClient,
+  untilEmpty: boolean,
+  maxReads = Number.POSITIVE_INFINITY,
+): Promise<number> {
+  const asked = Math.min(CHUNK, from.negotiated.maxTransfer);
   let total = 0;
-  for (;;) {
-    const data = await from.readMigrationData(CHUNK);
+  for (let reads = 0; reads < maxReads; reads++) {
+    const data = await from.readMigrationData(asked);
     if (data.length > 0) await to.writeMigrationData(data);
     total += data.length;
-    if (data.length < CHUNK) return total;
+    if (data.length === 0 || (!untilEmpty && data.length < asked)) break;
   }
+  return total;
 }
 
 /** The MSI-X capability in a config space image, if any. */
@@ -134,7 +158,7 @@ export async function migrateDevice(
   const [sf, df] = await Promise.all([source.getMigrationFlags(), destination.getMigrationFlags()]);
   if ((sf & df & MigrationFlags.STOP_COPY) === 0n)
     throw new VfioUserClientError("Unsupported", "both devices must offer migration (STOP_COPY)");
-  const usedPreCopy = options.preCopy !== false && (sf & MigrationFlags.PRE_COPY) !== 0n;
+  const usedPreCopy = options.preCopy !== false && (sf & df & MigrationFlags.PRE_COPY) !== 0n;
   let step = "RESUMING at the destination";
   let stoppedAt = 0;
   let preCopyBytes = 0;
@@ -144,14 +168,14 @@ export async function migrateDevice(
     if (usedPreCopy) {
       step = "PRE_COPY";
       await source.setMigrationState(MigrationState.PRE_COPY);
-      preCopyBytes = await forward(source, destination);
+      preCopyBytes = await forward(source, destination, true, PRE_COPY_MAX_READS);
     }
     step = "the caller's copy while running";
     await options.whileRunning?.();
     step = "STOP_COPY";
     stoppedAt = performance.now();
     await source.setMigrationState(MigrationState.STOP_COPY);
-    deviceStateBytes = await forward(source, destination);
+    deviceStateBytes = await forward(source, destination, false);
     step = "STOP at the source";
     await source.setMigrationState(MigrationState.STOP);
     step = "the PCI state";

@@ -15,8 +15,11 @@ const MSIX_TABLE = 0x800n; // BAR2, TESTDEV.msixTable
 const MSIX_PBA = 0xc00n; // BAR2, TESTDEV.msixPba (4 vectors: one QWORD)
 const state = Uint8Array.from({ length: 0x1000 }, (_, i) => (i * 7 + 3) & 0xff);
 
-async function twoDevices(destinationOptions: Record<string, unknown> = {}) {
-  const [a, b] = await Promise.all([startDevice(), startDevice(destinationOptions)]);
+async function twoDevices(
+  destinationOptions: Record<string, unknown> = {},
+  sourceOptions: Record<string, unknown> = {},
+) {
+  const [a, b] = await Promise.all([startDevice(sourceOptions), startDevice(destinationOptions)]);
   const [src, dst] = await Promise.all([connect(a.socketPath), connect(b.socketPath)]);
   await src.regionWrite(0, 0n, state);
   await src.regionWrite(7, 4n, Uint8Array.of(0x06, 0x00)); // memory space + bus master
@@ -84,6 +87,38 @@ describe("migrateDevice", () => {
     const { src, dst } = await twoDevices();
     const r = await migrateDevice(src, dst, { preCopy: false });
     expect(r).toMatchObject({ usedPreCopy: false, preCopyBytes: 0, deviceStateBytes: 0x1000 });
+    expect(await dst.regionRead(0, 0n, 0x1000)).toEqual(state);
+  });
+
+  it("pre-copy when both ends offer it: a destination without PRE_COPY gets all of the state in STOP_COPY", async () => {
+    const { a, src, dst } = await twoDevices({ preCopy: false });
+    const r = await migrateDevice(src, dst);
+    expect(r).toMatchObject({ usedPreCopy: false, preCopyBytes: 0, deviceStateBytes: 0x1000 });
+    const { transitions } = await a.call<{ transitions: [number, number][] }>("log");
+    expect(transitions.some(([, to]) => to === MigrationState.PRE_COPY)).toBe(false); // the source never pre-copied
+    expect(await dst.regionRead(0, 0n, 0x1000)).toEqual(state);
+  });
+
+  it("pre-copy reads until the source has nothing left: short reads do not end it, an empty one does", async () => {
+    const { src, dst } = await twoDevices({}, { preCopyPiece: 0x100 }); // 0x800 bytes of pre-copy in 8 short reads
+    const r = await migrateDevice(src, dst);
+    expect(r).toMatchObject({ usedPreCopy: true, preCopyBytes: 0x800, deviceStateBytes: 0x800 });
+    expect(await dst.regionRead(0, 0n, 0x1000)).toEqual(state);
+  });
+
+  it("a source whose transfer size is below 64 KiB: its full reads are not taken for the end", async () => {
+    const { a, src: first, dst } = await twoDevices();
+    await first.close();
+    const src = await connect(a.socketPath, { maxDataXferSize: 0x300 }); // reads of 0x300 bytes at most
+    const r = await migrateDevice(src, dst);
+    expect(r).toMatchObject({ usedPreCopy: true, preCopyBytes: 0x800, deviceStateBytes: 0x800 });
+    expect(await dst.regionRead(0, 0n, 0x1000)).toEqual(state);
+  });
+
+  it("pre-copy is bounded (1024 reads): a source that keeps handing data out finishes in STOP_COPY", async () => {
+    const { src, dst } = await twoDevices({}, { preCopyPiece: 1 }); // 2048 reads of pre-copy data on offer
+    const r = await migrateDevice(src, dst);
+    expect(r).toMatchObject({ usedPreCopy: true, preCopyBytes: 1024, deviceStateBytes: 0x1000 - 1024 });
     expect(await dst.regionRead(0, 0n, 0x1000)).toEqual(state);
   });
 
