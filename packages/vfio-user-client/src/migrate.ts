@@ -43,6 +43,12 @@ export interface MigrateOptions {
 export interface MigrationReport {
   /** From the source leaving RUNNING/PRE_COPY to the destination RUNNING, in ms. */
   readonly downtimeMs: number;
+  /**
+   * When the source was told to stop (STOP_COPY), on `performance.now()`'s clock: a caller whose own switch-over goes
+   * on after the destination runs (e.g. a driver handing its rings' doorbells over) measures the downtime its
+   * traffic sees from here.
+   */
+  readonly stoppedAt: number;
   /** Bytes of device state read in STOP_COPY. */
   readonly deviceStateBytes: number;
   /** Bytes read in PRE_COPY (0 without it). */
@@ -194,5 +200,5 @@ export async function migrateDevice(
     await source.setMigrationState(MigrationState.RUNNING).catch(() => undefined);
     throw failed(step, e);
   }
-  return { downtimeMs: performance.now() - stoppedAt, deviceStateBytes, preCopyBytes, usedPreCopy };
+  return { downtimeMs: performance.now() - stoppedAt, stoppedAt, deviceStateBytes, preCopyBytes, usedPreCopy };
 }

@@ -32,9 +32,11 @@ describe("migrateDevice", () => {
   it("moves the device state with pre-copy and stop-and-copy; the source stops, the destination runs", async () => {
     const { b, src, dst, entry } = await twoDevices();
     const calls: string[] = [];
+    let ranUntil = 0;
     const r = await migrateDevice(src, dst, {
       whileRunning: async () => {
         calls.push(`running ${await src.getMigrationState()}`);
+        ranUntil = performance.now();
       },
       whileResuming: async () => {
         const table = await dst.regionRead(2, MSIX_TABLE + 16n, 16);
@@ -48,6 +50,8 @@ describe("migrateDevice", () => {
     expect(r.preCopyBytes).toBe(0x800);
     expect(r.deviceStateBytes).toBe(0x800);
     expect(r.downtimeMs).toBeGreaterThan(0);
+    expect(r.stoppedAt).toBeGreaterThanOrEqual(ranUntil); // the stop comes after the caller's copy while running
+    expect(r.stoppedAt + r.downtimeMs).toBeLessThanOrEqual(performance.now());
     expect(calls).toEqual([
       `running ${MigrationState.PRE_COPY}`,
       `resuming ${MigrationState.RESUMING}, MSI-X table true`,
