@@ -1,5 +1,5 @@
 // The kernel-to-kernel TCP transfer across a live migration: B (its own network namespace, net_iavf_client + a TAP)
-// sends 8 MiB over TCP to the kernel of A's namespace (A: emu_iavf0 + net_iavfbe + a TAP); mid-transfer B's port
+// sends 64 MiB over TCP to the kernel of A's namespace (A: emu_iavf0 + net_iavfbe + a TAP); mid-transfer B's port
 // moves to C, a back-end in A's namespace with a TAP of its own (A's TAP's Ethernet address, as the far end keeps
 // its address across the move), and A's kernel routes B's subnet through C's TAP.
 // The connection survives and every byte arrives (same SHA-256). Needs root (CI runs as root): skipped otherwise.
@@ -12,7 +12,9 @@ import { figure } from "./fixtures/nic.js";
 
 const isRoot = process.getuid?.() === 0;
 const usable = isRoot && existsSync("/dev/net/tun");
-const BYTES = 8 * 1024 * 1024;
+// Enough that the transfer outlasts the move by far: it flows through all of the move but the downtime, and at the
+// rate it goes here a few MiB would be over before the switch.
+const BYTES = 64 * 1024 * 1024;
 
 describe.skipIf(!usable)(usable ? "the kernel at both ends" : "the kernel at both ends (skipped: not root)", () => {
   it("a TCP transfer between the kernels carries on, byte-exact, across port migrate", async () => {

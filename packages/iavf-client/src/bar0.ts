@@ -15,6 +15,12 @@ export interface DoorbellFile {
   readonly at: number;
 }
 
+/** BAR0 opened on a migration's destination (`Bar0.openOn`): made the BAR0, or let go, once the migration is over. */
+export interface BarMove {
+  commit(): void;
+  abort(): void;
+}
+
 export class Bar0 {
   private closed = false;
   /** Bumped when BAR0 is another device's (a migration): doorbell writers find their register again. */
@@ -50,19 +56,25 @@ export class Bar0 {
   }
 
   /**
-   * Live migration: BAR0 of `device` from now on (same mapping choice; it must map the doorbells if this one did).
-   * Doorbell writers made before follow; the old device's areas are unmapped.
+   * Live migration, in two steps: BAR0 of `device` opened (same mapping choice; it must map the doorbells if this one
+   * did) while the old device still runs, so that the switch itself costs no message; `commit()` makes it the BAR0
+   * from then on (doorbell writers made before follow, the old device's areas are unmapped), `abort()` lets it go.
    */
-  async moveTo(device: VfioDevice): Promise<void> {
+  async openOn(device: VfioDevice): Promise<BarMove> {
     const next = await Bar0.open(device, this.doorbellsMapped);
     if (next.doorbellsMapped !== this.doorbellsMapped) {
       next.close();
       throw new IavfClientError("Unsupported", "the new device does not map the doorbell pages as the old one did");
     }
-    const old = this.io;
-    this.io = next.io;
-    this.epoch++;
-    old.close();
+    return {
+      commit: () => {
+        const old = this.io;
+        this.io = next.io;
+        this.epoch++;
+        old.close();
+      },
+      abort: () => next.close(),
+    };
   }
 
   /** Whether the register at `offset` is a plain load/store into mapped memory. */

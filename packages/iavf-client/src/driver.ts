@@ -199,7 +199,10 @@ export class IavfDriver {
   /**
    * Live migration to `device` (another server of the same VF, see `moveDriver`): `migrate(from, to, beforeRun)`
    * moves the device state and calls `beforeRun` before the destination runs (in interrupt mode the vectors are
-   * assigned there then); the driver and the rings last shared then use `device`. On failure the old device is kept.
+   * assigned there then); the driver and the rings last shared then use `device`: their threads must be paused by
+   * the time `migrate` resolves (it may pause them once both devices are stopped, so that traffic flows through the
+   * rest of the move) and their tails written again after (a tail written meanwhile reached the old device only). On
+   * failure the old device is kept.
    */
   moveTo<T>(device: VfioDevice, migrate: MigrateDevice<T>): Promise<T> {
     this.live();

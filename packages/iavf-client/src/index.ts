@@ -9,7 +9,7 @@ export {
   type AqProgrammingOrder,
   type ArqMessage,
 } from "./adminq.js";
-export { Bar0, type DoorbellFile } from "./bar0.js";
+export { Bar0, type BarMove, type DoorbellFile } from "./bar0.js";
 export type { DataPath, RxFrame } from "./data-path.js";
 export { RingState } from "./datapath/ring-state.js";
 export { type RxBurstOut, RxQueue } from "./datapath/rx-queue.js";

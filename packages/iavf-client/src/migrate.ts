@@ -1,12 +1,14 @@
 /**
- * The guest's side of a live migration (what a VMM does around the device's own migration): the driver's DMA memory
- * mapped into the new device at the same IOVAs, the device state moved by the caller's `migrate` (e.g.
- * `migrateDevice` of `@emu/vfio-user-client`) which calls `beforeRun` while the destination has not run yet (in
- * interrupt mode the MSI-X vectors get eventfds there, as QEMU's vfio-pci assigns them when it loads the config
- * state), then BAR0 reached on the new device — the driver's doorbell writers and the worker threads' shared rings
- * follow it — with the admin queue, rings and buffers where they were: the VF carries on without a reset. The mailbox
- * is left idle meanwhile (the caller stopped the timers and holds the mailbox interrupt; a request in flight or an
- * interrupt being served is waited for).
+ * The guest's side of a live migration (what a VMM does around the device's own migration): while the old device
+ * still runs, the driver's DMA memory mapped into the new device at the same IOVAs and its BAR0 opened there; the
+ * device state moved by the caller's `migrate` (e.g. `migrateDevice` of `@emu/vfio-user-client`) which calls
+ * `beforeRun` while the destination has not run yet (in interrupt mode the MSI-X vectors get eventfds there, as QEMU's
+ * vfio-pci assigns them when it loads the config state); then BAR0 switched to the new device — the driver's doorbell
+ * writers and the worker threads' shared rings follow it — with the admin queue, rings and buffers where they were:
+ * the VF carries on without a reset. The mailbox is left idle meanwhile (the caller stopped the timers and holds the
+ * mailbox interrupt; a request in flight or an interrupt being served is waited for). The threads' rings are the
+ * caller's to pause before the switch (its `migrate` does, once the devices are stopped): a tail a thread wrote
+ * meanwhile may have reached the old device only, so the caller writes the tails again after.
  */
 import type { VfioDevice } from "@emu/vfio-device";
 import type { SharedPair } from "./datapath/share.js";
@@ -34,6 +36,7 @@ export async function moveDriver<T>(
     await delay(5);
   }
   await ctx.pool.mapInto(device);
+  const bar = await ctx.bar.openOn(device);
   const irqs = ctx.irqs;
   let moved: IrqMove | undefined;
   let result: T;
@@ -42,15 +45,16 @@ export async function moveDriver<T>(
       if (irqs !== undefined && moved === undefined) moved = await irqs.bindOn(device);
     });
   } catch (e) {
+    bar.abort();
     await moved?.abort();
     throw e;
   }
+  bar.commit(); // the device moved: BAR0 is the new device's from here, whatever fails below
   // A `migrate` that never called beforeRun: the vectors are assigned late (the destination runs already; the
   // mailbox interrupt handler runs once after the move, so nothing posted meanwhile waits).
   if (irqs !== undefined) moved ??= await irqs.bindOn(device);
   await moved?.commit();
   ctx.pool.use(device);
-  await ctx.bar.moveTo(device);
   ctx.device = device;
   for (const [q, p] of ctx.pairs.entries()) {
     const s = shared[q];

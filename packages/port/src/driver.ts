@@ -114,7 +114,10 @@ export interface PortControl {
 
 /** What a port's live migration took (`PortControl.migrate`). */
 export interface PortMigration {
-  /** The device stopped to the device running at the target, in ms. */
+  /**
+   * What the traffic sees, in ms: from the device stopping (or the port's data path pausing, if earlier) to the data
+   * path running on the device at the target.
+   */
   readonly downtimeMs: number;
   /** The whole move, including the port's own switch, in ms. */
   readonly totalMs: number;

@@ -209,12 +209,16 @@ class IavfClientPort implements PortControl {
   }
 
   /**
-   * Live migration to the server on `target` (a socket path): the rings paused and every forwarding thread's burst
-   * under way finished (acknowledged, bounded), the driver's memory mapped there, the device state moved
-   * (`migrateDevice`: pre-copy, stop-and-copy, the MSI-X eventfds assigned while the destination resumes, resume),
-   * BAR0 and the threads' doorbells switched, the tails written again from the rings' state, the rings resumed; then
-   * the old connection is closed, as a VMM ends the source (its server sees the client go: its device is free for
-   * another, e.g. a migration back), its DMA memory kept until the port closes. On failure nothing moved.
+   * Live migration to the server on `target` (a socket path). Traffic flows on while the driver's memory is mapped
+   * there and its BAR0 opened, and through pre-copy (`migrateDevice`). Once both devices are stopped (the source's
+   * state read, the destination resuming) the rings pause, and their threads finish the bursts under way while the
+   * destination restores the state (acknowledged, bounded: a thread that does not let go fails the migration and the
+   * source runs on), so that no thread writes a tail while the doorbells are handed over. The destination runs, BAR0
+   * and the threads' doorbells follow it, every tail is written again from the ring's state (one a thread wrote to the
+   * stopped source reached it only) and the rings resume. The downtime reported is what the traffic sees: from the
+   * source stopping to the rings running on the destination. Then the old connection is closed, as a VMM ends the
+   * source (its server sees the client go: its device is free for another, e.g. a migration back), its DMA memory kept
+   * until the port closes. On failure nothing moved.
    */
   async migrate(target: string): Promise<PortMigration> {
     const r = this.running;
@@ -227,12 +231,17 @@ class IavfClientPort implements PortControl {
       throw fail(this.host, `cannot connect to ${target}`, e);
     }
     const states = r.shared.flatMap((s) => [s.txState, s.rxState]);
-    for (const st of states) st.paused = true;
     let report: MigrationReport;
     try {
-      await this.quiesce(states);
       report = await r.nic.moveTo(next, (from, to, beforeRun) =>
-        migrateDevice(from as VfioUserClient, to as VfioUserClient, { whileResuming: beforeRun }),
+        migrateDevice(from as VfioUserClient, to as VfioUserClient, {
+          // Both devices stopped: the rings pause; their threads finish their bursts while the destination restores.
+          whileResuming: async () => {
+            for (const st of states) st.paused = true;
+            await beforeRun();
+          },
+          whileStopped: () => this.quiesce(states),
+        }),
       );
     } catch (e) {
       for (const st of states) st.paused = false;
@@ -241,14 +250,16 @@ class IavfClientPort implements PortControl {
     }
     const old = this.dev;
     this.dev = next;
+    let resumedAt: number;
     try {
       await this.rewriteTails(r);
     } finally {
       for (const st of states) st.paused = false;
+      resumedAt = performance.now();
       this.kept.push(await old.closeKeepingMemory()); // the device moved: the source ends even if a tail write failed
     }
     return {
-      downtimeMs: report.downtimeMs,
+      downtimeMs: resumedAt - report.stoppedAt,
       totalMs: performance.now() - t0,
       deviceStateBytes: report.deviceStateBytes,
     };

@@ -1,7 +1,7 @@
 /**
- * `net_iavf_client`'s data half, in a forwarding thread: maps the rings of the queues it serves and their doorbell
- * page from the files the control half named, and moves packets with the port's own pool buffers (zero copy; see
- * `PairIo`). A ring the control half marked paused (a reset or a migration under way) is left alone, and a burst
+ * `net_iavf_client`'s data half, in a forwarding thread: maps the rings of the queues it serves and their doorbell page
+ * from the files the control half named, and moves packets with the port's own pool buffers (zero copy; see `PairIo`).
+ * A ring the control half marked paused (a reset, or a migration handing the doorbells over) is left alone, and a burst
  * under way when the pause came tells the control half when it is over (`RingState.enter`/`leave`); a ring whose
  * generation moved (the reset is done) is started over before it is used.
  */
