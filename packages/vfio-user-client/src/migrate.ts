@@ -110,6 +110,13 @@ function msixOf(config: Uint8Array): DecodedMsix | undefined {
   return d.value.capabilities.find((c): c is DecodedMsix => c.kind === "msix");
 }
 
+/** Whether an MSI-X table is as reset leaves it: each entry's address and data 0, its vector control Mask (1). */
+function untouchedTable(table: Uint8Array): boolean {
+  for (let at = 0; at < table.length; at += 16)
+    for (let i = 0; i < 16; i++) if (table[at + i] !== (i === 12 ? 1 : 0)) return false;
+  return true;
+}
+
 /**
  * The VMM's share of the device state: the PCI command register, the MSI-X table and control (enable, mask). Returns
  * the MSI-X vectors pending in the source's PBA, for `raisePending` (the source is stopped: its PBA is final).
@@ -120,7 +127,10 @@ async function copyPciState(from: VfioUserClient, to: VfioUserClient): Promise<n
   const msix = msixOf(config);
   if (msix === undefined) return [];
   const table = await from.regionRead(msix.tableBar, BigInt(msix.tableOffset), msix.tableSize * 16);
-  await to.regionWrite(msix.tableBar, BigInt(msix.tableOffset), table);
+  // A client that never wrote the table (QEMU and cloud-hypervisor emulate it themselves and mask with SET_IRQS)
+  // leaves it as reset made it: every vector masked, nothing else. Written to the destination, those masks would be
+  // enforced there and every interrupt held pending: such a table does not move.
+  if (!untouchedTable(table)) await to.regionWrite(msix.tableBar, BigInt(msix.tableOffset), table);
   const control = msix.offset + 2;
   await to.regionWrite(PCI_CONFIG_REGION, BigInt(control), config.subarray(control, control + 2));
   // The PBA: one bit per vector, in QWORDs (PCI spec).

@@ -4,6 +4,8 @@
 // a vector pending at the source (masked, raised) is pending at the destination and fires there when unmasked; a
 // destination that refuses the stream leaves the source running. After a migration the source's connection closes
 // keeping the DMA memory the destination shares: the source's server sees its client go.
+
+import { decodeConfigSpace } from "@emu/pci-config";
 import { until } from "@emu/test-kit";
 import { enableMsix } from "@emu/vfio-device";
 import { migrateDevice, VfioUserClient } from "@emu/vfio-user-client";
@@ -85,6 +87,30 @@ describe("migrateDevice", () => {
     await until(() => fired.length > 0, 5000, "vector 2 on the destination's eventfd");
     expect(fired).toEqual([2]);
     expect(Array.from(await dst.regionRead(2, MSIX_PBA, 8))).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it("a client that never wrote the MSI-X table (as QEMU) still gets its interrupts at the destination", async () => {
+    const [a, b] = await Promise.all([startDevice(), startDevice()]);
+    const [src, dst] = await Promise.all([connect(a.socketPath), connect(b.socketPath)]);
+    // MSI-X enabled in config space and eventfds assigned, the table never written (the VMM emulates it).
+    const config = await src.regionRead(7, 0n, 256);
+    const msix = decodeConfigSpace(config);
+    if (!msix.ok) throw msix.error;
+    const cap = msix.value.capabilities.find((c) => c.kind === "msix")!;
+    await src.regionWrite(7, BigInt(cap.offset + 2), Uint8Array.of(0x00, 0x80)); // MSI-X Enable
+    const before: number[] = [];
+    await src.enableIrqs(PciIrq.MSIX, 0, 4, (v) => before.push(v));
+    expect(await a.call("trigger", { vector: 1, index: PciIrq.MSIX })).toBe("delivered");
+    const fired: number[] = [];
+    await migrateDevice(src, dst, {
+      whileResuming: async () => {
+        await dst.enableIrqs(PciIrq.MSIX, 0, 4, (v) => fired.push(v));
+      },
+    });
+    // Had the source's untouched table (every vector masked) been written there, the destination would hold it.
+    expect(await b.call("trigger", { vector: 1, index: PciIrq.MSIX })).toBe("delivered");
+    await until(() => fired.length > 0, 5000, "vector 1 on the destination's eventfd");
+    expect(fired).toEqual([1]);
   });
 
   it("without pre-copy: all of the state in STOP_COPY", async () => {
