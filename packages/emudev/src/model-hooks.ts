@@ -42,9 +42,13 @@ function hookMigration(m: MigrationCallbacks, hooks: ModelHooks): MigrationCallb
   };
   return {
     ...(m.preCopy === undefined ? {} : { preCopy: m.preCopy }),
+    // Asked once per request, before the server walks its arcs: a refusal leaves the device as it was, running if it
+    // ran (asked per arc, RUNNING → STOP_COPY would have taken its RUNNING → STOP before the refusal).
+    request(from, target) {
+      if (transfers(target)) hooks.migrationTransfer();
+      return m.request?.(from, target);
+    },
     transition(from, to) {
-      // Before anything changes: a refusal leaves the device as it was, running if it ran.
-      if (transfers(to)) hooks.migrationTransfer();
       const stopping = runs(from) && !runs(to);
       const starting = !runs(from) && runs(to);
       const done = (): void => {

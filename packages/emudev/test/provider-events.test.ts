@@ -182,13 +182,17 @@ describe("a provider bound at attach, driven by a real client", () => {
     expect(await client.getMigrationState()).toBe(MigrationState.RUNNING);
     expect(rec.log.length).toBe(before); // not stopped: refused before anything
     expect(errors.map(String).join("\n")).toMatch(/counter0: this data path cannot be migrated/);
+    // RUNNING → STOP_COPY (walked RUNNING → STOP → STOP_COPY) is refused as a whole: not even paused.
     await expect(client.setMigrationState(MigrationState.STOP_COPY)).rejects.toMatchObject({ errno: 95 });
-    // The STOP on the way (a pause) was taken, the transfer refused.
-    expect(await client.getMigrationState()).toBe(MigrationState.STOP);
+    expect(await client.getMigrationState()).toBe(MigrationState.RUNNING);
+    expect(rec.log.length).toBe(before);
+    // A pause is not a migration; from it, the transfer states are refused and the device stays paused.
+    await client.setMigrationState(MigrationState.STOP);
+    await expect(client.setMigrationState(MigrationState.STOP_COPY)).rejects.toMatchObject({ errno: 95 });
     await expect(client.setMigrationState(MigrationState.RESUMING)).rejects.toMatchObject({ errno: 95 });
     expect(await client.getMigrationState()).toBe(MigrationState.STOP);
     await client.setMigrationState(MigrationState.RUNNING);
-    expect(asked).toEqual(["counter0", "counter0", "counter0"]);
+    expect(asked).toEqual(["counter0", "counter0", "counter0", "counter0"]);
     expect(rec.log.slice(before)).toEqual(["stopped counter0", "running counter0"]);
   });
 

@@ -88,6 +88,12 @@ export interface MigrationCallbacks {
    * a `DeviceError`) and leaves the state at the last completed arc.
    */
   transition(from: MigrationState, to: MigrationState): MaybePromise<void>;
+  /**
+   * A client asked for `target` (from `from`, another state), before any arc is walked: throw to refuse the whole
+   * request with nothing changed (EIO, or the errno of a `DeviceError`) — e.g. a device that cannot be migrated refuses
+   * STOP_COPY here, where refusing its second arc would leave it stopped by the first (RUNNING → STOP).
+   */
+  request?(from: MigrationState, target: MigrationState): MaybePromise<void>;
   /** Saving states: up to `max` bytes of the migration stream; fewer (or none) = no more data for now. */
   read(max: number): MaybePromise<Uint8Array>;
   /** RESUMING: consume a chunk of the stream (all of it, or throw). */

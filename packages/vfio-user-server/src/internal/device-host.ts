@@ -361,6 +361,7 @@ export class DeviceHost {
     const path = migrationPath(this.migrationState, target, mig.preCopy ?? false);
     if (path === undefined)
       throw refuse("WrongState", `no migration transition from state ${this.migrationState} to ${target}`);
+    if (path.length > 0) await mig.request?.(this.migrationState as MigrationState, target as MigrationState);
     for (const [from, to] of path) {
       await mig.transition(from as MigrationState, to as MigrationState);
       this.migrationState = to as number;
