@@ -17,6 +17,8 @@ export interface DoorbellFile {
 
 /** BAR0 opened on a migration's destination (`Bar0.openOn`): made the BAR0, or let go, once the migration is over. */
 export interface BarMove {
+  /** The new device's doorbell file for the register at `offset` (`Bar0.doorbellFile` of the BAR0 to come). */
+  doorbellFile(offset: number): DoorbellFile | undefined;
   commit(): void;
   abort(): void;
 }
@@ -67,6 +69,7 @@ export class Bar0 {
       throw new IavfClientError("Unsupported", "the new device does not map the doorbell pages as the old one did");
     }
     return {
+      doorbellFile: (offset) => next.doorbellFile(offset),
       commit: () => {
         const old = this.io;
         this.io = next.io;

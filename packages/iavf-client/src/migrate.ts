@@ -37,6 +37,13 @@ export async function moveDriver<T>(
   }
   await ctx.pool.mapInto(device);
   const bar = await ctx.bar.openOn(device);
+  // The threads' doorbells must have a file on the new device: checked now, while a refusal still leaves the driver
+  // on the old one (found after the move, the port would be left on neither).
+  const tails = ctx.pairs.flatMap((p, q) => (shared[q] === undefined ? [] : [p.tx.tailOffset, p.rx.tailOffset]));
+  if (tails.some((offset) => bar.doorbellFile(offset) === undefined)) {
+    bar.abort();
+    throw new IavfClientError("Unsupported", "the new device's doorbell page has no file");
+  }
   const irqs = ctx.irqs;
   let moved: IrqMove | undefined;
   let result: T;
@@ -63,8 +70,7 @@ export async function moveDriver<T>(
       [p.tx, s.txState],
       [p.rx, s.rxState],
     ] as const) {
-      const db = ctx.bar.doorbellFile(ring.tailOffset);
-      if (db === undefined) throw new IavfClientError("Unsupported", "the new device's doorbell page has no file");
+      const db = ctx.bar.doorbellFile(ring.tailOffset)!; // checked before the move
       state.moveDoorbell(window(db.fd, db.offset, 4, db.at));
     }
   }

@@ -117,7 +117,7 @@ export class Port {
       };
       const rssHf = input.rssHf ?? this.#config?.rssHf;
       if (rssHf !== undefined) {
-        if (!Number.isInteger(rssHf) || rssHf < 0 || (rssHf & ~RSS_ALL) !== 0)
+        if (!Number.isInteger(rssHf) || rssHf < 0 || rssHf > RSS_ALL || (rssHf & ~RSS_ALL) !== 0)
           throw new PortError(
             "InvalidValue",
             `${this.name}: RSS hash types 0x${rssHf.toString(16)} are not RssHf bits`,

@@ -23,7 +23,7 @@ export const RssHf = {
 /** RTE_ETH_RSS_IP: IPv4 and IPv6, fragments and other (testpmd's default set, `--rss-ip`). */
 export const RSS_IP =
   RssHf.IPV4 | RssHf.FRAG_IPV4 | RssHf.NONFRAG_IPV4_OTHER | RssHf.IPV6 | RssHf.FRAG_IPV6 | RssHf.NONFRAG_IPV6_OTHER;
-/** RTE_ETH_RSS_UDP (testpmd's `--rss-udp` adds it to RSS_IP). */
+/** RTE_ETH_RSS_UDP (testpmd's `--rss-udp`: UDP only, in place of RSS_IP). */
 export const RSS_UDP = RssHf.NONFRAG_IPV4_UDP | RssHf.NONFRAG_IPV6_UDP;
 /** RTE_ETH_RSS_TCP. */
 export const RSS_TCP = RssHf.NONFRAG_IPV4_TCP | RssHf.NONFRAG_IPV6_TCP;

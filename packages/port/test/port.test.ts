@@ -144,6 +144,7 @@ describe("Port", () => {
       "net_hash0: RSS hash types 0x1 are not RssHf bits",
     );
     await expect(p.configure({ pool: mp, rssHf: -4 })).rejects.toThrow(/are not RssHf bits/);
+    await expect(p.configure({ pool: mp, rssHf: 2 ** 32 + RssHf.IPV4 })).rejects.toThrow(/are not RssHf bits/);
     await expect(p.configure({ pool: mp, rssHf: RSS_IP | RssHf.NONFRAG_IPV4_TCP })).rejects.toThrow(
       "net_hash0 cannot hash RSS types ipv4-tcp",
     );

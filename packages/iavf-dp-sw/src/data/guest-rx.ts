@@ -55,8 +55,12 @@ export class GuestRx {
    */
   #dd = new Uint32Array(2 * 64);
   #ddN = 0;
-  /** While the guest's memory is logged: (window, offset, length) of each buffer range written, marked after the copy. */
-  readonly #dirty: number[] = [];
+  /**
+   * While the guest's memory is logged: (window, offset, length) of each buffer range written, marked after the copy
+   * (`#dirtyN` numbers of it in use; grown, never shrunk: no allocation per burst).
+   */
+  #dirty = new Float64Array(3 * 64);
+  #dirtyN = 0;
   /** Per guest RX queue being filled: its head and free descriptors (claim), then its head after the burst. */
   readonly #heads: Int32Array;
   readonly #avails: Int32Array;
@@ -198,7 +202,7 @@ export class GuestRx {
       // Pages are logged dirty once written: marked before, a report collected in between would clear the mark
       // before the bytes landed, and the page would be copied stale.
       const dirty = this.#dirty;
-      for (let d = 0; d < dirty.length; d += 3) s.mem.written(dirty[d]!, dirty[d + 1]!, dirty[d + 2]!);
+      for (let d = 0; d < this.#dirtyN; d += 3) s.mem.written(dirty[d]!, dirty[d + 1]!, dirty[d + 2]!);
       for (let h = 0; h < nHeld; h++) {
         const q = held[h]!;
         const id = rxQueueId(q);
@@ -209,7 +213,7 @@ export class GuestRx {
       }
     } finally {
       const written = this.#ddN;
-      this.#dirty.length = 0;
+      this.#dirtyN = 0;
       this.#copies.rewind(0);
       this.#ddN = 0;
       for (let h = 0; h < nHeld; h++) {
@@ -244,13 +248,14 @@ export class GuestRx {
     const len = ring.len;
     const tail = s.db32[RX_TAIL_WORD + q] ?? 0;
     if (tail >= len) {
-      if (s.ctl[qb + Q_BAD_TAIL] !== tail) {
-        s.ctl[qb + Q_BAD_TAIL] = tail;
+      const reported = s.ctl[qb + Q_BAD_TAIL] === tail;
+      s.ctl[qb + Q_BAD_TAIL] = tail;
+      Atomics.store(s.ctl, qb + Q_LOCK, 0); // released before anything that could throw: the ring is not held
+      if (!reported) {
         s.count(STAT.badTail);
         this.env.count("oerrors", portQueue, 1);
       }
       s.count(STAT.rxDiscards, k);
-      Atomics.store(s.ctl, qb + Q_LOCK, 0);
       return false;
     }
     let head = s.ctl[qb + Q_HEAD]!;
@@ -311,7 +316,7 @@ export class GuestRx {
         src += n + TAG_BYTES;
         gap = -1;
       }
-      if (s.mem.logging) this.#dirty.push(s.mem.window, s.mem.offset, n);
+      if (s.mem.logging) this.dirtied(s.mem.window, s.mem.offset, n);
       const hashed = last && (flags & F_HASHED) !== 0;
       const tagged = last && stripped;
       const status = status0 | (last ? EOF : 0) | (hashed ? FLTSTAT_RSS : 0) | (tagged ? L2TAG1P : 0);
@@ -322,6 +327,20 @@ export class GuestRx {
     s.count(STAT.rxBytes, len);
     s.count(flags & 2 ? STAT.rxBroadcast : flags & 1 ? STAT.rxMulticast : STAT.rxUnicast);
     return used;
+  }
+
+  /** Records a buffer range written (window, offset, length) for the dirty log, marked once the copies ran. */
+  private dirtied(window: number, offset: number, length: number): void {
+    let d = this.#dirty;
+    if (this.#dirtyN + 3 > d.length) {
+      const bigger = new Float64Array(d.length * 2);
+      bigger.set(d);
+      this.#dirty = d = bigger;
+    }
+    d[this.#dirtyN] = window;
+    d[this.#dirtyN + 1] = offset;
+    d[this.#dirtyN + 2] = length;
+    this.#dirtyN += 3;
   }
 
   /**
