@@ -158,13 +158,16 @@ describe("the dpa provider", () => {
     await expect(client.setMigrationState(MigrationState.PRE_COPY)).rejects.toMatchObject(EOPNOTSUPP);
     expect(await client.getMigrationState()).toBe(MigrationState.RUNNING);
     expect(errors.filter((e) => why.test(e))).toHaveLength(1);
-    // Without pre-copy the VMM stops the device first (a pause, allowed) and the transfer is refused.
+    // Without pre-copy (RUNNING → STOP_COPY, walked through STOP) the request is refused as a whole: not even paused.
     await expect(client.setMigrationState(MigrationState.STOP_COPY)).rejects.toMatchObject(EOPNOTSUPP);
-    expect(await client.getMigrationState()).toBe(MigrationState.STOP);
-    // As a destination, too.
+    expect(await client.getMigrationState()).toBe(MigrationState.RUNNING);
+    // A pause is allowed; from it, the transfer and the destination's RESUMING are refused.
+    await client.setMigrationState(MigrationState.STOP);
+    await expect(client.setMigrationState(MigrationState.STOP_COPY)).rejects.toMatchObject(EOPNOTSUPP);
     await expect(client.setMigrationState(MigrationState.RESUMING)).rejects.toMatchObject(EOPNOTSUPP);
+    expect(await client.getMigrationState()).toBe(MigrationState.STOP);
     await client.setMigrationState(MigrationState.RUNNING);
-    expect(errors.filter((e) => why.test(e))).toHaveLength(3);
+    expect(errors.filter((e) => why.test(e))).toHaveLength(4);
     // Still bound and serving: the guest's TX tail reaches the delegate's queue.
     expect(front.provider).toBe(IAVF_DPA);
     expect(delegateOf(front)).toBe(d);
