@@ -1,4 +1,5 @@
 import type { MigrationState } from "@emu/vfio-user-proto";
+import type { MaybePromise } from "./device.js";
 import type { Dma } from "./guest-memory.js";
 
 /** A file offered for a region's mmap areas: the region's bytes are at `offset` in `fd` (the caller's; the server dups it). */
@@ -9,6 +10,12 @@ export interface RegionFileOffer {
 
 /** What became of a trigger. */
 export type TriggerResult = "delivered" | "pending" | "dropped";
+
+/**
+ * Told that `vectors` (ascending) of IRQ `index` may now be delivered elsewhere or not at all: see
+ * `DeviceIrqs.onChange`. A promise returned holds the client's reply until it settles.
+ */
+export type IrqChangeListener = (index: number, vectors: readonly number[]) => MaybePromise<void>;
 
 /** Interrupts as the device raises them. */
 export interface DeviceIrqs {
@@ -32,6 +39,18 @@ export interface DeviceIrqs {
   eventfd(vector: number, index: number): number | undefined;
   /** The IRQ index `trigger(vector)` uses now. */
   activeIndex(): number;
+  /**
+   * Calls `listener` when what decides a vector's delivery may have changed: its trigger eventfd assigned, replaced
+   * or removed (SET_IRQS), its effective mask (SET_IRQS MASK/UNMASK, an MSI-X table mask bit, the MSI-X function
+   * mask, an MSI mask bit, INTX_DISABLE), MSI or MSI-X enabled or disabled, the client gone, a device reset. For a
+   * data path that hands the client's eventfds to someone else (`eventfd`): it re-reads `eventfd` and `masked` of
+   * those vectors. When the change is a client's request (SET_IRQS, a write of the table or config space, a reset),
+   * the reply waits for the promise the listener returns, so the client knows the data path followed — and no later
+   * message of that client is handled before. A listener's failure is reported (the server's `onError`), the reply
+   * sent all the same. INTx's automask and resample unmask (the delivery itself) are not reported. Returns the
+   * unsubscribe function.
+   */
+  onChange(listener: IrqChangeListener): () => void;
 }
 
 /** The device's view of its own config space (region 7). */

@@ -1,4 +1,11 @@
-export type { DeviceConfig, DeviceContext, DeviceIrqs, RegionFileOffer, TriggerResult } from "./context.js";
+export type {
+  DeviceConfig,
+  DeviceContext,
+  DeviceIrqs,
+  IrqChangeListener,
+  RegionFileOffer,
+  TriggerResult,
+} from "./context.js";
 export type {
   DeviceModel,
   DeviceModelSource,

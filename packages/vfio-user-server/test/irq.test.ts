@@ -8,10 +8,10 @@ import { Client, fdCount, le32, socketPath, track } from "./fixtures/harness.js"
 
 const { DATA_NONE, DATA_BOOL, DATA_EVENTFD, ACTION_MASK, ACTION_UNMASK, ACTION_TRIGGER } = IrqSetFlags;
 
-async function setup() {
+async function setup(onError?: (e: unknown) => void) {
   const path = socketPath();
   const holder: { ctx?: DeviceContext } = {};
-  track(await createServer({ socketPath: path, device: nic(newLog(), holder) }));
+  track(await createServer({ socketPath: path, device: nic(newLog(), holder), ...(onError ? { onError } : {}) }));
   const client = await Client.spawn();
   await client.connect(path);
   const cfg = await client.ok({ kind: "RegionReadRequest", offset: 0n, region: 7, count: 256 }, "RegionReadReply");
@@ -315,5 +315,119 @@ describe("SET_IRQS validation (EINVAL)", () => {
       err = e;
     }
     expect(isVfioUserServerError(err)).toBe(true);
+  });
+});
+
+describe("change listeners (DeviceIrqs.onChange)", () => {
+  /** A listener that records each call and holds the reply until `release()`. */
+  function gate() {
+    const calls: [number, number[]][] = [];
+    let release = (): void => undefined;
+    let held = new Promise<void>((r) => {
+      release = r;
+    });
+    const listener = (index: number, vectors: readonly number[]) => {
+      calls.push([index, [...vectors]]);
+      return held;
+    };
+    return {
+      calls,
+      listener,
+      release: () => release(),
+      rearm: () => {
+        held = new Promise<void>((r) => {
+          release = r;
+        });
+      },
+    };
+  }
+
+  it("a SET_IRQS reply waits for the listener's promise, and a later message of that client waits behind it", async () => {
+    const { client, ctx } = await setup();
+    const g = gate();
+    const off = ctx.irq.onChange(g.listener);
+    const fds = await eventfds(client, "v", 2);
+    const order: string[] = [];
+    const set = setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 1, 2, fds).then((r) => {
+      order.push("set");
+      return r;
+    });
+    const read = client
+      .ok({ kind: "RegionReadRequest", offset: 0n, region: 7, count: 4 }, "RegionReadReply")
+      .then(() => order.push("read"));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(g.calls).toEqual([[PciIrq.MSIX, [1, 2]]]); // told, with the new eventfds already in place
+    expect(ctx.irq.eventfd(2, PciIrq.MSIX)).toBeTypeOf("number");
+    expect(order).toEqual([]); // neither reply left while the listener works
+    g.release();
+    expect((await set).message?.kind).toBe("DeviceSetIrqsReply");
+    await read;
+    expect(order).toEqual(["set", "read"]);
+    off();
+    g.rearm();
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 1, 1); // unsubscribed: not held
+    expect(g.calls).toHaveLength(1);
+  });
+
+  it("reports table mask bits, the function mask, ACTION_MASK and the client leaving; the reply follows the listener", async () => {
+    const { client, ctx, msix } = await setup();
+    const calls: [number, number[]][] = [];
+    let done = 0;
+    ctx.irq.onChange(async (index, vectors) => {
+      calls.push([index, [...vectors]]);
+      await new Promise((r) => setTimeout(r, 20));
+      done++;
+    });
+    const fds = await eventfds(client, "v", 4);
+    await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 4, fds);
+    expect(done).toBe(1);
+    calls.length = 0;
+    await cfgWrite(client, msix.offset + 2, new Uint8Array([0x03, 0x80])); // MSI-X enabled: every vector may move
+    expect(calls).toEqual([[PciIrq.MSIX, [0, 1, 2, 3]]]);
+    expect(done).toBe(2);
+    calls.length = 0;
+    // The first table write makes the table's masks govern: entry 0 stays masked, so do 1..3 (reset state).
+    const entry = (v: number, ctrl: number) =>
+      client.ok(
+        {
+          kind: "RegionWriteRequest",
+          offset: BigInt(msix.tableOffset + 16 * v + 12),
+          region: msix.tableBar,
+          data: le32(ctrl),
+        },
+        "RegionWriteReply",
+      );
+    await entry(0, 1);
+    expect(calls).toEqual([[PciIrq.MSIX, [0, 1, 2, 3]]]);
+    calls.length = 0;
+    await entry(2, 0); // unmask 2
+    expect(calls).toEqual([[PciIrq.MSIX, [2]]]);
+    expect(done).toBe(4);
+    await entry(2, 0); // no change: not reported
+    expect(calls).toHaveLength(1);
+    calls.length = 0;
+    await cfgWrite(client, msix.offset + 3, new Uint8Array([0xc0])); // function mask: 2 was the only unmasked one
+    expect(calls).toEqual([[PciIrq.MSIX, [2]]]);
+    await cfgWrite(client, msix.offset + 3, new Uint8Array([0x80]));
+    calls.length = 0;
+    await setIrqs(client, DATA_NONE | ACTION_MASK, PciIrq.MSIX, 2, 1);
+    expect(calls).toEqual([[PciIrq.MSIX, [2]]]);
+    expect(ctx.irq.masked(2, PciIrq.MSIX)).toBe(true);
+    calls.length = 0;
+    await client.kill();
+    await expect.poll(() => calls.find(([i]) => i === PciIrq.MSIX)?.[1]).toEqual([0, 1, 2, 3]);
+  });
+
+  it("a listener's failure is reported and the reply is sent all the same", async () => {
+    const errors: unknown[] = [];
+    const { client, ctx } = await setup((e) => errors.push(e));
+    ctx.irq.onChange(() => Promise.reject(new Error("follower broke")));
+    ctx.irq.onChange(() => {
+      throw new Error("follower threw");
+    });
+    const fds = await eventfds(client, "v", 1);
+    const r = await setIrqs(client, DATA_EVENTFD | ACTION_TRIGGER, PciIrq.MSIX, 0, 1, fds);
+    expect(r.message?.kind).toBe("DeviceSetIrqsReply");
+    expect(errors.map((e) => (e as Error).message).sort()).toEqual(["follower broke", "follower threw"]);
   });
 });

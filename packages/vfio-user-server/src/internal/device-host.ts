@@ -1,6 +1,6 @@
 import { buildConfigSpace, isPciConfigError, type PciConfigImage } from "@emu/pci-config";
 import { MigrationState, PCI_NUM_IRQS, PciIrq, PciRegion } from "@emu/vfio-user-proto";
-import type { DeviceConfig, DeviceContext, DeviceIrqs } from "../context.js";
+import type { DeviceConfig, DeviceContext, DeviceIrqs, IrqChangeListener } from "../context.js";
 import type { DeviceModel, DeviceModelSource, MaybePromise, ResetReason } from "../device.js";
 import { refuse } from "../errno.js";
 import { VfioUserServerError } from "../errors.js";
@@ -95,6 +95,7 @@ export class DeviceHost {
       if (late.host === undefined) throw new VfioUserServerError("Closed", "the device context is not ready yet");
       return late.host;
     };
+    const irqListeners = new Set<IrqChangeListener>();
     const irqs: DeviceIrqs = {
       trigger: (vector, index) =>
         index === undefined ? host().irq.trigger(vector) : host().irq.trigger(vector, index),
@@ -102,6 +103,12 @@ export class DeviceHost {
       pending: (vector, index) => host().irq.pending(index, vector),
       eventfd: (vector, index) => host().irq.eventfd(index, vector),
       activeIndex: () => host().irq.activeIndex(),
+      onChange: (listener) => {
+        irqListeners.add(listener); // the model may subscribe in its constructor, before the controller exists
+        return () => {
+          irqListeners.delete(listener);
+        };
+      },
     };
     const config: DeviceConfig = {
       read: (offset, length) => host().config.state.slice(offset, offset + length),
@@ -145,7 +152,7 @@ export class DeviceHost {
     const image = configImage(this.model, limits);
     this.config = new ConfigSpace(image);
     const counts = irqCounts(this.model, image);
-    this.irq = new IrqController(this.config, counts);
+    this.irq = new IrqController(this.config, counts, report, irqListeners);
     this.regions = buildRegions(image, this.model.regions ?? {});
     this.dma = new DmaController(
       (r) => this.notify(() => this.model.onDmaMap?.(r)),
@@ -263,8 +270,11 @@ export class DeviceHost {
     if (needsSplit(slot, offset, data.length)) {
       const t = slot.msixTable;
       return this.splitTrapped(slot, offset, data.length, (kind, o, n, pos) => {
-        if (kind === "table") this.irq.writeTable(o - (t as { start: number }).start, data.subarray(pos, pos + n));
-        else if (kind === "plain") return this.writePlain(slot, o, data.subarray(pos, pos + n));
+        if (kind === "table") {
+          this.irq.writeTable(o - (t as { start: number }).start, data.subarray(pos, pos + n));
+          return this.irq.flushChanges(); // the reply waits for whoever follows the masks
+        }
+        if (kind === "plain") return this.writePlain(slot, o, data.subarray(pos, pos + n));
         // PBA is read-only: writes are dropped.
         return undefined;
       });
@@ -331,9 +341,12 @@ export class DeviceHost {
     this.irq.withConfigChange(() => {
       flr = this.config.write(offset, data);
     });
+    const followed = this.irq.flushChanges(); // the reply waits for whoever follows the masks and enables
     const model = this.model;
     if (model.onConfigWrite) this.notify(() => model.onConfigWrite?.(offset, data));
-    if (flr) return this.reset("flr");
+    if (!flr) return followed;
+    if (followed === undefined) return this.reset("flr");
+    return followed.then(() => this.reset("flr"));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -341,17 +354,18 @@ export class DeviceHost {
 
   /** Device reset: the model's reset, then config space and MSI-X state back to their reset values. */
   reset(reason: ResetReason): void | Promise<void> {
-    const finish = (): void => {
+    const finish = (): void | Promise<void> => {
       this.irq.withConfigChange(() => {
         this.config.reset();
         this.irq.reset();
       });
       // Leaving ERROR needs a reset (spec); a reset returns the device to RUNNING.
       this.migrationState = MigrationState.RUNNING;
+      return this.irq.flushChanges();
     };
     const r = this.model.reset?.(reason);
     if (r !== undefined && isPromise(r)) return r.then(finish);
-    finish();
+    return finish();
   }
 
   /** DEVICE_FEATURE SET MIG_DEVICE_STATE: walks the arcs, calling the model for each. Throws ReplyError. */
@@ -387,6 +401,7 @@ export class DeviceHost {
     this.dma.removeAll();
     this.dma.log = undefined;
     this.irq.dropClient();
+    this.notify(() => this.irq.flushChanges()); // nobody to reply to
     const model = this.model;
     if (wasConnected && model.onDisconnect) this.notify(() => model.onDisconnect?.());
   }

@@ -1,10 +1,11 @@
 import { PciMsix } from "@emu/pci-config";
 import { closeFds, EventFd } from "@emu/sys";
 import { IrqInfoFlags, IrqSetFlags, PCI_NUM_IRQS, PciIrq } from "@emu/vfio-user-proto";
-import type { TriggerResult } from "../context.js";
+import type { IrqChangeListener, TriggerResult } from "../context.js";
 import { refuse } from "../errno.js";
 import { VfioUserServerError } from "../errors.js";
 import type { ConfigSpace } from "./config-space.js";
+import { isPromise } from "./is-promise.js";
 
 interface IndexState {
   readonly count: number;
@@ -67,9 +68,22 @@ export class IrqController {
    * client) gets the table's masks.
    */
   private msixTableWritten = false;
+  /** Shared with the device context, where a model subscribes before the controller exists (in its constructor). */
+  private readonly listeners: Set<IrqChangeListener>;
+  /** Vectors whose delivery may have changed since the last `flushChanges`, per index (collected only while listened). */
+  private readonly changed = new Map<number, Set<number>>();
+  /** Where a listener's failure goes (it must not fail the client's request: the change itself took effect). */
+  private readonly report: (e: unknown) => void;
 
-  constructor(config: ConfigSpace, counts: readonly number[]) {
+  constructor(
+    config: ConfigSpace,
+    counts: readonly number[],
+    report: (e: unknown) => void,
+    listeners = new Set<IrqChangeListener>(),
+  ) {
     this.config = config;
+    this.report = report;
+    this.listeners = listeners;
     this.idx = counts.map((c) => makeIndex(c));
     const msix = config.image.msix;
     this.msixTable = new Uint8Array((msix?.tableSize ?? 0) * PciMsix.ENTRY_SIZE);
@@ -204,7 +218,7 @@ export class IrqController {
     } catch {
       return "dropped"; // counter overflow or a dead fd: the client is not listening
     }
-    if (index === PciIrq.INTX) this.changeIrqMask(index, vector, true); // automask (level semantics)
+    if (index === PciIrq.INTX) this.quietly(() => this.changeIrqMask(index, vector, true)); // automask (level semantics)
     return "delivered";
   }
 
@@ -212,6 +226,7 @@ export class IrqController {
   private settle(index: number, vector: number, wasMasked: boolean): void {
     const now = this.masked(index, vector);
     const s = this.state(index);
+    if (now !== wasMasked) this.touch(index, vector);
     if (now !== wasMasked && !(index === PciIrq.INTX && !now)) {
       const fd = now ? s.maskFd[vector] : s.unmaskFd[vector];
       try {
@@ -235,6 +250,8 @@ export class IrqController {
 
   /** Runs `change` and then settles every vector of the interrupt kinds config space affects. */
   withConfigChange(change: () => void): void {
+    const cfg = this.config;
+    const enabledBefore = [cfg.msiEnabled, cfg.msixEnabled];
     const before: boolean[][] = [];
     for (const index of [PciIrq.INTX, PciIrq.MSI, PciIrq.MSIX]) {
       const s = this.state(index);
@@ -243,10 +260,66 @@ export class IrqController {
       before[index] = m;
     }
     change();
+    // Enabling or disabling MSI / MSI-X moves every vector of that kind (and `activeIndex`), masked or not.
+    if (enabledBefore[0] !== cfg.msiEnabled) this.touchAll(PciIrq.MSI);
+    if (enabledBefore[1] !== cfg.msixEnabled) this.touchAll(PciIrq.MSIX);
     for (const index of [PciIrq.INTX, PciIrq.MSI, PciIrq.MSIX]) {
       const m = before[index] ?? [];
       for (let v = 0; v < m.length; v++) this.settle(index, v, m[v] === true);
     }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Change notification: where or whether a vector is delivered (its trigger eventfd, its effective mask, its
+  // kind's enable) changed. Collected while the change is applied, told to the listeners by `flushChanges`, which
+  // the request's handler awaits before it replies (see DeviceIrqs.onChange).
+
+  private touch(index: number, vector: number): void {
+    if (this.listeners.size === 0 || this.quiet) return;
+    let set = this.changed.get(index);
+    if (set === undefined) {
+      set = new Set();
+      this.changed.set(index, set);
+    }
+    set.add(vector);
+  }
+
+  private touchAll(index: number): void {
+    for (let v = 0; v < this.count(index); v++) this.touch(index, v);
+  }
+
+  /** INTx's automask and its resample unmask are the delivery itself, once per interrupt: not reported. */
+  private quiet = false;
+  private quietly(fn: () => void): void {
+    const was = this.quiet;
+    this.quiet = true;
+    try {
+      fn();
+    } finally {
+      this.quiet = was;
+    }
+  }
+
+  /**
+   * Tells the listeners what changed since the last call (one call per index, vectors ascending). Returns a promise
+   * when a listener did (settled once all did; their failures are reported, never thrown), else undefined.
+   */
+  flushChanges(): void | Promise<void> {
+    if (this.changed.size === 0) return;
+    const batches = [...this.changed].map(([index, set]) => [index, [...set].sort((a, b) => a - b)] as const);
+    this.changed.clear();
+    const waits: Promise<void>[] = [];
+    for (const listener of [...this.listeners]) {
+      for (const [index, vectors] of batches) {
+        try {
+          const r = listener(index, vectors);
+          if (r !== undefined && isPromise(r)) waits.push(r.catch((e: unknown) => this.report(e)));
+        } catch (e) {
+          this.report(e);
+        }
+      }
+    }
+    if (waits.length > 0) return Promise.all(waits).then(() => undefined);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -259,9 +332,12 @@ export class IrqController {
   writeTable(offset: number, data: Uint8Array): void {
     const first = Math.floor(offset / PciMsix.ENTRY_SIZE);
     const last = Math.floor((offset + data.length - 1) / PciMsix.ENTRY_SIZE);
-    this.msixTableWritten = true;
+    // The first write makes the table's masks govern every vector, not only the written ones.
+    const lo = this.msixTableWritten ? first : 0;
+    const hi = this.msixTableWritten ? last : Math.max(last, this.count(PciIrq.MSIX) - 1);
     const before: boolean[] = [];
-    for (let v = first; v <= last; v++) before.push(this.masked(PciIrq.MSIX, v));
+    for (let v = lo; v <= hi; v++) before.push(this.masked(PciIrq.MSIX, v));
+    this.msixTableWritten = true;
     this.msixTable.set(data, offset);
     // Vector control: only the mask bit is writable.
     for (let v = first; v <= last; v++) {
@@ -269,8 +345,8 @@ export class IrqController {
       this.msixTable[c] = (this.msixTable[c] ?? 0) & PciMsix.ENTRY_CTRL_MASKBIT;
       this.msixTable.fill(0, c + 1, c + 4);
     }
-    for (let v = first; v <= last; v++) {
-      if (v < this.count(PciIrq.MSIX)) this.settle(PciIrq.MSIX, v, before[v - first] === true);
+    for (let v = lo; v <= hi; v++) {
+      if (v < this.count(PciIrq.MSIX)) this.settle(PciIrq.MSIX, v, before[v - lo] === true);
     }
   }
 
@@ -330,6 +406,9 @@ export class IrqController {
     if (count === 0) {
       if (start !== 0 || dataType !== IrqSetFlags.DATA_NONE || action !== IrqSetFlags.ACTION_TRIGGER)
         fail("Malformed", "count 0 is only valid as DATA_NONE|ACTION_TRIGGER with start 0 (disable)");
+      s.trigger.forEach((t, v) => {
+        if (t !== undefined) this.touch(index, v);
+      });
       closeAll(s.trigger);
       closeAll(s.maskFd);
       closeAll(s.unmaskFd);
@@ -378,12 +457,13 @@ export class IrqController {
     for (let i = 0; i < count; i++) {
       list[start + i]?.close();
       list[start + i] = adopted[i]; // undefined when no fds: de-assign
+      if (action === IrqSetFlags.ACTION_TRIGGER) this.touch(index, start + i);
     }
     adopted.length = 0;
     if (action === IrqSetFlags.ACTION_UNMASK && index === PciIrq.INTX) {
       for (let i = 0; i < count; i++) {
         const v = start + i;
-        list[v]?.watch(() => this.changeIrqMask(PciIrq.INTX, v, false));
+        list[v]?.watch(() => this.quietly(() => this.changeIrqMask(PciIrq.INTX, v, false)));
       }
     }
     if (action === IrqSetFlags.ACTION_TRIGGER) {
@@ -407,7 +487,9 @@ export class IrqController {
    */
   dropClient(): void {
     this.msixTableWritten = false;
-    for (const s of this.idx) {
+    for (const [index, s] of this.idx.entries()) {
+      // Every vector: its eventfd is gone and its masks may be too.
+      if (s.count > 0) this.touchAll(index);
       closeAll(s.trigger);
       closeAll(s.maskFd);
       closeAll(s.unmaskFd);

@@ -32,9 +32,14 @@ export function irqInfo(s: Session, h: Header, msg: DeviceGetIrqInfoRequest): vo
   });
 }
 
-/** DEVICE_SET_IRQS. Takes the fds (the eventfds). */
-export function setIrqs(s: Session, h: Header, msg: DeviceSetIrqsRequest, fds: readonly number[]): void {
+/**
+ * DEVICE_SET_IRQS. Takes the fds (the eventfds). The reply waits for the device's change listeners: once the client
+ * has it, nobody signals an eventfd it took back.
+ */
+export function setIrqs(s: Session, h: Header, msg: DeviceSetIrqsRequest, fds: readonly number[]): MaybePromise<void> {
   s.host.irq.setIrqs(msg, fds);
+  const followed = s.host.irq.flushChanges();
+  if (followed !== undefined) return followed.then(() => s.send(h, { kind: "DeviceSetIrqsReply" }));
   s.send(h, { kind: "DeviceSetIrqsReply" });
 }
 
