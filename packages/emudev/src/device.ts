@@ -1,5 +1,6 @@
 // An emudev device: the application's handle (lifecycle, provider binding) over the resources a data path uses
 // (queues, IRQs, doorbells, regions, attributes, the DMA table, events), and the driver-facing side behind them.
+import { PciIrq } from "@emu/vfio-user-proto";
 import {
   createServer,
   type DeviceContext,
@@ -15,7 +16,7 @@ import { type DoorbellInfo, doorbellInfo } from "./doorbells.js";
 import type { DeviceInfo, DriverHost, DriverInstance } from "./driver.js";
 import { EmudevError } from "./errors.js";
 import { type EmudevEvent, type EmudevEvents, EventHub } from "./events.js";
-import { type IrqInfo, irqInfo } from "./irqs.js";
+import { type IrqInfo, type IrqWatcher, irqInfo } from "./irqs.js";
 import { hookModel, type ModelHooks } from "./model-hooks.js";
 import type { EmudevProvider, ProviderRegistry } from "./provider.js";
 import { type QueueInfo, QueueTable, type QueueUpdate } from "./queues.js";
@@ -67,6 +68,7 @@ export class EmudevDeviceImpl implements EmudevDevice {
   private model: DeviceModel | undefined;
   private bound: EmudevProvider | undefined;
   private starting: Promise<VfioUserServer> | undefined;
+  private readonly irqWatchers = new Set<IrqWatcher>();
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly setup: DeviceSetup) {
@@ -156,6 +158,7 @@ export class EmudevDeviceImpl implements EmudevDevice {
       socketPath: this.socketPath,
       onError: this.setup.onError,
       device: (ctx) => {
+        ctx.irq.onChange((index, vectors) => this.irqsChanged(index, vectors)); // lives as long as this server
         this.model = hookModel(this.instance.model(ctx), this.hooks());
         return this.model;
       },
@@ -328,6 +331,28 @@ export class EmudevDeviceImpl implements EmudevDevice {
     const cap = model.pci.capabilities?.find((c) => c.kind === "msix");
     const count = model.irqs?.msix ?? (cap?.kind === "msix" ? cap.tableSize : 0);
     return irqInfo(ctx, vector, count);
+  }
+
+  watchIrqs(listener: IrqWatcher): () => void {
+    this.irqWatchers.add(listener);
+    return () => {
+      this.irqWatchers.delete(listener);
+    };
+  }
+
+  /** The server's change notice, for the MSI-X vectors (the ones `irq` hands out); the client's reply awaits it. */
+  private irqsChanged(index: number, vectors: readonly number[]): void | Promise<void> {
+    if (index !== PciIrq.MSIX || this.irqWatchers.size === 0) return;
+    const waits: Promise<void>[] = [];
+    for (const w of [...this.irqWatchers]) {
+      try {
+        const r = w(vectors);
+        if (r instanceof Promise) waits.push(r);
+      } catch (e) {
+        waits.push(Promise.reject(e)); // the others still run; the server reports it
+      }
+    }
+    if (waits.length > 0) return Promise.all(waits).then(() => undefined);
   }
 
   doorbell(id: number): DoorbellInfo {

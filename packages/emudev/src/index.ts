@@ -7,7 +7,7 @@ export type { DoorbellDescription, DoorbellInfo } from "./doorbells.js";
 export type { DeviceInfo, DriverHost, DriverInstance, EmudevDriver } from "./driver.js";
 export { EmudevError, type EmudevErrorReason, isEmudevError } from "./errors.js";
 export type { EmudevEvent, EmudevEventKind, EmudevEventOf, EmudevEvents, EmudevListener } from "./events.js";
-export type { IrqInfo } from "./irqs.js";
+export type { IrqInfo, IrqWatcher } from "./irqs.js";
 export type { EmudevProvider, ProviderAttributes, ProviderOps } from "./provider.js";
 export type { QueueInfo, QueueUpdate } from "./queues.js";
 export { EmudevRegistry, type EmudevRegistryOptions } from "./registry.js";

@@ -1,6 +1,6 @@
 // Interrupt vectors as a data path raises them.
 import { PciIrq } from "@emu/vfio-user-proto";
-import type { DeviceContext, TriggerResult } from "@emu/vfio-user-server";
+import type { DeviceContext, MaybePromise, TriggerResult } from "@emu/vfio-user-server";
 import { EmudevError } from "./errors.js";
 
 /** One interrupt vector (the seeds' irq info). */
@@ -19,6 +19,12 @@ export interface IrqInfo {
    */
   eventfd(): number | undefined;
 }
+
+/**
+ * Told that the MSI-X `vectors` (ascending) may now be delivered elsewhere or not at all (see
+ * `EmudevResources.watchIrqs`); the client's request that changed them is answered once the promise settles.
+ */
+export type IrqWatcher = (vectors: readonly number[]) => MaybePromise<void>;
 
 /** The vector of a running device; checks it exists. */
 export function irqInfo(ctx: DeviceContext, vector: number, count: number, index: number = PciIrq.MSIX): IrqInfo {

@@ -5,7 +5,7 @@ import type { DmaTable } from "./dma-table.js";
 import type { DoorbellInfo } from "./doorbells.js";
 import type { DeviceInfo } from "./driver.js";
 import type { EmudevEvents } from "./events.js";
-import type { IrqInfo } from "./irqs.js";
+import type { IrqInfo, IrqWatcher } from "./irqs.js";
 import type { QueueInfo } from "./queues.js";
 
 /** created → configured → started ⇄ stopped → closed (configure again from stopped; close from anywhere). */
@@ -48,6 +48,15 @@ export interface EmudevResources extends EmudevEvents {
   queues(): readonly QueueInfo[];
   /** An interrupt vector (MSI-X); the device must be started. */
   irq(vector: number): IrqInfo;
+  /**
+   * Calls `listener` with the MSI-X vectors whose `irq(v).eventfd()` or `irq(v).masked()` may have changed: the
+   * client assigned, replaced or removed eventfds (SET_IRQS), masked or unmasked vectors (SET_IRQS, the MSI-X table,
+   * the function mask), enabled or disabled MSI-X, went away, or the device was reset. For a data path that hands the
+   * client's eventfds to another party: the client's request is answered only once the promise the listener returns
+   * settled (a failure is reported to `onError`, the reply sent all the same), so a VMM that takes an eventfd back
+   * knows nobody signals it afterwards. Holds across `stop` and `start`; returns the unsubscribe function.
+   */
+  watchIrqs(listener: IrqWatcher): () => void;
   /** A memory doorbell; the device must be started. */
   doorbell(id: number): DoorbellInfo;
   doorbells(): readonly DoorbellInfo[];

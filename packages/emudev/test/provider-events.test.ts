@@ -138,6 +138,36 @@ describe("a provider bound at attach, driven by a real client", () => {
     bar0.unmap();
   });
 
+  it("watchIrqs: told the MSI-X vectors a client's SET_IRQS changed, and the client's reply waits for the watcher", async () => {
+    const { dev, client } = await setup();
+    const seen: number[][] = [];
+    let release = (): void => undefined;
+    const off = dev.watchIrqs(
+      (vectors) =>
+        new Promise<void>((r) => {
+          seen.push([...vectors]);
+          release = r;
+        }),
+    );
+    let replied = false;
+    const enabling = client
+      .enableIrqs(PciIrq.MSIX, 0, 2, () => undefined)
+      .then((b) => {
+        replied = true;
+        return b;
+      });
+    await until(() => seen.length > 0, 5000, "the watcher");
+    expect(seen).toEqual([[0, 1]]);
+    expect(dev.irq(1).eventfd()).toBeTypeOf("number"); // already the client's when the watcher is told
+    await new Promise((r) => setTimeout(r, 50));
+    expect(replied).toBe(false); // the reply waits for the watcher
+    release();
+    const binding = await enabling;
+    off();
+    await binding.disable(); // unsubscribed: not told, not held
+    expect(seen).toHaveLength(1);
+  });
+
   it("migrationDone once the device leaves RESUMING; migrationRunning around the stopped states", async () => {
     const { rec, client } = await setup();
     await client.setMigrationState(MigrationState.STOP);
