@@ -65,6 +65,12 @@ export interface IavfNic {
    * reset clears every INTENA without telling: re-read `interruptArmed` after a `reset` event). Returns the unsubscribe.
    */
   watchInterrupts(listener: (vector: number, armed: boolean) => void): () => void;
+  /**
+   * Calls `listener(vector, value)` at every guest write of a vector's VFINT_DYN_CTL01 / VFINT_DYN_CTLN1, with the value
+   * written — INTENA, SWINT_TRIG, the ITR index and interval as the guest wrote them: for a data path that hands the
+   * vector to another device and passes the guest's writes on. Returns the unsubscribe.
+   */
+  watchDynCtl(listener: (vector: number, value: number) => void): () => void;
   /** ITR `index` (0..2) of `vector`, in 2 µs units (a provider may moderate with it). */
   itr(vector: number, index: number): number;
   /** Whether DYN_CTLN1(vector − 1) asks for descriptor write-back on ITR without an interrupt. */

@@ -98,6 +98,7 @@ export class IavfDevice implements DriverInstance {
   private activeWaiters: (() => void)[] = [];
   private config: IavfConfig = {};
   private readonly armListeners = new Set<(vector: number, armed: boolean) => void>();
+  private readonly dynCtlListeners = new Set<(vector: number, value: number) => void>();
   private ringHeads: RingHeads | undefined;
   /** The migration callbacks (one per device: a stream in progress does not outlive a server, but stats do). */
   readonly migration: IavfMigration;
@@ -117,14 +118,8 @@ export class IavfDevice implements DriverInstance {
     this.bar = new Bar0({ write: (o, v) => this.onRegisterWrite(o, v), read: (o) => this.onRegisterRead(o) });
     this.bar.set(Reg.VFGEN_RSTAT, VfrState.VFACTIVE);
     this.irqs = new InterruptControl(MAX_VECTORS, this.interruptRegisters(), (v) => this.raise(v));
-    this.irqs.onArmChange = (v, armed) => {
-      for (const l of this.armListeners)
-        try {
-          l(v, armed);
-        } catch (e) {
-          this.report(e);
-        }
-    };
+    this.irqs.onArmChange = (v, armed) => this.tellEach(this.armListeners, v, armed);
+    this.irqs.onWrite = (v, value) => this.tellEach(this.dynCtlListeners, v, value);
     this.aq = new AdminQueues(this.bar, host.dma, this.state.counters, () => this.irqs.mailboxCause());
     this.pf = new VirtchnlPf({
       state: this.state,
@@ -278,6 +273,16 @@ export class IavfDevice implements DriverInstance {
     if (writeRssRegister(this.state, offset, (o) => this.bar.get(o), this.settings.queuePairs))
       this.host.attributeChanged("rss");
     return undefined;
+  }
+
+  /** Calls every listener of `set` with `a` and `b`; one that throws is reported, the others still told. */
+  private tellEach<A, B>(set: ReadonlySet<(a: A, b: B) => void>, a: A, b: B): void {
+    for (const l of set)
+      try {
+        l(a, b);
+      } catch (e) {
+        this.report(e);
+      }
   }
 
   private raise(vector: number): "delivered" | "pending" | "dropped" {
@@ -468,6 +473,11 @@ export class IavfDevice implements DriverInstance {
         this.armListeners.add(l);
         return () => this.armListeners.delete(l);
       },
+      watchDynCtl: (listener) => {
+        const l = (v: number, value: number) => listener(v, value);
+        this.dynCtlListeners.add(l);
+        return () => this.dynCtlListeners.delete(l);
+      },
       itr: (v, i) => this.irqs.itr(v, i),
       wbOnItr: (v) => this.validVector(v) && v > 0 && (this.bar.get(dynCtlOffset(v)) & (1 << 30)) !== 0,
       counters: () => ({ ...s.counters }),
@@ -503,6 +513,7 @@ export class IavfDevice implements DriverInstance {
       mtu: { get: () => this.settings.maxMtu },
       rss: { get: () => this.state.rss() },
       filters: { get: () => this.state.filters() },
+      irqMap: { get: () => Array.from({ length: this.info.queueCount }, (_, id) => this.host.queue(id).irqVector) },
       stats: { get: () => this.state.ethStats() },
       [IAVF_ATTRIBUTE]: { get: () => this.nic },
     };

@@ -39,6 +39,8 @@ export class InterruptControl {
   private readonly told: boolean[];
   /** Told when a vector's INTENA changes (a guest write, or firing); not told of a reset's clearing. */
   onArmChange: ((vector: number, armed: boolean) => void) | undefined;
+  /** Told of every guest write of a vector's DYN_CTL register, with the value written (before it takes effect here). */
+  onWrite: ((vector: number, value: number) => void) | undefined;
 
   constructor(
     private readonly vectors: number,
@@ -52,6 +54,7 @@ export class InterruptControl {
 
   /** A guest write of VFINT_DYN_CTL01 / VFINT_DYN_CTLN1. */
   writeDynCtl(vector: number, value: number): void {
+    this.onWrite?.(vector, value);
     const index = (value & DynCtl.ITR_INDX_MASK) >>> DynCtl.ITR_INDX_SHIFT;
     if (index !== DynCtl.ITR_NONE) this.setItr(vector, index, (value & DynCtl.INTERVAL_MASK) >>> DynCtl.INTERVAL_SHIFT);
     this.regs.set(dynCtlOffset(vector), (value & ~WRITE_ONLY) >>> 0);

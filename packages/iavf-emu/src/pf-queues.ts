@@ -124,6 +124,7 @@ export function configIrqMap(ctx: PfContext, m: ConfigIrqMap): PfReply {
       if ((v.txqMap >>> q) & 1) ctx.state.txItr[q] = v.txitrIdx;
     }
   }
+  ctx.host.attributeChanged("irqMap"); // a data path that follows the vectors (a delegate's IRQ map) hears of it
   return OK;
 }
 
