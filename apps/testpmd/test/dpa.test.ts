@@ -105,7 +105,7 @@ describe("the delegated data path (dpa) in three processes", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(nic.io.rxBurst(0, 64)).toEqual([]);
 
-    // An interrupt-driven receive: the guest arms its vector, the delegate's interrupt reaches it through the front.
+    // An interrupt-driven receive: the guest arms its vector (the front passes the write on), the delegate raises it.
     // (A cause the delegate held since the last interrupt fires at the first arming, as a NIC's does: taken first.)
     expect(await nic.io.waitRx(0, 300)).toBe(false);
     const before1 = nic.interruptCounts[1] ?? 0;
@@ -118,7 +118,10 @@ describe("the delegated data path (dpa) in three processes", () => {
     expect(await waiting).toBe(true);
     expect(nic.interruptCounts[1]).toBeGreaterThan(before1);
     expect(Array.from(nic.io.rxBurst(0, 4)[0]?.data ?? [])).toEqual(Array.from(one));
-    expect(Number(/Interrupts relayed: (\d+)/.exec(await f.ask("show port info 0"))?.[1])).toBeGreaterThan(0);
+    // The guest's vector went to the delegate with its eventfd: the delegate raised it itself, the front relayed none.
+    const irqInfo = await f.ask("show port info 0");
+    expect(irqInfo).toContain("Interrupts relayed: 0\n");
+    expect(irqInfo).toContain("Interrupts direct: 1 vector(s)");
 
     // A live migration of the front is refused at its first step (PRE_COPY), with a clear message, EOPNOTSUPP to the
     // VMM, and nothing changed: the device runs on and the frames keep going through the delegate.

@@ -12,8 +12,9 @@ import type { VfioDevice } from "@emu/vfio-device";
 import { DELEGATE_IOVA_BASE, DmaMirror } from "./dma-mirror.js";
 import { type DoorbellMode, DoorbellPath } from "./doorbell-path.js";
 import { type FilterState, planFilters } from "./filter-plan.js";
+import { IrqDirect } from "./irq-direct.js";
 import { IrqRelay } from "./irq-relay.js";
-import { guestPairs, type PairConfig, planQueues } from "./queue-plan.js";
+import { guestPairs, guestVectorsFit, OFF_PAIR, type PairConfig, planQueues, queueVectors } from "./queue-plan.js";
 
 /** How often the delegate's counters are read (GET_STATS) and added to the front's. */
 const STATS_INTERVAL_MS = 100;
@@ -28,6 +29,8 @@ const OWN_RINGS: PairConfig = {
   txLen: -1,
   rxOn: true,
   txOn: true,
+  rxVec: -1,
+  txVec: -1,
 };
 
 export interface DelegateCounters {
@@ -35,8 +38,13 @@ export interface DelegateCounters {
   readonly doorbells: DoorbellMode;
   /** Tail values the relay thread copied. */
   readonly doorbellCopies: number;
-  /** Interrupts the delegate raised (each then raised to the guest as its controls allow). */
+  /**
+   * Interrupts the delegate raised through this process (each then raised to the guest as its controls allow): all
+   * of them on the relayed path; on the direct path only those of a vector the guest had masked or given no eventfd.
+   */
   readonly interrupts: number;
+  /** Guest vectors whose eventfd the delegate holds now (the direct path; 0 on the relayed one). */
+  readonly directVectors: number;
   /** Guest mappings mirrored into the delegate now; refused ones (no fd, or in the delegate's own window). */
   readonly dmaMappings: number;
   readonly dmaRefused: number;
@@ -51,7 +59,10 @@ export class Delegate {
   readonly #mirror: DmaMirror;
   readonly #vectors: number;
   readonly #irqs: IrqRelay;
+  readonly #direct: IrqDirect;
   #irqsFor: EmudevResources | undefined;
+  /** The interrupt path taken for `#irqsFor`: "relay", or "direct:<the guest's queue vectors>". */
+  #irqKey: string | undefined;
   #filters: FilterState | undefined;
   #dev: EmudevResources | undefined;
   #nic: IavfNic | undefined;
@@ -75,6 +86,7 @@ export class Delegate {
     this.#pairs = driver.queueCount;
     this.#vectors = driver.resources?.maxVectors ?? 0;
     this.#irqs = new IrqRelay(device, this.#pairs, this.#vectors, report);
+    this.#direct = new IrqDirect(device, report);
     this.#doorbells = new DoorbellPath(driver, report);
     this.#applied = Array.from({ length: this.#pairs }, () => OWN_RINGS);
     this.#mirror = new DmaMirror(device, report);
@@ -128,7 +140,8 @@ export class Delegate {
     return {
       doorbells: this.#doorbells.mode,
       doorbellCopies: this.#doorbells.copies,
-      interrupts: this.#irqs.taken,
+      interrupts: this.#irqs.taken + this.#direct.relayed,
+      directVectors: this.#direct.direct,
       dmaMappings: this.#mirror.size,
       dmaRefused: this.#mirror.refused,
       syncs: this.#syncs,
@@ -145,7 +158,7 @@ export class Delegate {
       dev.on("connection", () => this.schedule()),
       dev.on("reset", () => this.schedule()),
       dev.on("attribute", (e) => {
-        if (e.name === "rss" || e.name === "filters") this.schedule();
+        if (e.name === "rss" || e.name === "filters" || e.name === "irqMap") this.schedule();
       }),
     );
     this.#doorbells.offer(dev); // a guest connecting from now on maps the delegate's doorbell page itself
@@ -179,7 +192,9 @@ export class Delegate {
         // Whatever the delegate answered (it may be gone): no thread, eventfd or mapping of ours is left behind.
         await this.#doorbells.stop();
         await this.#irqs.stop();
+        await this.#direct.stop();
         this.#irqsFor = undefined;
+        this.#irqKey = undefined;
         await this.#mirror.clear();
       }
     });
@@ -215,18 +230,27 @@ export class Delegate {
     const started = dev.state === "started";
     await this.#mirror.sync(started ? dev.dma.files() : [], started ? dev.dma.regions() : []);
     await this.#doorbells.ensure(dev);
-    await this.apply(guestPairs(dev, nic, this.#pairs));
+    const wanted = guestPairs(dev, nic, this.#pairs);
+    // The guest's eventfds go to the delegate when its queue vectors fit the delegate's (irq-direct.ts); else relayed.
+    const direct = guestVectorsFit(wanted, this.#vectors);
+    const vectors = direct ? queueVectors(wanted) : [];
+    const key = direct ? `direct:${vectors.join(",")}` : "relay";
+    await this.apply(wanted, direct, key !== this.#irqKey);
     await this.applyFilters(nic);
-    if (this.#irqsFor !== dev) {
+    if (this.#irqsFor !== dev || this.#irqKey !== key) {
+      await this.#irqs.stop();
+      await this.#direct.stop();
       this.#irqsFor = dev;
-      await this.#irqs.start(dev, nic);
+      this.#irqKey = key;
+      if (direct) await this.#direct.start(dev, nic, vectors);
+      else await this.#irqs.start(dev, nic);
     }
   }
 
   /** Sends what takes the delegate from the applied configuration to `wanted`. */
-  private async apply(wanted: PairConfig[]): Promise<void> {
+  private async apply(wanted: PairConfig[], direct = false, remap = false): Promise<void> {
     const vsiId = this.driver.vsiId ?? 0;
-    const plan = planQueues(vsiId, this.#applied, wanted, this.#vectors);
+    const plan = planQueues(vsiId, this.#applied, wanted, this.#vectors, direct, remap);
     const send = async (m: Parameters<typeof encodeVirtchnl>[0]) => {
       const e = encodeVirtchnl(m);
       await this.driver.mailbox.request(e.opcode, e.payload);
@@ -279,14 +303,3 @@ export class Delegate {
     nic.addStats(delta as IavfStatsDelta);
   }
 }
-
-const OFF_PAIR: PairConfig = {
-  rxBase: 0n,
-  rxLen: 0,
-  rxBuf: 0,
-  rxMax: 0,
-  txBase: 0n,
-  txLen: 0,
-  rxOn: false,
-  txOn: false,
-};

@@ -77,6 +77,7 @@ export const netIavfDpa: PortDriver<typeof args> = {
             : {
                 doorbells: c.doorbells === "relayed" ? `relayed (${c.doorbellCopies} tails copied)` : c.doorbells,
                 "interrupts relayed": String(c.interrupts),
+                "interrupts direct": `${c.directVectors} vector(s): the delegate signals the guest's eventfd itself`,
                 "guest memory": `${c.dmaMappings} mapping(s) in the delegate, ${c.dmaRefused} refused`,
                 "reconfigurations / delegate resets": `${c.syncs} / ${c.delegateResets}`,
               }),

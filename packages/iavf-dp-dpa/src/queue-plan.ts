@@ -1,8 +1,10 @@
 // The guest's queue configuration translated for the delegate: what the front device's guest configured and enabled
 // (ring IOVAs, lengths, RX buffer sizes, vectors) compared with what the delegate was last given, as the virtchnl
 // requests that bring the delegate there — DISABLE_QUEUES for pairs that change or stop, CONFIG_VSI_QUEUES with the
-// guest's ring addresses for pairs that change, CONFIG_IRQ_MAP (each pair on a vector of the delegate's own, see
-// irq-relay.ts), ENABLE_QUEUES. A pair that did not change is not touched: the delegate keeps its ring position.
+// guest's ring addresses for pairs that change, CONFIG_IRQ_MAP, ENABLE_QUEUES. A pair that did not change is not
+// touched: the delegate keeps its ring position. The IRQ map puts each queue on the guest's own vector number when the
+// delegate's vectors are handed the guest's eventfds (`direct`, irq-direct.ts), else each pair on a vector of the
+// delegate's own, round robin (irq-relay.ts).
 import type { EmudevResources } from "@emu/emudev";
 import type { ConfigIrqMap, ConfigVsiQueues, QueuePairInfo, VectorMap } from "@emu/iavf-common";
 import { type IavfNic, rxQueueId, txQueueId } from "@emu/iavf-emu";
@@ -18,9 +20,13 @@ export interface PairConfig {
   readonly txLen: number;
   readonly rxOn: boolean;
   readonly txOn: boolean;
+  /** The guest's MSI-X vector of each direction (-1: none). */
+  readonly rxVec: number;
+  readonly txVec: number;
 }
 
-const OFF: PairConfig = {
+/** A pair neither configured nor enabled. */
+export const OFF_PAIR: PairConfig = {
   rxBase: 0n,
   rxLen: 0,
   rxBuf: 0,
@@ -29,6 +35,8 @@ const OFF: PairConfig = {
   txLen: 0,
   rxOn: false,
   txOn: false,
+  rxVec: -1,
+  txVec: -1,
 };
 
 /** What the guest configured, pair by pair (`pairs` of them). */
@@ -38,7 +46,7 @@ export function guestPairs(dev: EmudevResources, nic: IavfNic, pairs: number): P
     const rx = nic.rxQueue(q);
     const tx = nic.txQueue(q);
     if (!dev.ready || (rx === undefined && tx === undefined)) {
-      out.push(OFF);
+      out.push(OFF_PAIR);
       continue;
     }
     const rq = dev.queue(rxQueueId(q));
@@ -52,6 +60,8 @@ export function guestPairs(dev: EmudevResources, nic: IavfNic, pairs: number): P
       txLen: tx?.ringLen ?? 0,
       rxOn: rq.enabled && (rx?.ringLen ?? 0) > 0,
       txOn: tq.enabled && (tx?.ringLen ?? 0) > 0,
+      rxVec: rq.irqVector,
+      txVec: tq.irqVector,
     });
   }
   return out;
@@ -73,20 +83,47 @@ export interface QueuePlan {
   readonly enable: { readonly rx: number; readonly tx: number };
 }
 
-/** `vectors`: the delegate's MSI-X vectors, for its CONFIG_IRQ_MAP. */
+/**
+ * The vectors of the configured pairs are the guest's own and the delegate has them all (1..vectors-1; the mailbox's,
+ * 0, is the delegate driver's): the IRQ map can put each queue on the guest's vector number.
+ */
+export function guestVectorsFit(pairs: readonly PairConfig[], vectors: number): boolean {
+  const used = queueVectors(pairs);
+  return used.length > 0 && used.every((v) => v >= 1 && v < vectors);
+}
+
+/** The guest's vectors of the configured queues, ascending, each once. */
+export function queueVectors(pairs: readonly PairConfig[]): number[] {
+  const used = new Set<number>();
+  for (const p of pairs) {
+    if (p.rxLen > 0) used.add(p.rxVec);
+    if (p.txLen > 0) used.add(p.txVec);
+  }
+  return [...used].sort((a, b) => a - b);
+}
+
+/**
+ * `vectors`: the delegate's MSI-X vectors, for its CONFIG_IRQ_MAP; `direct`: each queue on the guest's vector number
+ * (else each pair on one of the delegate's, round robin); `remap`: send the IRQ map even if no ring changed (the
+ * path changed).
+ */
 export function planQueues(
   vsiId: number,
   applied: readonly PairConfig[],
   wanted: readonly PairConfig[],
   vectors: number,
+  direct = false,
+  remap = false,
 ): QueuePlan {
   let disRx = 0;
   let disTx = 0;
   let enRx = 0;
   let enTx = 0;
   const configure: QueuePairInfo[] = [];
+  let vectorsMoved = false;
   wanted.forEach((w, q) => {
-    const a = applied[q] ?? OFF;
+    const a = applied[q] ?? OFF_PAIR;
+    if (direct && (a.rxVec !== w.rxVec || a.txVec !== w.txVec)) vectorsMoved = true;
     const rings = !sameRings(a, w);
     const bit = 1 << q;
     // A pair whose rings change is stopped (both directions: CONFIG_VSI_QUEUES configures the pair) and set up again.
@@ -99,7 +136,7 @@ export function planQueues(
   return {
     disable: { rx: disRx, tx: disTx },
     configure: configure.length > 0 ? { kind: "ConfigVsiQueues", vsiId, queuePairs: configure } : undefined,
-    irqMap: configure.length > 0 ? irqMap(vsiId, wanted, vectors) : undefined,
+    irqMap: configure.length > 0 || vectorsMoved || remap ? irqMap(vsiId, wanted, vectors, direct) : undefined,
     enable: { rx: enRx, tx: enTx },
   };
 }
@@ -124,19 +161,31 @@ function pairInfo(vsiId: number, q: number, w: PairConfig): QueuePairInfo {
   };
 }
 
-/** CONFIG_IRQ_MAP of every configured pair on its delegate vector (vector 0, the mailbox, listed with empty maps). */
-function irqMap(vsiId: number, wanted: readonly PairConfig[], vectors: number): ConfigIrqMap {
-  const byVector = new Map<number, number>();
+/**
+ * CONFIG_IRQ_MAP of every configured pair: each queue on the guest's vector (`direct`) or each pair on its delegate
+ * vector (vector 0, the mailbox, listed with empty maps).
+ */
+function irqMap(vsiId: number, wanted: readonly PairConfig[], vectors: number, direct: boolean): ConfigIrqMap {
+  const rx = new Map<number, number>();
+  const tx = new Map<number, number>();
+  const add = (m: Map<number, number>, v: number, q: number) => m.set(v, (m.get(v) ?? 0) | (1 << q));
   wanted.forEach((w, q) => {
     if (w.rxLen <= 0 && w.txLen <= 0) return;
-    const v = delegateVector(q, vectors);
-    byVector.set(v, (byVector.get(v) ?? 0) | (1 << q));
+    if (!direct) {
+      const v = delegateVector(q, vectors);
+      add(rx, v, q);
+      add(tx, v, q);
+      return;
+    }
+    if (w.rxLen > 0) add(rx, w.rxVec, q);
+    if (w.txLen > 0) add(tx, w.txVec, q);
   });
-  const maps: VectorMap[] = [...byVector].map(([vectorId, mask]) => ({
+  const ids = [...new Set([...rx.keys(), ...tx.keys()])].sort((a, b) => a - b);
+  const maps: VectorMap[] = ids.map((vectorId) => ({
     vsiId,
     vectorId,
-    rxqMap: mask,
-    txqMap: mask,
+    rxqMap: rx.get(vectorId) ?? 0,
+    txqMap: tx.get(vectorId) ?? 0,
     rxitrIdx: 0,
     txitrIdx: 1,
   }));

@@ -4,9 +4,9 @@
 import { PromiscFlag, VfCap } from "@emu/iavf-common";
 import { describe, expect, it } from "vitest";
 import { planFilters } from "../src/filter-plan.js";
-import { type PairConfig, planQueues } from "../src/queue-plan.js";
+import { guestVectorsFit, OFF_PAIR, type PairConfig, planQueues, queueVectors } from "../src/queue-plan.js";
 
-const OFF: PairConfig = { rxBase: 0n, rxLen: 0, rxBuf: 0, rxMax: 0, txBase: 0n, txLen: 0, rxOn: false, txOn: false };
+const OFF = OFF_PAIR;
 const pair = (q: number, on = true): PairConfig => ({
   rxBase: 0x10_0000n + BigInt(q) * 0x1_0000n,
   rxLen: 512,
@@ -16,6 +16,8 @@ const pair = (q: number, on = true): PairConfig => ({
   txLen: 512,
   rxOn: on,
   txOn: on,
+  rxVec: q + 1,
+  txVec: q + 1,
 });
 
 describe("planQueues", () => {
@@ -62,6 +64,35 @@ describe("planQueues", () => {
       [2, 0b010],
       [0, 0],
     ]);
+  });
+});
+
+describe("planQueues with the guest's vectors (the direct interrupt path)", () => {
+  it("each queue on the guest's own vector; a vector map that changes alone is sent alone; a path change remaps", () => {
+    const a = { ...pair(0), rxVec: 3, txVec: 4 };
+    const b = { ...pair(1), rxVec: 3, txVec: 3 };
+    expect(guestVectorsFit([a, b], 17)).toBe(true);
+    expect(queueVectors([a, b])).toEqual([3, 4]);
+    const p = planQueues(1, [OFF, OFF], [a, b], 17, true);
+    expect(p.irqMap?.vectors.map((v) => [v.vectorId, v.rxqMap, v.txqMap])).toEqual([
+      [3, 0b11, 0b10],
+      [4, 0, 0b01],
+      [0, 0, 0],
+    ]);
+    const moved = { ...a, rxVec: 5 };
+    const again = planQueues(1, [a, b], [moved, b], 17, true);
+    expect(again).toMatchObject({ disable: { rx: 0, tx: 0 }, configure: undefined, enable: { rx: 0, tx: 0 } });
+    expect(again.irqMap?.vectors.map((v) => v.vectorId)).toEqual([3, 4, 5, 0]);
+    expect(planQueues(1, [a, b], [a, b], 17, true).irqMap).toBeUndefined();
+    expect(planQueues(1, [a, b], [a, b], 17, false, true).irqMap?.vectors.map((v) => v.vectorId)).toEqual([1, 2, 0]);
+  });
+
+  it("the guest's vectors do not fit: vector 0 (the mailbox's), one beyond the delegate's, or no queue configured", () => {
+    expect(guestVectorsFit([{ ...pair(0), rxVec: 0 }], 17)).toBe(false);
+    expect(guestVectorsFit([{ ...pair(0), txVec: 17 }], 17)).toBe(false);
+    expect(guestVectorsFit([OFF], 17)).toBe(false);
+    expect(guestVectorsFit([pair(0), pair(1)], 3)).toBe(true);
+    expect(guestVectorsFit([pair(0), pair(1), pair(2)], 3)).toBe(false);
   });
 });
 
