@@ -240,10 +240,18 @@ export class Delegate {
     if (this.#irqsFor !== dev || this.#irqKey !== key) {
       await this.#irqs.stop();
       await this.#direct.stop();
+      this.#irqsFor = undefined; // until the path is in place: a failure is tried again at the next pass
+      this.#irqKey = undefined;
+      try {
+        if (direct) await this.#direct.start(dev, nic, vectors);
+        else await this.#irqs.start(dev, nic);
+      } catch (e) {
+        await this.#direct.stop();
+        await this.#irqs.stop();
+        throw e;
+      }
       this.#irqsFor = dev;
       this.#irqKey = key;
-      if (direct) await this.#direct.start(dev, nic, vectors);
-      else await this.#irqs.start(dev, nic);
     }
   }
 
