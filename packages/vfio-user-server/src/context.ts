@@ -1,5 +1,4 @@
 import type { MigrationState } from "@emu/vfio-user-proto";
-import type { MaybePromise } from "./device.js";
 import type { Dma } from "./guest-memory.js";
 
 /** A file offered for a region's mmap areas: the region's bytes are at `offset` in `fd` (the caller's; the server dups it). */
@@ -15,7 +14,7 @@ export type TriggerResult = "delivered" | "pending" | "dropped";
  * Told that `vectors` (ascending) of IRQ `index` may now be delivered elsewhere or not at all: see
  * `DeviceIrqs.onChange`. A promise returned holds the client's reply until it settles.
  */
-export type IrqChangeListener = (index: number, vectors: readonly number[]) => MaybePromise<void>;
+export type IrqChangeListener = (index: number, vectors: readonly number[]) => void | Promise<void>;
 
 /** Interrupts as the device raises them. */
 export interface DeviceIrqs {
