@@ -1,22 +1,13 @@
-// Live migration of a running emulated NIC under full traffic (issue 13): the guest (B, net_iavf_client, txonly at
-// full rate, CPU 0) moves its device back and forth between two back-end processes (A and C: emu_iavf0 of the same
-// shape with net_iavfbe, rxonly, CPU 1) with `port migrate`, and each hop's downtime (what the traffic sees: from the
-// source stopping to B's rings running on the destination), whole move and bytes of device state are read from
-// testpmd's own report. Medians (range) over the hops, beside the guest's transmit rate in the same run (the traffic
-// the move goes through).
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { median } from "@emu/bench-kit";
 import { type RemoteTestpmd, spawnTestpmd } from "../src/index.js";
+import { pin, sleep } from "./two-sides.js";
 
 const quick = process.argv.includes("--quick");
 const HOPS = quick ? 4 : 12;
 const MAC = "02:00:00:00:00:31";
-const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-const pin = (cpu: number) => (hasTaskset ? ["taskset", "-c", String(cpu)] : []);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const APP = ["--", "-i", "--txpkts=64"];
 const MOVED = /Port 0 migrated: downtime ([\d.]+) ms, (\d+) bytes of device state, ([\d.]+) ms in all/;
 

@@ -11,6 +11,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { median } from "@emu/bench-kit";
 import { type RemoteTestpmd, spawnTestpmd } from "../src/index.js";
+import { type Kind, MODES, pin, rxPps, sampleRates, sleep } from "./two-sides.js";
 
 const quick = process.argv.includes("--quick");
 const SAMPLES = quick ? 3 : 6;
@@ -18,21 +19,9 @@ const WARMUP = 2;
 const hasDpdk =
   spawnSync("dpdk-testpmd", ["-v", "--no-huge", "--no-pci", "-m", "64", "--file-prefix=probe"], { timeout: 10_000 })
     .error === undefined;
-const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-const pin = (cpu: number) => (hasTaskset ? ["taskset", "-c", String(cpu)] : []);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rxPps = (text: string) => [...text.matchAll(/Rx-pps: +(\d+)/g)].map((m) => Number(m[1]));
 
 /** --txonly-multi-flow where there are queues to spread over (both sides, emu and DPDK alike). */
 const multiFlow = (queues: number) => (queues > 1 ? ["--txonly-multi-flow"] : []);
-
-type Kind = "guest TX" | "guest RX" | "io loop";
-/** Forward modes of the guest side (B / virtio) and the back-end (A / vhost), and which side is measured. */
-const MODES: Record<Kind, { guest: string; backend: string; measure: "guest" | "backend" }> = {
-  "guest TX": { guest: "txonly", backend: "rxonly", measure: "backend" },
-  "guest RX": { guest: "rxonly", backend: "txonly", measure: "guest" },
-  "io loop": { guest: "io", backend: "io", measure: "backend" },
-};
 
 async function emu(kind: Kind, queues: number): Promise<number[]> {
   const dir = mkdtempSync(join(tmpdir(), "emu-nic-bench-"));
@@ -50,20 +39,7 @@ async function emu(kind: Kind, queues: number): Promise<number[]> {
       wrap: pin(0),
     });
     started.push(b);
-    const m = MODES[kind];
-    await a.ask(`set fwd ${m.backend}`);
-    await b.ask(`set fwd ${m.guest}`);
-    const [first, second] = m.measure === "backend" ? [a, b] : [b, a];
-    await first.ask("start");
-    await second.ask(kind === "io loop" ? "start tx_first" : "start");
-    const measured = m.measure === "backend" ? a : b;
-    const samples: number[] = [];
-    await measured.ask("show port stats 0");
-    for (let i = 0; i < SAMPLES + WARMUP; i++) {
-      await sleep(1000);
-      samples.push(...rxPps(await measured.ask("show port stats 0")));
-    }
-    return samples.slice(WARMUP);
+    return await sampleRates(a, b, kind, SAMPLES, WARMUP);
   } finally {
     for (const t of started.reverse()) await t.quit().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
