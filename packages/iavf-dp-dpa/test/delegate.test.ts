@@ -4,32 +4,20 @@
 // that goes away is reported and the front keeps serving its control plane; a migration of the front is refused where
 // it starts and the front keeps serving; misuse is refused with a clear error.
 import { join } from "node:path";
-import { EmudevRegistry } from "@emu/emudev";
 import { IavfDriver } from "@emu/iavf-client";
 import { attachDelegate, delegateOf, IAVF_DPA, openDelegateDevice } from "@emu/iavf-dp-dpa";
-import { IAVF_DP_SW, iavfDpSw } from "@emu/iavf-dp-sw";
-import { iavf, iavfDriver, rxQueueId, txQueueId } from "@emu/iavf-emu";
-import { afterThisTest, tempDir, until } from "@emu/test-kit";
+import { iavfDpSw } from "@emu/iavf-dp-sw";
+import { iavf, rxQueueId, txQueueId } from "@emu/iavf-emu";
+import { afterThisTest, until } from "@emu/test-kit";
 import { VfioUserClient } from "@emu/vfio-user-client";
 import { MigrationState } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
+import { devices } from "./fixtures/devices.js";
 
+/** `devices` with the front bound to the delegate; the registry's errors collected. */
 async function setup(queues = 2) {
-  const dir = tempDir();
   const errors: string[] = [];
-  const emudev = new EmudevRegistry({ onError: (e) => errors.push(String(e)) });
-  emudev.registerDriver(iavfDriver);
-  emudev.registerProvider(iavfDpSw);
-  afterThisTest(() => emudev.closeAll());
-  const make = async (name: string, mac: string) => {
-    const dev = emudev.create(`${name},sock=${join(dir, `${name}.sock`)},queues=${queues},mac=${mac}`);
-    dev.configure({ resetDelayMs: 0 });
-    await dev.start();
-    return dev;
-  };
-  const del = await make("emu_iavf1", "02:00:00:00:00:aa");
-  del.attach(IAVF_DP_SW);
-  const front = await make("emu_iavf0", "02:00:00:00:00:01");
+  const { dir, emudev, del, front } = await devices({ queues, macs: true, onError: (e) => errors.push(String(e)) });
   const reports: unknown[] = [];
   const d = await attachDelegate(front, await VfioUserClient.connect(join(dir, "emu_iavf1.sock")), emudev, (e) =>
     reports.push(e),
@@ -97,20 +85,7 @@ describe("the dpa provider", () => {
   });
 
   it("a guest connected before the delegate was bound keeps the front's page: its tails are relayed", async () => {
-    const dir = tempDir();
-    const emudev = new EmudevRegistry();
-    emudev.registerDriver(iavfDriver);
-    emudev.registerProvider(iavfDpSw);
-    afterThisTest(() => emudev.closeAll());
-    const make = async (name: string) => {
-      const dev = emudev.create(`${name},sock=${join(dir, `${name}.sock`)},queues=1`);
-      dev.configure({ resetDelayMs: 0 });
-      await dev.start();
-      return dev;
-    };
-    const del = await make("emu_iavf1");
-    del.attach(IAVF_DP_SW);
-    const front = await make("emu_iavf0");
+    const { dir, emudev, del, front } = await devices();
     const nic = await IavfDriver.attach(await VfioUserClient.connect(join(dir, "emu_iavf0.sock")), {
       interrupts: false,
       statsIntervalMs: 0,
@@ -188,21 +163,8 @@ describe("the dpa provider", () => {
   });
 
   it('a registry whose provider "dpa" is not ours: refused, nothing bound, the delegate let go', async () => {
-    const dir = tempDir();
-    const emudev = new EmudevRegistry();
-    emudev.registerDriver(iavfDriver);
-    emudev.registerProvider(iavfDpSw);
-    emudev.registerProvider({ ...iavfDpSw, name: IAVF_DPA }); // e.g. another copy of this package's provider
-    afterThisTest(() => emudev.closeAll());
-    const make = async (name: string) => {
-      const dev = emudev.create(`${name},sock=${join(dir, `${name}.sock`)},queues=1`);
-      dev.configure({ resetDelayMs: 0 });
-      await dev.start();
-      return dev;
-    };
-    const del = await make("emu_iavf1");
-    del.attach(IAVF_DP_SW);
-    const front = await make("emu_iavf0");
+    // e.g. another copy of this package's provider
+    const { dir, emudev, del, front } = await devices({ providers: [{ ...iavfDpSw, name: IAVF_DPA }] });
     await expect(
       attachDelegate(front, await VfioUserClient.connect(join(dir, "emu_iavf1.sock")), emudev),
     ).rejects.toThrow(/emu_iavf0: the provider "dpa" registered in its registry is not @emu\/iavf-dp-dpa's iavfDpa/);

@@ -4,37 +4,23 @@
 // delivers it at the unmask); an eventfd the guest replaces is replaced in the delegate before the reply; a guest whose
 // vectors do not fit the delegate's is served by the relay.
 import { join } from "node:path";
-import { EmudevRegistry } from "@emu/emudev";
 import { IavfDriver } from "@emu/iavf-client";
 import { DynCtl, encodeVirtchnl, vfintDynCtln1 } from "@emu/iavf-common";
 import { attachDelegate, type Delegate } from "@emu/iavf-dp-dpa";
-import { IAVF_DP_SW, iavfDpSw } from "@emu/iavf-dp-sw";
-import { iavf, iavfDriver, REGISTER_BAR } from "@emu/iavf-emu";
+import { iavf, REGISTER_BAR } from "@emu/iavf-emu";
 import { EventFd } from "@emu/sys";
-import { afterThisTest, tempDir, until } from "@emu/test-kit";
+import { afterThisTest, until } from "@emu/test-kit";
 import { VfioUserClient } from "@emu/vfio-user-client";
 import { PciIrq } from "@emu/vfio-user-proto";
 import { describe, expect, it } from "vitest";
+import { devices } from "./fixtures/devices.js";
 
-async function setup(frontQueues: number, delegateQueues = frontQueues) {
-  const dir = tempDir();
-  const emudev = new EmudevRegistry({ onError: () => undefined });
-  emudev.registerDriver(iavfDriver);
-  emudev.registerProvider(iavfDpSw);
-  afterThisTest(() => emudev.closeAll());
-  const make = async (name: string, queues: number, mac: string) => {
-    const dev = emudev.create(`${name},sock=${join(dir, `${name}.sock`)},queues=${queues},mac=${mac}`);
-    dev.configure({ resetDelayMs: 0 });
-    await dev.start();
-    return dev;
-  };
-  const del = await make("emu_iavf1", delegateQueues, "02:00:00:00:00:aa");
-  del.attach(IAVF_DP_SW);
-  const front = await make("emu_iavf0", frontQueues, "02:00:00:00:00:01");
+async function setup(queues: number) {
+  const { dir, emudev, del, front } = await devices({ queues, macs: true, onError: () => undefined });
   const d = await attachDelegate(front, await VfioUserClient.connect(join(dir, "emu_iavf1.sock")), emudev);
   afterThisTest(() => d.close());
   const client = await VfioUserClient.connect(join(dir, "emu_iavf0.sock"));
-  const nic = await IavfDriver.attach(client, { queuePairs: frontQueues, statsIntervalMs: 0 }); // interrupts on
+  const nic = await IavfDriver.attach(client, { queuePairs: queues, statsIntervalMs: 0 }); // interrupts on
   afterThisTest(() => nic.close());
   return { del, front, d, client, nic };
 }
