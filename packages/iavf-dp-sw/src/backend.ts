@@ -52,6 +52,7 @@ import {
   Q_RX_BUF,
   Q_RX_KEEP_CRC,
   Q_RX_MAX,
+  Q_TAIL_SEEN,
   Q_TSO_SENT,
   Q_VECTOR,
   RSS_KEY_BYTES,
@@ -116,11 +117,7 @@ export class Backend {
       this.nic.watchInterrupts(() => queueMicrotask(() => this.onArm())),
       this.nic.bindRingHeads({
         read: (id) => this.#ctl[AT.queue(id) + Q_HEAD] ?? 0,
-        write: (id, head) => {
-          this.#ctl[AT.queue(id) + Q_HEAD] = head;
-          this.#ctl[AT.queue(id) + Q_BAD_TAIL] = -1;
-          this.#ctl[AT.queue(id) + Q_TSO_SENT] = 0;
-        },
+        write: (id, head) => this.setHead(id, head),
       }),
     );
     this.refresh();
@@ -166,13 +163,18 @@ export class Backend {
     }, quiesce);
   }
 
+  /** Sets queue `id`'s head (enable, a migrated device) and forgets what the workers knew of the ring's progress. */
+  private setHead(id: number, head: number): void {
+    const q = AT.queue(id);
+    this.#ctl[q + Q_HEAD] = head;
+    this.#ctl[q + Q_BAD_TAIL] = -1;
+    this.#ctl[q + Q_TSO_SENT] = 0;
+    this.#ctl[q + Q_TAIL_SEEN] = -1;
+  }
+
   /** A queue was enabled (its head starts at 0) or disabled (workers must be done with it before this returns). */
   queueChanged(id: number, enabled: boolean): void {
-    if (enabled) {
-      this.#ctl[AT.queue(id) + Q_HEAD] = 0;
-      this.#ctl[AT.queue(id) + Q_BAD_TAIL] = -1;
-      this.#ctl[AT.queue(id) + Q_TSO_SENT] = 0;
-    }
+    if (enabled) this.setHead(id, 0);
     this.refresh(undefined, !enabled);
   }
 

@@ -75,6 +75,12 @@ export const Q_RX_KEEP_CRC = 10;
 export const Q_BAD_TAIL = 11;
 /** TX: segments of the TSO packet at the head already sent (it goes out over several bursts); 0 with a new head. */
 export const Q_TSO_SENT = 12;
+/**
+ * RX: the guest's tail as the device last read it (-1: not read since the head was set). The device reads the
+ * doorbell again only when the descriptors this tail leaves it are too few for a burst, as a NIC fetches descriptors
+ * ahead: the tail's line, written by the guest at every refill, is then not pulled across CPUs at every burst.
+ */
+export const Q_TAIL_SEEN = 13;
 const QUEUES_AT = HEADER_WORDS;
 
 // ---- the guest memory files, MAPPING_WORDS each ----
@@ -191,6 +197,7 @@ export function createBlocks(): SharedBlocks {
   for (let id = 0; id < 2 * MAX_PAIRS; id++) {
     w[AT.queue(id) + Q_VECTOR] = -1;
     w[AT.queue(id) + Q_BAD_TAIL] = -1;
+    w[AT.queue(id) + Q_TAIL_SEEN] = -1;
   }
   return { control, stats, dirty };
 }

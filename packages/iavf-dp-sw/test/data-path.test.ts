@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { type Flow, frameOf, payload } from "./fixtures/frames.js";
 import { openGuest, queuePair, type Received, RING, serveBackend, VSI } from "./fixtures/harness.js";
 
+type Counters = Record<string, number>;
+
 const udp: Flow = { src: "198.18.0.1", dst: "198.18.0.2", sport: 1000, dport: 2000, proto: "udp" };
 
 describe("one queue pair", () => {
@@ -86,5 +88,42 @@ describe("one queue pair", () => {
     });
     expect(rcv.map((r) => Array.from(r.bytes))).toEqual(frames.map((f) => Array.from(f)));
     expect(rcv.map((r) => r.descriptors)).toEqual([2, 2, 1]); // 1442 and 1042 bytes need two 1024-byte buffers
+  });
+
+  it("the device serves up to the guest's tail, read again when the buffers it knew of run out, and forgets it when the queue is enabled again", async () => {
+    const be = await serveBackend(1);
+    const { drv, queues } = await openGuest(be.sock, 1);
+    await until(() => be.ask<boolean>("ready"));
+    const frames = Array.from({ length: 6 }, (_, i) => frameOf(udp, payload(60, i)));
+    const receive = async (n: number) => {
+      const rcv: Received[] = [];
+      await until(() => {
+        rcv.push(...queues.receive(0));
+        return rcv.length >= n;
+      });
+      return rcv;
+    };
+    // 8 posted, 2 used: the device knows of 6 more; 4 posted later are found once those run out.
+    await queues.post(0, 8);
+    await be.ask("tx", 0, frames.slice(0, 2));
+    expect(await receive(2)).toHaveLength(2);
+    await queues.post(0, 4);
+    await be.ask("tx", 0, frames);
+    await be.ask("tx", 0, frames.slice(0, 4));
+    expect((await receive(10)).map((r) => Array.from(r.bytes))).toEqual(
+      [...frames, ...frames.slice(0, 4)].map((f) => Array.from(f)),
+    );
+    expect(await be.ask<Counters>("counters")).toMatchObject({ rxDiscards: 0 });
+    // Enabled again with one buffer posted: what the device knew of the old ring is gone (one frame, two discards).
+    await drv.call({ kind: "DisableQueues", vsiId: VSI, rxQueues: 1, txQueues: 1 });
+    await drv.call({ kind: "EnableQueues", vsiId: VSI, rxQueues: 1, txQueues: 1 });
+    queues.rxNtu[0] = 0;
+    queues.rxNtc[0] = 0;
+    for (let i = 0; i < RING; i++) queues.view.setUint32(queues.rxRingAt(0) + 32 * i + 8, 0, true);
+    await queues.post(0, 1);
+    await be.ask("tx", 0, frames.slice(0, 3));
+    expect((await receive(1)).map((r) => Array.from(r.bytes))).toEqual([Array.from(frames[0]!)]);
+    expect(await be.ask<Counters>("counters")).toMatchObject({ noDescriptor: 2, rxDiscards: 2 });
+    expect(queues.receive(0)).toHaveLength(0);
   });
 });

@@ -15,7 +15,7 @@ import type { PortDataEnv } from "@emu/port/data";
 import { finishChecksums, MBUF_FLAGS, MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
 import { CopyBatch } from "@emu/sys";
 import { type Classified, classify, newClassified } from "../classify.js";
-import { AT, Q_BAD_TAIL, Q_HEAD, Q_LOCK, STAT } from "../layout.js";
+import { AT, Q_BAD_TAIL, Q_HEAD, Q_LOCK, Q_TAIL_SEEN, STAT } from "../layout.js";
 import type { IrqRaiser } from "./irq.js";
 import { touchDescriptors } from "./prefetch.js";
 import type { WorkerState } from "./state.js";
@@ -246,21 +246,28 @@ export class GuestRx {
       return false;
     }
     const len = ring.len;
-    const tail = s.db32[RX_TAIL_WORD + q] ?? 0;
-    if (tail >= len) {
-      const reported = s.ctl[qb + Q_BAD_TAIL] === tail;
-      s.ctl[qb + Q_BAD_TAIL] = tail;
-      Atomics.store(s.ctl, qb + Q_LOCK, 0); // released before anything that could throw: the ring is not held
-      if (!reported) {
-        s.count(STAT.badTail);
-        this.env.count("oerrors", portQueue, 1);
-      }
-      s.count(STAT.rxDiscards, k);
-      return false;
-    }
     let head = s.ctl[qb + Q_HEAD]!;
     if (head >= len) head = 0;
-    const avail = (tail - head + len) % len;
+    // The tail last read, while it leaves enough for the burst (the guest only moves it forward).
+    const seen = s.ctl[qb + Q_TAIL_SEEN]!;
+    let avail = seen < 0 || seen >= len ? 0 : (seen - head + len) % len;
+    if (avail < k) {
+      const tail = s.db32[RX_TAIL_WORD + q] ?? 0;
+      if (tail >= len) {
+        const reported = s.ctl[qb + Q_BAD_TAIL] === tail;
+        s.ctl[qb + Q_BAD_TAIL] = tail;
+        s.ctl[qb + Q_TAIL_SEEN] = -1;
+        Atomics.store(s.ctl, qb + Q_LOCK, 0); // released before anything that could throw: the ring is not held
+        if (!reported) {
+          s.count(STAT.badTail);
+          this.env.count("oerrors", portQueue, 1);
+        }
+        s.count(STAT.rxDiscards, k);
+        return false;
+      }
+      s.ctl[qb + Q_TAIL_SEEN] = tail;
+      avail = (tail - head + len) % len;
+    }
     this.#heads[q] = head;
     this.#avails[q] = avail;
     this.sink ^= touchDescriptors(ring.words, head, Math.min(avail, k), len, DESC);
