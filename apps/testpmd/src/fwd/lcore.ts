@@ -7,7 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { MbufPool, openPortData, type PortData } from "@emu/port/data";
 import { CopyBatch, setThreadAffinity, threadAffinity } from "@emu/sys";
 import { ENGINES, STREAM_SLOTS, type StreamRun, txFirstBurst } from "./modes.js";
-import { udpTemplate } from "./packets.js";
+import { FlowPatches, udpTemplate } from "./packets.js";
 import {
   CTL_STATE,
   type LcoreMessage,
@@ -41,24 +41,28 @@ async function open(task: LcoreTask, pool: MbufPool): Promise<Map<number, PortDa
 
 function streams(task: LcoreTask, pool: MbufPool, ports: Map<number, PortData>): StreamRun[] {
   const stats = new Float64Array(task.streamStats);
-  return task.streams.map((s) => ({
-    rx: ports.get(s.rxPort)!,
-    rxQueue: s.rxQueue,
-    tx: ports.get(s.txPort)!,
-    txQueue: s.txQueue,
-    pool,
-    bufs: new Uint32Array(task.burst),
-    burst: task.burst,
-    stats,
-    slot: s.index * STREAM_SLOTS,
-    txMac: s.txMac,
-    peerMac: s.peerMac,
-    template: udpTemplate(task.txpkts, s.peerMac, s.txMac),
-    copies: new CopyBatch(),
-    flows: task.flows,
-    multiFlow: task.txonlyMultiFlow,
-    nextFlow: 0,
-  }));
+  return task.streams.map((s) => {
+    const template = udpTemplate(task.txpkts, s.peerMac, s.txMac);
+    return {
+      rx: ports.get(s.rxPort)!,
+      rxQueue: s.rxQueue,
+      tx: ports.get(s.txPort)!,
+      txQueue: s.txQueue,
+      pool,
+      bufs: new Uint32Array(task.burst),
+      burst: task.burst,
+      stats,
+      slot: s.index * STREAM_SLOTS,
+      txMac: s.txMac,
+      peerMac: s.peerMac,
+      template,
+      copies: new CopyBatch(),
+      flows: task.flows,
+      sources: task.txonlyMultiFlow ? new FlowPatches(template, task.flows, "source") : undefined,
+      destinations: task.mode === "flowgen" ? new FlowPatches(template, task.flows, "destination") : undefined,
+      nextFlow: 0,
+    };
+  });
 }
 
 function forward(task: LcoreTask, runs: StreamRun[], ports: Map<number, PortData>): void {

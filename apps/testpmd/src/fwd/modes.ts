@@ -6,7 +6,7 @@ import type { MbufPool, PortData } from "@emu/port/data";
 import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
 import type { CopyBatch } from "@emu/sys";
 import type { FwdMode } from "./modes-list.js";
-import { setFlow } from "./packets.js";
+import type { FlowPatches } from "./packets.js";
 
 export const STREAM_RX = 0;
 export const STREAM_TX = 1;
@@ -32,8 +32,10 @@ export interface StreamRun {
   /** The burst's template copies, made in one call. */
   readonly copies: CopyBatch;
   readonly flows: number;
-  /** txonly varies the source address over `flows` (--txonly-multi-flow). */
-  readonly multiFlow: boolean;
+  /** The template's flows by source: txonly varies the source address (--txonly-multi-flow); else undefined. */
+  readonly sources: FlowPatches | undefined;
+  /** The template's flows by destination, which flowgen varies (undefined in other modes). */
+  readonly destinations: FlowPatches | undefined;
   nextFlow: number;
 }
 
@@ -104,10 +106,10 @@ function rxonly(s: StreamRun): number {
 }
 
 /**
- * Fills a burst of fresh buffers with the template (flowgen: one destination per flow; txonly with multiFlow: one
+ * Fills a burst of fresh buffers with the template (flowgen: one destination per flow; txonly with --txonly-multi-flow: one
  * source per flow); 0 when the pool is empty.
  */
-function generate(s: StreamRun, flows: "destination" | "source" | undefined): number {
+function generate(s: StreamRun, flows: FlowPatches | undefined): number {
   const n = s.burst;
   const pool = s.pool;
   if (pool.alloc(s.bufs, n) === 0) return 0;
@@ -121,22 +123,25 @@ function generate(s: StreamRun, flows: "destination" | "source" | undefined): nu
     meta[b * MBUF_META_WORDS + MBUF_LEN] = t.length;
   }
   copies.run();
-  if (flows !== undefined)
+  if (flows !== undefined) {
+    let f = s.nextFlow;
     for (let i = 0; i < n; i++) {
-      setFlow(bytes, start(pool, s.bufs[i]!), s.nextFlow, flows);
-      s.nextFlow = s.nextFlow + 1 === s.flows ? 0 : s.nextFlow + 1;
+      flows.apply(bytes, start(pool, s.bufs[i]!), f);
+      f = f + 1 === s.flows ? 0 : f + 1;
     }
+    s.nextFlow = f;
+  }
   send(s, n);
   return n;
 }
 
 function txonly(s: StreamRun): number {
-  return generate(s, s.multiFlow ? "source" : undefined);
+  return generate(s, s.sources);
 }
 
 function flowgen(s: StreamRun): number {
   rxonly(s);
-  return generate(s, "destination");
+  return generate(s, s.destinations);
 }
 
 export const ENGINES: Readonly<Record<FwdMode, (s: StreamRun) => number>> = {
@@ -150,5 +155,5 @@ export const ENGINES: Readonly<Record<FwdMode, (s: StreamRun) => number>> = {
 
 /** One burst of txonly packets (start tx_first). */
 export function txFirstBurst(s: StreamRun): number {
-  return generate(s, s.multiFlow ? "source" : undefined);
+  return generate(s, s.sources);
 }
