@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { runMain } from "@emu/cli-kit";
 import * as iavfDpSw from "@emu/iavf-dp-sw";
+import { tuneJitForDataPath } from "@emu/port";
 import { runTestpmd } from "./main.js";
+
+// The forwarding lcores' bursts are compiled with a larger inlining budget (before any of them runs).
+tuneJitForDataPath();
 
 // SIGINT and SIGTERM stop forwarding and shut the ports down, as testpmd does, instead of killing the process.
 const stop = new AbortController();

@@ -31,6 +31,7 @@ export {
 } from "./driver.js";
 export { builtinPortDrivers, netNull, netPcap, netRing, netTap } from "./drivers/index.js";
 export { isPortError, PortError, type PortErrorReason } from "./errors.js";
+export { DATA_PATH_V8_FLAGS, tuneJitForDataPath } from "./jit.js";
 export { formatMac, randomMac } from "./mac.js";
 export {
   MBUF_FLAGS,
