@@ -9,10 +9,12 @@ import { Worker } from "node:worker_threads";
 import { EmudevRegistry } from "@emu/emudev";
 import { register } from "@emu/iavf-dp-sw";
 import { REGISTER_BAR } from "@emu/iavf-emu";
-import { builtinPortDrivers, emudevService, MbufPool, type Port, PortRegistry } from "@emu/port";
+import { builtinPortDrivers, emudevService, MbufPool, type Port, PortRegistry, tuneJitForDataPath } from "@emu/port";
 import { bringUp, GUEST, RawDriver, rxRing, txRing, VSI } from "../test/fixtures/guest.js";
 import { scale } from "./scale.js";
 
+// As emu-testpmd runs its lcores: V8's inlining limits raised before any burst (baseline and data path alike).
+tuneJitForDataPath();
 const quick = process.argv.includes("--quick");
 const MS = quick ? 1000 : 3000;
 const RING = 2048;
