@@ -129,7 +129,7 @@ export class GuestRx {
         const h = s.toeplitz.hash(bytes, c.addrAt, c.addrLen, c.portsAt, c.portsLen);
         hashes[i] = h;
         flags |= F_HASHED;
-        q = s.lut[h & 63]! % pairs;
+        q = s.lut[h & 63]!; // (reduced modulo the pairs when the LUT was read)
       }
       // Stripping takes an outer 802.1Q tag only (an 802.1ad S-tag stays: VLAN_V2's outer stripping is not granted).
       if (strip && c.vlan !== undefined && bytes[c.tagAt] === 0x81 && bytes[c.tagAt + 1] === 0x00) {

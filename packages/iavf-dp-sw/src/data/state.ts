@@ -98,6 +98,10 @@ export class WorkerState implements RxFilterTable {
   readonly vlans = new Uint32Array(128);
   // RSS
   readonly key = new Uint8Array(RSS_KEY_BYTES);
+  /**
+   * The guest's RSS LUT with each entry already taken modulo the queue pairs served (the RX queue a hash goes to):
+   * a division per frame is slower than the rest of the steering.
+   */
   readonly lut = new Uint8Array(RSS_LUT_BYTES);
   henaLo = 0;
   henaHi = 0;
@@ -190,7 +194,8 @@ export class WorkerState implements RxFilterTable {
     let keyChanged = false;
     for (let i = 0; i < RSS_KEY_BYTES; i++) if (key[i] !== this.key[i]) keyChanged = true;
     if (keyChanged) this.key.set(key);
-    this.lut.set(new Uint8Array(c.buffer, c.byteOffset + AT.lut * 4, RSS_LUT_BYTES));
+    const lut = new Uint8Array(c.buffer, c.byteOffset + AT.lut * 4, RSS_LUT_BYTES);
+    for (let i = 0; i < RSS_LUT_BYTES; i++) this.lut[i] = this.pairs > 0 ? lut[i]! % this.pairs : 0;
     if (keyChanged) this.toeplitz.setKey(this.key);
     return { table: readMappings(c), dbFd: c[H_DB_FD]!, dbSize: c[H_DB_SIZE]!, dbEpoch: c[H_DB_EPOCH]! };
   }
