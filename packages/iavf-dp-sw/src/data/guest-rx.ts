@@ -191,7 +191,8 @@ export class GuestRx {
             continue;
           }
           const used = this.write(w, head, len, id, bufs[i]!, i, portQueue);
-          head = (head + used) % len;
+          head += used; // used ≤ len: wrapped without a division
+          if (head >= len) head -= len;
           avail -= used;
         }
         heads[q] = head;
