@@ -106,8 +106,8 @@ function rxonly(s: StreamRun): number {
 }
 
 /**
- * Fills a burst of fresh buffers with the template (flowgen: one destination per flow; txonly with --txonly-multi-flow: one
- * source per flow); 0 when the pool is empty.
+ * Fills a burst of fresh buffers with the template (flowgen: one destination per flow; txonly with
+ * --txonly-multi-flow: one source per flow); 0 when the pool is empty.
  */
 function generate(s: StreamRun, flows: FlowPatches | undefined): number {
   const n = s.burst;
