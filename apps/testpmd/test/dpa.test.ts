@@ -113,14 +113,18 @@ describe("the delegated data path (dpa) in three processes", () => {
     // missing interrupt fails the test without a wall-clock bound that a loaded machine can break.
     const waiting = nic.io.waitRx(0, 120_000);
     await new Promise((r) => setTimeout(r, 100)); // the guest's arming (a trapped write) is done
+    // Interrupts the front relayed so far: a cause the delegate held can fire through the front's eventfd when the
+    // guest's INTENA write reaches the delegate before its vector is handed over (left pending, as designed).
+    const relayedBefore = figure(await f.ask("show port info 0"), "Interrupts relayed:");
     const one = frameOf(flow, payload(40, 77));
     expect(nic.io.txBurst(0, [one])).toBe(1);
     expect(await waiting).toBe(true);
     expect(nic.interruptCounts[1]).toBeGreaterThan(before1);
     expect(Array.from(nic.io.rxBurst(0, 4)[0]?.data ?? [])).toEqual(Array.from(one));
-    // The guest's vector went to the delegate with its eventfd: the delegate raised it itself, the front relayed none.
+    // The guest's vector went to the delegate with its eventfd: the delegate raised the frame's interrupt itself, the
+    // front relayed none of it.
     const irqInfo = await f.ask("show port info 0");
-    expect(irqInfo).toContain("Interrupts relayed: 0\n");
+    expect(figure(irqInfo, "Interrupts relayed:")).toBe(relayedBefore);
     expect(irqInfo).toContain("Interrupts direct: 1 vector(s)");
 
     // A live migration of the front is refused at its first step (PRE_COPY), with a clear message, EOPNOTSUPP to the
