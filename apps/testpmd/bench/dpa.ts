@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { median } from "@emu/bench-kit";
 import { type RemoteTestpmd, spawnTestpmd } from "../src/index.js";
+import { machine, mpps, mppsRange } from "./report.js";
 import { type Kind, pin, sampleRates } from "./two-sides.js";
 
 const quick = process.argv.includes("--quick");
@@ -48,14 +49,7 @@ async function run(kind: Kind, delegated: boolean): Promise<number[]> {
   }
 }
 
-const mpps = (xs: readonly number[]) => (median(xs) / 1e6).toFixed(2);
-const range = (xs: readonly number[]) => `${(Math.min(...xs) / 1e6).toFixed(2)}-${(Math.max(...xs) / 1e6).toFixed(2)}`;
-
-console.log(
-  `\nThe delegated data path beside the software one (three processes against two): ${cpus().length} CPUs, load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`,
-);
+console.log(`\nThe delegated data path beside the software one (three processes against two): ${machine()}`);
 console.log(
   `64-byte packets, 1 queue pair, ${SAMPLES} one-second samples after ${WARMUP} of warm-up, ${TRIALS} trial(s)`,
 );
@@ -70,5 +64,5 @@ for (const kind of KINDS) {
     dele.push(...(await run(kind, true)));
   }
   const ratio = (median(dele) / median(soft)).toFixed(2);
-  console.log(`| ${kind} | ${mpps(soft)} (${range(soft)}) | ${mpps(dele)} (${range(dele)}) | ${ratio} |`);
+  console.log(`| ${kind} | ${mpps(soft)}${mppsRange(soft)} | ${mpps(dele)}${mppsRange(dele)} | ${ratio} |`);
 }

@@ -1,9 +1,9 @@
 // emu-testpmd against DPDK's dpdk-testpmd in the same run: the same interactive commands to both, packets per second
 // read from `show port stats` once a second. See bench/README.md for what is measured and excluded.
 import { spawn, spawnSync } from "node:child_process";
-import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { median } from "@emu/bench-kit";
+import { machine, mpps, mppsRange } from "./report.js";
 
 const quick = process.argv.includes("--quick");
 const SECONDS = quick ? 3 : 6;
@@ -88,15 +88,7 @@ function dpdk(row: Row, n: number): Promise<number[]> {
   return measure("dpdk-testpmd", [...eal, ...row.dpdk], row);
 }
 
-const mpps = (xs: readonly number[]) => (xs.length === 0 ? "-" : (median(xs) / 1e6).toFixed(1));
-const range = (xs: readonly number[]) =>
-  xs.length === 0 ? "" : ` (${(Math.min(...xs) / 1e6).toFixed(1)}-${(Math.max(...xs) / 1e6).toFixed(1)})`;
-
-console.log(
-  `emu-testpmd vs dpdk-testpmd: ${cpus().length} CPUs, load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`,
-);
+console.log(`emu-testpmd vs dpdk-testpmd: ${machine()}`);
 console.log(`${SECONDS} one-second samples per run, ${TRIALS} run(s) each, alternating; medians (range)\n`);
 console.log("| setup | emu Mpps | DPDK 22.11 Mpps | emu / DPDK |");
 console.log("| --- | --- | --- | --- |");
@@ -108,5 +100,5 @@ for (const row of ROWS) {
     if (hasDpdk) d.push(...(await dpdk(row, t)));
   }
   const ratio = d.length > 0 ? (median(e) / median(d)).toFixed(2) : "dpdk-testpmd not installed";
-  console.log(`| ${row.name} | ${mpps(e)}${range(e)} | ${mpps(d)}${range(d)} | ${ratio} |`);
+  console.log(`| ${row.name} | ${mpps(e, 1)}${mppsRange(e, 1)} | ${mpps(d, 1)}${mppsRange(d, 1)} | ${ratio} |`);
 }

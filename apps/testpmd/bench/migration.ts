@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { median } from "@emu/bench-kit";
 import { type RemoteTestpmd, spawnTestpmd } from "../src/index.js";
+import { machine } from "./report.js";
 import { pin, sleep } from "./two-sides.js";
 
 const quick = process.argv.includes("--quick");
@@ -45,11 +46,7 @@ try {
 }
 
 const ms = (xs: number[]) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)})`;
-console.log(
-  `\nLive migration under traffic: ${HOPS} hops between two back-end processes, ${cpus().length} CPUs, load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`,
-);
+console.log(`\nLive migration under traffic: ${HOPS} hops between two back-end processes, ${machine()}`);
 console.log(`the guest sending 64-byte packets at ${(median(txPps) / 1e6).toFixed(2)} Mpps; medians (range)\n`);
 console.log("| downtime ms (traffic stopped) | whole move ms | device state bytes |");
 console.log("| --- | --- | --- |");

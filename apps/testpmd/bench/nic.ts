@@ -7,10 +7,11 @@
 // the guest's receive over both queues as vhost's queue-to-queue mapping does; with one flow it would all go to one.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { median } from "@emu/bench-kit";
 import { type RemoteTestpmd, spawnTestpmd } from "../src/index.js";
+import { machine, mpps, mppsRange } from "./report.js";
 import { type Kind, MODES, pin, rxPps, sampleRates, sleep } from "./two-sides.js";
 
 const quick = process.argv.includes("--quick");
@@ -103,14 +104,8 @@ async function dpdk(kind: Kind, queues: number): Promise<number[]> {
   return wanted();
 }
 
-const mpps = (xs: readonly number[]) => (xs.length === 0 ? "-" : (median(xs) / 1e6).toFixed(2));
-const range = (xs: readonly number[]) =>
-  xs.length === 0 ? "" : ` (${(Math.min(...xs) / 1e6).toFixed(2)}-${(Math.max(...xs) / 1e6).toFixed(2)})`;
-
 console.log(
-  `emu_iavf (net_iavfbe ↔ net_iavf_client) vs DPDK (net_vhost ↔ net_virtio_user), two processes: ${cpus().length} CPUs, load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`,
+  `emu_iavf (net_iavfbe ↔ net_iavf_client) vs DPDK (net_vhost ↔ net_virtio_user), two processes: ${machine()}`,
 );
 console.log(`64-byte packets, ${SAMPLES} one-second samples after ${WARMUP} of warm-up; medians (range)\n`);
 console.log("| setup | queue pairs | emu Mpps | DPDK 22.11 Mpps | emu / DPDK |");
@@ -124,6 +119,6 @@ for (const queues of [1, 2]) {
       : d.length > 0
         ? (median(e) / median(d)).toFixed(3)
         : "DPDK gave no samples";
-    console.log(`| ${kind} | ${queues} | ${mpps(e)}${range(e)} | ${mpps(d)}${range(d)} | ${ratio} |`);
+    console.log(`| ${kind} | ${queues} | ${mpps(e)}${mppsRange(e)} | ${mpps(d)}${mppsRange(d)} | ${ratio} |`);
   }
 }
