@@ -1,8 +1,8 @@
 // V8's inlining limits for a process that runs data paths. A burst's loop calls small helpers per packet (classify,
 // translate an address, plan a copy, write a descriptor); with V8's default budget (460 bytes of bytecode a callee,
 // 920 in all, 4600 for the function being compiled) TurboFan stops inlining them part-way through a driver's burst,
-// and each call left costs as much as the work it does. Raised, the same code ran 5–19% faster through the emulated
-// NIC (README, Measured). The flags are the process's: set them before the data path first gets hot.
+// and each call left costs as much as the work it does. Raised, the same code ran markedly faster through the
+// emulated NIC (README). The flags are the process's: set them before the data path first gets hot.
 import { setFlagsFromString } from "node:v8";
 
 /** The V8 flags `tuneJitForDataPath` sets. */
