@@ -109,13 +109,17 @@ describe("generating modes", () => {
       "--forward-mode=txonly",
       "--txonly-multi-flow",
       "--flowgen-flows=16",
+      "--txpkts=100", // longer than a flow's kept head: the rest comes from the template
     ]);
     await s.ask("start");
     await until(async () => (await statsOf(s, 0)).tx >= 64, 10_000, "packets sent");
     await s.ask("stop");
     await s.quit();
-    const fields = framesOf(out).map(udpFields);
+    const frames = framesOf(out);
+    expect(frames.every((f) => f.length === 100)).toBe(true);
+    const fields = frames.map(udpFields);
     expect(fields.every((f) => f.ipChecksumOk && f.ipDst === "198.18.0.2" && f.udpDst === 9)).toBe(true);
+    expect(fields.every((f) => f.udpLength === 66 && f.payloadZero)).toBe(true);
     expect(fields.slice(0, 3).map((f) => f.ipSrc)).toEqual(["198.18.0.1", "198.18.0.2", "198.18.0.3"]);
     expect(new Set(fields.map((f) => f.ipSrc)).size).toBe(16);
   });

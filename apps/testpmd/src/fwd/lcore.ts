@@ -7,7 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { MbufPool, openPortData, type PortData } from "@emu/port/data";
 import { CopyBatch, setThreadAffinity, threadAffinity } from "@emu/sys";
 import { ENGINES, STREAM_SLOTS, type StreamRun, txFirstBurst } from "./modes.js";
-import { FlowPatches, udpTemplate } from "./packets.js";
+import { FlowFrames, udpTemplate } from "./packets.js";
 import {
   CTL_STATE,
   type LcoreMessage,
@@ -58,8 +58,8 @@ function streams(task: LcoreTask, pool: MbufPool, ports: Map<number, PortData>):
       template,
       copies: new CopyBatch(),
       flows: task.flows,
-      sources: task.txonlyMultiFlow ? new FlowPatches(template, task.flows, "source") : undefined,
-      destinations: task.mode === "flowgen" ? new FlowPatches(template, task.flows, "destination") : undefined,
+      sources: task.txonlyMultiFlow ? new FlowFrames(template, task.flows, "source") : undefined,
+      destinations: task.mode === "flowgen" ? new FlowFrames(template, task.flows, "destination") : undefined,
       nextFlow: 0,
     };
   });

@@ -6,7 +6,7 @@ import type { MbufPool, PortData } from "@emu/port/data";
 import { MBUF_LEN, MBUF_META_WORDS, MBUF_OFF } from "@emu/port/data";
 import type { CopyBatch } from "@emu/sys";
 import type { FwdMode } from "./modes-list.js";
-import type { FlowPatches } from "./packets.js";
+import type { FlowFrames } from "./packets.js";
 
 export const STREAM_RX = 0;
 export const STREAM_TX = 1;
@@ -33,9 +33,9 @@ export interface StreamRun {
   readonly copies: CopyBatch;
   readonly flows: number;
   /** The template's flows by source: txonly varies the source address (--txonly-multi-flow); else undefined. */
-  readonly sources: FlowPatches | undefined;
+  readonly sources: FlowFrames | undefined;
   /** The template's flows by destination, which flowgen varies (undefined in other modes). */
-  readonly destinations: FlowPatches | undefined;
+  readonly destinations: FlowFrames | undefined;
   nextFlow: number;
 }
 
@@ -107,30 +107,39 @@ function rxonly(s: StreamRun): number {
 
 /**
  * Fills a burst of fresh buffers with the template (flowgen: one destination per flow; txonly with
- * --txonly-multi-flow: one source per flow); 0 when the pool is empty.
+ * --txonly-multi-flow: one source per flow), copied in one call; 0 when the pool is empty.
  */
-function generate(s: StreamRun, flows: FlowPatches | undefined): number {
+function generate(s: StreamRun, flows: FlowFrames | undefined): number {
   const n = s.burst;
   const pool = s.pool;
   if (pool.alloc(s.bufs, n) === 0) return 0;
   const t = s.template;
+  const len = t.length;
   const bytes = pool.bytes;
   const meta = pool.meta;
   const copies = s.copies;
-  for (let i = 0; i < n; i++) {
-    const b = s.bufs[i]!;
-    copies.add(bytes, start(pool, b), t, 0, t.length);
-    meta[b * MBUF_META_WORDS + MBUF_LEN] = t.length;
-  }
-  copies.run();
-  if (flows !== undefined) {
+  if (flows === undefined) {
+    for (let i = 0; i < n; i++) {
+      const b = s.bufs[i]!;
+      copies.add(bytes, start(pool, b), t, 0, len);
+      meta[b * MBUF_META_WORDS + MBUF_LEN] = len;
+    }
+  } else {
+    // Each packet from its flow's head, and the template's rest when the frame is longer than the head.
+    const from = flows.bytes;
+    const head = flows.head;
     let f = s.nextFlow;
     for (let i = 0; i < n; i++) {
-      flows.apply(bytes, start(pool, s.bufs[i]!), f);
-      f = f + 1 === s.flows ? 0 : f + 1;
+      const b = s.bufs[i]!;
+      const at = start(pool, b);
+      copies.add(bytes, at, from, flows.headAt(f), head);
+      if (len > head) copies.add(bytes, at + head, from, head, len - head);
+      meta[b * MBUF_META_WORDS + MBUF_LEN] = len;
+      f = f + 1 === flows.flows ? 0 : f + 1;
     }
     s.nextFlow = f;
   }
+  copies.run();
   send(s, n);
   return n;
 }
