@@ -17,7 +17,6 @@ import { CopyBatch } from "@emu/sys";
 import { type Classified, classify, newClassified } from "../classify.js";
 import { AT, Q_BAD_TAIL, Q_HEAD, Q_LOCK, Q_TAIL_SEEN, STAT } from "../layout.js";
 import type { IrqRaiser } from "./irq.js";
-import { touchDescriptors } from "./prefetch.js";
 import type { WorkerState } from "./state.js";
 
 const DESC = 32;
@@ -45,8 +44,6 @@ export class GuestRx {
   /** Per guest RX queue: the burst positions steered to it. */
   #groups: Uint32Array[] = [];
   readonly #counts: Int32Array;
-  /** Where the descriptor prefetch's reads go. */
-  sink = 0;
   /** The fill's copies (pool → guest), made in one call per guest memory window before any write-back. */
   readonly #copies = new CopyBatch();
   /**
@@ -146,10 +143,9 @@ export class GuestRx {
   }
 
   /**
-   * Fills the guest RX queues the burst was steered to, in phases across them so that one ring's fixed costs overlap
-   * another's: every ring is claimed first (lock, tail, the prefetch of its posted descriptors: their misses overlap),
-   * then each ring's frames are planned (copies, write-back bodies), the copies of all rings made in one call, and
-   * last each ring's DD words stored, its head saved and its lock released. Locks are taken in queue order.
+   * Fills the guest RX queues the burst was steered to, in phases across them: every ring is claimed first (lock,
+   * tail, head), then each ring's frames are planned (copies, write-back bodies), the copies of all rings made in one
+   * call, and last each ring's DD words stored, its head saved and its lock released. Locks are taken in queue order.
    */
   private fill(portQueue: number, bufs: Uint32Array, pairs: number): void {
     const s = this.s;
@@ -228,7 +224,7 @@ export class GuestRx {
 
   /**
    * Takes guest RX queue `q` for `k` frames: its lock, its tail (checked), its head and free descriptors (into
-   * `#heads`/`#avails`), and the prefetch of the descriptors it will use. False (the frames counted as discarded, the
+   * `#heads`/`#avails`). False (the frames counted as discarded, the
    * lock not held): the guest does not own the ring, another thread kept it, or its tail lies.
    */
   private claim(q: number, portQueue: number, k: number): boolean {
@@ -271,7 +267,6 @@ export class GuestRx {
     }
     this.#heads[q] = head;
     this.#avails[q] = avail;
-    this.sink ^= touchDescriptors(ring.words, head, Math.min(avail, k), len, DESC);
     return true;
   }
 

@@ -17,7 +17,6 @@ import { CopyBatch } from "@emu/sys";
 import { castOf } from "../classify.js";
 import { AT, Q_BAD_TAIL, Q_HEAD, Q_TSO_SENT, STAT } from "../layout.js";
 import type { IrqRaiser } from "./irq.js";
-import { touchDescriptors } from "./prefetch.js";
 import type { WorkerState } from "./state.js";
 import { OFFLOAD_BITS, TxOffload } from "./tx-offload.js";
 
@@ -66,8 +65,6 @@ export class GuestTx {
   #end = 0;
   #total = 0;
   #lying = false;
-  /** Where the descriptor prefetch's reads go. */
-  sink = 0;
   /** The TCI to insert (CMD.IL2TAG1 on the packet's first DATA descriptor), -1: none. */
   #tag = -1;
   /** The offloads asked for: the first DATA descriptor's IIPT and L4T bits (QW1 low word) and OFFSET field. */
@@ -125,7 +122,6 @@ export class GuestTx {
     if (head >= len) head = 0;
     if (head === tail) return 0;
     const pending = (tail - head + len) % len;
-    this.sink ^= touchDescriptors(v, head, Math.min(pending, max), len, DESC);
     this.take(Math.min(max, pending));
     const start = head;
     let got = 0;
