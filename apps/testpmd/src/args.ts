@@ -297,7 +297,7 @@ testpmd options:
   --total-num-mbufs <n>   packet buffers in the pool (default: enough for the ports)
   --mbuf-size <n>         packet data a buffer holds, 2048..65535 (default 2048; 65535 for net_tap's tso=1)
   --flowgen-flows <n>     flows of flowgen mode (default 1024)
-  --txonly-multi-flow     txonly and tx_first vary the IPv4 source per packet (flows spread over RSS queues)
+  --txonly-multi-flow     txonly and tx_first vary the IPv4 source per packet, over 256 flows (RSS spreads them)
   --rss-ip, --rss-udp     what RSS hashes with several RX queues: IP (default) or UDP; with one, nothing
   --disable-rss           no RSS hashing
 `;

@@ -7,7 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { MbufPool, openPortData, type PortData } from "@emu/port/data";
 import { CopyBatch, setThreadAffinity, threadAffinity } from "@emu/sys";
 import { ENGINES, STREAM_SLOTS, type StreamRun, txFirstBurst } from "./modes.js";
-import { FlowFrames, udpTemplate } from "./packets.js";
+import { FlowFrames, TXONLY_MULTI_FLOWS, udpTemplate } from "./packets.js";
 import {
   CTL_STATE,
   type LcoreMessage,
@@ -58,7 +58,7 @@ function streams(task: LcoreTask, pool: MbufPool, ports: Map<number, PortData>):
       template,
       copies: new CopyBatch(),
       flows: task.flows,
-      sources: task.txonlyMultiFlow ? new FlowFrames(template, task.flows, "source") : undefined,
+      sources: task.txonlyMultiFlow ? new FlowFrames(template, TXONLY_MULTI_FLOWS, "source") : undefined,
       destinations: task.mode === "flowgen" ? new FlowFrames(template, task.flows, "destination") : undefined,
       nextFlow: 0,
     };

@@ -77,6 +77,12 @@ export function setFlow(
   b[at + IP_CSUM_AT + 1] = sum & 0xff;
 }
 
+/**
+ * Flows of txonly's --txonly-multi-flow: DPDK's testpmd varies the source address by one byte, so over 256 sources
+ * (--flowgen-flows is flowgen's alone). Their frames take 16 KiB a stream.
+ */
+export const TXONLY_MULTI_FLOWS = 256;
+
 /** The most bytes of each flow's frame a `FlowFrames` keeps: a cache line, the whole of a 64-byte packet. */
 const FLOW_HEAD_MAX = 64;
 
