@@ -43,7 +43,6 @@ function stream(length: number, flows: number) {
     peerMac: dst,
     template,
     copies: new CopyBatch(),
-    flows,
     sources: new FlowFrames(template, flows, "source"),
     destinations: undefined,
     nextFlow: 0,

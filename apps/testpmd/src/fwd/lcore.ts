@@ -57,7 +57,6 @@ function streams(task: LcoreTask, pool: MbufPool, ports: Map<number, PortData>):
       peerMac: s.peerMac,
       template,
       copies: new CopyBatch(),
-      flows: task.flows,
       sources: task.txonlyMultiFlow ? new FlowFrames(template, TXONLY_MULTI_FLOWS, "source") : undefined,
       destinations: task.mode === "flowgen" ? new FlowFrames(template, task.flows, "destination") : undefined,
       nextFlow: 0,

@@ -31,7 +31,6 @@ export interface StreamRun {
   readonly template: Uint8Array;
   /** The burst's template copies, made in one call. */
   readonly copies: CopyBatch;
-  readonly flows: number;
   /** The template's flows by source: txonly varies the source address (--txonly-multi-flow); else undefined. */
   readonly sources: FlowFrames | undefined;
   /** The template's flows by destination, which flowgen varies (undefined in other modes). */

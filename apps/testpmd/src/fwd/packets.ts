@@ -88,7 +88,7 @@ const FLOW_HEAD_MAX = 64;
 
 /**
  * The frames of `flows` flows of one template, made once so that a generator copies each packet from its flow
- * without writing into it afterwards (patching each frame's address and checksum in JavaScript cost about a third of
+ * without writing into it afterwards (patching each frame's address and checksum in JavaScript cost about a fifth of
  * the generator's time per packet). `bytes` holds the template, then each flow's first `head` bytes — the whole
  * frame for one of up to 64 bytes, else its headers (which hold everything a flow changes) with the rest of the
  * frame the template's from offset `head`.
