@@ -38,8 +38,8 @@ export interface StreamRun {
   nextFlow: number;
 }
 
-/** Sends bufs[0..n), frees what the queue did not take; counts both. */
-function send(s: StreamRun, n: number): void {
+/** Sends bufs[0..n), frees what the queue did not take; counts both. Returns the packets the queue took. */
+function send(s: StreamRun, n: number): number {
   const sent = s.tx.txBurst(s.txQueue, s.bufs, n);
   const st = s.stats;
   st[s.slot + STREAM_TX] = st[s.slot + STREAM_TX]! + sent;
@@ -47,6 +47,7 @@ function send(s: StreamRun, n: number): void {
     s.pool.free(s.bufs, n - sent, sent);
     st[s.slot + STREAM_DROPPED] = st[s.slot + STREAM_DROPPED]! + n - sent;
   }
+  return sent;
 }
 
 function receive(s: StreamRun): number {
@@ -139,7 +140,11 @@ function generate(s: StreamRun, flows: FlowFrames | undefined): number {
     s.nextFlow = f;
   }
   copies.run();
-  send(s, n);
+  const sent = send(s, n);
+  // The flows of packets the queue did not take come again in the next burst (as DPDK's txonly rewinds its flow
+  // counter): the flows on the wire follow one another without gaps.
+  if (flows !== undefined && sent < n)
+    s.nextFlow = (s.nextFlow - ((n - sent) % flows.flows) + flows.flows) % flows.flows;
   return n;
 }
 
