@@ -11,6 +11,7 @@ import { reapAfterTest, tempDir, until } from "@emu/test-kit";
 import { VfioUserClient } from "@emu/vfio-user-client";
 import { describe, expect, it } from "vitest";
 import { type Flow, frameOf, payload } from "../../../packages/iavf-dp-sw/test/fixtures/frames.js";
+import { figure } from "./fixtures/output.js";
 
 const flow: Flow = { src: "198.18.0.1", dst: "198.18.0.2", sport: 7, dport: 7, proto: "udp" };
 const GUEST_MAC = "02:00:00:00:00:01";
@@ -20,10 +21,6 @@ const MigrationState = { RUNNING: 2, PRE_COPY: 6 } as const;
 /** The front's report when a migration is refused (to its registry's onError, printed by testpmd after its prompt). */
 const REFUSED =
   /EMUDEV: DeviceError: emu_iavf0 cannot be migrated while its data queues are delegated \(provider "dpa"\).*/g;
-
-function figure(text: string, label: string): number {
-  return Number(new RegExp(`${label} +(\\d+)`).exec(text)?.[1] ?? Number.NaN);
-}
 
 /** emu-testpmd in a process of its own, killed after the test if it is still running. */
 async function testpmd(argv: readonly string[]): Promise<RemoteTestpmd> {

@@ -137,14 +137,12 @@ function generate(s: StreamRun, flows: FlowFrames | undefined): number {
       meta[b * MBUF_META_WORDS + MBUF_LEN] = len;
       f = f + 1 === flows.flows ? 0 : f + 1;
     }
-    s.nextFlow = f;
   }
   copies.run();
   const sent = send(s, n);
-  // The flows of packets the queue did not take come again in the next burst (as DPDK's txonly rewinds its flow
-  // counter): the flows on the wire follow one another without gaps.
-  if (flows !== undefined && sent < n)
-    s.nextFlow = (s.nextFlow - ((n - sent) % flows.flows) + flows.flows) % flows.flows;
+  // The next burst starts after the last packet the queue took (as DPDK's txonly and flowgen back out their flow
+  // counters): the flows of the packets it did not take come again, and the flows on the wire follow without gaps.
+  if (flows !== undefined) s.nextFlow = (s.nextFlow + sent) % flows.flows;
   return n;
 }
 

@@ -224,8 +224,8 @@ export class GuestRx {
 
   /**
    * Takes guest RX queue `q` for `k` frames: its lock, its tail (checked), its head and free descriptors (into
-   * `#heads`/`#avails`). False (the frames counted as discarded, the
-   * lock not held): the guest does not own the ring, another thread kept it, or its tail lies.
+   * `#heads`/`#avails`). False (the frames counted as discarded, the lock not held): the guest does not own the
+   * ring, another thread kept it, or its tail lies.
    */
   private claim(q: number, portQueue: number, k: number): boolean {
     const s = this.s;
